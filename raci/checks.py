@@ -1,0 +1,126 @@
+"""Checklist items that need the RACI: who agreed the quality bars, who owns each area, who is paged."""
+
+from django.db.models import Prefetch
+
+from readiness.checklist import Context, Outcome, register
+from readiness.choices import NotifyScope, Severity
+
+from .choices import AreaKind, Role
+from .models import RaciAssignment, ResponsibilityArea
+
+
+def _areas_with_people() -> Prefetch:
+    assignments = RaciAssignment.objects.select_related("stakeholder__user").order_by("role", "pk")
+    return Prefetch(
+        "areas",
+        queryset=ResponsibilityArea.objects.order_by("pk").prefetch_related(Prefetch("assignments", queryset=assignments)),
+    )
+
+
+def _names(stakeholders) -> str:
+    return ", ".join(s.display_name for s in stakeholders)
+
+
+def owning_area(areas: list[ResponsibilityArea], metric: str) -> ResponsibilityArea | None:
+    """The area whose concerns include ``metric``; model/prompt quality owns unclaimed metrics."""
+    for area in areas:
+        if metric in area.concerns:
+            return area
+    return next((area for area in areas if area.kind == AreaKind.MODEL_QUALITY), None)
+
+
+@register(
+    "failure_rate_agreed",
+    number=2,
+    title="Acceptable failure rate agreed",
+    prefetch=["quality_bars__agreed_by", _areas_with_people],
+)
+def failure_rate_agreed(ctx: Context) -> Outcome:
+    bars = list(ctx.launch.quality_bars.all())
+    if not bars:
+        return Outcome.failed("No quality metric has an agreed maximum failure rate yet.")
+    areas = list(ctx.launch.areas.all())
+    problems = []
+    for bar in bars:
+        if bar.agreed_by_id is None:
+            problems.append(f"Quality bar '{bar.metric}' has not been agreed by anyone.")
+            continue
+        area = owning_area(areas, bar.metric)
+        if area is None:
+            problems.append(f"No responsibility area owns quality bar '{bar.metric}', so its Accountable is unknown.")
+            continue
+        accountables = area.people(Role.ACCOUNTABLE)
+        if not accountables:
+            problems.append(f"Quality bar '{bar.metric}': area '{area.name}' has no Accountable to agree it.")
+        elif bar.agreed_by_id not in {s.user_id for s in accountables}:
+            agreed_by = bar.agreed_by.get_full_name() or bar.agreed_by.username
+            problems.append(
+                f"Quality bar '{bar.metric}' was agreed by {agreed_by}, but the Accountable for "
+                f"'{area.name}' is {_names(accountables)}."
+            )
+    return Outcome.from_problems(problems, f"All {len(bars)} quality bars are agreed by their Accountable.")
+
+
+@register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people])
+def raci_defined(ctx: Context) -> Outcome:
+    areas = list(ctx.launch.areas.all())
+    if not areas:
+        return Outcome.failed("No responsibility areas are defined.")
+    problems = []
+    for area in areas:
+        accountables = area.people(Role.ACCOUNTABLE)
+        if not accountables:
+            problems.append(f"Area '{area.name}' has no Accountable.")
+        elif len(accountables) > 1:
+            problems.append(
+                f"Area '{area.name}' has {len(accountables)} Accountables ({_names(accountables)}); exactly one is needed."
+            )
+        if not area.people(Role.RESPONSIBLE):
+            problems.append(f"Area '{area.name}' has no Responsible.")
+    return Outcome.from_problems(problems, f"All {len(areas)} areas have one Accountable and a Responsible.")
+
+
+# Which RACI roles each notification scope pages, per area.
+_SCOPE_ROLES = {
+    NotifyScope.ALL_TEAMS: (Role.RESPONSIBLE, Role.ACCOUNTABLE),
+    NotifyScope.OWNING_TEAM: (Role.RESPONSIBLE, Role.ACCOUNTABLE),
+    NotifyScope.ASSIGNEE: (Role.RESPONSIBLE,),
+    NotifyScope.BACKLOG: (Role.ACCOUNTABLE,),
+}
+
+
+def people_to_notify(level, areas: list[ResponsibilityArea]) -> dict[str, list]:
+    """For each area, the reachable people a severity level pages there."""
+    roles = _SCOPE_ROLES[level.notify]
+    return {
+        area.name: [a.stakeholder for a in area.assignments.all() if a.role in roles and a.stakeholder.is_reachable]
+        for area in areas
+    }
+
+
+@register(
+    "incident_owner",
+    number=4,
+    title="Incident owner is clear",
+    prefetch=["severity_levels", _areas_with_people],
+)
+def incident_owner(ctx: Context) -> Outcome:
+    levels = {level.level: level for level in ctx.launch.severity_levels.all()}
+    areas = list(ctx.launch.areas.all())
+    problems = [f"Severity level {code} is not defined." for code in Severity.values if code not in levels]
+    if not areas:
+        problems.append("No responsibility areas are defined, so no incident resolves to people.")
+        return Outcome.failed(*problems)
+    for code in sorted(levels):
+        level = levels[code]
+        by_area = people_to_notify(level, areas)
+        if level.notify == NotifyScope.ALL_TEAMS:
+            if not any(by_area.values()):
+                problems.append(f"{code} pages all teams, but no active person is Responsible or Accountable anywhere.")
+            continue
+        for area_name, people in by_area.items():
+            if not people:
+                problems.append(
+                    f"{code} ({level.get_notify_display()}) resolves to nobody in area '{area_name}'."
+                )
+    return Outcome.from_problems(problems, "Every severity level resolves to named people in every area.")

@@ -1,0 +1,130 @@
+"""Teams, people and who is Responsible, Accountable, Consulted and Informed for each area."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from readiness.models import Launch
+
+from .choices import AreaKind, Role, TeamFunction
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_function_display()})"
+
+
+class Stakeholder(models.Model):
+    """A person who takes part in launches: their user account, teams and title."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stakeholder")
+    teams = models.ManyToManyField(Team, related_name="members", blank=True)
+    title = models.CharField(max_length=120, blank=True)
+
+    history = HistoricalRecords(m2m_fields=[teams])
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "user__username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+    @property
+    def is_reachable(self) -> bool:
+        """A deactivated account cannot be paged or asked to approve."""
+        return self.user.is_active
+
+
+class LaunchStakeholder(models.Model):
+    """A team function a launch needs, filled with a person or still waiting for one."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stakeholder_slots")
+    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.PROTECT, null=True, blank=True, related_name="launch_slots"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "function"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["launch", "function", "stakeholder"], name="launch_stakeholder_unique_person_per_function"
+            ),
+            models.UniqueConstraint(
+                fields=["launch", "function"],
+                condition=Q(stakeholder__isnull=True),
+                name="launch_stakeholder_one_open_slot_per_function",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.stakeholder.display_name if self.stakeholder_id else "waiting to be filled"
+        return f"{self.get_function_display()}: {who}"
+
+
+class ResponsibilityArea(models.Model):
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="areas")
+    kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
+    name = models.CharField(max_length=120)
+    concerns = models.JSONField(
+        default=list, blank=True, help_text="Concern keys this area owns, e.g. [\"accuracy\", \"availability\"]."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "name"], name="area_name_unique_per_launch"),
+            models.UniqueConstraint(
+                fields=["launch", "kind"],
+                condition=~Q(kind=AreaKind.CUSTOM),
+                name="area_standard_kind_once_per_launch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.concerns, list) or not all(isinstance(c, str) and c for c in self.concerns):
+            raise ValidationError({"concerns": "Give a list of concern keys, e.g. [\"accuracy\", \"latency\"]."})
+
+    def people(self, role: str) -> list[Stakeholder]:
+        """Stakeholders holding `role` on this area; uses the prefetch cache when present."""
+        return [a.stakeholder for a in self.assignments.all() if a.role == role]
+
+
+class RaciAssignment(models.Model):
+    area = models.ForeignKey(ResponsibilityArea, on_delete=models.CASCADE, related_name="assignments")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=1, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["area", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["area", "stakeholder", "role"], name="raci_one_role_per_person_and_area"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area}: {self.stakeholder} ({self.role})"

@@ -1,0 +1,233 @@
+"""The organisational launch checklist: a registry of checks evaluated from a launch's facts.
+
+Each app registers the checks it knows how to evaluate from its ``AppConfig.ready()``, together
+with the related rows the check reads. ``with_checklist_facts`` loads all of them for any number
+of launches in a fixed number of queries, so evaluation itself never touches the database.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns: a status and reasons a PM can act on."""
+
+    status: Status
+    reasons: tuple[str, ...] = ()
+
+    @classmethod
+    def passed(cls, *reasons: str) -> Outcome:
+        return cls(Status.PASS, reasons)
+
+    @classmethod
+    def failed(cls, *reasons: str) -> Outcome:
+        return cls(Status.FAIL, reasons)
+
+    @classmethod
+    def not_applicable(cls, *reasons: str) -> Outcome:
+        return cls(Status.NOT_APPLICABLE, reasons)
+
+    @classmethod
+    def from_problems(cls, problems: list[str], success: str) -> Outcome:
+        return cls.failed(*problems) if problems else cls.passed(success)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a check may read: the launch (with its facts prefetched), the stage being
+    entered and the date the evaluation is made on."""
+
+    launch: object
+    stage: object | None
+    today: datetime.date
+    now: datetime.datetime
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    number: int
+    title: str
+    evaluate: Callable[[Context], Outcome]
+    select: tuple[str, ...] = ()
+    prefetch: tuple[str | Callable[[], Prefetch], ...] = ()
+
+
+class CheckRegistry:
+    def __init__(self) -> None:
+        self._checks: dict[str, Check] = {}
+
+    def register(
+        self,
+        key: str,
+        *,
+        number: int,
+        title: str,
+        select: Iterable[str] = (),
+        prefetch: Iterable[str | Callable[[], Prefetch]] = (),
+    ) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
+        """Decorator registering ``fn(context) -> Outcome`` as checklist item ``key``.
+
+        ``prefetch`` takes lookup strings or zero-argument callables returning a ``Prefetch``
+        (so apps can build querysets lazily)."""
+
+        def decorator(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
+            self._checks[key] = Check(key, number, title, fn, tuple(select), tuple(prefetch))
+            return fn
+
+        return decorator
+
+    def unregister(self, key: str) -> None:
+        self._checks.pop(key, None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._checks
+
+    def get(self, key: str) -> Check:
+        return self._checks[key]
+
+    def all(self) -> list[Check]:
+        return sorted(self._checks.values(), key=lambda check: check.number)
+
+    def keys(self) -> list[str]:
+        return [check.key for check in self.all()]
+
+    def apply_related(self, queryset: QuerySet) -> QuerySet:
+        selects: list[str] = []
+        prefetches: dict[str, str | Prefetch] = {}
+        for check in self.all():
+            selects.extend(s for s in check.select if s not in selects)
+            for lookup in check.prefetch:
+                resolved = lookup if isinstance(lookup, str) else lookup()
+                key = resolved if isinstance(resolved, str) else resolved.prefetch_to
+                prefetches.setdefault(key, resolved)
+        return queryset.select_related(*selects).prefetch_related(*prefetches.values())
+
+
+registry = CheckRegistry()
+register = registry.register
+
+# Which checklist items must pass to enter a stage of each kind. A stage can override this with
+# its own ``gating_checks``; a custom stage without its own list is gated by every item.
+DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
+    "internal": (
+        "stakeholders_approved",
+        "failure_rate_agreed",
+        "raci_defined",
+        "data_classified",
+        "pii_policy",
+    ),
+    "beta": (
+        "stakeholders_approved",
+        "failure_rate_agreed",
+        "raci_defined",
+        "incident_owner",
+        "data_classified",
+        "pii_policy",
+        "slos_defined",
+        "monitoring_dashboard",
+        "rollback_plan",
+        "incident_runbook",
+        "quality_evidence",
+    ),
+}
+
+
+def gating_checks_for(stage) -> list[str]:
+    if stage is None:
+        return registry.keys()
+    if stage.gating_checks:
+        return [key for key in stage.gating_checks if key in registry]
+    default = DEFAULT_STAGE_CHECKS.get(stage.kind)
+    return [key for key in default if key in registry] if default else registry.keys()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    key: str
+    number: int
+    title: str
+    status: Status
+    reasons: tuple[str, ...]
+    gating: bool
+
+    @property
+    def blocks(self) -> bool:
+        return self.gating and self.status == Status.FAIL
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "number": self.number,
+            "title": self.title,
+            "status": str(self.status),
+            "gating": self.gating,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class Readiness:
+    launch: object
+    stage: object | None
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def blockers(self) -> list[CheckResult]:
+        return [result for result in self.results if result.blocks]
+
+    @property
+    def may_enter(self) -> bool:
+        return self.stage is not None and not self.blockers
+
+    def as_dict(self) -> dict:
+        return {
+            "launch": self.launch.slug,
+            "stage": self.stage.name if self.stage else None,
+            "may_enter": self.may_enter,
+            "blockers": [result.key for result in self.blockers],
+            "items": [result.as_dict() for result in self.results],
+        }
+
+
+def with_checklist_facts(queryset: QuerySet) -> QuerySet:
+    """The launches of ``queryset`` with every fact the registered checks read, in a fixed number
+    of queries however many launches, areas, people or assets there are."""
+    return registry.apply_related(queryset.select_related("current_stage"))
+
+
+def evaluate(launch, stage=None, *, now: datetime.datetime | None = None) -> Readiness:
+    """Evaluate every registered check for entering ``stage`` (default: the launch's next stage).
+
+    ``launch`` should come from ``with_checklist_facts``; otherwise each check queries lazily."""
+    now = now or timezone.now()
+    stage = stage if stage is not None else launch.next_stage()
+    context = Context(launch=launch, stage=stage, today=timezone.localdate(now), now=now)
+    gating = set(gating_checks_for(stage))
+    results = []
+    for check in registry.all():
+        outcome = check.evaluate(context)
+        results.append(
+            CheckResult(check.key, check.number, check.title, outcome.status, outcome.reasons, check.key in gating)
+        )
+    return Readiness(launch=launch, stage=stage, results=results)
+
+
+def evaluate_many(launches: QuerySet, *, now: datetime.datetime | None = None) -> list[Readiness]:
+    """Evaluate each launch of ``launches`` for its next stage, in a bounded number of queries."""
+    now = now or timezone.now()
+    return [evaluate(launch, now=now) for launch in with_checklist_facts(launches)]

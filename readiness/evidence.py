@@ -1,0 +1,24 @@
+"""Statistical evidence that a measured failure rate is within an agreed maximum."""
+
+import math
+from statistics import NormalDist
+
+
+def wilson_upper_bound(failures: int, samples: int, confidence: float) -> float:
+    """Upper end of the two-sided Wilson score interval for the failure proportion.
+
+    With 100 samples and 3 failures the 95 % bound is about 8.5 %, so it does not prove a rate
+    of at most 5 %; with 1,000 samples and 30 failures it is about 4.3 %, which does.
+    """
+    if samples <= 0:
+        raise ValueError("samples must be positive")
+    if not 0 <= failures <= samples:
+        raise ValueError("failures must be between 0 and samples")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be strictly between 0 and 1")
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    p = failures / samples
+    z2 = z * z
+    centre = p + z2 / (2 * samples)
+    margin = z * math.sqrt(p * (1 - p) / samples + z2 / (4 * samples * samples))
+    return min(1.0, (centre + margin) / (1 + z2 / samples))

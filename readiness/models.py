@@ -1,0 +1,438 @@
+"""The facts of an AI launch. Invariants live here (clean() and Meta.constraints) so the admin,
+services, commands and later the API all hit the same wall."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from simple_history.models import HistoricalRecords
+
+from .choices import (
+    COST_INDICATORS,
+    HIGHER_IS_BETTER,
+    PERCENT_INDICATORS,
+    AccessLevel,
+    Classification,
+    FeedbackKind,
+    NotifyScope,
+    ReviewCadence,
+    RiskTier,
+    Severity,
+    SloIndicator,
+    StageKind,
+)
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+HUNDRED = Decimal("100")
+
+
+class Launch(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True, help_text="Used in URLs, commands and the API.")
+    summary = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_launches",
+        help_text="The product manager who drives the launch.",
+    )
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.MEDIUM)
+    target_date = models.DateField(null=True, blank=True)
+    current_stage = models.ForeignKey(
+        "RolloutStage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty while the launch is still in planning.",
+    )
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.current_stage_id and self.current_stage.launch_id != self.pk:
+            raise ValidationError({"current_stage": "The current stage must be one of this launch's own stages."})
+
+    def ordered_stages(self) -> list[RolloutStage]:
+        """Stages in rollout order; uses the prefetch cache when present."""
+        return sorted(self.stages.all(), key=lambda stage: stage.order)
+
+    def next_stage(self) -> RolloutStage | None:
+        """The stage after the current one (the first one while in planning); None at the last stage."""
+        stages = self.ordered_stages()
+        if self.current_stage_id is None:
+            return stages[0] if stages else None
+        current_order = next((s.order for s in stages if s.pk == self.current_stage_id), None)
+        return next((s for s in stages if current_order is not None and s.order > current_order), None)
+
+
+class LaunchUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Launch, on_delete=models.CASCADE)
+
+
+class LaunchGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Launch, on_delete=models.CASCADE)
+
+
+class RolloutStage(models.Model):
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stages")
+    kind = models.CharField(max_length=10, choices=StageKind.choices, default=StageKind.CUSTOM)
+    name = models.CharField(max_length=80)
+    order = models.PositiveSmallIntegerField(help_text="Position in the rollout; lower goes first.")
+    exposure_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(ZERO), MaxValueValidator(HUNDRED)],
+        help_text="Share of the target users exposed at this stage, 0–100.",
+    )
+    planned_date = models.DateField(null=True, blank=True)
+    gating_checks = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Checklist item keys that must pass to enter this stage. Empty means the default for the stage kind.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "order"], name="stage_order_unique_per_launch"),
+            models.UniqueConstraint(fields=["launch", "name"], name="stage_name_unique_per_launch"),
+            models.CheckConstraint(
+                condition=Q(exposure_percent__gte=0) & Q(exposure_percent__lte=100),
+                name="stage_exposure_between_0_and_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.exposure_percent.normalize():f}%)"
+
+    def clean(self) -> None:
+        if self.gating_checks is None:
+            return
+        from .checklist import registry
+
+        if not isinstance(self.gating_checks, list) or not all(isinstance(k, str) for k in self.gating_checks):
+            raise ValidationError({"gating_checks": "Give a list of checklist item keys."})
+        unknown = sorted(set(self.gating_checks) - set(registry.keys()))
+        if unknown:
+            raise ValidationError(
+                {"gating_checks": f"Unknown checklist items: {', '.join(unknown)}. Known: {', '.join(registry.keys())}."}
+            )
+
+
+class QualityBar(models.Model):
+    """An agreed acceptable failure rate for one quality metric."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="quality_bars")
+    metric = models.SlugField(
+        max_length=80,
+        help_text="Metric key, e.g. 'wrong_answers'. The responsibility area owning this concern is accountable.",
+    )
+    failure_definition = models.TextField(help_text="What counts as one failure, in words a reviewer can apply.")
+    max_failure_rate = models.DecimalField(
+        max_digits=6,
+        decimal_places=5,
+        validators=[MinValueValidator(ZERO)],
+        help_text="Agreed maximum failure rate as a fraction in [0, 1), e.g. 0.05 for 5 %.",
+    )
+    confidence_level = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.95"),
+        help_text="Confidence of the evidence check, a fraction in (0, 1), e.g. 0.95.",
+    )
+    min_samples = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    agreed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "metric"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "metric"], name="quality_bar_metric_unique_per_launch"),
+            models.CheckConstraint(
+                condition=Q(max_failure_rate__gte=0) & Q(max_failure_rate__lt=1),
+                name="quality_bar_failure_rate_fraction",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence_level__gt=0) & Q(confidence_level__lt=1),
+                name="quality_bar_confidence_fraction",
+            ),
+            models.CheckConstraint(condition=Q(min_samples__gte=1), name="quality_bar_min_samples_positive"),
+            models.CheckConstraint(
+                condition=Q(agreed_by__isnull=True, agreed_at__isnull=True)
+                | Q(agreed_by__isnull=False, agreed_at__isnull=False),
+                name="quality_bar_agreement_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} ≤ {self.max_failure_rate * 100:.2f}%"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.max_failure_rate is not None and not (ZERO <= self.max_failure_rate < ONE):
+            errors["max_failure_rate"] = "The failure rate is a fraction from 0 up to (not including) 1, e.g. 0.05."
+        if self.confidence_level is not None and not (ZERO < self.confidence_level < ONE):
+            errors["confidence_level"] = "The confidence level is a fraction strictly between 0 and 1, e.g. 0.95."
+        if (self.agreed_by_id is None) != (self.agreed_at is None):
+            errors["agreed_at" if self.agreed_by_id else "agreed_by"] = (
+                "An agreement needs both who agreed and when; give both or neither."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def latest_eval_run(self) -> EvalRun | None:
+        """Newest evaluation by run time; uses the prefetch cache when present."""
+        runs = list(self.eval_runs.all())
+        return max(runs, key=lambda run: (run.run_at, run.pk)) if runs else None
+
+
+class EvalRun(models.Model):
+    """Measured evaluation evidence for a quality bar."""
+
+    quality_bar = models.ForeignKey(QualityBar, on_delete=models.CASCADE, related_name="eval_runs")
+    samples = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    failures = models.PositiveIntegerField()
+    golden_set_name = models.CharField(max_length=120)
+    golden_set_version = models.CharField(max_length=40)
+    human_reviewed = models.PositiveIntegerField(default=0, help_text="How many of the samples a person reviewed.")
+    run_at = models.DateTimeField(default=timezone.now)
+    link = models.URLField(blank=True, help_text="Where the full results live.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["quality_bar", "-run_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(samples__gte=1), name="eval_run_samples_positive"),
+            models.CheckConstraint(condition=Q(failures__lte=F("samples")), name="eval_run_failures_within_samples"),
+            models.CheckConstraint(
+                condition=Q(human_reviewed__lte=F("samples")), name="eval_run_reviewed_within_samples"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures}/{self.samples} on {self.golden_set_name} {self.golden_set_version}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.samples is not None and self.failures is not None and self.failures > self.samples:
+            errors["failures"] = f"Failures ({self.failures}) cannot exceed samples ({self.samples})."
+        if self.samples is not None and self.human_reviewed is not None and self.human_reviewed > self.samples:
+            errors["human_reviewed"] = (
+                f"Human-reviewed samples ({self.human_reviewed}) cannot exceed samples ({self.samples})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class DataAsset(models.Model):
+    """A data source or sink the AI system reads or writes."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="data_assets")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, help_text="What it holds.")
+    classification = models.CharField(max_length=15, choices=Classification.choices, blank=True)
+    access_level = models.CharField(max_length=15, choices=AccessLevel.choices, blank=True)
+    masked_in_logs = models.BooleanField(default=False)
+    retention_days = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    last_audit_at = models.DateField(null=True, blank=True)
+    audit_interval_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Audit checkpoint: audit at least this often."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "name"], name="data_asset_name_unique_per_launch"),
+            models.CheckConstraint(
+                condition=Q(retention_days__isnull=True) | Q(retention_days__gte=1),
+                name="data_asset_retention_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(audit_interval_days__isnull=True) | Q(audit_interval_days__gte=1),
+                name="data_asset_audit_interval_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_classification_display() or 'unclassified'})"
+
+    @property
+    def is_personal(self) -> bool:
+        return self.classification == Classification.PERSONAL
+
+    def audit_due_on(self) -> datetime.date | None:
+        if self.last_audit_at is None or self.audit_interval_days is None:
+            return None
+        return self.last_audit_at + datetime.timedelta(days=self.audit_interval_days)
+
+
+class SLO(models.Model):
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="slos")
+    indicator = models.CharField(max_length=20, choices=SloIndicator.choices)
+    target = models.DecimalField(
+        max_digits=14, decimal_places=3, validators=[MinValueValidator(ZERO)],
+        help_text="Percent for rates, milliseconds for latency, currency units for cost.",
+    )
+    alert_threshold = models.DecimalField(
+        max_digits=14, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(ZERO)]
+    )
+    dashboard_link = models.URLField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "SLO"
+        verbose_name_plural = "SLOs"
+        ordering = ["launch", "indicator"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "indicator"], name="slo_indicator_unique_per_launch"),
+            models.CheckConstraint(condition=Q(target__gte=0), name="slo_target_non_negative"),
+            models.CheckConstraint(
+                condition=Q(alert_threshold__isnull=True) | Q(alert_threshold__gte=0),
+                name="slo_alert_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_indicator_display()} {self.comparator} {self.target.normalize():f}"
+
+    @property
+    def comparator(self) -> str:
+        return "≥" if self.indicator in HIGHER_IS_BETTER else "≤"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.indicator in PERCENT_INDICATORS:
+            for field in ("target", "alert_threshold"):
+                value = getattr(self, field)
+                if value is not None and value > HUNDRED:
+                    errors[field] = f"{self.get_indicator_display()} is a percentage: at most 100."
+        if self.target is not None and self.alert_threshold is not None and self.indicator not in COST_INDICATORS:
+            if self.indicator in HIGHER_IS_BETTER and self.alert_threshold > self.target:
+                errors.setdefault(
+                    "alert_threshold",
+                    f"Alert when the rate falls below a level at or under the target ({self.target.normalize():f}).",
+                )
+            elif self.indicator not in HIGHER_IS_BETTER and self.alert_threshold < self.target:
+                errors.setdefault(
+                    "alert_threshold",
+                    f"Alert when the value rises above a level at or over the target ({self.target.normalize():f}).",
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class SeverityLevel(models.Model):
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="severity_levels")
+    level = models.CharField(max_length=2, choices=Severity.choices)
+    definition = models.TextField()
+    response_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time to respond; empty means 'next sprint' (backlog)."
+    )
+    notify = models.CharField(max_length=15, choices=NotifyScope.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "level"], name="severity_level_unique_per_launch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level}: respond within {self.response_label}"
+
+    @property
+    def response_label(self) -> str:
+        minutes = self.response_minutes
+        if minutes is None:
+            return "next sprint"
+        if minutes % 60 == 0:
+            return f"{minutes // 60} h"
+        return f"{minutes} min"
+
+
+class RollbackPlan(models.Model):
+    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="rollback_plan")
+    procedure = models.TextField()
+    one_click = models.BooleanField(default=False, help_text="Can be rolled back with a single action.")
+    last_rehearsed_at = models.DateField(null=True, blank=True)
+    max_rehearsal_age_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(max_rehearsal_age_days__gte=1), name="rollback_rehearsal_age_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rollback plan for {self.launch}"
+
+
+class Runbook(models.Model):
+    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="runbook")
+    link = models.URLField(blank=True)
+    content = models.TextField(blank=True)
+    last_reviewed_at = models.DateField(null=True, blank=True)
+    review_interval_days = models.PositiveIntegerField(default=180, validators=[MinValueValidator(1)])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(link="", content=""), name="runbook_has_link_or_content"),
+            models.CheckConstraint(condition=Q(review_interval_days__gte=1), name="runbook_review_interval_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Incident runbook for {self.launch}"
+
+    def clean(self) -> None:
+        if not self.link and not self.content.strip():
+            raise ValidationError({"link": "Give the runbook's link or its text."})
+
+
+class FeedbackChannel(models.Model):
+    """A way failure cases reach the team."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="feedback_channels")
+    kind = models.CharField(max_length=20, choices=FeedbackKind.choices)
+    description = models.TextField(blank=True)
+    review_cadence = models.CharField(max_length=10, choices=ReviewCadence.choices, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "kind"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()

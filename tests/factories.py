@@ -1,0 +1,195 @@
+"""factory_boy factories for Preflight's models. Factories build valid rows; tests change what they check."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from raci.choices import AreaKind, Role, TeamFunction
+from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from readiness.choices import AccessLevel, Classification, FeedbackKind, NotifyScope, ReviewCadence, SloIndicator, StageKind
+from readiness.models import (
+    SLO,
+    DataAsset,
+    EvalRun,
+    FeedbackChannel,
+    Launch,
+    QualityBar,
+    RollbackPlan,
+    RolloutStage,
+    Runbook,
+    SeverityLevel,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    function = TeamFunction.ML
+
+
+class StakeholderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Stakeholder
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+    title = "Engineer"
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.teams.set(extracted)
+
+
+class LaunchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Launch
+
+    name = factory.Sequence(lambda n: f"Launch {n}")
+    slug = factory.Sequence(lambda n: f"launch-{n}")
+    owner = factory.SubFactory(UserFactory)
+    summary = "An assistant that answers questions."
+
+
+class RolloutStageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RolloutStage
+
+    launch = factory.SubFactory(LaunchFactory)
+    kind = StageKind.INTERNAL
+    name = factory.Sequence(lambda n: f"Stage {n}")
+    order = factory.Sequence(lambda n: n + 1)
+    exposure_percent = Decimal("1")
+
+
+class QualityBarFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QualityBar
+
+    launch = factory.SubFactory(LaunchFactory)
+    metric = "wrong_answers"
+    failure_definition = "A factually wrong answer."
+    max_failure_rate = Decimal("0.05")
+    confidence_level = Decimal("0.95")
+    min_samples = 100
+
+
+class EvalRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvalRun
+
+    quality_bar = factory.SubFactory(QualityBarFactory)
+    samples = 1000
+    failures = 30
+    golden_set_name = "support-golden"
+    golden_set_version = "v3"
+    human_reviewed = 100
+    run_at = factory.LazyFunction(timezone.now)
+
+
+class DataAssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DataAsset
+
+    launch = factory.SubFactory(LaunchFactory)
+    name = factory.Sequence(lambda n: f"Asset {n}")
+    description = "Help-centre articles."
+    classification = Classification.INTERNAL
+    access_level = AccessLevel.ALL_EMPLOYEES
+
+
+class SLOFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SLO
+
+    launch = factory.SubFactory(LaunchFactory)
+    indicator = SloIndicator.SUCCESS_RATE
+    target = Decimal("99.5")
+    alert_threshold = Decimal("99")
+    dashboard_link = "https://grafana.example.com/d/assistant"
+
+
+class SeverityLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SeverityLevel
+
+    launch = factory.SubFactory(LaunchFactory)
+    level = "P0"
+    definition = "Whole service down."
+    response_minutes = 15
+    notify = NotifyScope.ALL_TEAMS
+
+
+class RollbackPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RollbackPlan
+
+    launch = factory.SubFactory(LaunchFactory)
+    procedure = "Flip the feature flag off, then redeploy the previous prompt version."
+    one_click = True
+    last_rehearsed_at = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=10))
+    max_rehearsal_age_days = 90
+
+
+class RunbookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Runbook
+
+    launch = factory.SubFactory(LaunchFactory)
+    link = "https://wiki.example.com/runbooks/assistant"
+    last_reviewed_at = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
+
+
+class FeedbackChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FeedbackChannel
+
+    launch = factory.SubFactory(LaunchFactory)
+    kind = FeedbackKind.NEGATIVE_FEEDBACK
+    review_cadence = ReviewCadence.WEEKLY
+
+
+class ResponsibilityAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResponsibilityArea
+
+    launch = factory.SubFactory(LaunchFactory)
+    kind = AreaKind.CUSTOM
+    name = factory.Sequence(lambda n: f"Area {n}")
+    concerns = factory.LazyFunction(list)
+
+
+class RaciAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RaciAssignment
+
+    area = factory.SubFactory(ResponsibilityAreaFactory)
+    stakeholder = factory.SubFactory(StakeholderFactory)
+    role = Role.RESPONSIBLE
+
+
+class LaunchStakeholderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LaunchStakeholder
+
+    launch = factory.SubFactory(LaunchFactory)
+    function = TeamFunction.LEGAL
+    stakeholder = factory.SubFactory(StakeholderFactory)
