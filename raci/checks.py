@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch
 
-from readiness.checklist import Context, Outcome, register
+from readiness.checklist import Context, Outcome, plural, register
 from readiness.choices import NotifyScope, Severity
 
 from .choices import AreaKind, Role
@@ -58,7 +58,7 @@ def failure_rate_agreed(ctx: Context) -> Outcome:
                 f"Quality bar '{bar.metric}' was agreed by {agreed_by}, but the Accountable for "
                 f"'{area.name}' is {_names(accountables)}."
             )
-    return Outcome.from_problems(problems, f"All {len(bars)} quality bars are agreed by their Accountable.")
+    return Outcome.from_problems(problems, f"{plural(len(bars), 'quality bar')} agreed by the Accountable of the owning area.")
 
 
 @register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people])
@@ -77,7 +77,7 @@ def raci_defined(ctx: Context) -> Outcome:
             )
         if not area.people(Role.RESPONSIBLE):
             problems.append(f"Area '{area.name}' has no Responsible.")
-    return Outcome.from_problems(problems, f"All {len(areas)} areas have one Accountable and a Responsible.")
+    return Outcome.from_problems(problems, f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible.")
 
 
 # Which RACI roles each notification scope pages, per area.

@@ -16,6 +16,11 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 data asset', '3 data assets'."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
 class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"
@@ -191,8 +196,18 @@ class Readiness:
         return [result for result in self.results if result.blocks]
 
     @property
+    def refusals(self) -> list[str]:
+        """Reasons outside the checklist that keep the launch out of the stage."""
+        reasons = []
+        if self.launch.archived:
+            reasons.append("The launch is archived.")
+        if self.stage is None:
+            reasons.append("The launch has no stage to enter.")
+        return reasons
+
+    @property
     def may_enter(self) -> bool:
-        return self.stage is not None and not self.blockers
+        return not self.refusals and not self.blockers
 
     def as_dict(self) -> dict:
         return {
@@ -200,6 +215,7 @@ class Readiness:
             "stage": self.stage.name if self.stage else None,
             "may_enter": self.may_enter,
             "blockers": [result.key for result in self.blockers],
+            "refusals": self.refusals,
             "items": [result.as_dict() for result in self.results],
         }
 

@@ -2,7 +2,7 @@
 
 import datetime
 
-from .checklist import Context, Outcome, register
+from .checklist import Context, Outcome, plural, register
 from .choices import COST_INDICATORS, SloIndicator
 from .evidence import wilson_upper_bound
 from .models import RollbackPlan, Runbook
@@ -28,7 +28,7 @@ def data_classified(ctx: Context) -> Outcome:
                                                ("access level", asset.access_level)) if not value]
         if missing:
             problems.append(f"Data asset '{asset.name}' has no {' and no '.join(missing)}.")
-    return Outcome.from_problems(problems, f"All {len(assets)} data assets are classified with an access level.")
+    return Outcome.from_problems(problems, f"{plural(len(assets), 'data asset')}, all classified with an access level.")
 
 
 @register(
@@ -51,7 +51,7 @@ def pii_policy(ctx: Context) -> Outcome:
             problems.append(f"PII asset '{asset.name}' has no audit checkpoint (audit interval).")
         elif (due := asset.audit_due_on()) is not None and due < ctx.today:
             problems.append(f"PII asset '{asset.name}' is overdue for its audit (due {due.isoformat()}).")
-    return Outcome.from_problems(problems, f"All {len(personal)} PII assets are masked, retained and audited.")
+    return Outcome.from_problems(problems, f"{plural(len(personal), 'PII asset')}, all masked in logs, retained and audited.")
 
 
 _REQUIRED_SLOS = (
@@ -82,7 +82,7 @@ def monitoring_dashboard(ctx: Context) -> Outcome:
     missing = [slo.get_indicator_display() for slo in slos if not slo.dashboard_link]
     if missing:
         return Outcome.failed(*(f"SLI '{name}' has no dashboard link." for name in missing))
-    return Outcome.passed(f"A dashboard link is recorded for all {len(slos)} SLIs.")
+    return Outcome.passed(f"A dashboard link is recorded for {plural(len(slos), 'SLI')}.")
 
 
 @register("rollback_plan", number=9, title="Rollback procedure exists", select=["rollback_plan"])
@@ -129,7 +129,7 @@ def feedback_loop(ctx: Context) -> Outcome:
     if not channels:
         return Outcome.failed("No failure-case channel is recorded (e.g. negative user feedback, low-confidence capture).")
     problems = [f"Feedback channel '{c.get_kind_display()}' has no review cadence." for c in channels if not c.review_cadence]
-    return Outcome.from_problems(problems, f"{len(channels)} failure-case channels, each with a review cadence.")
+    return Outcome.from_problems(problems, f"{plural(len(channels), 'failure-case channel')}, each with a review cadence.")
 
 
 @register(

@@ -1,0 +1,262 @@
+"""`manage.py seed_demo`: a realistic demo portfolio. Safe to run again: existing rows are kept.
+
+It lives in `approvals` because that app sits on top of the dependency graph and may use them all."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from raci.choices import AreaKind, Role, TeamFunction
+from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
+from raci.services import raci_assign
+from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier
+from readiness.history import save_with_history
+from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
+from readiness.services import launch_create_from_template
+
+DEMO_PASSWORD = "preflight-demo"
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    first_name: str
+    last_name: str
+    title: str
+    team: str
+    function: str
+    role: str  # how the person uses Preflight, printed with the login
+
+
+PEOPLE = (
+    Person("pam", "Pam", "Okafor", "Product manager", "Assistants product", TeamFunction.PRODUCT, "product manager (launch owner)"),
+    Person("lena", "Lena", "Fischer", "Product counsel", "Legal", TeamFunction.LEGAL, "approver: legal"),
+    Person("sam", "Sam", "Ito", "Security engineer", "Security", TeamFunction.SECURITY, "approver: security"),
+    Person("cora", "Cora", "Mendes", "Support lead", "Customer support", TeamFunction.CUSTOMER_SUPPORT, "approver: customer support"),
+    Person("bill", "Bill", "Novak", "General manager", "Business", TeamFunction.BUSINESS, "approver: business"),
+    Person("mia", "Mia", "Chen", "ML lead", "Applied ML", TeamFunction.ML, "approver: ML (Accountable for model quality)"),
+    Person("raj", "Raj", "Patel", "ML engineer", "Applied ML", TeamFunction.ML, "engineer (Responsible for model quality)"),
+    Person("pat", "Pat", "Kowalski", "Platform lead", "Platform", TeamFunction.PLATFORM, "approver: platform"),
+    Person("dana", "Dana", "Levi", "Data lead", "Data", TeamFunction.DATA, "approver: data"),
+    Person("quinn", "Quinn", "Adeyemi", "QA engineer", "QA", TeamFunction.QA, "stakeholder (Informed)"),
+    Person("eve", "Eve", "Laurent", "VP Product", "Leadership", TeamFunction.EXECUTIVE, "executive (sees every launch)"),
+)
+OUTSIDER = Person("otto", "Otto", "Berg", "Marketing", "", "", "outsider (sees nothing)")
+
+
+class Command(BaseCommand):
+    help = "Load a realistic demo portfolio (idempotent) and print one login per role."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            people = self._people()
+            builder = DemoPortfolio(people)
+            created = builder.build()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new launches)."))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for person in (*PEOPLE, OUTSIDER):
+            self.stdout.write(f"  {person.username:<6} {person.role}")
+        self.stdout.write("  admin  superuser (Django admin)")
+
+    def _people(self) -> dict[str, Stakeholder]:
+        User = get_user_model()
+        admin, created = User.objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
+        )
+        if created:
+            admin.set_password(DEMO_PASSWORD)
+            admin.save()
+        executives, _ = Group.objects.get_or_create(name="Executives")
+        executives.permissions.add(Permission.objects.get(codename="view_launch", content_type__app_label="readiness"))
+        people = {}
+        for person in (*PEOPLE, OUTSIDER):
+            user, created = User.objects.get_or_create(
+                username=person.username,
+                defaults={
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "email": f"{person.username}@example.com",
+                    "is_staff": True,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            if person.function == TeamFunction.EXECUTIVE:
+                user.groups.add(executives)
+            if not person.team:
+                continue
+            stakeholder, _ = Stakeholder.objects.get_or_create(user=user, defaults={"title": person.title})
+            team, _ = Team.objects.get_or_create(name=person.team, defaults={"function": person.function})
+            stakeholder.teams.add(team)
+            people[person.username] = stakeholder
+        return people
+
+
+class DemoPortfolio:
+    """Builds each demo launch once, in a state that tells a story."""
+
+    def __init__(self, people: dict[str, Stakeholder]) -> None:
+        self.people = people
+        self.pm = people["pam"].user
+        self.today = timezone.localdate()
+
+    def build(self) -> int:
+        stories = (
+            ("support-assistant", "Support assistant", RiskTier.MEDIUM, self._ready_for_full),
+            ("sales-email-drafter", "Sales email drafter", RiskTier.LOW, self._ready_for_internal),
+            ("code-review-bot", "Code review bot", RiskTier.MEDIUM, self._blocked_on_evidence),
+            ("contract-summariser", "Contract summariser", RiskTier.HIGH, self._blocked_on_pii_and_raci),
+        )
+        created = 0
+        for slug, name, tier, story in stories:
+            if Launch.objects.filter(slug=slug).exists():
+                continue
+            launch = launch_create_from_template(
+                actor=self.pm,
+                template="genai-feature",
+                name=name,
+                slug=slug,
+                risk_tier=tier,
+                summary=f"{name}: a generative AI feature.",
+                target_date=self.today + datetime.timedelta(days=30),
+            )
+            story(launch)
+            created += 1
+        return created
+
+    # Building blocks -------------------------------------------------------------------------
+
+    def _save(self, instance, reason: str = "Demo data"):
+        return save_with_history(instance, actor=self.pm, reason=reason)
+
+    def _staff_raci(self, launch: Launch, *, skip_accountable_for: str | None = None) -> None:
+        owners = {
+            AreaKind.MODEL_QUALITY: ("mia", "raj"),
+            AreaKind.INFRASTRUCTURE: ("pat", "pat"),
+            AreaKind.DATA_RETRIEVAL: ("dana", "dana"),
+            AreaKind.USER_EXPERIENCE: ("pam", "cora"),
+            AreaKind.POLICY: ("lena", "sam"),
+        }
+        for area in ResponsibilityArea.objects.filter(launch=launch):
+            accountable, responsible = owners[area.kind]
+            if area.kind != skip_accountable_for:
+                raci_assign(area=area, stakeholder=self.people[accountable], role=Role.ACCOUNTABLE, actor=self.pm)
+            raci_assign(area=area, stakeholder=self.people[responsible], role=Role.RESPONSIBLE, actor=self.pm)
+            raci_assign(area=area, stakeholder=self.people["quinn"], role=Role.INFORMED, actor=self.pm)
+        policy = ResponsibilityArea.objects.get(launch=launch, kind=AreaKind.POLICY)
+        raci_assign(area=policy, stakeholder=self.people["cora"], role=Role.CONSULTED, actor=self.pm)
+        function_people = {"legal": "lena", "security": "sam", "customer_support": "cora", "business": "bill"}
+        for slot in LaunchStakeholder.objects.filter(launch=launch, stakeholder__isnull=True):
+            slot.stakeholder = self.people[function_people[slot.function]]
+            self._save(slot)
+
+    def _agree_quality_bar(self, launch: Launch, *, samples: int, failures: int) -> None:
+        bar = launch.quality_bars.get()
+        bar.agreed_by = self.people["mia"].user
+        bar.agreed_at = timezone.now()
+        self._save(bar, "Failure rate agreed")
+        self._save(
+            EvalRun(
+                quality_bar=bar,
+                samples=samples,
+                failures=failures,
+                golden_set_name=f"{launch.slug}-golden",
+                golden_set_version="v2",
+                human_reviewed=min(samples, 200),
+                link="https://evals.example.com/runs/latest",
+            )
+        )
+
+    def _classify_data(self, launch: Launch, *, pii_controls: bool = True) -> None:
+        self._save(
+            DataAsset(
+                launch=launch,
+                name="Help-centre articles",
+                description="Published support articles used for retrieval.",
+                classification=Classification.PUBLIC,
+                access_level=AccessLevel.OPEN,
+            )
+        )
+        self._save(
+            DataAsset(
+                launch=launch,
+                name="Customer conversations",
+                description="Chat transcripts including names and email addresses.",
+                classification=Classification.PERSONAL,
+                access_level=AccessLevel.RESTRICTED,
+                masked_in_logs=pii_controls,
+                retention_days=30 if pii_controls else None,
+                audit_interval_days=90 if pii_controls else None,
+                last_audit_at=self.today - datetime.timedelta(days=20) if pii_controls else None,
+            )
+        )
+
+    def _operations(self, launch: Launch, *, rehearsed: bool = True) -> None:
+        for slo in launch.slos.all():
+            slo.dashboard_link = f"https://grafana.example.com/d/{launch.slug}"
+            self._save(slo)
+        self._save(
+            RollbackPlan(
+                launch=launch,
+                procedure="Turn the feature flag off; the previous prompt version is redeployed automatically.",
+                one_click=True,
+                last_rehearsed_at=self.today - datetime.timedelta(days=14) if rehearsed else None,
+            )
+        )
+        self._save(
+            Runbook(
+                launch=launch,
+                link=f"https://wiki.example.com/runbooks/{launch.slug}",
+                last_reviewed_at=self.today - datetime.timedelta(days=7),
+            )
+        )
+        self._save(
+            FeedbackChannel(
+                launch=launch,
+                kind=FeedbackKind.NEGATIVE_FEEDBACK,
+                description="Thumbs-down with a free-text reason.",
+                review_cadence=ReviewCadence.WEEKLY,
+            )
+        )
+
+    def _move_to(self, launch: Launch, stage_name: str) -> None:
+        launch.current_stage = launch.stages.get(name=stage_name)
+        self._save(launch, f"Demo: launch is in {stage_name}")
+
+    # Stories -----------------------------------------------------------------------------
+
+    def _ready_for_full(self, launch: Launch) -> None:
+        self._staff_raci(launch)
+        self._agree_quality_bar(launch, samples=1200, failures=24)
+        self._classify_data(launch)
+        self._operations(launch)
+        self._move_to(launch, "Beta")
+
+    def _ready_for_internal(self, launch: Launch) -> None:
+        self._staff_raci(launch)
+        self._agree_quality_bar(launch, samples=150, failures=4)
+        self._classify_data(launch)
+
+    def _blocked_on_evidence(self, launch: Launch) -> None:
+        # 100 samples with 3 failures does not prove ≤ 5 %; the rollback was never rehearsed.
+        self._staff_raci(launch)
+        self._agree_quality_bar(launch, samples=100, failures=3)
+        self._classify_data(launch)
+        self._operations(launch, rehearsed=False)
+        self._move_to(launch, "Internal")
+
+    def _blocked_on_pii_and_raci(self, launch: Launch) -> None:
+        # Nobody is Accountable for data and retrieval, and the PII asset has no controls.
+        self._staff_raci(launch, skip_accountable_for=AreaKind.DATA_RETRIEVAL)
+        self._agree_quality_bar(launch, samples=400, failures=8)
+        self._classify_data(launch, pii_controls=False)
+        bar = launch.quality_bars.get()
+        bar.max_failure_rate = Decimal("0.02")
+        self._save(bar, "Legal asked for a stricter bar")

@@ -1,0 +1,295 @@
+"""Admin for the facts of a launch. Every admin keeps a History view (django-simple-history), and
+validation is left to the models' clean() and constraints so the admin hits the same wall as
+services and the API.
+
+Guardian's per-object permission rows (LaunchUserObjectPermission, LaunchGroupObjectPermission) are
+deliberately not registered: object permissions are granted by services, not edited by hand."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from .evidence import wilson_upper_bound
+from .models import (
+    SLO,
+    DataAsset,
+    EvalRun,
+    FeedbackChannel,
+    Launch,
+    QualityBar,
+    RollbackPlan,
+    RolloutStage,
+    Runbook,
+    SeverityLevel,
+)
+
+# The request attribute under which LaunchAdmin.get_form leaves the launch being edited, so that
+# formfield_for_foreignkey (called while the form class is built) can see it. The request lives for
+# one HTTP request only, unlike the ModelAdmin instance, which all threads share.
+_EDITED_LAUNCH_ATTR = "_preflight_admin_launch"
+
+
+# --- inlines on the launch page -------------------------------------------------------------------
+
+
+class RolloutStageInline(admin.TabularInline):
+    model = RolloutStage
+    extra = 0
+    fields = ("order", "name", "kind", "exposure_percent", "planned_date", "gating_checks")
+    ordering = ("order",)
+
+
+class QualityBarInline(admin.TabularInline):
+    model = QualityBar
+    extra = 0
+    fields = ("metric", "failure_definition", "max_failure_rate", "confidence_level", "min_samples", "agreed_by", "agreed_at")
+    autocomplete_fields = ("agreed_by",)
+    show_change_link = True  # eval runs are edited on the quality bar's own page
+
+
+class DataAssetInline(admin.TabularInline):
+    model = DataAsset
+    extra = 0
+    fields = (
+        "name",
+        "classification",
+        "access_level",
+        "masked_in_logs",
+        "retention_days",
+        "last_audit_at",
+        "audit_interval_days",
+    )
+    show_change_link = True
+
+
+class SLOInline(admin.TabularInline):
+    model = SLO
+    extra = 0
+    fields = ("indicator", "target", "alert_threshold", "dashboard_link")
+
+
+class SeverityLevelInline(admin.TabularInline):
+    model = SeverityLevel
+    extra = 0
+    fields = ("level", "definition", "response_minutes", "notify")
+
+
+class FeedbackChannelInline(admin.TabularInline):
+    model = FeedbackChannel
+    extra = 0
+    fields = ("kind", "description", "review_cadence")
+
+
+class RollbackPlanInline(admin.StackedInline):
+    model = RollbackPlan
+    max_num = 1
+    can_delete = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RollbackPlan]:
+        # __str__ names the launch; avoid a query per rendered row.
+        return super().get_queryset(request).select_related("launch")
+
+
+class RunbookInline(admin.StackedInline):
+    model = Runbook
+    max_num = 1
+    can_delete = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Runbook]:
+        return super().get_queryset(request).select_related("launch")
+
+
+# --- launch ---------------------------------------------------------------------------------------
+
+
+@admin.register(Launch)
+class LaunchAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug", "owner", "risk_tier", "current_stage", "target_date", "archived")
+    list_filter = ("risk_tier", "archived")
+    list_select_related = ("owner", "current_stage")
+    search_fields = ("name", "slug", "summary")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("owner",)
+    date_hierarchy = "target_date"
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "summary", "owner")}),
+        ("Rollout", {"fields": ("risk_tier", "target_date", "current_stage", "archived")}),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = (
+        RolloutStageInline,
+        QualityBarInline,
+        DataAssetInline,
+        SLOInline,
+        SeverityLevelInline,
+        FeedbackChannelInline,
+        RollbackPlanInline,
+        RunbookInline,
+    )
+    history_list_display = ("current_stage", "archived")
+
+    def get_form(self, request: HttpRequest, obj: Launch | None = None, change: bool = False, **kwargs):
+        setattr(request, _EDITED_LAUNCH_ATTR, obj)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "current_stage":
+            # Only this launch's own stages; a launch being added has none yet.
+            launch = getattr(request, _EDITED_LAUNCH_ATTR, None)
+            if launch is None or launch.pk is None:
+                kwargs["queryset"] = RolloutStage.objects.none()
+            else:
+                kwargs["queryset"] = RolloutStage.objects.filter(launch=launch).order_by("order")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# --- the launch's facts, each with its own list ----------------------------------------------------
+
+_LAUNCH_SEARCH = ("launch__name", "launch__slug")
+
+
+@admin.register(RolloutStage)
+class RolloutStageAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "launch", "order", "kind", "exposure_percent", "planned_date")
+    list_filter = ("kind", "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("name", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)
+    ordering = ("launch__name", "order")
+
+
+class EvalRunInline(admin.TabularInline):
+    model = EvalRun
+    extra = 0
+    fields = ("run_at", "samples", "failures", "human_reviewed", "golden_set_name", "golden_set_version", "link")
+    ordering = ("-run_at",)
+
+
+@admin.register(QualityBar)
+class QualityBarAdmin(SimpleHistoryAdmin):
+    list_display = ("metric", "launch", "max_failure_rate", "confidence_level", "min_samples", "agreed_by", "agreed_at")
+    list_filter = ("launch__archived", ("agreed_by", admin.EmptyFieldListFilter))
+    list_select_related = ("launch", "agreed_by")
+    search_fields = ("metric", "failure_definition", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch", "agreed_by")
+    inlines = (EvalRunInline,)
+
+
+class _ReviewedFilter(admin.SimpleListFilter):
+    """Filtering on the raw number of reviewed samples is noise; offer "was anything reviewed"."""
+
+    title = "human review"
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Some samples reviewed"), ("no", "None reviewed"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(human_reviewed__gt=0)
+        if self.value() == "no":
+            return queryset.filter(human_reviewed=0)
+        return queryset
+
+
+@admin.register(EvalRun)
+class EvalRunAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "__str__",
+        "launch",
+        "quality_bar",
+        "failure_rate",
+        "upper_bound",
+        "human_reviewed",
+        "run_at",
+    )
+    list_filter = (_ReviewedFilter, "quality_bar__launch__archived")
+    list_select_related = ("quality_bar__launch",)
+    search_fields = ("golden_set_name", "golden_set_version", "quality_bar__metric", "quality_bar__launch__name")
+    autocomplete_fields = ("quality_bar",)
+    date_hierarchy = "run_at"
+
+    @admin.display(ordering="quality_bar__launch__name")
+    def launch(self, run: EvalRun) -> Launch:
+        return run.quality_bar.launch
+
+    @admin.display(description="observed failure rate")
+    def failure_rate(self, run: EvalRun) -> str:
+        return f"{run.failures / run.samples:.2%}"
+
+    @admin.display(description="upper bound at the bar's confidence")
+    def upper_bound(self, run: EvalRun) -> str:
+        bar = run.quality_bar
+        bound = wilson_upper_bound(run.failures, run.samples, float(bar.confidence_level))
+        return f"{bound:.2%} (≤ {bar.max_failure_rate:.2%}: {'yes' if bound <= bar.max_failure_rate else 'no'})"
+
+
+@admin.register(DataAsset)
+class DataAssetAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "name",
+        "launch",
+        "classification",
+        "access_level",
+        "masked_in_logs",
+        "retention_days",
+        "last_audit_at",
+        "audit_due_on",
+    )
+    list_filter = ("classification", "access_level", "masked_in_logs", "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("name", "description", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)
+
+
+@admin.register(SLO)
+class SLOAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "launch", "indicator", "target", "alert_threshold", "dashboard_link")
+    list_filter = ("indicator", "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("indicator", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)
+
+
+@admin.register(SeverityLevel)
+class SeverityLevelAdmin(SimpleHistoryAdmin):
+    list_display = ("level", "launch", "response_label", "notify")
+    list_filter = ("level", "notify", "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("definition", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)
+
+    @admin.display(description="respond within", ordering="response_minutes")
+    def response_label(self, level: SeverityLevel) -> str:
+        return level.response_label
+
+
+@admin.register(RollbackPlan)
+class RollbackPlanAdmin(SimpleHistoryAdmin):
+    list_display = ("launch", "one_click", "last_rehearsed_at", "max_rehearsal_age_days")
+    list_filter = ("one_click", ("last_rehearsed_at", admin.EmptyFieldListFilter), "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("procedure", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)
+
+
+@admin.register(Runbook)
+class RunbookAdmin(SimpleHistoryAdmin):
+    list_display = ("launch", "link", "last_reviewed_at", "review_interval_days")
+    list_filter = (("last_reviewed_at", admin.EmptyFieldListFilter), "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("link", "content", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)
+
+
+@admin.register(FeedbackChannel)
+class FeedbackChannelAdmin(SimpleHistoryAdmin):
+    list_display = ("kind", "launch", "review_cadence")
+    list_filter = ("kind", "review_cadence", "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("description", *_LAUNCH_SEARCH)
+    autocomplete_fields = ("launch",)

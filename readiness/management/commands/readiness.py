@@ -1,0 +1,73 @@
+"""`manage.py readiness SLUG [--stage STAGE] [--json]`: may this launch enter a stage?
+
+Exit status: 0 when it may, 1 when it may not, 2 when the launch or stage is unknown. Pipelines
+can gate a deployment on it."""
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.models import Launch
+
+_MARKS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A "}
+
+
+class Command(BaseCommand):
+    help = "Print a launch's checklist for its next stage (or --stage) and exit 0 if it may enter it, 1 if not."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug", help="The launch's slug.")
+        parser.add_argument("--stage", help="Stage name or kind (internal, beta, full); default: the next stage.")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="Print machine-readable JSON.")
+
+    def handle(self, *args, slug: str, stage: str | None, as_json: bool, **options):
+        try:
+            launch = with_checklist_facts(Launch.objects.filter(slug=slug)).get()
+        except Launch.DoesNotExist:
+            raise CommandError(f"Unknown launch '{slug}'.", returncode=2) from None
+        target = self._stage(launch, stage)
+        readiness = evaluate(launch, target)
+        if as_json:
+            self.stdout.write(json.dumps(readiness.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            self._print(readiness)
+        if not readiness.may_enter:
+            sys.exit(1)
+
+    def _stage(self, launch: Launch, wanted: str | None):
+        stages = launch.ordered_stages()
+        if wanted is None:
+            target = launch.next_stage()
+            if target is None and not stages:
+                raise CommandError(f"Launch '{launch.slug}' has no rollout stages.", returncode=2)
+            # At the final stage there is nothing further: check the stage it is in.
+            return target or launch.current_stage
+        wanted_key = wanted.strip().lower()
+        for stage in stages:
+            if stage.name.lower() == wanted_key:
+                return stage
+        by_kind = [stage for stage in stages if stage.kind == wanted_key]
+        if len(by_kind) == 1:
+            return by_kind[0]
+        known = ", ".join(stage.name for stage in stages) or "none"
+        raise CommandError(f"Launch '{launch.slug}' has no stage '{wanted}'. Its stages: {known}.", returncode=2)
+
+    def _print(self, readiness) -> None:
+        launch, stage = readiness.launch, readiness.stage
+        current = launch.current_stage.name if launch.current_stage else "planning"
+        self.stdout.write(f"{launch.name} ({launch.slug}) — now in {current}; checking entry to {stage.name}")
+        for result in readiness.results:
+            scope = "" if result.gating else "  (advisory for this stage)"
+            self.stdout.write(f"  [{_MARKS[result.status]}] {result.number:>2}. {result.title}{scope}")
+            for reason in result.reasons:
+                self.stdout.write(f"          {reason}")
+        for reason in readiness.refusals:
+            self.stdout.write(f"  {reason}")
+        if readiness.may_enter:
+            self.stdout.write(self.style.SUCCESS(f"READY: may enter {stage.name}."))
+        else:
+            count = len(readiness.blockers) + len(readiness.refusals)
+            self.stdout.write(self.style.ERROR(f"BLOCKED: may not enter {stage.name} ({count} blocking)."))
+
