@@ -37,6 +37,7 @@ class Person:
 PEOPLE = (
     Person("pam", "Pam", "Okafor", "Product manager", "Assistants product", TeamFunction.PRODUCT, "product manager (launch owner)"),
     Person("lena", "Lena", "Fischer", "Product counsel", "Legal", TeamFunction.LEGAL, "approver: legal"),
+    Person("chloe", "Chloe", "Dubois", "Compliance officer", "Compliance", TeamFunction.COMPLIANCE, "approver: compliance"),
     Person("sam", "Sam", "Ito", "Security engineer", "Security", TeamFunction.SECURITY, "approver: security"),
     Person("cora", "Cora", "Mendes", "Support lead", "Customer support", TeamFunction.CUSTOMER_SUPPORT, "approver: customer support"),
     Person("bill", "Bill", "Novak", "General manager", "Business", TeamFunction.BUSINESS, "approver: business"),
@@ -94,7 +95,8 @@ class Command(BaseCommand):
                 continue
             stakeholder, _ = Stakeholder.objects.get_or_create(user=user, defaults={"title": person.title})
             team, _ = Team.objects.get_or_create(name=person.team, defaults={"function": person.function})
-            stakeholder.teams.add(team)
+            if not stakeholder.teams.filter(pk=team.pk).exists():
+                stakeholder.teams.add(team)
             people[person.username] = stakeholder
         return people
 

@@ -1,0 +1,63 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from raci.choices import TeamFunction
+from raci.models import Team
+from readiness.checklist import evaluate_many
+from readiness.models import Launch
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for app in ("readiness", "raci", "approvals")
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+def test_seed_demo_is_idempotent():
+    seed()
+    before = row_counts()
+    assert seed().startswith("Demo data ready (0 new launches).")
+    assert row_counts() == before
+
+
+def test_seed_demo_prints_one_login_per_role():
+    out = seed()
+    for login in ("pam", "lena", "sam", "eve", "otto", "admin"):
+        assert f"  {login} " in out
+    assert "password for all: preflight-demo" in out
+
+
+def test_seed_demo_has_people_in_every_function():
+    seed()
+    functions = set(Team.objects.filter(members__isnull=False).values_list("function", flat=True))
+    assert functions == set(TeamFunction.values)
+
+
+def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reasons():
+    seed()
+    readiness = {r.launch.slug: r for r in evaluate_many(Launch.objects.all())}
+    assert readiness["support-assistant"].may_enter and readiness["support-assistant"].stage.name == "Full"
+    assert readiness["sales-email-drafter"].may_enter and readiness["sales-email-drafter"].stage.name == "Internal"
+    blockers = {slug: {b.key for b in r.blockers} for slug, r in readiness.items()}
+    assert blockers["code-review-bot"] == {"quality_evidence", "rollback_plan"}
+    assert blockers["contract-summariser"] == {"raci_defined", "pii_policy"}
+    stages = {launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()}
+    assert stages == {
+        "support-assistant": "Beta",
+        "sales-email-drafter": None,
+        "code-review-bot": "Internal",
+        "contract-summariser": None,
+    }

@@ -1,0 +1,118 @@
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.builders import ready_launch
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    """Run the command; return (exit code, stdout)."""
+    from io import StringIO
+
+    out = StringIO()
+    try:
+        call_command("readiness", *args, stdout=out)
+    except SystemExit as exit_:
+        return exit_.code, out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_ready_launch_may_enter_its_next_stage_and_exits_0():
+    ready_launch(slug="assistant")
+    code, out = run("assistant")
+    assert code == 0
+    assert "checking entry to Internal" in out
+    assert "READY: may enter Internal." in out
+    assert "[PASS]  3. RACI defined" in out
+
+
+def test_blocked_launch_exits_1_and_names_what_blocks():
+    launch = ready_launch(slug="assistant")
+    launch.data_assets.filter(name="Support tickets").update(masked_in_logs=False)
+    code, out = run("assistant")
+    assert code == 1
+    assert "[FAIL]  6. PII policy exists" in out
+    assert "PII asset 'Support tickets' is not masked in logs." in out
+    assert "BLOCKED: may not enter Internal (1 blocking)." in out
+
+
+def test_stage_option_checks_a_later_stage_by_name_or_kind():
+    launch = ready_launch(slug="assistant")
+    launch.rollback_plan.delete()
+    assert run("assistant")[0] == 0  # rollback does not gate Internal
+    for stage in ("beta", "Beta", "BETA"):
+        code, out = run("assistant", "--stage", stage)
+        assert code == 1
+        assert "No rollback plan is recorded." in out
+
+
+def test_json_output_is_machine_readable():
+    launch = ready_launch(slug="assistant")
+    launch.rollback_plan.delete()
+    code, out = run("assistant", "--stage", "full", "--json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["launch"] == "assistant" and data["stage"] == "Full" and data["may_enter"] is False
+    assert data["blockers"] == ["rollback_plan"]
+    item = next(item for item in data["items"] if item["key"] == "rollback_plan")
+    assert item == {
+        "key": "rollback_plan",
+        "number": 9,
+        "title": "Rollback procedure exists",
+        "status": "fail",
+        "gating": True,
+        "reasons": ["No rollback plan is recorded."],
+    }
+
+
+def test_archived_launch_may_not_enter_any_stage():
+    launch = ready_launch(slug="assistant")
+    launch.archived = True
+    launch.save()
+    code, out = run("assistant")
+    assert code == 1
+    assert "The launch is archived." in out
+
+
+def test_at_the_final_stage_the_final_stage_is_rechecked():
+    launch = ready_launch(slug="assistant")
+    launch.current_stage = launch.stages.get(name="Full")
+    launch.save()
+    code, out = run("assistant")
+    assert code == 0
+    assert "now in Full; checking entry to Full" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("missing",), "Unknown launch 'missing'."),
+        (("assistant", "--stage", "gamma"), "Launch 'assistant' has no stage 'gamma'. Its stages: Internal, Beta, Full."),
+    ],
+)
+def test_unknown_launch_or_stage_exits_2_with_a_clear_message(args, message):
+    ready_launch(slug="assistant")
+    with pytest.raises(CommandError) as error:
+        call_command("readiness", *args)
+    assert error.value.returncode == 2
+    assert str(error.value) == message
+
+
+def test_unknown_launch_exits_2_from_the_shell(tmp_path):
+    """The real process exit status, as a pipeline sees it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=root, env=env, check=True)
+    result = subprocess.run([*manage, "readiness", "no-such-launch"], cwd=root, capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert "Unknown launch 'no-such-launch'." in result.stderr
