@@ -72,6 +72,7 @@ class LaunchStakeholder(models.Model):
                 fields=["launch", "function"],
                 condition=Q(stakeholder__isnull=True),
                 name="launch_stakeholder_one_open_slot_per_function",
+                violation_error_message="This launch already has an open slot for this function; fill it instead.",
             ),
         ]
 
@@ -98,6 +99,7 @@ class ResponsibilityArea(models.Model):
                 fields=["launch", "kind"],
                 condition=~Q(kind=AreaKind.CUSTOM),
                 name="area_standard_kind_once_per_launch",
+                violation_error_message="This launch already has an area of this kind; add a custom area for anything else.",
             ),
         ]
 

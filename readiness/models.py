@@ -319,6 +319,20 @@ class SLO(models.Model):
                 condition=Q(alert_threshold__isnull=True) | Q(alert_threshold__gte=0),
                 name="slo_alert_non_negative",
             ),
+            models.CheckConstraint(
+                condition=~Q(indicator__in=sorted(PERCENT_INDICATORS))
+                | (Q(target__lte=100) & (Q(alert_threshold__isnull=True) | Q(alert_threshold__lte=100))),
+                name="slo_percentages_at_most_100",
+                violation_error_message="Success and error rates are percentages: at most 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(alert_threshold__isnull=True)
+                | Q(indicator__in=sorted(COST_INDICATORS))
+                | Q(indicator__in=sorted(HIGHER_IS_BETTER), alert_threshold__lte=F("target"))
+                | (~Q(indicator__in=sorted(HIGHER_IS_BETTER | COST_INDICATORS)) & Q(alert_threshold__gte=F("target"))),
+                name="slo_alert_on_the_failing_side_of_target",
+                violation_error_message="The alert threshold must lie on the failing side of the target.",
+            ),
         ]
 
     def __str__(self) -> str:
