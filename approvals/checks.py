@@ -1,8 +1,33 @@
-"""Checklist item 1, "Stakeholders have approved"."""
+"""Checklist item 1, "Stakeholders have approved", and the waivers that apply to any item."""
 
-from readiness.checklist import Context, Outcome, register
+from readiness.checklist import Context, Outcome, register, registry
+
+from .choices import WaiverStatus
+from .selectors import acknowledgement_problems, signoff_prefetches, stage_signoffs
 
 
-@register("stakeholders_approved", number=1, title="Stakeholders have approved")
+@register("stakeholders_approved", number=1, title="Stakeholders have approved", prefetch=signoff_prefetches())
 def stakeholders_approved(ctx: Context) -> Outcome:
-    return Outcome.not_applicable("The sign-off workflow is not in use yet.")
+    if ctx.stage is None:
+        return Outcome.not_applicable("There is no stage to enter.")
+    states = stage_signoffs(ctx.launch, ctx.stage, now=ctx.now)
+    problems = [problem for state in states for problem in state.problems]
+    problems += acknowledgement_problems(ctx.launch, ctx.stage)
+    if not states and not problems:
+        return Outcome.passed(f"No sign-off is required to enter {ctx.stage.name}.")
+    summary = ", ".join(f"{s.requirement.function_label} ×{s.requirement.approvals_required}" for s in states)
+    return Outcome.from_problems(problems, f"All required sign-offs are approved and fresh: {summary}.")
+
+
+def _waivers_in_force(ctx: Context) -> dict[str, str]:
+    notes = {}
+    for waiver in ctx.launch.waivers.all():
+        if waiver.stage_id == ctx.stage.pk and waiver.status == WaiverStatus.APPROVED and waiver.expires_on >= ctx.today:
+            approver = waiver.decided_by.get_full_name() or waiver.decided_by.get_username()
+            notes[waiver.check_key] = (
+                f"Waived for {ctx.stage.name} until {waiver.expires_on.isoformat()} by {approver}: {waiver.justification}"
+            )
+    return notes
+
+
+registry.register_waiver_source(_waivers_in_force)

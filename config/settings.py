@@ -7,6 +7,7 @@ Environment variables:
     DATABASE_URL       e.g. postgres://postgres@127.0.0.1:5432/preflight (default: SQLite file)
     CELERY_BROKER_URL  e.g. redis://127.0.0.1:6379/0 (default: tasks run in-process)
     SIGNOFF_MAX_AGE_DAYS  days after which an approval expires (default 90)
+    EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
 """
 
 from pathlib import Path
@@ -121,14 +122,22 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
 
 # Celery: with no broker configured, tasks run in-process so one machine needs nothing else.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# Mail: by default messages are written to files under sent_mail/ so a single machine needs no
+# mail server; set EMAIL_BACKEND (and EMAIL_HOST etc.) to send for real.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
 
 # Governance settings.
 SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90)

@@ -8,6 +8,7 @@ deliberately not registered: object permissions are granted by services, not edi
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
@@ -30,6 +31,9 @@ from .models import (
 # formfield_for_foreignkey (called while the form class is built) can see it. The request lives for
 # one HTTP request only, unlike the ModelAdmin instance, which all threads share.
 _EDITED_LAUNCH_ATTR = "_preflight_admin_launch"
+
+# Links to dashboards, runbooks and eval results are typed without a scheme; they are https.
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 # --- inlines on the launch page -------------------------------------------------------------------
@@ -67,6 +71,7 @@ class DataAssetInline(admin.TabularInline):
 
 class SLOInline(admin.TabularInline):
     model = SLO
+    formfield_overrides = HTTPS_URLS
     extra = 0
     fields = ("indicator", "target", "alert_threshold", "dashboard_link")
 
@@ -95,6 +100,7 @@ class RollbackPlanInline(admin.StackedInline):
 
 class RunbookInline(admin.StackedInline):
     model = Runbook
+    formfield_overrides = HTTPS_URLS
     max_num = 1
     can_delete = True
 
@@ -164,6 +170,7 @@ class RolloutStageAdmin(SimpleHistoryAdmin):
 
 class EvalRunInline(admin.TabularInline):
     model = EvalRun
+    formfield_overrides = HTTPS_URLS
     extra = 0
     fields = ("run_at", "samples", "failures", "human_reviewed", "golden_set_name", "golden_set_version", "link")
     ordering = ("-run_at",)
@@ -198,12 +205,14 @@ class _ReviewedFilter(admin.SimpleListFilter):
 
 @admin.register(EvalRun)
 class EvalRunAdmin(SimpleHistoryAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = (
         "__str__",
         "launch",
         "quality_bar",
         "failure_rate",
         "upper_bound",
+        "proves_bar",
         "human_reviewed",
         "run_at",
     )
@@ -221,11 +230,19 @@ class EvalRunAdmin(SimpleHistoryAdmin):
     def failure_rate(self, run: EvalRun) -> str:
         return f"{run.failures / run.samples:.2%}"
 
-    @admin.display(description="upper bound at the bar's confidence")
+    @admin.display(description="upper bound")
     def upper_bound(self, run: EvalRun) -> str:
+        return f"{self._upper_bound(run):.2%}"
+
+    @admin.display(description="proves the bar", boolean=True)
+    def proves_bar(self, run: EvalRun) -> bool:
+        # The same rule as the evidence check, applied to this one run.
         bar = run.quality_bar
-        bound = wilson_upper_bound(run.failures, run.samples, float(bar.confidence_level))
-        return f"{bound:.2%} (≤ {bar.max_failure_rate:.2%}: {'yes' if bound <= bar.max_failure_rate else 'no'})"
+        return run.samples >= bar.min_samples and self._upper_bound(run) <= float(bar.max_failure_rate)
+
+    @staticmethod
+    def _upper_bound(run: EvalRun) -> float:
+        return wilson_upper_bound(run.failures, run.samples, float(run.quality_bar.confidence_level))
 
 
 @admin.register(DataAsset)
@@ -248,6 +265,7 @@ class DataAssetAdmin(SimpleHistoryAdmin):
 
 @admin.register(SLO)
 class SLOAdmin(SimpleHistoryAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ("__str__", "launch", "indicator", "target", "alert_threshold", "dashboard_link")
     list_filter = ("indicator", "launch__archived")
     list_select_related = ("launch",)
@@ -279,6 +297,7 @@ class RollbackPlanAdmin(SimpleHistoryAdmin):
 
 @admin.register(Runbook)
 class RunbookAdmin(SimpleHistoryAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ("launch", "link", "last_reviewed_at", "review_interval_days")
     list_filter = (("last_reviewed_at", admin.EmptyFieldListFilter), "launch__archived")
     list_select_related = ("launch",)

@@ -25,6 +25,7 @@ class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     NOT_APPLICABLE = "not_applicable"
+    WAIVED = "waived"  # failing, but accepted for this stage by an approved, unexpired waiver
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,27 @@ class Check:
     title: str
     evaluate: Callable[[Context], Outcome]
     select: tuple[str, ...] = ()
-    prefetch: tuple[str | Callable[[], Prefetch], ...] = ()
+    prefetch: tuple[str | Prefetch | Callable[[], Prefetch], ...] = ()
+
+
+WaiverSource = Callable[[Context], dict[str, str]]
 
 
 class CheckRegistry:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
+        self._waiver_sources: list[WaiverSource] = []
+
+    def register_waiver_source(self, source: WaiverSource) -> None:
+        """``source(context)`` returns {check key: note} for items waived when entering the stage."""
+        if source not in self._waiver_sources:
+            self._waiver_sources.append(source)
+
+    def waivers(self, context: Context) -> dict[str, str]:
+        waived: dict[str, str] = {}
+        for source in self._waiver_sources:
+            waived.update(source(context))
+        return waived
 
     def register(
         self,
@@ -83,7 +99,7 @@ class CheckRegistry:
         number: int,
         title: str,
         select: Iterable[str] = (),
-        prefetch: Iterable[str | Callable[[], Prefetch]] = (),
+        prefetch: Iterable[str | Prefetch | Callable[[], Prefetch]] = (),
     ) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
         """Decorator registering ``fn(context) -> Outcome`` as checklist item ``key``.
 
@@ -117,7 +133,7 @@ class CheckRegistry:
         for check in self.all():
             selects.extend(s for s in check.select if s not in selects)
             for lookup in check.prefetch:
-                resolved = lookup if isinstance(lookup, str) else lookup()
+                resolved = lookup if isinstance(lookup, (str, Prefetch)) else lookup()
                 key = resolved if isinstance(resolved, str) else resolved.prefetch_to
                 prefetches.setdefault(key, resolved)
         return queryset.select_related(*selects).prefetch_related(*prefetches.values())
@@ -223,7 +239,7 @@ class Readiness:
 def with_checklist_facts(queryset: QuerySet) -> QuerySet:
     """The launches of ``queryset`` with every fact the registered checks read, in a fixed number
     of queries however many launches, areas, people or assets there are."""
-    return registry.apply_related(queryset.select_related("current_stage"))
+    return registry.apply_related(queryset.select_related("current_stage").prefetch_related("stages"))
 
 
 def evaluate(launch, stage=None, *, now: datetime.datetime | None = None) -> Readiness:
@@ -234,12 +250,14 @@ def evaluate(launch, stage=None, *, now: datetime.datetime | None = None) -> Rea
     stage = stage if stage is not None else launch.next_stage()
     context = Context(launch=launch, stage=stage, today=timezone.localdate(now), now=now)
     gating = set(gating_checks_for(stage))
+    waived = registry.waivers(context) if stage is not None else {}
     results = []
     for check in registry.all():
         outcome = check.evaluate(context)
-        results.append(
-            CheckResult(check.key, check.number, check.title, outcome.status, outcome.reasons, check.key in gating)
-        )
+        status, reasons = outcome.status, outcome.reasons
+        if status == Status.FAIL and check.key in waived:
+            status, reasons = Status.WAIVED, (*reasons, waived[check.key])
+        results.append(CheckResult(check.key, check.number, check.title, status, reasons, check.key in gating))
     return Readiness(launch=launch, stage=stage, results=results)
 
 

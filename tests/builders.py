@@ -2,7 +2,8 @@
 
 from django.utils import timezone
 
-from raci.choices import AreaKind, Role
+from raci.choices import AreaKind, Role, TeamFunction
+from raci.models import LaunchStakeholder, Team
 from readiness.choices import AccessLevel, Classification
 from readiness.models import Launch
 from readiness.services import launch_create_from_template
@@ -18,14 +19,37 @@ from tests.factories import (
 )
 
 
+# The function whose people staff each standard area in built launches.
+AREA_FUNCTIONS = {
+    AreaKind.MODEL_QUALITY: TeamFunction.ML,
+    AreaKind.INFRASTRUCTURE: TeamFunction.PLATFORM,
+    AreaKind.DATA_RETRIEVAL: TeamFunction.DATA,
+    AreaKind.USER_EXPERIENCE: TeamFunction.PRODUCT,
+    AreaKind.POLICY: TeamFunction.LEGAL,
+}
+
+
+def team_for(function: str) -> Team:
+    team, _ = Team.objects.get_or_create(name=f"{TeamFunction(function).label} team", defaults={"function": function})
+    return team
+
+
 def ready_launch(*, owner=None, slug: str = "assistant", name: str = "Support assistant") -> Launch:
     """A launch from the Generative AI template with every fact filled in: every check passes
-    (except sign-offs, which no one has requested)."""
+    except sign-offs, which no one has requested yet. Each area is staffed by people of the
+    matching function and the stakeholder slots are filled, so requests route by themselves."""
     owner = owner or UserFactory()
     launch = launch_create_from_template(actor=owner, template="genai-feature", name=name, slug=slug, owner=owner)
     for area in launch.areas.all():
-        RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory())
-        RaciAssignmentFactory(area=area, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
+        team = team_for(AREA_FUNCTIONS[area.kind])
+        RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory(teams=[team]))
+        RaciAssignmentFactory(area=area, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory(teams=[team]))
+    for slot in LaunchStakeholder.objects.filter(launch=launch):
+        slot.stakeholder = StakeholderFactory(teams=[team_for(slot.function)])
+        slot.save()
+    executives = team_for(TeamFunction.EXECUTIVE)
+    if not executives.members.exists():
+        StakeholderFactory(teams=[executives], title="VP Product")
     model_area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
     accountable = model_area.assignments.get(role=Role.ACCOUNTABLE).stakeholder
     bar = launch.quality_bars.get()
@@ -50,4 +74,30 @@ def ready_launch(*, owner=None, slug: str = "assistant", name: str = "Support as
     RollbackPlanFactory(launch=launch)
     RunbookFactory(launch=launch)
     FeedbackChannelFactory(launch=launch)
+    return launch
+
+
+def approve_signoffs(launch: Launch, stage_name: str) -> list:
+    """Request every sign-off ``stage_name`` needs and have the first addressee of each approve."""
+    from approvals.services import signoff_decide, signoffs_request
+
+    stage = launch.stages.get(name=stage_name)
+    requests = signoffs_request(actor=launch.owner, launch=launch, stage=stage)
+    for request in requests:
+        for addressee in list(request.addressees.all())[: request.approvals_required]:
+            signoff_decide(actor=addressee, request=request, outcome="approve")
+    return requests
+
+
+def launch_at(stage_name: str, **kwargs) -> Launch:
+    """A ready launch moved through the gate, with real sign-offs, up to ``stage_name``."""
+    from approvals.services import stage_advance
+
+    launch = ready_launch(**kwargs)
+    for stage in launch.stages.order_by("order"):
+        approve_signoffs(launch, stage.name)
+        stage_advance(actor=launch.owner, launch=launch, stage=stage)
+        if stage.name == stage_name:
+            break
+    launch.refresh_from_db()
     return launch

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.builders import ready_launch
+from tests.builders import approve_signoffs, launch_at, ready_launch
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def run(*args):
 
 
 def test_ready_launch_may_enter_its_next_stage_and_exits_0():
-    ready_launch(slug="assistant")
+    approve_signoffs(ready_launch(slug="assistant"), "Internal")
     code, out = run("assistant")
     assert code == 0
     assert "checking entry to Internal" in out
@@ -33,6 +33,7 @@ def test_ready_launch_may_enter_its_next_stage_and_exits_0():
 def test_blocked_launch_exits_1_and_names_what_blocks():
     launch = ready_launch(slug="assistant")
     launch.data_assets.filter(name="Support tickets").update(masked_in_logs=False)
+    approve_signoffs(launch, "Internal")
     code, out = run("assistant")
     assert code == 1
     assert "[FAIL]  6. PII policy exists" in out
@@ -43,6 +44,8 @@ def test_blocked_launch_exits_1_and_names_what_blocks():
 def test_stage_option_checks_a_later_stage_by_name_or_kind():
     launch = ready_launch(slug="assistant")
     launch.rollback_plan.delete()
+    approve_signoffs(launch, "Internal")
+    approve_signoffs(launch, "Beta")
     assert run("assistant")[0] == 0  # rollback does not gate Internal
     for stage in ("beta", "Beta", "BETA"):
         code, out = run("assistant", "--stage", stage)
@@ -53,6 +56,7 @@ def test_stage_option_checks_a_later_stage_by_name_or_kind():
 def test_json_output_is_machine_readable():
     launch = ready_launch(slug="assistant")
     launch.rollback_plan.delete()
+    approve_signoffs(launch, "Full")
     code, out = run("assistant", "--stage", "full", "--json")
     data = json.loads(out)
     assert code == 1
@@ -79,9 +83,7 @@ def test_archived_launch_may_not_enter_any_stage():
 
 
 def test_at_the_final_stage_the_final_stage_is_rechecked():
-    launch = ready_launch(slug="assistant")
-    launch.current_stage = launch.stages.get(name="Full")
-    launch.save()
+    launch_at("Full", slug="assistant")
     code, out = run("assistant")
     assert code == 0
     assert "now in Full; checking entry to Full" in out

@@ -3,18 +3,23 @@
 It lives in `approvals` because that app sits on top of the dependency graph and may use them all."""
 
 import datetime
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from unittest import mock
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.choices import Outcome as SignoffOutcome
+from approvals.services import signoff_decide, signoffs_request, stage_advance
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
-from raci.services import raci_assign
+from raci.services import launch_stakeholder_fill, raci_assign
 from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
@@ -36,6 +41,7 @@ class Person:
 
 PEOPLE = (
     Person("pam", "Pam", "Okafor", "Product manager", "Assistants product", TeamFunction.PRODUCT, "product manager (launch owner)"),
+    Person("priya", "Priya", "Raman", "Head of product", "Assistants product", TeamFunction.PRODUCT, "approver: product"),
     Person("lena", "Lena", "Fischer", "Product counsel", "Legal", TeamFunction.LEGAL, "approver: legal"),
     Person("chloe", "Chloe", "Dubois", "Compliance officer", "Compliance", TeamFunction.COMPLIANCE, "approver: compliance"),
     Person("sam", "Sam", "Ito", "Security engineer", "Security", TeamFunction.SECURITY, "approver: security"),
@@ -111,10 +117,12 @@ class DemoPortfolio:
 
     def build(self) -> int:
         stories = (
-            ("support-assistant", "Support assistant", RiskTier.MEDIUM, self._ready_for_full),
+            # The expired story runs first: its decisions are dated in the past.
+            ("meeting-notes", "Meeting notes summariser", RiskTier.MEDIUM, self._approvals_expired),
+            ("support-assistant", "Support assistant", RiskTier.MEDIUM, self._waiting_for_executive),
             ("sales-email-drafter", "Sales email drafter", RiskTier.LOW, self._ready_for_internal),
-            ("code-review-bot", "Code review bot", RiskTier.MEDIUM, self._blocked_on_evidence),
-            ("contract-summariser", "Contract summariser", RiskTier.HIGH, self._blocked_on_pii_and_raci),
+            ("code-review-bot", "Code review bot", RiskTier.MEDIUM, self._rejected_and_blocked_on_evidence),
+            ("contract-summariser", "Contract summariser", RiskTier.HIGH, self._stale_and_blocked_on_pii_and_raci),
         )
         created = 0
         for slug, name, tier, story in stories:
@@ -156,8 +164,7 @@ class DemoPortfolio:
         raci_assign(area=policy, stakeholder=self.people["cora"], role=Role.CONSULTED, actor=self.pm)
         function_people = {"legal": "lena", "security": "sam", "customer_support": "cora", "business": "bill"}
         for slot in LaunchStakeholder.objects.filter(launch=launch, stakeholder__isnull=True):
-            slot.stakeholder = self.people[function_people[slot.function]]
-            self._save(slot)
+            launch_stakeholder_fill(slot=slot, stakeholder=self.people[function_people[slot.function]], actor=self.pm)
 
     def _agree_quality_bar(self, launch: Launch, *, samples: int, failures: int) -> None:
         bar = launch.quality_bars.get()
@@ -228,37 +235,93 @@ class DemoPortfolio:
             )
         )
 
-    def _move_to(self, launch: Launch, stage_name: str) -> None:
-        launch.current_stage = launch.stages.get(name=stage_name)
-        self._save(launch, f"Demo: launch is in {stage_name}")
+    def _request(self, launch: Launch, stage_name: str):
+        stage = launch.stages.get(name=stage_name)
+        return signoffs_request(
+            actor=self.pm,
+            launch=launch,
+            stage=stage,
+            due_date=timezone.localdate() + datetime.timedelta(days=7),
+            message=f"Please review {launch.name} for {stage_name}.",
+        )
+
+    def _approve_all(self, launch: Launch, stage_name: str, *, except_functions=(), decisions=None) -> None:
+        """Request the stage's sign-offs; addressees approve, except where ``decisions`` says otherwise."""
+        decisions = decisions or {}
+        for request in self._request(launch, stage_name):
+            if request.function in except_functions:
+                continue
+            outcome, comment = decisions.get(request.function, (SignoffOutcome.APPROVE, "Looks good."))
+            for addressee in list(request.addressees.all())[: request.approvals_required]:
+                signoff_decide(actor=addressee, request=request, outcome=outcome, comment=comment)
+
+    def _advance(self, launch: Launch, stage_name: str) -> None:
+        stage_advance(actor=self.pm, launch=launch, stage=launch.stages.get(name=stage_name))
 
     # Stories -----------------------------------------------------------------------------
 
-    def _ready_for_full(self, launch: Launch) -> None:
+    def _waiting_for_executive(self, launch: Launch) -> None:
         self._staff_raci(launch)
         self._agree_quality_bar(launch, samples=1200, failures=24)
         self._classify_data(launch)
         self._operations(launch)
-        self._move_to(launch, "Beta")
+        for stage_name in ("Internal", "Beta"):
+            self._approve_all(launch, stage_name)
+            self._advance(launch, stage_name)
+        self._approve_all(launch, "Full", except_functions={TeamFunction.EXECUTIVE})
 
     def _ready_for_internal(self, launch: Launch) -> None:
         self._staff_raci(launch)
         self._agree_quality_bar(launch, samples=150, failures=4)
         self._classify_data(launch)
+        self._approve_all(launch, "Internal")
 
-    def _blocked_on_evidence(self, launch: Launch) -> None:
-        # 100 samples with 3 failures does not prove ≤ 5 %; the rollback was never rehearsed.
+    def _rejected_and_blocked_on_evidence(self, launch: Launch) -> None:
+        # 100 samples with 3 failures does not prove ≤ 5 %; the rollback was never rehearsed;
+        # legal rejected the beta.
         self._staff_raci(launch)
         self._agree_quality_bar(launch, samples=100, failures=3)
         self._classify_data(launch)
         self._operations(launch, rehearsed=False)
-        self._move_to(launch, "Internal")
+        self._approve_all(launch, "Internal")
+        self._advance(launch, "Internal")
+        self._approve_all(
+            launch,
+            "Beta",
+            decisions={
+                TeamFunction.LEGAL: (
+                    SignoffOutcome.REJECT,
+                    "The beta terms do not disclose that answers are AI-generated.",
+                ),
+                TeamFunction.DATA: (SignoffOutcome.REQUEST_CHANGES, "Document the retention of code snippets."),
+            },
+        )
 
-    def _blocked_on_pii_and_raci(self, launch: Launch) -> None:
+    def _stale_and_blocked_on_pii_and_raci(self, launch: Launch) -> None:
+        # Internal was approved, then legal asked for a stricter bar: the approvals went stale.
         # Nobody is Accountable for data and retrieval, and the PII asset has no controls.
         self._staff_raci(launch, skip_accountable_for=AreaKind.DATA_RETRIEVAL)
         self._agree_quality_bar(launch, samples=400, failures=8)
         self._classify_data(launch, pii_controls=False)
+        self._approve_all(launch, "Internal")
         bar = launch.quality_bars.get()
         bar.max_failure_rate = Decimal("0.02")
         self._save(bar, "Legal asked for a stricter bar")
+
+    def _approvals_expired(self, launch: Launch) -> None:
+        self._staff_raci(launch)
+        self._agree_quality_bar(launch, samples=2000, failures=40)
+        self._classify_data(launch)
+        self._operations(launch)
+        long_ago = timezone.now() - datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS + 30)
+        with _as_of(long_ago):
+            self._approve_all(launch, "Internal")
+            self._advance(launch, "Internal")
+            self._approve_all(launch, "Beta")
+
+
+@contextmanager
+def _as_of(moment: datetime.datetime):
+    """Run services as if at ``moment``, so the demo can show approvals that have since expired."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield

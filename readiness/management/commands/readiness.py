@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
 
-_MARKS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A "}
+_MARKS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A ", Status.WAIVED: "WAIV"}
 
 
 class Command(BaseCommand):

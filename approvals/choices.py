@@ -1,0 +1,58 @@
+from django.db import models
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    SUPERSEDED = "superseded", "Superseded by a newer request"
+
+
+# A request's status follows its decisions while it is open; withdrawing it, or requesting the same
+# sign-off again, closes it for good.
+DECIDABLE_STATUSES = frozenset(
+    {RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.CHANGES_REQUESTED}
+)
+CLOSED_STATUSES = frozenset({RequestStatus.WITHDRAWN, RequestStatus.SUPERSEDED})
+REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    **{status: DECIDABLE_STATUSES | CLOSED_STATUSES for status in DECIDABLE_STATUSES},
+    **{status: frozenset() for status in CLOSED_STATUSES},
+}
+
+
+class Outcome(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+
+
+# Outcomes that must explain themselves.
+OUTCOMES_NEEDING_COMMENT = frozenset({Outcome.REJECT, Outcome.REQUEST_CHANGES})
+
+
+class WaiverStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    REVOKED = "revoked", "Revoked"
+
+
+WAIVER_TRANSITIONS: dict[str, frozenset[str]] = {
+    WaiverStatus.PENDING: frozenset({WaiverStatus.APPROVED, WaiverStatus.REJECTED, WaiverStatus.REVOKED}),
+    WaiverStatus.APPROVED: frozenset({WaiverStatus.REVOKED}),
+    WaiverStatus.REJECTED: frozenset(),
+    WaiverStatus.REVOKED: frozenset(),
+}
+
+
+class LedgerEvent(models.TextChoices):
+    REQUESTED = "requested", "Sign-off requested"
+    DECIDED = "decided", "Sign-off decided"
+    WITHDRAWN = "withdrawn", "Sign-off withdrawn"
+    DELEGATED = "delegated", "Sign-off delegated"
+    ACKNOWLEDGED = "acknowledged", "Consultation acknowledged"
+    STAGE_ADVANCED = "stage_advanced", "Stage advanced"
+    STAGE_ROLLED_BACK = "stage_rolled_back", "Stage rolled back"
+    WAIVER_DECIDED = "waiver_decided", "Waiver decided"

@@ -1,0 +1,35 @@
+"""On PostgreSQL, refuse UPDATE and DELETE on ledger entries at the database level too."""
+
+from django.db import migrations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION approvals_ledger_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'approvals_ledgerentry is append-only: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER approvals_ledger_append_only
+    BEFORE UPDATE OR DELETE ON approvals_ledgerentry
+    FOR EACH ROW EXECUTE FUNCTION approvals_ledger_append_only();
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS approvals_ledger_append_only ON approvals_ledgerentry;
+DROP FUNCTION IF EXISTS approvals_ledger_append_only();
+"""
+
+
+def create_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def drop_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("approvals", "0001_initial")]
+
+    operations = [migrations.RunPython(create_trigger, drop_trigger)]

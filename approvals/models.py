@@ -1,0 +1,323 @@
+"""Sign-off policies, requests, decisions, waivers and the tamper-evident ledger."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from simple_history.models import HistoricalRecords
+
+from raci.choices import TeamFunction
+from readiness.models import Launch, RolloutStage
+
+from .choices import CLOSED_STATUSES, LedgerEvent, Outcome, RequestStatus, WaiverStatus
+
+
+class StagePolicy(models.Model):
+    """Who must approve entering one stage of one launch.
+
+    A stage without a policy uses the risk-tier defaults; editing creates the policy from those
+    defaults first, so what the launch asks for is always written down."""
+
+    stage = models.OneToOneField(RolloutStage, on_delete=models.CASCADE, related_name="signoff_policy")
+    consulted_must_acknowledge = models.BooleanField(
+        default=False, help_text="Entering the stage waits until every Consulted person has acknowledged."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "stage policies"
+
+    def __str__(self) -> str:
+        return f"Sign-off policy for {self.stage.launch} — {self.stage.name}"
+
+
+class SignoffRequirement(models.Model):
+    policy = models.ForeignKey(StagePolicy, on_delete=models.CASCADE, related_name="requirements")
+    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MaxValueValidator(5)],
+        help_text="How many people of this function must approve; 0 means not required.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "function"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "function"], name="requirement_function_once_per_policy"),
+            models.CheckConstraint(condition=Q(approvals_required__lte=5), name="requirement_at_most_five"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_function_display()} × {self.approvals_required}"
+
+
+class SignoffRequest(models.Model):
+    """One sign-off a stage needs, from one function, addressed to named people."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="signoff_requests")
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="signoff_requests")
+    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    approvals_required = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    addressees = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="signoff_requests_addressed")
+    due_date = models.DateField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(m2m_fields=[addressees])
+
+    class Meta:
+        ordering = ["launch", "stage__order", "function", "-created_at"]
+        permissions = [("decide_signoffrequest", "Can decide this sign-off request")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["launch", "stage", "function"],
+                condition=~Q(status__in=[s.value for s in CLOSED_STATUSES]),
+                name="one_open_request_per_stage_and_function",
+            ),
+            models.CheckConstraint(condition=Q(approvals_required__gte=1), name="request_needs_an_approval"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.launch} → {self.stage.name}: {self.get_function_display()} ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        if self.stage_id and self.launch_id and self.stage.launch_id != self.launch_id:
+            raise ValidationError({"stage": "The stage must belong to the launch."})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+    def current_decisions(self) -> list[SignoffDecision]:
+        """Decisions not superseded; uses the prefetch cache when present."""
+        return [d for d in self.decisions.all() if d.superseded_at is None]
+
+
+class SignoffRequestUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE)
+
+
+class SignoffRequestGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE)
+
+
+class SignoffDelegation(models.Model):
+    """An addressee hands their decision to another member of the same team."""
+
+    request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="delegations")
+    delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["request", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "delegator"], name="one_delegation_per_addressee"),
+            models.CheckConstraint(condition=~Q(delegator=models.F("delegate")), name="delegate_is_someone_else"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delegator} → {self.delegate} on {self.request}"
+
+
+class SignoffDecision(models.Model):
+    """An addressee's decision, with the facts it was given on. Never edited: a newer decision
+    for the same addressee supersedes it."""
+
+    request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="decisions")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The addressee this decision counts for: the decider, or who delegated to them.",
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    comment = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
+    snapshot = models.JSONField(help_text="Canonical snapshot of the launch facts this decision covers.")
+    decided_at = models.DateTimeField(default=timezone.now)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["request", "decided_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "on_behalf_of"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_current_decision_per_addressee",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome=Outcome.APPROVE) | ~Q(comment=""),
+                name="rejection_and_change_request_need_a_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} by {self.decided_by} on {self.request}"
+
+    def clean(self) -> None:
+        if self.outcome != Outcome.APPROVE and not self.comment.strip():
+            raise ValidationError({"comment": f"A comment is required to {self.get_outcome_display().lower()}."})
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and set(kwargs.get("update_fields") or ()) != {"superseded_at"}:
+            raise ValidationError("A decision is never edited; record a new decision instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Decisions are permanent records and cannot be deleted.")
+
+
+class Acknowledgement(models.Model):
+    """A Consulted person is asked to acknowledge a stage; they may comment."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="acknowledgements")
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "stage__order", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "user"], name="one_acknowledgement_per_person_and_stage"),
+        ]
+
+    def __str__(self) -> str:
+        state = "acknowledged" if self.acknowledged_at else "awaiting acknowledgement"
+        return f"{self.user} on {self.stage}: {state}"
+
+
+class InformedNotice(models.Model):
+    """Records that an Informed person was told a stage's sign-offs were requested."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="informed_notices")
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="informed_notices")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "stage__order", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["stage", "user"], name="one_notice_per_person_and_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.user} informed of {self.stage}"
+
+
+class Waiver(models.Model):
+    """A failing checklist item accepted for one stage until a date, with a justification."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="waivers")
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="waivers")
+    check_key = models.CharField(max_length=40)
+    justification = models.TextField()
+    expires_on = models.DateField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=WaiverStatus.choices, default=WaiverStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "stage__order", "check_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "check_key"],
+                condition=Q(status__in=[WaiverStatus.PENDING, WaiverStatus.APPROVED]),
+                name="one_live_waiver_per_stage_and_item",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("requested_by")), name="waiver_not_decided_by_requester"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waiver of {self.check_key} for {self.stage} ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        from readiness.checklist import registry
+
+        errors = {}
+        if self.check_key and self.check_key not in registry:
+            errors["check_key"] = f"Unknown checklist item '{self.check_key}'."
+        if not self.justification.strip():
+            errors["justification"] = "A waiver needs a justification."
+        if self.stage_id and self.launch_id and self.stage.launch_id != self.launch_id:
+            errors["stage"] = "The stage must belong to the launch."
+        if errors:
+            raise ValidationError(errors)
+
+    def is_in_force(self, today) -> bool:
+        return self.status == WaiverStatus.APPROVED and self.expires_on >= today
+
+
+class LedgerHead(models.Model):
+    """The single row appends lock to serialise the chain; holds the newest entry's hash."""
+
+    sequence = models.PositiveBigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"Ledger head #{self.sequence} {self.entry_hash[:12]}"
+
+
+class LedgerEntry(models.Model):
+    """One append-only, hash-chained record of a governance event.
+
+    ``entry_hash`` is SHA-256 over the previous entry's hash and the canonical JSON of this
+    entry (sequence, event, launch, actor, payload, snapshot hash, time). Rows are never updated
+    or deleted: the model refuses, and on PostgreSQL a trigger refuses too."""
+
+    sequence = models.PositiveBigIntegerField(unique=True)
+    event = models.CharField(max_length=20, choices=LedgerEvent.choices)
+    launch_slug = models.CharField(max_length=80, db_index=True)
+    actor = models.CharField(max_length=150, help_text="Username of who acted, copied so deletes cannot erase it.")
+    payload = models.JSONField()
+    snapshot_hash = models.CharField(max_length=64, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["sequence"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.get_event_display()} {self.launch_slug} ({self.entry_hash[:12]})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are append-only.")

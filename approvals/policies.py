@@ -1,0 +1,86 @@
+"""Who must approve which stage: risk-tier defaults, the launch's own policy, and what its facts demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raci.choices import TeamFunction as F
+from readiness.choices import Classification, RiskTier, StageKind
+
+# Functions that must approve entering a stage of each kind, by risk tier, with how many approvals.
+_INTERNAL = {F.PRODUCT: 1, F.ML: 1}
+_BETA = _INTERNAL | {F.LEGAL: 1, F.SECURITY: 1, F.DATA: 1}
+_FULL = _BETA | {F.BUSINESS: 1, F.CUSTOMER_SUPPORT: 1, F.EXECUTIVE: 1}
+DEFAULT_REQUIREMENTS: dict[str, dict[str, dict[str, int]]] = {
+    RiskTier.LOW: {
+        StageKind.INTERNAL: {F.PRODUCT: 1},
+        StageKind.BETA: {F.PRODUCT: 1, F.ML: 1, F.SECURITY: 1},
+        StageKind.FULL: {F.PRODUCT: 1, F.ML: 1, F.SECURITY: 1, F.BUSINESS: 1, F.CUSTOMER_SUPPORT: 1},
+    },
+    RiskTier.MEDIUM: {StageKind.INTERNAL: _INTERNAL, StageKind.BETA: _BETA, StageKind.FULL: _FULL},
+    RiskTier.HIGH: {
+        StageKind.INTERNAL: _INTERNAL | {F.SECURITY: 1},
+        StageKind.BETA: _BETA | {F.COMPLIANCE: 1},
+        StageKind.FULL: _FULL | {F.COMPLIANCE: 1, F.SECURITY: 2},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    function: str
+    approvals_required: int
+    why: str
+
+    @property
+    def function_label(self) -> str:
+        return F(self.function).label
+
+
+def default_requirements(risk_tier: str, stage_kind: str) -> dict[str, int]:
+    by_kind = DEFAULT_REQUIREMENTS[risk_tier]
+    # A custom stage is treated as the strictest stage it could be.
+    return dict(by_kind.get(stage_kind, by_kind[StageKind.FULL]))
+
+
+def _policy(stage):
+    try:
+        return stage.signoff_policy
+    except stage.__class__.signoff_policy.RelatedObjectDoesNotExist:
+        return None
+
+
+def effective_requirements(launch, stage) -> list[Requirement]:
+    """The sign-offs entering ``stage`` needs. Reads prefetched rows only when the launch comes
+    from ``with_checklist_facts``."""
+    policy = _policy(stage)
+    if policy is None:
+        base = default_requirements(launch.risk_tier, stage.kind)
+        why = {function: f"{launch.get_risk_tier_display()}-risk default" for function in base}
+    else:
+        base = {r.function: r.approvals_required for r in policy.requirements.all()}
+        why = {function: "launch policy" for function in base}
+    required = {function: count for function, count in base.items() if count > 0}
+
+    def demand(function: str, reason: str) -> None:
+        if required.get(function, 0) < 1:
+            required[function] = 1
+            why[function] = reason
+
+    external = stage.kind != StageKind.INTERNAL
+    for asset in launch.data_assets.all():
+        if asset.classification == Classification.PERSONAL and external:
+            demand(F.LEGAL, f"personal data in '{asset.name}'")
+            demand(F.SECURITY, f"personal data in '{asset.name}'")
+        elif asset.classification == Classification.CONFIDENTIAL:
+            demand(F.SECURITY, f"confidential data in '{asset.name}'")
+    order = list(F.values)
+    return [
+        Requirement(function, count, why[function])
+        for function, count in sorted(required.items(), key=lambda item: order.index(item[0]))
+    ]
+
+
+def consulted_must_acknowledge(stage) -> bool:
+    policy = _policy(stage)
+    return bool(policy and policy.consulted_must_acknowledge)

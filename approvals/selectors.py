@@ -1,0 +1,131 @@
+"""Read paths for sign-offs: the state of each required sign-off for a stage, computed from
+prefetched rows so that a page of launches costs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from raci.choices import Role
+
+from .choices import Outcome
+from .models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest, Waiver
+from .policies import Requirement, consulted_must_acknowledge, effective_requirements
+from .snapshot import diff_snapshots, fingerprint, launch_snapshot
+
+
+def signoff_prefetches() -> list:
+    """Related rows the sign-off check, the gate and the snapshot read."""
+    decisions = SignoffDecision.objects.select_related("decided_by", "on_behalf_of").order_by("decided_at", "pk")
+    return [
+        Prefetch(
+            "signoff_requests",
+            queryset=SignoffRequest.objects.order_by("-created_at", "-pk").prefetch_related(
+                Prefetch("decisions", queryset=decisions),
+                "addressees",
+                Prefetch("delegations", queryset=SignoffDelegation.objects.select_related("delegator", "delegate")),
+            ),
+        ),
+        "stages__signoff_policy__requirements",
+        Prefetch("acknowledgements", queryset=Acknowledgement.objects.select_related("user")),
+        Prefetch("waivers", queryset=Waiver.objects.select_related("requested_by", "decided_by")),
+    ]
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def approval_age_limit() -> datetime.timedelta:
+    return datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS)
+
+
+@dataclass
+class SignoffState:
+    """How one required sign-off stands."""
+
+    requirement: Requirement
+    request: SignoffRequest | None
+    fresh_approvals: list[SignoffDecision] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.problems
+
+
+def open_request(launch, stage, function: str) -> SignoffRequest | None:
+    return next(
+        (r for r in launch.signoff_requests.all() if r.stage_id == stage.pk and r.function == function and r.is_open),
+        None,
+    )
+
+
+def decision_problem(decision: SignoffDecision, *, current_fingerprint: str, current_snapshot: dict, now) -> str | None:
+    """Why an approval no longer counts (stale or expired), or None when it is fresh."""
+    who = _name(decision.on_behalf_of)
+    if decision.decided_at + approval_age_limit() < now:
+        expired_on = (decision.decided_at + approval_age_limit()).date().isoformat()
+        return f"approval by {who} expired on {expired_on}"
+    if decision.fingerprint != current_fingerprint:
+        changes = diff_snapshots(decision.snapshot, current_snapshot)
+        shown = "; ".join(changes[:5]) + (f"; and {len(changes) - 5} more" if len(changes) > 5 else "")
+        return f"approval by {who} is stale — facts changed since: {shown}"
+    return None
+
+
+def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
+    snapshot = launch_snapshot(launch, stage)
+    current = fingerprint(snapshot)
+    states = []
+    for requirement in effective_requirements(launch, stage):
+        label = requirement.function_label
+        request = open_request(launch, stage, requirement.function)
+        state = SignoffState(requirement, request)
+        states.append(state)
+        if request is None:
+            state.problems.append(f"{label} sign-off has not been requested ({requirement.why}).")
+            continue
+        decisions = request.current_decisions()
+        for decision in decisions:
+            if decision.outcome == Outcome.REJECT:
+                state.problems.append(f"{label} sign-off was rejected by {_name(decision.on_behalf_of)}: {decision.comment}")
+            elif decision.outcome == Outcome.REQUEST_CHANGES:
+                state.problems.append(
+                    f"{label} sign-off: {_name(decision.on_behalf_of)} requested changes: {decision.comment}"
+                )
+        lapsed = []
+        for decision in decisions:
+            if decision.outcome != Outcome.APPROVE:
+                continue
+            problem = decision_problem(decision, current_fingerprint=current, current_snapshot=snapshot, now=now)
+            if problem:
+                lapsed.append(problem)
+            else:
+                state.fresh_approvals.append(decision)
+        needed = requirement.approvals_required
+        if not state.problems and len(state.fresh_approvals) < needed:
+            have = len(state.fresh_approvals)
+            waiting = ", ".join(_name(u) for u in request.addressees.all()) or "nobody"
+            due = f", due {request.due_date.isoformat()}" if request.due_date else ""
+            detail = f"; {'; '.join(lapsed)}" if lapsed else f"; waiting for {waiting}{due}"
+            state.problems.append(f"{label} sign-off has {have} of {needed} fresh approvals{detail}.")
+    return states
+
+
+def acknowledgement_problems(launch, stage) -> list[str]:
+    if not consulted_must_acknowledge(stage):
+        return []
+    consulted = {
+        a.stakeholder.user_id: a.stakeholder for area in launch.areas.all() for a in area.assignments.all()
+        if a.role == Role.CONSULTED
+    }
+    acknowledged = {ack.user_id for ack in launch.acknowledgements.all() if ack.stage_id == stage.pk and ack.acknowledged_at}
+    return [
+        f"{person.display_name} (Consulted) has not acknowledged entering {stage.name}."
+        for user_id, person in sorted(consulted.items())
+        if user_id not in acknowledged
+    ]

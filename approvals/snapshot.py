@@ -1,0 +1,112 @@
+"""The material facts a sign-off covers, as a canonical snapshot, its fingerprint and a readable diff.
+
+Only facts an approver actually approves are in the snapshot: editing the summary does not make
+approvals stale; changing a quality bar, a data class, an Accountable or the exposure does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from raci.choices import Role
+from readiness.models import RollbackPlan
+
+
+def canonical_json(data) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def fingerprint(snapshot: dict) -> str:
+    return hashlib.sha256(canonical_json(snapshot).encode()).hexdigest()
+
+
+def _decimal(value) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def launch_snapshot(launch, stage) -> dict:
+    """Facts of ``launch`` that sign-offs for entering ``stage`` cover. Reads prefetched rows."""
+    quality_bars = {}
+    for bar in launch.quality_bars.all():
+        run = bar.latest_eval_run()
+        quality_bars[bar.metric] = {
+            "max failure rate": _decimal(bar.max_failure_rate),
+            "confidence level": _decimal(bar.confidence_level),
+            "minimum samples": bar.min_samples,
+            "evidence": None
+            if run is None
+            else {
+                "samples": run.samples,
+                "failures": run.failures,
+                "golden set": f"{run.golden_set_name} {run.golden_set_version}",
+            },
+        }
+    data_assets = {
+        asset.name: {
+            "classification": asset.classification or None,
+            "access level": asset.access_level or None,
+            "masked in logs": asset.masked_in_logs,
+            "retention days": asset.retention_days,
+            "audit interval days": asset.audit_interval_days,
+        }
+        for asset in launch.data_assets.all()
+    }
+    accountables = {
+        area.name: sorted(a.stakeholder.user.username for a in area.assignments.all() if a.role == Role.ACCOUNTABLE)
+        for area in launch.areas.all()
+    }
+    slos = {
+        slo.indicator: {"target": _decimal(slo.target), "alert threshold": _decimal(slo.alert_threshold)}
+        for slo in launch.slos.all()
+    }
+    severity = {
+        level.level: {"response minutes": level.response_minutes, "notify": level.notify}
+        for level in launch.severity_levels.all()
+    }
+    try:
+        plan = launch.rollback_plan
+        rollback = {"procedure": plan.procedure, "one click": plan.one_click}
+    except RollbackPlan.DoesNotExist:
+        rollback = None
+    return {
+        "stage": {"name": stage.name, "exposure percent": _decimal(stage.exposure_percent)},
+        "quality bars": quality_bars,
+        "data assets": data_assets,
+        "accountables": accountables,
+        "slos": slos,
+        "severity policy": severity,
+        "rollback plan": rollback,
+    }
+
+
+def _flatten(data, prefix: str = "") -> dict[str, object]:
+    if isinstance(data, dict):
+        flat = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix} › {key}" if prefix else str(key)))
+        if not data and prefix:
+            flat[prefix] = "none"
+        return flat
+    return {prefix: data}
+
+
+def _show(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "nobody"
+    return str(value)
+
+
+def diff_snapshots(old: dict, new: dict) -> list[str]:
+    """What changed between two snapshots, one readable line per fact."""
+    before, after = _flatten(old), _flatten(new)
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        if key not in after:
+            changes.append(f"{key}: removed (was {_show(before[key])})")
+        elif key not in before:
+            changes.append(f"{key}: added ({_show(after[key])})")
+        elif before[key] != after[key]:
+            changes.append(f"{key}: {_show(before[key])} → {_show(after[key])}")
+    return changes

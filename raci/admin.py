@@ -1,0 +1,127 @@
+"""Admin for teams, people and RACI assignments, each with a History view (django-simple-history).
+
+Launch pickers use autocomplete through readiness' LaunchAdmin (which has search_fields); the
+dependency stays one-way, raci → readiness."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+
+WAITING = "waiting to be filled"
+
+
+class StakeholderPickerMixin:
+    """A stakeholder's label is the user's name: load the user with it, not once per option."""
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.related_model is Stakeholder:
+            kwargs.setdefault("queryset", Stakeholder.objects.select_related("user"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Team)
+class TeamAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "function")
+    list_filter = ("function",)
+    search_fields = ("name",)
+
+
+@admin.register(Stakeholder)
+class StakeholderAdmin(SimpleHistoryAdmin):
+    list_display = ("display_name", "user", "title", "team_names", "is_active")
+    list_filter = ("teams__function", "user__is_active")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__first_name", "user__last_name", "user__email", "title")
+    autocomplete_fields = ("user",)
+    filter_horizontal = ("teams",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Stakeholder]:
+        # Labels read the user (also in autocomplete answers); team_names reads every row's teams.
+        return super().get_queryset(request).select_related("user").prefetch_related("teams")
+
+    @admin.display(description="name", ordering="user__last_name")
+    def display_name(self, stakeholder: Stakeholder) -> str:
+        return stakeholder.display_name
+
+    @admin.display(description="teams")
+    def team_names(self, stakeholder: Stakeholder) -> str:
+        return ", ".join(team.name for team in stakeholder.teams.all())
+
+    @admin.display(description="active", boolean=True, ordering="user__is_active")
+    def is_active(self, stakeholder: Stakeholder) -> bool:
+        return stakeholder.is_reachable
+
+
+@admin.register(LaunchStakeholder)
+class LaunchStakeholderAdmin(StakeholderPickerMixin, SimpleHistoryAdmin):
+    list_display = ("launch", "function", "filled_by")
+    list_filter = ("function", ("stakeholder", admin.EmptyFieldListFilter), "launch__archived")
+    list_select_related = ("launch", "stakeholder__user")
+    search_fields = (
+        "launch__name",
+        "launch__slug",
+        "stakeholder__user__username",
+        "stakeholder__user__first_name",
+        "stakeholder__user__last_name",
+    )
+    autocomplete_fields = ("launch", "stakeholder")
+
+    @admin.display(description="stakeholder", ordering="stakeholder__user__last_name")
+    def filled_by(self, slot: LaunchStakeholder) -> str:
+        return slot.stakeholder.display_name if slot.stakeholder_id else WAITING
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LaunchStakeholder]:
+        # __str__ (change page title, history, delete confirmation) names the stakeholder.
+        return super().get_queryset(request).select_related("launch", "stakeholder__user")
+
+
+class RaciAssignmentInline(StakeholderPickerMixin, admin.TabularInline):
+    model = RaciAssignment
+    extra = 0
+    fields = ("role", "stakeholder")
+    autocomplete_fields = ("stakeholder",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RaciAssignment]:
+        # Each row's __str__ names its area and stakeholder.
+        return super().get_queryset(request).select_related("area", "stakeholder__user")
+
+
+@admin.register(ResponsibilityArea)
+class ResponsibilityAreaAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "launch", "kind", "concern_list")
+    list_filter = ("kind", "launch__archived")
+    list_select_related = ("launch",)
+    search_fields = ("name", "launch__name", "launch__slug")
+    autocomplete_fields = ("launch",)
+    inlines = (RaciAssignmentInline,)
+
+    @admin.display(description="concerns")
+    def concern_list(self, area: ResponsibilityArea) -> str:
+        return ", ".join(area.concerns) if isinstance(area.concerns, list) else str(area.concerns)
+
+
+@admin.register(RaciAssignment)
+class RaciAssignmentAdmin(StakeholderPickerMixin, SimpleHistoryAdmin):
+    list_display = ("area", "launch", "stakeholder", "role")
+    list_filter = ("role", "area__kind", "area__launch__archived")
+    list_select_related = ("area__launch", "stakeholder__user")
+    search_fields = (
+        "area__name",
+        "area__launch__name",
+        "stakeholder__user__username",
+        "stakeholder__user__first_name",
+        "stakeholder__user__last_name",
+    )
+    autocomplete_fields = ("area", "stakeholder")
+
+    @admin.display(ordering="area__launch__name")
+    def launch(self, assignment: RaciAssignment):
+        return assignment.area.launch
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RaciAssignment]:
+        return super().get_queryset(request).select_related("area__launch", "stakeholder__user")

@@ -1,0 +1,69 @@
+"""People and a launch for sign-off tests: the owner, the addressee (legal), a delegate in the
+same team, an approver on another launch, a stakeholder who only views, an executive and an outsider."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from raci.choices import Role, TeamFunction
+from readiness.access import grant_view
+from tests.builders import ready_launch
+from tests.factories import LaunchFactory, RaciAssignmentFactory, StakeholderFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture
+def legal_team(db):
+    return TeamFactory(name="Legal", function=TeamFunction.LEGAL)
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="owner", first_name="Olive", last_name="Owner")
+
+
+@pytest.fixture
+def addressee(legal_team):
+    return StakeholderFactory(user=UserFactory(username="addressee", first_name="Ada", last_name="Dressee"), teams=[legal_team]).user
+
+
+@pytest.fixture
+def delegate(legal_team):
+    return StakeholderFactory(user=UserFactory(username="delegate", first_name="Del", last_name="Egate"), teams=[legal_team]).user
+
+
+@pytest.fixture
+def other_approver(legal_team):
+    """A legal approver on a different launch."""
+    user = StakeholderFactory(user=UserFactory(username="other"), teams=[legal_team]).user
+    other_launch = LaunchFactory(slug="other-launch")
+    grant_view(user, other_launch)
+    return user
+
+
+@pytest.fixture
+def executive(db):
+    user = UserFactory(username="exec")
+    group, _ = Group.objects.get_or_create(name="Executives")
+    group.permissions.add(Permission.objects.get(codename="view_launch"))
+    user.groups.add(group)
+    StakeholderFactory(user=user, teams=[TeamFactory(name="Leadership", function=TeamFunction.EXECUTIVE)])
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def launch(owner):
+    """A launch ready for Internal in every respect but sign-offs, with RACI-routed stakeholders."""
+    return ready_launch(owner=owner, slug="assistant")
+
+
+@pytest.fixture
+def viewer(launch):
+    """A stakeholder on the launch (Informed) who may view it but decides nothing."""
+    stakeholder = StakeholderFactory(user=UserFactory(username="viewer"))
+    RaciAssignmentFactory(area=launch.areas.first(), stakeholder=stakeholder, role=Role.INFORMED)
+    grant_view(stakeholder.user, launch)
+    return stakeholder.user

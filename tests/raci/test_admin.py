@@ -1,0 +1,269 @@
+"""The RACI admin: every model has working pages with history, open slots read "waiting to be
+filled", model invariants reach the admin forms, and lists do not query per row."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from raci.choices import AreaKind, Role, TeamFunction
+from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from tests.factories import (
+    LaunchFactory,
+    LaunchStakeholderFactory,
+    RaciAssignmentFactory,
+    ResponsibilityAreaFactory,
+    StakeholderFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+FACTORIES = [
+    TeamFactory,
+    StakeholderFactory,
+    LaunchStakeholderFactory,
+    ResponsibilityAreaFactory,
+    RaciAssignmentFactory,
+]
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def form_errors(response) -> dict:
+    assert response.status_code == 200, "an invalid form is shown again, not redirected"
+    return response.context["adminform"].form.errors
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every test creates users; the production hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def superuser_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.mark.django_db
+def test_every_raci_model_is_registered():
+    models = {
+        model for model in apps.get_app_config("raci").get_models() if not model._meta.model_name.startswith("historical")
+    }
+    assert {model for model in models if admin.site.is_registered(model)} == models
+    assert models == {factory._meta.model for factory in FACTORIES}
+
+
+@pytest.mark.parametrize("factory", FACTORIES, ids=lambda f: f._meta.model.__name__)
+@pytest.mark.parametrize("view", ["changelist", "add"])
+def test_list_and_add_pages_answer(superuser_client, factory, view):
+    factory()
+
+    response = superuser_client.get(admin_url(factory._meta.model, view))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("factory", FACTORIES, ids=lambda f: f._meta.model.__name__)
+@pytest.mark.parametrize("view", ["change", "history"])
+def test_change_and_history_pages_answer(superuser_client, factory, view):
+    obj = factory()
+
+    response = superuser_client.get(admin_url(type(obj), view, obj.pk))
+
+    assert response.status_code == 200
+
+
+def test_open_slot_reads_waiting_to_be_filled(superuser_client):
+    LaunchStakeholderFactory(function=TeamFunction.LEGAL, stakeholder=None)
+    LaunchStakeholderFactory(
+        function=TeamFunction.SECURITY, stakeholder=StakeholderFactory(user=UserFactory(first_name="Sam", last_name="Sec"))
+    )
+
+    response = superuser_client.get(admin_url(LaunchStakeholder, "changelist"))
+
+    content = response.content.decode()
+    assert "waiting to be filled" in content
+    assert "Sam Sec" in content
+
+
+def test_open_slot_filter_lists_only_unfilled_slots(superuser_client):
+    open_slot = LaunchStakeholderFactory(stakeholder=None)
+    LaunchStakeholderFactory()
+
+    response = superuser_client.get(admin_url(LaunchStakeholder, "changelist"), {"stakeholder__isempty": "1"})
+
+    assert list(response.context["cl"].result_list) == [open_slot]
+
+
+def test_second_open_slot_for_the_same_function_is_refused(superuser_client):
+    slot = LaunchStakeholderFactory(function=TeamFunction.LEGAL, stakeholder=None)
+
+    response = superuser_client.post(
+        admin_url(LaunchStakeholder, "add"), {"launch": slot.launch.pk, "function": TeamFunction.LEGAL, "stakeholder": ""}
+    )
+
+    assert form_errors(response)
+    assert LaunchStakeholder.objects.count() == 1
+
+
+def test_same_person_twice_in_one_role_on_an_area_is_refused(superuser_client):
+    assignment = RaciAssignmentFactory(role=Role.ACCOUNTABLE)
+
+    response = superuser_client.post(
+        admin_url(RaciAssignment, "add"),
+        {"area": assignment.area.pk, "stakeholder": assignment.stakeholder.pk, "role": Role.ACCOUNTABLE},
+    )
+
+    assert form_errors(response)
+    assert RaciAssignment.objects.count() == 1
+
+
+def _area_post(launch, **overrides) -> dict:
+    data = {
+        "launch": launch.pk,
+        "kind": AreaKind.CUSTOM,
+        "name": "Escalations",
+        "concerns": '["escalation"]',
+        "assignments-TOTAL_FORMS": 0,
+        "assignments-INITIAL_FORMS": 0,
+        "assignments-MIN_NUM_FORMS": 0,
+        "assignments-MAX_NUM_FORMS": 1000,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_area_concerns_that_are_not_a_list_of_keys_are_refused(superuser_client):
+    response = superuser_client.post(
+        admin_url(ResponsibilityArea, "add"), _area_post(LaunchFactory(), concerns='{"accuracy": true}')
+    )
+
+    assert "concerns" in form_errors(response)
+    assert not ResponsibilityArea.objects.exists()
+    assert not ResponsibilityArea.history.exists()
+
+
+def test_area_with_assignments_is_created_through_the_inline_with_history(superuser_client):
+    accountable, responsible = StakeholderFactory(), StakeholderFactory()
+    data = _area_post(
+        LaunchFactory(),
+        **{
+            "assignments-TOTAL_FORMS": 2,
+            "assignments-0-role": Role.ACCOUNTABLE,
+            "assignments-0-stakeholder": accountable.pk,
+            "assignments-1-role": Role.RESPONSIBLE,
+            "assignments-1-stakeholder": responsible.pk,
+        },
+    )
+
+    response = superuser_client.post(admin_url(ResponsibilityArea, "add"), data)
+
+    assert response.status_code == 302
+    area = ResponsibilityArea.objects.get(name="Escalations")
+    assert area.people(Role.ACCOUNTABLE) == [accountable]
+    assert area.people(Role.RESPONSIBLE) == [responsible]
+    assert {row.history_user for row in RaciAssignment.history.all()} == {superuser_client.user}
+
+
+def test_stakeholder_search_finds_people_by_name(superuser_client):
+    ada = StakeholderFactory(user=UserFactory(username="alovelace", first_name="Ada", last_name="Lovelace"))
+    StakeholderFactory(user=UserFactory(username="ghopper", first_name="Grace", last_name="Hopper"))
+
+    by_name = superuser_client.get(admin_url(Stakeholder, "changelist"), {"q": "lovelace"})
+    by_username = superuser_client.get(admin_url(Stakeholder, "changelist"), {"q": "alove"})
+
+    assert list(by_name.context["cl"].result_list) == [ada]
+    assert list(by_username.context["cl"].result_list) == [ada]
+
+
+def test_stakeholder_teams_are_edited_with_a_horizontal_filter(superuser_client):
+    stakeholder = StakeholderFactory(teams=[TeamFactory(name="Legal")])
+
+    response = superuser_client.get(admin_url(Stakeholder, "change", stakeholder.pk))
+
+    assert "selectfilter" in response.content.decode()
+
+
+def test_team_filter_by_function(superuser_client):
+    legal = TeamFactory(name="Counsel", function=TeamFunction.LEGAL)
+    TeamFactory(name="Ranking", function=TeamFunction.ML)
+
+    response = superuser_client.get(admin_url(Team, "changelist"), {"function__exact": TeamFunction.LEGAL})
+
+    assert list(response.context["cl"].result_list) == [legal]
+
+
+def test_stakeholder_autocomplete_answers(superuser_client):
+    StakeholderFactory(user=UserFactory(first_name="Ada", last_name="Lovelace"))
+
+    response = superuser_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "raci", "model_name": "raciassignment", "field_name": "stakeholder", "term": "ada"},
+    )
+
+    assert response.status_code == 200
+    assert [row["text"] for row in response.json()["results"]] == ["Ada Lovelace"]
+
+
+@pytest.mark.parametrize("view", ["changelist", "add"])
+def test_non_staff_user_is_sent_to_login(client, db, view):
+    client.force_login(UserFactory())
+
+    response = client.get(admin_url(RaciAssignment, view))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("admin:login"))
+
+
+def _stakeholder_with_teams() -> Stakeholder:
+    return StakeholderFactory(teams=[TeamFactory(), TeamFactory()])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_stakeholder_with_teams, LaunchStakeholderFactory, RaciAssignmentFactory, ResponsibilityAreaFactory],
+    ids=lambda f: f.__name__,
+)
+def test_changelists_do_not_query_per_row(superuser_client, make, django_assert_max_num_queries):
+    model = type(make())
+
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert superuser_client.get(admin_url(model, "changelist")).status_code == 200
+        return len(queries)
+
+    count_queries()  # warm per-process caches
+    one = count_queries()
+    for _ in range(9):
+        make()
+
+    with django_assert_max_num_queries(10):
+        assert count_queries() == one
+
+
+def test_area_page_renders_assignments_without_a_query_per_row(superuser_client):
+    area = ResponsibilityAreaFactory()
+
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert superuser_client.get(admin_url(ResponsibilityArea, "change", area.pk)).status_code == 200
+        return len(queries)
+
+    RaciAssignmentFactory(area=area)
+    count_queries()  # warm the content-type cache
+    one = count_queries()
+    for _ in range(4):
+        RaciAssignmentFactory(area=area)
+
+    # Each autocomplete widget loads its selected option (with its user), one query per row; nothing more.
+    assert count_queries() == one + 4
