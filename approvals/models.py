@@ -83,7 +83,7 @@ class SignoffRequest(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["launch", "stage", "function"],
-                condition=~Q(status__in=[s.value for s in CLOSED_STATUSES]),
+                condition=~Q(status__in=sorted(CLOSED_STATUSES)),
                 name="one_open_request_per_stage_and_function",
             ),
             models.CheckConstraint(condition=Q(approvals_required__gte=1), name="request_needs_an_approval"),

@@ -75,6 +75,11 @@ def raci_defined(ctx: Context) -> Outcome:
             problems.append(
                 f"Area '{area.name}' has {len(accountables)} Accountables ({_names(accountables)}); exactly one is needed."
             )
+        problems.extend(
+            f"Area '{area.name}': Accountable {person.display_name} is deactivated."
+            for person in accountables
+            if not person.is_reachable
+        )
         if not area.people(Role.RESPONSIBLE):
             problems.append(f"Area '{area.name}' has no Responsible.")
     return Outcome.from_problems(problems, f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible.")

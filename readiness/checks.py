@@ -69,8 +69,12 @@ def slos_defined(ctx: Context) -> Outcome:
         matching = [slo for slo in slos if slo.indicator in indicators]
         if not matching:
             problems.append(f"No {label} SLO has a target.")
-        elif all(slo.alert_threshold is None for slo in matching):
-            problems.append(f"The {label} SLO has no alert threshold.")
+        else:
+            problems.extend(
+                f"The {slo.get_indicator_display()} SLO has no alert threshold."
+                for slo in matching
+                if slo.alert_threshold is None
+            )
     return Outcome.from_problems(problems, "Success rate, p95 latency and cost have targets and alert thresholds.")
 
 
@@ -96,6 +100,8 @@ def rollback_plan(ctx: Context) -> Outcome:
     if plan.last_rehearsed_at is None:
         return Outcome.failed("The rollback procedure has never been rehearsed.")
     age = (ctx.today - plan.last_rehearsed_at).days
+    if age < 0:
+        return Outcome.failed(f"The rollback rehearsal is dated in the future ({plan.last_rehearsed_at.isoformat()}).")
     if age > plan.max_rehearsal_age_days:
         return Outcome.failed(
             f"The rollback was last rehearsed {age} days ago ({plan.last_rehearsed_at.isoformat()}); "

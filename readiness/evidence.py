@@ -16,6 +16,8 @@ def wilson_upper_bound(failures: int, samples: int, confidence: float) -> float:
         raise ValueError("failures must be between 0 and samples")
     if not 0 < confidence < 1:
         raise ValueError("confidence must be strictly between 0 and 1")
+    if failures == samples:
+        return 1.0  # exact, where the formula would round to 0.9999999999999998
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     p = failures / samples
     z2 = z * z

@@ -1,0 +1,45 @@
+"""Sign-offs add rows to every evaluation; the number of queries must not grow with them."""
+
+import pytest
+
+from approvals.services import signoff_decide, signoffs_request
+from readiness.checklist import evaluate, evaluate_many, with_checklist_facts
+from readiness.models import Launch
+from tests.builders import approve_signoffs, ready_launch
+
+pytestmark = pytest.mark.django_db
+
+# select_related launch + one query per prefetch lookup (stages, facts, RACI, sign-offs, waivers).
+MAX_QUERIES = 20  # 18 measured; a policy adds one
+
+
+def _with_signoff_history(slug: str) -> Launch:
+    launch = ready_launch(slug=slug, name=slug)
+    approve_signoffs(launch, "Internal")
+    for request in signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Beta")):
+        addressee = request.addressees.first()
+        signoff_decide(actor=addressee, request=request, outcome="reject", comment="Not yet.")
+        signoff_decide(actor=addressee, request=request, outcome="approve")
+    return launch
+
+
+def test_evaluating_one_launch_does_not_grow_with_its_sign_offs(django_assert_max_num_queries):
+    quiet = ready_launch(slug="quiet", name="Quiet")
+    busy = _with_signoff_history("busy")
+    for launch in (quiet, busy):
+        with django_assert_max_num_queries(MAX_QUERIES):
+            readiness = evaluate(with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get())
+        assert readiness.results[0].key == "stakeholders_approved"
+
+
+def test_evaluating_a_page_of_launches_does_not_grow_with_the_page(django_assert_max_num_queries):
+    for index in range(2):
+        _with_signoff_history(f"first-{index}")
+    with django_assert_max_num_queries(MAX_QUERIES) as two:
+        evaluate_many(Launch.objects.all())
+    for index in range(4):
+        _with_signoff_history(f"more-{index}")
+    with django_assert_max_num_queries(MAX_QUERIES) as six:
+        results = evaluate_many(Launch.objects.all())
+    assert len(results) == 6
+    assert len(six.captured_queries) == len(two.captured_queries)

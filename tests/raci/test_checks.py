@@ -1,0 +1,352 @@
+"""Checklist items 2–4, which need the RACI: who agreed each quality bar, whether every area has
+exactly one Accountable and a Responsible, and whether every severity level pages named people.
+
+Each test starts from ``ready_launch()`` (every check passes), breaks exactly one fact, re-loads the
+launch with ``with_checklist_facts`` and looks at one item's result.
+"""
+
+import pytest
+from django.utils import timezone
+
+from raci.choices import Role
+from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
+from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.choices import NotifyScope
+from readiness.models import Launch
+from tests.builders import ready_launch
+from tests.factories import (
+    QualityBarFactory,
+    RaciAssignmentFactory,
+    ResponsibilityAreaFactory,
+    StakeholderFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODEL_QUALITY = "Model/prompt quality"
+INFRASTRUCTURE = "Infrastructure and deployment"
+DATA_RETRIEVAL = "Data and retrieval quality"
+
+
+def result_of(launch: Launch, key: str):
+    fresh = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    return next(result for result in evaluate(fresh).results if result.key == key)
+
+
+def assert_fails(result, *reasons: str) -> None:
+    assert result.status == Status.FAIL
+    assert result.reasons == reasons
+
+
+def area(launch: Launch, name: str) -> ResponsibilityArea:
+    return launch.areas.get(name=name)
+
+
+def holder(launch: Launch, area_name: str, role: str) -> Stakeholder:
+    """The one person holding ``role`` on the area (``ready_launch`` gives each area one A and one R)."""
+    return area(launch, area_name).assignments.get(role=role).stakeholder
+
+
+def person(first_name: str, last_name: str) -> Stakeholder:
+    return StakeholderFactory(user=UserFactory(first_name=first_name, last_name=last_name))
+
+
+def rename(stakeholder: Stakeholder, first_name: str, last_name: str) -> Stakeholder:
+    stakeholder.user.first_name, stakeholder.user.last_name = first_name, last_name
+    stakeholder.user.save()
+    return stakeholder
+
+
+def agree(bar, user) -> None:
+    bar.agreed_by = user
+    bar.agreed_at = timezone.now()
+    bar.save()
+
+
+@pytest.fixture
+def launch(db):
+    return ready_launch()
+
+
+# --- 2. acceptable failure rate agreed ------------------------------------------------------------
+
+
+def test_failure_rate_agreed_fails_when_no_quality_bar_is_recorded(launch):
+    launch.quality_bars.all().delete()
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"), "No quality metric has an agreed maximum failure rate yet."
+    )
+
+
+def test_failure_rate_agreed_fails_naming_a_bar_nobody_agreed(launch):
+    launch.quality_bars.update(agreed_by=None, agreed_at=None)
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"), "Quality bar 'wrong_answers' has not been agreed by anyone."
+    )
+
+
+def test_failure_rate_agreed_fails_naming_both_the_agreeing_person_and_the_real_accountable(launch):
+    rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Ada", "Lovelace")
+    agree(launch.quality_bars.get(), person("Mallory", "Jones").user)
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        f"Quality bar 'wrong_answers' was agreed by Mallory Jones, but the Accountable for '{MODEL_QUALITY}' "
+        "is Ada Lovelace.",
+    )
+
+
+def test_failure_rate_agreed_names_the_agreeing_user_by_username_when_they_have_no_full_name(launch):
+    rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Ada", "Lovelace")
+    agree(launch.quality_bars.get(), UserFactory(username="mallory", first_name="", last_name=""))
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        f"Quality bar 'wrong_answers' was agreed by mallory, but the Accountable for '{MODEL_QUALITY}' "
+        "is Ada Lovelace.",
+    )
+
+
+def test_failure_rate_agreed_does_not_accept_the_responsible_in_place_of_the_accountable(launch):
+    rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Ada", "Lovelace")
+    responsible = rename(holder(launch, MODEL_QUALITY, Role.RESPONSIBLE), "Rita", "Reed")
+    agree(launch.quality_bars.get(), responsible.user)
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        f"Quality bar 'wrong_answers' was agreed by Rita Reed, but the Accountable for '{MODEL_QUALITY}' "
+        "is Ada Lovelace.",
+    )
+
+
+def test_failure_rate_agreed_finds_the_owning_area_through_its_concerns(launch):
+    infra_accountable = rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Ada", "Lovelace")
+    latency = QualityBarFactory(launch=launch, metric="latency")
+    agree(latency, holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE).user)
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        f"Quality bar 'latency' was agreed by Ada Lovelace, but the Accountable for '{INFRASTRUCTURE}' is Ian Frost.",
+    )
+
+    agree(latency, infra_accountable.user)
+    assert result_of(launch, "failure_rate_agreed").status == Status.PASS
+
+
+def test_failure_rate_agreed_finds_a_custom_area_that_claims_the_metric(launch):
+    safety = ResponsibilityAreaFactory(launch=launch, name="Safety", concerns=["toxicity"])
+    accountable = person("Sam", "Safe")
+    RaciAssignmentFactory(area=safety, role=Role.ACCOUNTABLE, stakeholder=accountable)
+    RaciAssignmentFactory(area=safety, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
+    toxicity = QualityBarFactory(launch=launch, metric="toxicity")
+    agree(toxicity, holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE).user)
+    result = result_of(launch, "failure_rate_agreed")
+    assert result.status == Status.FAIL
+    assert result.reasons[0].endswith("but the Accountable for 'Safety' is Sam Safe.")
+
+    agree(toxicity, accountable.user)
+    assert result_of(launch, "failure_rate_agreed").status == Status.PASS
+
+
+def test_failure_rate_agreed_falls_back_to_the_model_quality_area_for_an_unclaimed_metric(launch):
+    rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Ada", "Lovelace")
+    tone = QualityBarFactory(launch=launch, metric="tone_of_voice")
+    agree(tone, rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost").user)
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        f"Quality bar 'tone_of_voice' was agreed by Ian Frost, but the Accountable for '{MODEL_QUALITY}' "
+        "is Ada Lovelace.",
+    )
+
+    agree(tone, holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE).user)
+    assert result_of(launch, "failure_rate_agreed").status == Status.PASS
+
+
+def test_failure_rate_agreed_fails_when_no_area_owns_the_metric_and_there_is_no_model_quality_area(launch):
+    area(launch, MODEL_QUALITY).delete()
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        "No responsibility area owns quality bar 'wrong_answers', so its Accountable is unknown.",
+    )
+
+
+def test_failure_rate_agreed_fails_when_the_owning_area_has_no_accountable(launch):
+    area(launch, MODEL_QUALITY).assignments.filter(role=Role.ACCOUNTABLE).delete()
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        f"Quality bar 'wrong_answers': area '{MODEL_QUALITY}' has no Accountable to agree it.",
+    )
+
+
+def test_failure_rate_agreed_passes_when_every_bar_is_agreed_by_the_accountable_of_its_area(launch):
+    agree(QualityBarFactory(launch=launch, metric="latency"), holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE).user)
+    result = result_of(launch, "failure_rate_agreed")
+    assert result.status == Status.PASS
+    assert result.reasons == ("2 quality bars agreed by the Accountable of the owning area.",)
+
+
+# --- 3. RACI defined ------------------------------------------------------------------------------
+
+
+def test_raci_defined_fails_when_no_area_is_defined(launch):
+    launch.areas.all().delete()
+    assert_fails(result_of(launch, "raci_defined"), "No responsibility areas are defined.")
+
+
+def test_raci_defined_fails_naming_an_area_without_an_accountable(launch):
+    area(launch, DATA_RETRIEVAL).assignments.filter(role=Role.ACCOUNTABLE).delete()
+    assert_fails(result_of(launch, "raci_defined"), f"Area '{DATA_RETRIEVAL}' has no Accountable.")
+
+
+def test_raci_defined_does_not_count_a_consulted_person_as_accountable(launch):
+    data = area(launch, DATA_RETRIEVAL)
+    data.assignments.filter(role=Role.ACCOUNTABLE).update(role=Role.CONSULTED)
+    assert_fails(result_of(launch, "raci_defined"), f"Area '{DATA_RETRIEVAL}' has no Accountable.")
+
+
+def test_raci_defined_fails_naming_both_people_when_an_area_has_two_accountables(launch):
+    rename(holder(launch, DATA_RETRIEVAL, Role.ACCOUNTABLE), "Ada", "Lovelace")
+    grace = person("Grace", "Hopper")
+    RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.ACCOUNTABLE, stakeholder=grace)
+    assert_fails(
+        result_of(launch, "raci_defined"),
+        f"Area '{DATA_RETRIEVAL}' has 2 Accountables (Ada Lovelace, Grace Hopper); exactly one is needed.",
+    )
+
+
+def test_raci_defined_fails_naming_an_area_without_a_responsible(launch):
+    area(launch, DATA_RETRIEVAL).assignments.filter(role=Role.RESPONSIBLE).delete()
+    assert_fails(result_of(launch, "raci_defined"), f"Area '{DATA_RETRIEVAL}' has no Responsible.")
+
+
+def test_raci_defined_names_every_problem_of_an_empty_custom_area(launch):
+    ResponsibilityAreaFactory(launch=launch, name="Localisation")
+    assert_fails(
+        result_of(launch, "raci_defined"),
+        "Area 'Localisation' has no Accountable.",
+        "Area 'Localisation' has no Responsible.",
+    )
+
+
+def test_raci_defined_fails_when_the_accountable_is_deactivated(launch):
+    accountable = area(launch, DATA_RETRIEVAL).assignments.get(role=Role.ACCOUNTABLE).stakeholder
+    accountable.user.is_active = False
+    accountable.user.save()
+    assert_fails(
+        result_of(launch, "raci_defined"),
+        f"Area 'Data and retrieval quality': Accountable {accountable.display_name} is deactivated.",
+    )
+
+
+def test_raci_defined_passes_when_every_area_has_one_accountable_and_a_responsible(launch):
+    RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
+    RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.INFORMED, stakeholder=StakeholderFactory())
+    result = result_of(launch, "raci_defined")
+    assert result.status == Status.PASS
+    assert result.reasons == ("5 areas, each with one Accountable and at least one Responsible.",)
+
+
+# --- 4. incident owner is clear -------------------------------------------------------------------
+
+ASSIGNEE = "Assignee (Responsible of the area)"
+BACKLOG = "Backlog (Accountable of the area triages)"
+
+
+def deactivate(stakeholder: Stakeholder) -> None:
+    stakeholder.user.is_active = False
+    stakeholder.user.save()
+
+
+def test_incident_owner_fails_naming_a_severity_level_that_is_not_defined(launch):
+    launch.severity_levels.filter(level="P2").delete()
+    assert_fails(result_of(launch, "incident_owner"), "Severity level P2 is not defined.")
+
+
+def test_incident_owner_fails_naming_every_missing_severity_level(launch):
+    launch.severity_levels.all().delete()
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        "Severity level P0 is not defined.",
+        "Severity level P1 is not defined.",
+        "Severity level P2 is not defined.",
+        "Severity level P3 is not defined.",
+    )
+
+
+def test_incident_owner_fails_when_no_area_is_defined(launch):
+    launch.areas.all().delete()
+    assert_fails(
+        result_of(launch, "incident_owner"), "No responsibility areas are defined, so no incident resolves to people."
+    )
+
+
+def test_an_area_without_a_responsible_leaves_the_p2_assignee_unresolved_there(launch):
+    area(launch, DATA_RETRIEVAL).assignments.filter(role=Role.RESPONSIBLE).delete()
+    # P1 (owning team) still reaches the Accountable; only the assignee scope needs a Responsible.
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        f"P2 ({ASSIGNEE}) resolves to nobody in area '{DATA_RETRIEVAL}'.",
+    )
+
+
+def test_an_area_without_an_accountable_leaves_the_p3_backlog_untriaged_there(launch):
+    area(launch, DATA_RETRIEVAL).assignments.filter(role=Role.ACCOUNTABLE).delete()
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        f"P3 ({BACKLOG}) resolves to nobody in area '{DATA_RETRIEVAL}'.",
+    )
+
+
+def test_an_inactive_user_does_not_count_as_the_responsible_to_page(launch):
+    deactivate(holder(launch, DATA_RETRIEVAL, Role.RESPONSIBLE))
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        f"P2 ({ASSIGNEE}) resolves to nobody in area '{DATA_RETRIEVAL}'.",
+    )
+
+
+def test_an_area_whose_owners_are_all_inactive_resolves_every_area_scoped_level_to_nobody(launch):
+    deactivate(holder(launch, DATA_RETRIEVAL, Role.RESPONSIBLE))
+    deactivate(holder(launch, DATA_RETRIEVAL, Role.ACCOUNTABLE))
+    owning_team = "Owning team (Responsible and Accountable of the area)"
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        f"P1 ({owning_team}) resolves to nobody in area '{DATA_RETRIEVAL}'.",
+        f"P2 ({ASSIGNEE}) resolves to nobody in area '{DATA_RETRIEVAL}'.",
+        f"P3 ({BACKLOG}) resolves to nobody in area '{DATA_RETRIEVAL}'.",
+    )
+
+
+def test_a_second_active_responsible_keeps_the_assignee_resolved(launch):
+    deactivate(holder(launch, DATA_RETRIEVAL, Role.RESPONSIBLE))
+    RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
+    assert result_of(launch, "incident_owner").status == Status.PASS
+
+
+def test_all_teams_passes_when_anyone_anywhere_is_responsible_or_accountable(launch):
+    launch.severity_levels.update(notify=NotifyScope.ALL_TEAMS)
+    RaciAssignment.objects.filter(area__launch=launch).exclude(
+        area__name=DATA_RETRIEVAL, role=Role.RESPONSIBLE
+    ).delete()
+    assert RaciAssignment.objects.filter(area__launch=launch).count() == 1
+    assert result_of(launch, "incident_owner").status == Status.PASS
+
+
+def test_all_teams_fails_when_nobody_active_is_responsible_or_accountable_anywhere(launch):
+    launch.severity_levels.update(notify=NotifyScope.ALL_TEAMS)
+    for assignment in RaciAssignment.objects.filter(area__launch=launch).select_related("stakeholder__user"):
+        deactivate(assignment.stakeholder)
+    # Someone merely Consulted is not paged.
+    RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.CONSULTED, stakeholder=StakeholderFactory())
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        *(
+            f"{code} pages all teams, but no active person is Responsible or Accountable anywhere."
+            for code in ("P0", "P1", "P2", "P3")
+        ),
+    )
+
+
+def test_incident_owner_passes_when_every_level_resolves_to_people_in_every_area(launch):
+    result = result_of(launch, "incident_owner")
+    assert result.status == Status.PASS
+    assert result.reasons == ("Every severity level resolves to named people in every area.",)
+

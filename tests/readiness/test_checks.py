@@ -1,0 +1,719 @@
+"""Checklist items 5–12, stage gating and the query budget of evaluating launches.
+
+Each test starts from ``ready_launch()`` (every check passes), breaks exactly one fact, re-loads the
+launch the way production code does (``with_checklist_facts``) and looks at one item's result.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from raci.choices import Role
+from readiness.checklist import Status, evaluate, evaluate_many, registry, with_checklist_facts
+from readiness.choices import AccessLevel, Classification, FeedbackKind, SloIndicator, StageKind
+from readiness.models import EvalRun, Launch, RollbackPlan, RolloutStage
+from tests.builders import ready_launch
+from tests.factories import (
+    DataAssetFactory,
+    EvalRunFactory,
+    FeedbackChannelFactory,
+    QualityBarFactory,
+    RaciAssignmentFactory,
+    ResponsibilityAreaFactory,
+    RolloutStageFactory,
+    SLOFactory,
+    StakeholderFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# A fixed moment for the date-sensitive checks, so boundaries ("exactly at the limit") are exact.
+NOW = datetime.datetime(2026, 3, 15, 12, 0, tzinfo=datetime.UTC)
+TODAY = NOW.date()
+
+
+def reload(launch: Launch) -> Launch:
+    return with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+
+
+def readiness_of(launch: Launch, stage=None, *, now=None):
+    return evaluate(reload(launch), stage, now=now)
+
+
+def result_of(launch: Launch, key: str, *, now=None):
+    return next(result for result in readiness_of(launch, now=now).results if result.key == key)
+
+
+def assert_fails(result, *reasons: str) -> None:
+    assert result.status == Status.FAIL
+    assert result.reasons == reasons
+
+
+@pytest.fixture
+def launch(db):
+    return ready_launch()
+
+
+# --- the starting point ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [key for key in registry.keys() if key != "stakeholders_approved"])
+def test_a_ready_launch_passes_every_check_but_sign_offs(launch, key):
+    assert result_of(launch, key).status == Status.PASS
+
+
+# --- 5. data classified ---------------------------------------------------------------------------
+
+
+def test_data_classified_fails_when_no_data_asset_is_recorded(launch):
+    launch.data_assets.all().delete()
+    assert_fails(
+        result_of(launch, "data_classified"),
+        "No data assets are recorded: list every data source the AI system reads or writes.",
+    )
+
+
+def test_data_classified_fails_naming_an_asset_without_a_classification(launch):
+    launch.data_assets.filter(name="Help-centre articles").update(classification="")
+    assert_fails(result_of(launch, "data_classified"), "Data asset 'Help-centre articles' has no classification.")
+
+
+def test_data_classified_fails_naming_an_asset_without_an_access_level(launch):
+    launch.data_assets.filter(name="Support tickets").update(access_level="")
+    assert_fails(result_of(launch, "data_classified"), "Data asset 'Support tickets' has no access level.")
+
+
+def test_data_classified_fails_naming_an_asset_with_neither_classification_nor_access_level(launch):
+    launch.data_assets.filter(name="Help-centre articles").update(classification="", access_level="")
+    assert_fails(
+        result_of(launch, "data_classified"),
+        "Data asset 'Help-centre articles' has no classification and no access level.",
+    )
+
+
+def test_data_classified_names_every_unclassified_asset(launch):
+    launch.data_assets.filter(name="Help-centre articles").update(access_level="")
+    DataAssetFactory(launch=launch, name="Chat transcripts", classification="", access_level="")
+    assert_fails(
+        result_of(launch, "data_classified"),
+        "Data asset 'Chat transcripts' has no classification and no access level.",
+        "Data asset 'Help-centre articles' has no access level.",
+    )
+
+
+def test_data_classified_passes_when_every_asset_has_a_classification_and_an_access_level(launch):
+    result = result_of(launch, "data_classified")
+    assert result.status == Status.PASS
+    assert result.reasons == ("2 data assets, all classified with an access level.",)
+
+
+# --- 6. PII policy --------------------------------------------------------------------------------
+
+
+def test_pii_policy_is_not_applicable_when_no_asset_holds_personal_data(launch):
+    launch.data_assets.filter(name="Support tickets").update(classification=Classification.CONFIDENTIAL)
+    result = result_of(launch, "pii_policy")
+    assert result.status == Status.NOT_APPLICABLE
+    assert result.reasons == ("No data asset is classified as personal data (PII).",)
+
+
+def test_pii_policy_fails_naming_a_personal_asset_not_masked_in_logs(launch):
+    launch.data_assets.filter(name="Support tickets").update(masked_in_logs=False)
+    assert_fails(result_of(launch, "pii_policy"), "PII asset 'Support tickets' is not masked in logs.")
+
+
+def test_pii_policy_fails_naming_a_personal_asset_without_a_retention_period(launch):
+    launch.data_assets.filter(name="Support tickets").update(retention_days=None)
+    assert_fails(result_of(launch, "pii_policy"), "PII asset 'Support tickets' has no retention period.")
+
+
+def test_pii_policy_fails_naming_a_personal_asset_without_an_audit_interval(launch):
+    launch.data_assets.filter(name="Support tickets").update(audit_interval_days=None)
+    assert_fails(
+        result_of(launch, "pii_policy"), "PII asset 'Support tickets' has no audit checkpoint (audit interval)."
+    )
+
+
+def test_pii_policy_fails_naming_a_personal_asset_whose_audit_is_overdue(launch):
+    launch.data_assets.filter(name="Support tickets").update(
+        last_audit_at=TODAY - datetime.timedelta(days=91), audit_interval_days=90
+    )
+    due = TODAY - datetime.timedelta(days=1)
+    assert_fails(
+        result_of(launch, "pii_policy", now=NOW),
+        f"PII asset 'Support tickets' is overdue for its audit (due {due.isoformat()}).",
+    )
+
+
+def test_pii_policy_passes_when_the_audit_is_due_exactly_today(launch):
+    launch.data_assets.filter(name="Support tickets").update(
+        last_audit_at=TODAY - datetime.timedelta(days=90), audit_interval_days=90
+    )
+    assert result_of(launch, "pii_policy", now=NOW).status == Status.PASS
+
+
+def test_pii_policy_checks_every_personal_asset(launch):
+    DataAssetFactory(
+        launch=launch,
+        name="User profiles",
+        classification=Classification.PERSONAL,
+        access_level=AccessLevel.RESTRICTED,
+        masked_in_logs=False,
+        retention_days=None,
+        audit_interval_days=None,
+    )
+    assert_fails(
+        result_of(launch, "pii_policy"),
+        "PII asset 'User profiles' is not masked in logs.",
+        "PII asset 'User profiles' has no retention period.",
+        "PII asset 'User profiles' has no audit checkpoint (audit interval).",
+    )
+
+
+def test_pii_policy_passes_when_every_personal_asset_is_masked_retained_and_audited(launch):
+    result = result_of(launch, "pii_policy")
+    assert result.status == Status.PASS
+    assert result.reasons == ("1 PII asset, all masked in logs, retained and audited.",)
+
+
+# --- 7. SLOs defined ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("indicator", "label"),
+    [
+        (SloIndicator.SUCCESS_RATE, "success rate"),
+        (SloIndicator.LATENCY_P95, "p95 latency"),
+        (SloIndicator.COST_MONTHLY, "cost"),
+    ],
+)
+def test_slos_defined_fails_naming_a_missing_required_slo(launch, indicator, label):
+    launch.slos.filter(indicator=indicator).delete()
+    assert_fails(result_of(launch, "slos_defined"), f"No {label} SLO has a target.")
+
+
+def test_slos_defined_fails_naming_every_missing_slo(launch):
+    launch.slos.all().delete()
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        "No success rate SLO has a target.",
+        "No p95 latency SLO has a target.",
+        "No cost SLO has a target.",
+    )
+
+
+def test_slos_defined_accepts_a_daily_cost_slo_instead_of_a_monthly_one(launch):
+    launch.slos.filter(indicator=SloIndicator.COST_MONTHLY).update(indicator=SloIndicator.COST_DAILY)
+    assert result_of(launch, "slos_defined").status == Status.PASS
+
+
+def test_slos_defined_does_not_count_p50_latency_as_p95(launch):
+    launch.slos.filter(indicator=SloIndicator.LATENCY_P95).update(indicator=SloIndicator.LATENCY_P50)
+    assert_fails(result_of(launch, "slos_defined"), "No p95 latency SLO has a target.")
+
+
+@pytest.mark.parametrize(
+    ("indicator", "label"),
+    [
+        (SloIndicator.SUCCESS_RATE, "Success rate (%)"),
+        (SloIndicator.LATENCY_P95, "Latency p95 (ms)"),
+        (SloIndicator.COST_MONTHLY, "Monthly cost"),
+    ],
+)
+def test_slos_defined_fails_naming_an_slo_without_an_alert_threshold(launch, indicator, label):
+    launch.slos.filter(indicator=indicator).update(alert_threshold=None)
+    assert_fails(result_of(launch, "slos_defined"), f"The {label} SLO has no alert threshold.")
+
+
+def test_slos_defined_fails_when_one_of_two_cost_slos_has_no_alert(launch):
+    SLOFactory(launch=launch, indicator=SloIndicator.COST_DAILY, target=Decimal("400"), alert_threshold=None)
+    assert_fails(result_of(launch, "slos_defined"), "The Daily cost SLO has no alert threshold.")
+
+
+def test_slos_defined_passes_when_success_rate_latency_and_cost_have_targets_and_alerts(launch):
+    result = result_of(launch, "slos_defined")
+    assert result.status == Status.PASS
+    assert result.reasons == ("Success rate, p95 latency and cost have targets and alert thresholds.",)
+
+
+# --- 8. monitoring dashboard ----------------------------------------------------------------------
+
+
+def test_monitoring_dashboard_fails_when_no_sli_is_recorded(launch):
+    launch.slos.all().delete()
+    assert_fails(
+        result_of(launch, "monitoring_dashboard"),
+        "No SLIs are recorded, so there is nothing a dashboard shows yet.",
+    )
+
+
+def test_monitoring_dashboard_fails_naming_the_sli_without_a_dashboard_link(launch):
+    launch.slos.filter(indicator=SloIndicator.LATENCY_P95).update(dashboard_link="")
+    assert_fails(result_of(launch, "monitoring_dashboard"), "SLI 'Latency p95 (ms)' has no dashboard link.")
+
+
+def test_monitoring_dashboard_passes_when_every_sli_has_a_dashboard_link(launch):
+    result = result_of(launch, "monitoring_dashboard")
+    assert result.status == Status.PASS
+    assert result.reasons == ("A dashboard link is recorded for 3 SLIs.",)
+
+
+# --- 9. rollback plan -----------------------------------------------------------------------------
+
+
+def test_rollback_plan_fails_when_none_is_recorded(launch):
+    launch.rollback_plan.delete()
+    assert_fails(result_of(launch, "rollback_plan"), "No rollback plan is recorded.")
+
+
+@pytest.mark.parametrize("procedure", ["", "   \n\t "])
+def test_rollback_plan_fails_when_its_procedure_is_empty(launch, procedure):
+    plan = launch.rollback_plan
+    plan.procedure = procedure
+    plan.save()
+    assert_fails(result_of(launch, "rollback_plan"), "The rollback plan has no procedure.")
+
+
+def test_rollback_plan_fails_when_it_was_never_rehearsed(launch):
+    plan = launch.rollback_plan
+    plan.last_rehearsed_at = None
+    plan.save()
+    assert_fails(result_of(launch, "rollback_plan"), "The rollback procedure has never been rehearsed.")
+
+
+def test_rollback_plan_fails_when_last_rehearsed_longer_ago_than_allowed(launch):
+    plan = launch.rollback_plan
+    plan.last_rehearsed_at = TODAY - datetime.timedelta(days=31)
+    plan.max_rehearsal_age_days = 30
+    plan.save()
+    assert_fails(
+        result_of(launch, "rollback_plan", now=NOW),
+        f"The rollback was last rehearsed 31 days ago ({plan.last_rehearsed_at.isoformat()}); "
+        "at most 30 days are allowed.",
+    )
+
+
+def test_rollback_plan_fails_when_the_rehearsal_is_dated_in_the_future(launch):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    RollbackPlan.objects.filter(launch=launch).update(last_rehearsed_at=tomorrow)
+    assert_fails(
+        result_of(launch, "rollback_plan"),
+        f"The rollback rehearsal is dated in the future ({tomorrow.isoformat()}).",
+    )
+
+
+def test_rollback_plan_passes_when_rehearsed_exactly_at_the_allowed_age(launch):
+    plan = launch.rollback_plan
+    plan.last_rehearsed_at = TODAY - datetime.timedelta(days=30)
+    plan.max_rehearsal_age_days = 30
+    plan.one_click = False
+    plan.save()
+    result = result_of(launch, "rollback_plan", now=NOW)
+    assert result.status == Status.PASS
+    assert result.reasons == ("Rollback rehearsed 30 days ago (manual).",)
+
+
+def test_rollback_plan_passes_when_rehearsed_recently(launch):
+    result = result_of(launch, "rollback_plan")
+    assert result.status == Status.PASS
+    assert result.reasons == ("Rollback rehearsed 10 days ago (one-click).",)
+
+
+# --- 10. incident runbook -------------------------------------------------------------------------
+
+
+def test_incident_runbook_fails_when_none_is_recorded(launch):
+    launch.runbook.delete()
+    assert_fails(result_of(launch, "incident_runbook"), "No incident runbook is recorded.")
+
+
+def test_incident_runbook_fails_when_it_has_neither_a_link_nor_any_text(launch):
+    runbook = launch.runbook
+    runbook.link = ""
+    runbook.content = "   "
+    runbook.save()
+    assert_fails(result_of(launch, "incident_runbook"), "The incident runbook has neither a link nor any text.")
+
+
+def test_incident_runbook_fails_when_it_was_never_reviewed(launch):
+    runbook = launch.runbook
+    runbook.last_reviewed_at = None
+    runbook.save()
+    assert_fails(result_of(launch, "incident_runbook"), "The incident runbook has never been reviewed.")
+
+
+def test_incident_runbook_fails_when_its_review_is_overdue(launch):
+    runbook = launch.runbook
+    runbook.last_reviewed_at = TODAY - datetime.timedelta(days=181)
+    runbook.review_interval_days = 180
+    runbook.save()
+    due = TODAY - datetime.timedelta(days=1)
+    assert_fails(
+        result_of(launch, "incident_runbook", now=NOW),
+        f"The incident runbook was last reviewed on {runbook.last_reviewed_at.isoformat()}; "
+        f"its review was due on {due.isoformat()}.",
+    )
+
+
+def test_incident_runbook_passes_when_its_review_is_due_exactly_today(launch):
+    runbook = launch.runbook
+    runbook.last_reviewed_at = TODAY - datetime.timedelta(days=180)
+    runbook.review_interval_days = 180
+    runbook.save()
+    assert result_of(launch, "incident_runbook", now=NOW).status == Status.PASS
+
+
+def test_incident_runbook_passes_when_recorded_and_recently_reviewed(launch):
+    runbook = launch.runbook
+    runbook.link = ""
+    runbook.content = "Page the on-call, then flip the flag."
+    runbook.save()
+    result = result_of(launch, "incident_runbook")
+    assert result.status == Status.PASS
+    assert result.reasons == (f"Runbook reviewed on {runbook.last_reviewed_at.isoformat()}.",)
+
+
+# --- 11. feedback loop ----------------------------------------------------------------------------
+
+
+def test_feedback_loop_fails_when_no_failure_case_channel_is_recorded(launch):
+    launch.feedback_channels.all().delete()
+    assert_fails(
+        result_of(launch, "feedback_loop"),
+        "No failure-case channel is recorded (e.g. negative user feedback, low-confidence capture).",
+    )
+
+
+def test_feedback_loop_fails_naming_a_channel_without_a_review_cadence(launch):
+    FeedbackChannelFactory(launch=launch, kind=FeedbackKind.LOW_CONFIDENCE, review_cadence="")
+    assert_fails(result_of(launch, "feedback_loop"), "Feedback channel 'Low-confidence capture' has no review cadence.")
+
+
+def test_feedback_loop_passes_when_every_channel_has_a_review_cadence(launch):
+    FeedbackChannelFactory(launch=launch, kind=FeedbackKind.GOLDEN_SET_REVIEW)
+    result = result_of(launch, "feedback_loop")
+    assert result.status == Status.PASS
+    assert result.reasons == ("2 failure-case channels, each with a review cadence.",)
+
+
+# --- 12. quality evidence -------------------------------------------------------------------------
+
+
+def bar_of(launch: Launch):
+    return launch.quality_bars.get(metric="wrong_answers")
+
+
+def test_quality_evidence_fails_when_no_quality_bar_is_recorded(launch):
+    launch.quality_bars.all().delete()
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "No quality bar is recorded, so no evidence can show the failure rate is acceptable.",
+    )
+
+
+def test_quality_evidence_fails_naming_a_bar_without_an_evaluation_run(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).delete()
+    assert_fails(result_of(launch, "quality_evidence"), "Quality bar 'wrong_answers' has no evaluation run.")
+
+
+def test_quality_evidence_fails_when_the_latest_run_has_fewer_samples_than_required(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(samples=99, failures=0, human_reviewed=0)
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': the latest evaluation has 99 samples, fewer than the 100 required.",
+    )
+
+
+def test_quality_evidence_accepts_exactly_the_required_number_of_samples(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(samples=100, failures=0, human_reviewed=0)
+    assert result_of(launch, "quality_evidence").status == Status.PASS
+
+
+def test_quality_evidence_fails_when_3_failures_in_100_samples_do_not_prove_at_most_5_percent(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(samples=100, failures=3, human_reviewed=0)
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': 3/100 failures on support-golden v3; the 95 % upper bound is 8.45 % "
+        "against an agreed maximum of 5 % — not yet proven.",
+    )
+
+
+def test_quality_evidence_passes_when_30_failures_in_1000_samples_prove_at_most_5_percent(launch):
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.PASS
+    assert result.reasons == (
+        "Quality bar 'wrong_answers': 30/1000 failures on support-golden v3; the 95 % upper bound is 4.25 % "
+        "against an agreed maximum of 5 %.",
+    )
+
+
+def test_quality_evidence_judges_the_latest_run_so_a_newer_bad_run_fails_the_bar(launch):
+    bar = bar_of(launch)
+    bar.eval_runs.update(run_at=NOW - datetime.timedelta(days=2))
+    EvalRunFactory(quality_bar=bar, samples=100, failures=3, golden_set_version="v4", run_at=NOW)
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.FAIL
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v4;")
+
+
+def test_quality_evidence_judges_the_latest_run_so_a_newer_good_run_passes_the_bar(launch):
+    bar = bar_of(launch)
+    bar.eval_runs.update(run_at=NOW)
+    # Created last (highest pk) but run earlier: must not count as the latest.
+    EvalRunFactory(
+        quality_bar=bar, samples=100, failures=3, golden_set_version="v2", run_at=NOW - datetime.timedelta(days=2)
+    )
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.PASS
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 30/1000 failures on support-golden v3;")
+
+
+def test_quality_evidence_uses_the_confidence_level_agreed_for_the_bar(launch):
+    bar = bar_of(launch)
+    bar.max_failure_rate = Decimal("0.045")
+    bar.save()
+    assert result_of(launch, "quality_evidence").status == Status.PASS  # 95 % bound 4.25 % ≤ 4.5 %
+
+    bar.confidence_level = Decimal("0.99")
+    bar.save()
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': 30/1000 failures on support-golden v3; the 99 % upper bound is 4.73 % "
+        "against an agreed maximum of 4.5 % — not yet proven.",
+    )
+
+
+def test_quality_evidence_names_only_the_bar_that_is_not_proven(launch):
+    other = QualityBarFactory(launch=launch, metric="harmful_content", max_failure_rate=Decimal("0.01"))
+    EvalRunFactory(quality_bar=other, samples=500, failures=10)
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.FAIL
+    assert len(result.reasons) == 1
+    assert result.reasons[0].startswith("Quality bar 'harmful_content': 10/500 failures")
+
+
+# --- stage gating ---------------------------------------------------------------------------------
+
+
+def stage_of(launch: Launch, kind: str) -> RolloutStage:
+    return launch.stages.get(kind=kind)
+
+
+def gating_keys(readiness) -> set[str]:
+    return {result.key for result in readiness.results if result.gating}
+
+
+def blocker_keys(readiness) -> list[str]:
+    return [result.key for result in readiness.blockers]
+
+
+def checklist_blockers(readiness) -> list[str]:
+    """Blocking items other than sign-offs: item 1 is the approvals app's to test, and whether it
+    passes depends on sign-off requests that ``ready_launch`` does not make."""
+    return [key for key in blocker_keys(readiness) if key != "stakeholders_approved"]
+
+
+def test_entering_internal_is_gated_by_sign_offs_agreement_raci_and_data_only(launch):
+    readiness = readiness_of(launch)
+    assert readiness.stage.kind == StageKind.INTERNAL
+    assert gating_keys(readiness) == {
+        "stakeholders_approved",
+        "failure_rate_agreed",
+        "raci_defined",
+        "data_classified",
+        "pii_policy",
+    }
+    assert checklist_blockers(readiness) == []
+
+
+def test_a_failing_rollback_plan_does_not_block_entering_internal(launch):
+    launch.rollback_plan.delete()
+    readiness = readiness_of(launch, stage_of(launch, StageKind.INTERNAL))
+    rollback = next(result for result in readiness.results if result.key == "rollback_plan")
+    assert rollback.status == Status.FAIL
+    assert not rollback.gating
+    assert not rollback.blocks
+    assert checklist_blockers(readiness) == []
+
+
+def test_a_failing_rollback_plan_blocks_entering_beta(launch):
+    launch.rollback_plan.delete()
+    readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert checklist_blockers(readiness) == ["rollback_plan"]
+    assert not readiness.may_enter
+
+
+def test_a_failing_data_classification_blocks_entering_internal(launch):
+    launch.data_assets.all().delete()
+    readiness = readiness_of(launch)
+    assert checklist_blockers(readiness) == ["data_classified"]
+    assert not readiness.may_enter
+
+
+def test_a_stages_own_gating_checks_override_the_default_for_its_kind(launch):
+    internal = stage_of(launch, StageKind.INTERNAL)
+    internal.gating_checks = ["rollback_plan"]
+    internal.save()
+    launch.rollback_plan.delete()
+    launch.data_assets.all().delete()
+    readiness = readiness_of(launch)
+    assert gating_keys(readiness) == {"rollback_plan"}
+    assert blocker_keys(readiness) == ["rollback_plan"]
+    assert not readiness.may_enter
+
+
+def test_an_empty_gating_checks_list_means_the_default_for_the_stage_kind(launch):
+    internal = stage_of(launch, StageKind.INTERNAL)
+    internal.gating_checks = []
+    internal.save()
+    launch.rollback_plan.delete()
+    readiness = readiness_of(launch)
+    assert "rollback_plan" not in gating_keys(readiness)
+    assert checklist_blockers(readiness) == []
+
+
+def test_a_custom_stage_without_its_own_list_is_gated_by_every_check(launch):
+    canary = RolloutStageFactory(launch=launch, kind=StageKind.CUSTOM, name="Canary", order=10, gating_checks=None)
+    launch.feedback_channels.all().delete()
+    readiness = readiness_of(launch, canary)
+    assert gating_keys(readiness) == set(registry.keys())
+    assert checklist_blockers(readiness) == ["feedback_loop"]
+    assert not readiness.may_enter
+
+
+def test_an_archived_launch_may_not_enter_a_stage_whatever_its_checks_say(launch):
+    launch.archived = True
+    launch.save()
+    readiness = readiness_of(launch)
+    assert checklist_blockers(readiness) == []
+    assert readiness.refusals == ["The launch is archived."]
+    assert not readiness.may_enter
+
+
+def test_a_launch_at_its_last_stage_has_no_stage_to_enter(launch):
+    launch.current_stage = stage_of(launch, StageKind.FULL)
+    launch.save()
+    readiness = readiness_of(launch)
+    assert readiness.stage is None
+    assert readiness.refusals == ["The launch has no stage to enter."]
+    assert not readiness.may_enter
+
+
+def test_the_next_stage_follows_the_current_one(launch):
+    launch.current_stage = stage_of(launch, StageKind.INTERNAL)
+    launch.save()
+    assert readiness_of(launch).stage.kind == StageKind.BETA
+
+
+# --- query budget ---------------------------------------------------------------------------------
+
+# Measured on a launch without sign-off rows: 1 launch query (current stage, rollback plan and
+# runbook joined) + rollout stages + 4 for sign-offs (requests, stage policies, acknowledgements,
+# waivers) + 9 for the facts (quality bars, their agreeing users, their eval runs, areas, RACI
+# assignments with people, severity levels, data assets, SLOs, feedback channels).
+# The bound is the same whatever the number of launches, areas, people, assets or runs; raise it
+# only when a check starts reading a new kind of row.
+QUERY_BOUND = 15
+
+
+def grow(launch: Launch) -> None:
+    """Add 10 areas with people, 20 data assets, more quality bars and many more evaluation runs."""
+    for _ in range(10):
+        area = ResponsibilityAreaFactory(launch=launch)
+        RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory())
+        RaciAssignmentFactory(area=area, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
+        RaciAssignmentFactory(area=area, role=Role.CONSULTED, stakeholder=StakeholderFactory())
+    for n in range(20):
+        personal = n % 2 == 0
+        DataAssetFactory(
+            launch=launch,
+            classification=Classification.PERSONAL if personal else Classification.INTERNAL,
+            masked_in_logs=personal,
+            retention_days=30 if personal else None,
+            audit_interval_days=90 if personal else None,
+            last_audit_at=timezone.localdate() if personal else None,
+        )
+    bar = bar_of(launch)
+    for days in range(1, 11):
+        EvalRunFactory(quality_bar=bar, run_at=timezone.now() - datetime.timedelta(days=days))
+    accountable = launch.areas.get(kind="model_quality").assignments.get(role=Role.ACCOUNTABLE).stakeholder.user
+    for metric in ("accuracy", "hallucination", "prompt_quality"):
+        extra = QualityBarFactory(launch=launch, metric=metric, agreed_by=accountable, agreed_at=timezone.now())
+        for days in range(5):
+            EvalRunFactory(quality_bar=extra, run_at=timezone.now() - datetime.timedelta(days=days))
+
+
+def test_evaluating_a_small_launch_stays_within_the_query_bound(launch, django_assert_max_num_queries):
+    with django_assert_max_num_queries(QUERY_BOUND):
+        readiness = evaluate(reload(launch))
+    assert checklist_blockers(readiness) == []
+
+
+def test_evaluating_a_large_launch_stays_within_the_same_query_bound(launch, django_assert_max_num_queries):
+    grow(launch)
+    with django_assert_max_num_queries(QUERY_BOUND):
+        readiness = evaluate(reload(launch))
+        reasons = {result.key: result.reasons for result in readiness.results}
+    # The facts really were loaded: the added areas, assets and bars were all evaluated.
+    assert reasons["raci_defined"] == ("15 areas, each with one Accountable and at least one Responsible.",)
+    assert reasons["data_classified"] == ("22 data assets, all classified with an access level.",)
+    assert reasons["pii_policy"] == ("11 PII assets, all masked in logs, retained and audited.",)
+    assert reasons["failure_rate_agreed"] == ("4 quality bars agreed by the Accountable of the owning area.",)
+    assert len(reasons["quality_evidence"]) == 4
+
+
+def test_evaluate_many_gives_each_launch_its_own_readiness_for_its_next_stage(db):
+    ready = ready_launch(slug="ready", name="Ready")
+    blocked = ready_launch(slug="blocked", name="Blocked")
+    blocked.data_assets.all().delete()
+    in_beta = ready_launch(slug="in-beta", name="In beta")
+    in_beta.current_stage = stage_of(in_beta, StageKind.INTERNAL)
+    in_beta.save()
+
+    by_slug = {readiness.launch.slug: readiness for readiness in evaluate_many(Launch.objects.all())}
+
+    assert set(by_slug) == {"ready", "blocked", "in-beta"}
+    assert checklist_blockers(by_slug["ready"]) == []
+    assert checklist_blockers(by_slug["blocked"]) == ["data_classified"]
+    assert by_slug["in-beta"].stage.kind == StageKind.BETA
+    assert by_slug["in-beta"].stage.launch_id == in_beta.pk
+    assert by_slug[ready.slug].stage.launch_id == ready.pk
+
+
+def test_evaluate_many_uses_one_moment_for_every_launch(db):
+    first = ready_launch(slug="first", name="First")
+    second = ready_launch(slug="second", name="Second")
+    for launch in (first, second):
+        launch.runbook.last_reviewed_at = TODAY - datetime.timedelta(days=181)
+        launch.runbook.save()
+    results = evaluate_many(Launch.objects.all(), now=NOW)
+    for readiness in results:
+        runbook = next(result for result in readiness.results if result.key == "incident_runbook")
+        assert runbook.status == Status.FAIL
+
+
+def launches(count: int) -> None:
+    for n in range(count):
+        launch = ready_launch(slug=f"launch-{n}", name=f"Launch {n}")
+        if n % 3 == 1:
+            launch.current_stage = stage_of(launch, StageKind.INTERNAL)
+            launch.save()
+
+
+def test_evaluating_two_launches_together_stays_within_the_query_bound(db, django_assert_max_num_queries):
+    launches(2)
+    with django_assert_max_num_queries(QUERY_BOUND):
+        results = evaluate_many(Launch.objects.all())
+    assert len(results) == 2
+
+
+def test_evaluating_twelve_launches_together_stays_within_the_same_query_bound(db, django_assert_max_num_queries):
+    launches(12)
+    with django_assert_max_num_queries(QUERY_BOUND):
+        results = evaluate_many(Launch.objects.all())
+        stages = {readiness.launch.slug: readiness.stage.kind for readiness in results}
+    assert len(results) == 12
+    assert stages["launch-1"] == StageKind.BETA
+    assert stages["launch-0"] == StageKind.INTERNAL
