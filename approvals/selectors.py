@@ -129,3 +129,28 @@ def acknowledgement_problems(launch, stage) -> list[str]:
         for user_id, person in sorted(consulted.items())
         if user_id not in acknowledged
     ]
+
+
+def requests_awaiting(user):
+    """Open requests ``user`` may decide (addressed or delegated to them) and has not yet decided.
+
+    Uses the object permission granted when a request is addressed or delegated, without the
+    superuser shortcut: a superuser's inbox holds only what is addressed to them."""
+    from guardian.shortcuts import get_objects_for_user
+
+    from .access import DECIDE_REQUEST
+    from .choices import RequestStatus
+
+    if not user.is_authenticated or not user.is_active:
+        return SignoffRequest.objects.none()
+    decided = SignoffDecision.objects.filter(decided_by=user, superseded_at__isnull=True).values("request_id")
+    requests = get_objects_for_user(
+        user, DECIDE_REQUEST, klass=SignoffRequest, accept_global_perms=False, with_superuser=False
+    )
+    return (
+        requests.filter(status=RequestStatus.PENDING, launch__archived=False)
+        .exclude(pk__in=decided)
+        .exclude(requested_by=user)
+        .select_related("launch", "stage", "requested_by")
+        .order_by("due_date", "created_at")
+    )
