@@ -31,7 +31,8 @@ class StagePolicy(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "stage policies"
+        verbose_name = "stage sign-off policy"
+        verbose_name_plural = "stage sign-off policies"
 
     def __str__(self) -> str:
         return f"Sign-off policy for {self.stage.launch} — {self.stage.name}"
@@ -49,6 +50,7 @@ class SignoffRequirement(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "sign-off requirement"
         ordering = ["policy", "function"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "function"], name="requirement_function_once_per_policy"),
@@ -78,6 +80,7 @@ class SignoffRequest(models.Model):
     history = HistoricalRecords(m2m_fields=[addressees])
 
     class Meta:
+        verbose_name = "sign-off request"
         ordering = ["launch", "stage__order", "function", "-created_at"]
         permissions = [("decide_signoffrequest", "Can decide this sign-off request")]
         constraints = [
@@ -125,6 +128,7 @@ class SignoffDelegation(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "sign-off delegation"
         ordering = ["request", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["request", "delegator"], name="one_delegation_per_addressee"),
@@ -157,6 +161,7 @@ class SignoffDecision(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "sign-off decision"
         ordering = ["request", "decided_at"]
         constraints = [
             models.UniqueConstraint(

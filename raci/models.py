@@ -123,6 +123,7 @@ class RaciAssignment(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = "RACI assignment"
         ordering = ["area", "role"]
         constraints = [
             models.UniqueConstraint(fields=["area", "stakeholder", "role"], name="raci_one_role_per_person_and_area"),
