@@ -461,7 +461,8 @@ def _is_accountable(user, launch: Launch) -> bool:
 def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -> Launch:
     """Go back to an earlier stage. Always allowed to the owner and the launch's Accountables."""
     require_view(actor, launch)
-    locked = Launch.objects.select_for_update().select_related("current_stage").get(pk=launch.pk)
+    # Lock only the launch row: PostgreSQL cannot lock the nullable side of the stage join.
+    locked = Launch.objects.select_for_update(of=("self",)).select_related("current_stage").get(pk=launch.pk)
     if actor.pk != locked.owner_id and not _is_accountable(actor, locked):
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
     _stage_of(locked, stage)

@@ -6,5 +6,6 @@ class RaciConfig(AppConfig):
     verbose_name = "People and responsibilities (RACI)"
 
     def ready(self) -> None:
-        # Registers the RACI checklist items and the template step that creates areas and slots.
-        from . import checks, services  # noqa: F401
+        # Registers the RACI checklist items, the template step that creates areas and slots, and
+        # the signals that let stakeholders view their launches.
+        from . import checks, services, signals  # noqa: F401

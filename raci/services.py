@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from readiness.access import grant_view, require_change
+from readiness.access import require_change
 from readiness.history import save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
 from readiness.models import Launch
@@ -24,22 +24,18 @@ def create_standard_areas(*, launch: Launch, actor, reason: str = "Standard resp
 
 @transaction.atomic
 def raci_assign(*, area: ResponsibilityArea, stakeholder: Stakeholder, role: str, actor) -> RaciAssignment:
-    """Give ``stakeholder`` a RACI role on an area; they may then view the launch."""
+    """Give ``stakeholder`` a RACI role on an area; they may then view the launch (see signals)."""
     require_change(actor, area.launch)
     assignment = RaciAssignment(area=area, stakeholder=stakeholder, role=role)
-    save_with_history(assignment, actor=actor, reason=f"Assigned {role} on '{area.name}'")
-    grant_view(stakeholder.user, area.launch)
-    return assignment
+    return save_with_history(assignment, actor=actor, reason=f"Assigned {role} on '{area.name}'")
 
 
 @transaction.atomic
 def launch_stakeholder_fill(*, slot: LaunchStakeholder, stakeholder: Stakeholder, actor) -> LaunchStakeholder:
-    """Put a person in a launch's function slot; they may then view the launch."""
+    """Put a person in a launch's function slot; they may then view the launch (see signals)."""
     require_change(actor, slot.launch)
     slot.stakeholder = stakeholder
-    save_with_history(slot, actor=actor, reason=f"{slot.get_function_display()} filled by {stakeholder}")
-    grant_view(stakeholder.user, slot.launch)
-    return slot
+    return save_with_history(slot, actor=actor, reason=f"{slot.get_function_display()} filled by {stakeholder}")
 
 
 def _contribute_to_template(*, launch: Launch, template: LaunchTemplate, actor) -> None:

@@ -26,7 +26,11 @@ def visible_launches(user, queryset: QuerySet | None = None) -> QuerySet:
 
 
 def can_view(user, launch: Launch) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.has_perm(VIEW_LAUNCH, launch))
+    """Same rule as ``visible_launches``: an object grant, or the model-wide grant executives hold
+    (Django's backend ignores model-wide grants when asked about an object)."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.has_perm(VIEW_LAUNCH) or user.has_perm(VIEW_LAUNCH, launch)
 
 
 def require_view(user, launch: Launch) -> None:
