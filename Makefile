@@ -25,6 +25,9 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Two workers (the machine has two cores); a test file stays on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)

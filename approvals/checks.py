@@ -2,7 +2,7 @@
 
 from readiness.checklist import Context, Outcome, register, registry
 
-from .choices import WaiverStatus
+from .choices import UNWAIVABLE_CHECKS, WaiverStatus
 from .selectors import acknowledgement_problems, signoff_prefetches, stage_signoffs
 
 
@@ -22,7 +22,13 @@ def stakeholders_approved(ctx: Context) -> Outcome:
 def _waivers_in_force(ctx: Context) -> dict[str, str]:
     notes = {}
     for waiver in ctx.launch.waivers.all():
-        if waiver.stage_id == ctx.stage.pk and waiver.status == WaiverStatus.APPROVED and waiver.expires_on >= ctx.today:
+        if waiver.check_key in UNWAIVABLE_CHECKS:
+            continue
+        if (
+            waiver.stage_id == ctx.stage.pk
+            and waiver.status == WaiverStatus.APPROVED
+            and waiver.expires_on >= ctx.today
+        ):
             approver = waiver.decided_by.get_full_name() or waiver.decided_by.get_username()
             notes[waiver.check_key] = (
                 f"Waived for {ctx.stage.name} until {waiver.expires_on.isoformat()} by {approver}: {waiver.justification}"

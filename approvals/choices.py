@@ -32,6 +32,10 @@ class Outcome(models.TextChoices):
 OUTCOMES_NEEDING_COMMENT = frozenset({Outcome.REJECT, Outcome.REQUEST_CHANGES})
 
 
+# Sign-offs are the four-eyes control itself: they cannot be waived.
+UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved"})
+
+
 class WaiverStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"

@@ -15,8 +15,17 @@ from .snapshot import canonical_json
 GENESIS_HASH = "0" * 64
 
 
-def entry_hash(*, previous_hash: str, sequence: int, event: str, launch_slug: str, actor: str, payload: dict,
-               snapshot_hash: str, created_at: str) -> str:
+def entry_hash(
+    *,
+    previous_hash: str,
+    sequence: int,
+    event: str,
+    launch_slug: str,
+    actor: str,
+    payload: dict,
+    snapshot_hash: str,
+    created_at: str,
+) -> str:
     body = canonical_json(
         {
             "sequence": sequence,
@@ -97,14 +106,30 @@ def verify(*, expected_head: str | None = None) -> Verification:
     for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=2000):
         checked += 1
         if entry.sequence != checked:
-            return Verification(False, checked, previous, f"entry #{checked} is missing (found #{entry.sequence})", checked)
+            return Verification(
+                False, checked, previous, f"entry #{checked} is missing (found #{entry.sequence})", checked
+            )
         if entry.previous_hash != previous:
-            return Verification(False, checked, previous, f"entry #{entry.sequence} does not link to the entry before it", entry.sequence)
+            return Verification(
+                False,
+                checked,
+                previous,
+                f"entry #{entry.sequence} does not link to the entry before it",
+                entry.sequence,
+            )
         if _hash_of(entry) != entry.entry_hash:
-            return Verification(False, checked, previous, f"entry #{entry.sequence} was altered (its hash does not match its contents)", entry.sequence)
+            return Verification(
+                False,
+                checked,
+                previous,
+                f"entry #{entry.sequence} was altered (its hash does not match its contents)",
+                entry.sequence,
+            )
         previous = entry.entry_hash
     if expected_head and expected_head != previous:
-        return Verification(False, checked, previous, f"the chain ends at {previous}, not at the expected head {expected_head}")
+        return Verification(
+            False, checked, previous, f"the chain ends at {previous}, not at the expected head {expected_head}"
+        )
     return Verification(True, checked, previous)
 
 

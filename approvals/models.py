@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 from raci.choices import TeamFunction
 from readiness.models import Launch, RolloutStage
 
-from .choices import CLOSED_STATUSES, LedgerEvent, Outcome, RequestStatus, WaiverStatus
+from .choices import CLOSED_STATUSES, UNWAIVABLE_CHECKS, LedgerEvent, Outcome, RequestStatus, WaiverStatus
 
 
 class StagePolicy(models.Model):
@@ -178,10 +178,6 @@ class SignoffDecision(models.Model):
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} by {self.decided_by} on {self.request}"
 
-    def clean(self) -> None:
-        if self.outcome != Outcome.APPROVE and not self.comment.strip():
-            raise ValidationError({"comment": f"A comment is required to {self.get_outcome_display().lower()}."})
-
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and set(kwargs.get("update_fields") or ()) != {"superseded_at"}:
             raise ValidationError("A decision is never edited; record a new decision instead.")
@@ -189,6 +185,10 @@ class SignoffDecision(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Decisions are permanent records and cannot be deleted.")
+
+    def clean(self) -> None:
+        if self.outcome != Outcome.APPROVE and not self.comment.strip():
+            raise ValidationError({"comment": f"A comment is required to {self.get_outcome_display().lower()}."})
 
 
 class Acknowledgement(models.Model):
@@ -272,7 +272,9 @@ class Waiver(models.Model):
         from readiness.checklist import registry
 
         errors = {}
-        if self.check_key and self.check_key not in registry:
+        if self.check_key in UNWAIVABLE_CHECKS:
+            errors["check_key"] = "Sign-offs cannot be waived; they are the approval itself."
+        elif self.check_key and self.check_key not in registry:
             errors["check_key"] = f"Unknown checklist item '{self.check_key}'."
         if not self.justification.strip():
             errors["justification"] = "A waiver needs a justification."

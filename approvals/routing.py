@@ -36,7 +36,9 @@ def default_addressees(launch, function: str, *, exclude_user_id: int) -> list:
     slot_users = [
         slot.stakeholder.user
         for slot in launch.stakeholder_slots.all()
-        if slot.function == function and slot.stakeholder and slot.stakeholder.user.is_active
+        if slot.function == function
+        and slot.stakeholder
+        and slot.stakeholder.user.is_active
         and slot.stakeholder.user_id != exclude_user_id
     ]
     if slot_users:

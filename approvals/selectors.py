@@ -92,7 +92,9 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
         decisions = request.current_decisions()
         for decision in decisions:
             if decision.outcome == Outcome.REJECT:
-                state.problems.append(f"{label} sign-off was rejected by {_name(decision.on_behalf_of)}: {decision.comment}")
+                state.problems.append(
+                    f"{label} sign-off was rejected by {_name(decision.on_behalf_of)}: {decision.comment}"
+                )
             elif decision.outcome == Outcome.REQUEST_CHANGES:
                 state.problems.append(
                     f"{label} sign-off: {_name(decision.on_behalf_of)} requested changes: {decision.comment}"
@@ -120,10 +122,14 @@ def acknowledgement_problems(launch, stage) -> list[str]:
     if not consulted_must_acknowledge(stage):
         return []
     consulted = {
-        a.stakeholder.user_id: a.stakeholder for area in launch.areas.all() for a in area.assignments.all()
+        a.stakeholder.user_id: a.stakeholder
+        for area in launch.areas.all()
+        for a in area.assignments.all()
         if a.role == Role.CONSULTED
     }
-    acknowledged = {ack.user_id for ack in launch.acknowledgements.all() if ack.stage_id == stage.pk and ack.acknowledged_at}
+    acknowledged = {
+        ack.user_id for ack in launch.acknowledgements.all() if ack.stage_id == stage.pk and ack.acknowledged_at
+    }
     return [
         f"{person.display_name} (Consulted) has not acknowledged entering {stage.name}."
         for user_id, person in sorted(consulted.items())

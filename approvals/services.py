@@ -27,6 +27,7 @@ from .access import DECIDE_REQUEST, is_executive
 from .choices import (
     OUTCOMES_NEEDING_COMMENT,
     REQUEST_TRANSITIONS,
+    UNWAIVABLE_CHECKS,
     WAIVER_TRANSITIONS,
     LedgerEvent,
     Outcome,
@@ -49,8 +50,6 @@ from .snapshot import fingerprint, launch_snapshot
 
 # Longest a waiver may run before someone has to look again.
 MAX_WAIVER_DAYS = 180
-# Sign-offs are the four-eyes control itself: they cannot be waived.
-UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved"})
 
 
 class GateRefused(ValidationError):
@@ -139,8 +138,8 @@ def signoffs_request(
     addressees: dict[str, list] | None = None,
 ) -> list[SignoffRequest]:
     """Ask for the sign-offs ``stage`` needs: one request per required function (or just
-    ``functions``), addressed to ``addressees[function]`` or routed through the RACI. An open
-    request that is not approved-and-fresh is superseded by the new one. Consulted people are
+    ``functions``), addressed to ``addressees[function]`` or routed through the RACI. Any open
+    request for the same function is superseded by the new one. Consulted people are
     asked to acknowledge; Informed people are recorded as informed."""
     require_change(actor, launch)
     launch = Launch.objects.select_for_update().get(pk=launch.pk)
@@ -155,7 +154,9 @@ def signoffs_request(
     unknown = [f for f in wanted if f not in requirements]
     if unknown:
         raise ValidationError(
-            {"functions": f"Not required to enter {stage.name}: {', '.join(unknown)}. Required: {', '.join(requirements) or 'none'}."}
+            {
+                "functions": f"Not required to enter {stage.name}: {', '.join(unknown)}. Required: {', '.join(requirements) or 'none'}."
+            }
         )
     addressees = addressees or {}
     snapshot_hash = fingerprint(launch_snapshot(facts, stage))
@@ -165,16 +166,20 @@ def signoffs_request(
         people = list(addressees.get(function) or default_addressees(facts, function, exclude_user_id=actor.pk))
         if not people:
             raise ValidationError(
-                {"addressees": f"Nobody can be asked for the {requirement.function_label} sign-off: "
-                 f"no Accountable, slot or active team member for that function."}
+                {
+                    "addressees": f"Nobody can be asked for the {requirement.function_label} sign-off: "
+                    f"no Accountable, slot or active team member for that function."
+                }
             )
         if any(person.pk == actor.pk for person in people):
             raise ValidationError({"addressees": "You cannot address a sign-off request to yourself."})
         if any(not person.is_active for person in people):
             raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
-        for previous in SignoffRequest.objects.select_for_update().filter(
-            launch=launch, stage=stage, function=function
-        ).exclude(status__in=[RequestStatus.WITHDRAWN, RequestStatus.SUPERSEDED]):
+        for previous in (
+            SignoffRequest.objects.select_for_update()
+            .filter(launch=launch, stage=stage, function=function)
+            .exclude(status__in=[RequestStatus.WITHDRAWN, RequestStatus.SUPERSEDED])
+        ):
             _close(previous, RequestStatus.SUPERSEDED, actor=actor, reason="Requested again")
         request = SignoffRequest(
             launch=launch,
@@ -219,16 +224,23 @@ def _route_consulted_and_informed(launch: Launch, stage: RolloutStage, *, actor)
             user = assignment.stakeholder.user
             if user.pk == actor.pk or not user.is_active:
                 continue
-            if assignment.role == Role.CONSULTED:
-                ack, created = Acknowledgement.objects.get_or_create(
-                    stage=stage, user=user, defaults={"launch": launch, "requested_by": actor}
+            if (
+                assignment.role == Role.CONSULTED
+                and not Acknowledgement.objects.filter(stage=stage, user=user).exists()
+            ):
+                save_with_history(
+                    Acknowledgement(launch=launch, stage=stage, user=user, requested_by=actor),
+                    actor=actor,
+                    reason="Consulted: asked to acknowledge",
                 )
-                if created:
-                    save_with_history(ack, actor=actor, reason="Consulted: asked to acknowledge")
-            elif assignment.role == Role.INFORMED:
-                notice, created = InformedNotice.objects.get_or_create(stage=stage, user=user, defaults={"launch": launch})
-                if created:
-                    save_with_history(notice, actor=actor, reason="Informed of the sign-off request")
+            elif (
+                assignment.role == Role.INFORMED and not InformedNotice.objects.filter(stage=stage, user=user).exists()
+            ):
+                save_with_history(
+                    InformedNotice(launch=launch, stage=stage, user=user),
+                    actor=actor,
+                    reason="Informed of the sign-off request",
+                )
 
 
 def _close(request: SignoffRequest, status: str, *, actor, reason: str) -> None:
@@ -332,7 +344,9 @@ def signoff_decide(*, actor, request: SignoffRequest, outcome: str, comment: str
         with transaction.atomic():
             save_with_history(decision, actor=actor, reason=Outcome(outcome).label)
     except IntegrityError:
-        raise ValidationError({"request": "Someone decided this request at the same moment; reload and try again."}) from None
+        raise ValidationError(
+            {"request": "Someone decided this request at the same moment; reload and try again."}
+        ) from None
     current = list(SignoffDecision.objects.filter(request=request, superseded_at__isnull=True))
     request.status = _status_from(current, request.approvals_required)
     save_with_history(request, actor=actor, reason=f"{Outcome(outcome).label} by {_name(actor)}")
@@ -395,8 +409,8 @@ def signoff_delegate(*, actor, request: SignoffRequest, delegate, reason: str = 
 @transaction.atomic
 def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -> Acknowledgement:
     """A Consulted person acknowledges a stage, optionally with a comment."""
-    acknowledgement = Acknowledgement.objects.select_for_update().select_related("launch", "stage").get(
-        pk=acknowledgement.pk
+    acknowledgement = (
+        Acknowledgement.objects.select_for_update().select_related("launch", "stage").get(pk=acknowledgement.pk)
     )
     require_view(actor, acknowledgement.launch)
     if acknowledgement.user_id != actor.pk:
@@ -465,8 +479,10 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
     locked = Launch.objects.select_for_update(of=("self",)).select_related("current_stage").get(pk=launch.pk)
     if actor.pk != locked.owner_id and not _is_accountable(actor, locked):
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
+    _refuse_if_archived(locked)
     _stage_of(locked, stage)
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": "Say why the launch is rolled back."})
     current = locked.current_stage
     if current is None or stage.order >= current.order:
@@ -477,7 +493,7 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         event=LedgerEvent.STAGE_ROLLED_BACK,
         launch=locked,
         actor=actor,
-        payload={"from": current.name, "to": stage.name, "reason": reason.strip()},
+        payload={"from": current.name, "to": stage.name, "reason": reason},
     )
     return locked
 
@@ -510,6 +526,11 @@ def waiver_request(
         raise ValidationError({"check_key": "Sign-offs cannot be waived; they are the approval itself."})
     if check_key not in registry:
         raise ValidationError({"check_key": f"Unknown checklist item '{check_key}'."})
+    live = Waiver.objects.filter(
+        stage=stage, check_key=check_key, status__in=[WaiverStatus.PENDING, WaiverStatus.APPROVED]
+    )
+    if live.exists():
+        raise ValidationError({"check_key": "A waiver of this item for this stage is already pending or approved."})
     today = timezone.localdate()
     if expires_on < today:
         raise ValidationError({"expires_on": "The expiry date is in the past."})
@@ -527,7 +548,9 @@ def waiver_request(
         with transaction.atomic():
             save_with_history(waiver, actor=actor, reason="Waiver requested")
     except IntegrityError:
-        raise ValidationError({"check_key": "A waiver of this item for this stage is already pending or approved."}) from None
+        raise ValidationError(
+            {"check_key": "A waiver of this item for this stage is already pending or approved."}
+        ) from None
     return waiver
 
 
@@ -535,9 +558,12 @@ def _may_decide_waiver(user, waiver: Waiver) -> bool:
     if is_executive(user):
         return True
     area_kind = WAIVER_AREAS.get(waiver.check_key)
-    return area_kind is not None and waiver.launch.areas.filter(
-        kind=area_kind, assignments__role=Role.ACCOUNTABLE, assignments__stakeholder__user=user
-    ).exists()
+    return (
+        area_kind is not None
+        and waiver.launch.areas.filter(
+            kind=area_kind, assignments__role=Role.ACCOUNTABLE, assignments__stakeholder__user=user
+        ).exists()
+    )
 
 
 @transaction.atomic
@@ -586,9 +612,12 @@ def signoff_request_notify(*, request_id: int) -> bool:
     or no longer open."""
     from django.core.mail import send_mail
 
-    request = SignoffRequest.objects.select_for_update().select_related("launch", "stage", "requested_by").filter(
-        pk=request_id
-    ).first()
+    request = (
+        SignoffRequest.objects.select_for_update()
+        .select_related("launch", "stage", "requested_by")
+        .filter(pk=request_id)
+        .first()
+    )
     if request is None or request.notified_at is not None or not request.is_open:
         return False
     recipients = [u.email for u in request.addressees.all() if u.email]

@@ -13,7 +13,9 @@ def _areas_with_people() -> Prefetch:
     assignments = RaciAssignment.objects.select_related("stakeholder__user").order_by("role", "pk")
     return Prefetch(
         "areas",
-        queryset=ResponsibilityArea.objects.order_by("pk").prefetch_related(Prefetch("assignments", queryset=assignments)),
+        queryset=ResponsibilityArea.objects.order_by("pk").prefetch_related(
+            Prefetch("assignments", queryset=assignments)
+        ),
     )
 
 
@@ -58,7 +60,9 @@ def failure_rate_agreed(ctx: Context) -> Outcome:
                 f"Quality bar '{bar.metric}' was agreed by {agreed_by}, but the Accountable for "
                 f"'{area.name}' is {_names(accountables)}."
             )
-    return Outcome.from_problems(problems, f"{plural(len(bars), 'quality bar')} agreed by the Accountable of the owning area.")
+    return Outcome.from_problems(
+        problems, f"{plural(len(bars), 'quality bar')} agreed by the Accountable of the owning area."
+    )
 
 
 @register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people])
@@ -82,7 +86,9 @@ def raci_defined(ctx: Context) -> Outcome:
         )
         if not area.people(Role.RESPONSIBLE):
             problems.append(f"Area '{area.name}' has no Responsible.")
-    return Outcome.from_problems(problems, f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible.")
+    return Outcome.from_problems(
+        problems, f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible."
+    )
 
 
 # Which RACI roles each notification scope pages, per area.
@@ -125,7 +131,5 @@ def incident_owner(ctx: Context) -> Outcome:
             continue
         for area_name, people in by_area.items():
             if not people:
-                problems.append(
-                    f"{code} ({level.get_notify_display()}) resolves to nobody in area '{area_name}'."
-                )
+                problems.append(f"{code} ({level.get_notify_display()}) resolves to nobody in area '{area_name}'.")
     return Outcome.from_problems(problems, "Every severity level resolves to named people in every area.")

@@ -86,7 +86,7 @@ class ResponsibilityArea(models.Model):
     kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
     name = models.CharField(max_length=120)
     concerns = models.JSONField(
-        default=list, blank=True, help_text="Concern keys this area owns, e.g. [\"accuracy\", \"availability\"]."
+        default=list, blank=True, help_text='Concern keys this area owns, e.g. ["accuracy", "availability"].'
     )
 
     history = HistoricalRecords()
@@ -108,7 +108,7 @@ class ResponsibilityArea(models.Model):
 
     def clean(self) -> None:
         if not isinstance(self.concerns, list) or not all(isinstance(c, str) and c for c in self.concerns):
-            raise ValidationError({"concerns": "Give a list of concern keys, e.g. [\"accuracy\", \"latency\"]."})
+            raise ValidationError({"concerns": 'Give a list of concern keys, e.g. ["accuracy", "latency"].'})
 
     def people(self, role: str) -> list[Stakeholder]:
         """Stakeholders holding `role` on this area; uses the prefetch cache when present."""

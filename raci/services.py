@@ -14,7 +14,9 @@ from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stake
 
 
 @transaction.atomic
-def create_standard_areas(*, launch: Launch, actor, reason: str = "Standard responsibility areas") -> list[ResponsibilityArea]:
+def create_standard_areas(
+    *, launch: Launch, actor, reason: str = "Standard responsibility areas"
+) -> list[ResponsibilityArea]:
     areas = []
     for kind, concerns in STANDARD_AREA_CONCERNS.items():
         area = ResponsibilityArea(launch=launch, kind=kind, name=AreaKind(kind).label, concerns=list(concerns))

@@ -49,7 +49,15 @@ class RolloutStageInline(admin.TabularInline):
 class QualityBarInline(admin.TabularInline):
     model = QualityBar
     extra = 0
-    fields = ("metric", "failure_definition", "max_failure_rate", "confidence_level", "min_samples", "agreed_by", "agreed_at")
+    fields = (
+        "metric",
+        "failure_definition",
+        "max_failure_rate",
+        "confidence_level",
+        "min_samples",
+        "agreed_by",
+        "agreed_at",
+    )
     autocomplete_fields = ("agreed_by",)
     show_change_link = True  # eval runs are edited on the quality bar's own page
 

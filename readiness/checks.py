@@ -24,8 +24,11 @@ def data_classified(ctx: Context) -> Outcome:
         return Outcome.failed("No data assets are recorded: list every data source the AI system reads or writes.")
     problems = []
     for asset in assets:
-        missing = [label for label, value in (("classification", asset.classification),
-                                               ("access level", asset.access_level)) if not value]
+        missing = [
+            label
+            for label, value in (("classification", asset.classification), ("access level", asset.access_level))
+            if not value
+        ]
         if missing:
             problems.append(f"Data asset '{asset.name}' has no {' and no '.join(missing)}.")
     return Outcome.from_problems(problems, f"{plural(len(assets), 'data asset')}, all classified with an access level.")
@@ -51,7 +54,9 @@ def pii_policy(ctx: Context) -> Outcome:
             problems.append(f"PII asset '{asset.name}' has no audit checkpoint (audit interval).")
         elif (due := asset.audit_due_on()) is not None and due < ctx.today:
             problems.append(f"PII asset '{asset.name}' is overdue for its audit (due {due.isoformat()}).")
-    return Outcome.from_problems(problems, f"{plural(len(personal), 'PII asset')}, all masked in logs, retained and audited.")
+    return Outcome.from_problems(
+        problems, f"{plural(len(personal), 'PII asset')}, all masked in logs, retained and audited."
+    )
 
 
 _REQUIRED_SLOS = (
@@ -133,9 +138,15 @@ def incident_runbook(ctx: Context) -> Outcome:
 def feedback_loop(ctx: Context) -> Outcome:
     channels = list(ctx.launch.feedback_channels.all())
     if not channels:
-        return Outcome.failed("No failure-case channel is recorded (e.g. negative user feedback, low-confidence capture).")
-    problems = [f"Feedback channel '{c.get_kind_display()}' has no review cadence." for c in channels if not c.review_cadence]
-    return Outcome.from_problems(problems, f"{plural(len(channels), 'failure-case channel')}, each with a review cadence.")
+        return Outcome.failed(
+            "No failure-case channel is recorded (e.g. negative user feedback, low-confidence capture)."
+        )
+    problems = [
+        f"Feedback channel '{c.get_kind_display()}' has no review cadence." for c in channels if not c.review_cadence
+    ]
+    return Outcome.from_problems(
+        problems, f"{plural(len(channels), 'failure-case channel')}, each with a review cadence."
+    )
 
 
 @register(

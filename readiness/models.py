@@ -136,7 +136,9 @@ class RolloutStage(models.Model):
         unknown = sorted(set(self.gating_checks) - set(registry.keys()))
         if unknown:
             raise ValidationError(
-                {"gating_checks": f"Unknown checklist items: {', '.join(unknown)}. Known: {', '.join(registry.keys())}."}
+                {
+                    "gating_checks": f"Unknown checklist items: {', '.join(unknown)}. Known: {', '.join(registry.keys())}."
+                }
             )
 
 
@@ -262,7 +264,10 @@ class DataAsset(models.Model):
     retention_days = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     last_audit_at = models.DateField(null=True, blank=True)
     audit_interval_days = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Audit checkpoint: audit at least this often."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Audit checkpoint: audit at least this often.",
     )
 
     history = HistoricalRecords()
@@ -298,7 +303,9 @@ class SLO(models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="slos")
     indicator = models.CharField(max_length=20, choices=SloIndicator.choices)
     target = models.DecimalField(
-        max_digits=14, decimal_places=3, validators=[MinValueValidator(ZERO)],
+        max_digits=14,
+        decimal_places=3,
+        validators=[MinValueValidator(ZERO)],
         help_text="Percent for rates, milliseconds for latency, currency units for cost.",
     )
     alert_threshold = models.DecimalField(

@@ -18,7 +18,6 @@ from tests.factories import (
     UserFactory,
 )
 
-
 # The function whose people staff each standard area in built launches.
 AREA_FUNCTIONS = {
     AreaKind.MODEL_QUALITY: TeamFunction.ML,

@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
-from readiness.choices import AccessLevel, Classification, FeedbackKind, NotifyScope, ReviewCadence, SloIndicator, StageKind
+from readiness.choices import (
+    AccessLevel,
+    Classification,
+    FeedbackKind,
+    NotifyScope,
+    ReviewCadence,
+    SloIndicator,
+    StageKind,
+)
 from readiness.models import (
     SLO,
     DataAsset,

@@ -22,12 +22,16 @@ def owner(db):
 
 @pytest.fixture
 def addressee(legal_team):
-    return StakeholderFactory(user=UserFactory(username="addressee", first_name="Ada", last_name="Dressee"), teams=[legal_team]).user
+    return StakeholderFactory(
+        user=UserFactory(username="addressee", first_name="Ada", last_name="Dressee"), teams=[legal_team]
+    ).user
 
 
 @pytest.fixture
 def delegate(legal_team):
-    return StakeholderFactory(user=UserFactory(username="delegate", first_name="Del", last_name="Egate"), teams=[legal_team]).user
+    return StakeholderFactory(
+        user=UserFactory(username="delegate", first_name="Del", last_name="Egate"), teams=[legal_team]
+    ).user
 
 
 @pytest.fixture

@@ -35,7 +35,10 @@ def test_a_decided_or_withdrawn_request_no_longer_waits(legal_request, addressee
     signoff_decide(actor=addressee, request=legal_request, outcome="approve")
     assert list(requests_awaiting(addressee)) == []
     again = signoffs_request(
-        actor=owner, launch=legal_request.launch, stage=legal_request.stage, functions=["legal"],
+        actor=owner,
+        launch=legal_request.launch,
+        stage=legal_request.stage,
+        functions=["legal"],
         addressees={"legal": [addressee]},
     )[0]
     assert list(requests_awaiting(addressee)) == [again]

@@ -178,6 +178,7 @@ EXPECTED: dict[str, dict[str, object]] = {
 
 ROLES = list(OWNER_ONLY)
 
+
 def test_the_matrix_is_complete():
     assert set(EXPECTED) == set(SCENARIOS)
     for service, row in EXPECTED.items():
@@ -220,12 +221,18 @@ def accountable(launch, owner, policy_area):
 
 
 @pytest.fixture
-def world(launch, owner, addressee, delegate, other_approver, viewer, consulted, accountable, executive, superuser, outsider):
+def world(
+    launch, owner, addressee, delegate, other_approver, viewer, consulted, accountable, executive, superuser, outsider
+):
     """The launch with a pending Legal request for Full addressed to ``addressee``, who delegated
     it to ``delegate``. Requesting it asked ``consulted`` to acknowledge Full."""
     full = launch.stages.get(name="Full")
     [request] = signoffs_request(
-        actor=owner, launch=launch, stage=full, functions=[TeamFunction.LEGAL], addressees={TeamFunction.LEGAL: [addressee]}
+        actor=owner,
+        launch=launch,
+        stage=full,
+        functions=[TeamFunction.LEGAL],
+        addressees={TeamFunction.LEGAL: [addressee]},
     )
     delegation = signoff_delegate(actor=addressee, request=request, delegate=delegate, reason="On holiday")
     assert delegation.delegator == addressee and delegation.delegate == delegate
@@ -365,7 +372,9 @@ def _(w):
         return signoff_delegate(actor=actor, request=request, delegate=w.people["delegate"], reason="Travelling")
 
     def succeeded(result, actor):
-        assert SignoffDelegation.objects.filter(request=request, delegator=actor, delegate=w.people["delegate"]).exists()
+        assert SignoffDelegation.objects.filter(
+            request=request, delegator=actor, delegate=w.people["delegate"]
+        ).exists()
         assert w.people["delegate"].has_perm(DECIDE_REQUEST, request)
         assert ledger_count(LedgerEvent.DELEGATED) == before + 1
 
@@ -484,7 +493,9 @@ def _(w):
 @scenario("launch_stakeholder_fill")
 def _(w):
     slot = LaunchStakeholderFactory(launch=w.launch, function=TeamFunction.COMPLIANCE, stakeholder=None)
-    newcomer = StakeholderFactory(user=UserFactory(username="newcomer"), teams=[TeamFactory(function=TeamFunction.COMPLIANCE)])
+    newcomer = StakeholderFactory(
+        user=UserFactory(username="newcomer"), teams=[TeamFactory(function=TeamFunction.COMPLIANCE)]
+    )
 
     def call(actor):
         return launch_stakeholder_fill(slot=slot, stakeholder=newcomer, actor=actor)
@@ -550,7 +561,9 @@ def test_a_superuser_cannot_address_a_request_to_themselves(launch, superuser):
 
 
 @pytest.mark.parametrize("outcome", [Outcome.APPROVE, Outcome.REJECT])
-def test_a_superuser_cannot_decide_a_request_they_raised_even_when_added_as_addressee(launch, addressee, superuser, outcome):
+def test_a_superuser_cannot_decide_a_request_they_raised_even_when_added_as_addressee(
+    launch, addressee, superuser, outcome
+):
     [request] = signoffs_request(
         actor=superuser,
         launch=launch,

@@ -58,7 +58,9 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
         "code-review-bot": {"stakeholders_approved", "quality_evidence", "rollback_plan"},
         "contract-summariser": {"stakeholders_approved", "raci_defined", "pii_policy"},
     }
-    stages = {launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()}
+    stages = {
+        launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()
+    }
     assert stages == {
         "meeting-notes": "Internal",
         "support-assistant": "Beta",

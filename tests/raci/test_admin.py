@@ -57,7 +57,9 @@ def superuser_client(client, django_user_model):
 @pytest.mark.django_db
 def test_every_raci_model_is_registered():
     models = {
-        model for model in apps.get_app_config("raci").get_models() if not model._meta.model_name.startswith("historical")
+        model
+        for model in apps.get_app_config("raci").get_models()
+        if not model._meta.model_name.startswith("historical")
     }
     assert {model for model in models if admin.site.is_registered(model)} == models
     assert models == {factory._meta.model for factory in FACTORIES}
@@ -86,7 +88,8 @@ def test_change_and_history_pages_answer(superuser_client, factory, view):
 def test_open_slot_reads_waiting_to_be_filled(superuser_client):
     LaunchStakeholderFactory(function=TeamFunction.LEGAL, stakeholder=None)
     LaunchStakeholderFactory(
-        function=TeamFunction.SECURITY, stakeholder=StakeholderFactory(user=UserFactory(first_name="Sam", last_name="Sec"))
+        function=TeamFunction.SECURITY,
+        stakeholder=StakeholderFactory(user=UserFactory(first_name="Sam", last_name="Sec")),
     )
 
     response = superuser_client.get(admin_url(LaunchStakeholder, "changelist"))
@@ -109,7 +112,8 @@ def test_second_open_slot_for_the_same_function_is_refused(superuser_client):
     slot = LaunchStakeholderFactory(function=TeamFunction.LEGAL, stakeholder=None)
 
     response = superuser_client.post(
-        admin_url(LaunchStakeholder, "add"), {"launch": slot.launch.pk, "function": TeamFunction.LEGAL, "stakeholder": ""}
+        admin_url(LaunchStakeholder, "add"),
+        {"launch": slot.launch.pk, "function": TeamFunction.LEGAL, "stakeholder": ""},
     )
 
     assert form_errors(response)

@@ -74,16 +74,12 @@ def launch(db):
 
 def test_failure_rate_agreed_fails_when_no_quality_bar_is_recorded(launch):
     launch.quality_bars.all().delete()
-    assert_fails(
-        result_of(launch, "failure_rate_agreed"), "No quality metric has an agreed maximum failure rate yet."
-    )
+    assert_fails(result_of(launch, "failure_rate_agreed"), "No quality metric has an agreed maximum failure rate yet.")
 
 
 def test_failure_rate_agreed_fails_naming_a_bar_nobody_agreed(launch):
     launch.quality_bars.update(agreed_by=None, agreed_at=None)
-    assert_fails(
-        result_of(launch, "failure_rate_agreed"), "Quality bar 'wrong_answers' has not been agreed by anyone."
-    )
+    assert_fails(result_of(launch, "failure_rate_agreed"), "Quality bar 'wrong_answers' has not been agreed by anyone.")
 
 
 def test_failure_rate_agreed_fails_naming_both_the_agreeing_person_and_the_real_accountable(launch):
@@ -349,4 +345,3 @@ def test_incident_owner_passes_when_every_level_resolves_to_people_in_every_area
     result = result_of(launch, "incident_owner")
     assert result.status == Status.PASS
     assert result.reasons == ("Every severity level resolves to named people in every area.",)
-

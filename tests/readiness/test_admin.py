@@ -135,8 +135,14 @@ def test_fully_filled_launch_change_page_renders_every_inline(superuser_client):
     assert response.status_code == 200
     prefixes = {inline.formset.prefix for inline in response.context["inline_admin_formsets"]}
     assert prefixes == {
-        "stages", "quality_bars", "data_assets", "slos", "severity_levels",
-        "feedback_channels", "rollback_plan", "runbook",
+        "stages",
+        "quality_bars",
+        "data_assets",
+        "slos",
+        "severity_levels",
+        "feedback_channels",
+        "rollback_plan",
+        "runbook",
     }
 
 

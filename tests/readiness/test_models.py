@@ -136,7 +136,9 @@ def test_stage_name_is_unique_per_launch(launch):
     assert_rejected_everywhere(duplicate, NON_FIELD_ERRORS, "Launch and Name already exists")
 
 
-@pytest.mark.parametrize("gating_checks", [None, [], ["raci_defined"], ["rollback_plan", "slos_defined", "incident_owner"]])
+@pytest.mark.parametrize(
+    "gating_checks", [None, [], ["raci_defined"], ["rollback_plan", "slos_defined", "incident_owner"]]
+)
 def test_stage_gating_checks_may_be_empty_or_known_checklist_keys(launch, gating_checks):
     RolloutStageFactory.build(launch=launch, gating_checks=gating_checks).full_clean()
 
@@ -304,7 +306,9 @@ def test_percentage_slo_values_cannot_exceed_100(launch, indicator, field):
 
 
 def test_success_rate_alert_must_fire_at_or_below_the_target(launch):
-    slo = SLOFactory.build(launch=launch, indicator=SloIndicator.SUCCESS_RATE, target=D("99.5"), alert_threshold=D("99.9"))
+    slo = SLOFactory.build(
+        launch=launch, indicator=SloIndicator.SUCCESS_RATE, target=D("99.5"), alert_threshold=D("99.9")
+    )
     assert_rejected_everywhere(slo, "alert_threshold", "falls below", "99.5")
 
 
@@ -347,7 +351,8 @@ def test_severity_level_is_unique_per_launch(launch, other_launch):
 
 
 @pytest.mark.parametrize(
-    ("link", "content"), [("https://wiki.example.com/runbook", ""), ("", "1. Page the on-call."), ("https://x.example.com", "text")]
+    ("link", "content"),
+    [("https://wiki.example.com/runbook", ""), ("", "1. Page the on-call."), ("https://x.example.com", "text")],
 )
 def test_runbook_with_a_link_or_content_is_accepted(launch, link, content):
     runbook = RunbookFactory.build(launch=launch, link=link, content=content)
@@ -377,7 +382,9 @@ def test_rollback_plan_max_rehearsal_age_must_be_at_least_one_day(launch):
 
 
 def test_rollback_plan_with_a_positive_rehearsal_age_is_accepted(launch):
-    plan = RollbackPlanFactory.build(launch=launch, max_rehearsal_age_days=1, last_rehearsed_at=datetime.date(2024, 1, 1))
+    plan = RollbackPlanFactory.build(
+        launch=launch, max_rehearsal_age_days=1, last_rehearsed_at=datetime.date(2024, 1, 1)
+    )
     plan.full_clean()
     plan.save()
     assert RollbackPlan.objects.get(launch=launch).max_rehearsal_age_days == 1
@@ -404,4 +411,3 @@ def test_moving_a_launch_to_a_stage_is_recorded_in_its_history(launch):
     launch.save()
     assert launch.history.first().current_stage_id == stage.pk
     assert launch.history.last().current_stage_id is None
-

@@ -93,7 +93,10 @@ def test_at_the_final_stage_the_final_stage_is_rechecked():
     ("args", "message"),
     [
         (("missing",), "Unknown launch 'missing'."),
-        (("assistant", "--stage", "gamma"), "Launch 'assistant' has no stage 'gamma'. Its stages: Internal, Beta, Full."),
+        (
+            ("assistant", "--stage", "gamma"),
+            "Launch 'assistant' has no stage 'gamma'. Its stages: Internal, Beta, Full.",
+        ),
     ],
 )
 def test_unknown_launch_or_stage_exits_2_with_a_clear_message(args, message):

@@ -40,19 +40,45 @@ class Person:
 
 
 PEOPLE = (
-    Person("pam", "Pam", "Okafor", "Product manager", "Assistants product", TeamFunction.PRODUCT, "product manager (launch owner)"),
-    Person("priya", "Priya", "Raman", "Head of product", "Assistants product", TeamFunction.PRODUCT, "approver: product"),
+    Person(
+        "pam",
+        "Pam",
+        "Okafor",
+        "Product manager",
+        "Assistants product",
+        TeamFunction.PRODUCT,
+        "product manager (launch owner)",
+    ),
+    Person(
+        "priya", "Priya", "Raman", "Head of product", "Assistants product", TeamFunction.PRODUCT, "approver: product"
+    ),
     Person("lena", "Lena", "Fischer", "Product counsel", "Legal", TeamFunction.LEGAL, "approver: legal"),
-    Person("chloe", "Chloe", "Dubois", "Compliance officer", "Compliance", TeamFunction.COMPLIANCE, "approver: compliance"),
+    Person(
+        "chloe", "Chloe", "Dubois", "Compliance officer", "Compliance", TeamFunction.COMPLIANCE, "approver: compliance"
+    ),
     Person("sam", "Sam", "Ito", "Security engineer", "Security", TeamFunction.SECURITY, "approver: security"),
-    Person("cora", "Cora", "Mendes", "Support lead", "Customer support", TeamFunction.CUSTOMER_SUPPORT, "approver: customer support"),
+    Person(
+        "cora",
+        "Cora",
+        "Mendes",
+        "Support lead",
+        "Customer support",
+        TeamFunction.CUSTOMER_SUPPORT,
+        "approver: customer support",
+    ),
     Person("bill", "Bill", "Novak", "General manager", "Business", TeamFunction.BUSINESS, "approver: business"),
-    Person("mia", "Mia", "Chen", "ML lead", "Applied ML", TeamFunction.ML, "approver: ML (Accountable for model quality)"),
-    Person("raj", "Raj", "Patel", "ML engineer", "Applied ML", TeamFunction.ML, "engineer (Responsible for model quality)"),
+    Person(
+        "mia", "Mia", "Chen", "ML lead", "Applied ML", TeamFunction.ML, "approver: ML (Accountable for model quality)"
+    ),
+    Person(
+        "raj", "Raj", "Patel", "ML engineer", "Applied ML", TeamFunction.ML, "engineer (Responsible for model quality)"
+    ),
     Person("pat", "Pat", "Kowalski", "Platform lead", "Platform", TeamFunction.PLATFORM, "approver: platform"),
     Person("dana", "Dana", "Levi", "Data lead", "Data", TeamFunction.DATA, "approver: data"),
     Person("quinn", "Quinn", "Adeyemi", "QA engineer", "QA", TeamFunction.QA, "stakeholder (Informed)"),
-    Person("eve", "Eve", "Laurent", "VP Product", "Leadership", TeamFunction.EXECUTIVE, "executive (sees every launch)"),
+    Person(
+        "eve", "Eve", "Laurent", "VP Product", "Leadership", TeamFunction.EXECUTIVE, "executive (sees every launch)"
+    ),
 )
 OUTSIDER = Person("otto", "Otto", "Berg", "Marketing", "", "", "outsider (sees nothing)")
 

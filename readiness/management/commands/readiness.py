@@ -70,4 +70,3 @@ class Command(BaseCommand):
         else:
             count = len(readiness.blockers) + len(readiness.refusals)
             self.stdout.write(self.style.ERROR(f"BLOCKED: may not enter {stage.name} ({count} blocking)."))
-

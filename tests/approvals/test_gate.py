@@ -1,0 +1,375 @@
+"""The stage gate: a launch moves forward only when the stage's gating items pass and every sign-off
+is approved and fresh; it goes back only by an explicit, recorded rollback."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from approvals.choices import LedgerEvent
+from approvals.ledger import verify
+from approvals.models import LedgerEntry
+from approvals.services import GateRefused, stage_advance, stage_rollback
+from approvals.snapshot import fingerprint, launch_snapshot
+from raci.choices import AreaKind, Role
+from readiness.access import grant_view
+from readiness.checklist import with_checklist_facts
+from readiness.models import Launch
+from tests.builders import approve_signoffs
+from tests.factories import LaunchFactory, RolloutStageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_intact(db):
+    yield
+    assert verify().ok
+
+
+def stage(launch: Launch, name: str):
+    return launch.stages.get(name=name)
+
+
+def current_stage_name(launch: Launch) -> str | None:
+    launch.refresh_from_db()
+    return launch.current_stage.name if launch.current_stage else None
+
+
+class Unchanged:
+    """What a refused gate or rollback must leave alone: the stage, the ledger, the launch's history."""
+
+    def __init__(self, launch: Launch) -> None:
+        self.launch = launch
+        self.state = self._state()
+
+    def _state(self):
+        launch = Launch.objects.get(pk=self.launch.pk)
+        return launch.current_stage_id, LedgerEntry.objects.count(), launch.history.count()
+
+    def check(self) -> None:
+        assert self._state() == self.state
+
+
+def accountable(launch: Launch, kind: str):
+    """The area's Accountable, made sure to hold the view grant every RACI assignment carries."""
+    user = launch.areas.get(kind=kind).assignments.get(role=Role.ACCOUNTABLE).stakeholder.user
+    grant_view(user, launch)
+    return user
+
+
+@pytest.fixture
+def internal_approved(launch):
+    approve_signoffs(launch, "Internal")
+    return launch
+
+
+@pytest.fixture
+def in_internal_with_beta_approved(launch):
+    """At Internal (set directly: this file tests the gate, not the arrangement), Beta's sign-offs approved."""
+    launch.current_stage = stage(launch, "Internal")
+    launch.save()
+    approve_signoffs(launch, "Beta")
+    return launch
+
+
+@pytest.fixture
+def in_beta(launch):
+    launch.current_stage = stage(launch, "Beta")
+    launch.save()
+    return launch
+
+
+# Advancing ---------------------------------------------------------------------------------
+
+
+def test_the_launch_advances_when_gating_items_pass_and_sign_offs_are_fresh(internal_approved, owner):
+    launch = internal_approved
+
+    readiness = stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    assert readiness.may_enter
+    assert current_stage_name(launch) == "Internal"
+    latest = launch.history.first()
+    assert latest.history_user == owner
+    assert latest.history_change_reason == "Advanced from planning to Internal"
+    assert latest.current_stage_id == stage(launch, "Internal").pk
+    entry = LedgerEntry.objects.order_by("-sequence").first()
+    assert entry.event == LedgerEvent.STAGE_ADVANCED
+    assert entry.actor == "owner"
+    assert entry.payload["from"] == "planning"
+    assert entry.payload["to"] == "Internal"
+    assert entry.payload["exposure percent"] == "1"
+    assert entry.payload["checklist"]["stakeholders_approved"] == "pass"
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    internal = next(s for s in facts.stages.all() if s.name == "Internal")
+    assert entry.snapshot_hash == fingerprint(launch_snapshot(facts, internal))
+
+
+def test_the_launch_advances_stage_by_stage(in_internal_with_beta_approved, owner):
+    launch = in_internal_with_beta_approved
+
+    stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
+
+    assert current_stage_name(launch) == "Beta"
+    assert launch.history.first().history_change_reason == "Advanced from Internal to Beta"
+    entry = LedgerEntry.objects.order_by("-sequence").first()
+    assert (entry.payload["from"], entry.payload["to"], entry.payload["exposure percent"]) == ("Internal", "Beta", "10")
+
+
+def test_the_gate_refuses_without_sign_offs_and_changes_nothing(launch, owner):
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    blockers = refused.value.readiness.blockers
+    assert [b.key for b in blockers] == ["stakeholders_approved"]
+    assert blockers[0].reasons == (
+        "Product sign-off has not been requested (Medium-risk default).",
+        "ML sign-off has not been requested (Medium-risk default).",
+    )
+    assert refused.value.message_dict["stage"][0].startswith("May not enter Internal: Stakeholders have approved:")
+    unchanged.check()
+    assert current_stage_name(launch) is None
+
+
+def test_the_gate_refuses_while_a_sign_off_is_pending_or_rejected(launch, owner):
+    from approvals.services import signoff_decide, signoffs_request
+
+    requests = {r.function: r for r in signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))}
+    ml = requests["ml"]
+    signoff_decide(actor=ml.addressees.get(), request=ml, outcome="reject", comment="Eval set too small.")
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    (blocker,) = refused.value.readiness.blockers
+    assert any("Product sign-off has 0 of 1 fresh approvals; waiting for" in r for r in blocker.reasons)
+    assert any("ML sign-off was rejected by" in r and r.endswith("Eval set too small.") for r in blocker.reasons)
+    unchanged.check()
+
+
+def test_a_stale_approval_keeps_the_launch_out(internal_approved, owner):
+    launch = internal_approved
+    bar = launch.quality_bars.get()
+    bar.max_failure_rate = Decimal("0.04")
+    bar.save()
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    (blocker,) = refused.value.readiness.blockers
+    assert blocker.key == "stakeholders_approved"
+    assert all(
+        "is stale — facts changed since: quality bars › wrong_answers › max failure rate: 0.05 → 0.04" in r
+        for r in blocker.reasons
+    )
+    unchanged.check()
+
+
+def test_an_expired_approval_keeps_the_launch_out(internal_approved, owner, settings):
+    settings.SIGNOFF_MAX_AGE_DAYS = 0
+    unchanged = Unchanged(internal_approved)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=internal_approved, stage=stage(internal_approved, "Internal"))
+
+    assert all("expired on" in r for r in refused.value.readiness.blockers[0].reasons)
+    unchanged.check()
+
+
+def test_a_failing_gating_item_keeps_the_launch_out_even_with_every_sign_off(in_internal_with_beta_approved, owner):
+    launch = in_internal_with_beta_approved
+    launch.runbook.delete()
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
+
+    assert [b.key for b in refused.value.readiness.blockers] == ["incident_runbook"]
+    assert refused.value.readiness.blockers[0].reasons == ("No incident runbook is recorded.",)
+    unchanged.check()
+    assert current_stage_name(launch) == "Internal"
+
+
+def test_failing_items_that_do_not_gate_the_stage_do_not_block(internal_approved, owner):
+    launch = internal_approved
+    launch.feedback_channels.all().delete()
+
+    readiness = stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    feedback = next(r for r in readiness.results if r.key == "feedback_loop")
+    assert feedback.status == "fail" and not feedback.gating
+    assert current_stage_name(launch) == "Internal"
+
+
+def test_a_stage_can_name_its_own_gating_items(internal_approved, owner):
+    launch = internal_approved
+    internal = stage(launch, "Internal")
+    internal.gating_checks = ["stakeholders_approved", "feedback_loop"]
+    internal.save()
+    launch.feedback_channels.all().delete()
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=internal)
+
+    assert [b.key for b in refused.value.readiness.blockers] == ["feedback_loop"]
+    unchanged.check()
+
+
+@pytest.mark.parametrize("target", ["Internal", "Beta"])
+def test_the_launch_cannot_advance_to_the_current_or_an_earlier_stage(in_beta, owner, target):
+    unchanged = Unchanged(in_beta)
+
+    with pytest.raises(ValidationError) as refused:
+        stage_advance(actor=owner, launch=in_beta, stage=stage(in_beta, target))
+
+    assert not isinstance(refused.value, GateRefused)
+    assert "rollback" in refused.value.message_dict["stage"][0]
+    unchanged.check()
+
+
+def test_only_the_owner_may_advance(internal_approved, viewer, executive, outsider):
+    launch = internal_approved
+    product_accountable = accountable(launch, AreaKind.USER_EXPERIENCE)  # an addressee who may view
+    unchanged = Unchanged(launch)
+
+    for person in (viewer, product_accountable, executive):
+        with pytest.raises(PermissionDenied):
+            stage_advance(actor=person, launch=launch, stage=stage(launch, "Internal"))
+    with pytest.raises(Http404):
+        stage_advance(actor=outsider, launch=launch, stage=stage(launch, "Internal"))
+
+    unchanged.check()
+
+
+def test_an_archived_launch_cannot_advance(internal_approved, owner):
+    launch = internal_approved
+    launch.archived = True
+    launch.save()
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(ValidationError) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    assert "archived" in refused.value.message_dict["launch"][0]
+    unchanged.check()
+
+
+def test_a_stage_of_another_launch_is_refused(internal_approved, owner):
+    elsewhere = RolloutStageFactory(launch=LaunchFactory(slug="elsewhere"), name="Internal")
+    unchanged = Unchanged(internal_approved)
+
+    with pytest.raises(ValidationError) as refused:
+        stage_advance(actor=owner, launch=internal_approved, stage=elsewhere)
+
+    assert "stage" in refused.value.message_dict
+    unchanged.check()
+
+
+# Rolling back ------------------------------------------------------------------------------
+
+
+def test_the_owner_rolls_back_to_an_earlier_stage_with_a_reason(in_beta, owner):
+    launch = stage_rollback(
+        actor=owner, launch=in_beta, stage=stage(in_beta, "Internal"), reason="Spike in wrong answers."
+    )
+
+    assert current_stage_name(launch) == "Internal"
+    latest = launch.history.first()
+    assert latest.history_user == owner
+    assert latest.history_change_reason == "Rolled back from Beta to Internal: Spike in wrong answers."
+    assert latest.current_stage_id == stage(launch, "Internal").pk
+    entry = LedgerEntry.objects.order_by("-sequence").first()
+    assert entry.event == LedgerEvent.STAGE_ROLLED_BACK
+    assert entry.actor == "owner"
+    assert entry.payload == {"from": "Beta", "to": "Internal", "reason": "Spike in wrong answers."}
+
+
+@pytest.mark.parametrize("kind", [AreaKind.INFRASTRUCTURE, AreaKind.MODEL_QUALITY])
+def test_any_accountable_on_the_launch_may_roll_back(in_beta, kind):
+    person = accountable(in_beta, kind)
+
+    stage_rollback(actor=person, launch=in_beta, stage=stage(in_beta, "Internal"), reason="Paging storm.")
+
+    assert current_stage_name(in_beta) == "Internal"
+    assert in_beta.history.first().history_user == person
+    entry = LedgerEntry.objects.order_by("-sequence").first()
+    assert (entry.event, entry.actor) == (LedgerEvent.STAGE_ROLLED_BACK, person.username)
+
+
+def test_others_may_not_roll_back(in_beta, viewer, executive, outsider):
+    responsible = (
+        in_beta.areas.get(kind=AreaKind.INFRASTRUCTURE).assignments.get(role=Role.RESPONSIBLE).stakeholder.user
+    )
+    grant_view(responsible, in_beta)
+    unchanged = Unchanged(in_beta)
+
+    for person in (viewer, executive, responsible):
+        with pytest.raises(PermissionDenied):
+            stage_rollback(actor=person, launch=in_beta, stage=stage(in_beta, "Internal"), reason="Because.")
+    with pytest.raises(Http404):
+        stage_rollback(actor=outsider, launch=in_beta, stage=stage(in_beta, "Internal"), reason="Because.")
+
+    unchanged.check()
+
+
+@pytest.mark.parametrize("reason", ["", "   \n"])
+def test_a_rollback_needs_a_reason(in_beta, owner, reason):
+    unchanged = Unchanged(in_beta)
+
+    with pytest.raises(ValidationError) as refused:
+        stage_rollback(actor=owner, launch=in_beta, stage=stage(in_beta, "Internal"), reason=reason)
+
+    assert "reason" in refused.value.message_dict
+    unchanged.check()
+
+
+@pytest.mark.parametrize("target", ["Beta", "Full"])
+def test_a_rollback_only_goes_backwards(in_beta, owner, target):
+    unchanged = Unchanged(in_beta)
+
+    with pytest.raises(ValidationError) as refused:
+        stage_rollback(actor=owner, launch=in_beta, stage=stage(in_beta, target), reason="Oops.")
+
+    assert "stage" in refused.value.message_dict
+    unchanged.check()
+
+
+def test_a_launch_in_planning_has_nothing_to_roll_back(launch, owner):
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(ValidationError):
+        stage_rollback(actor=owner, launch=launch, stage=stage(launch, "Internal"), reason="Oops.")
+
+    unchanged.check()
+
+
+def test_an_archived_launch_cannot_be_rolled_back(in_beta, owner):
+    in_beta.archived = True
+    in_beta.save()
+    unchanged = Unchanged(in_beta)
+
+    with pytest.raises(ValidationError) as refused:
+        stage_rollback(actor=owner, launch=in_beta, stage=stage(in_beta, "Internal"), reason="Tidying up.")
+
+    assert "archived" in refused.value.message_dict["launch"][0]
+    unchanged.check()
+    assert current_stage_name(in_beta) == "Beta"
+
+
+def test_after_a_rollback_the_launch_may_advance_again_on_fresh_sign_offs(in_internal_with_beta_approved, owner):
+    launch = in_internal_with_beta_approved
+    stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
+    stage_rollback(actor=owner, launch=launch, stage=stage(launch, "Internal"), reason="Latency regression.")
+
+    stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
+
+    assert current_stage_name(launch) == "Beta"
+    events = list(LedgerEntry.objects.order_by("sequence").values_list("event", flat=True))[-3:]
+    assert events == [LedgerEvent.STAGE_ADVANCED, LedgerEvent.STAGE_ROLLED_BACK, LedgerEvent.STAGE_ADVANCED]

@@ -1,0 +1,307 @@
+"""Sign-off policies: risk-tier defaults, per-launch edits, requirements the facts add, and
+policies asking for more than one approval."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from approvals.choices import RequestStatus
+from approvals.ledger import verify
+from approvals.models import LedgerEntry, SignoffRequirement, StagePolicy
+from approvals.policies import DEFAULT_REQUIREMENTS, effective_requirements
+from approvals.services import policy_set_requirement, signoff_decide, signoffs_request
+from raci.choices import TeamFunction
+from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.choices import Classification, RiskTier, StageKind
+from readiness.models import Launch
+from tests.factories import DataAssetFactory, LaunchFactory, RolloutStageFactory, StakeholderFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_intact(db):
+    yield
+    assert verify().ok
+
+
+def plain_launch(risk_tier: str = RiskTier.MEDIUM) -> Launch:
+    """A launch with the three standard stages and no facts, so only the risk tier decides."""
+    launch = LaunchFactory(risk_tier=risk_tier)
+    for order, (kind, name) in enumerate(
+        [(StageKind.INTERNAL, "Internal"), (StageKind.BETA, "Beta"), (StageKind.FULL, "Full")], start=1
+    ):
+        RolloutStageFactory(launch=launch, kind=kind, name=name, order=order)
+    return launch
+
+
+def required(launch: Launch, stage_name: str) -> dict[str, int]:
+    stage = launch.stages.get(name=stage_name)
+    return {r.function: r.approvals_required for r in effective_requirements(launch, stage)}
+
+
+def why(launch: Launch, stage_name: str) -> dict[str, str]:
+    stage = launch.stages.get(name=stage_name)
+    return {r.function: r.why for r in effective_requirements(launch, stage)}
+
+
+def sign_off_check(launch: Launch, stage_name: str):
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    stage = next(s for s in facts.stages.all() if s.name == stage_name)
+    return evaluate(facts, stage).results[0]
+
+
+# Defaults ----------------------------------------------------------------------------------
+
+
+def test_medium_risk_defaults_grow_from_internal_to_beta_to_full():
+    launch = plain_launch()
+
+    assert required(launch, "Internal") == {"product": 1, "ml": 1}
+    assert required(launch, "Beta") == {"legal": 1, "security": 1, "product": 1, "ml": 1, "data": 1}
+    assert required(launch, "Full") == {
+        "legal": 1,
+        "security": 1,
+        "customer_support": 1,
+        "business": 1,
+        "product": 1,
+        "ml": 1,
+        "data": 1,
+        "executive": 1,
+    }
+    assert set(why(launch, "Full").values()) == {"Medium-risk default"}
+
+
+def test_medium_risk_defaults_match_the_default_requirements_table():
+    launch = plain_launch()
+
+    for kind, name in [(StageKind.INTERNAL, "Internal"), (StageKind.BETA, "Beta"), (StageKind.FULL, "Full")]:
+        assert required(launch, name) == dict(DEFAULT_REQUIREMENTS[RiskTier.MEDIUM][kind])
+
+
+def test_low_and_high_risk_tiers_have_their_own_defaults():
+    low, high = plain_launch(RiskTier.LOW), plain_launch(RiskTier.HIGH)
+
+    assert required(low, "Internal") == {"product": 1}
+    assert required(low, "Beta") == {"security": 1, "product": 1, "ml": 1}
+    assert required(high, "Internal") == {"security": 1, "product": 1, "ml": 1}
+    assert required(high, "Full")["security"] == 2
+    assert required(high, "Full")["compliance"] == 1
+
+
+def test_a_custom_stage_is_held_to_the_full_stage_defaults():
+    launch = plain_launch()
+    RolloutStageFactory(launch=launch, kind=StageKind.CUSTOM, name="Partners", order=4)
+
+    assert required(launch, "Partners") == required(launch, "Full")
+
+
+# Facts add requirements --------------------------------------------------------------------
+
+
+def test_personal_data_requires_legal_and_security_from_the_first_external_stage_on():
+    launch = plain_launch(RiskTier.LOW)
+    DataAssetFactory(launch=launch, name="Chat transcripts", classification=Classification.PERSONAL)
+
+    assert required(launch, "Internal") == {"product": 1}
+    assert required(launch, "Beta") == {"legal": 1, "security": 1, "product": 1, "ml": 1}
+    assert why(launch, "Beta")["legal"] == "personal data in 'Chat transcripts'"
+    assert "legal" in required(launch, "Full")
+
+
+def test_without_personal_data_a_low_risk_beta_needs_no_legal_sign_off():
+    launch = plain_launch(RiskTier.LOW)
+    DataAssetFactory(launch=launch, name="Help-centre articles", classification=Classification.PUBLIC)
+
+    assert "legal" not in required(launch, "Beta")
+
+
+def test_confidential_data_requires_security_even_internally():
+    launch = plain_launch()
+    DataAssetFactory(launch=launch, name="Pricing sheet", classification=Classification.CONFIDENTIAL)
+
+    assert required(launch, "Internal") == {"security": 1, "product": 1, "ml": 1}
+    assert why(launch, "Internal")["security"] == "confidential data in 'Pricing sheet'"
+
+
+def test_facts_never_lower_a_stricter_policy():
+    launch = plain_launch(RiskTier.HIGH)
+    DataAssetFactory(launch=launch, name="Chat transcripts", classification=Classification.PERSONAL)
+
+    assert required(launch, "Full")["security"] == 2
+
+
+# Editing a launch's policy -----------------------------------------------------------------
+
+
+def test_owner_adds_a_requirement_to_a_stage(launch, owner):
+    internal = launch.stages.get(name="Internal")
+
+    requirement = policy_set_requirement(actor=owner, stage=internal, function="legal", approvals_required=1)
+
+    assert required(launch, "Internal") == {"legal": 1, "product": 1, "ml": 1}
+    assert why(launch, "Internal")["legal"] == "launch policy"
+    policy = StagePolicy.objects.get(stage=internal)
+    assert {(r.function, r.approvals_required) for r in policy.requirements.all()} == {
+        ("product", 1),
+        ("ml", 1),
+        ("legal", 1),
+    }
+    latest = requirement.history.first()
+    assert latest.history_user == owner
+    assert latest.history_change_reason == "legal × 1 for Internal"
+    assert policy.history.first().history_user == owner
+    assert policy.history.first().history_change_reason == "Policy created from defaults"
+    defaults = SignoffRequirement.objects.get(policy=policy, function="ml")
+    assert defaults.history.first().history_change_reason == "Risk-tier default"
+    assert defaults.history.first().history_user == owner
+
+
+def test_editing_again_updates_the_same_requirement(launch, owner):
+    internal = launch.stages.get(name="Internal")
+
+    policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=2)
+    requirement = policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=3)
+
+    assert SignoffRequirement.objects.filter(policy__stage=internal, function="ml").count() == 1
+    assert required(launch, "Internal")["ml"] == 3
+    assert [h.approvals_required for h in requirement.history.all()][:2] == [3, 2]
+
+
+def test_zero_removes_a_requirement(launch, owner):
+    internal = launch.stages.get(name="Internal")
+
+    policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=0)
+
+    assert required(launch, "Internal") == {"product": 1}
+
+
+def test_requirements_that_come_from_the_launch_data_cannot_be_removed(launch, owner):
+    beta = launch.stages.get(name="Beta")  # the ready launch holds personal support tickets
+
+    policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=0)
+    policy_set_requirement(actor=owner, stage=beta, function="security", approvals_required=0)
+
+    assert required(launch, "Beta")["legal"] == 1
+    assert required(launch, "Beta")["security"] == 1
+    assert why(launch, "Beta")["legal"] == "personal data in 'Support tickets'"
+
+
+@pytest.mark.parametrize("function", ["marketing", "", "LEGAL"])
+def test_an_unknown_function_is_refused(launch, owner, function):
+    internal = launch.stages.get(name="Internal")
+
+    with pytest.raises(ValidationError) as refused:
+        policy_set_requirement(actor=owner, stage=internal, function=function, approvals_required=1)
+
+    assert "function" in refused.value.message_dict
+    assert not StagePolicy.objects.filter(stage=internal).exists()
+
+
+@pytest.mark.parametrize("count", [6, -1])
+def test_an_out_of_range_number_of_approvals_is_refused(launch, owner, count):
+    internal = launch.stages.get(name="Internal")
+
+    with pytest.raises(ValidationError) as refused:
+        policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=count)
+
+    assert "approvals_required" in refused.value.message_dict
+    assert required(launch, "Internal") == {"product": 1, "ml": 1}
+
+
+def test_only_the_owner_may_edit_a_policy(launch, viewer, outsider):
+    internal = launch.stages.get(name="Internal")
+
+    with pytest.raises(PermissionDenied):
+        policy_set_requirement(actor=viewer, stage=internal, function="legal", approvals_required=1)
+    with pytest.raises(Http404):
+        policy_set_requirement(actor=outsider, stage=internal, function="legal", approvals_required=1)
+
+    assert not StagePolicy.objects.filter(stage=internal).exists()
+
+
+def test_the_policy_of_an_archived_launch_cannot_change(launch, owner):
+    launch.archived = True
+    launch.save()
+
+    with pytest.raises(ValidationError) as refused:
+        policy_set_requirement(
+            actor=owner, stage=launch.stages.get(name="Internal"), function="legal", approvals_required=1
+        )
+
+    assert "archived" in refused.value.message_dict["launch"][0]
+    assert not StagePolicy.objects.exists()
+
+
+# More than one approval --------------------------------------------------------------------
+
+
+@pytest.fixture
+def third_lawyer(legal_team):
+    return StakeholderFactory(
+        user=UserFactory(username="third", first_name="Thea", last_name="Third"), teams=[legal_team]
+    ).user
+
+
+@pytest.fixture
+def two_lawyers_needed(launch, owner, addressee, delegate, third_lawyer):
+    """Internal needs two legal approvals; product and ML have approved; legal is asked of three people."""
+    internal = launch.stages.get(name="Internal")
+    policy_set_requirement(actor=owner, stage=internal, function="legal", approvals_required=2)
+    requests = signoffs_request(
+        actor=owner, launch=launch, stage=internal, addressees={"legal": [addressee, delegate, third_lawyer]}
+    )
+    for request in requests:
+        if request.function != TeamFunction.LEGAL:
+            signoff_decide(actor=request.addressees.first(), request=request, outcome="approve")
+    return next(r for r in requests if r.function == TeamFunction.LEGAL)
+
+
+def test_a_policy_asking_for_two_approvals_needs_two_different_addressees(
+    launch, two_lawyers_needed, addressee, delegate
+):
+    request = two_lawyers_needed
+    assert request.approvals_required == 2
+
+    signoff_decide(actor=addressee, request=request, outcome="approve")
+    signoff_decide(actor=addressee, request=request, outcome="approve", comment="Still fine.")
+    request.refresh_from_db()
+    check = sign_off_check(launch, "Internal")
+
+    assert request.status == RequestStatus.PENDING
+    assert check.status == Status.FAIL
+    assert any("Legal sign-off has 1 of 2 fresh approvals" in reason for reason in check.reasons)
+
+    signoff_decide(actor=delegate, request=request, outcome="approve")
+    request.refresh_from_db()
+
+    assert request.status == RequestStatus.APPROVED
+    assert sign_off_check(launch, "Internal").status == Status.PASS
+
+
+def test_any_rejection_blocks_even_with_enough_approvals(launch, two_lawyers_needed, addressee, delegate, third_lawyer):
+    request = two_lawyers_needed
+    signoff_decide(actor=addressee, request=request, outcome="approve")
+    signoff_decide(actor=delegate, request=request, outcome="approve")
+
+    signoff_decide(actor=third_lawyer, request=request, outcome="reject", comment="The DPIA is missing.")
+    request.refresh_from_db()
+    check = sign_off_check(launch, "Internal")
+
+    assert request.status == RequestStatus.REJECTED
+    assert check.status == Status.FAIL
+    assert check.reasons == ("Legal sign-off was rejected by Thea Third: The DPIA is missing.",)
+    assert LedgerEntry.objects.filter(event="decided", payload__outcome="reject").count() == 1
+
+
+def test_raising_the_count_after_approval_asks_for_more_approvals(launch, owner):
+    from tests.builders import approve_signoffs
+
+    approve_signoffs(launch, "Internal")
+    assert sign_off_check(launch, "Internal").status == Status.PASS
+
+    policy_set_requirement(actor=owner, stage=launch.stages.get(name="Internal"), function="ml", approvals_required=2)
+    check = sign_off_check(launch, "Internal")
+
+    assert check.status == Status.FAIL
+    assert any("ML sign-off has 1 of 2 fresh approvals" in reason for reason in check.reasons)
