@@ -126,6 +126,11 @@ def verify(*, expected_head: str | None = None) -> Verification:
                 entry.sequence,
             )
         previous = entry.entry_hash
+    head = LedgerHead.objects.filter(pk=1).first()
+    if head is not None and (head.sequence, head.entry_hash) != (checked, previous):
+        return Verification(
+            False, checked, previous, f"the chain ends at entry #{checked}, but the head records entry #{head.sequence}"
+        )
     if expected_head and expected_head != previous:
         return Verification(
             False, checked, previous, f"the chain ends at {previous}, not at the expected head {expected_head}"

@@ -143,7 +143,8 @@ class SignoffDecision(models.Model):
     """An addressee's decision, with the facts it was given on. Never edited: a newer decision
     for the same addressee supersedes it."""
 
-    request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="decisions")
+    # PROTECT: a launch or request with recorded decisions cannot be deleted (archive it instead).
+    request = models.ForeignKey(SignoffRequest, on_delete=models.PROTECT, related_name="decisions")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     on_behalf_of = models.ForeignKey(
         settings.AUTH_USER_MODEL,

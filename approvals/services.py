@@ -3,6 +3,11 @@ transaction, checks who may act, locks what it changes, writes history and appen
 
 Errors: ``Http404`` for a launch the actor may not know of, ``PermissionDenied`` for a known but
 forbidden action, ``ValidationError`` (naming what is wrong) for a refused state change or bad input.
+
+Locks are always taken in the order launch → requests (by pk) → decisions → ledger head, and
+only on the row itself (``of=("self",)``): on PostgreSQL a plain ``select_for_update`` also locks
+every joined row (including joins added by default orderings), which would take the launch row
+after a request row and deadlock against the stage gate.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def _name(user) -> str:
 
 def _policy_for(stage: RolloutStage, actor) -> StagePolicy:
     """The stage's written policy, created from the risk-tier defaults on first edit."""
-    policy = StagePolicy.objects.select_for_update().filter(stage=stage).first()
+    policy = StagePolicy.objects.select_for_update(of=("self",)).filter(stage=stage).first()
     if policy is None:
         policy = save_with_history(StagePolicy(stage=stage), actor=actor, reason="Policy created from defaults")
         for function, count in default_requirements(stage.launch.risk_tier, stage.kind).items():
@@ -142,7 +147,7 @@ def signoffs_request(
     request for the same function is superseded by the new one. Consulted people are
     asked to acknowledge; Informed people are recorded as informed."""
     require_change(actor, launch)
-    launch = Launch.objects.select_for_update().get(pk=launch.pk)
+    launch = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
     _refuse_if_archived(launch)
     _stage_of(launch, stage)
     if due_date is not None and due_date < timezone.localdate():
@@ -176,7 +181,7 @@ def signoffs_request(
         if any(not person.is_active for person in people):
             raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
         for previous in (
-            SignoffRequest.objects.select_for_update()
+            SignoffRequest.objects.select_for_update(of=("self",))
             .filter(launch=launch, stage=stage, function=function)
             .exclude(status__in=[RequestStatus.WITHDRAWN, RequestStatus.SUPERSEDED])
         ):
@@ -252,7 +257,7 @@ def _close(request: SignoffRequest, status: str, *, actor, reason: str) -> None:
 
 
 def _locked_request(request: SignoffRequest) -> SignoffRequest:
-    return SignoffRequest.objects.select_for_update().select_related("launch", "stage").get(pk=request.pk)
+    return SignoffRequest.objects.select_for_update(of=("self",)).select_related("launch", "stage").get(pk=request.pk)
 
 
 def _refuse_if_closed(request: SignoffRequest) -> None:
@@ -323,7 +328,7 @@ def signoff_decide(*, actor, request: SignoffRequest, outcome: str, comment: str
     stage = next(s for s in facts.stages.all() if s.pk == request.stage_id)
     snapshot = launch_snapshot(facts, stage)
     now = timezone.now()
-    for previous in SignoffDecision.objects.select_for_update().filter(
+    for previous in SignoffDecision.objects.select_for_update(of=("self",)).filter(
         request=request, on_behalf_of=on_behalf_of, superseded_at__isnull=True
     ):
         previous.superseded_at = now
@@ -410,7 +415,9 @@ def signoff_delegate(*, actor, request: SignoffRequest, delegate, reason: str = 
 def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -> Acknowledgement:
     """A Consulted person acknowledges a stage, optionally with a comment."""
     acknowledgement = (
-        Acknowledgement.objects.select_for_update().select_related("launch", "stage").get(pk=acknowledgement.pk)
+        Acknowledgement.objects.select_for_update(of=("self",))
+        .select_related("launch", "stage")
+        .get(pk=acknowledgement.pk)
     )
     require_view(actor, acknowledgement.launch)
     if acknowledgement.user_id != actor.pk:
@@ -437,10 +444,15 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
     approved and fresh. Locks the launch and the stage's requests first, so a decision racing
     the advance is either seen by the gate or waits for it."""
     require_change(actor, launch)
-    locked = Launch.objects.select_for_update().get(pk=launch.pk)
+    locked = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
     _refuse_if_archived(locked)
     _stage_of(locked, stage)
-    list(SignoffRequest.objects.select_for_update().filter(launch=locked, stage=stage).values_list("pk", flat=True))
+    list(
+        SignoffRequest.objects.select_for_update(of=("self",))
+        .filter(launch=locked, stage=stage)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     facts = _launch_with_facts(locked.pk)
     stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
     current = facts.current_stage
@@ -569,7 +581,7 @@ def _may_decide_waiver(user, waiver: Waiver) -> bool:
 @transaction.atomic
 def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") -> Waiver:
     """The area's Accountable or an executive approves or rejects a waiver; never its requester."""
-    waiver = Waiver.objects.select_for_update().select_related("launch", "stage").get(pk=waiver.pk)
+    waiver = Waiver.objects.select_for_update(of=("self",)).select_related("launch", "stage").get(pk=waiver.pk)
     require_view(actor, waiver.launch)
     if actor.pk == waiver.requested_by_id:
         raise PermissionDenied("You asked for this waiver; someone else must decide it.")
@@ -613,7 +625,7 @@ def signoff_request_notify(*, request_id: int) -> bool:
     from django.core.mail import send_mail
 
     request = (
-        SignoffRequest.objects.select_for_update()
+        SignoffRequest.objects.select_for_update(of=("self",))
         .select_related("launch", "stage", "requested_by")
         .filter(pk=request_id)
         .first()

@@ -1,0 +1,295 @@
+"""Admin for sign-off policies, requests, decisions, waivers and the ledger.
+
+The admin is a window onto the sign-off workflow, not a way around it. Policies (who must approve
+which stage) are configuration and are edited here. Everything the workflow records — requests'
+state, decisions, delegations, acknowledgements, notices, waiver decisions and the ledger — is
+changed only through ``approvals.services``, which check who may act, write history and append to
+the ledger; here those records are shown read-only:
+
+* SignoffDecision and LedgerEntry cannot be added, changed or deleted at all (their change pages
+  stay viewable).
+* Requests, acknowledgements, notices and waivers cannot be added or deleted here (a service creates
+  them with their permissions and ledger entries; deleting a request would cascade to its
+  decisions), and only their free-text and date fields that no control depends on are editable.
+
+Guardian's per-object permission rows (SignoffRequestUserObjectPermission, ...GroupObjectPermission)
+and the LedgerHead lock row are deliberately not registered."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Acknowledgement,
+    InformedNotice,
+    LedgerEntry,
+    SignoffDecision,
+    SignoffDelegation,
+    SignoffRequest,
+    SignoffRequirement,
+    StagePolicy,
+    Waiver,
+)
+
+_LAUNCH_SEARCH = ("launch__name", "launch__slug")
+
+
+def _all_field_names(model) -> tuple[str, ...]:
+    """Every concrete and many-to-many field, for admins where nothing may be edited."""
+    return tuple(f.name for f in (*model._meta.fields, *model._meta.many_to_many))
+
+
+def _pretty_json(value) -> str:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
+
+
+class ReadOnlyAdminMixin:
+    """Nothing may be added, changed or deleted; the change page remains viewable (Django shows it
+    read-only to whoever has the view permission)."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return tuple(dict.fromkeys((*_all_field_names(self.model), *super().get_readonly_fields(request, obj))))
+
+
+class NoAddNoDeleteMixin:
+    """Created by a service (with permissions and a ledger entry); deleting would erase a record."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+
+class SignoffRequirementInline(admin.TabularInline):
+    model = SignoffRequirement
+    extra = 0
+    fields = ("function", "approvals_required")
+
+
+@admin.register(StagePolicy)
+class StagePolicyAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "launch", "stage", "consulted_must_acknowledge", "requirement_summary")
+    list_filter = ("consulted_must_acknowledge", "stage__kind", "stage__launch__archived")
+    list_select_related = ("stage__launch",)
+    search_fields = ("stage__name", "stage__launch__name", "stage__launch__slug")
+    autocomplete_fields = ("stage",)
+    inlines = (SignoffRequirementInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StagePolicy]:
+        return super().get_queryset(request).prefetch_related("requirements")
+
+    @admin.display(ordering="stage__launch__name")
+    def launch(self, policy: StagePolicy):
+        return policy.stage.launch
+
+    @admin.display(description="requirements")
+    def requirement_summary(self, policy: StagePolicy) -> str:
+        return ", ".join(str(r) for r in policy.requirements.all() if r.approvals_required) or "none"
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+class SignoffDecisionInline(admin.TabularInline):
+    model = SignoffDecision
+    extra = 0
+    fields = ("decided_at", "decided_by", "on_behalf_of", "outcome", "comment", "fingerprint", "superseded_at")
+    readonly_fields = fields
+    ordering = ("decided_at", "pk")
+    show_change_link = True
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffDecision]:
+        return super().get_queryset(request).select_related("decided_by", "on_behalf_of")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class SignoffDelegationInline(admin.TabularInline):
+    model = SignoffDelegation
+    extra = 0
+    fields = ("created_at", "delegator", "delegate", "reason")
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffDelegation]:
+        return super().get_queryset(request).select_related("delegator", "delegate")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(SignoffRequest)
+class SignoffRequestAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
+    list_display = ("__str__", "launch", "stage", "function", "status", "requested_by", "due_date")
+    list_filter = ("status", "function", "stage__kind", "launch__archived", "due_date")
+    list_select_related = ("launch", "stage", "requested_by")
+    search_fields = ("message", "stage__name", "requested_by__username", "addressees__username", *_LAUNCH_SEARCH)
+    date_hierarchy = "created_at"
+    fields = (
+        "launch",
+        "stage",
+        "function",
+        "approvals_required",
+        "requested_by",
+        "addressees",
+        "status",
+        "due_date",
+        "message",
+        "created_at",
+        "closed_at",
+        "notified_at",
+    )
+    # Only the due date and the message may be corrected here; who is asked, by whom, for what and
+    # how it stands are the workflow's (addressees also carry object permissions).
+    readonly_fields = tuple(f for f in fields if f not in ("due_date", "message"))
+    inlines = (SignoffDecisionInline, SignoffDelegationInline)
+    history_list_display = ("status",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffRequest]:
+        # __str__ reads the launch and the stage.
+        return super().get_queryset(request).select_related("launch", "stage", "requested_by")
+
+
+@admin.register(SignoffDecision)
+class SignoffDecisionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ("__str__", "request", "decided_by", "on_behalf_of", "outcome", "decided_at", "is_current")
+    list_filter = ("outcome", ("superseded_at", admin.EmptyFieldListFilter), "request__function")
+    list_select_related = ("request__launch", "request__stage", "decided_by", "on_behalf_of")
+    search_fields = (
+        "comment",
+        "fingerprint",
+        "decided_by__username",
+        "on_behalf_of__username",
+        "request__launch__name",
+        "request__launch__slug",
+    )
+    date_hierarchy = "decided_at"
+    exclude = ("snapshot",)
+    readonly_fields = ("snapshot_pretty",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffDecision]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("request__launch", "request__stage", "decided_by", "on_behalf_of")
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # The raw snapshot is shown pretty-printed instead.
+        return tuple(f for f in super().get_readonly_fields(request, obj) if f != "snapshot")
+
+    @admin.display(description="current", boolean=True, ordering="superseded_at")
+    def is_current(self, decision: SignoffDecision) -> bool:
+        return decision.superseded_at is None
+
+    @admin.display(description="snapshot")
+    def snapshot_pretty(self, decision: SignoffDecision) -> str:
+        return _pretty_json(decision.snapshot)
+
+
+# --- consultation and notices ---------------------------------------------------------------------
+
+
+@admin.register(Acknowledgement)
+class AcknowledgementAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
+    list_display = ("user", "launch", "stage", "requested_by", "created_at", "acknowledged_at")
+    list_filter = (("acknowledged_at", admin.EmptyFieldListFilter), "launch__archived")
+    list_select_related = ("launch", "stage", "user", "requested_by")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "comment", *_LAUNCH_SEARCH)
+    # Acknowledging is the consulted person's own act, recorded in the ledger.
+    readonly_fields = ("launch", "stage", "user", "requested_by", "created_at", "acknowledged_at", "comment")
+
+
+@admin.register(InformedNotice)
+class InformedNoticeAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ("user", "launch", "stage", "created_at")
+    list_filter = ("launch__archived",)
+    list_select_related = ("launch", "stage", "user")
+    search_fields = ("user__username", "user__first_name", "user__last_name", *_LAUNCH_SEARCH)
+
+
+# --- waivers --------------------------------------------------------------------------------------
+
+
+@admin.register(Waiver)
+class WaiverAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
+    list_display = ("check_key", "launch", "stage", "status", "expires_on", "requested_by", "decided_by", "decided_at")
+    list_filter = ("status", "check_key", "launch__archived")
+    list_select_related = ("launch", "stage", "requested_by", "decided_by")
+    search_fields = ("check_key", "justification", "decision_comment", *_LAUNCH_SEARCH)
+    date_hierarchy = "expires_on"
+    # Deciding (four eyes, the area's Accountable or an executive, ledgered) is waiver_decide's job,
+    # and what was asked for is what was decided on.
+    readonly_fields = (
+        "launch",
+        "stage",
+        "check_key",
+        "justification",
+        "expires_on",
+        "requested_by",
+        "requested_at",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_comment",
+    )
+    history_list_display = ("status",)
+
+
+# --- ledger ---------------------------------------------------------------------------------------
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("sequence", "event", "launch_slug", "actor", "created_at", "short_hash")
+    list_filter = ("event",)
+    search_fields = ("launch_slug", "actor", "entry_hash", "snapshot_hash")
+    date_hierarchy = "created_at"
+    ordering = ("-sequence",)
+    exclude = ("payload",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return tuple(f for f in fields if f != "payload") + ("payload_pretty",)
+
+    @admin.display(description="hash")
+    def short_hash(self, entry: LedgerEntry) -> str:
+        return entry.entry_hash[:12]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, entry: LedgerEntry) -> str:
+        return _pretty_json(entry.payload)

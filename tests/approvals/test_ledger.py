@@ -1,0 +1,613 @@
+"""The tamper-evident ledger: every governance act appends exactly one hash-chained entry, the
+chain refuses edits (the model always, a trigger on PostgreSQL), and ``verify_ledger`` names the
+first entry that was altered, removed or re-linked — and, given the head hash printed on a report,
+notices entries cut off the end.
+
+Tampering is simulated with raw SQL, as someone with database access would do it. On PostgreSQL
+the append-only trigger refuses that SQL, so those tests switch the trigger off for the moment of
+the tampering (inside the test's transaction, so nothing outlives the test)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from contextlib import contextmanager
+from io import StringIO
+from itertools import pairwise
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from approvals import ledger
+from approvals.choices import LedgerEvent, Outcome
+from approvals.models import Acknowledgement, LedgerEntry, LedgerHead
+from approvals.services import (
+    acknowledge,
+    signoff_decide,
+    signoff_delegate,
+    signoff_withdraw,
+    signoffs_request,
+    stage_advance,
+    stage_rollback,
+    waiver_decide,
+    waiver_request,
+)
+from approvals.snapshot import canonical_json, fingerprint, launch_snapshot
+from raci.choices import AreaKind, Role, TeamFunction
+from raci.services import raci_assign
+from readiness.checklist import with_checklist_facts
+from readiness.models import Launch
+from tests.builders import approve_signoffs, launch_at, team_for
+from tests.factories import LaunchFactory, StakeholderFactory
+
+pytestmark = pytest.mark.django_db
+
+ON_POSTGRES = connection.vendor == "postgresql"
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="the append-only trigger exists on PostgreSQL only")
+TRIGGER = "approvals_ledger_append_only"
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def verify_ledger(*args: str) -> tuple[int, str, str]:
+    """Run the command as an operator would: (exit code, stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("verify_ledger", *args, stdout=out, stderr=err)
+    except SystemExit as exit_:
+        return exit_.code, out.getvalue(), err.getvalue()
+    return 0, out.getvalue(), err.getvalue()
+
+
+@contextmanager
+def trigger_disabled():
+    """Let raw SQL change ledger rows. On PostgreSQL the trigger would refuse, so it is switched off
+    inside the test's transaction and switched on again; SQLite has no trigger to switch."""
+    if not ON_POSTGRES:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE approvals_ledgerentry DISABLE TRIGGER {TRIGGER}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE approvals_ledgerentry ENABLE TRIGGER {TRIGGER}")
+
+
+def tamper(sql: str, params: list) -> int:
+    """Run one raw statement against the ledger table, bypassing the model; returns rows touched."""
+    with trigger_disabled(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def set_column(sequence: int, column: str, value) -> None:
+    placeholder = "%s"
+    if column == "payload":
+        value = json.dumps(value)
+        placeholder = "CAST(%s AS jsonb)" if ON_POSTGRES else "%s"
+    assert (
+        tamper(f"UPDATE approvals_ledgerentry SET {column} = {placeholder} WHERE sequence = %s", [value, sequence]) == 1
+    )
+
+
+def delete_entry(sequence: int) -> None:
+    assert tamper("DELETE FROM approvals_ledgerentry WHERE sequence = %s", [sequence]) == 1
+
+
+def entries() -> list[LedgerEntry]:
+    return list(LedgerEntry.objects.order_by("sequence"))
+
+
+def new_entries(since: int) -> list[LedgerEntry]:
+    return list(LedgerEntry.objects.filter(sequence__gt=since).order_by("sequence"))
+
+
+def last_sequence() -> int:
+    return LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+
+
+def current_fingerprint(launch: Launch, stage) -> str:
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    return fingerprint(launch_snapshot(facts, next(s for s in facts.stages.all() if s.pk == stage.pk)))
+
+
+@pytest.fixture
+def chain(launch):
+    """A real chain of five entries: two requests (Internal: product, ML) and their approvals."""
+    approve_signoffs(launch, "Internal")
+    assert [e.event for e in entries()] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
+    internal = launch.stages.get(name="Internal")
+    stage_advance(actor=launch.owner, launch=launch, stage=internal)
+    assert len(entries()) == 5
+    return entries()
+
+
+# --- verify_ledger on an intact chain --------------------------------------------------------------
+
+
+def test_verify_ledger_passes_an_intact_chain_and_prints_the_head(chain):
+    code, out, err = verify_ledger()
+    assert code == 0, err
+    head = chain[-1].entry_hash
+    assert out.strip() == f"Ledger intact: 5 entries, head {head}."
+    assert ledger.head_hash() == head
+    assert LedgerHead.objects.get().sequence == 5
+    assert err == ""
+
+
+def test_verify_ledger_passes_with_the_right_head(chain):
+    code, out, _ = verify_ledger("--head", chain[-1].entry_hash)
+    assert code == 0
+    assert "5 entries" in out
+
+
+def test_an_empty_ledger_is_intact_at_the_genesis_hash(db):
+    code, out, _ = verify_ledger()
+    assert code == 0
+    assert out.strip() == f"Ledger intact: 0 entries, head {ledger.GENESIS_HASH}."
+
+
+def test_entries_link_each_to_the_one_before(chain):
+    assert [e.sequence for e in chain] == [1, 2, 3, 4, 5]
+    assert chain[0].previous_hash == ledger.GENESIS_HASH
+    for before, after in pairwise(chain):
+        assert after.previous_hash == before.entry_hash
+
+
+# --- tampering ----------------------------------------------------------------------------------
+
+
+def test_an_altered_payload_is_named(chain):
+    decided = next(e for e in chain if e.event == LedgerEvent.DECIDED)
+    set_column(decided.sequence, "payload", {**decided.payload, "outcome": Outcome.REJECT})
+    code, out, err = verify_ledger()
+    assert code == 1
+    assert out == ""
+    assert (
+        err.strip() == f"Ledger BROKEN: entry #{decided.sequence} was altered (its hash does not match its contents)."
+    )
+
+
+def test_an_altered_snapshot_hash_is_named(chain):
+    set_column(4, "snapshot_hash", "f" * 64)
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert "entry #4 was altered" in err
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("event", LedgerEvent.WITHDRAWN), ("actor", "someone-else"), ("launch_slug", "another-launch")],
+)
+def test_any_altered_column_is_named(chain, column, value):
+    set_column(2, column, value)
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert "entry #2 was altered" in err
+
+
+def test_an_altered_timestamp_is_named(chain):
+    later = chain[2].created_at + datetime.timedelta(seconds=1)
+    with trigger_disabled():
+        # QuerySet.update skips the model's save(); only the trigger stands in the way.
+        LedgerEntry.objects.filter(pk=chain[2].pk).update(created_at=later)
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert "entry #3 was altered" in err
+
+
+def test_a_deleted_middle_entry_is_a_gap(chain):
+    delete_entry(3)
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert err.strip() == "Ledger BROKEN: entry #3 is missing (found #4)."
+
+
+def test_a_wrong_previous_hash_is_named(chain):
+    set_column(4, "previous_hash", chain[1].entry_hash)  # re-linked to #2, skipping #3
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert err.strip() == "Ledger BROKEN: entry #4 does not link to the entry before it."
+
+
+def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(chain):
+    """A forger who knows the hashing rewrites #2 and gives it a correct hash of its own: the entry
+    checks out, but #3 still links to the original #2."""
+    original = chain[1]
+    forged_payload = {**original.payload, "approvals required": 0}
+    forged_hash = ledger.entry_hash(
+        previous_hash=original.previous_hash,
+        sequence=original.sequence,
+        event=original.event,
+        launch_slug=original.launch_slug,
+        actor=original.actor,
+        payload=forged_payload,
+        snapshot_hash=original.snapshot_hash,
+        created_at=original.created_at.isoformat(),
+    )
+    set_column(2, "payload", forged_payload)
+    set_column(2, "entry_hash", forged_hash)
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert err.strip() == "Ledger BROKEN: entry #3 does not link to the entry before it."
+
+
+def test_a_gap_renumbered_away_still_breaks_the_chain(chain):
+    """Deleting #3 and renumbering #4 and #5 down hides the gap, but not the broken link or hashes."""
+    delete_entry(3)
+    for sequence in (4, 5):
+        assert (
+            tamper("UPDATE approvals_ledgerentry SET sequence = %s WHERE sequence = %s", [sequence - 1, sequence]) == 1
+        )
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert "entry #3" in err
+
+
+def test_a_truncated_tail_is_caught_by_the_head_row(chain):
+    delete_entry(5)
+    code, out, err = verify_ledger()
+    assert code == 1
+    assert out == ""
+    assert err.strip() == "Ledger BROKEN: the chain ends at entry #4, but the head records entry #5."
+
+
+def test_a_truncated_tail_with_a_rewound_head_is_caught_only_against_the_expected_head(chain):
+    """A forger who also rewinds the head row leaves a good chain of four: only a head printed
+    earlier (on a report) can tell."""
+    printed_head = chain[-1].entry_hash
+    delete_entry(5)
+    LedgerHead.objects.filter(pk=1).update(sequence=4, entry_hash=chain[3].entry_hash)
+    code, out, _ = verify_ledger()
+    assert code == 0
+    assert f"4 entries, head {chain[3].entry_hash}" in out
+    code, out, err = verify_ledger("--head", printed_head)
+    assert code == 1
+    assert out == ""
+    assert err.strip() == (
+        f"Ledger BROKEN: the chain ends at {chain[3].entry_hash}, not at the expected head {printed_head}."
+    )
+
+
+def test_a_wholly_rewritten_tail_is_caught_against_the_head(chain):
+    """Even rewriting #5 with a valid hash (a forger who knows the algorithm) changes the head."""
+    printed_head = chain[-1].entry_hash
+    last = chain[-1]
+    payload = {**last.payload, "to": "Full"}
+    forged = ledger.entry_hash(
+        previous_hash=last.previous_hash,
+        sequence=last.sequence,
+        event=last.event,
+        launch_slug=last.launch_slug,
+        actor=last.actor,
+        payload=payload,
+        snapshot_hash=last.snapshot_hash,
+        created_at=last.created_at.isoformat(),
+    )
+    set_column(5, "payload", payload)
+    set_column(5, "entry_hash", forged)
+    code, _, err = verify_ledger()
+    assert code == 1
+    assert "the head records entry #5" in err
+    LedgerHead.objects.filter(pk=1).update(entry_hash=forged)
+    assert verify_ledger()[0] == 0
+    code, _, err = verify_ledger("--head", printed_head)
+    assert code == 1
+    assert "not at the expected head" in err
+
+
+# --- the model and the database refuse changes -----------------------------------------------------
+
+
+def test_the_model_refuses_to_save_an_existing_entry(chain):
+    entry = LedgerEntry.objects.get(sequence=2)
+    entry.actor = "someone-else"
+    with pytest.raises(ValidationError, match="append-only"):
+        entry.save()
+    assert LedgerEntry.objects.get(sequence=2).actor == chain[1].actor
+
+
+def test_the_model_refuses_to_delete_an_entry(chain):
+    with pytest.raises(ValidationError, match="append-only"):
+        LedgerEntry.objects.get(sequence=2).delete()
+    assert LedgerEntry.objects.count() == 5
+    assert verify_ledger()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appending_outside_a_transaction_is_refused():
+    """Outside the service's transaction the head row could not be held until the entry is written."""
+    launch = LaunchFactory()
+    with pytest.raises(RuntimeError, match="inside the service's transaction"):
+        ledger.append(event=LedgerEvent.REQUESTED, launch=launch, actor=launch.owner, payload={})
+    assert LedgerEntry.objects.count() == 0
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE approvals_ledgerentry SET actor = 'mallory' WHERE sequence = 2",
+        "UPDATE approvals_ledgerentry SET payload = '{}'::jsonb",
+        "DELETE FROM approvals_ledgerentry WHERE sequence = 5",
+        "DELETE FROM approvals_ledgerentry",
+    ],
+)
+def test_postgres_trigger_refuses_raw_update_and_delete(chain, sql):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert entries() == chain
+    assert [e.actor for e in entries()] == [e.actor for e in chain]
+    assert verify_ledger()[0] == 0
+
+
+@postgres_only
+def test_postgres_trigger_refuses_queryset_update_and_delete(chain):
+    """QuerySet.update() and .delete() never call the model's save()/delete(); the trigger still stops them."""
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(sequence=1).update(actor="mallory")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(sequence=5).delete()
+    assert verify_ledger()[0] == 0
+
+
+@postgres_only
+def test_postgres_trigger_is_back_on_after_simulated_tampering(chain):
+    set_column(2, "actor", "mallory")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE approvals_ledgerentry SET actor = 'eve' WHERE sequence = 3")
+
+
+# --- each service appends exactly one entry --------------------------------------------------------
+
+
+def test_requesting_appends_one_entry_per_request_with_the_snapshot(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    before = last_sequence()
+    [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.PRODUCT])
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.REQUESTED
+    assert entry.launch_slug == launch.slug
+    assert entry.actor == owner.username
+    assert entry.payload["request"] == request.pk
+    assert entry.payload["function"] == TeamFunction.PRODUCT
+    assert entry.payload["addressees"] == sorted(u.username for u in request.addressees.all())
+    assert entry.snapshot_hash == current_fingerprint(launch, internal)
+
+
+def test_requesting_several_functions_appends_one_entry_each(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    requests = signoffs_request(actor=owner, launch=launch, stage=internal)
+    added = new_entries(0)
+    assert [e.event for e in added] == [LedgerEvent.REQUESTED] * len(requests)
+    assert [e.payload["request"] for e in added] == [r.pk for r in requests]
+
+
+@pytest.mark.parametrize("outcome", [Outcome.APPROVE, Outcome.REJECT, Outcome.REQUEST_CHANGES])
+def test_deciding_appends_one_entry_carrying_the_decisions_fingerprint(launch, owner, outcome):
+    internal = launch.stages.get(name="Internal")
+    [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.ML])
+    addressee = request.addressees.first()
+    before = last_sequence()
+    comment = "" if outcome == Outcome.APPROVE else "Not yet."
+    decision = signoff_decide(actor=addressee, request=request, outcome=outcome, comment=comment)
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.DECIDED
+    assert entry.actor == addressee.username
+    assert entry.snapshot_hash == decision.fingerprint == fingerprint(decision.snapshot)
+    assert entry.snapshot_hash == current_fingerprint(launch, internal)
+    assert entry.payload["decision"] == decision.pk
+    assert entry.payload["request"] == request.pk
+    assert entry.payload["outcome"] == outcome
+    assert entry.payload["comment"] == comment
+    assert entry.payload["on behalf of"] == addressee.username
+
+
+def test_a_refused_decision_appends_nothing(launch, owner, outsider):
+    internal = launch.stages.get(name="Internal")
+    [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.ML])
+    before = last_sequence()
+    with pytest.raises(PermissionDenied):
+        signoff_decide(actor=owner, request=request, outcome=Outcome.APPROVE)
+    with pytest.raises(Http404):
+        signoff_decide(actor=outsider, request=request, outcome=Outcome.APPROVE)
+    with pytest.raises(ValidationError):
+        signoff_decide(actor=request.addressees.first(), request=request, outcome=Outcome.REJECT, comment="  ")
+    assert new_entries(before) == []
+    assert LedgerHead.objects.get().sequence == before
+
+
+def test_delegating_appends_one_entry(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.PRODUCT])
+    addressee = request.addressees.first()
+    colleague = StakeholderFactory(teams=[team_for(TeamFunction.PRODUCT)]).user
+    before = last_sequence()
+    signoff_delegate(actor=addressee, request=request, delegate=colleague, reason="On leave")
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.DELEGATED
+    assert entry.actor == addressee.username
+    assert entry.payload == {
+        "request": request.pk,
+        "from": addressee.username,
+        "to": colleague.username,
+        "reason": "On leave",
+    }
+    assert entry.snapshot_hash == ""
+    # The delegate's decision counts for the addressee, and is ledgered as such.
+    decision = signoff_decide(actor=colleague, request=request, outcome=Outcome.APPROVE)
+    [decided] = new_entries(entry.sequence)
+    assert decided.actor == colleague.username
+    assert decided.payload["on behalf of"] == addressee.username
+    assert decided.snapshot_hash == decision.fingerprint
+
+
+def test_withdrawing_appends_one_entry(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.PRODUCT])
+    before = last_sequence()
+    signoff_withdraw(actor=owner, request=request, reason="Wrong stage")
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.WITHDRAWN
+    assert entry.payload["request"] == request.pk
+    assert entry.payload["reason"] == "Wrong stage"
+
+
+def test_acknowledging_appends_one_entry(launch, owner):
+    consulted = StakeholderFactory(teams=[team_for(TeamFunction.SECURITY)])
+    raci_assign(area=launch.areas.first(), stakeholder=consulted, role=Role.CONSULTED, actor=owner)
+    internal = launch.stages.get(name="Internal")
+    signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.PRODUCT])
+    ack = Acknowledgement.objects.get(stage=internal, user=consulted.user)
+    before = last_sequence()
+    acknowledge(actor=consulted.user, acknowledgement=ack, comment="Fine by security.")
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.ACKNOWLEDGED
+    assert entry.actor == consulted.user.username
+    assert entry.payload == {"stage": "Internal", "comment": "Fine by security."}
+
+
+def test_advancing_appends_one_entry_with_the_snapshot_the_gate_passed(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    approve_signoffs(launch, "Internal")
+    before = last_sequence()
+    stage_advance(actor=owner, launch=launch, stage=internal)
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.STAGE_ADVANCED
+    assert entry.payload["from"] == "planning"
+    assert entry.payload["to"] == "Internal"
+    assert entry.payload["checklist"]["stakeholders_approved"] == "pass"
+    assert entry.snapshot_hash == current_fingerprint(launch, internal)
+
+
+def test_a_refused_advance_appends_nothing(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    before = last_sequence()
+    with pytest.raises(ValidationError):
+        stage_advance(actor=owner, launch=launch, stage=internal)
+    assert new_entries(before) == []
+
+
+def test_rolling_back_appends_one_entry(owner):
+    launch = launch_at("Beta", owner=owner, slug="rolled")
+    before = last_sequence()
+    stage_rollback(actor=owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Error spike")
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.STAGE_ROLLED_BACK
+    assert entry.payload == {"from": "Beta", "to": "Internal", "reason": "Error spike"}
+    assert verify_ledger()[0] == 0
+
+
+def test_deciding_a_waiver_appends_one_entry_requesting_none(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    # The infrastructure area's Accountable may decide a waiver of the rollback plan.
+    area = launch.areas.get(kind=AreaKind.INFRASTRUCTURE)
+    accountable = area.assignments.get(role=Role.ACCOUNTABLE).stakeholder.user
+    before = last_sequence()
+    waiver = waiver_request(
+        actor=owner,
+        launch=launch,
+        stage=internal,
+        check_key="rollback_plan",
+        justification="Rehearsal booked next week.",
+        expires_on=timezone.localdate() + datetime.timedelta(days=14),
+    )
+    assert new_entries(before) == []
+    waiver_decide(actor=accountable, waiver=waiver, approve=True, comment="OK for two weeks.")
+    [entry] = new_entries(before)
+    assert entry.event == LedgerEvent.WAIVER_DECIDED
+    assert entry.actor == accountable.username
+    assert entry.payload["waiver"] == waiver.pk
+    assert entry.payload["status"] == "approved"
+    assert entry.payload["item"] == "rollback_plan"
+    assert entry.payload["comment"] == "OK for two weeks."
+
+
+def test_a_whole_workflow_leaves_a_contiguous_verifiable_chain(owner):
+    launch_at("Beta", owner=owner, slug="walked")
+    chain = entries()
+    assert [e.sequence for e in chain] == list(range(1, len(chain) + 1))
+    assert LedgerHead.objects.get().sequence == len(chain)
+    assert LedgerHead.objects.get().entry_hash == chain[-1].entry_hash
+    code, out, _ = verify_ledger("--head", chain[-1].entry_hash)
+    assert code == 0
+    assert f"{len(chain)} entries" in out
+
+
+# --- the hash itself ----------------------------------------------------------------------------
+
+BASE = {
+    "previous_hash": "a" * 64,
+    "sequence": 7,
+    "event": LedgerEvent.DECIDED.value,
+    "launch_slug": "assistant",
+    "actor": "ada",
+    "payload": {"request": 3, "outcome": "approve", "comment": ""},
+    "snapshot_hash": "b" * 64,
+    "created_at": "2025-01-02T03:04:05.123456+00:00",
+}
+
+
+def test_entry_hash_is_sha256_of_the_previous_hash_and_the_canonical_body():
+    import hashlib
+
+    body = canonical_json(
+        {
+            "sequence": 7,
+            "event": "decided",
+            "launch": "assistant",
+            "actor": "ada",
+            "payload": BASE["payload"],
+            "snapshot_hash": "b" * 64,
+            "created_at": BASE["created_at"],
+        }
+    )
+    expected = hashlib.sha256(f"{'a' * 64}\n{body}".encode()).hexdigest()
+    assert ledger.entry_hash(**BASE) == expected
+    assert len(expected) == 64
+
+
+def test_entry_hash_is_deterministic_and_ignores_key_order():
+    reordered = {**BASE, "payload": dict(reversed(list(BASE["payload"].items())))}
+    assert ledger.entry_hash(**BASE) == ledger.entry_hash(**BASE) == ledger.entry_hash(**reordered)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("previous_hash", "c" * 64),
+        ("sequence", 8),
+        ("event", LedgerEvent.STAGE_ADVANCED.value),
+        ("launch_slug", "assistant2"),
+        ("actor", "eve"),
+        ("payload", {"request": 3, "outcome": "reject", "comment": ""}),
+        ("payload", {"request": 4, "outcome": "approve", "comment": ""}),
+        ("payload", {"request": 3, "outcome": "approve", "comment": " "}),
+        ("payload", {"request": 3, "outcome": "approve", "comment": "", "extra": None}),
+        ("payload", {"request": "3", "outcome": "approve", "comment": ""}),
+        ("snapshot_hash", ""),
+        ("snapshot_hash", "b" * 63 + "c"),
+        ("created_at", "2025-01-02T03:04:05.123457+00:00"),
+    ],
+)
+def test_entry_hash_changes_when_anything_in_the_entry_changes(field, value):
+    assert ledger.entry_hash(**{**BASE, field: value}) != ledger.entry_hash(**BASE)
+
+
+def test_entry_hash_does_not_confuse_fields():
+    """Moving text from one field to another (the actor's name into the slug) changes the hash."""
+    swapped = {**BASE, "launch_slug": "ada", "actor": "assistant"}
+    assert ledger.entry_hash(**swapped) != ledger.entry_hash(**BASE)
+
+
+def test_stored_entries_hash_what_is_stored(chain):
+    """The hash recomputed from the row as read back matches: JSON and timestamps round-trip."""
+    for entry in chain:
+        assert ledger._hash_of(entry) == entry.entry_hash
