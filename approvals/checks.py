@@ -3,15 +3,22 @@
 from readiness.checklist import Context, Outcome, register, registry
 
 from .choices import UNWAIVABLE_CHECKS, WaiverStatus
-from .selectors import acknowledgement_problems, signoff_prefetches, stage_signoffs
+from .selectors import acknowledgement_problems, signoff_prefetches, stage_signoffs, standing_objections
 
 
-@register("stakeholders_approved", number=1, title="Stakeholders have approved", prefetch=signoff_prefetches())
+@register(
+    "stakeholders_approved",
+    number=1,
+    title="Stakeholders have approved",
+    prefetch=signoff_prefetches(),
+    gates_every_stage=True,
+)
 def stakeholders_approved(ctx: Context) -> Outcome:
     if ctx.stage is None:
         return Outcome.not_applicable("There is no stage to enter.")
     states = stage_signoffs(ctx.launch, ctx.stage, now=ctx.now)
     problems = [problem for state in states for problem in state.problems]
+    problems += standing_objections(ctx.launch, ctx.stage, {state.requirement.function for state in states})
     problems += acknowledgement_problems(ctx.launch, ctx.stage)
     if not states and not problems:
         return Outcome.passed(f"No sign-off is required to enter {ctx.stage.name}.")

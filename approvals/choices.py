@@ -40,14 +40,12 @@ class WaiverStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
-    REVOKED = "revoked", "Revoked"
 
 
 WAIVER_TRANSITIONS: dict[str, frozenset[str]] = {
-    WaiverStatus.PENDING: frozenset({WaiverStatus.APPROVED, WaiverStatus.REJECTED, WaiverStatus.REVOKED}),
-    WaiverStatus.APPROVED: frozenset({WaiverStatus.REVOKED}),
+    WaiverStatus.PENDING: frozenset({WaiverStatus.APPROVED, WaiverStatus.REJECTED}),
+    WaiverStatus.APPROVED: frozenset(),
     WaiverStatus.REJECTED: frozenset(),
-    WaiverStatus.REVOKED: frozenset(),
 }
 
 
@@ -60,3 +58,4 @@ class LedgerEvent(models.TextChoices):
     STAGE_ADVANCED = "stage_advanced", "Stage advanced"
     STAGE_ROLLED_BACK = "stage_rolled_back", "Stage rolled back"
     WAIVER_DECIDED = "waiver_decided", "Waiver decided"
+    POLICY_CHANGED = "policy_changed", "Sign-off policy changed"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from .choices import LedgerEvent
 from .models import LedgerEntry, LedgerHead
 from .snapshot import canonical_json
 
@@ -135,7 +136,37 @@ def verify(*, expected_head: str | None = None) -> Verification:
         return Verification(
             False, checked, previous, f"the chain ends at {previous}, not at the expected head {expected_head}"
         )
+    problem = _decisions_disagree_with_ledger()
+    if problem:
+        return Verification(False, checked, previous, problem)
     return Verification(True, checked, previous)
+
+
+def _decisions_disagree_with_ledger() -> str:
+    """The gate reads decision rows, so each must match the ledger entry written with it."""
+    from .models import SignoffDecision
+    from .snapshot import fingerprint
+
+    recorded = {
+        entry.payload.get("decision"): entry
+        for entry in LedgerEntry.objects.filter(event=LedgerEvent.DECIDED).iterator(chunk_size=2000)
+    }
+    for decision in SignoffDecision.objects.select_related("on_behalf_of").iterator(chunk_size=2000):
+        entry = recorded.get(decision.pk)
+        if entry is None:
+            return f"decision #{decision.pk} has no ledger entry"
+        facts = {
+            "outcome": decision.outcome,
+            "comment": decision.comment,
+            "on behalf of": decision.on_behalf_of.get_username(),
+        }
+        if (
+            any(entry.payload.get(key) != value for key, value in facts.items())
+            or entry.snapshot_hash != decision.fingerprint
+            or fingerprint(decision.snapshot) != decision.fingerprint
+        ):
+            return f"decision #{decision.pk} does not match its ledger entry #{entry.sequence}"
+    return ""
 
 
 def head_hash() -> str:

@@ -132,6 +132,7 @@ class SignoffDelegation(models.Model):
         ordering = ["request", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["request", "delegator"], name="one_delegation_per_addressee"),
+            models.UniqueConstraint(fields=["request", "delegate"], name="one_delegation_per_delegate"),
             models.CheckConstraint(condition=~Q(delegator=models.F("delegate")), name="delegate_is_someone_else"),
         ]
 

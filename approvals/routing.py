@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from raci.choices import AreaKind, Role, TeamFunction
-from raci.models import Stakeholder
+from raci.models import Stakeholder, Team
 
 # The responsibility area whose Accountable speaks for a function, where there is one.
 FUNCTION_AREAS: dict[str, str] = {
@@ -50,3 +50,19 @@ def default_addressees(launch, function: str, *, exclude_user_id: int) -> list:
         .distinct()
     )
     return [member.user for member in members]
+
+
+def serves_function(launch, function: str, user) -> bool:
+    """May ``user`` sign off for ``function`` on ``launch``: a member of a team of that function,
+    the person in the launch's slot for it, or the Accountable of the matching area."""
+    if Team.objects.filter(function=function, members__user=user).exists():
+        return True
+    if launch.stakeholder_slots.filter(function=function, stakeholder__user=user).exists():
+        return True
+    area_kind = FUNCTION_AREAS.get(function)
+    return (
+        area_kind is not None
+        and launch.areas.filter(
+            kind=area_kind, assignments__role=Role.ACCOUNTABLE, assignments__stakeholder__user=user
+        ).exists()
+    )

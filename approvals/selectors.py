@@ -35,7 +35,7 @@ def signoff_prefetches() -> list:
     ]
 
 
-def _name(user) -> str:
+def person_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
@@ -66,7 +66,7 @@ def open_request(launch, stage, function: str) -> SignoffRequest | None:
 
 def decision_problem(decision: SignoffDecision, *, current_fingerprint: str, current_snapshot: dict, now) -> str | None:
     """Why an approval no longer counts (stale or expired), or None when it is fresh."""
-    who = _name(decision.on_behalf_of)
+    who = person_name(decision.on_behalf_of)
     if decision.decided_at + approval_age_limit() < now:
         expired_on = (decision.decided_at + approval_age_limit()).date().isoformat()
         return f"approval by {who} expired on {expired_on}"
@@ -90,15 +90,7 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
             state.problems.append(f"{label} sign-off has not been requested ({requirement.why}).")
             continue
         decisions = request.current_decisions()
-        for decision in decisions:
-            if decision.outcome == Outcome.REJECT:
-                state.problems.append(
-                    f"{label} sign-off was rejected by {_name(decision.on_behalf_of)}: {decision.comment}"
-                )
-            elif decision.outcome == Outcome.REQUEST_CHANGES:
-                state.problems.append(
-                    f"{label} sign-off: {_name(decision.on_behalf_of)} requested changes: {decision.comment}"
-                )
+        state.problems.extend(_objections(label, decisions))
         lapsed = []
         for decision in decisions:
             if decision.outcome != Outcome.APPROVE:
@@ -108,14 +100,37 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
                 lapsed.append(problem)
             else:
                 state.fresh_approvals.append(decision)
-        needed = requirement.approvals_required
+        # The request may have asked for more than the policy asks now: lowering the policy
+        # after the request does not lower the bar the approvers were given.
+        needed = max(requirement.approvals_required, request.approvals_required)
         if not state.problems and len(state.fresh_approvals) < needed:
             have = len(state.fresh_approvals)
-            waiting = ", ".join(_name(u) for u in request.addressees.all()) or "nobody"
+            waiting = ", ".join(person_name(u) for u in request.addressees.all()) or "nobody"
             due = f", due {request.due_date.isoformat()}" if request.due_date else ""
             detail = f"; {'; '.join(lapsed)}" if lapsed else f"; waiting for {waiting}{due}"
             state.problems.append(f"{label} sign-off has {have} of {needed} fresh approvals{detail}.")
     return states
+
+
+def _objections(label: str, decisions: list[SignoffDecision]) -> list[str]:
+    problems = []
+    for decision in decisions:
+        who = person_name(decision.on_behalf_of)
+        if decision.outcome == Outcome.REJECT:
+            problems.append(f"{label} sign-off was rejected by {who}: {decision.comment}")
+        elif decision.outcome == Outcome.REQUEST_CHANGES:
+            problems.append(f"{label} sign-off: {who} requested changes: {decision.comment}")
+    return problems
+
+
+def standing_objections(launch, stage, required_functions: set[str]) -> list[str]:
+    """Rejections on open requests of functions the policy no longer requires: any rejection
+    blocks until its request is withdrawn, so editing the policy cannot overrule it."""
+    problems = []
+    for request in launch.signoff_requests.all():
+        if request.stage_id == stage.pk and request.is_open and request.function not in required_functions:
+            problems.extend(_objections(request.get_function_display(), request.current_decisions()))
+    return problems
 
 
 def acknowledgement_problems(launch, stage) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from functools import partial
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,7 +23,7 @@ from guardian.shortcuts import assign_perm
 
 from raci.choices import Role, TeamFunction
 from raci.models import Team
-from readiness.access import grant_view, require_change, require_view
+from readiness.access import grant_view, refuse_if_archived, require_change, require_view
 from readiness.checklist import Readiness, evaluate, registry, with_checklist_facts
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
@@ -30,6 +31,7 @@ from readiness.models import Launch, RolloutStage
 from . import ledger
 from .access import DECIDE_REQUEST, is_executive
 from .choices import (
+    CLOSED_STATUSES,
     OUTCOMES_NEEDING_COMMENT,
     REQUEST_TRANSITIONS,
     UNWAIVABLE_CHECKS,
@@ -50,8 +52,11 @@ from .models import (
     Waiver,
 )
 from .policies import default_requirements, effective_requirements
-from .routing import default_addressees
-from .snapshot import fingerprint, launch_snapshot
+from .routing import default_addressees, serves_function
+from .selectors import person_name
+from .snapshot import diff_snapshots, fingerprint, launch_snapshot
+
+User = get_user_model()
 
 # Longest a waiver may run before someone has to look again.
 MAX_WAIVER_DAYS = 180
@@ -70,19 +75,54 @@ def _launch_with_facts(launch_id: int) -> Launch:
     return with_checklist_facts(Launch.objects.filter(pk=launch_id)).get()
 
 
-def _refuse_if_archived(launch: Launch) -> None:
-    if launch.archived:
-        raise ValidationError({"launch": f"Launch '{launch.slug}' is archived; nothing about it can change."})
-
-
 def _stage_of(launch: Launch, stage: RolloutStage) -> RolloutStage:
+    _expect(stage, RolloutStage, "stage")
     if stage.launch_id != launch.pk:
         raise ValidationError({"stage": f"Stage '{stage.name}' belongs to another launch."})
     return stage
 
 
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
+def _expect(value, kind: type, field: str, *, optional: bool = False) -> None:
+    """Refuse a value of the wrong type with an error naming the field, not a crash later."""
+    if value is None and optional:
+        return
+    if not isinstance(value, kind):
+        raise ValidationError({field: f"Expected {kind.__name__}, got {type(value).__name__}."})
+
+
+def _addressees_for(launch: Launch, requirement, named: list | None, actor) -> list:
+    """The people a request for ``requirement`` goes to: ``named`` (checked) or routed."""
+    label = requirement.function_label
+    people = (
+        list(dict.fromkeys(named))
+        if named
+        else default_addressees(launch, requirement.function, exclude_user_id=actor.pk)
+    )
+    if not people:
+        raise ValidationError(
+            {
+                "addressees": f"Nobody can be asked for the {label} sign-off: no Accountable, slot or active team member for that function."
+            }
+        )
+    if any(person.pk == actor.pk for person in people):
+        raise ValidationError({"addressees": "You cannot address a sign-off request to yourself."})
+    if any(not person.is_active for person in people):
+        raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
+    strangers = [person for person in people if not serves_function(launch, requirement.function, person)]
+    if strangers:
+        raise ValidationError(
+            {
+                "addressees": f"{', '.join(person_name(p) for p in strangers)} cannot sign off for {label}: "
+                f"not in a {label} team, the launch's {label} slot or the matching area's Accountable."
+            }
+        )
+    if len(people) < requirement.approvals_required:
+        raise ValidationError(
+            {
+                "addressees": f"The {label} sign-off needs {requirement.approvals_required} approvals; only {len(people)} people are asked."
+            }
+        )
+    return people
 
 
 # Policies ----------------------------------------------------------------------------------
@@ -108,24 +148,44 @@ def policy_set_requirement(*, actor, stage: RolloutStage, function: str, approva
     requirements that come from the launch's data cannot be removed this way)."""
     launch = stage.launch
     require_change(actor, launch)
-    _refuse_if_archived(launch)
+    refuse_if_archived(launch)
     if function not in TeamFunction.values:
         raise ValidationError({"function": f"Unknown function '{function}'."})
     policy = _policy_for(stage, actor)
     requirement = SignoffRequirement.objects.filter(policy=policy, function=function).first() or SignoffRequirement(
         policy=policy, function=function
     )
+    _expect(approvals_required, int, "approvals_required")
+    before = requirement.approvals_required if requirement.pk else 0
     requirement.approvals_required = approvals_required
-    return save_with_history(requirement, actor=actor, reason=f"{function} × {approvals_required} for {stage.name}")
+    save_with_history(requirement, actor=actor, reason=f"{function} × {approvals_required} for {stage.name}")
+    ledger.append(
+        event=LedgerEvent.POLICY_CHANGED,
+        launch=launch,
+        actor=actor,
+        payload={
+            "stage": stage.name,
+            "function": function,
+            "approvals required": {"from": before, "to": approvals_required},
+        },
+    )
+    return requirement
 
 
 @transaction.atomic
 def policy_set_consultation(*, actor, stage: RolloutStage, must_acknowledge: bool) -> StagePolicy:
     require_change(actor, stage.launch)
-    _refuse_if_archived(stage.launch)
+    refuse_if_archived(stage.launch)
     policy = _policy_for(stage, actor)
-    policy.consulted_must_acknowledge = must_acknowledge
-    return save_with_history(policy, actor=actor, reason="Consultation rule changed")
+    policy.consulted_must_acknowledge = bool(must_acknowledge)
+    save_with_history(policy, actor=actor, reason="Consultation rule changed")
+    ledger.append(
+        event=LedgerEvent.POLICY_CHANGED,
+        launch=stage.launch,
+        actor=actor,
+        payload={"stage": stage.name, "consulted must acknowledge": policy.consulted_must_acknowledge},
+    )
+    return policy
 
 
 # Requests ----------------------------------------------------------------------------------
@@ -147,15 +207,27 @@ def signoffs_request(
     request for the same function is superseded by the new one. Consulted people are
     asked to acknowledge; Informed people are recorded as informed."""
     require_change(actor, launch)
+    _expect(stage, RolloutStage, "stage")
+    _expect(due_date, datetime.date, "due_date", optional=True)
+    _expect(message, str, "message")
+    if functions is not None and (
+        not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions)
+    ):
+        raise ValidationError({"functions": "Give a list of team functions, e.g. ['legal', 'security']."})
+    addressees = addressees or {}
+    if not isinstance(addressees, dict) or not all(
+        isinstance(people, list | tuple) and all(isinstance(p, User) for p in people) for people in addressees.values()
+    ):
+        raise ValidationError({"addressees": "Give addressees as {function: [user, ...]}."})
     launch = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
-    _refuse_if_archived(launch)
+    refuse_if_archived(launch)
     _stage_of(launch, stage)
     if due_date is not None and due_date < timezone.localdate():
         raise ValidationError({"due_date": "The due date is in the past."})
     facts = _launch_with_facts(launch.pk)
     stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
     requirements = {r.function: r for r in effective_requirements(facts, stage)}
-    wanted = functions if functions is not None else list(requirements)
+    wanted = list(dict.fromkeys(functions)) if functions is not None else list(requirements)
     unknown = [f for f in wanted if f not in requirements]
     if unknown:
         raise ValidationError(
@@ -163,29 +235,23 @@ def signoffs_request(
                 "functions": f"Not required to enter {stage.name}: {', '.join(unknown)}. Required: {', '.join(requirements) or 'none'}."
             }
         )
-    addressees = addressees or {}
+    routed = {
+        function: _addressees_for(facts, requirements[function], addressees.get(function), actor) for function in wanted
+    }
+    # Lock every request this call supersedes before anything is written (lock order: launch →
+    # requests by pk → ledger head), so a decision on one of them cannot deadlock with us.
+    superseded = list(
+        SignoffRequest.objects.select_for_update(of=("self",))
+        .filter(launch=launch, stage=stage, function__in=wanted)
+        .exclude(status__in=sorted(CLOSED_STATUSES))
+        .order_by("pk")
+    )
+    for previous in superseded:
+        _close(previous, RequestStatus.SUPERSEDED, actor=actor, reason="Requested again")
     snapshot_hash = fingerprint(launch_snapshot(facts, stage))
     created = []
     for function in wanted:
-        requirement = requirements[function]
-        people = list(addressees.get(function) or default_addressees(facts, function, exclude_user_id=actor.pk))
-        if not people:
-            raise ValidationError(
-                {
-                    "addressees": f"Nobody can be asked for the {requirement.function_label} sign-off: "
-                    f"no Accountable, slot or active team member for that function."
-                }
-            )
-        if any(person.pk == actor.pk for person in people):
-            raise ValidationError({"addressees": "You cannot address a sign-off request to yourself."})
-        if any(not person.is_active for person in people):
-            raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
-        for previous in (
-            SignoffRequest.objects.select_for_update(of=("self",))
-            .filter(launch=launch, stage=stage, function=function)
-            .exclude(status__in=[RequestStatus.WITHDRAWN, RequestStatus.SUPERSEDED])
-        ):
-            _close(previous, RequestStatus.SUPERSEDED, actor=actor, reason="Requested again")
+        requirement, people = requirements[function], routed[function]
         request = SignoffRequest(
             launch=launch,
             stage=stage,
@@ -271,7 +337,7 @@ def _refuse_if_closed(request: SignoffRequest) -> None:
 def signoff_withdraw(*, actor, request: SignoffRequest, reason: str = "") -> SignoffRequest:
     request = _locked_request(request)
     require_change(actor, request.launch)
-    _refuse_if_archived(request.launch)
+    refuse_if_archived(request.launch)
     _refuse_if_closed(request)
     _close(request, RequestStatus.WITHDRAWN, actor=actor, reason=reason or "Withdrawn by the owner")
     ledger.append(
@@ -287,10 +353,15 @@ def signoff_withdraw(*, actor, request: SignoffRequest, reason: str = "") -> Sig
 
 
 def _acting_for(actor, request: SignoffRequest):
-    """The addressee ``actor`` decides for: themselves, or whoever delegated to them."""
+    """The addressee ``actor`` decides for: themselves, or whoever delegated to them. Delegating
+    hands the decision over: the delegator no longer decides."""
+    delegations = list(request.delegations.select_related("delegator", "delegate"))
     if request.addressees.filter(pk=actor.pk).exists():
+        handed_over = next((d for d in delegations if d.delegator_id == actor.pk), None)
+        if handed_over is not None:
+            raise PermissionDenied(f"You delegated this request to {person_name(handed_over.delegate)}.")
         return actor
-    delegation = request.delegations.filter(delegate=actor).select_related("delegator").first()
+    delegation = next((d for d in delegations if d.delegate_id == actor.pk), None)
     if delegation is not None:
         return delegation.delegator
     raise PermissionDenied("This request is not addressed or delegated to you.")
@@ -308,25 +379,41 @@ def _status_from(decisions: list[SignoffDecision], approvals_required: int) -> s
 
 
 @transaction.atomic
-def signoff_decide(*, actor, request: SignoffRequest, outcome: str, comment: str = "") -> SignoffDecision:
+def signoff_decide(
+    *,
+    actor,
+    request: SignoffRequest,
+    outcome: str,
+    comment: str = "",
+    expected_fingerprint: str | None = None,
+) -> SignoffDecision:
     """Approve, reject or request changes. Supersedes the addressee's previous decision, stores
-    the snapshot of the facts decided on, and appends to the ledger."""
+    the snapshot of the facts decided on, and appends to the ledger.
+
+    ``expected_fingerprint`` is the fingerprint of the facts the approver was shown; when the
+    facts changed since, the decision is refused with what changed, so nobody approves facts
+    they never saw. Pages and the API pass it; scripts may omit it."""
     request = _locked_request(request)
     require_view(actor, request.launch)
     if actor.pk == request.requested_by_id:
         raise PermissionDenied("You raised this request; someone else must decide it.")
     on_behalf_of = _acting_for(actor, request)
-    _refuse_if_archived(request.launch)
+    refuse_if_archived(request.launch)
     _refuse_if_closed(request)
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": f"Unknown outcome '{outcome}'. Choose approve, reject or request_changes."})
-    comment = comment.strip()
+    _expect(comment or "", str, "comment")
+    comment = (comment or "").strip()
     if outcome in OUTCOMES_NEEDING_COMMENT and not comment:
         raise ValidationError({"comment": f"A comment is required to {Outcome(outcome).label.lower()}."})
 
     facts = _launch_with_facts(request.launch_id)
     stage = next(s for s in facts.stages.all() if s.pk == request.stage_id)
     snapshot = launch_snapshot(facts, stage)
+    if expected_fingerprint is not None and expected_fingerprint != fingerprint(snapshot):
+        shown = next((d.snapshot for d in request.decisions.all() if d.fingerprint == expected_fingerprint), None)
+        changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else "reload to see them"
+        raise ValidationError({"request": f"The facts changed since you opened this request: {changes}."})
     now = timezone.now()
     for previous in SignoffDecision.objects.select_for_update(of=("self",)).filter(
         request=request, on_behalf_of=on_behalf_of, superseded_at__isnull=True
@@ -354,7 +441,7 @@ def signoff_decide(*, actor, request: SignoffRequest, outcome: str, comment: str
         ) from None
     current = list(SignoffDecision.objects.filter(request=request, superseded_at__isnull=True))
     request.status = _status_from(current, request.approvals_required)
-    save_with_history(request, actor=actor, reason=f"{Outcome(outcome).label} by {_name(actor)}")
+    save_with_history(request, actor=actor, reason=f"{Outcome(outcome).label} by {person_name(actor)}")
     ledger.append(
         event=LedgerEvent.DECIDED,
         launch=request.launch,
@@ -380,25 +467,31 @@ def signoff_delegate(*, actor, request: SignoffRequest, delegate, reason: str = 
     require_view(actor, request.launch)
     if not request.addressees.filter(pk=actor.pk).exists():
         raise PermissionDenied("Only an addressee of this request may delegate it.")
-    _refuse_if_archived(request.launch)
+    refuse_if_archived(request.launch)
     _refuse_if_closed(request)
     if delegate.pk == actor.pk:
         raise ValidationError({"delegate": "You cannot delegate to yourself."})
     if delegate.pk == request.requested_by_id:
         raise ValidationError({"delegate": "The person who raised the request cannot decide it."})
     if not delegate.is_active:
-        raise ValidationError({"delegate": f"{_name(delegate)} is deactivated."})
+        raise ValidationError({"delegate": f"{person_name(delegate)} is deactivated."})
     shared = Team.objects.filter(function=request.function, members__user=actor).filter(members__user=delegate)
     if not shared.exists():
         raise ValidationError(
-            {"delegate": f"{_name(delegate)} is not in a {request.get_function_display()} team with you."}
+            {"delegate": f"{person_name(delegate)} is not in a {request.get_function_display()} team with you."}
         )
     if request.delegations.filter(delegator=actor).exists():
         raise ValidationError({"delegate": "You have already delegated this request."})
+    if request.addressees.filter(pk=delegate.pk).exists():
+        raise ValidationError(
+            {"delegate": f"{person_name(delegate)} is already asked for this sign-off in their own right."}
+        )
+    if request.delegations.filter(delegate=delegate).exists():
+        raise ValidationError({"delegate": f"{person_name(delegate)} already decides this request for someone else."})
     delegation = save_with_history(
         SignoffDelegation(request=request, delegator=actor, delegate=delegate, reason=reason),
         actor=actor,
-        reason=f"Delegated to {_name(delegate)}",
+        reason=f"Delegated to {person_name(delegate)}",
     )
     assign_perm(DECIDE_REQUEST, delegate, request)
     grant_view(delegate, request.launch)
@@ -422,7 +515,13 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
     require_view(actor, acknowledgement.launch)
     if acknowledgement.user_id != actor.pk:
         raise PermissionDenied("Only the person consulted may acknowledge.")
-    _refuse_if_archived(acknowledgement.launch)
+    refuse_if_archived(acknowledgement.launch)
+    if acknowledgement.acknowledged_at is not None:
+        raise ValidationError(
+            {"acknowledgement": f"Already acknowledged on {acknowledgement.acknowledged_at.date().isoformat()}."}
+        )
+    _expect(comment or "", str, "comment")
+    comment = comment or ""
     acknowledgement.acknowledged_at = timezone.now()
     acknowledgement.comment = comment.strip()
     save_with_history(acknowledgement, actor=actor, reason="Acknowledged")
@@ -445,7 +544,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
     the advance is either seen by the gate or waits for it."""
     require_change(actor, launch)
     locked = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
-    _refuse_if_archived(locked)
+    refuse_if_archived(locked)
     _stage_of(locked, stage)
     list(
         SignoffRequest.objects.select_for_update(of=("self",))
@@ -458,6 +557,11 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
     current = facts.current_stage
     if current is not None and stage.order <= current.order:
         raise ValidationError({"stage": f"{stage.name} is not after {current.name}; go back with a rollback instead."})
+    expected = facts.next_stage()
+    if stage.pk != expected.pk:
+        raise ValidationError(
+            {"stage": f"Stages are entered in order: the next stage is {expected.name}, not {stage.name}."}
+        )
     readiness = evaluate(facts, stage)
     if not readiness.may_enter:
         raise GateRefused(readiness)
@@ -491,7 +595,7 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
     locked = Launch.objects.select_for_update(of=("self",)).select_related("current_stage").get(pk=launch.pk)
     if actor.pk != locked.owner_id and not _is_accountable(actor, locked):
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
-    _refuse_if_archived(locked)
+    refuse_if_archived(locked)
     _stage_of(locked, stage)
     reason = reason.strip()
     if not reason:
@@ -532,8 +636,10 @@ def waiver_request(
     *, actor, launch: Launch, stage: RolloutStage, check_key: str, justification: str, expires_on: datetime.date
 ) -> Waiver:
     require_change(actor, launch)
-    _refuse_if_archived(launch)
+    refuse_if_archived(launch)
     _stage_of(launch, stage)
+    _expect(expires_on, datetime.date, "expires_on")
+    _expect(justification, str, "justification")
     if check_key in UNWAIVABLE_CHECKS:
         raise ValidationError({"check_key": "Sign-offs cannot be waived; they are the approval itself."})
     if check_key not in registry:
@@ -587,7 +693,7 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
         raise PermissionDenied("You asked for this waiver; someone else must decide it.")
     if not _may_decide_waiver(actor, waiver):
         raise PermissionDenied("Only the Accountable for this item's area or an executive may decide this waiver.")
-    _refuse_if_archived(waiver.launch)
+    refuse_if_archived(waiver.launch)
     status = WaiverStatus.APPROVED if approve else WaiverStatus.REJECTED
     if status not in WAIVER_TRANSITIONS[waiver.status]:
         raise ValidationError({"status": f"This waiver is already {waiver.get_status_display().lower()}."})
@@ -638,7 +744,7 @@ def signoff_request_notify(*, request_id: int) -> bool:
         send_mail(
             subject=f"[Preflight] {request.launch.name}: {request.get_function_display()} sign-off for {request.stage.name}",
             message=(
-                f"{_name(request.requested_by)} asks for your sign-off{due} to move {request.launch.name} "
+                f"{person_name(request.requested_by)} asks for your sign-off{due} to move {request.launch.name} "
                 f"to {request.stage.name}.\n\n{request.message}"
             ),
             from_email=None,

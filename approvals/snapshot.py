@@ -9,6 +9,7 @@ import hashlib
 import json
 
 from raci.choices import Role
+from readiness.checklist import gating_checks_for
 from readiness.models import RollbackPlan
 
 
@@ -30,6 +31,8 @@ def launch_snapshot(launch, stage) -> dict:
     for bar in launch.quality_bars.all():
         run = bar.latest_eval_run()
         quality_bars[bar.metric] = {
+            "what counts as a failure": bar.failure_definition,
+            "agreed by": bar.agreed_by.get_username() if bar.agreed_by_id else None,
             "max failure rate": _decimal(bar.max_failure_rate),
             "confidence level": _decimal(bar.confidence_level),
             "minimum samples": bar.min_samples,
@@ -69,7 +72,12 @@ def launch_snapshot(launch, stage) -> dict:
     except RollbackPlan.DoesNotExist:
         rollback = None
     return {
-        "stage": {"name": stage.name, "exposure percent": _decimal(stage.exposure_percent)},
+        "risk tier": launch.risk_tier,
+        "stage": {
+            "name": stage.name,
+            "exposure percent": _decimal(stage.exposure_percent),
+            "gating items": gating_checks_for(stage),
+        },
         "quality bars": quality_bars,
         "data assets": data_assets,
         "accountables": accountables,

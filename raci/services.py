@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from readiness.access import require_change
+from readiness.access import refuse_if_archived, require_change
 from readiness.history import save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
 from readiness.models import Launch
@@ -28,6 +28,7 @@ def create_standard_areas(
 def raci_assign(*, area: ResponsibilityArea, stakeholder: Stakeholder, role: str, actor) -> RaciAssignment:
     """Give ``stakeholder`` a RACI role on an area; they may then view the launch (see signals)."""
     require_change(actor, area.launch)
+    refuse_if_archived(area.launch)
     assignment = RaciAssignment(area=area, stakeholder=stakeholder, role=role)
     return save_with_history(assignment, actor=actor, reason=f"Assigned {role} on '{area.name}'")
 
@@ -36,6 +37,7 @@ def raci_assign(*, area: ResponsibilityArea, stakeholder: Stakeholder, role: str
 def launch_stakeholder_fill(*, slot: LaunchStakeholder, stakeholder: Stakeholder, actor) -> LaunchStakeholder:
     """Put a person in a launch's function slot; they may then view the launch (see signals)."""
     require_change(actor, slot.launch)
+    refuse_if_archived(slot.launch)
     slot.stakeholder = stakeholder
     return save_with_history(slot, actor=actor, reason=f"{slot.get_function_display()} filled by {stakeholder}")
 

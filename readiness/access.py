@@ -5,7 +5,7 @@ see but not change answers 403."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from guardian.shortcuts import assign_perm, get_objects_for_user
@@ -43,6 +43,11 @@ def require_change(user, launch: Launch) -> None:
     require_view(user, launch)
     if not user.has_perm(CHANGE_LAUNCH, launch):
         raise PermissionDenied("Only the launch owner may do this.")
+
+
+def refuse_if_archived(launch: Launch) -> None:
+    if launch.archived:
+        raise ValidationError({"launch": f"Launch '{launch.slug}' is archived; nothing about it can change."})
 
 
 def get_launch_for(user, slug: str, perm: str = VIEW_LAUNCH) -> Launch:

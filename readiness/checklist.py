@@ -71,6 +71,7 @@ class Check:
     evaluate: Callable[[Context], Outcome]
     select: tuple[str, ...] = ()
     prefetch: tuple[str | Prefetch | Callable[[], Prefetch], ...] = ()
+    gates_every_stage: bool = False
 
 
 WaiverSource = Callable[[Context], dict[str, str]]
@@ -100,14 +101,16 @@ class CheckRegistry:
         title: str,
         select: Iterable[str] = (),
         prefetch: Iterable[str | Prefetch | Callable[[], Prefetch]] = (),
+        gates_every_stage: bool = False,
     ) -> Callable[[Callable[[Context], Outcome]], Callable[[Context], Outcome]]:
         """Decorator registering ``fn(context) -> Outcome`` as checklist item ``key``.
 
-        ``prefetch`` takes lookup strings or zero-argument callables returning a ``Prefetch``
-        (so apps can build querysets lazily)."""
+        ``prefetch`` takes lookup strings, ``Prefetch`` objects or zero-argument callables
+        returning one. ``gates_every_stage`` makes the item gate every stage whatever the stage's
+        own list says (sign-offs: no configuration may take them out of the gate)."""
 
         def decorator(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
-            self._checks[key] = Check(key, number, title, fn, tuple(select), tuple(prefetch))
+            self._checks[key] = Check(key, number, title, fn, tuple(select), tuple(prefetch), gates_every_stage)
             return fn
 
         return decorator
@@ -169,12 +172,16 @@ DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
 
 
 def gating_checks_for(stage) -> list[str]:
+    """Keys of the items that must pass to enter ``stage``, in checklist order."""
     if stage is None:
         return registry.keys()
     if stage.gating_checks:
-        return [key for key in stage.gating_checks if key in registry]
-    default = DEFAULT_STAGE_CHECKS.get(stage.kind)
-    return [key for key in default if key in registry] if default else registry.keys()
+        chosen = set(stage.gating_checks)
+    elif stage.kind in DEFAULT_STAGE_CHECKS:
+        chosen = set(DEFAULT_STAGE_CHECKS[stage.kind])
+    else:
+        return registry.keys()
+    return [check.key for check in registry.all() if check.key in chosen or check.gates_every_stage]
 
 
 @dataclass(frozen=True)

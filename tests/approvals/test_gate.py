@@ -16,7 +16,7 @@ from raci.choices import AreaKind, Role
 from readiness.access import grant_view
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
-from tests.builders import approve_signoffs
+from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory
 
 pytestmark = pytest.mark.django_db
@@ -218,8 +218,31 @@ def test_a_stage_can_name_its_own_gating_items(internal_approved, owner):
     with pytest.raises(GateRefused) as refused:
         stage_advance(actor=owner, launch=launch, stage=internal)
 
-    assert [b.key for b in refused.value.readiness.blockers] == ["feedback_loop"]
+    blockers = refused.value.readiness.blockers
+    assert [b.key for b in blockers] == ["stakeholders_approved", "feedback_loop"]
+    # What gates the stage is part of what approvers approved, so changing it makes them stale.
+    assert "stage › gating items" in " ".join(blockers[0].reasons)
     unchanged.check()
+
+
+def test_a_stage_list_without_sign_offs_still_requires_them(owner):
+    launch = ready_launch(owner=owner, slug="no-signoffs")
+    internal = stage(launch, "Internal")
+    internal.gating_checks = ["feedback_loop"]
+    internal.save()
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=internal)
+
+    assert [b.key for b in refused.value.readiness.blockers] == ["stakeholders_approved"]
+
+
+def test_stages_are_entered_in_order(owner):
+    launch = ready_launch(owner=owner, slug="skipper")
+    approve_signoffs(launch, "Beta")
+    with pytest.raises(ValidationError) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
+    assert refused.value.message_dict["stage"] == ["Stages are entered in order: the next stage is Internal, not Beta."]
 
 
 @pytest.mark.parametrize("target", ["Internal", "Beta"])

@@ -559,8 +559,9 @@ def test_a_stages_own_gating_checks_override_the_default_for_its_kind(launch):
     launch.rollback_plan.delete()
     launch.data_assets.all().delete()
     readiness = readiness_of(launch)
-    assert gating_keys(readiness) == {"rollback_plan"}
-    assert blocker_keys(readiness) == ["rollback_plan"]
+    # Sign-offs gate every stage, whatever the stage's own list says.
+    assert gating_keys(readiness) == {"stakeholders_approved", "rollback_plan"}
+    assert blocker_keys(readiness) == ["stakeholders_approved", "rollback_plan"]
     assert not readiness.may_enter
 
 

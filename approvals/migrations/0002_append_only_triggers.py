@@ -1,4 +1,5 @@
-"""On PostgreSQL, refuse UPDATE and DELETE on ledger entries at the database level too."""
+"""On PostgreSQL, refuse UPDATE and DELETE on ledger entries, and any change to a sign-off decision
+other than marking it superseded, at the database level too."""
 
 from django.db import migrations
 
@@ -11,9 +12,25 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER approvals_ledger_append_only
     BEFORE UPDATE OR DELETE ON approvals_ledgerentry
     FOR EACH ROW EXECUTE FUNCTION approvals_ledger_append_only();
+
+CREATE OR REPLACE FUNCTION approvals_decision_only_superseded() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND OLD.superseded_at IS NULL AND NEW.superseded_at IS NOT NULL
+       AND (to_jsonb(NEW) - 'superseded_at') = (to_jsonb(OLD) - 'superseded_at') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'approvals_signoffdecision rows are never edited: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER approvals_decision_only_superseded
+    BEFORE UPDATE OR DELETE ON approvals_signoffdecision
+    FOR EACH ROW EXECUTE FUNCTION approvals_decision_only_superseded();
 """
 
 DROP = """
+DROP TRIGGER IF EXISTS approvals_decision_only_superseded ON approvals_signoffdecision;
+DROP FUNCTION IF EXISTS approvals_decision_only_superseded();
 DROP TRIGGER IF EXISTS approvals_ledger_append_only ON approvals_ledgerentry;
 DROP FUNCTION IF EXISTS approvals_ledger_append_only();
 """
