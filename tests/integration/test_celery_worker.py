@@ -6,6 +6,7 @@ runs in a thread of this process with its own database connection, so the test c
 
 import os
 import time
+import uuid
 
 import pytest
 import redis
@@ -32,18 +33,22 @@ def _redis_available() -> bool:
 
 @pytest.fixture
 def redis_worker():
+    """A worker thread consuming a queue of its own, so concurrent test runs on the same Redis
+    (CI's two databases, a developer's run) never take each other's tasks."""
     if not _redis_available():
         if os.environ.get("CI"):
             pytest.fail(f"Redis is required in CI for the Celery integration tests ({BROKER_URL}).")
         pytest.skip(f"Redis not reachable at {BROKER_URL}")
-    redis.Redis.from_url(BROKER_URL).flushdb()
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "result_backend")}
-    app.conf.update(task_always_eager=False, broker_url=BROKER_URL, result_backend=BROKER_URL)
+    queue = f"preflight-test-{uuid.uuid4().hex}"
+    keys = ("task_always_eager", "broker_url", "result_backend", "task_default_queue")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(task_always_eager=False, broker_url=BROKER_URL, result_backend=BROKER_URL, task_default_queue=queue)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]):
             yield
     finally:
         app.conf.update(saved)
+        redis.Redis.from_url(BROKER_URL).delete(queue)
 
 
 def _wait_until(predicate, timeout: float = 60.0):
