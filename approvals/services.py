@@ -353,15 +353,12 @@ def signoff_withdraw(*, actor, request: SignoffRequest, reason: str = "") -> Sig
 
 
 def _acting_for(actor, request: SignoffRequest):
-    """The addressee ``actor`` decides for: themselves, or whoever delegated to them. Delegating
-    hands the decision over: the delegator no longer decides."""
-    delegations = list(request.delegations.select_related("delegator", "delegate"))
+    """The addressee ``actor`` decides for: themselves, or whoever delegated to them. Both the
+    addressee and their delegate act for the same seat: the newer decision supersedes the other,
+    and both stay on the record."""
     if request.addressees.filter(pk=actor.pk).exists():
-        handed_over = next((d for d in delegations if d.delegator_id == actor.pk), None)
-        if handed_over is not None:
-            raise PermissionDenied(f"You delegated this request to {person_name(handed_over.delegate)}.")
         return actor
-    delegation = next((d for d in delegations if d.delegate_id == actor.pk), None)
+    delegation = request.delegations.filter(delegate=actor).select_related("delegator").first()
     if delegation is not None:
         return delegation.delegator
     raise PermissionDenied("This request is not addressed or delegated to you.")

@@ -1,7 +1,7 @@
 """Ways round the sign-off rules found in review, each closed and proven closed here."""
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from approvals.choices import LedgerEvent, RequestStatus
@@ -146,11 +146,15 @@ def test_approvals_go_stale_when_the_meaning_of_the_bar_or_the_risk_tier_changes
 # --- delegation hands the decision over -----------------------------------------------------------
 
 
-def test_after_delegating_the_addressee_no_longer_decides(launch, owner, addressee, delegate):
+def test_a_delegator_overruling_their_delegate_stays_on_the_record(launch, owner, addressee, delegate):
     request = request_for(launch, owner, "legal", "Beta", addressees={"legal": [addressee]})
     signoff_delegate(actor=addressee, request=request, delegate=delegate)
-    with pytest.raises(PermissionDenied, match="You delegated this request to Del Egate."):
-        signoff_decide(actor=addressee, request=request, outcome="approve")
+    rejection = signoff_decide(actor=delegate, request=request, outcome="reject", comment="Terms missing.")
+    approval = signoff_decide(actor=addressee, request=request, outcome="approve")
+    rejection.refresh_from_db()
+    assert rejection.superseded_at == approval.decided_at
+    decided = LedgerEntry.objects.filter(event=LedgerEvent.DECIDED).order_by("sequence")
+    assert [(e.actor, e.payload["outcome"]) for e in decided] == [("delegate", "reject"), ("addressee", "approve")]
 
 
 def test_an_addressee_cannot_be_made_a_delegate_of_the_same_request(launch, owner, addressee, delegate):

@@ -105,7 +105,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "signoff_withdraw": OWNER_ONLY,
     "signoff_decide": {
         "owner": 403,  # raised the request: four eyes
-        "addressee": 403,  # delegated it: the decision now belongs to the delegate
+        "addressee": OK,  # still may after delegating; either's later decision supersedes the other's
         "delegate": OK,  # decides on behalf of the addressee who delegated
         "other_approver": 404,  # a Legal approver, but not on this launch: may not know of it
         "viewer": 403,

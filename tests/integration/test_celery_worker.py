@@ -10,13 +10,14 @@ import uuid
 
 import pytest
 import redis
+from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from approvals.models import SignoffRequest
 from approvals.services import signoffs_request
 from approvals.tasks import notify_signoff_request
-from config.celery import app
+from config.celery import app as project_app
 from tests.builders import ready_launch
 
 BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -40,14 +41,19 @@ def redis_worker():
             pytest.fail(f"Redis is required in CI for the Celery integration tests ({BROKER_URL}).")
         pytest.skip(f"Redis not reachable at {BROKER_URL}")
     queue = f"preflight-test-{uuid.uuid4().hex}"
-    keys = ("task_always_eager", "broker_url", "result_backend", "task_default_queue")
-    saved = {key: app.conf[key] for key in keys}
-    app.conf.update(task_always_eager=False, broker_url=BROKER_URL, result_backend=BROKER_URL, task_default_queue=queue)
+    # A fresh app configured like the project's, made current for the test: the project's app
+    # may have cached an in-process broker and queues from the eager tests that ran before.
+    worker_app = Celery("preflight-integration", set_as_current=False)
+    worker_app.config_from_object("django.conf:settings", namespace="CELERY")
+    worker_app.conf.update(
+        task_always_eager=False, broker_url=BROKER_URL, result_backend=BROKER_URL, task_default_queue=queue
+    )
+    worker_app.set_current()
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]):
+        with start_worker(worker_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]):
             yield
     finally:
-        app.conf.update(saved)
+        project_app.set_current()
         redis.Redis.from_url(BROKER_URL).delete(queue)
 
 
