@@ -62,6 +62,7 @@ class Launch(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name_plural = "launches"
         ordering = ["name"]
 
     def __str__(self) -> str:
