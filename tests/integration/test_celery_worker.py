@@ -1,7 +1,8 @@
 """Sign-off notifications through a real Celery worker consuming from Redis.
 
-Needs Redis at CELERY_TEST_BROKER_URL (default redis://127.0.0.1:6379/15); CI has it. The worker
-runs in a thread of this process with its own database connection, so the test commits for real.
+Needs Redis at CELERY_TEST_BROKER_URL (default redis://127.0.0.1:6379/15) and PostgreSQL; CI has
+both. The worker runs in a thread of this process with its own database connection, so the test
+commits for real.
 """
 
 import os
@@ -13,6 +14,7 @@ import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from django.db import connection
 
 from approvals.models import SignoffRequest
 from approvals.services import signoffs_request
@@ -22,7 +24,14 @@ from tests.builders import ready_launch
 
 BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="SQLite's shared in-memory test database locks whole tables between threads; "
+        "the worker tests run against PostgreSQL (CI's second pass)",
+    ),
+]
 
 
 def _redis_available() -> bool:
