@@ -110,7 +110,7 @@ class StagePolicyAdmin(SimpleHistoryAdmin):
 # --- requests -------------------------------------------------------------------------------------
 
 
-class SignoffDecisionInline(admin.TabularInline):
+class SignoffDecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SignoffDecision
     extra = 0
     fields = ("decided_at", "decided_by", "on_behalf_of", "outcome", "comment", "fingerprint", "superseded_at")
@@ -122,17 +122,8 @@ class SignoffDecisionInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffDecision]:
         return super().get_queryset(request).select_related("decided_by", "on_behalf_of")
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class SignoffDelegationInline(admin.TabularInline):
+class SignoffDelegationInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SignoffDelegation
     extra = 0
     fields = ("created_at", "delegator", "delegate", "reason")
@@ -141,15 +132,6 @@ class SignoffDelegationInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffDelegation]:
         return super().get_queryset(request).select_related("delegator", "delegate")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(SignoffRequest)
