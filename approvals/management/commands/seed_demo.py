@@ -115,7 +115,6 @@ class Command(BaseCommand):
                     "first_name": person.first_name,
                     "last_name": person.last_name,
                     "email": f"{person.username}@example.com",
-                    "is_staff": True,
                 },
             )
             if created:
