@@ -115,9 +115,6 @@ class CheckRegistry:
 
         return decorator
 
-    def unregister(self, key: str) -> None:
-        self._checks.pop(key, None)
-
     def __contains__(self, key: str) -> bool:
         return key in self._checks
 

@@ -4,6 +4,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
+from approvals.models import SignoffDecision
 from raci.choices import TeamFunction
 from raci.models import Team
 from readiness.checklist import evaluate_many
@@ -93,3 +94,13 @@ def test_seed_demo_leaves_an_intact_ledger():
     seed()
     result = verify()
     assert result.ok and result.checked > 0
+
+
+def test_seed_demo_records_who_did_what_in_history_although_no_request_is_running():
+    seed()
+    launch = Launch.objects.get(slug="support-assistant")
+    assert {record.history_user.username for record in launch.history.all()} == {"pam"}
+    assert launch.history.filter(history_change_reason="Advanced from Internal to Beta").exists()
+
+    for decision in SignoffDecision.objects.filter(request__launch=launch):
+        assert decision.history.get().history_user == decision.decided_by

@@ -1,0 +1,54 @@
+"""The one helper views and the API resolve a launch through: 404 for what a user may not know of,
+403 for what they may see but not do."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from guardian.shortcuts import assign_perm
+
+from readiness.access import CHANGE_LAUNCH, VIEW_LAUNCH, get_launch_for, grant_view
+from tests.factories import LaunchFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def launch(pm):
+    launch = LaunchFactory(slug="assistant", owner=pm)
+    assign_perm(VIEW_LAUNCH, pm, launch)
+    assign_perm(CHANGE_LAUNCH, pm, launch)
+    return launch
+
+
+def test_the_owner_gets_the_launch_to_view_and_to_change(launch, pm):
+    assert get_launch_for(pm, "assistant") == launch
+    assert get_launch_for(pm, "assistant", CHANGE_LAUNCH) == launch
+
+
+def test_a_stakeholder_may_view_but_changing_is_forbidden(launch):
+    viewer = UserFactory()
+    grant_view(viewer, launch)
+    assert get_launch_for(viewer, "assistant") == launch
+    with pytest.raises(PermissionDenied):
+        get_launch_for(viewer, "assistant", CHANGE_LAUNCH)
+
+
+def test_an_executive_views_every_launch_through_the_model_wide_grant(launch):
+    executive = UserFactory()
+    group = Group.objects.create(name="Executives")
+    group.permissions.add(Permission.objects.get(codename="view_launch"))
+    executive.groups.add(group)
+    assert get_launch_for(executive, "assistant") == launch
+
+
+@pytest.mark.parametrize("who", ["outsider", "anonymous", "inactive viewer"])
+def test_a_launch_one_may_not_know_of_answers_404_like_an_unknown_one(launch, who):
+    user = {"outsider": UserFactory(), "anonymous": AnonymousUser(), "inactive viewer": UserFactory(is_active=False)}[
+        who
+    ]
+    if who == "inactive viewer":
+        grant_view(user, launch)
+    for slug in ("assistant", "no-such-launch"):
+        with pytest.raises(Http404):
+            get_launch_for(user, slug)
