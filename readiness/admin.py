@@ -27,11 +27,6 @@ from .models import (
     SeverityLevel,
 )
 
-# The request attribute under which LaunchAdmin.get_form leaves the launch being edited, so that
-# formfield_for_foreignkey (called while the form class is built) can see it. The request lives for
-# one HTTP request only, unlike the ModelAdmin instance, which all threads share.
-_EDITED_LAUNCH_ATTR = "_preflight_admin_launch"
-
 # Links to dashboards, runbooks and eval results are typed without a scheme; they are https.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
@@ -39,14 +34,27 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 # --- inlines on the launch page -------------------------------------------------------------------
 
 
-class RolloutStageInline(admin.TabularInline):
+class FrozenWhenArchived:
+    """An archived launch's facts are kept as they were: its inlines become read-only."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not (obj is not None and obj.archived) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not (obj is not None and obj.archived) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not (obj is not None and obj.archived) and super().has_delete_permission(request, obj)
+
+
+class RolloutStageInline(FrozenWhenArchived, admin.TabularInline):
     model = RolloutStage
     extra = 0
     fields = ("order", "name", "kind", "exposure_percent", "planned_date", "gating_checks")
     ordering = ("order",)
 
 
-class QualityBarInline(admin.TabularInline):
+class QualityBarInline(FrozenWhenArchived, admin.TabularInline):
     model = QualityBar
     extra = 0
     fields = (
@@ -62,7 +70,7 @@ class QualityBarInline(admin.TabularInline):
     show_change_link = True  # eval runs are edited on the quality bar's own page
 
 
-class DataAssetInline(admin.TabularInline):
+class DataAssetInline(FrozenWhenArchived, admin.TabularInline):
     model = DataAsset
     extra = 0
     fields = (
@@ -77,26 +85,26 @@ class DataAssetInline(admin.TabularInline):
     show_change_link = True
 
 
-class SLOInline(admin.TabularInline):
+class SLOInline(FrozenWhenArchived, admin.TabularInline):
     model = SLO
     formfield_overrides = HTTPS_URLS
     extra = 0
     fields = ("indicator", "target", "alert_threshold", "dashboard_link")
 
 
-class SeverityLevelInline(admin.TabularInline):
+class SeverityLevelInline(FrozenWhenArchived, admin.TabularInline):
     model = SeverityLevel
     extra = 0
     fields = ("level", "definition", "response_minutes", "notify")
 
 
-class FeedbackChannelInline(admin.TabularInline):
+class FeedbackChannelInline(FrozenWhenArchived, admin.TabularInline):
     model = FeedbackChannel
     extra = 0
     fields = ("kind", "description", "review_cadence")
 
 
-class RollbackPlanInline(admin.StackedInline):
+class RollbackPlanInline(FrozenWhenArchived, admin.StackedInline):
     model = RollbackPlan
     max_num = 1
     can_delete = True
@@ -106,7 +114,7 @@ class RollbackPlanInline(admin.StackedInline):
         return super().get_queryset(request).select_related("launch")
 
 
-class RunbookInline(admin.StackedInline):
+class RunbookInline(FrozenWhenArchived, admin.StackedInline):
     model = Runbook
     formfield_overrides = HTTPS_URLS
     max_num = 1
@@ -128,7 +136,8 @@ class LaunchAdmin(SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("owner",)
     date_hierarchy = "target_date"
-    readonly_fields = ("created_at", "updated_at")
+    # The stage moves only through the stage gate (approvals.services.stage_advance / rollback).
+    readonly_fields = ("current_stage", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "slug", "summary", "owner")}),
         ("Rollout", {"fields": ("risk_tier", "target_date", "current_stage", "archived")}),
@@ -146,19 +155,14 @@ class LaunchAdmin(SimpleHistoryAdmin):
     )
     history_list_display = ("current_stage", "archived")
 
-    def get_form(self, request: HttpRequest, obj: Launch | None = None, change: bool = False, **kwargs):
-        setattr(request, _EDITED_LAUNCH_ATTR, obj)
-        return super().get_form(request, obj, change=change, **kwargs)
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Launch | None = None):
+        return {} if obj is not None and obj.archived else super().get_prepopulated_fields(request, obj)
 
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
-        if db_field.name == "current_stage":
-            # Only this launch's own stages; a launch being added has none yet.
-            launch = getattr(request, _EDITED_LAUNCH_ATTR, None)
-            if launch is None or launch.pk is None:
-                kwargs["queryset"] = RolloutStage.objects.none()
-            else:
-                kwargs["queryset"] = RolloutStage.objects.filter(launch=launch).order_by("order")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_readonly_fields(self, request: HttpRequest, obj: Launch | None = None):
+        if obj is not None and obj.archived:
+            # Only un-archiving stays possible (and is recorded in history).
+            return tuple(f.name for f in Launch._meta.fields if f.name not in ("id", "archived"))
+        return super().get_readonly_fields(request, obj)
 
 
 # --- the launch's facts, each with its own list ----------------------------------------------------
