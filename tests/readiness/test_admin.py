@@ -402,3 +402,9 @@ def test_an_archived_launch_and_its_facts_are_read_only_in_the_admin(superuser_c
     assert len(inlines) == 8
     for inline in inlines:
         assert not inline.has_add_permission and not inline.has_change_permission and not inline.has_delete_permission
+
+
+def test_the_admin_is_branded_as_preflight(superuser_client):
+    response = superuser_client.get("/admin/")
+    assert b"Preflight administration" in response.content
+    assert b"| Preflight</title>" in response.content
