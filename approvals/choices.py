@@ -57,5 +57,6 @@ class LedgerEvent(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Consultation acknowledged"
     STAGE_ADVANCED = "stage_advanced", "Stage advanced"
     STAGE_ROLLED_BACK = "stage_rolled_back", "Stage rolled back"
+    WAIVER_REQUESTED = "waiver_requested", "Waiver requested"
     WAIVER_DECIDED = "waiver_decided", "Waiver decided"
     POLICY_CHANGED = "policy_changed", "Sign-off policy changed"

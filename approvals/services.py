@@ -666,6 +666,18 @@ def waiver_request(
         raise ValidationError(
             {"check_key": "A waiver of this item for this stage is already pending or approved."}
         ) from None
+    ledger.append(
+        event=LedgerEvent.WAIVER_REQUESTED,
+        launch=launch,
+        actor=actor,
+        payload={
+            "waiver": waiver.pk,
+            "stage": stage.name,
+            "item": check_key,
+            "expires on": expires_on.isoformat(),
+            "justification": waiver.justification,
+        },
+    )
     return waiver
 
 

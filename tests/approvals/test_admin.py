@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.choices import Outcome, RequestStatus
+from approvals.choices import LedgerEvent, Outcome, RequestStatus
 from approvals.models import (
     Acknowledgement,
     InformedNotice,
@@ -172,7 +172,7 @@ def test_the_decision_page_shows_the_snapshot_and_the_request_page_its_decisions
 
 
 def test_the_ledger_page_shows_the_payload_and_the_hashes(admin_client, workflow):
-    entry = LedgerEntry.objects.order_by("-sequence").first()
+    entry = LedgerEntry.objects.filter(event=LedgerEvent.DECIDED).order_by("-sequence").first()
     page = admin_client.get(admin_url(LedgerEntry, "change", entry.pk)).content.decode()
     assert entry.entry_hash in page
     assert entry.previous_hash in page

@@ -505,7 +505,7 @@ def test_rolling_back_appends_one_entry(owner):
     assert verify_ledger()[0] == 0
 
 
-def test_deciding_a_waiver_appends_one_entry_requesting_none(launch, owner):
+def test_requesting_and_deciding_a_waiver_each_append_one_entry(launch, owner):
     internal = launch.stages.get(name="Internal")
     # The infrastructure area's Accountable may decide a waiver of the rollback plan.
     area = launch.areas.get(kind=AreaKind.INFRASTRUCTURE)
@@ -519,9 +519,18 @@ def test_deciding_a_waiver_appends_one_entry_requesting_none(launch, owner):
         justification="Rehearsal booked next week.",
         expires_on=timezone.localdate() + datetime.timedelta(days=14),
     )
-    assert new_entries(before) == []
+    [requested] = new_entries(before)
+    assert requested.event == LedgerEvent.WAIVER_REQUESTED
+    assert requested.actor == owner.username
+    assert requested.payload == {
+        "waiver": waiver.pk,
+        "stage": "Internal",
+        "item": "rollback_plan",
+        "expires on": waiver.expires_on.isoformat(),
+        "justification": "Rehearsal booked next week.",
+    }
     waiver_decide(actor=accountable, waiver=waiver, approve=True, comment="OK for two weeks.")
-    [entry] = new_entries(before)
+    [entry] = new_entries(requested.sequence)
     assert entry.event == LedgerEvent.WAIVER_DECIDED
     assert entry.actor == accountable.username
     assert entry.payload["waiver"] == waiver.pk
