@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .choices import LedgerEvent
-from .models import LedgerEntry, LedgerHead
-from .snapshot import canonical_json
+from .models import LedgerEntry, LedgerHead, SignoffDecision
+from .snapshot import canonical_json, fingerprint
 
 GENESIS_HASH = "0" * 64
 
@@ -144,9 +144,6 @@ def verify(*, expected_head: str | None = None) -> Verification:
 
 def _decisions_disagree_with_ledger() -> str:
     """The gate reads decision rows, so each must match the ledger entry written with it."""
-    from .models import SignoffDecision
-    from .snapshot import fingerprint
-
     recorded = {
         entry.payload.get("decision"): entry
         for entry in LedgerEntry.objects.filter(event=LedgerEvent.DECIDED).iterator(chunk_size=2000)

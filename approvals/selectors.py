@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Prefetch
+from guardian.shortcuts import get_objects_for_user
 
 from raci.choices import Role
 
-from .choices import Outcome
+from .access import DECIDE_REQUEST
+from .choices import Outcome, RequestStatus
 from .models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest, Waiver
 from .policies import Requirement, consulted_must_acknowledge, effective_requirements
 from .snapshot import diff_snapshots, fingerprint, launch_snapshot
@@ -157,11 +159,6 @@ def requests_awaiting(user):
 
     Uses the object permission granted when a request is addressed or delegated, without the
     superuser shortcut: a superuser's inbox holds only what is addressed to them."""
-    from guardian.shortcuts import get_objects_for_user
-
-    from .access import DECIDE_REQUEST
-    from .choices import RequestStatus
-
     if not user.is_authenticated or not user.is_active:
         return SignoffRequest.objects.none()
     decided = SignoffDecision.objects.filter(decided_by=user, superseded_at__isnull=True).values("request_id")

@@ -11,7 +11,6 @@ import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 
 from approvals.choices import LedgerEvent, Outcome, RequestStatus
@@ -40,6 +39,7 @@ from raci.choices import Role, TeamFunction
 from raci.services import raci_assign
 from tests.builders import approve_signoffs, ready_launch, team_for
 from tests.factories import StakeholderFactory
+from tests.helpers import admin_url, post_data_from
 
 pytestmark = pytest.mark.django_db
 
@@ -53,32 +53,6 @@ NOT_IN_ADMIN = [
 ]
 READ_ONLY = [SignoffDecision, LedgerEntry]
 NO_ADD_OR_DELETE = [SignoffRequest, Acknowledgement, InformedNotice, Waiver]
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def post_data_from(response) -> dict:
-    """The POST body a browser would send back for an admin change form as rendered: the main
-    form and every inline formset, management forms included."""
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    data = {}
-    for form in forms:
-        for field in form:
-            value = field.value()
-            if value is None:
-                value = ""
-            if isinstance(value, bool):
-                if value:
-                    data[field.html_name] = "on"
-                continue
-            if isinstance(value, list):
-                value = [str(v) for v in value]
-            data[field.html_name] = value
-    return data
 
 
 @pytest.fixture

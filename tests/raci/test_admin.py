@@ -21,6 +21,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.helpers import admin_url, form_errors
 
 FACTORIES = [
     TeamFactory,
@@ -29,29 +30,6 @@ FACTORIES = [
     ResponsibilityAreaFactory,
     RaciAssignmentFactory,
 ]
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def form_errors(response) -> dict:
-    assert response.status_code == 200, "an invalid form is shown again, not redirected"
-    return response.context["adminform"].form.errors
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every test creates users; the production hasher would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def superuser_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.mark.django_db

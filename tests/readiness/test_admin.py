@@ -35,6 +35,7 @@ from tests.factories import (
     SLOFactory,
     UserFactory,
 )
+from tests.helpers import admin_url, form_errors, post_data_from
 
 FACTORIES = [
     LaunchFactory,
@@ -49,49 +50,6 @@ FACTORIES = [
     FeedbackChannelFactory,
 ]
 NOT_IN_ADMIN = {LaunchUserObjectPermission, LaunchGroupObjectPermission}
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def form_errors(response) -> dict:
-    assert response.status_code == 200, "an invalid form is shown again, not redirected"
-    return response.context["adminform"].form.errors
-
-
-def post_data_from(response) -> dict:
-    """The POST body a browser would send back for an admin change form as rendered: the main
-    form and every inline formset, management forms included."""
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    data = {}
-    for form in forms:
-        for field in form:
-            value = field.value()
-            if value is None:
-                value = ""
-            if isinstance(value, bool):
-                if value:
-                    data[field.html_name] = "on"
-                continue
-            data[field.html_name] = value
-    return data
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every test creates users; the production hasher would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def superuser_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.mark.django_db

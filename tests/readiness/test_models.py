@@ -6,8 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 
 from readiness.choices import SloIndicator
@@ -24,40 +23,11 @@ from tests.factories import (
     SLOFactory,
     UserFactory,
 )
+from tests.helpers import assert_invalid, assert_rejected_everywhere, validation_messages
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def validation_messages(obj) -> dict[str, list[str]]:
-    with pytest.raises(ValidationError) as excinfo:
-        obj.full_clean()
-    return excinfo.value.message_dict
-
-
-def assert_invalid(obj, field: str, *fragments: str) -> None:
-    """full_clean() refuses ``obj`` with an error on ``field`` whose text contains every fragment."""
-    messages = validation_messages(obj)
-    assert field in messages, f"expected an error on {field!r}, got {messages!r}"
-    text = " ".join(messages[field])
-    for fragment in fragments:
-        assert fragment.lower() in text.lower(), f"{fragment!r} not in {messages[field]!r}"
-
-
-def assert_refused_by_database(obj) -> None:
-    """Saving ``obj`` without validation raises IntegrityError and leaves no row behind."""
-    model = type(obj)
-    before = model.objects.count()
-    with pytest.raises(IntegrityError):
-        with transaction.atomic():
-            obj.save()
-    assert model.objects.count() == before
-
-
-def assert_rejected_everywhere(obj, field: str, *fragments: str) -> None:
-    assert_invalid(obj, field, *fragments)
-    assert_refused_by_database(obj)
 
 
 @pytest.fixture

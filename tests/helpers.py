@@ -1,0 +1,72 @@
+"""Assertions and request helpers shared by the test modules."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+# --- model invariants -------------------------------------------------------------------------
+
+
+def validation_messages(obj) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as excinfo:
+        obj.full_clean()
+    return excinfo.value.message_dict
+
+
+def assert_invalid(obj, field: str, *fragments: str) -> None:
+    """full_clean() refuses ``obj`` with an error on ``field`` whose text contains every fragment."""
+    messages = validation_messages(obj)
+    assert field in messages, f"expected an error on {field!r}, got {messages!r}"
+    text = " ".join(messages[field])
+    for fragment in fragments:
+        assert fragment.lower() in text.lower(), f"{fragment!r} not in {messages[field]!r}"
+
+
+def assert_refused_by_database(obj) -> None:
+    """Saving ``obj`` without validation raises IntegrityError and leaves no row behind."""
+    model = type(obj)
+    before = model.objects.count()
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            obj.save()
+    assert model.objects.count() == before
+
+
+def assert_rejected_everywhere(obj, field: str, *fragments: str) -> None:
+    assert_invalid(obj, field, *fragments)
+    assert_refused_by_database(obj)
+
+
+# --- the admin --------------------------------------------------------------------------------
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def form_errors(response) -> dict:
+    assert response.status_code == 200, "an invalid form is shown again, not redirected"
+    return response.context["adminform"].form.errors
+
+
+def post_data_from(response) -> dict:
+    """The POST body a browser would send back for an admin change form as rendered: the main
+    form and every inline formset, management forms included."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data = {}
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if value is None:
+                value = ""
+            if isinstance(value, bool):
+                if value:
+                    data[field.html_name] = "on"
+                continue
+            if isinstance(value, list):
+                value = [str(v) for v in value]
+            data[field.html_name] = value
+    return data
