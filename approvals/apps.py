@@ -6,4 +6,4 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Sign-offs and approvals"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401
+        from . import checklist_items  # noqa: F401

@@ -22,14 +22,14 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class Outcome(models.TextChoices):
+class DecisionOutcome(models.TextChoices):
     APPROVE = "approve", "Approve"
     REJECT = "reject", "Reject"
     REQUEST_CHANGES = "request_changes", "Request changes"
 
 
 # Outcomes that must explain themselves.
-OUTCOMES_NEEDING_COMMENT = frozenset({Outcome.REJECT, Outcome.REQUEST_CHANGES})
+OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.REQUEST_CHANGES})
 
 
 # Sign-offs are the four-eyes control itself: they cannot be waived.

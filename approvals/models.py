@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 from raci.choices import TeamFunction
 from readiness.models import Launch, RolloutStage
 
-from .choices import CLOSED_STATUSES, UNWAIVABLE_CHECKS, LedgerEvent, Outcome, RequestStatus, WaiverStatus
+from .choices import CLOSED_STATUSES, UNWAIVABLE_CHECKS, DecisionOutcome, LedgerEvent, RequestStatus, WaiverStatus
 
 
 class StagePolicy(models.Model):
@@ -153,7 +153,7 @@ class SignoffDecision(models.Model):
         related_name="+",
         help_text="The addressee this decision counts for: the decider, or who delegated to them.",
     )
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    outcome = models.CharField(max_length=20, choices=DecisionOutcome.choices)
     comment = models.TextField(blank=True)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
     snapshot = models.JSONField(help_text="Canonical snapshot of the launch facts this decision covers.")
@@ -172,7 +172,7 @@ class SignoffDecision(models.Model):
                 name="one_current_decision_per_addressee",
             ),
             models.CheckConstraint(
-                condition=Q(outcome=Outcome.APPROVE) | ~Q(comment=""),
+                condition=Q(outcome=DecisionOutcome.APPROVE) | ~Q(comment=""),
                 name="rejection_and_change_request_need_a_comment",
             ),
         ]
@@ -189,7 +189,7 @@ class SignoffDecision(models.Model):
         raise ValidationError("Decisions are permanent records and cannot be deleted.")
 
     def clean(self) -> None:
-        if self.outcome != Outcome.APPROVE and not self.comment.strip():
+        if self.outcome != DecisionOutcome.APPROVE and not self.comment.strip():
             raise ValidationError({"comment": f"A comment is required to {self.get_outcome_display().lower()}."})
 
 

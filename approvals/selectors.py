@@ -13,7 +13,7 @@ from guardian.shortcuts import get_objects_for_user
 from raci.choices import Role
 
 from .access import DECIDE_REQUEST
-from .choices import Outcome, RequestStatus
+from .choices import DecisionOutcome, RequestStatus
 from .models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest, Waiver
 from .policies import Requirement, consulted_must_acknowledge, effective_requirements
 from .snapshot import diff_snapshots, fingerprint, launch_snapshot
@@ -95,7 +95,7 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
         state.problems.extend(_objections(label, decisions))
         lapsed = []
         for decision in decisions:
-            if decision.outcome != Outcome.APPROVE:
+            if decision.outcome != DecisionOutcome.APPROVE:
                 continue
             problem = decision_problem(decision, current_fingerprint=current, current_snapshot=snapshot, now=now)
             if problem:
@@ -118,9 +118,9 @@ def _objections(label: str, decisions: list[SignoffDecision]) -> list[str]:
     problems = []
     for decision in decisions:
         who = person_name(decision.on_behalf_of)
-        if decision.outcome == Outcome.REJECT:
+        if decision.outcome == DecisionOutcome.REJECT:
             problems.append(f"{label} sign-off was rejected by {who}: {decision.comment}")
-        elif decision.outcome == Outcome.REQUEST_CHANGES:
+        elif decision.outcome == DecisionOutcome.REQUEST_CHANGES:
             problems.append(f"{label} sign-off: {who} requested changes: {decision.comment}")
     return problems
 

@@ -1,8 +1,8 @@
-"""Celery tasks: thin wrappers taking ids and calling a service; safe to run twice."""
+"""Celery tasks: thin wrappers taking ids and calling the notification code; safe to run twice."""
 
 from celery import shared_task
 
-from .services import signoff_request_notify
+from .notifications import signoff_request_notify
 
 
 @shared_task(acks_late=True)

@@ -8,4 +8,4 @@ class RaciConfig(AppConfig):
     def ready(self) -> None:
         # Registers the RACI checklist items, the template step that creates areas and slots, and
         # the signals that let stakeholders view their launches.
-        from . import checks, services, signals  # noqa: F401
+        from . import checklist_items, services, signals  # noqa: F401

@@ -7,4 +7,4 @@ class ReadinessConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the checklist items this app can evaluate from its own facts.
-        from . import checks  # noqa: F401
+        from . import checklist_items  # noqa: F401

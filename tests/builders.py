@@ -84,7 +84,7 @@ def approve_signoffs(launch: Launch, stage_name: str) -> list:
     requests = signoffs_request(actor=launch.owner, launch=launch, stage=stage)
     for request in requests:
         for addressee in list(request.addressees.all())[: request.approvals_required]:
-            signoff_decide(actor=addressee, request=request, outcome="approve")
+            signoff_decide(actor=addressee, signoff=request, outcome="approve")
     return requests
 
 

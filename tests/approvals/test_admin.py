@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent, Outcome, RequestStatus
+from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.models import (
     Acknowledgement,
     InformedNotice,
@@ -74,10 +74,10 @@ def workflow(launch, owner):
     requests = approve_signoffs(launch, "Internal")
     product = next(r for r in requests if r.function == TeamFunction.PRODUCT)
     first = product.addressees.first()
-    signoff_decide(actor=first, request=product, outcome=Outcome.REQUEST_CHANGES, comment="Add the FAQ link.")
+    signoff_decide(actor=first, signoff=product, outcome=DecisionOutcome.REQUEST_CHANGES, comment="Add the FAQ link.")
     colleague = StakeholderFactory(teams=[team_for(TeamFunction.PRODUCT)]).user
-    signoff_delegate(actor=first, request=product, delegate=colleague, reason="Holiday")
-    signoff_decide(actor=colleague, request=product, outcome=Outcome.APPROVE)
+    signoff_delegate(actor=first, signoff=product, delegate=colleague, reason="Holiday")
+    signoff_decide(actor=colleague, signoff=product, outcome=DecisionOutcome.APPROVE)
     waiver_request(
         actor=owner,
         launch=launch,
@@ -189,7 +189,7 @@ def test_a_decision_cannot_be_changed(admin_client, workflow):
     assert not response.context["has_change_permission"]
     assert not response.context["adminform"].form.fields, "every field is shown read-only"
     forged = {
-        "outcome": Outcome.REJECT,
+        "outcome": DecisionOutcome.REJECT,
         "comment": "Forged.",
         "superseded_at_0": "2020-01-01",
         "superseded_at_1": "00:00:00",

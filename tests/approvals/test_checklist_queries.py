@@ -18,8 +18,8 @@ def _with_signoff_history(slug: str) -> Launch:
     approve_signoffs(launch, "Internal")
     for request in signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Beta")):
         addressee = request.addressees.first()
-        signoff_decide(actor=addressee, request=request, outcome="reject", comment="Not yet.")
-        signoff_decide(actor=addressee, request=request, outcome="approve")
+        signoff_decide(actor=addressee, signoff=request, outcome="reject", comment="Not yet.")
+        signoff_decide(actor=addressee, signoff=request, outcome="approve")
     return launch
 
 

@@ -31,10 +31,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection
 
-from approvals import ledger, services
-from approvals.choices import LedgerEvent, Outcome, RequestStatus
+from approvals import ledger
+from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.models import LedgerEntry, LedgerHead, SignoffDecision, SignoffRequest
-from approvals.services import GateRefused, signoff_decide, signoff_delegate, signoffs_request, stage_advance
+from approvals.services import GateRefused, gate, signoff_decide, signoff_delegate, signoffs_request, stage_advance
 from raci.choices import TeamFunction
 from readiness.models import Launch
 from tests.builders import approve_signoffs, ready_launch, team_for
@@ -178,11 +178,11 @@ def assert_one_current_decision_each(request: SignoffRequest) -> list[SignoffDec
         current.append(live[0])
     request.refresh_from_db()
     outcomes = {d.outcome for d in current}
-    if Outcome.REJECT in outcomes:
+    if DecisionOutcome.REJECT in outcomes:
         expected = RequestStatus.REJECTED
-    elif Outcome.REQUEST_CHANGES in outcomes:
+    elif DecisionOutcome.REQUEST_CHANGES in outcomes:
         expected = RequestStatus.CHANGES_REQUESTED
-    elif sum(d.outcome == Outcome.APPROVE for d in current) >= request.approvals_required:
+    elif sum(d.outcome == DecisionOutcome.APPROVE for d in current) >= request.approvals_required:
         expected = RequestStatus.APPROVED
     else:
         expected = RequestStatus.PENDING
@@ -217,14 +217,14 @@ def product_request(db):
         functions=[TeamFunction.PRODUCT],
         addressees={TeamFunction.PRODUCT: [addressee]},
     )
-    signoff_delegate(actor=addressee, request=request, delegate=delegate, reason="Shared duty")
+    signoff_delegate(actor=addressee, signoff=request, delegate=delegate, reason="Shared duty")
     return request, addressee, delegate
 
 
 def decide(request_pk: int, user_pk: int, outcome: str, comment: str = "") -> Callable[[], Callable[[], object]]:
     def prepare():
         actor, request = user(user_pk), request_of(request_pk)
-        return lambda: signoff_decide(actor=actor, request=request, outcome=outcome, comment=comment)
+        return lambda: signoff_decide(actor=actor, signoff=request, outcome=outcome, comment=comment)
 
     return prepare
 
@@ -250,8 +250,8 @@ def test_addressee_and_delegate_deciding_at_once_leave_one_current_decision(prod
         # Alternate who approves and who rejects, and who (if anyone) is a hair late.
         approver, rejecter = (addressee, delegate) if round_ % 2 == 0 else (delegate, addressee)
         outcomes = run_concurrently(
-            decide(request.pk, approver.pk, Outcome.APPROVE),
-            decide(request.pk, rejecter.pk, Outcome.REJECT, "Not yet: the FAQ is out of date."),
+            decide(request.pk, approver.pk, DecisionOutcome.APPROVE),
+            decide(request.pk, rejecter.pk, DecisionOutcome.REJECT, "Not yet: the FAQ is out of date."),
             jitter=[0.0, random.choice([0.0, 0.0, 0.002])],
         )
         for error in outcomes.errors():
@@ -278,13 +278,14 @@ def test_one_person_submitting_twice_at_once_leaves_one_current_decision(product
     request, addressee, _ = product_request
     for _round in range(ROUNDS):
         outcomes = run_concurrently(
-            decide(request.pk, addressee.pk, Outcome.APPROVE), decide(request.pk, addressee.pk, Outcome.APPROVE)
+            decide(request.pk, addressee.pk, DecisionOutcome.APPROVE),
+            decide(request.pk, addressee.pk, DecisionOutcome.APPROVE),
         )
         for error in outcomes.errors():
             assert isinstance(error, ValidationError) and CONFLICT in str(error), repr(error)
         assert outcomes.values()
         [current] = assert_one_current_decision_each(request)
-        assert current.outcome == Outcome.APPROVE
+        assert current.outcome == DecisionOutcome.APPROVE
     request.refresh_from_db()
     assert request.status == RequestStatus.APPROVED
     assert_each_success_ledgered_once(list(SignoffDecision.objects.filter(request=request)))
@@ -298,13 +299,15 @@ def test_a_decision_waits_for_a_concurrent_one_and_supersedes_it(product_request
     hold = HoldBeforeCommit(monkeypatch, "first")
     first, first_result = start(
         "first",
-        lambda: signoff_decide(actor=user(addressee.pk), request=request_of(request.pk), outcome=Outcome.APPROVE),
+        lambda: signoff_decide(
+            actor=user(addressee.pk), signoff=request_of(request.pk), outcome=DecisionOutcome.APPROVE
+        ),
     )
     assert hold.reached.wait(THREAD_TIMEOUT)
     second, second_result = start(
         "second",
         lambda: signoff_decide(
-            actor=user(delegate.pk), request=request_of(request.pk), outcome=Outcome.REJECT, comment="No."
+            actor=user(delegate.pk), signoff=request_of(request.pk), outcome=DecisionOutcome.REJECT, comment="No."
         ),
     )
     time.sleep(0.5)
@@ -352,7 +355,7 @@ def assert_gate_never_passed_after_rejection(launch: Launch, advance_outcome: tu
     launch.refresh_from_db()
     entries = list(LedgerEntry.objects.filter(launch_slug=launch.slug).order_by("sequence"))
     advanced = [e for e in entries if e.event == LedgerEvent.STAGE_ADVANCED]
-    rejected = [e for e in entries if e.event == LedgerEvent.DECIDED and e.payload["outcome"] == Outcome.REJECT]
+    rejected = [e for e in entries if e.event == LedgerEvent.DECIDED and e.payload["outcome"] == DecisionOutcome.REJECT]
     (advance_ok, advance_value), (reject_ok, reject_value) = advance_outcome, reject_outcome
     if not reject_ok:
         assert is_deadlock(reject_value), repr(reject_value)
@@ -390,7 +393,7 @@ def test_a_stage_advance_racing_a_rejection_never_passes_the_gate():
         delays = [0.0, REJECT_DELAYS[round_ % len(REJECT_DELAYS)]]
         outcomes = run_concurrently(
             advance(launch.pk, "Internal"),
-            decide(ml_request.pk, approver.pk, Outcome.REJECT, "Found a regression in the eval."),
+            decide(ml_request.pk, approver.pk, DecisionOutcome.REJECT, "Found a regression in the eval."),
             jitter=delays,
         )
         seen[assert_gate_never_passed_after_rejection(launch, outcomes[0], outcomes[1])] += 1
@@ -406,7 +409,7 @@ def test_an_advance_waits_for_a_rejection_in_flight_and_is_refused(monkeypatch):
     rejecting, reject_result = start(
         "reject",
         lambda: signoff_decide(
-            actor=user(approver.pk), request=request_of(ml_request.pk), outcome=Outcome.REJECT, comment="No."
+            actor=user(approver.pk), signoff=request_of(ml_request.pk), outcome=DecisionOutcome.REJECT, comment="No."
         ),
     )
     assert hold.reached.wait(THREAD_TIMEOUT)
@@ -435,7 +438,7 @@ def test_a_rejection_waits_for_an_advance_in_flight_and_lands_after_it(monkeypat
     rejecting, reject_result = start(
         "reject",
         lambda: signoff_decide(
-            actor=user(approver.pk), request=request_of(ml_request.pk), outcome=Outcome.REJECT, comment="No."
+            actor=user(approver.pk), signoff=request_of(ml_request.pk), outcome=DecisionOutcome.REJECT, comment="No."
         ),
     )
     time.sleep(0.5)
@@ -460,7 +463,7 @@ def test_a_rejection_arriving_between_the_advances_two_locks_does_not_deadlock(m
     then refuses the advance; a lock-order inversion makes PostgreSQL kill one of them."""
     launch, ml_request, approver = approved_launch("between-locks")
     between, go_on = threading.Event(), threading.Event()
-    original = services._stage_of
+    original = gate.stage_of
 
     def stage_of(launch_, stage):  # runs after the launch lock, before the requests' lock
         result = original(launch_, stage)
@@ -469,13 +472,13 @@ def test_a_rejection_arriving_between_the_advances_two_locks_does_not_deadlock(m
             assert go_on.wait(THREAD_TIMEOUT)
         return result
 
-    monkeypatch.setattr(services, "_stage_of", stage_of)
+    monkeypatch.setattr(gate, "stage_of", stage_of)
     advancing, advance_result = start("advance", lambda: advance(launch.pk, "Internal")()())
     assert between.wait(THREAD_TIMEOUT)
     rejecting, reject_result = start(
         "reject",
         lambda: signoff_decide(
-            actor=user(approver.pk), request=request_of(ml_request.pk), outcome=Outcome.REJECT, comment="No."
+            actor=user(approver.pk), signoff=request_of(ml_request.pk), outcome=DecisionOutcome.REJECT, comment="No."
         ),
     )
     time.sleep(0.5)  # the rejection takes every lock it can get
@@ -506,8 +509,8 @@ def test_many_concurrent_appends_leave_a_contiguous_verifiable_chain():
     work = work[:APPENDERS]
     before = LedgerHead.objects.get().sequence
 
-    for round_, outcome in enumerate([Outcome.APPROVE, Outcome.REQUEST_CHANGES]):
-        comment = "" if outcome == Outcome.APPROVE else f"Round {round_}: please re-run the eval."
+    for round_, outcome in enumerate([DecisionOutcome.APPROVE, DecisionOutcome.REQUEST_CHANGES]):
+        comment = "" if outcome == DecisionOutcome.APPROVE else f"Round {round_}: please re-run the eval."
         outcomes = run_concurrently(*(decide(r, u, outcome, comment) for r, u in work))
         assert not outcomes.errors(), outcomes.errors()
         entries = assert_ledger_intact()
@@ -519,4 +522,4 @@ def test_many_concurrent_appends_leave_a_contiguous_verifiable_chain():
 
     for request_pk, _ in work:
         [current] = assert_one_current_decision_each(request_of(request_pk))
-        assert current.outcome == Outcome.REQUEST_CHANGES
+        assert current.outcome == DecisionOutcome.REQUEST_CHANGES

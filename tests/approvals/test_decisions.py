@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from approvals.access import DECIDE_REQUEST
-from approvals.choices import LedgerEvent, Outcome, RequestStatus
+from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.ledger import verify
 from approvals.models import LedgerEntry, SignoffDecision, SignoffDelegation, SignoffRequest
 from approvals.services import signoff_decide, signoff_delegate, signoff_withdraw, signoffs_request
@@ -73,10 +73,10 @@ def status_of(request: SignoffRequest) -> str:
 
 
 def test_addressee_approves_and_the_request_is_approved(launch, request_, addressee):
-    decision = signoff_decide(actor=addressee, request=request_, outcome="approve", comment=" Looks good. ")
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome="approve", comment=" Looks good. ")
 
     assert (decision.outcome, decision.decided_by, decision.on_behalf_of, decision.comment) == (
-        Outcome.APPROVE,
+        DecisionOutcome.APPROVE,
         addressee,
         addressee,
         "Looks good.",
@@ -99,7 +99,7 @@ def test_addressee_approves_and_the_request_is_approved(launch, request_, addres
 
 
 def test_a_decision_is_recorded_in_history_with_the_decider(request_, addressee):
-    decision = signoff_decide(actor=addressee, request=request_, outcome="approve")
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome="approve")
 
     assert decision.history.first().history_user == addressee
     assert decision.history.first().history_change_reason == "Approve"
@@ -110,7 +110,7 @@ def test_a_decision_is_recorded_in_history_with_the_decider(request_, addressee)
 
 
 def test_a_decision_keeps_the_snapshot_and_fingerprint_of_the_facts_decided_on(launch, request_, addressee):
-    decision = signoff_decide(actor=addressee, request=request_, outcome="approve")
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome="approve")
 
     facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
     beta = next(s for s in facts.stages.all() if s.name == "Beta")
@@ -124,7 +124,7 @@ def test_a_decision_keeps_the_snapshot_and_fingerprint_of_the_facts_decided_on(l
     [("reject", RequestStatus.REJECTED), ("request_changes", RequestStatus.CHANGES_REQUESTED)],
 )
 def test_rejecting_or_requesting_changes_with_a_comment_sets_the_request_status(request_, addressee, outcome, status):
-    decision = signoff_decide(actor=addressee, request=request_, outcome=outcome, comment="Add the DPIA.")
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome=outcome, comment="Add the DPIA.")
 
     assert decision.outcome == outcome
     assert status_of(request_) == status
@@ -138,7 +138,7 @@ def test_rejecting_or_requesting_changes_needs_a_comment(request_, addressee, ou
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=addressee, request=request_, outcome=outcome, comment=comment)
+        signoff_decide(actor=addressee, signoff=request_, outcome=outcome, comment=comment)
 
     assert "comment" in refused.value.message_dict
     unchanged.check()
@@ -148,7 +148,7 @@ def test_an_unknown_outcome_is_refused(request_, addressee):
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=addressee, request=request_, outcome="maybe")
+        signoff_decide(actor=addressee, signoff=request_, outcome="maybe")
 
     assert "outcome" in refused.value.message_dict
     unchanged.check()
@@ -161,7 +161,7 @@ def test_nobody_decides_a_request_they_raised(request_, owner):
     unchanged = Unchanged(request_)
 
     with pytest.raises(PermissionDenied):
-        signoff_decide(actor=owner, request=request_, outcome="approve")
+        signoff_decide(actor=owner, signoff=request_, outcome="approve")
 
     unchanged.check()
 
@@ -174,7 +174,7 @@ def test_a_stakeholder_the_request_is_not_addressed_to_cannot_decide_it(launch, 
 
     for person in (viewer, delegate):
         with pytest.raises(PermissionDenied):
-            signoff_decide(actor=person, request=request_, outcome="approve")
+            signoff_decide(actor=person, signoff=request_, outcome="approve")
 
     unchanged.check()
 
@@ -184,7 +184,7 @@ def test_people_who_may_not_see_the_launch_get_not_found(request_, outsider, oth
 
     for person in (outsider, other_approver):
         with pytest.raises(Http404):
-            signoff_decide(actor=person, request=request_, outcome="approve")
+            signoff_decide(actor=person, signoff=request_, outcome="approve")
 
     unchanged.check()
 
@@ -193,13 +193,13 @@ def test_people_who_may_not_see_the_launch_get_not_found(request_, outsider, oth
 
 
 def test_a_new_decision_supersedes_the_previous_one(request_, addressee):
-    first = signoff_decide(actor=addressee, request=request_, outcome="approve")
+    first = signoff_decide(actor=addressee, signoff=request_, outcome="approve")
 
-    second = signoff_decide(actor=addressee, request=request_, outcome="reject", comment="I missed the retention.")
+    second = signoff_decide(actor=addressee, signoff=request_, outcome="reject", comment="I missed the retention.")
     first.refresh_from_db()
 
     assert first.superseded_at is not None
-    assert first.outcome == Outcome.APPROVE
+    assert first.outcome == DecisionOutcome.APPROVE
     assert second.superseded_at is None
     assert list(SignoffDecision.objects.filter(request=request_, superseded_at__isnull=True)) == [second]
     assert status_of(request_) == RequestStatus.REJECTED
@@ -217,9 +217,9 @@ def test_one_current_decision_per_addressee(launch, owner, addressee, delegate):
         addressees={"legal": [addressee, delegate]},
     )
 
-    signoff_decide(actor=addressee, request=request, outcome="approve")
-    signoff_decide(actor=delegate, request=request, outcome="approve")
-    signoff_decide(actor=addressee, request=request, outcome="approve", comment="Re-read it.")
+    signoff_decide(actor=addressee, signoff=request, outcome="approve")
+    signoff_decide(actor=delegate, signoff=request, outcome="approve")
+    signoff_decide(actor=addressee, signoff=request, outcome="approve", comment="Re-read it.")
 
     current = SignoffDecision.objects.filter(request=request, superseded_at__isnull=True)
     assert sorted(d.on_behalf_of.username for d in current) == ["addressee", "delegate"]
@@ -227,9 +227,9 @@ def test_one_current_decision_per_addressee(launch, owner, addressee, delegate):
 
 
 def test_a_saved_decision_cannot_be_edited(request_, addressee):
-    decision = signoff_decide(actor=addressee, request=request_, outcome="approve", comment="Fine.")
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome="approve", comment="Fine.")
 
-    decision.outcome = Outcome.REJECT
+    decision.outcome = DecisionOutcome.REJECT
     decision.comment = "Changed my mind."
     with pytest.raises(ValidationError):
         decision.save()
@@ -237,11 +237,11 @@ def test_a_saved_decision_cannot_be_edited(request_, addressee):
         decision.save(update_fields=["comment"])
 
     decision.refresh_from_db()
-    assert (decision.outcome, decision.comment) == (Outcome.APPROVE, "Fine.")
+    assert (decision.outcome, decision.comment) == (DecisionOutcome.APPROVE, "Fine.")
 
 
 def test_a_decision_cannot_be_deleted(request_, addressee):
-    decision = signoff_decide(actor=addressee, request=request_, outcome="approve")
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome="approve")
 
     with pytest.raises(ValidationError):
         decision.delete()
@@ -253,7 +253,7 @@ def test_a_decision_cannot_be_deleted(request_, addressee):
 
 
 def test_an_addressee_delegates_to_a_teammate_who_decides_on_their_behalf(launch, request_, addressee, delegate):
-    delegation = signoff_delegate(actor=addressee, request=request_, delegate=delegate, reason="On leave this week.")
+    delegation = signoff_delegate(actor=addressee, signoff=request_, delegate=delegate, reason="On leave this week.")
 
     assert (delegation.request, delegation.delegator, delegation.delegate, delegation.reason) == (
         request_,
@@ -275,7 +275,7 @@ def test_an_addressee_delegates_to_a_teammate_who_decides_on_their_behalf(launch
         "reason": "On leave this week.",
     }
 
-    decision = signoff_decide(actor=delegate, request=request_, outcome="approve")
+    decision = signoff_decide(actor=delegate, signoff=request_, outcome="approve")
 
     assert decision.decided_by == delegate
     assert decision.on_behalf_of == addressee
@@ -286,13 +286,13 @@ def test_an_addressee_delegates_to_a_teammate_who_decides_on_their_behalf(launch
 
 
 def test_a_delegate_decision_supersedes_the_delegator_decision(request_, addressee, delegate):
-    signoff_decide(actor=addressee, request=request_, outcome="request_changes", comment="Need the DPIA first.")
-    signoff_delegate(actor=addressee, request=request_, delegate=delegate)
+    signoff_decide(actor=addressee, signoff=request_, outcome="request_changes", comment="Need the DPIA first.")
+    signoff_delegate(actor=addressee, signoff=request_, delegate=delegate)
 
-    signoff_decide(actor=delegate, request=request_, outcome="approve", comment="DPIA attached.")
+    signoff_decide(actor=delegate, signoff=request_, outcome="approve", comment="DPIA attached.")
 
     current = SignoffDecision.objects.get(request=request_, superseded_at__isnull=True)
-    assert (current.decided_by, current.on_behalf_of, current.outcome) == (delegate, addressee, Outcome.APPROVE)
+    assert (current.decided_by, current.on_behalf_of, current.outcome) == (delegate, addressee, DecisionOutcome.APPROVE)
     assert status_of(request_) == RequestStatus.APPROVED
 
 
@@ -306,12 +306,12 @@ def test_delegating_outside_the_function_team_is_refused(request_, addressee):
 
     for person in (stranger, lawyer_elsewhere):
         with pytest.raises(ValidationError) as refused:
-            signoff_delegate(actor=addressee, request=request_, delegate=person)
+            signoff_delegate(actor=addressee, signoff=request_, delegate=person)
         assert "delegate" in refused.value.message_dict
 
     unchanged.check()
     with pytest.raises(Http404):
-        signoff_decide(actor=stranger, request=request_, outcome="approve")
+        signoff_decide(actor=stranger, signoff=request_, outcome="approve")
 
 
 @pytest.mark.parametrize("who", ["addressee", "owner"])
@@ -321,7 +321,7 @@ def test_delegating_to_oneself_or_to_the_requester_is_refused(request_, addresse
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_delegate(actor=addressee, request=request_, delegate={"addressee": addressee, "owner": owner}[who])
+        signoff_delegate(actor=addressee, signoff=request_, delegate={"addressee": addressee, "owner": owner}[who])
 
     assert "delegate" in refused.value.message_dict
     unchanged.check()
@@ -334,17 +334,17 @@ def test_only_an_addressee_may_delegate(launch, request_, delegate, other_approv
     unchanged = Unchanged(request_)
 
     with pytest.raises(PermissionDenied):
-        signoff_delegate(actor=delegate, request=request_, delegate=other_approver)
+        signoff_delegate(actor=delegate, signoff=request_, delegate=other_approver)
 
     unchanged.check()
 
 
 def test_an_addressee_delegates_only_once(request_, addressee, delegate, other_approver):
-    signoff_delegate(actor=addressee, request=request_, delegate=delegate)
+    signoff_delegate(actor=addressee, signoff=request_, delegate=delegate)
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_delegate(actor=addressee, request=request_, delegate=other_approver)
+        signoff_delegate(actor=addressee, signoff=request_, delegate=other_approver)
 
     assert "delegate" in refused.value.message_dict
     unchanged.check()
@@ -354,7 +354,7 @@ def test_an_addressee_delegates_only_once(request_, addressee, delegate, other_a
 
 
 def test_the_owner_withdraws_a_request(request_, owner):
-    withdrawn = signoff_withdraw(actor=owner, request=request_, reason="Scope changed.")
+    withdrawn = signoff_withdraw(actor=owner, signoff=request_, reason="Scope changed.")
 
     assert withdrawn.status == RequestStatus.WITHDRAWN
     assert withdrawn.closed_at is not None
@@ -371,17 +371,17 @@ def test_only_the_owner_may_withdraw_a_request(request_, addressee):
     unchanged = Unchanged(request_)
 
     with pytest.raises(PermissionDenied):
-        signoff_withdraw(actor=addressee, request=request_)
+        signoff_withdraw(actor=addressee, signoff=request_)
 
     unchanged.check()
 
 
 def test_a_withdrawn_request_cannot_be_withdrawn_again(request_, owner):
-    signoff_withdraw(actor=owner, request=request_)
+    signoff_withdraw(actor=owner, signoff=request_)
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_withdraw(actor=owner, request=request_)
+        signoff_withdraw(actor=owner, signoff=request_)
 
     assert "withdrawn" in refused.value.message_dict["request"][0]
     unchanged.check()
@@ -391,11 +391,11 @@ def test_a_withdrawn_request_cannot_be_withdrawn_again(request_, owner):
     ("outcome", "comment"), [("approve", ""), ("reject", "No."), ("request_changes", "Add the DPIA.")]
 )
 def test_deciding_a_withdrawn_request_is_refused_and_changes_nothing(request_, owner, addressee, outcome, comment):
-    signoff_withdraw(actor=owner, request=request_)
+    signoff_withdraw(actor=owner, signoff=request_)
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=addressee, request=request_, outcome=outcome, comment=comment)
+        signoff_decide(actor=addressee, signoff=request_, outcome=outcome, comment=comment)
 
     assert "withdrawn" in refused.value.message_dict["request"][0]
     unchanged.check()
@@ -403,11 +403,11 @@ def test_deciding_a_withdrawn_request_is_refused_and_changes_nothing(request_, o
 
 
 def test_a_withdrawn_request_cannot_be_delegated(request_, owner, addressee, delegate):
-    signoff_withdraw(actor=owner, request=request_)
+    signoff_withdraw(actor=owner, signoff=request_)
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError):
-        signoff_delegate(actor=addressee, request=request_, delegate=delegate)
+        signoff_delegate(actor=addressee, signoff=request_, delegate=delegate)
 
     unchanged.check()
 
@@ -423,7 +423,7 @@ def test_deciding_a_superseded_request_is_refused(launch, request_, owner, addre
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=addressee, request=request_, outcome="approve")
+        signoff_decide(actor=addressee, signoff=request_, outcome="approve")
 
     assert "superseded" in refused.value.message_dict["request"][0].lower()
     unchanged.check()
@@ -446,7 +446,7 @@ def test_nothing_is_decided_on_an_archived_launch(request_, archived, addressee,
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=addressee, request=request_, outcome=outcome, comment=comment)
+        signoff_decide(actor=addressee, signoff=request_, outcome=outcome, comment=comment)
 
     assert "archived" in refused.value.message_dict["launch"][0]
     unchanged.check()
@@ -456,9 +456,9 @@ def test_nothing_is_delegated_or_withdrawn_on_an_archived_launch(request_, archi
     unchanged = Unchanged(request_)
 
     with pytest.raises(ValidationError) as refused_delegation:
-        signoff_delegate(actor=addressee, request=request_, delegate=delegate)
+        signoff_delegate(actor=addressee, signoff=request_, delegate=delegate)
     with pytest.raises(ValidationError) as refused_withdrawal:
-        signoff_withdraw(actor=owner, request=request_)
+        signoff_withdraw(actor=owner, signoff=request_)
 
     assert "archived" in refused_delegation.value.message_dict["launch"][0]
     assert "archived" in refused_withdrawal.value.message_dict["launch"][0]

@@ -211,7 +211,7 @@ def test_a_stale_approval_counts_again_once_given_on_the_new_facts(approved):
     for decision in SignoffDecision.objects.filter(superseded_at__isnull=True).select_related(
         "request", "on_behalf_of"
     ):
-        signoff_decide(actor=decision.on_behalf_of, request=decision.request, outcome="approve", comment="Re-checked.")
+        signoff_decide(actor=decision.on_behalf_of, signoff=decision.request, outcome="approve", comment="Re-checked.")
 
     assert sign_off_check(approved).status == Status.PASS
 
@@ -286,7 +286,7 @@ def test_an_expired_approval_counts_again_once_renewed(approved, settings, monke
     for decision in SignoffDecision.objects.filter(superseded_at__isnull=True).select_related(
         "request", "on_behalf_of"
     ):
-        signoff_decide(actor=decision.on_behalf_of, request=decision.request, outcome="approve")
+        signoff_decide(actor=decision.on_behalf_of, signoff=decision.request, outcome="approve")
 
     assert sign_off_check(approved, now=later).status == Status.PASS
 
@@ -300,15 +300,15 @@ def test_the_sign_off_check_names_each_missing_rejected_stale_or_expired_sign_of
     }
     person = {function: request.addressees.get() for function, request in requests.items()}
 
-    signoff_decide(actor=person["ml"], request=requests["ml"], outcome="approve")  # will go stale
+    signoff_decide(actor=person["ml"], signoff=requests["ml"], outcome="approve")  # will go stale
     stale_line = make_rollback_manual(launch)
     long_ago = timezone.now() - datetime.timedelta(days=100)
     with monkeypatch.context() as past:
         past.setattr(timezone, "now", lambda: long_ago)
-        signoff_decide(actor=person["product"], request=requests["product"], outcome="approve")  # expired
-    signoff_decide(actor=person["legal"], request=requests["legal"], outcome="reject", comment="The DPIA is missing.")
-    signoff_decide(actor=person["security"], request=requests["security"], outcome="approve")  # fresh
-    signoff_withdraw(actor=owner, request=requests["data"])  # missing
+        signoff_decide(actor=person["product"], signoff=requests["product"], outcome="approve")  # expired
+    signoff_decide(actor=person["legal"], signoff=requests["legal"], outcome="reject", comment="The DPIA is missing.")
+    signoff_decide(actor=person["security"], signoff=requests["security"], outcome="approve")  # fresh
+    signoff_withdraw(actor=owner, signoff=requests["data"])  # missing
 
     check = sign_off_check(launch, "Beta")
 

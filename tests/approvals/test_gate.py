@@ -140,7 +140,7 @@ def test_the_gate_refuses_while_a_sign_off_is_pending_or_rejected(launch, owner)
 
     requests = {r.function: r for r in signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))}
     ml = requests["ml"]
-    signoff_decide(actor=ml.addressees.get(), request=ml, outcome="reject", comment="Eval set too small.")
+    signoff_decide(actor=ml.addressees.get(), signoff=ml, outcome="reject", comment="Eval set too small.")
     unchanged = Unchanged(launch)
 
     with pytest.raises(GateRefused) as refused:

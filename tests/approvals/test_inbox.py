@@ -27,12 +27,12 @@ def test_a_request_waits_for_its_addressee_only(legal_request, addressee, delega
 
 
 def test_a_delegated_request_waits_for_the_delegate_too(legal_request, addressee, delegate):
-    signoff_delegate(actor=addressee, request=legal_request, delegate=delegate)
+    signoff_delegate(actor=addressee, signoff=legal_request, delegate=delegate)
     assert list(requests_awaiting(delegate)) == [legal_request]
 
 
 def test_a_decided_or_withdrawn_request_no_longer_waits(legal_request, addressee, owner):
-    signoff_decide(actor=addressee, request=legal_request, outcome="approve")
+    signoff_decide(actor=addressee, signoff=legal_request, outcome="approve")
     assert list(requests_awaiting(addressee)) == []
     again = signoffs_request(
         actor=owner,
@@ -42,7 +42,7 @@ def test_a_decided_or_withdrawn_request_no_longer_waits(legal_request, addressee
         addressees={"legal": [addressee]},
     )[0]
     assert list(requests_awaiting(addressee)) == [again]
-    signoff_withdraw(actor=owner, request=again)
+    signoff_withdraw(actor=owner, signoff=again)
     assert list(requests_awaiting(addressee)) == []
 
 

@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from approvals import ledger
-from approvals.choices import LedgerEvent, Outcome
+from approvals.choices import DecisionOutcome, LedgerEvent
 from approvals.models import Acknowledgement, LedgerEntry, LedgerHead
 from approvals.services import (
     acknowledge,
@@ -166,7 +166,7 @@ def test_entries_link_each_to_the_one_before(chain):
 
 def test_an_altered_payload_is_named(chain):
     decided = next(e for e in chain if e.event == LedgerEvent.DECIDED)
-    set_column(decided.sequence, "payload", {**decided.payload, "outcome": Outcome.REJECT})
+    set_column(decided.sequence, "payload", {**decided.payload, "outcome": DecisionOutcome.REJECT})
     code, out, err = verify_ledger()
     assert code == 1
     assert out == ""
@@ -390,14 +390,14 @@ def test_requesting_several_functions_appends_one_entry_each(launch, owner):
     assert [e.payload["request"] for e in added] == [r.pk for r in requests]
 
 
-@pytest.mark.parametrize("outcome", [Outcome.APPROVE, Outcome.REJECT, Outcome.REQUEST_CHANGES])
+@pytest.mark.parametrize("outcome", [DecisionOutcome.APPROVE, DecisionOutcome.REJECT, DecisionOutcome.REQUEST_CHANGES])
 def test_deciding_appends_one_entry_carrying_the_decisions_fingerprint(launch, owner, outcome):
     internal = launch.stages.get(name="Internal")
     [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.ML])
     addressee = request.addressees.first()
     before = last_sequence()
-    comment = "" if outcome == Outcome.APPROVE else "Not yet."
-    decision = signoff_decide(actor=addressee, request=request, outcome=outcome, comment=comment)
+    comment = "" if outcome == DecisionOutcome.APPROVE else "Not yet."
+    decision = signoff_decide(actor=addressee, signoff=request, outcome=outcome, comment=comment)
     [entry] = new_entries(before)
     assert entry.event == LedgerEvent.DECIDED
     assert entry.actor == addressee.username
@@ -415,11 +415,11 @@ def test_a_refused_decision_appends_nothing(launch, owner, outsider):
     [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.ML])
     before = last_sequence()
     with pytest.raises(PermissionDenied):
-        signoff_decide(actor=owner, request=request, outcome=Outcome.APPROVE)
+        signoff_decide(actor=owner, signoff=request, outcome=DecisionOutcome.APPROVE)
     with pytest.raises(Http404):
-        signoff_decide(actor=outsider, request=request, outcome=Outcome.APPROVE)
+        signoff_decide(actor=outsider, signoff=request, outcome=DecisionOutcome.APPROVE)
     with pytest.raises(ValidationError):
-        signoff_decide(actor=request.addressees.first(), request=request, outcome=Outcome.REJECT, comment="  ")
+        signoff_decide(actor=request.addressees.first(), signoff=request, outcome=DecisionOutcome.REJECT, comment="  ")
     assert new_entries(before) == []
     assert LedgerHead.objects.get().sequence == before
 
@@ -430,7 +430,7 @@ def test_delegating_appends_one_entry(launch, owner):
     addressee = request.addressees.first()
     colleague = StakeholderFactory(teams=[team_for(TeamFunction.PRODUCT)]).user
     before = last_sequence()
-    signoff_delegate(actor=addressee, request=request, delegate=colleague, reason="On leave")
+    signoff_delegate(actor=addressee, signoff=request, delegate=colleague, reason="On leave")
     [entry] = new_entries(before)
     assert entry.event == LedgerEvent.DELEGATED
     assert entry.actor == addressee.username
@@ -442,7 +442,7 @@ def test_delegating_appends_one_entry(launch, owner):
     }
     assert entry.snapshot_hash == ""
     # The delegate's decision counts for the addressee, and is ledgered as such.
-    decision = signoff_decide(actor=colleague, request=request, outcome=Outcome.APPROVE)
+    decision = signoff_decide(actor=colleague, signoff=request, outcome=DecisionOutcome.APPROVE)
     [decided] = new_entries(entry.sequence)
     assert decided.actor == colleague.username
     assert decided.payload["on behalf of"] == addressee.username
@@ -453,7 +453,7 @@ def test_withdrawing_appends_one_entry(launch, owner):
     internal = launch.stages.get(name="Internal")
     [request] = signoffs_request(actor=owner, launch=launch, stage=internal, functions=[TeamFunction.PRODUCT])
     before = last_sequence()
-    signoff_withdraw(actor=owner, request=request, reason="Wrong stage")
+    signoff_withdraw(actor=owner, signoff=request, reason="Wrong stage")
     [entry] = new_entries(before)
     assert entry.event == LedgerEvent.WITHDRAWN
     assert entry.payload["request"] == request.pk

@@ -65,7 +65,7 @@ def test_a_request_needing_more_approvals_than_people_asked_is_refused(launch, o
 def test_removing_a_requirement_does_not_overrule_its_rejection(launch, owner):
     approve_signoffs(launch, "Internal")
     ml = next(r for r in launch.signoff_requests.all() if r.function == "ml")
-    signoff_decide(actor=ml.addressees.first(), request=ml, outcome="reject", comment="Too many wrong answers.")
+    signoff_decide(actor=ml.addressees.first(), signoff=ml, outcome="reject", comment="Too many wrong answers.")
     internal = launch.stages.get(name="Internal")
     policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=0)
 
@@ -80,7 +80,7 @@ def test_lowering_the_policy_does_not_lower_an_open_request_s_bar(launch, owner,
     beta = launch.stages.get(name="Beta")
     policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=2)
     request = request_for(launch, owner, "legal", "Beta", addressees={"legal": [addressee, delegate]})
-    signoff_decide(actor=addressee, request=request, outcome="approve")
+    signoff_decide(actor=addressee, signoff=request, outcome="approve")
     policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=1)
 
     result = evaluate(facts_of(launch), launch.stages.get(name="Beta")).results[0]
@@ -110,7 +110,7 @@ def test_a_decision_on_facts_that_changed_since_they_were_shown_is_refused(launc
     bar.save()
 
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=request.addressees.first(), request=request, outcome="approve", expected_fingerprint=shown)
+        signoff_decide(actor=request.addressees.first(), signoff=request, outcome="approve", expected_fingerprint=shown)
     assert refused.value.message_dict["request"][0].startswith("The facts changed since you opened this request")
     assert not SignoffDecision.objects.exists()
 
@@ -120,7 +120,7 @@ def test_a_decision_on_the_facts_shown_is_recorded(launch, owner):
     facts = facts_of(launch)
     shown = fingerprint(launch_snapshot(facts, next(s for s in facts.stages.all() if s.name == "Internal")))
     decision = signoff_decide(
-        actor=request.addressees.first(), request=request, outcome="approve", expected_fingerprint=shown
+        actor=request.addressees.first(), signoff=request, outcome="approve", expected_fingerprint=shown
     )
     assert decision.fingerprint == shown
 
@@ -148,9 +148,9 @@ def test_approvals_go_stale_when_the_meaning_of_the_bar_or_the_risk_tier_changes
 
 def test_a_delegator_overruling_their_delegate_stays_on_the_record(launch, owner, addressee, delegate):
     request = request_for(launch, owner, "legal", "Beta", addressees={"legal": [addressee]})
-    signoff_delegate(actor=addressee, request=request, delegate=delegate)
-    rejection = signoff_decide(actor=delegate, request=request, outcome="reject", comment="Terms missing.")
-    approval = signoff_decide(actor=addressee, request=request, outcome="approve")
+    signoff_delegate(actor=addressee, signoff=request, delegate=delegate)
+    rejection = signoff_decide(actor=delegate, signoff=request, outcome="reject", comment="Terms missing.")
+    approval = signoff_decide(actor=addressee, signoff=request, outcome="approve")
     rejection.refresh_from_db()
     assert rejection.superseded_at == approval.decided_at
     decided = LedgerEntry.objects.filter(event=LedgerEvent.DECIDED).order_by("sequence")
@@ -160,7 +160,7 @@ def test_a_delegator_overruling_their_delegate_stays_on_the_record(launch, owner
 def test_an_addressee_cannot_be_made_a_delegate_of_the_same_request(launch, owner, addressee, delegate):
     request = request_for(launch, owner, "legal", "Beta", addressees={"legal": [addressee, delegate]})
     with pytest.raises(ValidationError) as refused:
-        signoff_delegate(actor=addressee, request=request, delegate=delegate)
+        signoff_delegate(actor=addressee, signoff=request, delegate=delegate)
     assert "already asked for this sign-off in their own right" in refused.value.message_dict["delegate"][0]
 
 
@@ -169,9 +169,9 @@ def test_one_person_cannot_hold_two_delegations_of_one_request(launch, owner, ad
     beta = launch.stages.get(name="Beta")
     policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=2)
     request = request_for(launch, owner, "legal", "Beta", addressees={"legal": [addressee, second]})
-    signoff_delegate(actor=addressee, request=request, delegate=delegate)
+    signoff_delegate(actor=addressee, signoff=request, delegate=delegate)
     with pytest.raises(ValidationError) as refused:
-        signoff_delegate(actor=second, request=request, delegate=delegate)
+        signoff_delegate(actor=second, signoff=request, delegate=delegate)
     assert "already decides this request for someone else" in refused.value.message_dict["delegate"][0]
 
 
@@ -219,9 +219,9 @@ def test_a_missing_comment_on_an_approval_is_fine_but_not_on_a_rejection(launch,
     request = request_for(launch, owner, "ml")
     approver = request.addressees.first()
     with pytest.raises(ValidationError) as refused:
-        signoff_decide(actor=approver, request=request, outcome="reject", comment=None)
+        signoff_decide(actor=approver, signoff=request, outcome="reject", comment=None)
     assert "comment" in refused.value.message_dict
-    assert signoff_decide(actor=approver, request=request, outcome="approve", comment=None).comment == ""
+    assert signoff_decide(actor=approver, signoff=request, outcome="approve", comment=None).comment == ""
 
 
 def test_a_waiver_with_a_text_date_names_the_field(launch, owner):
@@ -244,7 +244,7 @@ def test_a_waiver_with_a_text_date_names_the_field(launch, owner):
 
 def test_verify_catches_a_decision_rewritten_in_the_database(launch, owner):
     request = request_for(launch, owner, "ml")
-    decision = signoff_decide(actor=request.addressees.first(), request=request, outcome="reject", comment="Not yet.")
+    decision = signoff_decide(actor=request.addressees.first(), signoff=request, outcome="reject", comment="Not yet.")
     assert verify().ok
     if connection.vendor == "postgresql":
         from django.db import DatabaseError, transaction

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from approvals.ledger import verify
-from approvals.services import signoff_request_notify, signoff_withdraw, signoffs_request
+from approvals.notifications import signoff_request_notify
+from approvals.services import signoff_withdraw, signoffs_request
 from approvals.tasks import notify_signoff_request
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +114,7 @@ def test_a_request_closed_before_commit_is_not_emailed(launch, owner, mailoutbox
 def test_a_withdrawn_request_is_not_emailed(launch, owner, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         (request,) = signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"), functions=["ml"])
-    signoff_withdraw(actor=owner, request=request)
+    signoff_withdraw(actor=owner, signoff=request)
 
     assert signoff_request_notify(request_id=request.pk) is False
     assert mailoutbox == []

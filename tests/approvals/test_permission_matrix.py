@@ -46,7 +46,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.access import DECIDE_REQUEST
-from approvals.choices import LedgerEvent, Outcome, RequestStatus, WaiverStatus
+from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus, WaiverStatus
 from approvals.models import (
     Acknowledgement,
     LedgerEntry,
@@ -234,7 +234,7 @@ def world(
         functions=[TeamFunction.LEGAL],
         addressees={TeamFunction.LEGAL: [addressee]},
     )
-    delegation = signoff_delegate(actor=addressee, request=request, delegate=delegate, reason="On holiday")
+    delegation = signoff_delegate(actor=addressee, signoff=request, delegate=delegate, reason="On holiday")
     assert delegation.delegator == addressee and delegation.delegate == delegate
     people = {
         "owner": owner,
@@ -333,7 +333,7 @@ def _(w):
 @scenario("signoff_withdraw")
 def _(w):
     def call(actor):
-        return signoff_withdraw(actor=actor, request=w.request, reason="Scope changed")
+        return signoff_withdraw(actor=actor, signoff=w.request, reason="Scope changed")
 
     def succeeded(result, actor):
         assert SignoffRequest.objects.get(pk=w.request.pk).status == RequestStatus.WITHDRAWN
@@ -345,7 +345,7 @@ def _(w):
 @scenario("signoff_decide")
 def _(w):
     def call(actor):
-        return signoff_decide(actor=actor, request=w.request, outcome=Outcome.APPROVE)
+        return signoff_decide(actor=actor, signoff=w.request, outcome=DecisionOutcome.APPROVE)
 
     def succeeded(result, actor):
         # The delegate's decision counts for the addressee who delegated.
@@ -369,7 +369,7 @@ def _(w):
     before = ledger_count(LedgerEvent.DELEGATED)
 
     def call(actor):
-        return signoff_delegate(actor=actor, request=request, delegate=w.people["delegate"], reason="Travelling")
+        return signoff_delegate(actor=actor, signoff=request, delegate=w.people["delegate"], reason="Travelling")
 
     def succeeded(result, actor):
         assert SignoffDelegation.objects.filter(
@@ -541,7 +541,7 @@ def test_permission_matrix(world, service, role, expected):
 
 def test_a_superuser_who_is_not_an_addressee_cannot_decide(world, superuser):
     with pytest.raises(PermissionDenied):
-        signoff_decide(actor=superuser, request=world.request, outcome=Outcome.APPROVE)
+        signoff_decide(actor=superuser, signoff=world.request, outcome=DecisionOutcome.APPROVE)
     assert not SignoffDecision.objects.exists()
     assert SignoffRequest.objects.get(pk=world.request.pk).status == RequestStatus.PENDING
 
@@ -560,7 +560,7 @@ def test_a_superuser_cannot_address_a_request_to_themselves(launch, superuser):
     assert db_state() == before
 
 
-@pytest.mark.parametrize("outcome", [Outcome.APPROVE, Outcome.REJECT])
+@pytest.mark.parametrize("outcome", [DecisionOutcome.APPROVE, DecisionOutcome.REJECT])
 def test_a_superuser_cannot_decide_a_request_they_raised_even_when_added_as_addressee(
     launch, addressee, superuser, outcome
 ):
@@ -577,12 +577,12 @@ def test_a_superuser_cannot_decide_a_request_they_raised_even_when_added_as_addr
     before = db_state()
 
     with pytest.raises(PermissionDenied):
-        signoff_decide(actor=superuser, request=request, outcome=outcome, comment="Looks fine to me")
+        signoff_decide(actor=superuser, signoff=request, outcome=outcome, comment="Looks fine to me")
 
     assert db_state() == before
     assert not SignoffDecision.objects.filter(request=request).exists()
     # The genuine addressee still can.
-    signoff_decide(actor=addressee, request=request, outcome=Outcome.APPROVE)
+    signoff_decide(actor=addressee, signoff=request, outcome=DecisionOutcome.APPROVE)
     assert SignoffRequest.objects.get(pk=request.pk).status == RequestStatus.APPROVED
 
 
@@ -597,7 +597,7 @@ def test_a_superuser_who_raised_a_request_cannot_decide_it_as_a_delegate(launch,
     # signoff_delegate refuses delegating to the requester; write the row directly.
     SignoffDelegation.objects.create(request=request, delegator=addressee, delegate=superuser)
     with pytest.raises(PermissionDenied):
-        signoff_decide(actor=superuser, request=request, outcome=Outcome.APPROVE)
+        signoff_decide(actor=superuser, signoff=request, outcome=DecisionOutcome.APPROVE)
     assert not SignoffDecision.objects.filter(request=request).exists()
 
 
@@ -680,5 +680,5 @@ def test_an_inactive_user_sees_nothing(world, launches, role):
     with pytest.raises(Http404):
         policy_set_consultation(actor=user, stage=world.stage(name="Beta"), must_acknowledge=True)
     with pytest.raises(Http404):
-        signoff_decide(actor=user, request=world.request, outcome=Outcome.APPROVE)
+        signoff_decide(actor=user, signoff=world.request, outcome=DecisionOutcome.APPROVE)
     assert db_state() == before

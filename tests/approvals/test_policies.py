@@ -253,7 +253,7 @@ def two_lawyers_needed(launch, owner, addressee, delegate, third_lawyer):
     )
     for request in requests:
         if request.function != TeamFunction.LEGAL:
-            signoff_decide(actor=request.addressees.first(), request=request, outcome="approve")
+            signoff_decide(actor=request.addressees.first(), signoff=request, outcome="approve")
     return next(r for r in requests if r.function == TeamFunction.LEGAL)
 
 
@@ -263,8 +263,8 @@ def test_a_policy_asking_for_two_approvals_needs_two_different_addressees(
     request = two_lawyers_needed
     assert request.approvals_required == 2
 
-    signoff_decide(actor=addressee, request=request, outcome="approve")
-    signoff_decide(actor=addressee, request=request, outcome="approve", comment="Still fine.")
+    signoff_decide(actor=addressee, signoff=request, outcome="approve")
+    signoff_decide(actor=addressee, signoff=request, outcome="approve", comment="Still fine.")
     request.refresh_from_db()
     check = sign_off_check(launch, "Internal")
 
@@ -272,7 +272,7 @@ def test_a_policy_asking_for_two_approvals_needs_two_different_addressees(
     assert check.status == Status.FAIL
     assert any("Legal sign-off has 1 of 2 fresh approvals" in reason for reason in check.reasons)
 
-    signoff_decide(actor=delegate, request=request, outcome="approve")
+    signoff_decide(actor=delegate, signoff=request, outcome="approve")
     request.refresh_from_db()
 
     assert request.status == RequestStatus.APPROVED
@@ -281,10 +281,10 @@ def test_a_policy_asking_for_two_approvals_needs_two_different_addressees(
 
 def test_any_rejection_blocks_even_with_enough_approvals(launch, two_lawyers_needed, addressee, delegate, third_lawyer):
     request = two_lawyers_needed
-    signoff_decide(actor=addressee, request=request, outcome="approve")
-    signoff_decide(actor=delegate, request=request, outcome="approve")
+    signoff_decide(actor=addressee, signoff=request, outcome="approve")
+    signoff_decide(actor=delegate, signoff=request, outcome="approve")
 
-    signoff_decide(actor=third_lawyer, request=request, outcome="reject", comment="The DPIA is missing.")
+    signoff_decide(actor=third_lawyer, signoff=request, outcome="reject", comment="The DPIA is missing.")
     request.refresh_from_db()
     check = sign_off_check(launch, "Internal")
 

@@ -334,7 +334,7 @@ def test_requesting_again_supersedes_the_open_request(launch, owner):
 def test_requesting_again_supersedes_an_approved_request_too(launch, owner):
     internal = stage(launch, "Internal")
     first = by_function(signoffs_request(actor=owner, launch=launch, stage=internal))["ml"]
-    signoff_decide(actor=first.addressees.get(), request=first, outcome="approve")
+    signoff_decide(actor=first.addressees.get(), signoff=first, outcome="approve")
 
     signoffs_request(actor=owner, launch=launch, stage=internal, functions=["ml"])
     first.refresh_from_db()

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.choices import Outcome as SignoffOutcome
+from approvals.choices import DecisionOutcome
 from approvals.services import signoff_decide, signoffs_request, stage_advance
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
@@ -276,9 +276,9 @@ class DemoPortfolio:
         for request in self._request(launch, stage_name):
             if request.function in except_functions:
                 continue
-            outcome, comment = decisions.get(request.function, (SignoffOutcome.APPROVE, "Looks good."))
+            outcome, comment = decisions.get(request.function, (DecisionOutcome.APPROVE, "Looks good."))
             for addressee in list(request.addressees.all())[: request.approvals_required]:
-                signoff_decide(actor=addressee, request=request, outcome=outcome, comment=comment)
+                signoff_decide(actor=addressee, signoff=request, outcome=outcome, comment=comment)
 
     def _advance(self, launch: Launch, stage_name: str) -> None:
         stage_advance(actor=self.pm, launch=launch, stage=launch.stages.get(name=stage_name))
@@ -315,10 +315,10 @@ class DemoPortfolio:
             "Beta",
             decisions={
                 TeamFunction.LEGAL: (
-                    SignoffOutcome.REJECT,
+                    DecisionOutcome.REJECT,
                     "The beta terms do not disclose that answers are AI-generated.",
                 ),
-                TeamFunction.DATA: (SignoffOutcome.REQUEST_CHANGES, "Document the retention of code snippets."),
+                TeamFunction.DATA: (DecisionOutcome.REQUEST_CHANGES, "Document the retention of code snippets."),
             },
         )
 

@@ -1,0 +1,34 @@
+"""Every state change of the sign-off workflow, one module per subject. Each function takes the
+acting user, runs in one transaction, checks who may act, locks what it changes, writes history
+and appends to the ledger.
+
+Errors: ``Http404`` for a launch the actor may not know of, ``PermissionDenied`` for a known but
+forbidden action, ``ValidationError`` (naming what is wrong) for a refused state change or bad input.
+
+Locks are always taken in the order launch → requests (by pk) → decisions → ledger head, and
+only on the row itself (``of=("self",)``): on PostgreSQL a plain ``select_for_update`` also locks
+every joined row (including joins added by default orderings), which would take the launch row
+after a request row and deadlock against the stage gate.
+"""
+
+from .decisions import acknowledge, signoff_decide, signoff_delegate
+from .gate import GateRefused, stage_advance, stage_rollback
+from .policy import policy_set_consultation, policy_set_requirement
+from .requests import signoff_withdraw, signoffs_request
+from .waivers import MAX_WAIVER_DAYS, waiver_decide, waiver_request
+
+__all__ = [
+    "MAX_WAIVER_DAYS",
+    "GateRefused",
+    "acknowledge",
+    "policy_set_consultation",
+    "policy_set_requirement",
+    "signoff_decide",
+    "signoff_delegate",
+    "signoff_withdraw",
+    "signoffs_request",
+    "stage_advance",
+    "stage_rollback",
+    "waiver_decide",
+    "waiver_request",
+]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from readiness.checklist import with_checklist_facts
+from readiness.history import save_with_history
+from readiness.models import Launch, RolloutStage
+
+from ..choices import REQUEST_TRANSITIONS
+from ..models import SignoffRequest
+
+
+def launch_with_facts(launch_id: int) -> Launch:
+    return with_checklist_facts(Launch.objects.filter(pk=launch_id)).get()
+
+
+def stage_of(launch: Launch, stage: RolloutStage) -> RolloutStage:
+    expect_type(stage, RolloutStage, "stage")
+    if stage.launch_id != launch.pk:
+        raise ValidationError({"stage": f"Stage '{stage.name}' belongs to another launch."})
+    return stage
+
+
+def expect_type(value, kind: type, field: str, *, optional: bool = False) -> None:
+    """Refuse a value of the wrong type with an error naming the field, not a crash later."""
+    if value is None and optional:
+        return
+    if not isinstance(value, kind):
+        raise ValidationError({field: f"Expected {kind.__name__}, got {type(value).__name__}."})
+
+
+def close_request(request: SignoffRequest, status: str, *, actor, reason: str) -> None:
+    if status not in REQUEST_TRANSITIONS[request.status]:
+        raise ValidationError({"status": f"A {request.get_status_display().lower()} request cannot become {status}."})
+    request.status = status
+    request.closed_at = timezone.now()
+    save_with_history(request, actor=actor, reason=reason)
+
+
+def locked_request(request: SignoffRequest) -> SignoffRequest:
+    return SignoffRequest.objects.select_for_update(of=("self",)).select_related("launch", "stage").get(pk=request.pk)
+
+
+def refuse_if_closed(request: SignoffRequest) -> None:
+    if not request.is_open:
+        raise ValidationError(
+            {"request": f"This request was {request.get_status_display().lower()}; it can no longer be acted on."}
+        )

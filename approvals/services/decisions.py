@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from raci.models import Team
+from readiness.access import grant_view, refuse_if_archived, require_view
+from readiness.history import save_with_history
+
+from .. import ledger
+from ..access import DECIDE_REQUEST
+from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, RequestStatus
+from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
+from ..selectors import person_name
+from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
+from ._common import expect_type, launch_with_facts, locked_request, refuse_if_closed
+
+# Decisions ---------------------------------------------------------------------------------
+
+
+def _acting_for(actor, signoff: SignoffRequest):
+    """The addressee ``actor`` decides for: themselves, or whoever delegated to them. Both the
+    addressee and their delegate act for the same seat: the newer decision supersedes the other,
+    and both stay on the record."""
+    if signoff.addressees.filter(pk=actor.pk).exists():
+        return actor
+    delegation = signoff.delegations.filter(delegate=actor).select_related("delegator").first()
+    if delegation is not None:
+        return delegation.delegator
+    raise PermissionDenied("This request is not addressed or delegated to you.")
+
+
+def _status_from(decisions: list[SignoffDecision], approvals_required: int) -> str:
+    outcomes = [decision.outcome for decision in decisions]
+    if DecisionOutcome.REJECT in outcomes:
+        return RequestStatus.REJECTED
+    if DecisionOutcome.REQUEST_CHANGES in outcomes:
+        return RequestStatus.CHANGES_REQUESTED
+    if outcomes.count(DecisionOutcome.APPROVE) >= approvals_required:
+        return RequestStatus.APPROVED
+    return RequestStatus.PENDING
+
+
+@transaction.atomic
+def signoff_decide(
+    *,
+    actor,
+    signoff: SignoffRequest,
+    outcome: str,
+    comment: str = "",
+    expected_fingerprint: str | None = None,
+) -> SignoffDecision:
+    """Approve, reject or request changes. Supersedes the addressee's previous decision, stores
+    the snapshot of the facts decided on, and appends to the ledger.
+
+    ``expected_fingerprint`` is the fingerprint of the facts the approver was shown; when the
+    facts changed since, the decision is refused with what changed, so nobody approves facts
+    they never saw. Pages and the API pass it; scripts may omit it."""
+    signoff = locked_request(signoff)
+    require_view(actor, signoff.launch)
+    if actor.pk == signoff.requested_by_id:
+        raise PermissionDenied("You raised this request; someone else must decide it.")
+    on_behalf_of = _acting_for(actor, signoff)
+    refuse_if_archived(signoff.launch)
+    refuse_if_closed(signoff)
+    if outcome not in DecisionOutcome.values:
+        raise ValidationError({"outcome": f"Unknown outcome '{outcome}'. Choose approve, reject or request_changes."})
+    expect_type(comment or "", str, "comment")
+    comment = (comment or "").strip()
+    if outcome in OUTCOMES_NEEDING_COMMENT and not comment:
+        raise ValidationError({"comment": f"A comment is required to {DecisionOutcome(outcome).label.lower()}."})
+
+    facts = launch_with_facts(signoff.launch_id)
+    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
+    snapshot = launch_snapshot(facts, stage)
+    if expected_fingerprint is not None and expected_fingerprint != fingerprint(snapshot):
+        shown = next((d.snapshot for d in signoff.decisions.all() if d.fingerprint == expected_fingerprint), None)
+        changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else "reload to see them"
+        raise ValidationError({"request": f"The facts changed since you opened this request: {changes}."})
+    now = timezone.now()
+    for previous in SignoffDecision.objects.select_for_update(of=("self",)).filter(
+        request=signoff, on_behalf_of=on_behalf_of, superseded_at__isnull=True
+    ):
+        previous.superseded_at = now
+        previous._history_user = actor
+        previous._change_reason = "Superseded by a newer decision"
+        previous.save(update_fields=["superseded_at"])
+    decision = SignoffDecision(
+        request=signoff,
+        decided_by=actor,
+        on_behalf_of=on_behalf_of,
+        outcome=outcome,
+        comment=comment,
+        fingerprint=fingerprint(snapshot),
+        snapshot=snapshot,
+        decided_at=now,
+    )
+    try:
+        with transaction.atomic():
+            save_with_history(decision, actor=actor, reason=DecisionOutcome(outcome).label)
+    except IntegrityError:
+        raise ValidationError(
+            {"request": "Someone decided this request at the same moment; reload and try again."}
+        ) from None
+    current = list(SignoffDecision.objects.filter(request=signoff, superseded_at__isnull=True))
+    signoff.status = _status_from(current, signoff.approvals_required)
+    save_with_history(signoff, actor=actor, reason=f"{DecisionOutcome(outcome).label} by {person_name(actor)}")
+    ledger.append(
+        event=LedgerEvent.DECIDED,
+        launch=signoff.launch,
+        actor=actor,
+        payload={
+            "request": signoff.pk,
+            "decision": decision.pk,
+            "stage": signoff.stage.name,
+            "function": signoff.function,
+            "outcome": outcome,
+            "comment": comment,
+            "on behalf of": on_behalf_of.get_username(),
+        },
+        snapshot_hash=decision.fingerprint,
+    )
+    return decision
+
+
+@transaction.atomic
+def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = "") -> SignoffDelegation:
+    """An addressee hands their decision to another member of a team of the request's function."""
+    signoff = locked_request(signoff)
+    require_view(actor, signoff.launch)
+    if not signoff.addressees.filter(pk=actor.pk).exists():
+        raise PermissionDenied("Only an addressee of this request may delegate it.")
+    refuse_if_archived(signoff.launch)
+    refuse_if_closed(signoff)
+    if delegate.pk == actor.pk:
+        raise ValidationError({"delegate": "You cannot delegate to yourself."})
+    if delegate.pk == signoff.requested_by_id:
+        raise ValidationError({"delegate": "The person who raised the request cannot decide it."})
+    if not delegate.is_active:
+        raise ValidationError({"delegate": f"{person_name(delegate)} is deactivated."})
+    shared = Team.objects.filter(function=signoff.function, members__user=actor).filter(members__user=delegate)
+    if not shared.exists():
+        raise ValidationError(
+            {"delegate": f"{person_name(delegate)} is not in a {signoff.get_function_display()} team with you."}
+        )
+    if signoff.delegations.filter(delegator=actor).exists():
+        raise ValidationError({"delegate": "You have already delegated this request."})
+    if signoff.addressees.filter(pk=delegate.pk).exists():
+        raise ValidationError(
+            {"delegate": f"{person_name(delegate)} is already asked for this sign-off in their own right."}
+        )
+    if signoff.delegations.filter(delegate=delegate).exists():
+        raise ValidationError({"delegate": f"{person_name(delegate)} already decides this request for someone else."})
+    delegation = save_with_history(
+        SignoffDelegation(request=signoff, delegator=actor, delegate=delegate, reason=reason),
+        actor=actor,
+        reason=f"Delegated to {person_name(delegate)}",
+    )
+    assign_perm(DECIDE_REQUEST, delegate, signoff)
+    grant_view(delegate, signoff.launch)
+    ledger.append(
+        event=LedgerEvent.DELEGATED,
+        launch=signoff.launch,
+        actor=actor,
+        payload={"request": signoff.pk, "from": actor.get_username(), "to": delegate.get_username(), "reason": reason},
+    )
+    return delegation
+
+
+@transaction.atomic
+def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -> Acknowledgement:
+    """A Consulted person acknowledges a stage, optionally with a comment."""
+    acknowledgement = (
+        Acknowledgement.objects.select_for_update(of=("self",))
+        .select_related("launch", "stage")
+        .get(pk=acknowledgement.pk)
+    )
+    require_view(actor, acknowledgement.launch)
+    if acknowledgement.user_id != actor.pk:
+        raise PermissionDenied("Only the person consulted may acknowledge.")
+    refuse_if_archived(acknowledgement.launch)
+    if acknowledgement.acknowledged_at is not None:
+        raise ValidationError(
+            {"acknowledgement": f"Already acknowledged on {acknowledgement.acknowledged_at.date().isoformat()}."}
+        )
+    expect_type(comment or "", str, "comment")
+    comment = comment or ""
+    acknowledgement.acknowledged_at = timezone.now()
+    acknowledgement.comment = comment.strip()
+    save_with_history(acknowledgement, actor=actor, reason="Acknowledged")
+    ledger.append(
+        event=LedgerEvent.ACKNOWLEDGED,
+        launch=acknowledgement.launch,
+        actor=actor,
+        payload={"stage": acknowledgement.stage.name, "comment": acknowledgement.comment},
+    )
+    return acknowledgement

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from raci.choices import Role
+from readiness.access import refuse_if_archived, require_change, require_view
+from readiness.checklist import Readiness, evaluate
+from readiness.history import save_with_history
+from readiness.models import Launch, RolloutStage
+
+from .. import ledger
+from ..choices import LedgerEvent
+from ..models import SignoffRequest
+from ..snapshot import fingerprint, launch_snapshot
+from ._common import launch_with_facts, stage_of
+
+
+class GateRefused(ValidationError):
+    """The stage gate said no; ``readiness`` holds the blockers."""
+
+    def __init__(self, readiness: Readiness) -> None:
+        self.readiness = readiness
+        lines = [f"{r.title}: {reason}" for r in readiness.blockers for reason in r.reasons] + readiness.refusals
+        super().__init__({"stage": [f"May not enter {readiness.stage.name}: {line}" for line in lines]})
+
+
+# Stage gate --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
+    """Move ``launch`` forward to ``stage`` only when its checklist passes and every sign-off is
+    approved and fresh. Locks the launch and the stage's requests first, so a decision racing
+    the advance is either seen by the gate or waits for it."""
+    require_change(actor, launch)
+    locked = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
+    refuse_if_archived(locked)
+    stage_of(locked, stage)
+    list(
+        SignoffRequest.objects.select_for_update(of=("self",))
+        .filter(launch=locked, stage=stage)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    facts = launch_with_facts(locked.pk)
+    stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
+    current = facts.current_stage
+    if current is not None and stage.order <= current.order:
+        raise ValidationError({"stage": f"{stage.name} is not after {current.name}; go back with a rollback instead."})
+    expected = facts.next_stage()
+    if stage.pk != expected.pk:
+        raise ValidationError(
+            {"stage": f"Stages are entered in order: the next stage is {expected.name}, not {stage.name}."}
+        )
+    readiness = evaluate(facts, stage)
+    if not readiness.may_enter:
+        raise GateRefused(readiness)
+    previous_name = current.name if current else "planning"
+    locked.current_stage = stage
+    save_with_history(locked, actor=actor, reason=f"Advanced from {previous_name} to {stage.name}")
+    ledger.append(
+        event=LedgerEvent.STAGE_ADVANCED,
+        launch=locked,
+        actor=actor,
+        payload={
+            "from": previous_name,
+            "to": stage.name,
+            "exposure percent": format(stage.exposure_percent.normalize(), "f"),
+            "checklist": {r.key: str(r.status) for r in readiness.results},
+        },
+        snapshot_hash=fingerprint(launch_snapshot(facts, stage)),
+    )
+    return readiness
+
+
+def _is_accountable(user, launch: Launch) -> bool:
+    return launch.areas.filter(assignments__role=Role.ACCOUNTABLE, assignments__stakeholder__user=user).exists()
+
+
+@transaction.atomic
+def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -> Launch:
+    """Go back to an earlier stage. Always allowed to the owner and the launch's Accountables."""
+    require_view(actor, launch)
+    # Lock only the launch row: PostgreSQL cannot lock the nullable side of the stage join.
+    locked = Launch.objects.select_for_update(of=("self",)).select_related("current_stage").get(pk=launch.pk)
+    if actor.pk != locked.owner_id and not _is_accountable(actor, locked):
+        raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
+    refuse_if_archived(locked)
+    stage_of(locked, stage)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the launch is rolled back."})
+    current = locked.current_stage
+    if current is None or stage.order >= current.order:
+        raise ValidationError({"stage": f"{stage.name} is not before the current stage; nothing to roll back."})
+    locked.current_stage = stage
+    save_with_history(locked, actor=actor, reason=f"Rolled back from {current.name} to {stage.name}: {reason}")
+    ledger.append(
+        event=LedgerEvent.STAGE_ROLLED_BACK,
+        launch=locked,
+        actor=actor,
+        payload={"from": current.name, "to": stage.name, "reason": reason},
+    )
+    return locked

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import datetime
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from raci.choices import Role
+from readiness.access import grant_view, refuse_if_archived, require_change
+from readiness.history import save_with_history
+from readiness.models import Launch, RolloutStage
+
+from .. import ledger
+from ..access import DECIDE_REQUEST
+from ..choices import CLOSED_STATUSES, LedgerEvent, RequestStatus
+from ..models import Acknowledgement, InformedNotice, SignoffRequest
+from ..policies import effective_requirements
+from ..routing import default_addressees, serves_function
+from ..selectors import person_name
+from ..snapshot import fingerprint, launch_snapshot
+from ._common import close_request, expect_type, launch_with_facts, locked_request, refuse_if_closed, stage_of
+
+User = get_user_model()
+
+
+def _addressees_for(launch: Launch, requirement, named: list | None, actor) -> list:
+    """The people a request for ``requirement`` goes to: ``named`` (checked) or routed."""
+    label = requirement.function_label
+    people = (
+        list(dict.fromkeys(named))
+        if named
+        else default_addressees(launch, requirement.function, exclude_user_id=actor.pk)
+    )
+    if not people:
+        raise ValidationError(
+            {
+                "addressees": f"Nobody can be asked for the {label} sign-off: no Accountable, slot or active team member for that function."
+            }
+        )
+    if any(person.pk == actor.pk for person in people):
+        raise ValidationError({"addressees": "You cannot address a sign-off request to yourself."})
+    if any(not person.is_active for person in people):
+        raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
+    strangers = [person for person in people if not serves_function(launch, requirement.function, person)]
+    if strangers:
+        raise ValidationError(
+            {
+                "addressees": f"{', '.join(person_name(p) for p in strangers)} cannot sign off for {label}: "
+                f"not in a {label} team, the launch's {label} slot or the matching area's Accountable."
+            }
+        )
+    if len(people) < requirement.approvals_required:
+        raise ValidationError(
+            {
+                "addressees": f"The {label} sign-off needs {requirement.approvals_required} approvals; only {len(people)} people are asked."
+            }
+        )
+    return people
+
+
+# Requests ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def signoffs_request(
+    *,
+    actor,
+    launch: Launch,
+    stage: RolloutStage,
+    due_date: datetime.date | None = None,
+    message: str = "",
+    functions: list[str] | None = None,
+    addressees: dict[str, list] | None = None,
+) -> list[SignoffRequest]:
+    """Ask for the sign-offs ``stage`` needs: one request per required function (or just
+    ``functions``), addressed to ``addressees[function]`` or routed through the RACI. Any open
+    request for the same function is superseded by the new one. Consulted people are
+    asked to acknowledge; Informed people are recorded as informed."""
+    require_change(actor, launch)
+    expect_type(stage, RolloutStage, "stage")
+    expect_type(due_date, datetime.date, "due_date", optional=True)
+    expect_type(message, str, "message")
+    if functions is not None and (
+        not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions)
+    ):
+        raise ValidationError({"functions": "Give a list of team functions, e.g. ['legal', 'security']."})
+    addressees = addressees or {}
+    if not isinstance(addressees, dict) or not all(
+        isinstance(people, list | tuple) and all(isinstance(p, User) for p in people) for people in addressees.values()
+    ):
+        raise ValidationError({"addressees": "Give addressees as {function: [user, ...]}."})
+    launch = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
+    refuse_if_archived(launch)
+    stage_of(launch, stage)
+    if due_date is not None and due_date < timezone.localdate():
+        raise ValidationError({"due_date": "The due date is in the past."})
+    facts = launch_with_facts(launch.pk)
+    stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
+    requirements = {r.function: r for r in effective_requirements(facts, stage)}
+    wanted = list(dict.fromkeys(functions)) if functions is not None else list(requirements)
+    unknown = [f for f in wanted if f not in requirements]
+    if unknown:
+        raise ValidationError(
+            {
+                "functions": f"Not required to enter {stage.name}: {', '.join(unknown)}. Required: {', '.join(requirements) or 'none'}."
+            }
+        )
+    routed = {
+        function: _addressees_for(facts, requirements[function], addressees.get(function), actor) for function in wanted
+    }
+    # Lock every request this call supersedes before anything is written (lock order: launch →
+    # requests by pk → ledger head), so a decision on one of them cannot deadlock with us.
+    superseded = list(
+        SignoffRequest.objects.select_for_update(of=("self",))
+        .filter(launch=launch, stage=stage, function__in=wanted)
+        .exclude(status__in=sorted(CLOSED_STATUSES))
+        .order_by("pk")
+    )
+    for previous in superseded:
+        close_request(previous, RequestStatus.SUPERSEDED, actor=actor, reason="Requested again")
+    snapshot_hash = fingerprint(launch_snapshot(facts, stage))
+    created = []
+    for function in wanted:
+        requirement, people = requirements[function], routed[function]
+        request = SignoffRequest(
+            launch=launch,
+            stage=stage,
+            function=function,
+            approvals_required=requirement.approvals_required,
+            requested_by=actor,
+            due_date=due_date,
+            message=message,
+        )
+        save_with_history(request, actor=actor, reason=f"Requested for {stage.name}")
+        request.addressees.set(people)
+        for person in people:
+            assign_perm(DECIDE_REQUEST, person, request)
+            grant_view(person, launch)
+        ledger.append(
+            event=LedgerEvent.REQUESTED,
+            launch=launch,
+            actor=actor,
+            payload={
+                "request": request.pk,
+                "stage": stage.name,
+                "function": function,
+                "approvals required": requirement.approvals_required,
+                "addressees": sorted(p.get_username() for p in people),
+                "due date": due_date.isoformat() if due_date else None,
+            },
+            snapshot_hash=snapshot_hash,
+        )
+        created.append(request)
+    _route_consulted_and_informed(facts, stage, actor=actor)
+    from ..tasks import notify_signoff_request
+
+    for request in created:
+        transaction.on_commit(partial(notify_signoff_request.delay, request.pk))
+    return created
+
+
+def _route_consulted_and_informed(launch: Launch, stage: RolloutStage, *, actor) -> None:
+    for area in launch.areas.all():
+        for assignment in area.assignments.all():
+            user = assignment.stakeholder.user
+            if user.pk == actor.pk or not user.is_active:
+                continue
+            if (
+                assignment.role == Role.CONSULTED
+                and not Acknowledgement.objects.filter(stage=stage, user=user).exists()
+            ):
+                save_with_history(
+                    Acknowledgement(launch=launch, stage=stage, user=user, requested_by=actor),
+                    actor=actor,
+                    reason="Consulted: asked to acknowledge",
+                )
+            elif (
+                assignment.role == Role.INFORMED and not InformedNotice.objects.filter(stage=stage, user=user).exists()
+            ):
+                save_with_history(
+                    InformedNotice(launch=launch, stage=stage, user=user),
+                    actor=actor,
+                    reason="Informed of the sign-off request",
+                )
+
+
+@transaction.atomic
+def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> SignoffRequest:
+    signoff = locked_request(signoff)
+    require_change(actor, signoff.launch)
+    refuse_if_archived(signoff.launch)
+    refuse_if_closed(signoff)
+    close_request(signoff, RequestStatus.WITHDRAWN, actor=actor, reason=reason or "Withdrawn by the owner")
+    ledger.append(
+        event=LedgerEvent.WITHDRAWN,
+        launch=signoff.launch,
+        actor=actor,
+        payload={"request": signoff.pk, "stage": signoff.stage.name, "function": signoff.function, "reason": reason},
+    )
+    return signoff

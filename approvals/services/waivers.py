@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from raci.choices import Role
+from readiness.access import refuse_if_archived, require_change, require_view
+from readiness.checklist import registry
+from readiness.history import save_with_history
+from readiness.models import Launch, RolloutStage
+
+from .. import ledger
+from ..access import is_executive
+from ..choices import UNWAIVABLE_CHECKS, WAIVER_TRANSITIONS, LedgerEvent, WaiverStatus
+from ..models import Waiver
+from ._common import expect_type, stage_of
+
+# Longest a waiver may run before someone has to look again.
+MAX_WAIVER_DAYS = 180
+
+
+# Waivers -----------------------------------------------------------------------------------
+
+# The area whose Accountable may approve a waiver of each checklist item (executives may approve any).
+WAIVER_AREAS = {
+    "failure_rate_agreed": "model_quality",
+    "quality_evidence": "model_quality",
+    "data_classified": "data_retrieval",
+    "pii_policy": "policy",
+    "incident_owner": "infrastructure",
+    "slos_defined": "infrastructure",
+    "monitoring_dashboard": "infrastructure",
+    "rollback_plan": "infrastructure",
+    "incident_runbook": "infrastructure",
+    "feedback_loop": "user_experience",
+}
+
+
+@transaction.atomic
+def waiver_request(
+    *, actor, launch: Launch, stage: RolloutStage, check_key: str, justification: str, expires_on: datetime.date
+) -> Waiver:
+    require_change(actor, launch)
+    refuse_if_archived(launch)
+    stage_of(launch, stage)
+    expect_type(expires_on, datetime.date, "expires_on")
+    expect_type(justification, str, "justification")
+    if check_key in UNWAIVABLE_CHECKS:
+        raise ValidationError({"check_key": "Sign-offs cannot be waived; they are the approval itself."})
+    if check_key not in registry:
+        raise ValidationError({"check_key": f"Unknown checklist item '{check_key}'."})
+    live = Waiver.objects.filter(
+        stage=stage, check_key=check_key, status__in=[WaiverStatus.PENDING, WaiverStatus.APPROVED]
+    )
+    if live.exists():
+        raise ValidationError({"check_key": "A waiver of this item for this stage is already pending or approved."})
+    today = timezone.localdate()
+    if expires_on < today:
+        raise ValidationError({"expires_on": "The expiry date is in the past."})
+    if expires_on > today + datetime.timedelta(days=MAX_WAIVER_DAYS):
+        raise ValidationError({"expires_on": f"A waiver may run at most {MAX_WAIVER_DAYS} days."})
+    waiver = Waiver(
+        launch=launch,
+        stage=stage,
+        check_key=check_key,
+        justification=justification.strip(),
+        expires_on=expires_on,
+        requested_by=actor,
+    )
+    try:
+        with transaction.atomic():
+            save_with_history(waiver, actor=actor, reason="Waiver requested")
+    except IntegrityError:
+        raise ValidationError(
+            {"check_key": "A waiver of this item for this stage is already pending or approved."}
+        ) from None
+    ledger.append(
+        event=LedgerEvent.WAIVER_REQUESTED,
+        launch=launch,
+        actor=actor,
+        payload={
+            "waiver": waiver.pk,
+            "stage": stage.name,
+            "item": check_key,
+            "expires on": expires_on.isoformat(),
+            "justification": waiver.justification,
+        },
+    )
+    return waiver
+
+
+def _may_decide_waiver(user, waiver: Waiver) -> bool:
+    if is_executive(user):
+        return True
+    area_kind = WAIVER_AREAS.get(waiver.check_key)
+    return (
+        area_kind is not None
+        and waiver.launch.areas.filter(
+            kind=area_kind, assignments__role=Role.ACCOUNTABLE, assignments__stakeholder__user=user
+        ).exists()
+    )
+
+
+@transaction.atomic
+def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") -> Waiver:
+    """The area's Accountable or an executive approves or rejects a waiver; never its requester."""
+    waiver = Waiver.objects.select_for_update(of=("self",)).select_related("launch", "stage").get(pk=waiver.pk)
+    require_view(actor, waiver.launch)
+    if actor.pk == waiver.requested_by_id:
+        raise PermissionDenied("You asked for this waiver; someone else must decide it.")
+    if not _may_decide_waiver(actor, waiver):
+        raise PermissionDenied("Only the Accountable for this item's area or an executive may decide this waiver.")
+    refuse_if_archived(waiver.launch)
+    status = WaiverStatus.APPROVED if approve else WaiverStatus.REJECTED
+    if status not in WAIVER_TRANSITIONS[waiver.status]:
+        raise ValidationError({"status": f"This waiver is already {waiver.get_status_display().lower()}."})
+    if not approve and not comment.strip():
+        raise ValidationError({"comment": "Say why the waiver is rejected."})
+    waiver.status = status
+    waiver.decided_by = actor
+    waiver.decided_at = timezone.now()
+    waiver.decision_comment = comment.strip()
+    save_with_history(waiver, actor=actor, reason=f"Waiver {status}")
+    ledger.append(
+        event=LedgerEvent.WAIVER_DECIDED,
+        launch=waiver.launch,
+        actor=actor,
+        payload={
+            "waiver": waiver.pk,
+            "stage": waiver.stage.name,
+            "item": waiver.check_key,
+            "status": status,
+            "expires on": waiver.expires_on.isoformat(),
+            "justification": waiver.justification,
+            "comment": waiver.decision_comment,
+        },
+    )
+    return waiver
