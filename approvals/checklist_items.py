@@ -1,8 +1,9 @@
 """Checklist item 1, "Stakeholders have approved", and the waivers that apply to any item."""
 
 from readiness.checklist import Context, Outcome, register, registry
+from readiness.people import person_name
 
-from .choices import UNWAIVABLE_CHECKS, WaiverStatus
+from .choices import UNWAIVABLE_CHECKS
 from .selectors import acknowledgement_problems, signoff_prefetches, stage_signoffs, standing_objections
 
 
@@ -31,14 +32,10 @@ def _waivers_in_force(ctx: Context) -> dict[str, str]:
     for waiver in ctx.launch.waivers.all():
         if waiver.check_key in UNWAIVABLE_CHECKS:
             continue
-        if (
-            waiver.stage_id == ctx.stage.pk
-            and waiver.status == WaiverStatus.APPROVED
-            and waiver.expires_on >= ctx.today
-        ):
-            approver = waiver.decided_by.get_full_name() or waiver.decided_by.get_username()
+        if waiver.stage_id == ctx.stage.pk and waiver.is_in_force(ctx.today):
             notes[waiver.check_key] = (
-                f"Waived for {ctx.stage.name} until {waiver.expires_on.isoformat()} by {approver}: {waiver.justification}"
+                f"Waived for {ctx.stage.name} until {waiver.expires_on.isoformat()} "
+                f"by {person_name(waiver.decided_by)}: {waiver.justification}"
             )
     return notes
 

@@ -286,6 +286,7 @@ class Waiver(models.Model):
             raise ValidationError(errors)
 
     def is_in_force(self, today) -> bool:
+        """Approved and not yet expired on ``today``: the one rule the checklist applies."""
         return self.status == WaiverStatus.APPROVED and self.expires_on >= today
 
 

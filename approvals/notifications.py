@@ -5,9 +5,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from readiness.history import save_with_history
+from readiness.people import person_name
 
 from .models import SignoffRequest
-from .selectors import person_name
 
 User = get_user_model()
 

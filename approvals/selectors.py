@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from guardian.shortcuts import get_objects_for_user
 
 from raci.choices import Role
+from readiness.people import person_name
 
 from .access import DECIDE_REQUEST
 from .choices import DecisionOutcome, RequestStatus
@@ -35,10 +36,6 @@ def signoff_prefetches() -> list:
         Prefetch("acknowledgements", queryset=Acknowledgement.objects.select_related("user")),
         Prefetch("waivers", queryset=Waiver.objects.select_related("requested_by", "decided_by")),
     ]
-
-
-def person_name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def approval_age_limit() -> datetime.timedelta:

@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 
 from readiness.checklist import Context, Outcome, plural, register
 from readiness.choices import NotifyScope, Severity
+from readiness.people import person_name
 
 from .choices import AreaKind, Role
 from .models import RaciAssignment, ResponsibilityArea
@@ -55,9 +56,8 @@ def failure_rate_agreed(ctx: Context) -> Outcome:
         if not accountables:
             problems.append(f"Quality bar '{bar.metric}': area '{area.name}' has no Accountable to agree it.")
         elif bar.agreed_by_id not in {s.user_id for s in accountables}:
-            agreed_by = bar.agreed_by.get_full_name() or bar.agreed_by.username
             problems.append(
-                f"Quality bar '{bar.metric}' was agreed by {agreed_by}, but the Accountable for "
+                f"Quality bar '{bar.metric}' was agreed by {person_name(bar.agreed_by)}, but the Accountable for "
                 f"'{area.name}' is {_names(accountables)}."
             )
     return Outcome.from_problems(

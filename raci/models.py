@@ -9,6 +9,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from readiness.models import Launch
+from readiness.people import person_name
 
 from .choices import AreaKind, Role, TeamFunction
 
@@ -43,7 +44,7 @@ class Stakeholder(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        return person_name(self.user)
 
     @property
     def is_reachable(self) -> bool:

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from .evidence import wilson_upper_bound
+from .evidence import judge
 from .models import (
     SLO,
     DataAsset,
@@ -244,17 +244,11 @@ class EvalRunAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="upper bound")
     def upper_bound(self, run: EvalRun) -> str:
-        return f"{self._upper_bound(run):.2%}"
+        return f"{judge(run.quality_bar, run).upper_bound:.2%}"
 
     @admin.display(description="proves the bar", boolean=True)
     def proves_bar(self, run: EvalRun) -> bool:
-        # The same rule as the evidence check, applied to this one run.
-        bar = run.quality_bar
-        return run.samples >= bar.min_samples and self._upper_bound(run) <= float(bar.max_failure_rate)
-
-    @staticmethod
-    def _upper_bound(run: EvalRun) -> float:
-        return wilson_upper_bound(run.failures, run.samples, float(run.quality_bar.confidence_level))
+        return judge(run.quality_bar, run).proves_bar
 
 
 @admin.register(DataAsset)

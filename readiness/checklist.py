@@ -109,6 +109,11 @@ class CheckRegistry:
         returning one. ``gates_every_stage`` makes the item gate every stage whatever the stage's
         own list says (sign-offs: no configuration may take them out of the gate)."""
 
+        if key in self._checks:
+            raise ValueError(f"Checklist item '{key}' is already registered; keys must be unique.")
+        if any(check.number == number for check in self._checks.values()):
+            raise ValueError(f"Checklist number {number} is already taken; numbers must be unique.")
+
         def decorator(fn: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
             self._checks[key] = Check(key, number, title, fn, tuple(select), tuple(prefetch), gates_every_stage)
             return fn

@@ -4,7 +4,7 @@ import datetime
 
 from .checklist import Context, Outcome, plural, register
 from .choices import COST_INDICATORS, SloIndicator
-from .evidence import wilson_upper_bound
+from .evidence import judge
 from .models import RollbackPlan, Runbook
 
 
@@ -167,19 +167,20 @@ def quality_evidence(ctx: Context) -> Outcome:
         if run is None:
             problems.append(f"Quality bar '{bar.metric}' has no evaluation run.")
             continue
-        if run.samples < bar.min_samples:
+        judgement = judge(bar, run)
+        if not judgement.enough_samples:
             problems.append(
                 f"Quality bar '{bar.metric}': the latest evaluation has {run.samples} samples, "
                 f"fewer than the {bar.min_samples} required."
             )
             continue
-        upper = wilson_upper_bound(run.failures, run.samples, confidence)
+        upper = judgement.upper_bound
         verdict = (
             f"Quality bar '{bar.metric}': {run.failures}/{run.samples} failures on {run.golden_set_name} "
             f"{run.golden_set_version}; the {_percent(confidence)} upper bound is {_percent(upper)} "
             f"against an agreed maximum of {_percent(limit)}"
         )
-        if upper > limit:
+        if not judgement.proves_bar:
             problems.append(verdict + " — not yet proven.")
         else:
             proven.append(verdict + ".")

@@ -1,6 +1,7 @@
 """Statistical evidence that a measured failure rate is within an agreed maximum."""
 
 import math
+from dataclasses import dataclass
 from statistics import NormalDist
 
 
@@ -24,3 +25,23 @@ def wilson_upper_bound(failures: int, samples: int, confidence: float) -> float:
     centre = p + z2 / (2 * samples)
     margin = z * math.sqrt(p * (1 - p) / samples + z2 / (4 * samples * samples))
     return min(1.0, (centre + margin) / (1 + z2 / samples))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What one evaluation run proves about one quality bar."""
+
+    enough_samples: bool
+    upper_bound: float
+    within_maximum: bool
+
+    @property
+    def proves_bar(self) -> bool:
+        return self.enough_samples and self.within_maximum
+
+
+def judge(bar, run) -> Judgement:
+    """The evidence rule, in one place for the checklist and the admin: the run has at least the
+    bar's minimum samples and the Wilson upper bound at the bar's confidence is within its maximum."""
+    upper = wilson_upper_bound(run.failures, run.samples, float(bar.confidence_level))
+    return Judgement(run.samples >= bar.min_samples, upper, upper <= float(bar.max_failure_rate))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -9,6 +11,19 @@ from readiness.models import Launch, RolloutStage
 
 from ..choices import REQUEST_TRANSITIONS
 from ..models import SignoffRequest
+
+
+def moment(now: datetime.datetime | None) -> datetime.datetime:
+    """The time a service records: now, or an earlier ``now`` given by a loader of past events
+    (``seed_demo``). Interfaces never pass one; the future is refused."""
+    current = timezone.now()
+    if now is None:
+        return current
+    if not isinstance(now, datetime.datetime) or timezone.is_naive(now):
+        raise ValidationError({"now": "Give an aware datetime."})
+    if now > current:
+        raise ValidationError({"now": "A service cannot record an event in the future."})
+    return now
 
 
 def launch_with_facts(launch_id: int) -> Launch:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -8,14 +10,14 @@ from guardian.shortcuts import assign_perm
 from raci.models import Team
 from readiness.access import grant_view, refuse_if_archived, require_view
 from readiness.history import save_with_history
+from readiness.people import person_name
 
 from .. import ledger
 from ..access import DECIDE_REQUEST
 from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, RequestStatus
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
-from ..selectors import person_name
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
-from ._common import expect_type, launch_with_facts, locked_request, refuse_if_closed
+from ._common import expect_type, launch_with_facts, locked_request, moment, refuse_if_closed
 
 # Decisions ---------------------------------------------------------------------------------
 
@@ -51,6 +53,7 @@ def signoff_decide(
     outcome: str,
     comment: str = "",
     expected_fingerprint: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> SignoffDecision:
     """Approve, reject or request changes. Supersedes the addressee's previous decision, stores
     the snapshot of the facts decided on, and appends to the ledger.
@@ -79,7 +82,7 @@ def signoff_decide(
         shown = next((d.snapshot for d in signoff.decisions.all() if d.fingerprint == expected_fingerprint), None)
         changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else "reload to see them"
         raise ValidationError({"request": f"The facts changed since you opened this request: {changes}."})
-    now = timezone.now()
+    now = moment(now)
     for previous in SignoffDecision.objects.select_for_update(of=("self",)).filter(
         request=signoff, on_behalf_of=on_behalf_of, superseded_at__isnull=True
     ):

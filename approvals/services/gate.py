@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -13,7 +15,7 @@ from .. import ledger
 from ..choices import LedgerEvent
 from ..models import SignoffRequest
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import launch_with_facts, stage_of
+from ._common import launch_with_facts, moment, stage_of
 
 
 class GateRefused(ValidationError):
@@ -29,7 +31,7 @@ class GateRefused(ValidationError):
 
 
 @transaction.atomic
-def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
+def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.datetime | None = None) -> Readiness:
     """Move ``launch`` forward to ``stage`` only when its checklist passes and every sign-off is
     approved and fresh. Locks the launch and the stage's requests first, so a decision racing
     the advance is either seen by the gate or waits for it."""
@@ -53,7 +55,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
         raise ValidationError(
             {"stage": f"Stages are entered in order: the next stage is {expected.name}, not {stage.name}."}
         )
-    readiness = evaluate(facts, stage)
+    readiness = evaluate(facts, stage, now=moment(now))
     if not readiness.may_enter:
         raise GateRefused(readiness)
     previous_name = current.name if current else "planning"

@@ -13,6 +13,7 @@ from raci.choices import Role
 from readiness.access import grant_view, refuse_if_archived, require_change
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.people import person_name
 
 from .. import ledger
 from ..access import DECIDE_REQUEST
@@ -20,9 +21,8 @@ from ..choices import CLOSED_STATUSES, LedgerEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
 from ..policies import effective_requirements
 from ..routing import default_addressees, serves_function
-from ..selectors import person_name
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import close_request, expect_type, launch_with_facts, locked_request, refuse_if_closed, stage_of
+from ._common import close_request, expect_type, launch_with_facts, locked_request, moment, refuse_if_closed, stage_of
 
 User = get_user_model()
 
@@ -75,12 +75,14 @@ def signoffs_request(
     message: str = "",
     functions: list[str] | None = None,
     addressees: dict[str, list] | None = None,
+    now: datetime.datetime | None = None,
 ) -> list[SignoffRequest]:
     """Ask for the sign-offs ``stage`` needs: one request per required function (or just
     ``functions``), addressed to ``addressees[function]`` or routed through the RACI. Any open
     request for the same function is superseded by the new one. Consulted people are
     asked to acknowledge; Informed people are recorded as informed."""
     require_change(actor, launch)
+    now = moment(now)
     expect_type(stage, RolloutStage, "stage")
     expect_type(due_date, datetime.date, "due_date", optional=True)
     expect_type(message, str, "message")
@@ -134,6 +136,7 @@ def signoffs_request(
             requested_by=actor,
             due_date=due_date,
             message=message,
+            created_at=now,
         )
         save_with_history(request, actor=actor, reason=f"Requested for {stage.name}")
         request.addressees.set(people)

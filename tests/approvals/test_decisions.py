@@ -1,9 +1,12 @@
 """Deciding sign-offs: approve, reject, request changes; delegation; four eyes; decisions are
 never edited; withdrawn requests and archived launches refuse everything and change nothing."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import timezone
 
 from approvals.access import DECIDE_REQUEST
 from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
@@ -463,3 +466,18 @@ def test_nothing_is_delegated_or_withdrawn_on_an_archived_launch(request_, archi
     assert "archived" in refused_delegation.value.message_dict["launch"][0]
     assert "archived" in refused_withdrawal.value.message_dict["launch"][0]
     unchanged.check()
+
+
+def test_a_decision_can_be_recorded_as_of_the_past_but_never_the_future(request_, addressee):
+    """Loaders of past events (seed_demo) pass ``now``; the future is refused."""
+    earlier = timezone.now() - datetime.timedelta(days=3)
+    decision = signoff_decide(actor=addressee, signoff=request_, outcome="approve", now=earlier)
+    assert decision.decided_at == earlier
+    with pytest.raises(ValidationError) as excinfo:
+        signoff_decide(
+            actor=addressee,
+            signoff=request_,
+            outcome="approve",
+            now=timezone.now() + datetime.timedelta(hours=1),
+        )
+    assert "future" in str(excinfo.value.message_dict["now"])

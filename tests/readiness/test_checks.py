@@ -718,3 +718,13 @@ def test_evaluating_twelve_launches_together_stays_within_the_same_query_bound(d
     assert len(results) == 12
     assert stages["launch-1"] == StageKind.BETA
     assert stages["launch-0"] == StageKind.INTERNAL
+
+
+def test_the_registry_refuses_a_second_item_with_a_key_or_number_already_taken():
+    from readiness.checklist import registry
+
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("raci_defined", number=99, title="Again")
+    with pytest.raises(ValueError, match="number 3 is already taken"):
+        registry.register("something_new", number=3, title="Clash")
+    assert "something_new" not in registry

@@ -3,10 +3,8 @@
 It lives in `approvals` because that app sits on top of the dependency graph and may use them all."""
 
 import datetime
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -142,7 +140,6 @@ class DemoPortfolio:
 
     def build(self) -> int:
         stories = (
-            # The expired story runs first: its decisions are dated in the past.
             ("meeting-notes", "Meeting notes summariser", RiskTier.MEDIUM, self._approvals_expired),
             ("support-assistant", "Support assistant", RiskTier.MEDIUM, self._waiting_for_executive),
             ("sales-email-drafter", "Sales email drafter", RiskTier.LOW, self._ready_for_internal),
@@ -260,7 +257,7 @@ class DemoPortfolio:
             )
         )
 
-    def _request(self, launch: Launch, stage_name: str):
+    def _request(self, launch: Launch, stage_name: str, *, now=None):
         stage = launch.stages.get(name=stage_name)
         return signoffs_request(
             actor=self.pm,
@@ -268,20 +265,21 @@ class DemoPortfolio:
             stage=stage,
             due_date=timezone.localdate() + datetime.timedelta(days=7),
             message=f"Please review {launch.name} for {stage_name}.",
+            now=now,
         )
 
-    def _approve_all(self, launch: Launch, stage_name: str, *, except_functions=(), decisions=None) -> None:
+    def _approve_all(self, launch: Launch, stage_name: str, *, except_functions=(), decisions=None, now=None) -> None:
         """Request the stage's sign-offs; addressees approve, except where ``decisions`` says otherwise."""
         decisions = decisions or {}
-        for request in self._request(launch, stage_name):
+        for request in self._request(launch, stage_name, now=now):
             if request.function in except_functions:
                 continue
             outcome, comment = decisions.get(request.function, (DecisionOutcome.APPROVE, "Looks good."))
             for addressee in list(request.addressees.all())[: request.approvals_required]:
-                signoff_decide(actor=addressee, signoff=request, outcome=outcome, comment=comment)
+                signoff_decide(actor=addressee, signoff=request, outcome=outcome, comment=comment, now=now)
 
-    def _advance(self, launch: Launch, stage_name: str) -> None:
-        stage_advance(actor=self.pm, launch=launch, stage=launch.stages.get(name=stage_name))
+    def _advance(self, launch: Launch, stage_name: str, *, now=None) -> None:
+        stage_advance(actor=self.pm, launch=launch, stage=launch.stages.get(name=stage_name), now=now)
 
     # Stories -----------------------------------------------------------------------------
 
@@ -338,15 +336,8 @@ class DemoPortfolio:
         self._agree_quality_bar(launch, samples=2000, failures=40)
         self._classify_data(launch)
         self._operations(launch)
+        # Decided long ago, so the approvals have since expired.
         long_ago = timezone.now() - datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS + 30)
-        with _as_of(long_ago):
-            self._approve_all(launch, "Internal")
-            self._advance(launch, "Internal")
-            self._approve_all(launch, "Beta")
-
-
-@contextmanager
-def _as_of(moment: datetime.datetime):
-    """Run services as if at ``moment``, so the demo can show approvals that have since expired."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
-        yield
+        self._approve_all(launch, "Internal", now=long_ago)
+        self._advance(launch, "Internal", now=long_ago)
+        self._approve_all(launch, "Beta", now=long_ago)
