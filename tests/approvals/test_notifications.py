@@ -228,6 +228,22 @@ def test_with_no_broker_reachable_at_all_the_request_still_returns(
     assert len(mailoutbox) == 1
 
 
+def test_the_command_sends_at_most_its_limit_and_says_what_is_left(
+    launch, owner, broker_down, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+    due = OutboxMessage.objects.order_by("pk").last().next_attempt_at
+
+    out = call_command_output("deliver_notifications", "--limit", "1")
+
+    assert (
+        out
+        == f"Outbox: 1 sent, 0 dropped, 0 retrying, 0 failed; 1 pending, next due {due.isoformat(timespec='seconds')}.\n"
+    )
+    assert len(mailoutbox) == 1
+
+
 def test_the_periodic_drain_is_scheduled_every_minute():
     (entry,) = [e for e in project_app.conf.beat_schedule.values() if e["task"] == deliver_notifications.name]
     assert entry["schedule"] == 60.0
