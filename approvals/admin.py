@@ -13,7 +13,8 @@ the ledger; here those records are shown read-only:
   decisions), and only their free-text and date fields that no control depends on are editable.
 
 Guardian's per-object permission rows (SignoffRequestUserObjectPermission, ...GroupObjectPermission)
-and the LedgerHead lock row are deliberately not registered."""
+and the LedgerHead lock row are deliberately not registered. The notification outbox is shown
+read-only, so an operator can see what is waiting or failing and why; delivery alone changes it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from .models import (
     Acknowledgement,
     InformedNotice,
     LedgerEntry,
+    OutboxMessage,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -153,7 +155,6 @@ class SignoffRequestAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
         "message",
         "created_at",
         "closed_at",
-        "notified_at",
     )
     # Only the due date and the message may be corrected here; who is asked, by whom, for what and
     # how it stands are the workflow's (addressees also carry object permissions).
@@ -275,3 +276,15 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="payload")
     def payload_pretty(self, entry: LedgerEntry) -> str:
         return _pretty_json(entry.payload)
+
+
+# --- notification outbox --------------------------------------------------------------------------
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "request", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "event")
+    list_select_related = ("request__launch", "request__stage", "recipient")
+    search_fields = ("recipient__username", "recipient__email", "last_error", "request__launch__slug")
+    date_hierarchy = "created_at"

@@ -60,3 +60,16 @@ class LedgerEvent(models.TextChoices):
     WAIVER_REQUESTED = "waiver_requested", "Waiver requested"
     WAIVER_DECIDED = "waiver_decided", "Waiver decided"
     POLICY_CHANGED = "policy_changed", "Sign-off policy changed"
+
+
+class NotificationEvent(models.TextChoices):
+    """What an outbox message tells its recipient about."""
+
+    SIGNOFF_REQUESTED = "signoff_requested", "Sign-off requested"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    DROPPED = "dropped", "Dropped: no longer relevant"
+    FAILED = "failed", "Failed: gave up after repeated errors"

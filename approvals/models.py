@@ -14,7 +14,16 @@ from simple_history.models import HistoricalRecords
 from raci.choices import TeamFunction
 from readiness.models import Launch, RolloutStage
 
-from .choices import CLOSED_STATUSES, UNWAIVABLE_CHECKS, DecisionOutcome, LedgerEvent, RequestStatus, WaiverStatus
+from .choices import (
+    CLOSED_STATUSES,
+    UNWAIVABLE_CHECKS,
+    DecisionOutcome,
+    LedgerEvent,
+    NotificationEvent,
+    OutboxStatus,
+    RequestStatus,
+    WaiverStatus,
+)
 
 
 class StagePolicy(models.Model):
@@ -75,7 +84,6 @@ class SignoffRequest(models.Model):
     status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords(m2m_fields=[addressees])
 
@@ -331,3 +339,44 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Ledger entries are append-only.")
+
+
+class OutboxMessage(models.Model):
+    """One e-mail to one person about one event, written in the same transaction as the change it
+    reports and delivered after commit by ``approvals.notifications.deliver_outbox`` (a task
+    enqueued on commit, a periodic task, or ``manage.py deliver_notifications``).
+
+    Plumbing, not governance: nothing the gate or the ledger reads, so it has no history and is
+    updated in place. The unique (event, request, recipient) makes delivery idempotent: each person
+    gets each notice at most once, however often delivery runs."""
+
+    event = models.CharField(max_length=30, choices=NotificationEvent.choices)
+    request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="outbox_messages")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not sent before this time (back-off).")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, help_text="Why the last attempt failed, or why the message was dropped.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outbox message"
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "request", "recipient"], name="one_message_per_event_and_recipient"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=OutboxStatus.SENT, sent_at__isnull=False)
+                | (~Q(status=OutboxStatus.SENT) & Q(sent_at__isnull=True)),
+                name="outbox_sent_at_iff_sent",
+            ),
+        ]
+        indexes = [
+            # The drain's query: what is pending and due, oldest first.
+            models.Index(fields=["next_attempt_at", "id"], condition=Q(status=OutboxStatus.PENDING), name="outbox_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} → {self.recipient} ({self.get_status_display()})"

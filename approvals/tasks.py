@@ -2,9 +2,11 @@
 
 from celery import shared_task
 
-from .notifications import signoff_request_notify
+from .notifications import deliver_outbox
 
 
 @shared_task(acks_late=True)
-def notify_signoff_request(request_id: int) -> bool:
-    return signoff_request_notify(request_id=request_id)
+def deliver_notifications(message_ids: list[int] | None = None) -> dict[str, int]:
+    """Deliver these outbox messages (enqueued after a commit), or, with no ids, every pending
+    message that is due (the periodic drain)."""
+    return deliver_outbox(message_ids=message_ids)

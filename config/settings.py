@@ -130,6 +130,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Run by `celery -A config beat` (exactly one): mail the outbox still holds, e.g. because the broker
+# was down when a request was saved. Without a broker nothing schedules: run
+# `manage.py deliver_notifications` from cron instead.
+CELERY_BEAT_SCHEDULE = {
+    "deliver-notifications": {
+        "task": "approvals.tasks.deliver_notifications",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a tick no worker took in time is dropped, not piled up
+    },
+}
 
 # Mail: by default messages are written to files under sent_mail/ so a single machine needs no
 # mail server; set EMAIL_BACKEND (and EMAIL_HOST etc.) to send for real.

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -19,6 +18,7 @@ from .. import ledger
 from ..access import DECIDE_REQUEST
 from ..choices import CLOSED_STATUSES, LedgerEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
+from ..notifications import deliver_after_commit, outbox_signoff_requested
 from ..policies import effective_requirements
 from ..routing import default_addressees, serves_function
 from ..snapshot import fingerprint, launch_snapshot
@@ -125,7 +125,7 @@ def signoffs_request(
     for previous in superseded:
         close_request(previous, RequestStatus.SUPERSEDED, actor=actor, reason="Requested again")
     snapshot_hash = fingerprint(launch_snapshot(facts, stage))
-    created = []
+    created, message_ids = [], []
     for function in wanted:
         requirement, people = requirements[function], routed[function]
         request = SignoffRequest(
@@ -143,6 +143,7 @@ def signoffs_request(
         for person in people:
             assign_perm(DECIDE_REQUEST, person, request)
             grant_view(person, launch)
+        message_ids += outbox_signoff_requested(request=request, recipients=people)
         ledger.append(
             event=LedgerEvent.REQUESTED,
             launch=launch,
@@ -159,10 +160,8 @@ def signoffs_request(
         )
         created.append(request)
     _route_consulted_and_informed(facts, stage, actor=actor)
-    from ..tasks import notify_signoff_request
-
-    for request in created:
-        transaction.on_commit(partial(notify_signoff_request.delay, request.pk))
+    # The mails are written here and sent after commit; sending can never undo or fail the request.
+    deliver_after_commit(message_ids)
     return created
 
 

@@ -1,7 +1,8 @@
 """The approvals admin: every registered model has working list, change and history pages for a
-superuser; decisions and ledger entries cannot be added, changed or deleted through it; the other
-workflow records cannot be created or deleted there, nor their workflow state edited; guardian's
-permission rows and the ledger head are not in the admin; lists cost a fixed number of queries."""
+superuser; decisions, ledger entries and outbox messages cannot be added, changed or deleted
+through it; the other workflow records cannot be created or deleted there, nor their workflow state
+edited; guardian's permission rows and the ledger head are not in the admin; lists cost a fixed
+number of queries."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from approvals.models import (
     InformedNotice,
     LedgerEntry,
     LedgerHead,
+    OutboxMessage,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -43,7 +45,16 @@ from tests.helpers import admin_url, post_data_from
 
 pytestmark = pytest.mark.django_db
 
-REGISTERED = [StagePolicy, SignoffRequest, SignoffDecision, Acknowledgement, InformedNotice, Waiver, LedgerEntry]
+REGISTERED = [
+    StagePolicy,
+    SignoffRequest,
+    SignoffDecision,
+    Acknowledgement,
+    InformedNotice,
+    Waiver,
+    LedgerEntry,
+    OutboxMessage,
+]
 NOT_IN_ADMIN = [
     SignoffRequirement,  # edited inline on its policy
     SignoffDelegation,  # shown inline on its request
@@ -51,7 +62,7 @@ NOT_IN_ADMIN = [
     SignoffRequestGroupObjectPermission,
     LedgerHead,
 ]
-READ_ONLY = [SignoffDecision, LedgerEntry]
+READ_ONLY = [SignoffDecision, LedgerEntry, OutboxMessage]
 NO_ADD_OR_DELETE = [SignoffRequest, Acknowledgement, InformedNotice, Waiver]
 
 
