@@ -9,8 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from raci.choices import TeamFunction
-from raci.models import Team
+from raci.selectors import is_executive
 from readiness.access import can_view
 
 from .models import Acknowledgement, SignoffRequest, Waiver
@@ -18,12 +17,7 @@ from .models import Acknowledgement, SignoffRequest, Waiver
 DECIDE_REQUEST = "approvals.decide_signoffrequest"
 
 
-def is_executive(user) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=user).exists()
-    )
+__all__ = ["DECIDE_REQUEST", "get_acknowledgement_for", "get_signoff_for", "get_waiver_for", "is_executive"]
 
 
 def _visible_or_404(queryset, pk, user):

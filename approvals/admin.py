@@ -1,13 +1,14 @@
 """Admin for sign-off policies, requests, decisions, waivers and the ledger.
 
-The admin is a window onto the sign-off workflow, not a way around it. Policies (who must approve
-which stage) are configuration and are edited here. Everything the workflow records — requests'
-state, decisions, delegations, acknowledgements, notices, waiver decisions and the ledger — is
-changed only through ``approvals.services``, which check who may act, write history and append to
-the ledger; here those records are shown read-only:
+The admin is a window onto the sign-off workflow, not a way around it. Everything the workflow
+records — policies and their change requests, requests' state, decisions, delegations,
+acknowledgements, notices, waiver decisions and the ledger — is changed only through
+``approvals.services``, which check who may act, write history and append to the ledger; here
+those records are shown read-only:
 
-* SignoffDecision and LedgerEntry cannot be added, changed or deleted at all (their change pages
-  stay viewable).
+* Policies, policy changes, SignoffDecision and LedgerEntry cannot be added, changed or deleted at
+  all (their change pages stay viewable): a policy edited here would skip the rule that the owner
+  cannot lower their own bar, and the ledger that ``verify_ledger`` cross-checks it against.
 * Requests, acknowledgements, notices and waivers cannot be added or deleted here (a service creates
   them with their permissions and ledger entries; deleting a request would cascade to its
   decisions), and only their free-text and date fields that no control depends on are editable.
@@ -31,6 +32,7 @@ from .models import (
     InformedNotice,
     LedgerEntry,
     OutboxMessage,
+    PolicyChange,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -82,14 +84,15 @@ class NoAddNoDeleteMixin:
 # --- policies -------------------------------------------------------------------------------------
 
 
-class SignoffRequirementInline(admin.TabularInline):
+class SignoffRequirementInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SignoffRequirement
     extra = 0
     fields = ("function", "approvals_required")
+    can_delete = False
 
 
 @admin.register(StagePolicy)
-class StagePolicyAdmin(SimpleHistoryAdmin):
+class StagePolicyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "launch", "stage", "consulted_must_acknowledge", "requirement_summary")
     list_filter = ("consulted_must_acknowledge", "stage__kind", "stage__launch__archived")
     list_select_related = ("stage__launch",)
@@ -107,6 +110,14 @@ class StagePolicyAdmin(SimpleHistoryAdmin):
     @admin.display(description="requirements")
     def requirement_summary(self, policy: StagePolicy) -> str:
         return ", ".join(str(r) for r in policy.requirements.all() if r.approvals_required) or "none"
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ("__str__", "launch", "status", "requested_by", "decided_by", "decided_at")
+    list_filter = ("status", "function")
+    list_select_related = ("launch", "stage", "requested_by", "decided_by")
+    search_fields = ("justification", "decision_comment", *_LAUNCH_SEARCH)
 
 
 # --- requests -------------------------------------------------------------------------------------

@@ -6,4 +6,9 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Sign-offs and approvals"
 
     def ready(self) -> None:
-        from . import checklist_items  # noqa: F401
+        # Registers checklist item 1 and the waivers, and the access sign-off requests grant.
+        from readiness.access import register_access_rule
+
+        from . import checklist_items, signals  # noqa: F401
+
+        register_access_rule(signals.SignoffAccess())

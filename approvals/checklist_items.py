@@ -24,7 +24,10 @@ def stakeholders_approved(ctx: Context) -> Outcome:
     if not states and not problems:
         return Outcome.passed(f"No sign-off is required to enter {ctx.stage.name}.")
     summary = ", ".join(f"{s.requirement.function_label} ×{s.requirement.approvals_required}" for s in states)
-    return Outcome.from_problems(problems, f"All required sign-offs are approved and fresh: {summary}.")
+    if problems:
+        return Outcome.failed(*problems)
+    earlier = [f"{s.requirement.function_label}: {note}" for s in states for note in s.earlier_objections]
+    return Outcome.passed(f"All required sign-offs are approved and fresh: {summary}.", *earlier)
 
 
 def _waivers_in_force(ctx: Context) -> dict[str, str]:

@@ -28,6 +28,18 @@ class DecisionOutcome(models.TextChoices):
     REQUEST_CHANGES = "request_changes", "Request changes"
 
 
+def request_status(outcomes: list[str], approvals_required: int) -> str:
+    """An open request's status from its current decisions' outcomes: any rejection rejects it,
+    any change request holds it, enough approvals approve it."""
+    if DecisionOutcome.REJECT in outcomes:
+        return RequestStatus.REJECTED
+    if DecisionOutcome.REQUEST_CHANGES in outcomes:
+        return RequestStatus.CHANGES_REQUESTED
+    if outcomes.count(DecisionOutcome.APPROVE) >= approvals_required:
+        return RequestStatus.APPROVED
+    return RequestStatus.PENDING
+
+
 # Outcomes that must explain themselves.
 OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.REQUEST_CHANGES})
 
@@ -60,6 +72,22 @@ class LedgerEvent(models.TextChoices):
     WAIVER_REQUESTED = "waiver_requested", "Waiver requested"
     WAIVER_DECIDED = "waiver_decided", "Waiver decided"
     POLICY_CHANGED = "policy_changed", "Sign-off policy changed"
+    POLICY_CHANGE_REQUESTED = "policy_change_req", "Lowering the sign-off bar requested"
+    POLICY_CHANGE_DECIDED = "policy_change_dec", "Lowering the sign-off bar decided"
+    RISK_TIER_CHANGED = "risk_tier_changed", "Risk tier changed"
+
+
+class PolicyChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+POLICY_CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    PolicyChangeStatus.PENDING: frozenset({PolicyChangeStatus.APPROVED, PolicyChangeStatus.REJECTED}),
+    PolicyChangeStatus.APPROVED: frozenset(),
+    PolicyChangeStatus.REJECTED: frozenset(),
+}
 
 
 class NotificationEvent(models.TextChoices):

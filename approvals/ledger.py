@@ -1,93 +1,181 @@
-"""The tamper-evident sign-off ledger: append under a lock, verify by recomputing the chain."""
+"""The tamper-evident sign-off ledger: append under a lock, verify by recomputing the chain.
+
+Each entry is chained to the one before it with a keyed MAC (HMAC-SHA256 with ``LEDGER_KEY``
+from the environment) over the previous entry's MAC and a canonical body: the event, the launch
+(id and slug), who acted, the payload, the fingerprint of the facts approved, the time, the state
+of the launch the gate reads (risk tier, current stage, its kind and exposure) and seals of the
+history rows the service wrote. Without the key nobody can recompute the chain, so a rewritten
+record does not verify; a copy of the head kept outside the database (``LEDGER_ANCHOR_FILE``, the
+log, a report) catches entries cut off the end.
+
+``verify`` recomputes the chain, then cross-checks every row the gate reads against the entries
+written with it, and every entry against its row, on every field (``approvals.ledger_checks``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from django.db import transaction
+from django.conf import settings
+from django.db import models, transaction
+from django.dispatch import receiver
 from django.utils import timezone
+from simple_history.signals import post_create_historical_record
 
-from .choices import LedgerEvent
-from .models import LedgerEntry, LedgerHead, SignoffDecision
-from .snapshot import canonical_json, fingerprint
+from readiness.models import Launch
+
+from .models import LedgerEntry, LedgerHead
+from .snapshot import canonical_json
 
 GENESIS_HASH = "0" * 64
+logger = logging.getLogger("approvals.ledger")
 
 
-def entry_hash(
-    *,
-    previous_hash: str,
-    sequence: int,
-    event: str,
-    launch_slug: str,
-    actor: str,
-    payload: dict,
-    snapshot_hash: str,
-    created_at: str,
-) -> str:
-    body = canonical_json(
-        {
-            "sequence": sequence,
-            "event": event,
-            "launch": launch_slug,
-            "actor": actor,
-            "payload": payload,
-            "snapshot_hash": snapshot_hash,
-            "created_at": created_at,
+# --- MACs, states and seals -----------------------------------------------------------------------
+
+
+def entry_mac(previous_hash: str, body: dict) -> str:
+    message = f"{previous_hash}\n{canonical_json(body)}".encode()
+    return hmac.new(settings.LEDGER_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def entry_body(entry: LedgerEntry) -> dict:
+    return {
+        "sequence": entry.sequence,
+        "event": entry.event,
+        "launch": {"id": entry.launch_id, "slug": entry.launch_slug},
+        "actor": entry.actor,
+        "payload": entry.payload,
+        "snapshot_hash": entry.snapshot_hash,
+        "created_at": entry.created_at.isoformat(),
+        "launch_state": entry.launch_state,
+        "seals": entry.seals,
+    }
+
+
+def launch_state(launch_id: int) -> dict:
+    """What the gate reads of the launch row itself: its risk tier and the stage it is in."""
+    row = (
+        Launch.objects.filter(pk=launch_id)
+        .values(
+            "risk_tier",
+            "current_stage_id",
+            "current_stage__kind",
+            "current_stage__order",
+            "current_stage__exposure_percent",
+        )
+        .get()
+    )
+    stage = None
+    if row["current_stage_id"] is not None:
+        stage = {
+            "id": row["current_stage_id"],
+            "kind": row["current_stage__kind"],
+            "order": row["current_stage__order"],
+            "exposure percent": format(row["current_stage__exposure_percent"].normalize(), "f"),
         }
-    )
-    return hashlib.sha256(f"{previous_hash}\n{body}".encode()).hexdigest()
+    return {"risk tier": row["risk_tier"], "current stage": stage}
 
 
-def _hash_of(entry: LedgerEntry) -> str:
-    return entry_hash(
-        previous_hash=entry.previous_hash,
-        sequence=entry.sequence,
-        event=entry.event,
-        launch_slug=entry.launch_slug,
-        actor=entry.actor,
-        payload=entry.payload,
-        snapshot_hash=entry.snapshot_hash,
-        created_at=entry.created_at.isoformat(),
-    )
+@receiver(post_create_historical_record, dispatch_uid="ledger_remembers_history_rows")
+def _remember_history_row(sender, instance, history_instance, **kwargs) -> None:
+    """Services seal the history rows they wrote; keep the newest one on the instance."""
+    instance._latest_history_row = history_instance
 
 
-def append(*, event: str, launch, actor, payload: dict, snapshot_hash: str = "") -> LedgerEntry:
+def history_digest(history_row: models.Model) -> str:
+    """A digest of every field of a history row, as the database returns it."""
+    values = {field.attname: field.value_from_object(history_row) for field in history_row._meta.concrete_fields}
+    return hashlib.sha256(canonical_json(values).encode()).hexdigest()
+
+
+def _seals(instances: Iterable[models.Model]) -> list[dict]:
+    seals = []
+    for instance in instances:
+        row = getattr(instance, "_latest_history_row", None)
+        if row is None:
+            raise RuntimeError(f"{instance!r} was not saved with history before being sealed.")
+        stored = type(row).objects.get(pk=row.pk)  # digest what the database holds, not the Python values
+        seals.append({"model": row._meta.label, "id": row.pk, "digest": history_digest(stored)})
+    return seals
+
+
+# --- appending ------------------------------------------------------------------------------------
+
+
+def append(
+    *,
+    event: str,
+    launch: Launch,
+    actor,
+    payload: dict,
+    snapshot_hash: str = "",
+    seal: Iterable[models.Model] = (),
+) -> LedgerEntry:
     """Append one entry. Appends are serialised on the single head row, so two transactions can
-    never chain onto the same previous entry."""
+    never chain onto the same previous entry. ``seal`` names the governance rows the service just
+    saved: the digests of their new history rows go into the entry."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Ledger appends must run inside the service's transaction.")
     head, _ = LedgerHead.objects.select_for_update().get_or_create(pk=1)
-    # Round-trip the payload through canonical JSON so what is hashed is exactly what is stored.
-    payload = json.loads(canonical_json(payload))
-    created_at = timezone.now()
-    sequence = head.sequence + 1
-    digest = entry_hash(
-        previous_hash=head.entry_hash,
-        sequence=sequence,
+    entry = LedgerEntry(
+        sequence=head.sequence + 1,
         event=event,
+        launch_id=launch.pk,
         launch_slug=launch.slug,
         actor=actor.get_username(),
-        payload=payload,
-        snapshot_hash=snapshot_hash,
-        created_at=created_at.isoformat(),
-    )
-    entry = LedgerEntry.objects.create(
-        sequence=sequence,
-        event=event,
-        launch_slug=launch.slug,
-        actor=actor.get_username(),
-        payload=payload,
+        # Round-trip through canonical JSON so what is MACed is exactly what is stored.
+        payload=json.loads(canonical_json(payload)),
         snapshot_hash=snapshot_hash,
         previous_hash=head.entry_hash,
-        entry_hash=digest,
-        created_at=created_at,
+        created_at=timezone.now(),
+        launch_state=json.loads(canonical_json(launch_state(launch.pk))),
+        seals=_seals(seal),
     )
-    head.sequence, head.entry_hash = sequence, digest
+    entry.entry_hash = entry_mac(entry.previous_hash, entry_body(entry))
+    entry.save()
+    head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
     head.save(update_fields=["sequence", "entry_hash"])
+    transaction.on_commit(lambda: anchor(entry.sequence, entry.entry_hash))
     return entry
+
+
+def anchor(sequence: int, entry_hash: str) -> None:
+    """Record the head outside the database: in the log always, and appended to
+    ``LEDGER_ANCHOR_FILE`` when set. ``verify_ledger --anchors FILE`` checks the chain still holds
+    every anchored entry, which catches a tail cut off together with a rolled-back head."""
+    logger.info("ledger head #%s %s", sequence, entry_hash)
+    path = getattr(settings, "LEDGER_ANCHOR_FILE", "")
+    if path:
+        with Path(path).open("a", encoding="utf-8") as file:
+            file.write(f"{sequence} {entry_hash}\n")
+
+
+def read_anchors(path: str) -> list[tuple[int, str]]:
+    anchors = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            sequence, entry_hash = line.split()
+            anchors.append((int(sequence), entry_hash))
+        except ValueError:
+            raise ValueError(f"{path}, line {number}: expected 'SEQUENCE HASH', got {line!r}") from None
+    return anchors
+
+
+def head_hash() -> str:
+    head = LedgerHead.objects.filter(pk=1).first()
+    return head.entry_hash if head else GENESIS_HASH
+
+
+# --- verifying ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -99,11 +187,14 @@ class Verification:
     broken_sequence: int | None = None
 
 
-def verify(*, expected_head: str | None = None) -> Verification:
-    """Recompute every entry's hash and link. ``expected_head`` (e.g. printed on a report) also
-    catches entries cut off the end of the chain."""
+def verify(*, expected_head: str | None = None, anchors: Iterable[tuple[int, str]] = ()) -> Verification:
+    """Recompute every entry's MAC and link, check the head row, the expected head and the anchors,
+    then cross-check the rows the gate reads against their entries."""
+    from .ledger_checks import rows_disagree_with_entries
+
     previous = GENESIS_HASH
     checked = 0
+    hashes: dict[int, str] = {}
     for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=2000):
         checked += 1
         if entry.sequence != checked:
@@ -112,60 +203,38 @@ def verify(*, expected_head: str | None = None) -> Verification:
             )
         if entry.previous_hash != previous:
             return Verification(
-                False,
-                checked,
-                previous,
-                f"entry #{entry.sequence} does not link to the entry before it",
-                entry.sequence,
+                False, checked, previous, f"entry #{entry.sequence} does not link to the entry before it", checked
             )
-        if _hash_of(entry) != entry.entry_hash:
+        if not hmac.compare_digest(entry_mac(entry.previous_hash, entry_body(entry)), entry.entry_hash):
             return Verification(
                 False,
                 checked,
                 previous,
-                f"entry #{entry.sequence} was altered (its hash does not match its contents)",
+                f"entry #{entry.sequence} was altered (its MAC does not match its contents)",
                 entry.sequence,
             )
-        previous = entry.entry_hash
+        previous = hashes[entry.sequence] = entry.entry_hash
     head = LedgerHead.objects.filter(pk=1).first()
-    if head is not None and (head.sequence, head.entry_hash) != (checked, previous):
+    recorded = (head.sequence, head.entry_hash) if head else (0, GENESIS_HASH)
+    if recorded != (checked, previous):
+        where = f"entry #{recorded[0]}" if head else "no head row"
         return Verification(
-            False, checked, previous, f"the chain ends at entry #{checked}, but the head records entry #{head.sequence}"
+            False, checked, previous, f"the chain ends at entry #{checked}, but the head records {where}"
         )
-    if expected_head and expected_head != previous:
+    if expected_head is not None and expected_head != previous:
         return Verification(
             False, checked, previous, f"the chain ends at {previous}, not at the expected head {expected_head}"
         )
-    problem = _decisions_disagree_with_ledger()
+    for sequence, entry_hash in anchors:
+        if hashes.get(sequence) != entry_hash:
+            return Verification(
+                False,
+                checked,
+                previous,
+                f"anchored entry #{sequence} ({entry_hash[:12]}…) is not in the chain: it was cut off or rewritten",
+                sequence,
+            )
+    problem = rows_disagree_with_entries()
     if problem:
         return Verification(False, checked, previous, problem)
     return Verification(True, checked, previous)
-
-
-def _decisions_disagree_with_ledger() -> str:
-    """The gate reads decision rows, so each must match the ledger entry written with it."""
-    recorded = {
-        entry.payload.get("decision"): entry
-        for entry in LedgerEntry.objects.filter(event=LedgerEvent.DECIDED).iterator(chunk_size=2000)
-    }
-    for decision in SignoffDecision.objects.select_related("on_behalf_of").iterator(chunk_size=2000):
-        entry = recorded.get(decision.pk)
-        if entry is None:
-            return f"decision #{decision.pk} has no ledger entry"
-        facts = {
-            "outcome": decision.outcome,
-            "comment": decision.comment,
-            "on behalf of": decision.on_behalf_of.get_username(),
-        }
-        if (
-            any(entry.payload.get(key) != value for key, value in facts.items())
-            or entry.snapshot_hash != decision.fingerprint
-            or fingerprint(decision.snapshot) != decision.fingerprint
-        ):
-            return f"decision #{decision.pk} does not match its ledger entry #{entry.sequence}"
-    return ""
-
-
-def head_hash() -> str:
-    head = LedgerHead.objects.filter(pk=1).first()
-    return head.entry_hash if head else GENESIS_HASH

@@ -12,6 +12,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from raci.choices import TeamFunction
+from readiness.choices import RiskTier
 from readiness.models import Launch, RolloutStage
 
 from .choices import (
@@ -21,6 +22,7 @@ from .choices import (
     LedgerEvent,
     NotificationEvent,
     OutboxStatus,
+    PolicyChangeStatus,
     RequestStatus,
     WaiverStatus,
 )
@@ -84,6 +86,14 @@ class SignoffRequest(models.Model):
     status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The request for the same sign-off this one superseded; its decisions stay on record.",
+    )
 
     history = HistoricalRecords(m2m_fields=[addressees])
 
@@ -298,6 +308,62 @@ class Waiver(models.Model):
         return self.status == WaiverStatus.APPROVED and self.expires_on >= today
 
 
+class PolicyChange(models.Model):
+    """A request to lower the sign-off bar of a launch: a requirement below its risk-tier default
+    (0 removes a function), or a lower risk tier. An executive or the function's lead decides it,
+    never whoever asked nor the launch's owner; approving applies it."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="policy_changes")
+    stage = models.ForeignKey(
+        RolloutStage, on_delete=models.CASCADE, null=True, blank=True, related_name="policy_changes"
+    )
+    function = models.CharField(max_length=20, choices=TeamFunction.choices, blank=True)
+    approvals_required = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(5)])
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, blank=True)
+    justification = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=PolicyChangeStatus.choices, default=PolicyChangeStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(stage__isnull=False, approvals_required__isnull=False, risk_tier="") & ~Q(function=""))
+                | Q(stage__isnull=True, function="", approvals_required__isnull=True) & ~Q(risk_tier=""),
+                name="policy_change_is_a_requirement_or_a_risk_tier",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("requested_by")), name="policy_change_not_decided_by_requester"
+            ),
+            models.UniqueConstraint(
+                fields=["stage", "function"],
+                condition=Q(status=PolicyChangeStatus.PENDING, stage__isnull=False),
+                name="one_pending_requirement_change",
+            ),
+            models.UniqueConstraint(
+                fields=["launch"],
+                condition=Q(status=PolicyChangeStatus.PENDING, stage__isnull=True),
+                name="one_pending_risk_tier_change",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.risk_tier:
+            return f"{self.launch}: risk tier → {self.get_risk_tier_display()} ({self.get_status_display()})"
+        return (
+            f"{self.launch} → {self.stage.name}: {self.get_function_display()} × {self.approvals_required} "
+            f"({self.get_status_display()})"
+        )
+
+
 class LedgerHead(models.Model):
     """The single row appends lock to serialise the chain; holds the newest entry's hash."""
 
@@ -309,21 +375,25 @@ class LedgerHead(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One append-only, hash-chained record of a governance event.
+    """One append-only, chained record of a governance event.
 
-    ``entry_hash`` is SHA-256 over the previous entry's hash and the canonical JSON of this
-    entry (sequence, event, launch, actor, payload, snapshot hash, time). Rows are never updated
-    or deleted: the model refuses, and on PostgreSQL a trigger refuses too."""
+    ``entry_hash`` is an HMAC-SHA256 (key ``LEDGER_KEY``) over the previous entry's hash and the
+    canonical JSON of this entry (see ``approvals.ledger``). Rows are never updated or deleted:
+    the model refuses, and on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE too."""
 
     sequence = models.PositiveBigIntegerField(unique=True)
     event = models.CharField(max_length=20, choices=LedgerEvent.choices)
+    # PROTECT: a launch with anything in the ledger cannot be deleted, so its slug is never reused.
+    launch = models.ForeignKey(Launch, on_delete=models.PROTECT, null=True, related_name="ledger_entries")
     launch_slug = models.CharField(max_length=80, db_index=True)
     actor = models.CharField(max_length=150, help_text="Username of who acted, copied so deletes cannot erase it.")
     payload = models.JSONField()
     snapshot_hash = models.CharField(max_length=64, blank=True)
     previous_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    entry_hash = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 with LEDGER_KEY.")
     created_at = models.DateTimeField()
+    launch_state = models.JSONField(default=dict, help_text="The launch's risk tier and current stage after the event.")
+    seals = models.JSONField(default=list, help_text="Digests of the history rows the event wrote.")
 
     class Meta:
         ordering = ["sequence"]

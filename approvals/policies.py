@@ -84,3 +84,13 @@ def effective_requirements(launch, stage) -> list[Requirement]:
 def consulted_must_acknowledge(stage) -> bool:
     policy = _policy(stage)
     return bool(policy and policy.consulted_must_acknowledge)
+
+
+def policy_state(policy) -> dict:
+    """A written policy as the ledger records it after each change: every requirement (0 kept, so
+    a removal is visible) and the consultation rule."""
+    return {
+        "stage": policy.stage_id,
+        "requirements": {r.function: r.approvals_required for r in policy.requirements.order_by("function")},
+        "consulted must acknowledge": policy.consulted_must_acknowledge,
+    }

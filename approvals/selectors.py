@@ -50,6 +50,7 @@ class SignoffState:
     request: SignoffRequest | None
     fresh_approvals: list[SignoffDecision] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    earlier_objections: list[str] = field(default_factory=list)
 
     @property
     def satisfied(self) -> bool:
@@ -84,6 +85,7 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
         label = requirement.function_label
         request = open_request(launch, stage, requirement.function)
         state = SignoffState(requirement, request)
+        state.earlier_objections = earlier_objections(launch, request)
         states.append(state)
         if request is None:
             state.problems.append(f"{label} sign-off has not been requested ({requirement.why}).")
@@ -109,6 +111,25 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
             detail = f"; {'; '.join(lapsed)}" if lapsed else f"; waiting for {waiting}{due}"
             state.problems.append(f"{label} sign-off has {have} of {needed} fresh approvals{detail}.")
     return states
+
+
+def earlier_objections(launch, request: SignoffRequest | None) -> list[str]:
+    """Rejections and change requests on the requests this one replaced: asking again never takes
+    an objection off the record, it stands beside the new decisions."""
+    by_pk = {r.pk: r for r in launch.signoff_requests.all()}
+    notes = []
+    previous = by_pk.get(request.replaces_id) if request is not None else None
+    while previous is not None:
+        for decision in previous.decisions.all():
+            if decision.outcome == DecisionOutcome.APPROVE:
+                continue
+            verb = "rejected" if decision.outcome == DecisionOutcome.REJECT else "asked for changes"
+            notes.append(
+                f"Earlier, {person_name(decision.on_behalf_of)} {verb} on "
+                f"{decision.decided_at.date().isoformat()}: {decision.comment} (asked again since)."
+            )
+        previous = by_pk.get(previous.replaces_id)
+    return notes
 
 
 def _objections(label: str, decisions: list[SignoffDecision]) -> list[str]:

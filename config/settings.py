@@ -152,6 +152,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
 # Governance settings.
 SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90)
 
+# The sign-off ledger's MAC key. Without it nobody can recompute the chain, so keep it out of the
+# database and its backups.
+LEDGER_KEY = env_str("LEDGER_KEY") or ("insecure-development-ledger-key" if DEBUG else "")
+if not LEDGER_KEY:
+    raise ImproperlyConfigured("LEDGER_KEY is not set; with DEBUG off the ledger needs its own secret key.")
+# A file the operator keeps outside the database; every ledger append writes "SEQUENCE HASH" to it.
+LEDGER_ANCHOR_FILE = env_str("LEDGER_ANCHOR_FILE")
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)

@@ -10,7 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from readiness.admin import FactOfLaunchAdmin, FrozenWhenArchived
+
 from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from .services import MANAGE_TEAMS, team_add_member, team_remove_member
 
 WAITING = "waiting to be filled"
 
@@ -26,9 +29,22 @@ class StakeholderPickerMixin:
 
 @admin.register(Team)
 class TeamAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "function")
+    """Who serves a function is the team administrators' call (``raci.manage_teams``)."""
+
+    list_display = ("name", "function", "lead")
     list_filter = ("function",)
+    list_select_related = ("lead__user",)
     search_fields = ("name",)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "lead":
+            kwargs.setdefault("queryset", Stakeholder.objects.select_related("user"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None):
+        if obj is not None and not request.user.has_perm(MANAGE_TEAMS):
+            return (*super().get_readonly_fields(request, obj), "function", "lead")
+        return super().get_readonly_fields(request, obj)
 
 
 @admin.register(Stakeholder)
@@ -39,6 +55,24 @@ class StakeholderAdmin(SimpleHistoryAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email", "title")
     autocomplete_fields = ("user",)
     filter_horizontal = ("teams",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Stakeholder | None = None):
+        if not request.user.has_perm(MANAGE_TEAMS):
+            return (*super().get_readonly_fields(request, obj), "teams")
+        return super().get_readonly_fields(request, obj)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        """Team membership goes through the services: team administrators only, never one's own."""
+        if "teams" not in form.cleaned_data:
+            return super().save_related(request, form, formsets, change)
+        wanted = set(form.cleaned_data.pop("teams"))
+        stakeholder = form.instance
+        current = set(stakeholder.teams.all())
+        super().save_related(request, form, formsets, change)
+        for team in sorted(wanted - current, key=lambda t: t.pk):
+            team_add_member(actor=request.user, team=team, stakeholder=stakeholder)
+        for team in sorted(current - wanted, key=lambda t: t.pk):
+            team_remove_member(actor=request.user, team=team, stakeholder=stakeholder)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Stakeholder]:
         # Labels read the user (also in autocomplete answers); team_names reads every row's teams.
@@ -58,7 +92,7 @@ class StakeholderAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(LaunchStakeholder)
-class LaunchStakeholderAdmin(StakeholderPickerMixin, SimpleHistoryAdmin):
+class LaunchStakeholderAdmin(StakeholderPickerMixin, FactOfLaunchAdmin):
     list_display = ("launch", "function", "filled_by")
     list_filter = ("function", ("stakeholder", admin.EmptyFieldListFilter), "launch__archived")
     list_select_related = ("launch", "stakeholder__user")
@@ -80,7 +114,7 @@ class LaunchStakeholderAdmin(StakeholderPickerMixin, SimpleHistoryAdmin):
         return super().get_queryset(request).select_related("launch", "stakeholder__user")
 
 
-class RaciAssignmentInline(StakeholderPickerMixin, admin.TabularInline):
+class RaciAssignmentInline(FrozenWhenArchived, StakeholderPickerMixin, admin.TabularInline):
     model = RaciAssignment
     extra = 0
     fields = ("role", "stakeholder")
@@ -92,7 +126,7 @@ class RaciAssignmentInline(StakeholderPickerMixin, admin.TabularInline):
 
 
 @admin.register(ResponsibilityArea)
-class ResponsibilityAreaAdmin(SimpleHistoryAdmin):
+class ResponsibilityAreaAdmin(FactOfLaunchAdmin):
     list_display = ("name", "launch", "kind", "concern_list")
     list_filter = ("kind", "launch__archived")
     list_select_related = ("launch",)
@@ -106,7 +140,8 @@ class ResponsibilityAreaAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RaciAssignment)
-class RaciAssignmentAdmin(StakeholderPickerMixin, SimpleHistoryAdmin):
+class RaciAssignmentAdmin(StakeholderPickerMixin, FactOfLaunchAdmin):
+    launch_lookup = "area__launch"
     list_display = ("area", "launch", "stakeholder", "role")
     list_filter = ("role", "area__kind", "area__launch__archived")
     list_select_related = ("area__launch", "stakeholder__user")

@@ -39,3 +39,19 @@ class Role(models.TextChoices):
     ACCOUNTABLE = "A", "Accountable"
     CONSULTED = "C", "Consulted"
     INFORMED = "I", "Informed"
+
+
+# The function whose people speak for each standard area: its Accountable must serve one of them,
+# and a sign-off of that function is routed to the area's Accountable first.
+AREA_FUNCTIONS: dict[str, frozenset[str]] = {
+    AreaKind.MODEL_QUALITY: frozenset({TeamFunction.ML}),
+    AreaKind.INFRASTRUCTURE: frozenset({TeamFunction.PLATFORM}),
+    AreaKind.DATA_RETRIEVAL: frozenset({TeamFunction.DATA}),
+    AreaKind.USER_EXPERIENCE: frozenset({TeamFunction.PRODUCT}),
+    AreaKind.POLICY: frozenset({TeamFunction.LEGAL, TeamFunction.COMPLIANCE, TeamFunction.SECURITY}),
+}
+
+# The area whose Accountable speaks for a function, where there is one.
+FUNCTION_AREAS: dict[str, str] = {
+    function: area for area, functions in AREA_FUNCTIONS.items() for function in sorted(functions)
+}

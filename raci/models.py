@@ -8,23 +8,39 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from readiness.models import Launch
+from readiness.models import FrozenWithArchivedLaunch, Launch
 from readiness.people import person_name
 
-from .choices import AreaKind, Role, TeamFunction
+from .choices import AREA_FUNCTIONS, AreaKind, Role, TeamFunction
 
 
 class Team(models.Model):
+    """A team serving one function. Membership decides who may sign off for the function, so it is
+    managed by people holding ``raci.manage_teams`` (never by a launch owner) through the services."""
+
     name = models.CharField(max_length=120, unique=True)
     function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    lead = models.ForeignKey(
+        "Stakeholder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_teams",
+        help_text="The function's lead may approve lowering the sign-off bar for their function.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
+        permissions = [("manage_teams", "Can manage team members and leads")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_function_display()})"
+
+    def clean(self) -> None:
+        if self.lead_id and (self.pk is None or not self.members.filter(pk=self.lead_id).exists()):
+            raise ValidationError({"lead": "The lead must be a member of the team."})
 
 
 class Stakeholder(models.Model):
@@ -52,7 +68,7 @@ class Stakeholder(models.Model):
         return self.user.is_active
 
 
-class LaunchStakeholder(models.Model):
+class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
     """A team function a launch needs, filled with a person or still waiting for one."""
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stakeholder_slots")
@@ -81,8 +97,17 @@ class LaunchStakeholder(models.Model):
         who = self.stakeholder.display_name if self.stakeholder_id else "waiting to be filled"
         return f"{self.get_function_display()}: {who}"
 
+    def clean(self) -> None:
+        if self.stakeholder_id and self.function and not serves(self.stakeholder, self.function):
+            raise ValidationError(
+                {
+                    "stakeholder": f"{self.stakeholder.display_name} is not in a {self.get_function_display()} team, "
+                    "so they cannot fill this slot. Team administrators manage who serves a function."
+                }
+            )
 
-class ResponsibilityArea(models.Model):
+
+class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="areas")
     kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
     name = models.CharField(max_length=120)
@@ -116,7 +141,9 @@ class ResponsibilityArea(models.Model):
         return [a.stakeholder for a in self.assignments.all() if a.role == role]
 
 
-class RaciAssignment(models.Model):
+class RaciAssignment(FrozenWithArchivedLaunch, models.Model):
+    launch_lookup = "area__launch"
+
     area = models.ForeignKey(ResponsibilityArea, on_delete=models.CASCADE, related_name="assignments")
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.PROTECT, related_name="assignments")
     role = models.CharField(max_length=1, choices=Role.choices)
@@ -132,3 +159,21 @@ class RaciAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area}: {self.stakeholder} ({self.role})"
+
+    def clean(self) -> None:
+        if self.role != Role.ACCOUNTABLE or not self.area_id or not self.stakeholder_id:
+            return
+        functions = AREA_FUNCTIONS.get(self.area.kind)
+        if functions and not any(serves(self.stakeholder, function) for function in functions):
+            labels = " or ".join(sorted(TeamFunction(f).label for f in functions))
+            raise ValidationError(
+                {
+                    "stakeholder": f"{self.stakeholder.display_name} is not in a {labels} team, so they cannot be "
+                    f"Accountable for '{self.area.name}', whose decisions need that function."
+                }
+            )
+
+
+def serves(stakeholder: Stakeholder, function: str) -> bool:
+    """An active member of a team of ``function``: the only way a person serves a function."""
+    return stakeholder.user.is_active and stakeholder.teams.filter(function=function).exists()

@@ -1,19 +1,66 @@
-"""Stakeholders on a launch may view it, however they were put there (services, admin, imports)."""
+"""Access follows RACI roles, filled slots and team membership, however they change (services, the
+admin, imports): every change re-derives the grants on the launches it touches."""
 
-from django.db.models.signals import post_save
+from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from readiness.access import grant_view
+from readiness.access import AccessRule, schedule_access_sync, sync_access_of_users
+from readiness.models import Launch
 
-from .models import LaunchStakeholder, RaciAssignment
-
-
-@receiver(post_save, sender=RaciAssignment, dispatch_uid="raci_assignment_grants_view")
-def assignment_grants_view(sender, instance: RaciAssignment, **kwargs) -> None:
-    grant_view(instance.stakeholder.user, instance.area.launch)
+from .models import LaunchStakeholder, RaciAssignment, Stakeholder, Team
 
 
-@receiver(post_save, sender=LaunchStakeholder, dispatch_uid="launch_slot_grants_view")
-def slot_grants_view(sender, instance: LaunchStakeholder, **kwargs) -> None:
-    if instance.stakeholder_id:
-        grant_view(instance.stakeholder.user, instance.launch)
+class RaciAccess(AccessRule):
+    """Everyone with a RACI role on a launch, and whoever fills a slot while serving its function."""
+
+    def viewers(self, launch) -> set[int]:
+        raci = RaciAssignment.objects.filter(area__launch=launch).values_list("stakeholder__user_id", flat=True)
+        slots = LaunchStakeholder.objects.filter(launch=launch, stakeholder__teams__function=F("function")).values_list(
+            "stakeholder__user_id", flat=True
+        )
+        return set(raci) | set(slots)
+
+    def launches_of(self, user_id: int) -> set[int]:
+        raci = RaciAssignment.objects.filter(stakeholder__user_id=user_id).values_list("area__launch_id", flat=True)
+        slots = LaunchStakeholder.objects.filter(stakeholder__user_id=user_id).values_list("launch_id", flat=True)
+        return set(raci) | set(slots)
+
+
+def _deleting_a_launch(origin) -> bool:
+    """Rows cascading from a launch being deleted need no access of their own."""
+    model = getattr(origin, "model", type(origin))
+    return model is Launch
+
+
+@receiver(post_save, sender=RaciAssignment, dispatch_uid="raci_assignment_saved_syncs_access")
+@receiver(post_delete, sender=RaciAssignment, dispatch_uid="raci_assignment_deleted_syncs_access")
+def assignment_changed(sender, instance: RaciAssignment, origin=None, **kwargs) -> None:
+    if not _deleting_a_launch(origin):
+        schedule_access_sync(instance.area.launch_id)
+
+
+@receiver(post_save, sender=LaunchStakeholder, dispatch_uid="launch_slot_saved_syncs_access")
+@receiver(post_delete, sender=LaunchStakeholder, dispatch_uid="launch_slot_deleted_syncs_access")
+def slot_changed(sender, instance: LaunchStakeholder, origin=None, **kwargs) -> None:
+    if not _deleting_a_launch(origin):
+        schedule_access_sync(instance.launch_id)
+
+
+@receiver(m2m_changed, sender=Stakeholder.teams.through, dispatch_uid="team_membership_syncs_access")
+def membership_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if reverse:  # team.members.add(...): pk_set holds stakeholders (None after a clear: all former members)
+        user_ids = set(Stakeholder.objects.filter(pk__in=pk_set or ()).values_list("user_id", flat=True))
+        user_ids |= set(instance.members.values_list("user_id", flat=True))
+    else:
+        user_ids = {instance.user_id}
+    sync_access_of_users(user_ids)
+
+
+@receiver(post_save, sender=Team, dispatch_uid="team_saved_syncs_access")
+def team_changed(sender, instance: Team, created: bool, **kwargs) -> None:
+    # A team's function may have changed: its members may serve another function now.
+    if not created:
+        sync_access_of_users(instance.members.values_list("user_id", flat=True))

@@ -1,36 +1,86 @@
 """Who may see and change a launch. Governance rules (four eyes, addressees) live in the services.
 
 Unknown launches and launches a user may not see are indistinguishable (404); a launch a user may
-see but not change answers 403."""
+see but not change answers 403.
+
+Access follows roles. The object permissions on a launch are never granted by hand: they are
+derived from the roles people hold — the owner changes it, and whatever the registered access
+rules name (RACI, filled slots, addressees of open sign-off requests...) may view it — and
+``sync_launch_access`` makes the stored grants match after every change of a role, so removing a
+role takes its view away unless another role still grants it. Executives see every launch
+through the portfolio rule, not through a grant. ``readiness`` knows nothing of the apps above it:
+they register their rules from ``AppConfig.ready()``."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
-from guardian.shortcuts import assign_perm, get_objects_for_user
+from guardian.shortcuts import get_objects_for_user
 
-from .models import Launch
+from .models import Launch, LaunchUserObjectPermission
 
 VIEW_LAUNCH = "readiness.view_launch"
 CHANGE_LAUNCH = "readiness.change_launch"
 
 
+class AccessRule:
+    """A source of launch access an app contributes. Override what applies."""
+
+    def viewers(self, launch: Launch) -> set[int]:
+        """Ids of the users this rule lets view ``launch``."""
+        return set()
+
+    def launches_of(self, user_id: int) -> set[int]:
+        """Ids of the launches on which this rule may grant ``user_id`` something."""
+        return set()
+
+    def sync(self, launch: Launch) -> None:
+        """Bring the app's own object permissions on ``launch``'s rows up to date."""
+
+
+_rules: list[AccessRule] = []
+_portfolio_viewers: list[Callable[[object], bool]] = []
+
+
+def register_access_rule(rule: AccessRule) -> None:
+    if not any(type(existing) is type(rule) for existing in _rules):
+        _rules.append(rule)
+
+
+def register_portfolio_viewer(predicate: Callable[[object], bool]) -> None:
+    """``predicate(user)`` says whether the user sees every launch (executives)."""
+    if predicate not in _portfolio_viewers:
+        _portfolio_viewers.append(predicate)
+
+
+def sees_every_launch(user) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or any(predicate(user) for predicate in _portfolio_viewers)
+
+
 def visible_launches(user, queryset: QuerySet | None = None) -> QuerySet:
-    """Launches ``user`` may view: their own, those they take part in, and all of them for
-    executives (who hold the model-wide view permission)."""
+    """Launches ``user`` may view: those a role on them grants, and all of them for executives."""
     queryset = queryset if queryset is not None else Launch.objects.all()
     if not user.is_authenticated or not user.is_active:
         return queryset.none()
-    return get_objects_for_user(user, VIEW_LAUNCH, klass=queryset, accept_global_perms=True)
+    if sees_every_launch(user):
+        return queryset
+    # Model-wide grants mean nothing here: "executive" has one definition (the portfolio rule).
+    return get_objects_for_user(user, VIEW_LAUNCH, klass=queryset, accept_global_perms=False)
 
 
 def can_view(user, launch: Launch) -> bool:
-    """Same rule as ``visible_launches``: an object grant, or the model-wide grant executives hold
-    (Django's backend ignores model-wide grants when asked about an object)."""
+    """Same rule as ``visible_launches``."""
     if not (user.is_authenticated and user.is_active):
         return False
-    return user.has_perm(VIEW_LAUNCH) or user.has_perm(VIEW_LAUNCH, launch)
+    return user.pk == launch.owner_id or sees_every_launch(user) or user.has_perm(VIEW_LAUNCH, launch)
 
 
 def require_view(user, launch: Launch) -> None:
@@ -39,9 +89,9 @@ def require_view(user, launch: Launch) -> None:
 
 
 def require_change(user, launch: Launch) -> None:
-    """The owner (and whoever was granted change) may change the launch and request sign-offs."""
+    """The owner may change the launch and request sign-offs."""
     require_view(user, launch)
-    if not user.has_perm(CHANGE_LAUNCH, launch):
+    if user.pk != launch.owner_id and not user.has_perm(CHANGE_LAUNCH, launch):
         raise PermissionDenied("Only the launch owner may do this.")
 
 
@@ -56,12 +106,96 @@ def get_launch_for(user, slug: str, perm: str = VIEW_LAUNCH) -> Launch:
     except Launch.DoesNotExist:
         raise Http404("No such launch.") from None
     require_view(user, launch)
-    if perm != VIEW_LAUNCH and not user.has_perm(perm, launch):
+    if perm == CHANGE_LAUNCH:
+        require_change(user, launch)
+    elif perm != VIEW_LAUNCH and not user.has_perm(perm, launch):
         raise PermissionDenied("You may view this launch but not do this.")
     return launch
 
 
-def grant_view(user, launch: Launch) -> None:
-    """Stakeholders on a launch (RACI, slots, addressees, delegates) may view it."""
-    if not user.has_perm(VIEW_LAUNCH, launch):
-        assign_perm(VIEW_LAUNCH, user, launch)
+# Keeping the stored grants equal to what the roles entitle ------------------------------------
+
+_permission_ids: dict[str, int] = {}
+
+
+def _permission_id(codename: str) -> int:
+    if codename not in _permission_ids:
+        _permission_ids[codename] = Permission.objects.get(content_type__app_label="readiness", codename=codename).pk
+    return _permission_ids[codename]
+
+
+def _sync_grants(launch: Launch, codename: str, entitled: set[int]) -> None:
+    grants = LaunchUserObjectPermission.objects.filter(content_object=launch, permission_id=_permission_id(codename))
+    held = set(grants.values_list("user_id", flat=True))
+    if held - entitled:
+        grants.filter(user_id__in=held - entitled).delete()
+    LaunchUserObjectPermission.objects.bulk_create(
+        LaunchUserObjectPermission(content_object=launch, permission_id=_permission_id(codename), user_id=user_id)
+        for user_id in sorted(entitled - held)
+    )
+
+
+def launch_viewers(launch: Launch) -> set[int]:
+    """Everyone a role entitles to view ``launch``: its owner and whom the access rules name."""
+    entitled = {launch.owner_id}
+    for rule in _rules:
+        entitled |= rule.viewers(launch)
+    return entitled
+
+
+def sync_launch_access(launch: Launch) -> None:
+    """Make the stored object permissions on ``launch`` match the roles: view for everyone a role
+    entitles, change for the owner alone, and each app's own object permissions."""
+    if launch.pk is None:
+        return
+    for rule in _rules:
+        rule.sync(launch)
+    _sync_grants(launch, "view_launch", launch_viewers(launch))
+    _sync_grants(launch, "change_launch", {launch.owner_id})
+
+
+_deferred = threading.local()
+
+
+@contextmanager
+def access_synced_once() -> Iterator[None]:
+    """Inside, changes of roles only note their launch; its access is derived once on the way out
+    (a service that adds many roles pays for one sync per launch, not one per row). Use it inside
+    the transaction, so the grants commit with the roles."""
+    if getattr(_deferred, "launch_ids", None) is not None:
+        yield
+        return
+    _deferred.launch_ids = set()
+    try:
+        yield
+        pending = _deferred.launch_ids
+    finally:
+        _deferred.launch_ids = None
+    for launch in Launch.objects.filter(pk__in=pending).order_by("pk"):
+        sync_launch_access(launch)
+
+
+def schedule_access_sync(launch_id: int) -> None:
+    """Derive ``launch_id``'s access now, or once at the end of ``access_synced_once``."""
+    pending = getattr(_deferred, "launch_ids", None)
+    if pending is not None:
+        pending.add(launch_id)
+        return
+    launch = Launch.objects.filter(pk=launch_id).first()
+    if launch is not None:
+        sync_launch_access(launch)
+
+
+def sync_access_of_users(user_ids: Iterable[int]) -> None:
+    """Re-derive access on every launch where these users hold, or might gain, something (after a
+    change that is not about one launch, such as team membership)."""
+    user_ids = set(user_ids)
+    launch_ids = set(
+        LaunchUserObjectPermission.objects.filter(user_id__in=user_ids).values_list("content_object_id", flat=True)
+    )
+    launch_ids |= set(Launch.objects.filter(owner_id__in=user_ids).values_list("pk", flat=True))
+    for rule in _rules:
+        for user_id in user_ids:
+            launch_ids |= rule.launches_of(user_id)
+    for launch_id in sorted(launch_ids):
+        schedule_access_sync(launch_id)

@@ -35,16 +35,22 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class FrozenWhenArchived:
-    """An archived launch's facts are kept as they were: its inlines become read-only."""
+    """An archived launch's facts are kept as they were: its inlines become read-only. (The models
+    refuse the change too, whichever door it comes through; see ``FrozenWithArchivedLaunch``.)
+    ``obj`` is the page's object: the launch, or a fact of it (a quality bar, an area)."""
+
+    @staticmethod
+    def _frozen(obj) -> bool:
+        return obj is not None and (obj if isinstance(obj, Launch) else obj.launch).archived
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not (obj is not None and obj.archived) and super().has_add_permission(request, obj)
+        return not self._frozen(obj) and super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not (obj is not None and obj.archived) and super().has_change_permission(request, obj)
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not (obj is not None and obj.archived) and super().has_delete_permission(request, obj)
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
 
 
 class RolloutStageInline(FrozenWhenArchived, admin.TabularInline):
@@ -155,23 +161,46 @@ class LaunchAdmin(SimpleHistoryAdmin):
     )
     history_list_display = ("current_stage", "archived")
 
-    def get_prepopulated_fields(self, request: HttpRequest, obj: Launch | None = None):
-        return {} if obj is not None and obj.archived else super().get_prepopulated_fields(request, obj)
-
     def get_readonly_fields(self, request: HttpRequest, obj: Launch | None = None):
         if obj is not None and obj.archived:
             # Only un-archiving stays possible (and is recorded in history).
             return tuple(f.name for f in Launch._meta.fields if f.name not in ("id", "archived"))
+        if obj is not None:
+            # The slug names the launch in the ledger; the risk tier sets who must approve and is
+            # lowered only through an approved policy change (approvals.services).
+            return (*super().get_readonly_fields(request, obj), "slug", "risk_tier")
         return super().get_readonly_fields(request, obj)
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Launch | None = None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
 
 
 # --- the launch's facts, each with its own list ----------------------------------------------------
+
+
+class FactOfLaunchAdmin(SimpleHistoryAdmin):
+    """A fact's own admin page: read-only once its launch is archived, like the launch's inlines."""
+
+    launch_lookup = "launch"
+
+    def _archived(self, obj) -> bool:
+        launch = obj
+        for step in self.launch_lookup.split("__"):
+            launch = getattr(launch, step)
+        return launch.archived
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not (obj is not None and self._archived(obj)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not (obj is not None and self._archived(obj)) and super().has_delete_permission(request, obj)
+
 
 _LAUNCH_SEARCH = ("launch__name", "launch__slug")
 
 
 @admin.register(RolloutStage)
-class RolloutStageAdmin(SimpleHistoryAdmin):
+class RolloutStageAdmin(FactOfLaunchAdmin):
     list_display = ("name", "launch", "order", "kind", "exposure_percent", "planned_date")
     list_filter = ("kind", "launch__archived")
     list_select_related = ("launch",)
@@ -179,8 +208,15 @@ class RolloutStageAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("launch",)
     ordering = ("launch__name", "order")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: RolloutStage | None = None):
+        current = obj.launch.current_stage if obj is not None else None
+        if current is not None and obj.order <= current.order:
+            # Entered: kept as the gate saw it (RolloutStage refuses the change whatever the door).
+            return (*super().get_readonly_fields(request, obj), "launch", *RolloutStage.FROZEN_ONCE_ENTERED)
+        return super().get_readonly_fields(request, obj)
 
-class EvalRunInline(admin.TabularInline):
+
+class EvalRunInline(FrozenWhenArchived, admin.TabularInline):
     model = EvalRun
     formfield_overrides = HTTPS_URLS
     extra = 0
@@ -189,7 +225,7 @@ class EvalRunInline(admin.TabularInline):
 
 
 @admin.register(QualityBar)
-class QualityBarAdmin(SimpleHistoryAdmin):
+class QualityBarAdmin(FactOfLaunchAdmin):
     list_display = ("metric", "launch", "max_failure_rate", "confidence_level", "min_samples", "agreed_by", "agreed_at")
     list_filter = ("launch__archived", ("agreed_by", admin.EmptyFieldListFilter))
     list_select_related = ("launch", "agreed_by")
@@ -216,7 +252,8 @@ class _ReviewedFilter(admin.SimpleListFilter):
 
 
 @admin.register(EvalRun)
-class EvalRunAdmin(SimpleHistoryAdmin):
+class EvalRunAdmin(FactOfLaunchAdmin):
+    launch_lookup = "quality_bar__launch"
     formfield_overrides = HTTPS_URLS
     list_display = (
         "__str__",
@@ -252,7 +289,7 @@ class EvalRunAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(DataAsset)
-class DataAssetAdmin(SimpleHistoryAdmin):
+class DataAssetAdmin(FactOfLaunchAdmin):
     list_display = (
         "name",
         "launch",
@@ -270,7 +307,7 @@ class DataAssetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SLO)
-class SLOAdmin(SimpleHistoryAdmin):
+class SLOAdmin(FactOfLaunchAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ("__str__", "launch", "indicator", "target", "alert_threshold", "dashboard_link")
     list_filter = ("indicator", "launch__archived")
@@ -280,7 +317,7 @@ class SLOAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SeverityLevel)
-class SeverityLevelAdmin(SimpleHistoryAdmin):
+class SeverityLevelAdmin(FactOfLaunchAdmin):
     list_display = ("level", "launch", "response_label", "notify")
     list_filter = ("level", "notify", "launch__archived")
     list_select_related = ("launch",)
@@ -293,7 +330,7 @@ class SeverityLevelAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RollbackPlan)
-class RollbackPlanAdmin(SimpleHistoryAdmin):
+class RollbackPlanAdmin(FactOfLaunchAdmin):
     list_display = ("launch", "one_click", "last_rehearsed_at", "max_rehearsal_age_days")
     list_filter = ("one_click", ("last_rehearsed_at", admin.EmptyFieldListFilter), "launch__archived")
     list_select_related = ("launch",)
@@ -302,7 +339,7 @@ class RollbackPlanAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Runbook)
-class RunbookAdmin(SimpleHistoryAdmin):
+class RunbookAdmin(FactOfLaunchAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ("launch", "link", "last_reviewed_at", "review_interval_days")
     list_filter = (("last_reviewed_at", admin.EmptyFieldListFilter), "launch__archived")
@@ -312,7 +349,7 @@ class RunbookAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FeedbackChannel)
-class FeedbackChannelAdmin(SimpleHistoryAdmin):
+class FeedbackChannelAdmin(FactOfLaunchAdmin):
     list_display = ("kind", "launch", "review_cadence")
     list_filter = ("kind", "review_cadence", "launch__archived")
     list_select_related = ("launch",)

@@ -6,5 +6,6 @@ class ReadinessConfig(AppConfig):
     verbose_name = "Launch readiness"
 
     def ready(self) -> None:
-        # Registers the checklist items this app can evaluate from its own facts.
-        from . import checklist_items  # noqa: F401
+        # Registers the checklist items this app can evaluate from its own facts, and the signal
+        # that keeps the owner's grants on a launch.
+        from . import checklist_items, signals  # noqa: F401

@@ -35,6 +35,21 @@ ONE = Decimal("1")
 HUNDRED = Decimal("100")
 
 
+class FrozenWithArchivedLaunch:
+    """A fact of a launch is kept as it was once the launch is archived: validation refuses any
+    change, whichever door (service, admin page, import) it comes through."""
+
+    launch_lookup = "launch"
+
+    def full_clean(self, *args, **kwargs) -> None:
+        launch = self
+        for step in self.launch_lookup.split("__"):
+            launch = getattr(launch, f"{step}_id", None) and getattr(launch, step)
+        if launch is not None and launch.archived:
+            raise ValidationError(f"Launch '{launch.slug}' is archived; its facts can no longer change.")
+        super().full_clean(*args, **kwargs)
+
+
 class Launch(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True, help_text="Used in URLs, commands and the API.")
@@ -69,6 +84,10 @@ class Launch(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.pk is not None:
+            stored = Launch.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            if stored is not None and stored != self.slug:
+                raise ValidationError({"slug": f"A launch's slug never changes: the ledger records it as '{stored}'."})
         if self.current_stage_id and self.current_stage.launch_id != self.pk:
             raise ValidationError({"current_stage": "The current stage must be one of this launch's own stages."})
 
@@ -93,7 +112,7 @@ class LaunchGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Launch, on_delete=models.CASCADE)
 
 
-class RolloutStage(models.Model):
+class RolloutStage(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stages")
     kind = models.CharField(max_length=10, choices=StageKind.choices, default=StageKind.CUSTOM)
     name = models.CharField(max_length=80)
@@ -128,6 +147,7 @@ class RolloutStage(models.Model):
         return f"{self.name} ({self.exposure_percent.normalize():f}%)"
 
     def clean(self) -> None:
+        self._refuse_changes_once_entered()
         if self.gating_checks is None:
             return
         from .checklist import registry
@@ -142,8 +162,30 @@ class RolloutStage(models.Model):
                 }
             )
 
+    # What the gate and the ledger recorded when the stage was entered; never edited afterwards.
+    FROZEN_ONCE_ENTERED = ("kind", "order", "exposure_percent", "gating_checks")
 
-class QualityBar(models.Model):
+    def _refuse_changes_once_entered(self) -> None:
+        """A stage the launch has entered (the current one or an earlier one) keeps the kind,
+        position, exposure and gating items it was entered with: changing them would widen the
+        rollout without passing the gate. Going back is a rollback; a new plan is a new stage."""
+        if self.pk is None or not self.launch_id or self.launch.current_stage_id is None:
+            return
+        stored = RolloutStage.objects.filter(pk=self.pk).values(*self.FROZEN_ONCE_ENTERED).first()
+        current = RolloutStage.objects.filter(pk=self.launch.current_stage_id).values_list("order", flat=True).first()
+        if stored is None or current is None or stored["order"] > current:
+            return
+        changed = [field for field in self.FROZEN_ONCE_ENTERED if getattr(self, field) != stored[field]]
+        if changed:
+            raise ValidationError(
+                {
+                    field: f"Stage '{self.name}' has been entered; its {field.replace('_', ' ')} can no longer change."
+                    for field in changed
+                }
+            )
+
+
+class QualityBar(FrozenWithArchivedLaunch, models.Model):
     """An agreed acceptable failure rate for one quality metric."""
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="quality_bars")
@@ -214,8 +256,10 @@ class QualityBar(models.Model):
         return max(runs, key=lambda run: (run.run_at, run.pk)) if runs else None
 
 
-class EvalRun(models.Model):
+class EvalRun(FrozenWithArchivedLaunch, models.Model):
     """Measured evaluation evidence for a quality bar."""
+
+    launch_lookup = "quality_bar__launch"
 
     quality_bar = models.ForeignKey(QualityBar, on_delete=models.CASCADE, related_name="eval_runs")
     samples = models.PositiveIntegerField(validators=[MinValueValidator(1)])
@@ -253,7 +297,7 @@ class EvalRun(models.Model):
             raise ValidationError(errors)
 
 
-class DataAsset(models.Model):
+class DataAsset(FrozenWithArchivedLaunch, models.Model):
     """A data source or sink the AI system reads or writes."""
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="data_assets")
@@ -300,7 +344,7 @@ class DataAsset(models.Model):
         return self.last_audit_at + datetime.timedelta(days=self.audit_interval_days)
 
 
-class SLO(models.Model):
+class SLO(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="slos")
     indicator = models.CharField(max_length=20, choices=SloIndicator.choices)
     target = models.DecimalField(
@@ -372,7 +416,7 @@ class SLO(models.Model):
             raise ValidationError(errors)
 
 
-class SeverityLevel(models.Model):
+class SeverityLevel(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="severity_levels")
     level = models.CharField(max_length=2, choices=Severity.choices)
     definition = models.TextField()
@@ -402,7 +446,7 @@ class SeverityLevel(models.Model):
         return f"{minutes} min"
 
 
-class RollbackPlan(models.Model):
+class RollbackPlan(FrozenWithArchivedLaunch, models.Model):
     launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="rollback_plan")
     procedure = models.TextField()
     one_click = models.BooleanField(default=False, help_text="Can be rolled back with a single action.")
@@ -420,7 +464,7 @@ class RollbackPlan(models.Model):
         return f"Rollback plan for {self.launch}"
 
 
-class Runbook(models.Model):
+class Runbook(FrozenWithArchivedLaunch, models.Model):
     launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="runbook")
     link = models.URLField(blank=True)
     content = models.TextField(blank=True)
@@ -443,7 +487,7 @@ class Runbook(models.Model):
             raise ValidationError({"link": "Give the runbook's link or its text."})
 
 
-class FeedbackChannel(models.Model):
+class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
     """A way failure cases reach the team."""
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="feedback_channels")

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from guardian.shortcuts import assign_perm
 
+from .access import access_synced_once
 from .history import save_with_history
 from .launch_templates import TEMPLATES
 from .models import SLO, Launch, QualityBar, RolloutStage, SeverityLevel
@@ -28,17 +28,16 @@ def launch_create(
     risk_tier: str = "medium",
     target_date: datetime.date | None = None,
 ) -> Launch:
-    """Create an empty launch owned by ``owner`` (default: the actor) and grant the owner its permissions."""
+    """Create an empty launch owned by ``owner`` (default: the actor), who may then view and change it."""
     launch = Launch(
         name=name, slug=slug, owner=owner or actor, summary=summary, risk_tier=risk_tier, target_date=target_date
     )
-    save_with_history(launch, actor=actor, reason="Launch created")
-    for perm in ("readiness.view_launch", "readiness.change_launch"):
-        assign_perm(perm, launch.owner, launch)
+    save_with_history(launch, actor=actor, reason="Launch created")  # the owner's grants follow (readiness.signals)
     return launch
 
 
 @transaction.atomic
+@access_synced_once()
 def launch_create_from_template(
     *,
     actor,

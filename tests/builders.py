@@ -1,9 +1,11 @@
 """Builders for whole launches, so each checklist test starts from a known state and breaks one fact."""
 
+from django.db import transaction
 from django.utils import timezone
 
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, Team
+from readiness.access import access_synced_once
 from readiness.choices import AccessLevel, Classification
 from readiness.models import Launch
 from readiness.services import launch_create_from_template
@@ -33,6 +35,8 @@ def team_for(function: str) -> Team:
     return team
 
 
+@transaction.atomic
+@access_synced_once()
 def ready_launch(*, owner=None, slug: str = "assistant", name: str = "Support assistant") -> Launch:
     """A launch from the Generative AI template with every fact filled in: every check passes
     except sign-offs, which no one has requested yet. Each area is staffed by people of the

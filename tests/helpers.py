@@ -70,3 +70,18 @@ def post_data_from(response) -> dict:
                 value = [str(v) for v in value]
             data[field.html_name] = value
     return data
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+def give_view(user, launch):
+    """Let ``user`` view ``launch`` the only way anyone does: through a role (here Informed on an
+    area, created if the launch has none)."""
+    from raci.choices import Role
+    from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
+
+    stakeholder, _ = Stakeholder.objects.get_or_create(user=user)
+    area = launch.areas.first() or ResponsibilityArea.objects.create(launch=launch, name="General")
+    RaciAssignment.objects.get_or_create(area=area, stakeholder=stakeholder, role=Role.INFORMED)
+    return user

@@ -47,7 +47,11 @@ def test_debug_off_with_an_empty_secret_key_refuses_to_start():
 
 
 def test_debug_off_with_a_secret_key_starts():
-    result = load_settings(DEBUG="0", SECRET_KEY="a-long-random-test-secret-key-0123456789-abcdefghij")
+    result = load_settings(
+        DEBUG="0",
+        SECRET_KEY="a-long-random-test-secret-key-0123456789-abcdefghij",
+        LEDGER_KEY="a-ledger-key-for-tests-0123456789abcdef",
+    )
     assert result.returncode == 0, result.stderr
     assert "DEBUG False" in result.stdout
 
@@ -67,7 +71,12 @@ def test_an_unreadable_debug_value_refuses_to_start_and_names_debug():
 
 
 def test_manage_py_check_passes_with_debug_off_and_a_secret_key():
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "a-long-random-test-secret-key-0123456789-abcdefghij"}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "a-long-random-test-secret-key-0123456789-abcdefghij",
+        "LEDGER_KEY": "a-ledger-key-for-tests-0123456789abcdef",
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py picks config.settings itself
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120

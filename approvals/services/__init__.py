@@ -13,7 +13,13 @@ after a request row and deadlock against the stage gate.
 
 from .decisions import acknowledge, signoff_decide, signoff_delegate
 from .gate import GateRefused, stage_advance, stage_rollback
-from .policy import policy_set_consultation, policy_set_requirement
+from .policy import (
+    launch_set_risk_tier,
+    policy_change_decide,
+    policy_change_request,
+    policy_set_consultation,
+    policy_set_requirement,
+)
 from .requests import signoff_withdraw, signoffs_request
 from .waivers import MAX_WAIVER_DAYS, waiver_decide, waiver_request
 
@@ -21,6 +27,9 @@ __all__ = [
     "MAX_WAIVER_DAYS",
     "GateRefused",
     "acknowledge",
+    "launch_set_risk_tier",
+    "policy_change_decide",
+    "policy_change_request",
     "policy_set_consultation",
     "policy_set_requirement",
     "signoff_decide",

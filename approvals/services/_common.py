@@ -62,3 +62,24 @@ def refuse_if_closed(request: SignoffRequest) -> None:
         raise ValidationError(
             {"request": f"This request was {request.get_status_display().lower()}; it can no longer be acted on."}
         )
+
+
+# Longest free text a person may attach to a decision, a request, a reason or a justification.
+TEXT_MAX_LENGTH = 4000
+
+
+def clean_text(value, *, field: str, required: bool = False, limit: int = TEXT_MAX_LENGTH) -> str:
+    """Free text from a caller, stripped; refused with an error naming ``field`` when it is not a
+    string, holds a NUL byte, is longer than ``limit`` or is empty where it is ``required``."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({field: f"Give text, not {type(value).__name__}."})
+    if "\x00" in value:
+        raise ValidationError({field: "Text cannot contain NUL bytes."})
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationError({field: f"At most {limit} characters, not {len(value)}."})
+    if required and not value:
+        raise ValidationError({field: "This text is required."})
+    return value

@@ -5,16 +5,15 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from raci.models import Team
-from readiness.access import grant_view, refuse_if_archived, require_view
+from raci.selectors import serves_function
+from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.people import person_name
 
 from .. import ledger
-from ..access import DECIDE_REQUEST
-from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, RequestStatus
+from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
 from ._common import expect_type, launch_with_facts, locked_request, moment, refuse_if_closed
@@ -27,22 +26,19 @@ def _acting_for(actor, signoff: SignoffRequest):
     addressee and their delegate act for the same seat: the newer decision supersedes the other,
     and both stay on the record."""
     if signoff.addressees.filter(pk=actor.pk).exists():
-        return actor
-    delegation = signoff.delegations.filter(delegate=actor).select_related("delegator").first()
-    if delegation is not None:
-        return delegation.delegator
-    raise PermissionDenied("This request is not addressed or delegated to you.")
-
-
-def _status_from(decisions: list[SignoffDecision], approvals_required: int) -> str:
-    outcomes = [decision.outcome for decision in decisions]
-    if DecisionOutcome.REJECT in outcomes:
-        return RequestStatus.REJECTED
-    if DecisionOutcome.REQUEST_CHANGES in outcomes:
-        return RequestStatus.CHANGES_REQUESTED
-    if outcomes.count(DecisionOutcome.APPROVE) >= approvals_required:
-        return RequestStatus.APPROVED
-    return RequestStatus.PENDING
+        seat = actor
+    else:
+        delegation = signoff.delegations.filter(delegate=actor).select_related("delegator").first()
+        if delegation is None:
+            raise PermissionDenied("This request is not addressed or delegated to you.")
+        seat = delegation.delegator
+    # Who serves a function is checked again when they act: leaving the team ends the right to
+    # decide for it, for the addressee and for anyone they delegated to.
+    label = signoff.get_function_display()
+    for person in dict.fromkeys((actor, seat)):
+        if not serves_function(person, signoff.function):
+            raise PermissionDenied(f"{person_name(person)} no longer serves {label}, so cannot decide this request.")
+    return seat
 
 
 @transaction.atomic
@@ -83,9 +79,12 @@ def signoff_decide(
         changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else "reload to see them"
         raise ValidationError({"request": f"The facts changed since you opened this request: {changes}."})
     now = moment(now)
-    for previous in SignoffDecision.objects.select_for_update(of=("self",)).filter(
-        request=signoff, on_behalf_of=on_behalf_of, superseded_at__isnull=True
-    ):
+    superseded = list(
+        SignoffDecision.objects.select_for_update(of=("self",)).filter(
+            request=signoff, on_behalf_of=on_behalf_of, superseded_at__isnull=True
+        )
+    )
+    for previous in superseded:
         previous.superseded_at = now
         previous._history_user = actor
         previous._change_reason = "Superseded by a newer decision"
@@ -107,8 +106,8 @@ def signoff_decide(
         raise ValidationError(
             {"request": "Someone decided this request at the same moment; reload and try again."}
         ) from None
-    current = list(SignoffDecision.objects.filter(request=signoff, superseded_at__isnull=True))
-    signoff.status = _status_from(current, signoff.approvals_required)
+    current = SignoffDecision.objects.filter(request=signoff, superseded_at__isnull=True)
+    signoff.status = request_status([d.outcome for d in current], signoff.approvals_required)
     save_with_history(signoff, actor=actor, reason=f"{DecisionOutcome(outcome).label} by {person_name(actor)}")
     ledger.append(
         event=LedgerEvent.DECIDED,
@@ -122,8 +121,11 @@ def signoff_decide(
             "outcome": outcome,
             "comment": comment,
             "on behalf of": on_behalf_of.get_username(),
+            "decided at": now.isoformat(),
+            "supersedes": [previous.pk for previous in superseded],
         },
         snapshot_hash=decision.fingerprint,
+        seal=[*superseded, decision, signoff],
     )
     return decision
 
@@ -143,6 +145,10 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         raise ValidationError({"delegate": "The person who raised the request cannot decide it."})
     if not delegate.is_active:
         raise ValidationError({"delegate": f"{person_name(delegate)} is deactivated."})
+    if not serves_function(actor, signoff.function):
+        raise PermissionDenied(
+            f"You no longer serve {signoff.get_function_display()}, so cannot delegate this request."
+        )
     shared = Team.objects.filter(function=signoff.function, members__user=actor).filter(members__user=delegate)
     if not shared.exists():
         raise ValidationError(
@@ -161,13 +167,18 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         actor=actor,
         reason=f"Delegated to {person_name(delegate)}",
     )
-    assign_perm(DECIDE_REQUEST, delegate, signoff)
-    grant_view(delegate, signoff.launch)
     ledger.append(
         event=LedgerEvent.DELEGATED,
         launch=signoff.launch,
         actor=actor,
-        payload={"request": signoff.pk, "from": actor.get_username(), "to": delegate.get_username(), "reason": reason},
+        payload={
+            "request": signoff.pk,
+            "delegation": delegation.pk,
+            "from": actor.get_username(),
+            "to": delegate.get_username(),
+            "reason": reason,
+        },
+        seal=[delegation],
     )
     return delegation
 
@@ -197,6 +208,12 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
         event=LedgerEvent.ACKNOWLEDGED,
         launch=acknowledgement.launch,
         actor=actor,
-        payload={"stage": acknowledgement.stage.name, "comment": acknowledgement.comment},
+        payload={
+            "acknowledgement": acknowledgement.pk,
+            "stage": acknowledgement.stage.name,
+            "comment": acknowledgement.comment,
+            "acknowledged at": acknowledgement.acknowledged_at.isoformat(),
+        },
+        seal=[acknowledgement],
     )
     return acknowledgement

@@ -15,7 +15,7 @@ from .. import ledger
 from ..choices import LedgerEvent
 from ..models import SignoffRequest
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import launch_with_facts, moment, stage_of
+from ._common import clean_text, launch_with_facts, moment, stage_of
 
 
 class GateRefused(ValidationError):
@@ -72,6 +72,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.d
             "checklist": {r.key: str(r.status) for r in readiness.results},
         },
         snapshot_hash=fingerprint(launch_snapshot(facts, stage)),
+        seal=[locked],
     )
     return readiness
 
@@ -90,7 +91,7 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
     refuse_if_archived(locked)
     stage_of(locked, stage)
-    reason = reason.strip()
+    reason = clean_text(reason, field="reason")
     if not reason:
         raise ValidationError({"reason": "Say why the launch is rolled back."})
     current = locked.current_stage
@@ -103,5 +104,6 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         launch=locked,
         actor=actor,
         payload={"from": current.name, "to": stage.name, "reason": reason},
+        seal=[locked],
     )
     return locked

@@ -6,21 +6,20 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from raci.choices import Role
-from readiness.access import grant_view, refuse_if_archived, require_change
+from raci.selectors import serves_function
+from readiness.access import access_synced_once, refuse_if_archived, require_change
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
 
 from .. import ledger
-from ..access import DECIDE_REQUEST
 from ..choices import CLOSED_STATUSES, LedgerEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
 from ..notifications import deliver_after_commit, outbox_signoff_requested
 from ..policies import effective_requirements
-from ..routing import default_addressees, serves_function
+from ..routing import default_addressees
 from ..snapshot import fingerprint, launch_snapshot
 from ._common import close_request, expect_type, launch_with_facts, locked_request, moment, refuse_if_closed, stage_of
 
@@ -45,12 +44,12 @@ def _addressees_for(launch: Launch, requirement, named: list | None, actor) -> l
         raise ValidationError({"addressees": "You cannot address a sign-off request to yourself."})
     if any(not person.is_active for person in people):
         raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
-    strangers = [person for person in people if not serves_function(launch, requirement.function, person)]
+    strangers = [person for person in people if not serves_function(person, requirement.function)]
     if strangers:
         raise ValidationError(
             {
                 "addressees": f"{', '.join(person_name(p) for p in strangers)} cannot sign off for {label}: "
-                f"not in a {label} team, the launch's {label} slot or the matching area's Accountable."
+                f"not in a {label} team. Team administrators decide who serves a function."
             }
         )
     if len(people) < requirement.approvals_required:
@@ -66,6 +65,7 @@ def _addressees_for(launch: Launch, requirement, named: list | None, actor) -> l
 
 
 @transaction.atomic
+@access_synced_once()
 def signoffs_request(
     *,
     actor,
@@ -124,6 +124,7 @@ def signoffs_request(
     )
     for previous in superseded:
         close_request(previous, RequestStatus.SUPERSEDED, actor=actor, reason="Requested again")
+    replaced = {previous.function: previous for previous in superseded}
     snapshot_hash = fingerprint(launch_snapshot(facts, stage))
     created, message_ids = [], []
     for function in wanted:
@@ -137,12 +138,10 @@ def signoffs_request(
             due_date=due_date,
             message=message,
             created_at=now,
+            replaces=replaced.get(function),
         )
         save_with_history(request, actor=actor, reason=f"Requested for {stage.name}")
-        request.addressees.set(people)
-        for person in people:
-            assign_perm(DECIDE_REQUEST, person, request)
-            grant_view(person, launch)
+        request.addressees.set(people)  # grants them the decision and the view (approvals.signals)
         message_ids += outbox_signoff_requested(request=request, recipients=people)
         ledger.append(
             event=LedgerEvent.REQUESTED,
@@ -151,12 +150,15 @@ def signoffs_request(
             payload={
                 "request": request.pk,
                 "stage": stage.name,
+                "stage id": stage.pk,
                 "function": function,
                 "approvals required": requirement.approvals_required,
                 "addressees": sorted(p.get_username() for p in people),
                 "due date": due_date.isoformat() if due_date else None,
+                "replaces": request.replaces_id,
             },
             snapshot_hash=snapshot_hash,
+            seal=[request, *([request.replaces] if request.replaces else [])],
         )
         created.append(request)
     _route_consulted_and_informed(facts, stage, actor=actor)
@@ -202,5 +204,6 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
         launch=signoff.launch,
         actor=actor,
         payload={"request": signoff.pk, "stage": signoff.stage.name, "function": signoff.function, "reason": reason},
+        seal=[signoff],
     )
     return signoff

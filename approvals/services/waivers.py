@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from raci.choices import Role
+from raci.choices import AREA_FUNCTIONS, Role
+from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import registry
 from readiness.history import save_with_history
@@ -84,15 +85,20 @@ def waiver_request(
         payload={
             "waiver": waiver.pk,
             "stage": stage.name,
+            "stage id": stage.pk,
             "item": check_key,
             "expires on": expires_on.isoformat(),
             "justification": waiver.justification,
+            "requested at": waiver.requested_at.isoformat(),
         },
+        seal=[waiver],
     )
     return waiver
 
 
 def _may_decide_waiver(user, waiver: Waiver) -> bool:
+    """An executive, or the Accountable of the item's area while they still serve that area's
+    function (checked now, when they act, not only when they were made Accountable)."""
     if is_executive(user):
         return True
     area_kind = WAIVER_AREAS.get(waiver.check_key)
@@ -101,6 +107,7 @@ def _may_decide_waiver(user, waiver: Waiver) -> bool:
         and waiver.launch.areas.filter(
             kind=area_kind, assignments__role=Role.ACCOUNTABLE, assignments__stakeholder__user=user
         ).exists()
+        and any(serves_function(user, function) for function in AREA_FUNCTIONS[area_kind])
     )
 
 
@@ -136,6 +143,8 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
             "expires on": waiver.expires_on.isoformat(),
             "justification": waiver.justification,
             "comment": waiver.decision_comment,
+            "decided at": waiver.decided_at.isoformat(),
         },
+        seal=[waiver],
     )
     return waiver

@@ -2,12 +2,11 @@
 same team, an approver on another launch, a stakeholder who only views, an executive and an outsider."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 
 from raci.choices import Role, TeamFunction
-from readiness.access import grant_view
 from tests.builders import ready_launch
 from tests.factories import LaunchFactory, RaciAssignmentFactory, StakeholderFactory, TeamFactory, UserFactory
+from tests.helpers import give_view
 
 
 @pytest.fixture
@@ -39,16 +38,13 @@ def other_approver(legal_team):
     """A legal approver on a different launch."""
     user = StakeholderFactory(user=UserFactory(username="other"), teams=[legal_team]).user
     other_launch = LaunchFactory(slug="other-launch")
-    grant_view(user, other_launch)
+    give_view(user, other_launch)
     return user
 
 
 @pytest.fixture
 def executive(db):
     user = UserFactory(username="exec")
-    group, _ = Group.objects.get_or_create(name="Executives")
-    group.permissions.add(Permission.objects.get(codename="view_launch"))
-    user.groups.add(group)
     StakeholderFactory(user=user, teams=[TeamFactory(name="Leadership", function=TeamFunction.EXECUTIVE)])
     return user
 
@@ -69,5 +65,5 @@ def viewer(launch):
     """A stakeholder on the launch (Informed) who may view it but decides nothing."""
     stakeholder = StakeholderFactory(user=UserFactory(username="viewer"))
     RaciAssignmentFactory(area=launch.areas.first(), stakeholder=stakeholder, role=Role.INFORMED)
-    grant_view(stakeholder.user, launch)
+    give_view(stakeholder.user, launch)
     return stakeholder.user

@@ -19,6 +19,7 @@ from readiness.access import VIEW_LAUNCH
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 from tests.factories import StakeholderFactory, TeamFactory, UserFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +99,8 @@ def test_addressee_approves_and_the_request_is_approved(launch, request_, addres
         "outcome": "approve",
         "comment": "Looks good.",
         "on behalf of": "addressee",
+        "decided at": decision.decided_at.isoformat(),
+        "supersedes": [],
     }
 
 
@@ -170,9 +173,7 @@ def test_nobody_decides_a_request_they_raised(request_, owner):
 
 
 def test_a_stakeholder_the_request_is_not_addressed_to_cannot_decide_it(launch, request_, viewer, delegate):
-    from readiness.access import grant_view
-
-    grant_view(delegate, launch)
+    give_view(delegate, launch)
     unchanged = Unchanged(request_)
 
     for person in (viewer, delegate):
@@ -273,6 +274,7 @@ def test_an_addressee_delegates_to_a_teammate_who_decides_on_their_behalf(launch
     assert entry.actor == "addressee"
     assert entry.payload == {
         "request": request_.pk,
+        "delegation": delegation.pk,
         "from": "addressee",
         "to": "delegate",
         "reason": "On leave this week.",
@@ -331,9 +333,7 @@ def test_delegating_to_oneself_or_to_the_requester_is_refused(request_, addresse
 
 
 def test_only_an_addressee_may_delegate(launch, request_, delegate, other_approver):
-    from readiness.access import grant_view
-
-    grant_view(delegate, launch)
+    give_view(delegate, launch)
     unchanged = Unchanged(request_)
 
     with pytest.raises(PermissionDenied):
@@ -393,7 +393,10 @@ def test_a_withdrawn_request_cannot_be_withdrawn_again(request_, owner):
 @pytest.mark.parametrize(
     ("outcome", "comment"), [("approve", ""), ("reject", "No."), ("request_changes", "Add the DPIA.")]
 )
-def test_deciding_a_withdrawn_request_is_refused_and_changes_nothing(request_, owner, addressee, outcome, comment):
+def test_deciding_a_withdrawn_request_is_refused_and_changes_nothing(
+    launch, request_, owner, addressee, outcome, comment
+):
+    give_view(addressee, launch)  # still a stakeholder otherwise, so they are told why, not "not found"
     signoff_withdraw(actor=owner, signoff=request_)
     unchanged = Unchanged(request_)
 
@@ -405,7 +408,8 @@ def test_deciding_a_withdrawn_request_is_refused_and_changes_nothing(request_, o
     assert status_of(request_) == RequestStatus.WITHDRAWN
 
 
-def test_a_withdrawn_request_cannot_be_delegated(request_, owner, addressee, delegate):
+def test_a_withdrawn_request_cannot_be_delegated(launch, request_, owner, addressee, delegate):
+    give_view(addressee, launch)
     signoff_withdraw(actor=owner, signoff=request_)
     unchanged = Unchanged(request_)
 
@@ -481,3 +485,9 @@ def test_a_decision_can_be_recorded_as_of_the_past_but_never_the_future(request_
             now=timezone.now() + datetime.timedelta(hours=1),
         )
     assert "future" in str(excinfo.value.message_dict["now"])
+
+
+def test_a_withdrawn_request_takes_the_addressee_s_view_with_it(request_, owner, addressee):
+    signoff_withdraw(actor=owner, signoff=request_)
+    with pytest.raises(Http404):
+        signoff_decide(actor=addressee, signoff=request_, outcome="approve")

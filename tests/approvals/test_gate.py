@@ -13,11 +13,11 @@ from approvals.models import LedgerEntry
 from approvals.services import GateRefused, stage_advance, stage_rollback
 from approvals.snapshot import fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role
-from readiness.access import grant_view
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ class Unchanged:
 def accountable(launch: Launch, kind: str):
     """The area's Accountable, made sure to hold the view grant every RACI assignment carries."""
     user = launch.areas.get(kind=kind).assignments.get(role=Role.ACCOUNTABLE).stakeholder.user
-    grant_view(user, launch)
+    give_view(user, launch)
     return user
 
 
@@ -76,8 +76,11 @@ def in_internal_with_beta_approved(launch):
 
 @pytest.fixture
 def in_beta(launch):
-    launch.current_stage = stage(launch, "Beta")
-    launch.save()
+    """Moved to Beta through the gate (a launch put in a stage any other way breaks the ledger)."""
+    for name in ("Internal", "Beta"):
+        approve_signoffs(launch, name)
+        stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, name))
+    launch.refresh_from_db()
     return launch
 
 
@@ -330,7 +333,7 @@ def test_others_may_not_roll_back(in_beta, viewer, executive, outsider):
     responsible = (
         in_beta.areas.get(kind=AreaKind.INFRASTRUCTURE).assignments.get(role=Role.RESPONSIBLE).stakeholder.user
     )
-    grant_view(responsible, in_beta)
+    give_view(responsible, in_beta)
     unchanged = Unchanged(in_beta)
 
     for person in (viewer, executive, responsible):

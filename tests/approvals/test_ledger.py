@@ -77,7 +77,28 @@ def trigger_disabled():
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE approvals_ledgerentry ENABLE TRIGGER {TRIGGER}")
+            cursor.execute(f"ALTER TABLE approvals_ledgerentry ENABLE ALWAYS TRIGGER {TRIGGER}")
+
+
+def mac_with_payload(entry: LedgerEntry, payload: dict) -> str:
+    """The MAC someone holding the ledger key would compute for ``entry`` with another payload."""
+    entry.payload = payload
+    return ledger.entry_mac(entry.previous_hash, ledger.entry_body(entry))
+
+
+@contextmanager
+def head_unguarded():
+    """On PostgreSQL the head only moves forward one entry; let the test rewind it."""
+    if not ON_POSTGRES:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE approvals_ledgerhead DISABLE TRIGGER approvals_ledger_head_forward_only")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE approvals_ledgerhead ENABLE ALWAYS TRIGGER approvals_ledger_head_forward_only")
 
 
 def tamper(sql: str, params: list) -> int:
@@ -170,9 +191,7 @@ def test_an_altered_payload_is_named(chain):
     code, out, err = verify_ledger()
     assert code == 1
     assert out == ""
-    assert (
-        err.strip() == f"Ledger BROKEN: entry #{decided.sequence} was altered (its hash does not match its contents)."
-    )
+    assert err.strip() == f"Ledger BROKEN: entry #{decided.sequence} was altered (its MAC does not match its contents)."
 
 
 def test_an_altered_snapshot_hash_is_named(chain):
@@ -218,20 +237,11 @@ def test_a_wrong_previous_hash_is_named(chain):
 
 
 def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(chain):
-    """A forger who knows the hashing rewrites #2 and gives it a correct hash of its own: the entry
+    """A forger who even holds the key rewrites #2 and gives it a correct MAC of its own: the entry
     checks out, but #3 still links to the original #2."""
     original = chain[1]
     forged_payload = {**original.payload, "approvals required": 0}
-    forged_hash = ledger.entry_hash(
-        previous_hash=original.previous_hash,
-        sequence=original.sequence,
-        event=original.event,
-        launch_slug=original.launch_slug,
-        actor=original.actor,
-        payload=forged_payload,
-        snapshot_hash=original.snapshot_hash,
-        created_at=original.created_at.isoformat(),
-    )
+    forged_hash = mac_with_payload(original, forged_payload)
     set_column(2, "payload", forged_payload)
     set_column(2, "entry_hash", forged_hash)
     code, _, err = verify_ledger()
@@ -259,15 +269,17 @@ def test_a_truncated_tail_is_caught_by_the_head_row(chain):
     assert err.strip() == "Ledger BROKEN: the chain ends at entry #4, but the head records entry #5."
 
 
-def test_a_truncated_tail_with_a_rewound_head_is_caught_only_against_the_expected_head(chain):
-    """A forger who also rewinds the head row leaves a good chain of four: only a head printed
-    earlier (on a report) can tell."""
+def test_a_truncated_tail_with_a_rewound_head_is_caught_by_the_rows_and_against_the_expected_head(chain):
+    """A forger who also rewinds the head row leaves a good chain of four; the launch is still in
+    the stage the cut entry recorded, and a head printed earlier (on a report) tells too."""
     printed_head = chain[-1].entry_hash
     delete_entry(5)
-    LedgerHead.objects.filter(pk=1).update(sequence=4, entry_hash=chain[3].entry_hash)
-    code, out, _ = verify_ledger()
-    assert code == 0
-    assert f"4 entries, head {chain[3].entry_hash}" in out
+    with head_unguarded():
+        LedgerHead.objects.filter(pk=1).update(sequence=4, entry_hash=chain[3].entry_hash)
+    code, out, err = verify_ledger()
+    assert code == 1
+    assert "differs from what entry #4 recorded" in err
+    Launch.objects.filter(current_stage__isnull=False).update(current_stage=None)  # the rows put back too
     code, out, err = verify_ledger("--head", printed_head)
     assert code == 1
     assert out == ""
@@ -277,26 +289,18 @@ def test_a_truncated_tail_with_a_rewound_head_is_caught_only_against_the_expecte
 
 
 def test_a_wholly_rewritten_tail_is_caught_against_the_head(chain):
-    """Even rewriting #5 with a valid hash (a forger who knows the algorithm) changes the head."""
+    """Even rewriting #5 with a valid MAC (a forger who holds the key) changes the head."""
     printed_head = chain[-1].entry_hash
     last = chain[-1]
     payload = {**last.payload, "to": "Full"}
-    forged = ledger.entry_hash(
-        previous_hash=last.previous_hash,
-        sequence=last.sequence,
-        event=last.event,
-        launch_slug=last.launch_slug,
-        actor=last.actor,
-        payload=payload,
-        snapshot_hash=last.snapshot_hash,
-        created_at=last.created_at.isoformat(),
-    )
+    forged = mac_with_payload(last, payload)
     set_column(5, "payload", payload)
     set_column(5, "entry_hash", forged)
     code, _, err = verify_ledger()
     assert code == 1
     assert "the head records entry #5" in err
-    LedgerHead.objects.filter(pk=1).update(entry_hash=forged)
+    with head_unguarded():
+        LedgerHead.objects.filter(pk=1).update(entry_hash=forged)
     assert verify_ledger()[0] == 0
     code, _, err = verify_ledger("--head", printed_head)
     assert code == 1
@@ -436,6 +440,7 @@ def test_delegating_appends_one_entry(launch, owner):
     assert entry.actor == addressee.username
     assert entry.payload == {
         "request": request.pk,
+        "delegation": request.delegations.get().pk,
         "from": addressee.username,
         "to": colleague.username,
         "reason": "On leave",
@@ -471,7 +476,13 @@ def test_acknowledging_appends_one_entry(launch, owner):
     [entry] = new_entries(before)
     assert entry.event == LedgerEvent.ACKNOWLEDGED
     assert entry.actor == consulted.user.username
-    assert entry.payload == {"stage": "Internal", "comment": "Fine by security."}
+    acknowledgement = Acknowledgement.objects.get(pk=entry.payload["acknowledgement"])
+    assert entry.payload == {
+        "acknowledgement": acknowledgement.pk,
+        "stage": "Internal",
+        "comment": "Fine by security.",
+        "acknowledged at": acknowledgement.acknowledged_at.isoformat(),
+    }
 
 
 def test_advancing_appends_one_entry_with_the_snapshot_the_gate_passed(launch, owner):
@@ -525,9 +536,11 @@ def test_requesting_and_deciding_a_waiver_each_append_one_entry(launch, owner):
     assert requested.payload == {
         "waiver": waiver.pk,
         "stage": "Internal",
+        "stage id": internal.pk,
         "item": "rollback_plan",
         "expires on": waiver.expires_on.isoformat(),
         "justification": "Rehearsal booked next week.",
+        "requested at": waiver.requested_at.isoformat(),
     }
     waiver_decide(actor=accountable, waiver=waiver, approve=True, comment="OK for two weeks.")
     [entry] = new_entries(requested.sequence)
@@ -553,48 +566,48 @@ def test_a_whole_workflow_leaves_a_contiguous_verifiable_chain(owner):
 # --- the hash itself ----------------------------------------------------------------------------
 
 BASE = {
-    "previous_hash": "a" * 64,
     "sequence": 7,
     "event": LedgerEvent.DECIDED.value,
-    "launch_slug": "assistant",
+    "launch": {"id": 1, "slug": "assistant"},
     "actor": "ada",
     "payload": {"request": 3, "outcome": "approve", "comment": ""},
     "snapshot_hash": "b" * 64,
     "created_at": "2025-01-02T03:04:05.123456+00:00",
+    "launch_state": {"risk tier": "medium", "current stage": None},
+    "seals": [],
 }
+PREVIOUS = "a" * 64
 
 
-def test_entry_hash_is_sha256_of_the_previous_hash_and_the_canonical_body():
+def test_entry_mac_is_hmac_sha256_of_the_previous_mac_and_the_canonical_body_keyed_with_the_ledger_key(settings):
     import hashlib
+    import hmac
 
-    body = canonical_json(
-        {
-            "sequence": 7,
-            "event": "decided",
-            "launch": "assistant",
-            "actor": "ada",
-            "payload": BASE["payload"],
-            "snapshot_hash": "b" * 64,
-            "created_at": BASE["created_at"],
-        }
-    )
-    expected = hashlib.sha256(f"{'a' * 64}\n{body}".encode()).hexdigest()
-    assert ledger.entry_hash(**BASE) == expected
+    expected = hmac.new(
+        settings.LEDGER_KEY.encode(), f"{PREVIOUS}\n{canonical_json(BASE)}".encode(), hashlib.sha256
+    ).hexdigest()
+    assert ledger.entry_mac(PREVIOUS, BASE) == expected
     assert len(expected) == 64
 
 
-def test_entry_hash_is_deterministic_and_ignores_key_order():
+def test_without_the_key_the_mac_cannot_be_recomputed(settings):
+    mac = ledger.entry_mac(PREVIOUS, BASE)
+    settings.LEDGER_KEY = "a-guess-at-the-key-" * 3
+    assert ledger.entry_mac(PREVIOUS, BASE) != mac
+
+
+def test_entry_mac_is_deterministic_and_ignores_key_order():
     reordered = {**BASE, "payload": dict(reversed(list(BASE["payload"].items())))}
-    assert ledger.entry_hash(**BASE) == ledger.entry_hash(**BASE) == ledger.entry_hash(**reordered)
+    assert ledger.entry_mac(PREVIOUS, BASE) == ledger.entry_mac(PREVIOUS, reordered)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("previous_hash", "c" * 64),
         ("sequence", 8),
         ("event", LedgerEvent.STAGE_ADVANCED.value),
-        ("launch_slug", "assistant2"),
+        ("launch", {"id": 2, "slug": "assistant"}),
+        ("launch", {"id": 1, "slug": "assistant2"}),
         ("actor", "eve"),
         ("payload", {"request": 3, "outcome": "reject", "comment": ""}),
         ("payload", {"request": 4, "outcome": "approve", "comment": ""}),
@@ -604,19 +617,22 @@ def test_entry_hash_is_deterministic_and_ignores_key_order():
         ("snapshot_hash", ""),
         ("snapshot_hash", "b" * 63 + "c"),
         ("created_at", "2025-01-02T03:04:05.123457+00:00"),
+        ("launch_state", {"risk tier": "low", "current stage": None}),
+        ("seals", [{"model": "approvals.HistoricalWaiver", "id": 1, "digest": "c" * 64}]),
     ],
 )
-def test_entry_hash_changes_when_anything_in_the_entry_changes(field, value):
-    assert ledger.entry_hash(**{**BASE, field: value}) != ledger.entry_hash(**BASE)
+def test_entry_mac_changes_when_anything_in_the_entry_changes(field, value):
+    assert ledger.entry_mac(PREVIOUS, {**BASE, field: value}) != ledger.entry_mac(PREVIOUS, BASE)
+    assert ledger.entry_mac("c" * 64, BASE) != ledger.entry_mac(PREVIOUS, BASE)
 
 
-def test_entry_hash_does_not_confuse_fields():
-    """Moving text from one field to another (the actor's name into the slug) changes the hash."""
-    swapped = {**BASE, "launch_slug": "ada", "actor": "assistant"}
-    assert ledger.entry_hash(**swapped) != ledger.entry_hash(**BASE)
+def test_entry_mac_does_not_confuse_fields():
+    """Moving text from one field to another (the actor's name into the slug) changes the MAC."""
+    swapped = {**BASE, "launch": {"id": 1, "slug": "ada"}, "actor": "assistant"}
+    assert ledger.entry_mac(PREVIOUS, swapped) != ledger.entry_mac(PREVIOUS, BASE)
 
 
 def test_stored_entries_hash_what_is_stored(chain):
     """The hash recomputed from the row as read back matches: JSON and timestamps round-trip."""
     for entry in chain:
-        assert ledger._hash_of(entry) == entry.entry_hash
+        assert ledger.entry_mac(entry.previous_hash, ledger.entry_body(entry)) == entry.entry_hash

@@ -10,6 +10,8 @@ from approvals.models import LedgerEntry, SignoffDecision
 from approvals.services import (
     GateRefused,
     acknowledge,
+    policy_change_decide,
+    policy_change_request,
     policy_set_consultation,
     policy_set_requirement,
     signoff_decide,
@@ -62,12 +64,15 @@ def test_a_request_needing_more_approvals_than_people_asked_is_refused(launch, o
 # --- editing the policy cannot overrule a decision ------------------------------------------------
 
 
-def test_removing_a_requirement_does_not_overrule_its_rejection(launch, owner):
+def test_removing_a_requirement_does_not_overrule_its_rejection(launch, owner, executive):
     approve_signoffs(launch, "Internal")
     ml = next(r for r in launch.signoff_requests.all() if r.function == "ml")
     signoff_decide(actor=ml.addressees.first(), signoff=ml, outcome="reject", comment="Too many wrong answers.")
     internal = launch.stages.get(name="Internal")
-    policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=0)
+    change = policy_change_request(
+        actor=owner, launch=launch, stage=internal, function="ml", approvals_required=0, justification="Not ML."
+    )
+    policy_change_decide(actor=executive, change=change, approve=True)
 
     with pytest.raises(GateRefused) as refused:
         stage_advance(actor=owner, launch=launch, stage=internal)
@@ -92,9 +97,19 @@ def test_policy_changes_are_written_to_the_ledger(launch, owner):
     policy_set_requirement(actor=owner, stage=internal, function="security", approvals_required=2)
     policy_set_consultation(actor=owner, stage=internal, must_acknowledge=True)
     entries = list(LedgerEntry.objects.filter(event=LedgerEvent.POLICY_CHANGED).order_by("sequence"))
+    policy = {"stage": internal.pk, "requirements": {"ml": 1, "product": 1, "security": 2}}
     assert [e.payload for e in entries] == [
-        {"stage": "Internal", "function": "security", "approvals required": {"from": 0, "to": 2}},
-        {"stage": "Internal", "consulted must acknowledge": True},
+        {
+            "stage": "Internal",
+            "function": "security",
+            "approvals required": {"from": 0, "to": 2},
+            "policy": {**policy, "consulted must acknowledge": False},
+        },
+        {
+            "stage": "Internal",
+            "consulted must acknowledge": True,
+            "policy": {**policy, "consulted must acknowledge": True},
+        },
     ]
 
 

@@ -59,6 +59,11 @@ def call_command_output(*args) -> str:
     return out.getvalue()
 
 
+def deliveries(callbacks) -> list:
+    """The on-commit callbacks that enqueue mail (the ledger's anchor writes are the others)."""
+    return [callback for callback in callbacks if getattr(callback, "func", None) is notifications.enqueue_delivery]
+
+
 def statuses(**filters) -> list[str]:
     return list(OutboxMessage.objects.filter(**filters).order_by("pk").values_list("status", flat=True))
 
@@ -111,7 +116,7 @@ def test_requesting_sign_offs_mails_each_addressee_once_after_commit(
             actor=owner, launch=launch, stage=stage(launch, "Internal"), due_date=due, message="Eval report attached."
         )
 
-    assert len(callbacks) == 1  # one delivery for the whole call
+    assert len(deliveries(callbacks)) == 1  # one delivery for the whole call
     addressees = [person for request in requests for person in request.addressees.all()]
     assert len(mailoutbox) == len(addressees) == 2
     by_recipient = {tuple(mail.to): mail for mail in mailoutbox}
@@ -135,7 +140,7 @@ def test_nothing_is_sent_before_the_request_is_committed(launch, owner, mailoutb
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         requests = signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
-    assert len(callbacks) == 1
+    assert len(deliveries(callbacks)) == 1
     assert mailoutbox == []
     assert statuses(request__in=requests) == [OutboxStatus.PENDING] * 2
 
@@ -377,7 +382,7 @@ def test_a_request_superseded_before_commit_is_not_mailed(
         first = request_ml(launch, owner)
         again = request_ml(launch, owner)
 
-    assert len(callbacks) == 2
+    assert len(deliveries(callbacks)) == 2
     assert len(mailoutbox) == 1
     dropped = first.outbox_messages.get()
     assert dropped.status == OutboxStatus.DROPPED

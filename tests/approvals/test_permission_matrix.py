@@ -18,7 +18,7 @@ addressee       a Legal approver a pending request is addressed to (view, grante
 delegate        a Legal colleague the addressee explicitly delegated that request to (view)
 other_approver  a Legal approver who is a stakeholder on *another* launch only
 viewer          a stakeholder Informed on the launch (view only)
-executive       in the Executives group (model-wide view_launch) and an executive team
+executive       a member of an executive team (the one definition of an executive)
 outsider        an active user with no role anywhere
 anonymous       ``AnonymousUser()``
 
@@ -77,7 +77,7 @@ from readiness.access import can_view, visible_launches
 from readiness.history import delete_with_history
 from readiness.models import Launch
 from readiness.services import launch_create
-from tests.builders import approve_signoffs
+from tests.builders import approve_signoffs, team_for
 from tests.factories import LaunchStakeholderFactory, StakeholderFactory, TeamFactory, UserFactory
 
 OK = "ok"
@@ -212,10 +212,13 @@ def consulted(launch, owner, policy_area):
 @pytest.fixture
 def accountable(launch, owner, policy_area):
     """The Accountable of the Policy area, replacing the builder's (the RACI allows exactly one).
-    In no team, so Legal requests are never routed to them (they go to the Legal slot instead)."""
+    In Compliance (an Accountable for policy must serve legal, compliance or security), so Legal
+    requests are never routed to them (they go to the Legal slot instead)."""
     for assignment in policy_area.assignments.filter(role=Role.ACCOUNTABLE):
         delete_with_history(assignment, actor=owner, reason="Replaced")
-    stakeholder = StakeholderFactory(user=UserFactory(username="accountable"))
+    stakeholder = StakeholderFactory(
+        user=UserFactory(username="accountable"), teams=[team_for(TeamFunction.COMPLIANCE)]
+    )
     raci_assign(area=policy_area, stakeholder=stakeholder, role=Role.ACCOUNTABLE, actor=owner)
     return stakeholder.user
 
@@ -603,7 +606,10 @@ def test_a_superuser_who_raised_a_request_cannot_decide_it_as_a_delegate(launch,
 
 def test_a_superuser_cannot_decide_a_waiver_they_requested(launch, superuser, policy_area):
     # Make them every kind of waiver approver too: an executive and the Policy Accountable.
-    StakeholderFactory(user=superuser, teams=[TeamFactory(name="Board", function=TeamFunction.EXECUTIVE)])
+    StakeholderFactory(
+        user=superuser,
+        teams=[TeamFactory(name="Board", function=TeamFunction.EXECUTIVE), team_for(TeamFunction.COMPLIANCE)],
+    )
     raci_assign(area=policy_area, stakeholder=superuser.stakeholder, role=Role.ACCOUNTABLE, actor=superuser)
     waiver = waiver_request(
         actor=superuser,

@@ -9,7 +9,13 @@ from approvals.choices import RequestStatus
 from approvals.ledger import verify
 from approvals.models import LedgerEntry, SignoffRequirement, StagePolicy
 from approvals.policies import DEFAULT_REQUIREMENTS, effective_requirements
-from approvals.services import policy_set_requirement, signoff_decide, signoffs_request
+from approvals.services import (
+    policy_change_decide,
+    policy_change_request,
+    policy_set_requirement,
+    signoff_decide,
+    signoffs_request,
+)
 from raci.choices import TeamFunction
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import Classification, RiskTier, StageKind
@@ -168,19 +174,38 @@ def test_editing_again_updates_the_same_requirement(launch, owner):
     assert [h.approvals_required for h in requirement.history.all()][:2] == [3, 2]
 
 
-def test_zero_removes_a_requirement(launch, owner):
+def test_zero_removes_a_requirement_the_owner_added(launch, owner):
     internal = launch.stages.get(name="Internal")
+    policy_set_requirement(actor=owner, stage=internal, function="qa", approvals_required=1)
+    assert required(launch, "Internal") == {"product": 1, "ml": 1, "qa": 1}
 
-    policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=0)
+    policy_set_requirement(actor=owner, stage=internal, function="qa", approvals_required=0)
 
+    assert required(launch, "Internal") == {"product": 1, "ml": 1}
+
+
+def lower(launch, owner, executive, stage_name: str, function: str, count: int) -> None:
+    """Lower a default requirement the only way there is: a change request someone else approves."""
+    change = policy_change_request(
+        actor=owner,
+        launch=launch,
+        stage=launch.stages.get(name=stage_name),
+        function=function,
+        approvals_required=count,
+        justification="Reviewed elsewhere.",
+    )
+    policy_change_decide(actor=executive, change=change, approve=True)
+
+
+def test_an_approved_change_removes_a_default_requirement(launch, owner, executive):
+    lower(launch, owner, executive, "Internal", "ml", 0)
     assert required(launch, "Internal") == {"product": 1}
 
 
-def test_requirements_that_come_from_the_launch_data_cannot_be_removed(launch, owner):
-    beta = launch.stages.get(name="Beta")  # the ready launch holds personal support tickets
-
-    policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=0)
-    policy_set_requirement(actor=owner, stage=beta, function="security", approvals_required=0)
+def test_requirements_that_come_from_the_launch_data_cannot_be_removed(launch, owner, executive):
+    # The ready launch holds personal support tickets; even an approved change cannot drop legal.
+    lower(launch, owner, executive, "Beta", "legal", 0)
+    lower(launch, owner, executive, "Beta", "security", 0)
 
     assert required(launch, "Beta")["legal"] == 1
     assert required(launch, "Beta")["security"] == 1

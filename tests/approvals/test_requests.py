@@ -105,10 +105,12 @@ def test_a_request_is_recorded_in_history_and_in_the_ledger(launch, owner):
     assert entry.payload == {
         "request": product.pk,
         "stage": "Internal",
+        "stage id": internal.pk,
         "function": "product",
         "approvals required": 1,
         "addressees": [accountable(launch, AreaKind.USER_EXPERIENCE).username],
         "due date": due.isoformat(),
+        "replaces": None,
     }
     facts = facts_of(launch)
     assert entry.snapshot_hash == fingerprint(
@@ -422,7 +424,8 @@ def test_a_policy_can_make_consulted_acknowledgement_block_the_sign_off_check(la
     entry = LedgerEntry.objects.get(sequence=before + 1)
     assert entry.event == LedgerEvent.ACKNOWLEDGED
     assert entry.actor == "consulted"
-    assert entry.payload == {"stage": "Internal", "comment": "Fine by me."}
+    assert {key: entry.payload[key] for key in ("stage", "comment")} == {"stage": "Internal", "comment": "Fine by me."}
+    assert entry.payload["acknowledgement"] and entry.payload["acknowledged at"]
     assert sign_off_check(launch, "Internal").status == Status.PASS
 
 

@@ -13,11 +13,11 @@ from approvals.ledger import verify
 from approvals.models import LedgerEntry, Waiver
 from approvals.services import MAX_WAIVER_DAYS, GateRefused, stage_advance, waiver_decide, waiver_request
 from raci.choices import AreaKind, Role
-from readiness.access import grant_view
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs
 from tests.factories import LaunchFactory, RolloutStageFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def stage(launch: Launch, name: str):
 def accountable(launch: Launch, kind: str):
     """The area's Accountable, made sure to hold the view grant every RACI assignment carries."""
     user = launch.areas.get(kind=kind).assignments.get(role=Role.ACCOUNTABLE).stakeholder.user
-    grant_view(user, launch)
+    give_view(user, launch)
     return user
 
 
@@ -236,6 +236,7 @@ def test_the_accountable_for_the_item_area_approves_a_waiver(blocked, owner):
         "expires on": in_days(14).isoformat(),
         "justification": JUSTIFICATION,
         "comment": "Fine for two weeks.",
+        "decided at": Waiver.objects.get(pk=waiver.pk).decided_at.isoformat(),
     }
 
 
@@ -419,3 +420,7 @@ def test_an_approved_waiver_row_never_waives_sign_offs(launch, owner, executive)
     )
 
     assert item(launch, "Internal", "stakeholders_approved").status == Status.FAIL
+    # ...and verify_ledger names the row that no service wrote.
+    problem = verify().problem
+    Waiver.objects.all().delete()  # so the module's intact-ledger check after each test holds
+    assert "has no ledger entry" in problem

@@ -55,8 +55,8 @@ def area(launch):
 
 def test_a_person_holds_a_role_on_an_area_only_once(area):
     person = StakeholderFactory()
-    RaciAssignmentFactory(area=area, stakeholder=person, role=Role.ACCOUNTABLE)
-    duplicate = RaciAssignmentFactory.build(area=area, stakeholder=person, role=Role.ACCOUNTABLE)
+    RaciAssignmentFactory(area=area, stakeholder=person, role=Role.RESPONSIBLE)
+    duplicate = RaciAssignmentFactory.build(area=area, stakeholder=person, role=Role.RESPONSIBLE)
     assert_rejected_everywhere(duplicate, NON_FIELD_ERRORS, "Area, Stakeholder and Role already exists")
 
 
@@ -133,17 +133,22 @@ def test_area_concerns_must_be_a_list_of_non_empty_strings(launch, concerns):
 # --- LaunchStakeholder --------------------------------------------------------------------------
 
 
+def serving(*functions):
+    """A person who serves ``functions`` (a member of a team of each)."""
+    return StakeholderFactory(teams=[TeamFactory(function=function) for function in functions])
+
+
 def test_the_same_person_cannot_fill_the_same_function_twice(launch):
-    person = StakeholderFactory()
+    person = serving(TeamFunction.LEGAL)
     LaunchStakeholderFactory(launch=launch, function=TeamFunction.LEGAL, stakeholder=person)
     duplicate = LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.LEGAL, stakeholder=person)
     assert_rejected_everywhere(duplicate, NON_FIELD_ERRORS, "Launch, Function and Stakeholder already exists")
 
 
 def test_the_same_person_may_fill_two_functions_and_a_function_may_have_two_people(launch):
-    person = StakeholderFactory()
+    person = serving(TeamFunction.LEGAL, TeamFunction.COMPLIANCE)
     LaunchStakeholderFactory(launch=launch, function=TeamFunction.LEGAL, stakeholder=person)
-    for function, stakeholder in [(TeamFunction.COMPLIANCE, person), (TeamFunction.LEGAL, StakeholderFactory())]:
+    for function, stakeholder in [(TeamFunction.COMPLIANCE, person), (TeamFunction.LEGAL, serving(TeamFunction.LEGAL))]:
         slot = LaunchStakeholderFactory.build(launch=launch, function=function, stakeholder=stakeholder)
         slot.full_clean()
         slot.save()
@@ -168,7 +173,9 @@ def test_empty_slots_for_different_functions_or_launches_and_beside_filled_slots
     candidates = [
         LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.LEGAL, stakeholder=None),
         LaunchStakeholderFactory.build(launch=other_launch, function=TeamFunction.SECURITY, stakeholder=None),
-        LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.SECURITY, stakeholder=StakeholderFactory()),
+        LaunchStakeholderFactory.build(
+            launch=launch, function=TeamFunction.SECURITY, stakeholder=serving(TeamFunction.SECURITY)
+        ),
     ]
     for slot in candidates:
         slot.full_clean()
@@ -216,3 +223,45 @@ def test_changing_a_stakeholders_teams_writes_a_history_row_with_the_teams():
     assert not person.history.first().teams.exists()
     # Earlier rows keep the teams as they were.
     assert {row.team for row in person.history.all()[2].teams.all()} == {ml, legal}
+
+
+# --- Who may fill a slot or be Accountable: only people serving the function --------------------
+
+
+def test_a_slot_is_filled_only_by_someone_in_a_team_of_its_function(launch):
+    """The owner once put a product manager in the Legal slot; now the model refuses it."""
+    product_manager = serving(TeamFunction.PRODUCT)
+    slot = LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.LEGAL, stakeholder=product_manager)
+    assert_invalid(slot, "stakeholder", "not in a Legal team")
+
+
+def test_a_deactivated_member_cannot_fill_a_slot(launch):
+    lawyer = serving(TeamFunction.LEGAL)
+    lawyer.user.is_active = False
+    lawyer.user.save()
+    slot = LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.LEGAL, stakeholder=lawyer)
+    assert_invalid(slot, "stakeholder", "not in a Legal team")
+
+
+@pytest.mark.parametrize(
+    "kind, function",
+    [
+        (AreaKind.MODEL_QUALITY, TeamFunction.ML),
+        (AreaKind.INFRASTRUCTURE, TeamFunction.PLATFORM),
+        (AreaKind.DATA_RETRIEVAL, TeamFunction.DATA),
+        (AreaKind.USER_EXPERIENCE, TeamFunction.PRODUCT),
+        (AreaKind.POLICY, TeamFunction.SECURITY),
+    ],
+)
+def test_the_accountable_of_a_standard_area_must_serve_its_function(launch, kind, function):
+    area = ResponsibilityAreaFactory(launch=launch, kind=kind, name=str(kind))
+    stranger = serving(TeamFunction.BUSINESS)
+    assert_invalid(RaciAssignmentFactory.build(area=area, stakeholder=stranger, role=Role.ACCOUNTABLE), "stakeholder")
+    RaciAssignmentFactory.build(area=area, stakeholder=serving(function), role=Role.ACCOUNTABLE).full_clean()
+    # Other roles are the owner's to hand out: anyone may be Responsible, Consulted or Informed.
+    RaciAssignmentFactory.build(area=area, stakeholder=stranger, role=Role.RESPONSIBLE).full_clean()
+
+
+def test_anyone_may_be_accountable_for_a_custom_area(launch):
+    area = ResponsibilityAreaFactory(launch=launch, kind=AreaKind.CUSTOM, name="Localisation")
+    RaciAssignmentFactory.build(area=area, stakeholder=StakeholderFactory(), role=Role.ACCOUNTABLE).full_clean()

@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from guardian.shortcuts import assign_perm
 
-from readiness.access import CHANGE_LAUNCH, VIEW_LAUNCH, get_launch_for, grant_view
-from tests.factories import LaunchFactory, UserFactory
+from raci.choices import TeamFunction
+from readiness.access import CHANGE_LAUNCH, VIEW_LAUNCH, get_launch_for, visible_launches
+from tests.factories import LaunchFactory, StakeholderFactory, TeamFactory, UserFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +30,27 @@ def test_the_owner_gets_the_launch_to_view_and_to_change(launch, pm):
 
 def test_a_stakeholder_may_view_but_changing_is_forbidden(launch):
     viewer = UserFactory()
-    grant_view(viewer, launch)
+    give_view(viewer, launch)
     assert get_launch_for(viewer, "assistant") == launch
     with pytest.raises(PermissionDenied):
         get_launch_for(viewer, "assistant", CHANGE_LAUNCH)
 
 
-def test_an_executive_views_every_launch_through_the_model_wide_grant(launch):
-    executive = UserFactory()
+def test_an_executive_is_a_member_of_an_executive_team_and_views_every_launch(launch):
+    executive = StakeholderFactory(teams=[TeamFactory(function=TeamFunction.EXECUTIVE)]).user
+    assert get_launch_for(executive, "assistant") == launch
+    assert list(visible_launches(executive)) == [launch]
+
+
+def test_a_model_wide_view_grant_alone_does_not_make_an_executive(launch):
+    """One definition of "executive": the team, not a permission someone ticked in the admin."""
+    user = UserFactory()
     group = Group.objects.create(name="Executives")
     group.permissions.add(Permission.objects.get(codename="view_launch"))
-    executive.groups.add(group)
-    assert get_launch_for(executive, "assistant") == launch
+    user.groups.add(group)
+    with pytest.raises(Http404):
+        get_launch_for(user, "assistant")
+    assert not visible_launches(user).exists()
 
 
 @pytest.mark.parametrize("who", ["outsider", "anonymous", "inactive viewer"])
@@ -48,7 +59,7 @@ def test_a_launch_one_may_not_know_of_answers_404_like_an_unknown_one(launch, wh
         who
     ]
     if who == "inactive viewer":
-        grant_view(user, launch)
+        give_view(user, launch)
     for slug in ("assistant", "no-such-launch"):
         with pytest.raises(Http404):
             get_launch_for(user, slug)

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -78,6 +77,20 @@ PEOPLE = (
         "eve", "Eve", "Laurent", "VP Product", "Leadership", TeamFunction.EXECUTIVE, "executive (sees every launch)"
     ),
 )
+# Who leads each team: they may agree to lower their function's sign-off bar on a launch.
+TEAM_LEADS = {
+    "Assistants product": "priya",
+    "Legal": "lena",
+    "Compliance": "chloe",
+    "Security": "sam",
+    "Customer support": "cora",
+    "Business": "bill",
+    "Applied ML": "mia",
+    "Platform": "pat",
+    "Data": "dana",
+    "QA": "quinn",
+    "Leadership": "eve",
+}
 OUTSIDER = Person("otto", "Otto", "Berg", "Marketing", "", "", "outsider (sees nothing)")
 
 
@@ -103,8 +116,6 @@ class Command(BaseCommand):
         if created:
             admin.set_password(DEMO_PASSWORD)
             admin.save()
-        executives, _ = Group.objects.get_or_create(name="Executives")
-        executives.permissions.add(Permission.objects.get(codename="view_launch", content_type__app_label="readiness"))
         people = {}
         for person in (*PEOPLE, OUTSIDER):
             user, created = User.objects.get_or_create(
@@ -118,8 +129,6 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            if person.function == TeamFunction.EXECUTIVE:
-                user.groups.add(executives)
             if not person.team:
                 continue
             stakeholder, _ = Stakeholder.objects.get_or_create(user=user, defaults={"title": person.title})
@@ -127,6 +136,9 @@ class Command(BaseCommand):
             if not stakeholder.teams.filter(pk=team.pk).exists():
                 stakeholder.teams.add(team)
             people[person.username] = stakeholder
+        for team in Team.objects.filter(name__in=TEAM_LEADS, lead__isnull=True):
+            team.lead = people[TEAM_LEADS[team.name]]
+            save_with_history(team, actor=None, reason="Demo team lead")
         return people
 
 

@@ -1,0 +1,345 @@
+"""Cross-checks between the ledger and the rows the gate reads, both ways and on every field.
+
+Someone with database access can rewrite a row without a service; they cannot write a matching
+entry without the ledger key. So every decision, request, waiver, policy, policy change,
+delegation and acknowledgement must agree with the entries written with it, every entry must
+still have its row, each launch must be in the state its newest entry recorded, and every history
+row a service sealed must be unchanged. The first disagreement is returned as a sentence."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+from django.apps import apps
+from django.db.models import Prefetch
+
+from readiness.models import Launch
+
+from .choices import LedgerEvent, RequestStatus, WaiverStatus, request_status
+from .models import (
+    Acknowledgement,
+    LedgerEntry,
+    PolicyChange,
+    SignoffDecision,
+    SignoffDelegation,
+    SignoffRequest,
+    StagePolicy,
+    Waiver,
+)
+from .policies import policy_state
+from .snapshot import fingerprint
+
+
+def _time(value) -> datetime.datetime | None:
+    return None if value is None else datetime.datetime.fromisoformat(value)
+
+
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class _Entries:
+    """The ledger read once, indexed the ways the checks need."""
+
+    def __init__(self) -> None:
+        self.by_event: dict[str, dict[int, LedgerEntry]] = defaultdict(dict)
+        self.last_by_launch: dict[int, LedgerEntry] = {}
+        self.slugs: dict[int, set[str]] = defaultdict(set)
+        self.last_policy: dict[int, LedgerEntry] = {}
+        self.replaced: set[int] = set()
+        self.superseding: dict[int, LedgerEntry] = {}
+        self.seals: list[tuple[LedgerEntry, dict]] = []
+        self.problem = ""
+        keys = {
+            LedgerEvent.REQUESTED: "request",
+            LedgerEvent.DECIDED: "decision",
+            LedgerEvent.WITHDRAWN: "request",
+            LedgerEvent.DELEGATED: "delegation",
+            LedgerEvent.ACKNOWLEDGED: "acknowledgement",
+            LedgerEvent.WAIVER_REQUESTED: "waiver",
+            LedgerEvent.WAIVER_DECIDED: "waiver",
+            LedgerEvent.POLICY_CHANGE_REQUESTED: "change",
+            LedgerEvent.POLICY_CHANGE_DECIDED: "change",
+        }
+        for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=2000):
+            if entry.launch_id is None:
+                self.problem = self.problem or f"entry #{entry.sequence} names no launch"
+                continue
+            self.last_by_launch[entry.launch_id] = entry
+            self.slugs[entry.launch_id].add(entry.launch_slug)
+            key = keys.get(entry.event)
+            if key is not None:
+                if entry.payload.get(key) in self.by_event[entry.event]:
+                    self.problem = self.problem or f"entry #{entry.sequence} records {key} #{entry.payload[key]} twice"
+                self.by_event[entry.event][entry.payload.get(key)] = entry
+            if entry.event == LedgerEvent.POLICY_CHANGED:
+                self.last_policy[entry.payload["policy"]["stage"]] = entry
+            if entry.event == LedgerEvent.REQUESTED and entry.payload.get("replaces") is not None:
+                self.replaced.add(entry.payload["replaces"])
+            if entry.event == LedgerEvent.DECIDED:
+                for superseded in entry.payload.get("supersedes", []):
+                    self.superseding[superseded] = entry
+            self.seals.extend((entry, seal) for seal in entry.seals)
+
+
+def rows_disagree_with_entries() -> str:
+    entries = _Entries()
+    checks = (
+        lambda: entries.problem,
+        lambda: _launches(entries),
+        lambda: _decisions(entries),
+        lambda: _requests(entries),
+        lambda: _delegations(entries),
+        lambda: _acknowledgements(entries),
+        lambda: _waivers(entries),
+        lambda: _policies(entries),
+        lambda: _policy_changes(entries),
+        lambda: _seals(entries),
+    )
+    for check in checks:
+        problem = check()
+        if problem:
+            return problem
+    return ""
+
+
+def _orphans(rows: dict, recorded: dict[int, LedgerEntry], what: str) -> str:
+    for key, entry in recorded.items():
+        if key not in rows:
+            return f"{what} #{key} recorded in entry #{entry.sequence} no longer exists"
+    return ""
+
+
+def _launches(entries: _Entries) -> str:
+    from .ledger import launch_state
+
+    launches = {launch.pk: launch for launch in Launch.objects.all()}
+    for launch_id, slugs in entries.slugs.items():
+        launch = launches.get(launch_id)
+        if launch is None:
+            return f"launch #{launch_id} recorded in the ledger no longer exists"
+        if slugs != {launch.slug}:
+            return f"launch #{launch_id} is now called '{launch.slug}', but the ledger records {sorted(slugs)}"
+    for launch_id, launch in launches.items():
+        last = entries.last_by_launch.get(launch_id)
+        if last is None:
+            if launch.current_stage_id is not None:
+                return f"launch '{launch.slug}' is in a stage it never entered through the gate"
+            continue
+        if launch_state(launch_id) != last.launch_state:
+            return (
+                f"launch '{launch.slug}' (risk tier, current stage, its kind or exposure) differs from "
+                f"what entry #{last.sequence} recorded"
+            )
+    return ""
+
+
+def _requests(entries: _Entries) -> str:
+    requested = entries.by_event[LedgerEvent.REQUESTED]
+    withdrawn = entries.by_event[LedgerEvent.WITHDRAWN]
+    rows = {
+        r.pk: r
+        for r in SignoffRequest.objects.select_related("requested_by").prefetch_related(
+            "addressees", Prefetch("decisions", queryset=SignoffDecision.objects.filter(superseded_at__isnull=True))
+        )
+    }
+    for pk, request in rows.items():
+        entry = requested.get(pk)
+        if entry is None:
+            return f"sign-off request #{pk} has no ledger entry"
+        recorded = entry.payload
+        facts = {
+            "stage id": request.stage_id,
+            "function": request.function,
+            "approvals required": request.approvals_required,
+            "addressees": sorted(u.get_username() for u in request.addressees.all()),
+            "replaces": request.replaces_id,
+        }
+        if (
+            entry.launch_id != request.launch_id
+            or entry.actor != request.requested_by.get_username()
+            or any(recorded.get(key) != value for key, value in facts.items())
+        ):
+            return f"sign-off request #{pk} does not match its ledger entry #{entry.sequence}"
+        if request.status == RequestStatus.WITHDRAWN:
+            expected_closed = pk in withdrawn
+        elif request.status == RequestStatus.SUPERSEDED:
+            expected_closed = pk in entries.replaced
+        else:
+            expected_closed = pk not in withdrawn and pk not in entries.replaced
+            outcomes = [decision.outcome for decision in request.decisions.all()]
+            if expected_closed and request.status != request_status(outcomes, request.approvals_required):
+                return f"sign-off request #{pk} is {request.status}, which its decisions do not say"
+        if not expected_closed:
+            return f"sign-off request #{pk} is {request.status}, which the ledger does not record"
+    return _orphans(rows, requested, "sign-off request") or _orphans(rows, withdrawn, "sign-off request")
+
+
+def _decisions(entries: _Entries) -> str:
+    decided = entries.by_event[LedgerEvent.DECIDED]
+    rows = {d.pk: d for d in SignoffDecision.objects.select_related("decided_by", "on_behalf_of")}
+    for pk, decision in rows.items():
+        entry = decided.get(pk)
+        if entry is None:
+            return f"decision #{pk} has no ledger entry"
+        recorded = entry.payload
+        facts = {
+            "request": decision.request_id,
+            "outcome": decision.outcome,
+            "comment": decision.comment,
+            "on behalf of": decision.on_behalf_of.get_username(),
+        }
+        if (
+            any(recorded.get(key) != value for key, value in facts.items())
+            or entry.actor != decision.decided_by.get_username()
+            or _time(recorded.get("decided at")) != decision.decided_at
+            or entry.snapshot_hash != decision.fingerprint
+            or fingerprint(decision.snapshot) != decision.fingerprint
+        ):
+            return f"decision #{pk} does not match its ledger entry #{entry.sequence}"
+        superseding = entries.superseding.get(pk)
+        expected = _time(superseding.payload["decided at"]) if superseding else None
+        if decision.superseded_at != expected:
+            return f"decision #{pk} is marked superseded differently from what the ledger records"
+    return _orphans(rows, decided, "decision")
+
+
+def _delegations(entries: _Entries) -> str:
+    delegated = entries.by_event[LedgerEvent.DELEGATED]
+    rows = {d.pk: d for d in SignoffDelegation.objects.select_related("delegator", "delegate")}
+    for pk, delegation in rows.items():
+        entry = delegated.get(pk)
+        recorded = entry.payload if entry else {}
+        if entry is None or (
+            recorded.get("request"),
+            recorded.get("from"),
+            recorded.get("to"),
+            entry.actor,
+        ) != (
+            delegation.request_id,
+            delegation.delegator.get_username(),
+            delegation.delegate.get_username(),
+            delegation.delegator.get_username(),
+        ):
+            return f"delegation #{pk} does not match the ledger"
+    return _orphans(rows, delegated, "delegation")
+
+
+def _acknowledgements(entries: _Entries) -> str:
+    acknowledged = entries.by_event[LedgerEvent.ACKNOWLEDGED]
+    rows = {a.pk: a for a in Acknowledgement.objects.select_related("user")}
+    for pk, acknowledgement in rows.items():
+        entry = acknowledged.get(pk)
+        if acknowledgement.acknowledged_at is None:
+            if entry is not None:
+                return f"acknowledgement #{pk} was recorded in entry #{entry.sequence} but is no longer acknowledged"
+            continue
+        if (
+            entry is None
+            or entry.actor != acknowledgement.user.get_username()
+            or _time(entry.payload.get("acknowledged at")) != acknowledgement.acknowledged_at
+            or entry.payload.get("comment") != acknowledgement.comment
+        ):
+            return f"acknowledgement #{pk} does not match the ledger"
+    return _orphans(rows, acknowledged, "acknowledgement")
+
+
+def _waivers(entries: _Entries) -> str:
+    requested = entries.by_event[LedgerEvent.WAIVER_REQUESTED]
+    decided = entries.by_event[LedgerEvent.WAIVER_DECIDED]
+    rows = {w.pk: w for w in Waiver.objects.select_related("requested_by", "decided_by")}
+    for pk, waiver in rows.items():
+        asked, answer = requested.get(pk), decided.get(pk)
+        if asked is None:
+            return f"waiver #{pk} has no ledger entry"
+        recorded = asked.payload
+        if (
+            asked.launch_id != waiver.launch_id
+            or asked.actor != waiver.requested_by.get_username()
+            or (recorded.get("stage id"), recorded.get("item"), recorded.get("justification"))
+            != (waiver.stage_id, waiver.check_key, waiver.justification)
+            or recorded.get("expires on") != waiver.expires_on.isoformat()
+            or _time(recorded.get("requested at")) != waiver.requested_at
+        ):
+            return f"waiver #{pk} does not match its ledger entry #{asked.sequence}"
+        if waiver.status == WaiverStatus.PENDING:
+            if answer is not None or waiver.decided_by_id or waiver.decided_at:
+                return f"waiver #{pk} is pending, but the ledger or the row says it was decided"
+            continue
+        if answer is None or (
+            answer.actor,
+            answer.payload.get("status"),
+            answer.payload.get("comment"),
+            _time(answer.payload.get("decided at")),
+        ) != (
+            waiver.decided_by.get_username() if waiver.decided_by else None,
+            waiver.status,
+            waiver.decision_comment,
+            waiver.decided_at,
+        ):
+            return f"waiver #{pk} was decided differently from what the ledger records"
+    return _orphans(rows, requested, "waiver") or _orphans(rows, decided, "waiver")
+
+
+def _policies(entries: _Entries) -> str:
+    rows = {p.stage_id: p for p in StagePolicy.objects.prefetch_related("requirements")}
+    for stage_id, policy in rows.items():
+        entry = entries.last_policy.get(stage_id)
+        if entry is None:
+            return f"the sign-off policy of stage #{stage_id} has no ledger entry"
+        if policy_state(policy) != entry.payload["policy"]:
+            return f"the sign-off policy of stage #{stage_id} differs from ledger entry #{entry.sequence}"
+    return _orphans(rows, entries.last_policy, "the sign-off policy of stage")
+
+
+def _policy_changes(entries: _Entries) -> str:
+    requested = entries.by_event[LedgerEvent.POLICY_CHANGE_REQUESTED]
+    decided = entries.by_event[LedgerEvent.POLICY_CHANGE_DECIDED]
+    rows = {c.pk: c for c in PolicyChange.objects.select_related("requested_by", "decided_by", "stage")}
+    for pk, change in rows.items():
+        asked, answer = requested.get(pk), decided.get(pk)
+        if asked is None:
+            return f"policy change #{pk} has no ledger entry"
+        wanted = (
+            {"risk tier": {"from": asked.payload.get("risk tier", {}).get("from"), "to": change.risk_tier}}
+            if change.risk_tier
+            else {"function": change.function, "approvals required": change.approvals_required}
+        )
+        if (
+            asked.actor != change.requested_by.get_username()
+            or asked.payload.get("justification") != change.justification
+            or any(asked.payload.get(key) != value for key, value in wanted.items())
+        ):
+            return f"policy change #{pk} does not match its ledger entry #{asked.sequence}"
+        decided_row = (
+            change.decided_by.get_username() if change.decided_by else None,
+            change.status,
+            change.decision_comment,
+        )
+        decided_entry = (
+            (answer.actor, answer.payload.get("status"), answer.payload.get("comment"))
+            if answer
+            else (None, "pending", "")
+        )
+        if decided_row != decided_entry:
+            return f"policy change #{pk} was decided differently from what the ledger records"
+    return _orphans(rows, requested, "policy change") or _orphans(rows, decided, "policy change")
+
+
+def _seals(entries: _Entries) -> str:
+    from .ledger import history_digest
+
+    wanted: dict[str, dict[int, tuple[LedgerEntry, str]]] = defaultdict(dict)
+    for entry, seal in entries.seals:
+        wanted[seal["model"]][seal["id"]] = (entry, seal["digest"])
+    for label, sealed in wanted.items():
+        model = apps.get_model(label)
+        found = {row.pk: row for row in model.objects.filter(pk__in=sealed)}
+        for pk, (entry, digest) in sorted(sealed.items()):
+            row = found.get(pk)
+            if row is None:
+                return f"history row {label} #{pk} sealed by entry #{entry.sequence} was deleted"
+            if history_digest(row) != digest:
+                return f"history row {label} #{pk} sealed by entry #{entry.sequence} was altered"
+    return ""
