@@ -11,7 +11,7 @@ from unittest import mock
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -84,27 +84,51 @@ OUTSIDER = Person("otto", "Otto", "Berg", "Marketing", "", "", "outsider (sees n
 
 
 class Command(BaseCommand):
-    help = "Load a realistic demo portfolio (idempotent) and print one login per role."
+    help = (
+        "Load a realistic demo portfolio (idempotent) and print one login per role. Refuses to run with "
+        "DEBUG off unless --force; forced, it creates no superuser."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load the demo data even with DEBUG off (then no superuser is created).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to load demo data with DEBUG off: it creates people with the known password "
+                f"'{DEMO_PASSWORD}' and a superuser. Use --force to load it anyway, without a superuser."
+            )
+        with_superuser = settings.DEBUG
         with transaction.atomic():
-            people = self._people()
+            people = self._people(with_superuser=with_superuser)
             builder = DemoPortfolio(people)
             created = builder.build()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new launches)."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for person in (*PEOPLE, OUTSIDER):
             self.stdout.write(f"  {person.username:<6} {person.role}")
-        self.stdout.write("  admin  superuser (Django admin)")
+        if with_superuser:
+            self.stdout.write("  admin  superuser (Django admin)")
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    "No superuser was created (DEBUG is off); create one with `manage.py createsuperuser`."
+                )
+            )
 
-    def _people(self) -> dict[str, Stakeholder]:
+    def _people(self, *, with_superuser: bool) -> dict[str, Stakeholder]:
         User = get_user_model()
-        admin, created = User.objects.get_or_create(
-            username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
-        )
-        if created:
-            admin.set_password(DEMO_PASSWORD)
-            admin.save()
+        if with_superuser:
+            admin, created = User.objects.get_or_create(
+                username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
+            )
+            if created:
+                admin.set_password(DEMO_PASSWORD)
+                admin.save()
         executives, _ = Group.objects.get_or_create(name="Executives")
         executives.permissions.add(Permission.objects.get(codename="view_launch", content_type__app_label="readiness"))
         people = {}
