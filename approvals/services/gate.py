@@ -17,11 +17,11 @@ from ._common import launch_with_facts, stage_of
 
 
 class GateRefused(ValidationError):
-    """The stage gate said no; ``readiness`` holds the blockers."""
+    """The stage gate said no; ``readiness`` holds the refusals (e.g. not the next stage), then the blockers."""
 
     def __init__(self, readiness: Readiness) -> None:
         self.readiness = readiness
-        lines = [f"{r.title}: {reason}" for r in readiness.blockers for reason in r.reasons] + readiness.refusals
+        lines = readiness.refusals + [f"{r.title}: {reason}" for r in readiness.blockers for reason in r.reasons]
         super().__init__({"stage": [f"May not enter {readiness.stage.name}: {line}" for line in lines]})
 
 
@@ -46,13 +46,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage) -> Readiness:
     facts = launch_with_facts(locked.pk)
     stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
     current = facts.current_stage
-    if current is not None and stage.order <= current.order:
-        raise ValidationError({"stage": f"{stage.name} is not after {current.name}; go back with a rollback instead."})
-    expected = facts.next_stage()
-    if stage.pk != expected.pk:
-        raise ValidationError(
-            {"stage": f"Stages are entered in order: the next stage is {expected.name}, not {stage.name}."}
-        )
+    # The rollout order is one of the readiness refusals, so the gate and the `readiness` command agree.
     readiness = evaluate(facts, stage)
     if not readiness.may_enter:
         raise GateRefused(readiness)

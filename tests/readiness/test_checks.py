@@ -598,8 +598,37 @@ def test_a_launch_at_its_last_stage_has_no_stage_to_enter(launch):
     launch.save()
     readiness = readiness_of(launch)
     assert readiness.stage is None
-    assert readiness.refusals == ["The launch has no stage to enter."]
+    assert readiness.refusals == ["The launch is in its final stage, Full: there is no stage to enter."]
     assert not readiness.may_enter
+
+
+def test_a_stage_that_is_not_the_next_one_is_refused_naming_the_next_stage(launch):
+    readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert readiness.refusals == [
+        "Beta is not the next stage; stages are entered in order and the next one is Internal."
+    ]
+    assert not readiness.may_enter
+
+
+def test_a_what_if_judges_a_later_stage_on_its_checklist_alone(launch):
+    readiness = evaluate(reload(launch), stage_of(launch, StageKind.BETA), ignore_order=True)
+    assert readiness.refusals == []
+    assert checklist_blockers(readiness) == []
+
+
+def test_the_current_stage_is_not_the_next_one(launch):
+    launch.current_stage = stage_of(launch, StageKind.BETA)
+    launch.save()
+    readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert readiness.refusals == [
+        "Beta is not the next stage: it is the current stage (the next one is Full); to go back, roll back instead."
+    ]
+
+
+def test_a_stage_of_another_launch_is_not_the_next_stage(launch):
+    elsewhere = RolloutStageFactory(name="Elsewhere")
+    readiness = evaluate(reload(launch), elsewhere)
+    assert readiness.refusals == ["Elsewhere is not a stage of this launch."]
 
 
 def test_the_next_stage_follows_the_current_one(launch):
