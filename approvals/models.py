@@ -12,7 +12,9 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from raci.choices import TeamFunction
+from readiness.fields import LimitedTextField
 from readiness.models import Launch, RolloutStage
+from readiness.validators import is_future
 
 from .choices import CLOSED_STATUSES, UNWAIVABLE_CHECKS, DecisionOutcome, LedgerEvent, RequestStatus, WaiverStatus
 
@@ -71,7 +73,7 @@ class SignoffRequest(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     addressees = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="signoff_requests_addressed")
     due_date = models.DateField(null=True, blank=True)
-    message = models.TextField(blank=True)
+    message = LimitedTextField(blank=True)
     status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -122,7 +124,7 @@ class SignoffDelegation(models.Model):
     request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="delegations")
     delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(blank=True)
+    reason = LimitedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
@@ -154,7 +156,7 @@ class SignoffDecision(models.Model):
         help_text="The addressee this decision counts for: the decider, or who delegated to them.",
     )
     outcome = models.CharField(max_length=20, choices=DecisionOutcome.choices)
-    comment = models.TextField(blank=True)
+    comment = LimitedTextField(blank=True)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
     snapshot = models.JSONField(help_text="Canonical snapshot of the launch facts this decision covers.")
     decided_at = models.DateTimeField(default=timezone.now)
@@ -189,8 +191,13 @@ class SignoffDecision(models.Model):
         raise ValidationError("Decisions are permanent records and cannot be deleted.")
 
     def clean(self) -> None:
+        errors = {}
         if self.outcome != DecisionOutcome.APPROVE and not self.comment.strip():
-            raise ValidationError({"comment": f"A comment is required to {self.get_outcome_display().lower()}."})
+            errors["comment"] = f"A comment is required to {self.get_outcome_display().lower()}."
+        if self.decided_at is not None and is_future(self.decided_at):
+            errors["decided_at"] = "A decision cannot be dated in the future."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Acknowledgement(models.Model):
@@ -202,7 +209,7 @@ class Acknowledgement(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(blank=True)
+    comment = LimitedTextField(blank=True)
 
     history = HistoricalRecords()
 
@@ -241,7 +248,7 @@ class Waiver(models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="waivers")
     stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="waivers")
     check_key = models.CharField(max_length=40)
-    justification = models.TextField()
+    justification = LimitedTextField()
     expires_on = models.DateField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
@@ -250,7 +257,7 @@ class Waiver(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
+    decision_comment = LimitedTextField(blank=True)
 
     history = HistoricalRecords()
 

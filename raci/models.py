@@ -8,13 +8,14 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from readiness.fields import NameField
 from readiness.models import Launch
 
 from .choices import AreaKind, Role, TeamFunction
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=120, unique=True)
+    name = NameField(max_length=120, unique=True)
     function = models.CharField(max_length=20, choices=TeamFunction.choices)
 
     history = HistoricalRecords()
@@ -31,7 +32,7 @@ class Stakeholder(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stakeholder")
     teams = models.ManyToManyField(Team, related_name="members", blank=True)
-    title = models.CharField(max_length=120, blank=True)
+    title = NameField(max_length=120, blank=True)
 
     history = HistoricalRecords(m2m_fields=[teams])
 
@@ -84,7 +85,7 @@ class LaunchStakeholder(models.Model):
 class ResponsibilityArea(models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="areas")
     kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
-    name = models.CharField(max_length=120)
+    name = NameField(max_length=120)
     concerns = models.JSONField(
         default=list, blank=True, help_text='Concern keys this area owns, e.g. ["accuracy", "availability"].'
     )

@@ -13,7 +13,7 @@ from .. import ledger
 from ..choices import LedgerEvent
 from ..models import SignoffRequest
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import launch_with_facts, stage_of
+from ._common import clean_text, launch_with_facts, stage_of
 
 
 class GateRefused(ValidationError):
@@ -82,9 +82,7 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
     refuse_if_archived(locked)
     stage_of(locked, stage)
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the launch is rolled back."})
+    reason = clean_text(reason, field="reason", required="Say why the launch is rolled back.")
     current = locked.current_stage
     if current is None or stage.order >= current.order:
         raise ValidationError({"stage": f"{stage.name} is not before the current stage; nothing to roll back."})

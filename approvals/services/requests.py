@@ -22,7 +22,15 @@ from ..policies import effective_requirements
 from ..routing import default_addressees, serves_function
 from ..selectors import person_name
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import close_request, expect_type, launch_with_facts, locked_request, refuse_if_closed, stage_of
+from ._common import (
+    clean_text,
+    close_request,
+    expect_type,
+    launch_with_facts,
+    locked_request,
+    refuse_if_closed,
+    stage_of,
+)
 
 User = get_user_model()
 
@@ -83,7 +91,7 @@ def signoffs_request(
     require_change(actor, launch)
     expect_type(stage, RolloutStage, "stage")
     expect_type(due_date, datetime.date, "due_date", optional=True)
-    expect_type(message, str, "message")
+    message = clean_text(message, field="message")
     if functions is not None and (
         not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions)
     ):
@@ -194,6 +202,7 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
     require_change(actor, signoff.launch)
     refuse_if_archived(signoff.launch)
     refuse_if_closed(signoff)
+    reason = clean_text(reason, field="reason")
     close_request(signoff, RequestStatus.WITHDRAWN, actor=actor, reason=reason or "Withdrawn by the owner")
     ledger.append(
         event=LedgerEvent.WITHDRAWN,
