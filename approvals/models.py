@@ -13,7 +13,9 @@ from simple_history.models import HistoricalRecords
 
 from raci.choices import TeamFunction
 from readiness.choices import RiskTier
+from readiness.fields import LimitedTextField
 from readiness.models import Launch, RolloutStage
+from readiness.validators import is_future
 
 from .choices import (
     CLOSED_STATUSES,
@@ -82,7 +84,7 @@ class SignoffRequest(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     addressees = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="signoff_requests_addressed")
     due_date = models.DateField(null=True, blank=True)
-    message = models.TextField(blank=True)
+    message = LimitedTextField(blank=True)
     status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -140,7 +142,7 @@ class SignoffDelegation(models.Model):
     request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="delegations")
     delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(blank=True)
+    reason = LimitedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()
@@ -172,7 +174,7 @@ class SignoffDecision(models.Model):
         help_text="The addressee this decision counts for: the decider, or who delegated to them.",
     )
     outcome = models.CharField(max_length=20, choices=DecisionOutcome.choices)
-    comment = models.TextField(blank=True)
+    comment = LimitedTextField(blank=True)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
     snapshot = models.JSONField(help_text="Canonical snapshot of the launch facts this decision covers.")
     decided_at = models.DateTimeField(default=timezone.now)
@@ -207,8 +209,13 @@ class SignoffDecision(models.Model):
         raise ValidationError("Decisions are permanent records and cannot be deleted.")
 
     def clean(self) -> None:
+        errors = {}
         if self.outcome != DecisionOutcome.APPROVE and not self.comment.strip():
-            raise ValidationError({"comment": f"A comment is required to {self.get_outcome_display().lower()}."})
+            errors["comment"] = f"A comment is required to {self.get_outcome_display().lower()}."
+        if self.decided_at is not None and is_future(self.decided_at):
+            errors["decided_at"] = "A decision cannot be dated in the future."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Acknowledgement(models.Model):
@@ -220,7 +227,7 @@ class Acknowledgement(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(blank=True)
+    comment = LimitedTextField(blank=True)
 
     history = HistoricalRecords()
 
@@ -259,7 +266,7 @@ class Waiver(models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="waivers")
     stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="waivers")
     check_key = models.CharField(max_length=40)
-    justification = models.TextField()
+    justification = LimitedTextField()
     expires_on = models.DateField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
@@ -268,7 +275,7 @@ class Waiver(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
+    decision_comment = LimitedTextField(blank=True)
 
     history = HistoricalRecords()
 
@@ -320,7 +327,7 @@ class PolicyChange(models.Model):
     function = models.CharField(max_length=20, choices=TeamFunction.choices, blank=True)
     approvals_required = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(5)])
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, blank=True)
-    justification = models.TextField()
+    justification = LimitedTextField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=PolicyChangeStatus.choices, default=PolicyChangeStatus.PENDING)
@@ -328,7 +335,7 @@ class PolicyChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
+    decision_comment = LimitedTextField(blank=True)
 
     history = HistoricalRecords()
 
@@ -427,7 +434,7 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not sent before this time (back-off).")
     attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, help_text="Why the last attempt failed, or why the message was dropped.")
+    last_error = LimitedTextField(blank=True, help_text="Why the last attempt failed, or why the message was dropped.")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

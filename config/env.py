@@ -1,6 +1,7 @@
 """Small typed readers for environment variables that fail loudly on a bad value."""
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -24,14 +25,27 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no, on/off), got {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, min_value: int | None = None, max_value: int | None = None) -> int:
+    """An integer, refused when it lies outside [min_value, max_value] (either bound optional)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+        value = default
+    else:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if (min_value is not None and value < min_value) or (max_value is not None and value > max_value):
+        raise ImproperlyConfigured(f"{name} must be {_describe_range(min_value, max_value)}, got {value}")
+    return value
+
+
+def _describe_range(min_value: int | None, max_value: int | None) -> str:
+    if min_value is not None and max_value is not None:
+        return f"an integer from {min_value} to {max_value}"
+    if min_value is not None:
+        return f"an integer of at least {min_value}"
+    return f"an integer of at most {max_value}"
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -39,3 +53,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def env_header(name: str, default: tuple[str, str] | None) -> tuple[str, str] | None:
+    """A request header and the value it must have, written ``Header-Name: value`` (e.g.
+    ``X-Forwarded-Proto: https``), as Django's ``request.META`` key and value. An empty value
+    turns it off (None)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if not raw.strip():
+        return None
+    header, sep, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    if not sep or not value or not _HEADER_NAME.fullmatch(header):
+        raise ImproperlyConfigured(
+            f"{name} must be 'Header-Name: value' (e.g. 'X-Forwarded-Proto: https') or empty to turn it off, got {raw!r}"
+        )
+    key = header.upper().replace("-", "_")
+    return (key if key.startswith("HTTP_") else f"HTTP_{key}", value)

@@ -2,33 +2,73 @@
 
 Environment variables:
     DEBUG              "1"/"0" (default "1" so that `make run` works out of the box)
-    SECRET_KEY         required when DEBUG is off
+    SECRET_KEY         required when DEBUG is off: at least 50 characters
+    LEDGER_KEY         HMAC key of the sign-off ledger; required when DEBUG is off: at least 32 characters
     ALLOWED_HOSTS      comma-separated (default: localhost names when DEBUG is on)
     DATABASE_URL       e.g. postgres://postgres@127.0.0.1:5432/preflight (default: SQLite file)
     CELERY_BROKER_URL  e.g. redis://127.0.0.1:6379/0 (default: tasks run in-process)
-    SIGNOFF_MAX_AGE_DAYS  days after which an approval expires (default 90)
+    SIGNOFF_MAX_AGE_DAYS  days after which an approval expires, 1–3650 (default 90)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
+    With DEBUG off, HTTPS is enforced; each part can be turned off:
+    SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
+    SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
+    SESSION_COOKIE_SECURE (1), CSRF_COOKIE_SECURE (1)
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_header, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=True)
 
+_DEVELOPMENT_SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
+_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
 SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
+if not DEBUG:
+    if not SECRET_KEY:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG off Preflight refuses to start without a secret key: "
-            "export SECRET_KEY to a long random value (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+            f"export SECRET_KEY to a long random value (e.g. {_KEY_HINT})."
         )
-    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
+    # The same rule as Django's deploy check (security.W009), enforced instead of merely reported.
+    if (
+        len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+        or SECRET_KEY == _DEVELOPMENT_SECRET_KEY
+        or SECRET_KEY.startswith("django-insecure-")
+    ):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for DEBUG off: it must be at least 50 characters with at least 5 different "
+            f"ones, and not the development key (got {len(SECRET_KEY)} characters). Generate one with {_KEY_HINT}."
+        )
+elif not SECRET_KEY:
+    SECRET_KEY = _DEVELOPMENT_SECRET_KEY
+
+# HMAC key chaining the sign-off ledger. Kept apart from SECRET_KEY so that rotating the session
+# secret does not break the chain, and so that whoever can rewrite the database still needs it.
+_DEVELOPMENT_LEDGER_KEY = "insecure-development-ledger-key-only-used-with-debug-on"
+LEDGER_KEY = env_str("LEDGER_KEY")
+if not DEBUG:
+    if not LEDGER_KEY:
+        raise ImproperlyConfigured(
+            "LEDGER_KEY is not set. With DEBUG off Preflight refuses to start without the sign-off ledger's HMAC "
+            f"key: export LEDGER_KEY to a random value of at least 32 characters (e.g. {_KEY_HINT}) and keep it "
+            "safe: the ledger verifies only with the key it was written with."
+        )
+    if len(LEDGER_KEY) < 32 or LEDGER_KEY in (_DEVELOPMENT_LEDGER_KEY, SECRET_KEY):
+        raise ImproperlyConfigured(
+            "LEDGER_KEY is too weak for DEBUG off: it must be at least 32 characters, and neither the development "
+            f"key nor the SECRET_KEY (got {len(LEDGER_KEY)} characters). Generate one with {_KEY_HINT}."
+        )
+elif not LEDGER_KEY:
+    LEDGER_KEY = _DEVELOPMENT_LEDGER_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
@@ -150,17 +190,24 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
 
 # Governance settings.
-SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90)
+SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90, min_value=1, max_value=3650)
 
-# The sign-off ledger's MAC key. Without it nobody can recompute the chain, so keep it out of the
-# database and its backups.
-LEDGER_KEY = env_str("LEDGER_KEY") or ("insecure-development-ledger-key" if DEBUG else "")
-if not LEDGER_KEY:
-    raise ImproperlyConfigured("LEDGER_KEY is not set; with DEBUG off the ledger needs its own secret key.")
+# Facts dated after now (evaluation runs, agreements, audits, rehearsals, reviews, decisions) are
+# refused, allowing for this much clock skew between machines; dates get a day, for time zones.
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+FUTURE_TOLERANCE_DAYS = 1
+
 # A file the operator keeps outside the database; every ledger append writes "SEQUENCE HASH" to it.
 LEDGER_ANCHOR_FILE = env_str("LEDGER_ANCHOR_FILE")
 
 if not DEBUG:
+    # HTTPS only, on by default; behind a TLS-terminating proxy that sets X-Forwarded-Proto (and
+    # strips it from client requests). Set SECURE_PROXY_SSL_HEADER empty when not behind one.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, min_value=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_PROXY_SSL_HEADER = env_header("SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO", "https"))
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 

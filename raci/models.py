@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from readiness.fields import NameField
 from readiness.models import FrozenWithArchivedLaunch, Launch
 from readiness.people import person_name
 
@@ -18,7 +19,7 @@ class Team(models.Model):
     """A team serving one function. Membership decides who may sign off for the function, so it is
     managed by people holding ``raci.manage_teams`` (never by a launch owner) through the services."""
 
-    name = models.CharField(max_length=120, unique=True)
+    name = NameField(max_length=120, unique=True)
     function = models.CharField(max_length=20, choices=TeamFunction.choices)
     lead = models.ForeignKey(
         "Stakeholder",
@@ -48,7 +49,7 @@ class Stakeholder(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stakeholder")
     teams = models.ManyToManyField(Team, related_name="members", blank=True)
-    title = models.CharField(max_length=120, blank=True)
+    title = NameField(max_length=120, blank=True)
 
     history = HistoricalRecords(m2m_fields=[teams])
 
@@ -110,7 +111,7 @@ class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
 class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="areas")
     kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
-    name = models.CharField(max_length=120)
+    name = NameField(max_length=120)
     concerns = models.JSONField(
         default=list, blank=True, help_text='Concern keys this area owns, e.g. ["accuracy", "availability"].'
     )

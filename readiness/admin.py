@@ -264,6 +264,7 @@ class EvalRunAdmin(FactOfLaunchAdmin):
         "proves_bar",
         "human_reviewed",
         "run_at",
+        "recorded_at",
     )
     list_filter = (_ReviewedFilter, "quality_bar__launch__archived")
     list_select_related = ("quality_bar__launch",)

@@ -212,9 +212,13 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Readiness:
+    """Whether ``launch`` may enter ``stage`` now. ``ignore_order`` evaluates a stage as if it were
+    the next one (a what-if); the gate never sets it."""
+
     launch: object
     stage: object | None
     results: list[CheckResult] = field(default_factory=list)
+    ignore_order: bool = False
 
     @property
     def blockers(self) -> list[CheckResult]:
@@ -222,13 +226,42 @@ class Readiness:
 
     @property
     def refusals(self) -> list[str]:
-        """Reasons outside the checklist that keep the launch out of the stage."""
+        """Reasons outside the checklist that keep the launch out of the stage. The rollout order
+        is decided here and only here: the stage gate and the ``readiness`` command both ask."""
         reasons = []
         if self.launch.archived:
             reasons.append("The launch is archived.")
         if self.stage is None:
-            reasons.append("The launch has no stage to enter.")
+            reasons.append(self._nothing_to_enter())
+        elif not self.ignore_order and (out_of_order := self._out_of_order()):
+            reasons.append(out_of_order)
         return reasons
+
+    def _current_stage(self):
+        # From the prefetched stages, so asking costs no query.
+        return next((s for s in self.launch.ordered_stages() if s.pk == self.launch.current_stage_id), None)
+
+    def _nothing_to_enter(self) -> str:
+        current = self._current_stage()
+        if current is not None:
+            return f"The launch is in its final stage, {current.name}: there is no stage to enter."
+        return "The launch has no stage to enter."
+
+    def _out_of_order(self) -> str | None:
+        """Why ``stage`` is not the one to enter next, or None when it is."""
+        stage, expected = self.stage, self.launch.next_stage()
+        if expected is not None and stage.pk == expected.pk:
+            return None
+        if stage.launch_id != self.launch.pk:
+            return f"{stage.name} is not a stage of this launch."
+        current = self._current_stage()
+        if current is not None and stage.order <= current.order:
+            where = "is the current stage" if stage.pk == current.pk else f"is before the current stage, {current.name}"
+            following = f"the next one is {expected.name}" if expected else f"{current.name} is the final stage"
+            return f"{stage.name} is not the next stage: it {where} ({following}); to go back, roll back instead."
+        if expected is None:
+            return f"{stage.name} is not the next stage: there is no stage to enter."
+        return f"{stage.name} is not the next stage; stages are entered in order and the next one is {expected.name}."
 
     @property
     def may_enter(self) -> bool:
@@ -239,6 +272,7 @@ class Readiness:
             "launch": self.launch.slug,
             "stage": self.stage.name if self.stage else None,
             "may_enter": self.may_enter,
+            "what_if": self.ignore_order,
             "blockers": [result.key for result in self.blockers],
             "refusals": self.refusals,
             "items": [result.as_dict() for result in self.results],
@@ -251,8 +285,9 @@ def with_checklist_facts(queryset: QuerySet) -> QuerySet:
     return registry.apply_related(queryset.select_related("current_stage").prefetch_related("stages"))
 
 
-def evaluate(launch, stage=None, *, now: datetime.datetime | None = None) -> Readiness:
+def evaluate(launch, stage=None, *, now: datetime.datetime | None = None, ignore_order: bool = False) -> Readiness:
     """Evaluate every registered check for entering ``stage`` (default: the launch's next stage).
+    With ``ignore_order`` a stage that is not the next one is judged on its checklist alone.
 
     ``launch`` should come from ``with_checklist_facts``; otherwise each check queries lazily."""
     now = now or timezone.now()
@@ -267,7 +302,7 @@ def evaluate(launch, stage=None, *, now: datetime.datetime | None = None) -> Rea
         if status == Status.FAIL and check.key in waived:
             status, reasons = Status.WAIVED, (*reasons, waived[check.key])
         results.append(CheckResult(check.key, check.number, check.title, status, reasons, check.key in gating))
-    return Readiness(launch=launch, stage=stage, results=results)
+    return Readiness(launch=launch, stage=stage, results=results, ignore_order=ignore_order)
 
 
 def evaluate_many(launches: QuerySet, *, now: datetime.datetime | None = None) -> list[Readiness]:

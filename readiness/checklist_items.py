@@ -6,6 +6,7 @@ from .checklist import Context, Outcome, plural, register
 from .choices import COST_INDICATORS, SloIndicator
 from .evidence import judge
 from .models import RollbackPlan, Runbook
+from .validators import is_future
 
 
 def _percent(value: float) -> str:
@@ -52,6 +53,10 @@ def pii_policy(ctx: Context) -> Outcome:
             problems.append(f"PII asset '{asset.name}' has no retention period.")
         if asset.audit_interval_days is None:
             problems.append(f"PII asset '{asset.name}' has no audit checkpoint (audit interval).")
+        elif asset.last_audit_at is not None and is_future(asset.last_audit_at, now=ctx.now):
+            problems.append(
+                f"PII asset '{asset.name}' has its last audit dated in the future ({asset.last_audit_at.isoformat()})."
+            )
         elif (due := asset.audit_due_on()) is not None and due < ctx.today:
             problems.append(f"PII asset '{asset.name}' is overdue for its audit (due {due.isoformat()}).")
     return Outcome.from_problems(
@@ -104,9 +109,9 @@ def rollback_plan(ctx: Context) -> Outcome:
         return Outcome.failed("The rollback plan has no procedure.")
     if plan.last_rehearsed_at is None:
         return Outcome.failed("The rollback procedure has never been rehearsed.")
-    age = (ctx.today - plan.last_rehearsed_at).days
-    if age < 0:
+    if is_future(plan.last_rehearsed_at, now=ctx.now):
         return Outcome.failed(f"The rollback rehearsal is dated in the future ({plan.last_rehearsed_at.isoformat()}).")
+    age = max(0, (ctx.today - plan.last_rehearsed_at).days)  # a day ahead is a time zone, not a rehearsal to come
     if age > plan.max_rehearsal_age_days:
         return Outcome.failed(
             f"The rollback was last rehearsed {age} days ago ({plan.last_rehearsed_at.isoformat()}); "
@@ -125,6 +130,10 @@ def incident_runbook(ctx: Context) -> Outcome:
         return Outcome.failed("The incident runbook has neither a link nor any text.")
     if runbook.last_reviewed_at is None:
         return Outcome.failed("The incident runbook has never been reviewed.")
+    if is_future(runbook.last_reviewed_at, now=ctx.now):
+        return Outcome.failed(
+            f"The incident runbook's review is dated in the future ({runbook.last_reviewed_at.isoformat()})."
+        )
     due = runbook.last_reviewed_at + datetime.timedelta(days=runbook.review_interval_days)
     if due < ctx.today:
         return Outcome.failed(
@@ -166,6 +175,12 @@ def quality_evidence(ctx: Context) -> Outcome:
         confidence = float(bar.confidence_level)
         if run is None:
             problems.append(f"Quality bar '{bar.metric}' has no evaluation run.")
+            continue
+        if is_future(run.run_at, now=ctx.now):
+            problems.append(
+                f"Quality bar '{bar.metric}': the latest evaluation is dated in the future "
+                f"({run.run_at.isoformat(sep=' ', timespec='minutes')}), so it proves nothing."
+            )
             continue
         judgement = judge(bar, run)
         if not judgement.enough_samples:

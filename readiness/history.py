@@ -2,6 +2,15 @@
 
 from django.db import models
 
+# simple-history keeps the change reason in a 100-character column. A reason built from user text
+# (a rollback's "why") can be longer; the whole text is kept in the row or the ledger, so the history
+# reason is shortened rather than failing the save (PostgreSQL enforces the column's length).
+CHANGE_REASON_MAX_LENGTH = 100
+
+
+def _fit(reason: str) -> str:
+    return reason if len(reason) <= CHANGE_REASON_MAX_LENGTH else reason[: CHANGE_REASON_MAX_LENGTH - 1] + "…"
+
 
 def save_with_history(instance: models.Model, *, actor, reason: str) -> models.Model:
     """Validate and save ``instance``, recording ``actor`` and ``reason`` in its history row.
@@ -10,12 +19,12 @@ def save_with_history(instance: models.Model, *, actor, reason: str) -> models.M
     so services always pass the acting user explicitly."""
     instance.full_clean()
     instance._history_user = actor
-    instance._change_reason = reason
+    instance._change_reason = _fit(reason)
     instance.save()
     return instance
 
 
 def delete_with_history(instance: models.Model, *, actor, reason: str) -> None:
     instance._history_user = actor
-    instance._change_reason = reason
+    instance._change_reason = _fit(reason)
     instance.delete()

@@ -29,6 +29,8 @@ from .choices import (
     SloIndicator,
     StageKind,
 )
+from .fields import FactDateField, FactDateTimeField, LimitedTextField, NameField, SafeURLField
+from .validators import LONG_TEXT_MAX_LENGTH
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -51,9 +53,9 @@ class FrozenWithArchivedLaunch:
 
 
 class Launch(models.Model):
-    name = models.CharField(max_length=200)
+    name = NameField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True, help_text="Used in URLs, commands and the API.")
-    summary = models.TextField(blank=True)
+    summary = LimitedTextField(blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -115,7 +117,7 @@ class LaunchGroupObjectPermission(GroupObjectPermissionBase):
 class RolloutStage(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stages")
     kind = models.CharField(max_length=10, choices=StageKind.choices, default=StageKind.CUSTOM)
-    name = models.CharField(max_length=80)
+    name = NameField(max_length=80)
     order = models.PositiveSmallIntegerField(help_text="Position in the rollout; lower goes first.")
     exposure_percent = models.DecimalField(
         max_digits=5,
@@ -193,7 +195,7 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
         max_length=80,
         help_text="Metric key, e.g. 'wrong_answers'. The responsibility area owning this concern is accountable.",
     )
-    failure_definition = models.TextField(help_text="What counts as one failure, in words a reviewer can apply.")
+    failure_definition = LimitedTextField(help_text="What counts as one failure, in words a reviewer can apply.")
     max_failure_rate = models.DecimalField(
         max_digits=6,
         decimal_places=5,
@@ -210,7 +212,7 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
     agreed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    agreed_at = models.DateTimeField(null=True, blank=True)
+    agreed_at = FactDateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -251,9 +253,10 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
             raise ValidationError(errors)
 
     def latest_eval_run(self) -> EvalRun | None:
-        """Newest evaluation by run time; uses the prefetch cache when present."""
+        """The evaluation recorded last (not the one claiming the latest run date, which anyone
+        typing a date could set); uses the prefetch cache when present."""
         runs = list(self.eval_runs.all())
-        return max(runs, key=lambda run: (run.run_at, run.pk)) if runs else None
+        return max(runs, key=lambda run: (run.recorded_at, run.pk)) if runs else None
 
 
 class EvalRun(FrozenWithArchivedLaunch, models.Model):
@@ -264,11 +267,16 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
     quality_bar = models.ForeignKey(QualityBar, on_delete=models.CASCADE, related_name="eval_runs")
     samples = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     failures = models.PositiveIntegerField()
-    golden_set_name = models.CharField(max_length=120)
-    golden_set_version = models.CharField(max_length=40)
+    golden_set_name = NameField(max_length=120)
+    golden_set_version = NameField(max_length=40)
     human_reviewed = models.PositiveIntegerField(default=0, help_text="How many of the samples a person reviewed.")
-    run_at = models.DateTimeField(default=timezone.now)
-    link = models.URLField(blank=True, help_text="Where the full results live.")
+    run_at = FactDateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(
+        default=timezone.now,
+        editable=False,
+        help_text="When the run was recorded. The latest evidence is the latest recorded, whatever its run date says.",
+    )
+    link = SafeURLField(blank=True, help_text="Where the full results live.")
 
     history = HistoricalRecords()
 
@@ -301,13 +309,13 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
     """A data source or sink the AI system reads or writes."""
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="data_assets")
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True, help_text="What it holds.")
+    name = NameField(max_length=120)
+    description = LimitedTextField(blank=True, help_text="What it holds.")
     classification = models.CharField(max_length=15, choices=Classification.choices, blank=True)
     access_level = models.CharField(max_length=15, choices=AccessLevel.choices, blank=True)
     masked_in_logs = models.BooleanField(default=False)
     retention_days = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
-    last_audit_at = models.DateField(null=True, blank=True)
+    last_audit_at = FactDateField(null=True, blank=True)
     audit_interval_days = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -356,7 +364,7 @@ class SLO(FrozenWithArchivedLaunch, models.Model):
     alert_threshold = models.DecimalField(
         max_digits=14, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(ZERO)]
     )
-    dashboard_link = models.URLField(blank=True)
+    dashboard_link = SafeURLField(blank=True)
 
     history = HistoricalRecords()
 
@@ -419,7 +427,7 @@ class SLO(FrozenWithArchivedLaunch, models.Model):
 class SeverityLevel(FrozenWithArchivedLaunch, models.Model):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="severity_levels")
     level = models.CharField(max_length=2, choices=Severity.choices)
-    definition = models.TextField()
+    definition = LimitedTextField()
     response_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Time to respond; empty means 'next sprint' (backlog)."
     )
@@ -448,9 +456,9 @@ class SeverityLevel(FrozenWithArchivedLaunch, models.Model):
 
 class RollbackPlan(FrozenWithArchivedLaunch, models.Model):
     launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="rollback_plan")
-    procedure = models.TextField()
+    procedure = LimitedTextField(max_chars=LONG_TEXT_MAX_LENGTH)
     one_click = models.BooleanField(default=False, help_text="Can be rolled back with a single action.")
-    last_rehearsed_at = models.DateField(null=True, blank=True)
+    last_rehearsed_at = FactDateField(null=True, blank=True)
     max_rehearsal_age_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
 
     history = HistoricalRecords()
@@ -466,9 +474,9 @@ class RollbackPlan(FrozenWithArchivedLaunch, models.Model):
 
 class Runbook(FrozenWithArchivedLaunch, models.Model):
     launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="runbook")
-    link = models.URLField(blank=True)
-    content = models.TextField(blank=True)
-    last_reviewed_at = models.DateField(null=True, blank=True)
+    link = SafeURLField(blank=True)
+    content = LimitedTextField(blank=True, max_chars=LONG_TEXT_MAX_LENGTH)
+    last_reviewed_at = FactDateField(null=True, blank=True)
     review_interval_days = models.PositiveIntegerField(default=180, validators=[MinValueValidator(1)])
 
     history = HistoricalRecords()
@@ -492,7 +500,7 @@ class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="feedback_channels")
     kind = models.CharField(max_length=20, choices=FeedbackKind.choices)
-    description = models.TextField(blank=True)
+    description = LimitedTextField(blank=True)
     review_cadence = models.CharField(max_length=10, choices=ReviewCadence.choices, blank=True)
 
     history = HistoricalRecords()

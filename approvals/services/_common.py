@@ -8,6 +8,7 @@ from django.utils import timezone
 from readiness.checklist import with_checklist_facts
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.validators import COMMENT_MAX_LENGTH
 
 from ..choices import REQUEST_TRANSITIONS
 from ..models import SignoffRequest
@@ -64,22 +65,19 @@ def refuse_if_closed(request: SignoffRequest) -> None:
         )
 
 
-# Longest free text a person may attach to a decision, a request, a reason or a justification.
-TEXT_MAX_LENGTH = 4000
-
-
-def clean_text(value, *, field: str, required: bool = False, limit: int = TEXT_MAX_LENGTH) -> str:
-    """Free text from a caller, stripped; refused with an error naming ``field`` when it is not a
-    string, holds a NUL byte, is longer than ``limit`` or is empty where it is ``required``."""
-    if value is None and not required:
-        return ""
+def clean_text(value, *, field: str, required: bool | str = False, max_length: int = COMMENT_MAX_LENGTH) -> str:
+    """A text argument (comment, reason, justification, message) stripped, or a ValidationError
+    naming ``field``: not text, a NUL character, over ``max_length`` characters, or empty when
+    ``required`` (which may be the message to give). None counts as no text."""
+    if value is None:
+        value = ""
     if not isinstance(value, str):
-        raise ValidationError({field: f"Give text, not {type(value).__name__}."})
+        raise ValidationError({field: f"Expected text, got {type(value).__name__}."})
     if "\x00" in value:
-        raise ValidationError({field: "Text cannot contain NUL bytes."})
+        raise ValidationError({field: "The text contains a NUL character, which is not allowed."})
     value = value.strip()
-    if len(value) > limit:
-        raise ValidationError({field: f"At most {limit} characters, not {len(value)}."})
+    if len(value) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters are allowed; this text has {len(value)}."})
     if required and not value:
-        raise ValidationError({field: "This text is required."})
+        raise ValidationError({field: required if isinstance(required, str) else f"A {field} is required."})
     return value

@@ -16,7 +16,7 @@ from .. import ledger
 from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
-from ._common import expect_type, launch_with_facts, locked_request, moment, refuse_if_closed
+from ._common import clean_text, launch_with_facts, locked_request, moment, refuse_if_closed
 
 # Decisions ---------------------------------------------------------------------------------
 
@@ -66,8 +66,7 @@ def signoff_decide(
     refuse_if_closed(signoff)
     if outcome not in DecisionOutcome.values:
         raise ValidationError({"outcome": f"Unknown outcome '{outcome}'. Choose approve, reject or request_changes."})
-    expect_type(comment or "", str, "comment")
-    comment = (comment or "").strip()
+    comment = clean_text(comment, field="comment")
     if outcome in OUTCOMES_NEEDING_COMMENT and not comment:
         raise ValidationError({"comment": f"A comment is required to {DecisionOutcome(outcome).label.lower()}."})
 
@@ -139,6 +138,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         raise PermissionDenied("Only an addressee of this request may delegate it.")
     refuse_if_archived(signoff.launch)
     refuse_if_closed(signoff)
+    reason = clean_text(reason, field="reason")
     if delegate.pk == actor.pk:
         raise ValidationError({"delegate": "You cannot delegate to yourself."})
     if delegate.pk == signoff.requested_by_id:
@@ -199,10 +199,9 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
         raise ValidationError(
             {"acknowledgement": f"Already acknowledged on {acknowledgement.acknowledged_at.date().isoformat()}."}
         )
-    expect_type(comment or "", str, "comment")
-    comment = comment or ""
+    comment = clean_text(comment, field="comment")
     acknowledgement.acknowledged_at = timezone.now()
-    acknowledgement.comment = comment.strip()
+    acknowledgement.comment = comment
     save_with_history(acknowledgement, actor=actor, reason="Acknowledged")
     ledger.append(
         event=LedgerEvent.ACKNOWLEDGED,

@@ -19,11 +19,11 @@ from ._common import clean_text, launch_with_facts, moment, stage_of
 
 
 class GateRefused(ValidationError):
-    """The stage gate said no; ``readiness`` holds the blockers."""
+    """The stage gate said no; ``readiness`` holds the refusals (e.g. not the next stage), then the blockers."""
 
     def __init__(self, readiness: Readiness) -> None:
         self.readiness = readiness
-        lines = [f"{r.title}: {reason}" for r in readiness.blockers for reason in r.reasons] + readiness.refusals
+        lines = readiness.refusals + [f"{r.title}: {reason}" for r in readiness.blockers for reason in r.reasons]
         super().__init__({"stage": [f"May not enter {readiness.stage.name}: {line}" for line in lines]})
 
 
@@ -48,13 +48,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.d
     facts = launch_with_facts(locked.pk)
     stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
     current = facts.current_stage
-    if current is not None and stage.order <= current.order:
-        raise ValidationError({"stage": f"{stage.name} is not after {current.name}; go back with a rollback instead."})
-    expected = facts.next_stage()
-    if stage.pk != expected.pk:
-        raise ValidationError(
-            {"stage": f"Stages are entered in order: the next stage is {expected.name}, not {stage.name}."}
-        )
+    # The rollout order is one of the readiness refusals, so the gate and the `readiness` command agree.
     readiness = evaluate(facts, stage, now=moment(now))
     if not readiness.may_enter:
         raise GateRefused(readiness)
@@ -91,9 +85,7 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
     refuse_if_archived(locked)
     stage_of(locked, stage)
-    reason = clean_text(reason, field="reason")
-    if not reason:
-        raise ValidationError({"reason": "Say why the launch is rolled back."})
+    reason = clean_text(reason, field="reason", required="Say why the launch is rolled back.")
     current = locked.current_stage
     if current is None or stage.order >= current.order:
         raise ValidationError({"stage": f"{stage.name} is not before the current stage; nothing to roll back."})

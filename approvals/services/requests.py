@@ -21,7 +21,16 @@ from ..notifications import deliver_after_commit, outbox_signoff_requested
 from ..policies import effective_requirements
 from ..routing import default_addressees
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import close_request, expect_type, launch_with_facts, locked_request, moment, refuse_if_closed, stage_of
+from ._common import (
+    clean_text,
+    close_request,
+    expect_type,
+    launch_with_facts,
+    locked_request,
+    moment,
+    refuse_if_closed,
+    stage_of,
+)
 
 User = get_user_model()
 
@@ -85,7 +94,7 @@ def signoffs_request(
     now = moment(now)
     expect_type(stage, RolloutStage, "stage")
     expect_type(due_date, datetime.date, "due_date", optional=True)
-    expect_type(message, str, "message")
+    message = clean_text(message, field="message")
     if functions is not None and (
         not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions)
     ):
@@ -198,6 +207,7 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
     require_change(actor, signoff.launch)
     refuse_if_archived(signoff.launch)
     refuse_if_closed(signoff)
+    reason = clean_text(reason, field="reason")
     close_request(signoff, RequestStatus.WITHDRAWN, actor=actor, reason=reason or "Withdrawn by the owner")
     ledger.append(
         event=LedgerEvent.WITHDRAWN,

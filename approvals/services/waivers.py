@@ -17,7 +17,7 @@ from .. import ledger
 from ..access import is_executive
 from ..choices import UNWAIVABLE_CHECKS, WAIVER_TRANSITIONS, LedgerEvent, WaiverStatus
 from ..models import Waiver
-from ._common import expect_type, stage_of
+from ._common import clean_text, expect_type, stage_of
 
 # Longest a waiver may run before someone has to look again.
 MAX_WAIVER_DAYS = 180
@@ -48,7 +48,7 @@ def waiver_request(
     refuse_if_archived(launch)
     stage_of(launch, stage)
     expect_type(expires_on, datetime.date, "expires_on")
-    expect_type(justification, str, "justification")
+    justification = clean_text(justification, field="justification", required="A waiver needs a justification.")
     if check_key in UNWAIVABLE_CHECKS:
         raise ValidationError({"check_key": "Sign-offs cannot be waived; they are the approval itself."})
     if check_key not in registry:
@@ -67,7 +67,7 @@ def waiver_request(
         launch=launch,
         stage=stage,
         check_key=check_key,
-        justification=justification.strip(),
+        justification=justification,
         expires_on=expires_on,
         requested_by=actor,
     )
@@ -124,12 +124,13 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
     status = WaiverStatus.APPROVED if approve else WaiverStatus.REJECTED
     if status not in WAIVER_TRANSITIONS[waiver.status]:
         raise ValidationError({"status": f"This waiver is already {waiver.get_status_display().lower()}."})
-    if not approve and not comment.strip():
+    comment = clean_text(comment, field="comment")
+    if not approve and not comment:
         raise ValidationError({"comment": "Say why the waiver is rejected."})
     waiver.status = status
     waiver.decided_by = actor
     waiver.decided_at = timezone.now()
-    waiver.decision_comment = comment.strip()
+    waiver.decision_comment = comment
     save_with_history(waiver, actor=actor, reason=f"Waiver {status}")
     ledger.append(
         event=LedgerEvent.WAIVER_DECIDED,

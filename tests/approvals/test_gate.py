@@ -243,21 +243,46 @@ def test_a_stage_list_without_sign_offs_still_requires_them(owner):
 def test_stages_are_entered_in_order(owner):
     launch = ready_launch(owner=owner, slug="skipper")
     approve_signoffs(launch, "Beta")
-    with pytest.raises(ValidationError) as refused:
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
         stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
-    assert refused.value.message_dict["stage"] == ["Stages are entered in order: the next stage is Internal, not Beta."]
+
+    assert refused.value.message_dict["stage"] == [
+        "May not enter Beta: Beta is not the next stage; stages are entered in order and the next one is Internal."
+    ]
+    assert refused.value.readiness.blockers == []  # Beta's own checklist passes; only the order refuses
+    unchanged.check()
 
 
-@pytest.mark.parametrize("target", ["Internal", "Beta"])
-def test_the_launch_cannot_advance_to_the_current_or_an_earlier_stage(in_beta, owner, target):
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("Internal", "Internal is not the next stage: it is before the current stage, Beta (the next one is Full)"),
+        ("Beta", "Beta is not the next stage: it is the current stage (the next one is Full)"),
+    ],
+)
+def test_the_launch_cannot_advance_to_the_current_or_an_earlier_stage(in_beta, owner, target, reason):
     unchanged = Unchanged(in_beta)
 
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(GateRefused) as refused:
         stage_advance(actor=owner, launch=in_beta, stage=stage(in_beta, target))
 
-    assert not isinstance(refused.value, GateRefused)
-    assert "rollback" in refused.value.message_dict["stage"][0]
+    assert refused.value.message_dict["stage"][0] == f"May not enter {target}: {reason}; to go back, roll back instead."
     unchanged.check()
+
+
+def test_the_order_refusal_comes_first_among_the_reasons(owner):
+    launch = ready_launch(owner=owner, slug="skipper")  # nothing approved: Full also lacks its sign-offs
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Full"))
+
+    lines = refused.value.message_dict["stage"]
+    assert lines[0] == (
+        "May not enter Full: Full is not the next stage; stages are entered in order and the next one is Internal."
+    )
+    assert lines[1].startswith("May not enter Full: Stakeholders have approved:")
 
 
 def test_only_the_owner_may_advance(internal_approved, viewer, executive, outsider):

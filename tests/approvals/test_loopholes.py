@@ -219,7 +219,7 @@ def test_the_raci_of_an_archived_launch_cannot_change(launch, owner):
         ({"functions": "ml"}, "functions"),
         ({"addressees": {"ml": [1, 2]}}, "addressees"),
         ({"stage": None}, "stage"),
-        ({"message": None}, "message"),
+        ({"message": 42}, "message"),
     ],
 )
 def test_bad_input_to_a_request_names_the_field(launch, owner, arguments, field):

@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.test import override_settings
 
 from approvals.models import SignoffDecision
 from raci.choices import TeamFunction
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 def seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    with override_settings(DEBUG=True):  # pytest-django runs with DEBUG off, where seed_demo refuses
+        call_command("seed_demo", stdout=out)
     return out.getvalue()
 
 

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 # A fixed moment for the date-sensitive checks, so boundaries ("exactly at the limit") are exact.
 NOW = datetime.datetime(2026, 3, 15, 12, 0, tzinfo=datetime.UTC)
 TODAY = NOW.date()
+FAR_FUTURE = datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC)
 
 
 def reload(launch: Launch) -> Launch:
@@ -144,6 +145,14 @@ def test_pii_policy_fails_naming_a_personal_asset_whose_audit_is_overdue(launch)
     assert_fails(
         result_of(launch, "pii_policy", now=NOW),
         f"PII asset 'Support tickets' is overdue for its audit (due {due.isoformat()}).",
+    )
+
+
+def test_pii_policy_fails_naming_a_personal_asset_whose_audit_is_dated_in_the_future(launch):
+    launch.data_assets.filter(name="Support tickets").update(last_audit_at=datetime.date(2099, 1, 1))
+    assert_fails(
+        result_of(launch, "pii_policy"),
+        "PII asset 'Support tickets' has its last audit dated in the future (2099-01-01).",
     )
 
 
@@ -296,12 +305,19 @@ def test_rollback_plan_fails_when_last_rehearsed_longer_ago_than_allowed(launch)
 
 
 def test_rollback_plan_fails_when_the_rehearsal_is_dated_in_the_future(launch):
-    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    RollbackPlan.objects.filter(launch=launch).update(last_rehearsed_at=tomorrow)
+    after_tomorrow = TODAY + datetime.timedelta(days=2)
+    RollbackPlan.objects.filter(launch=launch).update(last_rehearsed_at=after_tomorrow)
     assert_fails(
-        result_of(launch, "rollback_plan"),
-        f"The rollback rehearsal is dated in the future ({tomorrow.isoformat()}).",
+        result_of(launch, "rollback_plan", now=NOW),
+        f"The rollback rehearsal is dated in the future ({after_tomorrow.isoformat()}).",
     )
+
+
+def test_rollback_plan_dated_tomorrow_is_a_time_zone_ahead_and_counts_as_rehearsed_today(launch):
+    RollbackPlan.objects.filter(launch=launch).update(last_rehearsed_at=TODAY + datetime.timedelta(days=1))
+    result = result_of(launch, "rollback_plan", now=NOW)
+    assert result.status == Status.PASS
+    assert result.reasons == ("Rollback rehearsed 0 days ago (one-click).",)
 
 
 def test_rollback_plan_passes_when_rehearsed_exactly_at_the_allowed_age(launch):
@@ -354,6 +370,15 @@ def test_incident_runbook_fails_when_its_review_is_overdue(launch):
         result_of(launch, "incident_runbook", now=NOW),
         f"The incident runbook was last reviewed on {runbook.last_reviewed_at.isoformat()}; "
         f"its review was due on {due.isoformat()}.",
+    )
+
+
+def test_incident_runbook_reviewed_in_2099_fails(launch):
+    runbook = launch.runbook
+    runbook.last_reviewed_at = datetime.date(2099, 1, 1)
+    runbook.save()  # as recorded before dates were validated, or by anything that skips validation
+    assert_fails(
+        result_of(launch, "incident_runbook"), "The incident runbook's review is dated in the future (2099-01-01)."
     )
 
 
@@ -458,16 +483,36 @@ def test_quality_evidence_judges_the_latest_run_so_a_newer_bad_run_fails_the_bar
     assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v4;")
 
 
-def test_quality_evidence_judges_the_latest_run_so_a_newer_good_run_passes_the_bar(launch):
+def test_quality_evidence_judges_the_latest_recorded_run_whatever_run_date_it_claims(launch):
     bar = bar_of(launch)
     bar.eval_runs.update(run_at=NOW)
-    # Created last (highest pk) but run earlier: must not count as the latest.
+    # Recorded last but dated earlier: the latest evidence is the latest recorded.
     EvalRunFactory(
         quality_bar=bar, samples=100, failures=3, golden_set_version="v2", run_at=NOW - datetime.timedelta(days=2)
     )
     result = result_of(launch, "quality_evidence")
-    assert result.status == Status.PASS
-    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 30/1000 failures on support-golden v3;")
+    assert result.status == Status.FAIL
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v2;")
+
+
+def test_an_evaluation_run_dated_2099_no_longer_hides_todays_failing_run(launch):
+    bar = bar_of(launch)
+    # A passing run dated 2099 (recorded before dates were validated, or saved without validation)...
+    EvalRunFactory(quality_bar=bar, samples=1000, failures=0, golden_set_version="v9", run_at=FAR_FUTURE)
+    # ...then today's run fails the bar.
+    EvalRunFactory(quality_bar=bar, samples=1000, failures=200, golden_set_version="v4")
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.FAIL
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 200/1000 failures on support-golden v4;")
+
+
+def test_an_evaluation_run_dated_in_the_future_proves_nothing_even_when_recorded_last(launch):
+    EvalRunFactory(quality_bar=bar_of(launch), samples=1000, failures=0, run_at=FAR_FUTURE)
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': the latest evaluation is dated in the future (2099-01-01 00:00+00:00), "
+        "so it proves nothing.",
+    )
 
 
 def test_quality_evidence_uses_the_confidence_level_agreed_for_the_bar(launch):
@@ -598,8 +643,37 @@ def test_a_launch_at_its_last_stage_has_no_stage_to_enter(launch):
     launch.save()
     readiness = readiness_of(launch)
     assert readiness.stage is None
-    assert readiness.refusals == ["The launch has no stage to enter."]
+    assert readiness.refusals == ["The launch is in its final stage, Full: there is no stage to enter."]
     assert not readiness.may_enter
+
+
+def test_a_stage_that_is_not_the_next_one_is_refused_naming_the_next_stage(launch):
+    readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert readiness.refusals == [
+        "Beta is not the next stage; stages are entered in order and the next one is Internal."
+    ]
+    assert not readiness.may_enter
+
+
+def test_a_what_if_judges_a_later_stage_on_its_checklist_alone(launch):
+    readiness = evaluate(reload(launch), stage_of(launch, StageKind.BETA), ignore_order=True)
+    assert readiness.refusals == []
+    assert checklist_blockers(readiness) == []
+
+
+def test_the_current_stage_is_not_the_next_one(launch):
+    launch.current_stage = stage_of(launch, StageKind.BETA)
+    launch.save()
+    readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert readiness.refusals == [
+        "Beta is not the next stage: it is the current stage (the next one is Full); to go back, roll back instead."
+    ]
+
+
+def test_a_stage_of_another_launch_is_not_the_next_stage(launch):
+    elsewhere = RolloutStageFactory(name="Elsewhere")
+    readiness = evaluate(reload(launch), elsewhere)
+    assert readiness.refusals == ["Elsewhere is not a stage of this launch."]
 
 
 def test_the_next_stage_follows_the_current_one(launch):

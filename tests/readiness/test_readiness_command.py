@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from tests.builders import approve_signoffs, launch_at, ready_launch
 
@@ -41,27 +42,80 @@ def test_blocked_launch_exits_1_and_names_what_blocks():
     assert "BLOCKED: may not enter Internal (1 blocking)." in out
 
 
-def test_stage_option_checks_a_later_stage_by_name_or_kind():
+def test_stage_option_finds_the_stage_by_name_or_kind():
     launch = ready_launch(slug="assistant")
-    launch.rollback_plan.delete()
     approve_signoffs(launch, "Internal")
-    approve_signoffs(launch, "Beta")
-    assert run("assistant")[0] == 0  # rollback does not gate Internal
-    for stage in ("beta", "Beta", "BETA"):
+    for stage in ("internal", "Internal", "INTERNAL"):
         code, out = run("assistant", "--stage", stage)
-        assert code == 1
-        assert "No rollback plan is recorded." in out
+        assert code == 0
+        assert "READY: may enter Internal." in out
+
+
+def test_a_stage_that_is_not_the_next_one_exits_1_naming_the_next_stage():
+    launch = ready_launch(slug="assistant")
+    approve_signoffs(launch, "Beta")  # Beta's own checklist passes; only the order keeps it out
+    code, out = run("assistant", "--stage", "beta")
+    assert code == 1
+    assert "Beta is not the next stage; stages are entered in order and the next one is Internal." in out
+    assert "BLOCKED: may not enter Beta (1 blocking)." in out
+
+
+def test_the_current_stage_is_not_the_next_one_either():
+    launch_at("Beta", slug="assistant")
+    code, out = run("assistant", "--stage", "beta")
+    assert code == 1
+    assert (
+        "Beta is not the next stage: it is the current stage (the next one is Full); to go back, roll back instead."
+        in out
+    )
+
+
+def test_what_if_evaluates_a_later_stage_on_its_checklist_alone():
+    launch = ready_launch(slug="assistant")
+    approve_signoffs(launch, "Beta")
+    code, out = run("assistant", "--stage", "beta", "--what-if")
+    assert code == 0
+    assert "checking entry to Beta as if it were the next stage (--what-if)" in out
+    assert "READY: may enter Beta." in out
+
+    launch.rollback_plan.delete()
+    code, out = run("assistant", "--stage", "beta", "--what-if")
+    assert code == 1
+    assert "No rollback plan is recorded." in out
+    assert "not the next stage" not in out
+
+
+def test_the_command_answers_exactly_what_the_stage_gate_would_do():
+    from approvals.services import GateRefused, stage_advance
+
+    launch = launch_at("Internal", slug="assistant")
+    approve_signoffs(launch, "Beta")
+    for target in ("Internal", "Beta", "Full"):
+        code, out = run("assistant", "--stage", target)
+        with transaction.atomic():
+            try:
+                stage_advance(actor=launch.owner, launch=launch, stage=launch.stages.get(name=target))
+                gate_allows = True
+            except GateRefused as refused:
+                gate_allows = False
+                for line in refused.messages:  # the command prints every reason the gate gives
+                    assert line.removeprefix(f"May not enter {target}: ").split(": ")[-1] in out
+            transaction.set_rollback(True)  # only asking
+        assert (code == 0) == gate_allows, target
+        assert gate_allows == (target == "Beta"), target
 
 
 def test_json_output_is_machine_readable():
     launch = ready_launch(slug="assistant")
     launch.rollback_plan.delete()
     approve_signoffs(launch, "Full")
-    code, out = run("assistant", "--stage", "full", "--json")
+    code, out = run("assistant", "--stage", "full", "--what-if", "--json")
     data = json.loads(out)
     assert code == 1
     assert data["launch"] == "assistant" and data["stage"] == "Full" and data["may_enter"] is False
+    assert data["what_if"] is True
     assert data["blockers"] == ["rollback_plan"]
+    assert data["refusals"] == []
     item = next(item for item in data["items"] if item["key"] == "rollback_plan")
     assert item == {
         "key": "rollback_plan",
@@ -82,11 +136,26 @@ def test_archived_launch_may_not_enter_any_stage():
     assert "The launch is archived." in out
 
 
-def test_at_the_final_stage_the_final_stage_is_rechecked():
+def test_json_output_names_the_refusals_outside_the_checklist():
+    ready_launch(slug="assistant")
+    code, out = run("assistant", "--stage", "full", "--json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["may_enter"] is False and data["what_if"] is False
+    assert data["refusals"] == ["Full is not the next stage; stages are entered in order and the next one is Internal."]
+
+
+def test_at_the_final_stage_there_is_no_stage_to_enter_and_what_if_rechecks_the_final_stage():
     launch_at("Full", slug="assistant")
     code, out = run("assistant")
+    assert code == 1
+    assert "now in Full; there is no stage to enter" in out
+    assert "The launch is in its final stage, Full: there is no stage to enter." in out
+    assert "BLOCKED: there is no stage to enter." in out
+
+    code, out = run("assistant", "--what-if")
     assert code == 0
-    assert "now in Full; checking entry to Full" in out
+    assert "now in Full; checking entry to Full as if it were the next stage (--what-if)" in out
 
 
 @pytest.mark.parametrize(

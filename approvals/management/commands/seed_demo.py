@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,27 +95,51 @@ OUTSIDER = Person("otto", "Otto", "Berg", "Marketing", "", "", "outsider (sees n
 
 
 class Command(BaseCommand):
-    help = "Load a realistic demo portfolio (idempotent) and print one login per role."
+    help = (
+        "Load a realistic demo portfolio (idempotent) and print one login per role. Refuses to run with "
+        "DEBUG off unless --force; forced, it creates no superuser."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load the demo data even with DEBUG off (then no superuser is created).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to load demo data with DEBUG off: it creates people with the known password "
+                f"'{DEMO_PASSWORD}' and a superuser. Use --force to load it anyway, without a superuser."
+            )
+        with_superuser = settings.DEBUG
         with transaction.atomic():
-            people = self._people()
+            people = self._people(with_superuser=with_superuser)
             builder = DemoPortfolio(people)
             created = builder.build()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new launches)."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for person in (*PEOPLE, OUTSIDER):
             self.stdout.write(f"  {person.username:<6} {person.role}")
-        self.stdout.write("  admin  superuser (Django admin)")
+        if with_superuser:
+            self.stdout.write("  admin  superuser (Django admin)")
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    "No superuser was created (DEBUG is off); create one with `manage.py createsuperuser`."
+                )
+            )
 
-    def _people(self) -> dict[str, Stakeholder]:
+    def _people(self, *, with_superuser: bool) -> dict[str, Stakeholder]:
         User = get_user_model()
-        admin, created = User.objects.get_or_create(
-            username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
-        )
-        if created:
-            admin.set_password(DEMO_PASSWORD)
-            admin.save()
+        if with_superuser:
+            admin, created = User.objects.get_or_create(
+                username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
+            )
+            if created:
+                admin.set_password(DEMO_PASSWORD)
+                admin.save()
         people = {}
         for person in (*PEOPLE, OUTSIDER):
             user, created = User.objects.get_or_create(
@@ -350,6 +374,13 @@ class DemoPortfolio:
         self._operations(launch)
         # Decided long ago, so the approvals have since expired.
         long_ago = timezone.now() - datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS + 30)
+        # The gate judges as of then and refuses facts dated after it, so the PII audit it reads
+        # is one from back then; the asset is audited again today.
+        personal = launch.data_assets.get(classification=Classification.PERSONAL)
+        personal.last_audit_at = long_ago.date() - datetime.timedelta(days=20)
+        self._save(personal, "Audited")
         self._approve_all(launch, "Internal", now=long_ago)
         self._advance(launch, "Internal", now=long_ago)
         self._approve_all(launch, "Beta", now=long_ago)
+        personal.last_audit_at = self.today - datetime.timedelta(days=20)
+        self._save(personal, "Audited")

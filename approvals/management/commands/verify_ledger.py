@@ -23,12 +23,14 @@ class Command(BaseCommand):
     help = "Recompute the sign-off ledger and cross-check the rows the gate reads; exit 1 at the first problem."
 
     def add_arguments(self, parser):
-        parser.add_argument("--head", type=_head, help="The head you expect (e.g. printed on a report).")
+        parser.add_argument("--head", help="The head you expect (e.g. printed on a report).")
         parser.add_argument(
             "--anchors", help="A file of 'SEQUENCE HASH' lines kept outside the database (LEDGER_ANCHOR_FILE)."
         )
 
     def handle(self, *args, head: str | None, anchors: str | None, **options):
+        if head is not None:
+            head = _head(head)
         try:
             anchored = read_anchors(anchors) if anchors else []
         except (OSError, ValueError) as error:

@@ -1,4 +1,8 @@
-"""`manage.py readiness SLUG [--stage STAGE] [--json]`: may this launch enter a stage?
+"""`manage.py readiness SLUG [--stage STAGE] [--what-if] [--json]`: may this launch enter a stage?
+
+It answers exactly what the stage gate (``approvals.services.stage_advance``) would do now: a stage
+that is not the next one is refused, and at the final stage there is no stage to enter.
+``--what-if`` judges a stage on its checklist alone, as if it were the next one.
 
 Exit status: 0 when it may, 1 when it may not, 2 when the launch or stage is unknown. Pipelines
 can gate a deployment on it."""
@@ -20,15 +24,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The launch's slug.")
         parser.add_argument("--stage", help="Stage name or kind (internal, beta, full); default: the next stage.")
+        parser.add_argument(
+            "--what-if",
+            action="store_true",
+            dest="what_if",
+            help="Evaluate the checklist for the stage ignoring the rollout order (at the final stage: the final stage).",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print machine-readable JSON.")
 
-    def handle(self, *args, slug: str, stage: str | None, as_json: bool, **options):
+    def handle(self, *args, slug: str, stage: str | None, as_json: bool, what_if: bool = False, **options):
         try:
             launch = with_checklist_facts(Launch.objects.filter(slug=slug)).get()
         except Launch.DoesNotExist:
             raise CommandError(f"Unknown launch '{slug}'.", returncode=2) from None
-        target = self._stage(launch, stage)
-        readiness = evaluate(launch, target)
+        target = self._stage(launch, stage, what_if=what_if)
+        readiness = evaluate(launch, target, ignore_order=what_if)
         if as_json:
             self.stdout.write(json.dumps(readiness.as_dict(), indent=2, ensure_ascii=False))
         else:
@@ -36,14 +46,14 @@ class Command(BaseCommand):
         if not readiness.may_enter:
             sys.exit(1)
 
-    def _stage(self, launch: Launch, wanted: str | None):
+    def _stage(self, launch: Launch, wanted: str | None, *, what_if: bool):
         stages = launch.ordered_stages()
         if wanted is None:
             target = launch.next_stage()
             if target is None and not stages:
                 raise CommandError(f"Launch '{launch.slug}' has no rollout stages.", returncode=2)
-            # At the final stage there is nothing further: check the stage it is in.
-            return target or launch.current_stage
+            # At the final stage there is no stage to enter (None); a what-if rechecks the final stage.
+            return target or (launch.current_stage if what_if else None)
         wanted_key = wanted.strip().lower()
         for stage in stages:
             if stage.name.lower() == wanted_key:
@@ -57,7 +67,14 @@ class Command(BaseCommand):
     def _print(self, readiness) -> None:
         launch, stage = readiness.launch, readiness.stage
         current = launch.current_stage.name if launch.current_stage else "planning"
-        self.stdout.write(f"{launch.name} ({launch.slug}) — now in {current}; checking entry to {stage.name}")
+        if stage is None:
+            self.stdout.write(f"{launch.name} ({launch.slug}) — now in {current}; there is no stage to enter")
+            for reason in readiness.refusals:
+                self.stdout.write(f"  {reason}")
+            self.stdout.write(self.style.ERROR("BLOCKED: there is no stage to enter."))
+            return
+        what_if = " as if it were the next stage (--what-if)" if readiness.ignore_order else ""
+        self.stdout.write(f"{launch.name} ({launch.slug}) — now in {current}; checking entry to {stage.name}{what_if}")
         for result in readiness.results:
             scope = "" if result.gating else "  (advisory for this stage)"
             self.stdout.write(f"  [{_MARKS[result.status]}] {result.number:>2}. {result.title}{scope}")
