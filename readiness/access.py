@@ -115,22 +115,16 @@ def get_launch_for(user, slug: str, perm: str = VIEW_LAUNCH) -> Launch:
 
 # Keeping the stored grants equal to what the roles entitle ------------------------------------
 
-_permission_ids: dict[str, int] = {}
-
-
-def _permission_id(codename: str) -> int:
-    if codename not in _permission_ids:
-        _permission_ids[codename] = Permission.objects.get(content_type__app_label="readiness", codename=codename).pk
-    return _permission_ids[codename]
-
 
 def _sync_grants(launch: Launch, codename: str, entitled: set[int]) -> None:
-    grants = LaunchUserObjectPermission.objects.filter(content_object=launch, permission_id=_permission_id(codename))
+    # Looked up each time, not cached in the process: permission rows can be recreated (a flush).
+    permission = Permission.objects.get(content_type__app_label="readiness", codename=codename)
+    grants = LaunchUserObjectPermission.objects.filter(content_object=launch, permission=permission)
     held = set(grants.values_list("user_id", flat=True))
     if held - entitled:
         grants.filter(user_id__in=held - entitled).delete()
     LaunchUserObjectPermission.objects.bulk_create(
-        LaunchUserObjectPermission(content_object=launch, permission_id=_permission_id(codename), user_id=user_id)
+        LaunchUserObjectPermission(content_object=launch, permission=permission, user_id=user_id)
         for user_id in sorted(entitled - held)
     )
 

@@ -8,7 +8,10 @@ forbidden action, ``ValidationError`` (naming what is wrong) for a refused state
 Locks are always taken in the order launch → requests (by pk) → decisions → ledger head, and
 only on the row itself (``of=("self",)``): on PostgreSQL a plain ``select_for_update`` also locks
 every joined row (including joins added by default orderings), which would take the launch row
-after a request row and deadlock against the stage gate.
+after a request row and deadlock against the stage gate. The launch row is locked ``FOR NO KEY
+UPDATE`` (``no_key=True``): rows that point at the launch (ledger entries, grants) take a key-share
+lock on it when they are written, which a plain ``FOR UPDATE`` would block — a decision holding its
+request would then wait for the gate holding the launch, and the gate for the request.
 """
 
 from .decisions import acknowledge, signoff_decide, signoff_delegate

@@ -36,7 +36,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.d
     approved and fresh. Locks the launch and the stage's requests first, so a decision racing
     the advance is either seen by the gate or waits for it."""
     require_change(actor, launch)
-    locked = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
+    locked = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=launch.pk)
     refuse_if_archived(locked)
     stage_of(locked, stage)
     list(
@@ -80,7 +80,9 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
     """Go back to an earlier stage. Always allowed to the owner and the launch's Accountables."""
     require_view(actor, launch)
     # Lock only the launch row: PostgreSQL cannot lock the nullable side of the stage join.
-    locked = Launch.objects.select_for_update(of=("self",)).select_related("current_stage").get(pk=launch.pk)
+    locked = (
+        Launch.objects.select_for_update(of=("self",), no_key=True).select_related("current_stage").get(pk=launch.pk)
+    )
     if actor.pk != locked.owner_id and not _is_accountable(actor, locked):
         raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
     refuse_if_archived(locked)

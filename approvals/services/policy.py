@@ -81,7 +81,7 @@ def policy_set_requirement(*, actor, stage: RolloutStage, function: str, approva
     """Require ``approvals_required`` approvals from ``function`` to enter ``stage``. The owner may
     not go below the risk-tier default (0 removes a function): that needs ``policy_change_request``.
     Requirements that come from the launch's data cannot be removed at all."""
-    launch = Launch.objects.select_for_update(of=("self",)).get(pk=stage.launch_id)
+    launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=stage.launch_id)
     require_change(actor, launch)
     refuse_if_archived(launch)
     _check_requirement_input(function, approvals_required)
@@ -139,7 +139,7 @@ def _apply_risk_tier(*, actor, launch: Launch, risk_tier: str, why: dict) -> Lau
 @transaction.atomic
 def launch_set_risk_tier(*, actor, launch: Launch, risk_tier: str) -> Launch:
     """Raise a launch's risk tier (stricter defaults). Lowering it needs ``policy_change_request``."""
-    launch = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
+    launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=launch.pk)
     require_change(actor, launch)
     refuse_if_archived(launch)
     if risk_tier not in RISK_ORDER:
@@ -166,7 +166,7 @@ def policy_change_request(
 ) -> PolicyChange:
     """The owner asks to lower the bar: ``stage`` + ``function`` + ``approvals_required`` below the
     risk-tier default, or a lower ``risk_tier``. Nothing changes until someone else approves."""
-    launch = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
+    launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=launch.pk)
     require_change(actor, launch)
     refuse_if_archived(launch)
     justification = clean_text(justification, field="justification", required=True)
@@ -218,7 +218,7 @@ def may_decide_policy_change(user, change: PolicyChange) -> bool:
 @transaction.atomic
 def policy_change_decide(*, actor, change: PolicyChange, approve: bool, comment: str = "") -> PolicyChange:
     """Approve (the change is applied and ledgered) or reject (with a comment) a request to lower the bar."""
-    launch = Launch.objects.select_for_update(of=("self",)).get(pk=change.launch_id)
+    launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=change.launch_id)
     change = PolicyChange.objects.select_for_update(of=("self",)).select_related("launch", "stage").get(pk=change.pk)
     require_view(actor, launch)
     expect_type(approve, bool, "approve")

@@ -104,7 +104,7 @@ def signoffs_request(
         isinstance(people, list | tuple) and all(isinstance(p, User) for p in people) for people in addressees.values()
     ):
         raise ValidationError({"addressees": "Give addressees as {function: [user, ...]}."})
-    launch = Launch.objects.select_for_update(of=("self",)).get(pk=launch.pk)
+    launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=launch.pk)
     refuse_if_archived(launch)
     stage_of(launch, stage)
     if due_date is not None and due_date < timezone.localdate():

@@ -72,6 +72,7 @@ def trigger_disabled():
         yield
         return
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks may be pending for ALTER TABLE
         cursor.execute(f"ALTER TABLE approvals_ledgerentry DISABLE TRIGGER {TRIGGER}")
     try:
         yield
@@ -93,6 +94,7 @@ def head_unguarded():
         yield
         return
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE approvals_ledgerhead DISABLE TRIGGER approvals_ledger_head_forward_only")
     try:
         yield

@@ -10,6 +10,7 @@ transaction. The triggers themselves are tested at the end."""
 from __future__ import annotations
 
 import datetime
+import importlib
 from contextlib import contextmanager
 
 import pytest
@@ -41,7 +42,8 @@ from readiness.models import Launch, RolloutStage
 from tests.builders import launch_at, team_for
 
 ON_POSTGRES = connection.vendor == "postgresql"
-GUARDED_TABLES = ("approvals_ledgerentry", "approvals_signoffdecision", "approvals_ledgerhead")
+GUARDED = importlib.import_module("approvals.migrations.0006_ledger_triggers_always").GUARDED
+GUARDED_TABLES = tuple(GUARDED)
 
 
 @contextmanager
@@ -49,6 +51,7 @@ def past_the_triggers():
     """What a superuser can do on PostgreSQL: switch the guards off (inside the test's transaction)."""
     if ON_POSTGRES:
         with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending deferred checks
             for table in GUARDED_TABLES:
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     try:
@@ -56,8 +59,9 @@ def past_the_triggers():
     finally:
         if ON_POSTGRES:
             with connection.cursor() as cursor:
-                for table in GUARDED_TABLES:
-                    cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER USER")
+                for table, names in GUARDED.items():
+                    for name in names:
+                        cursor.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
 
 
 class TamperingIsCaught(TestCase):
