@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.db import transaction
 from django.test import override_settings
 
 from approvals.models import SignoffDecision
@@ -12,6 +13,15 @@ from readiness.checklist import evaluate_many
 from readiness.models import Launch
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> str:
+    """``seed_demo`` run once for the module, in a transaction rolled back at its end; each test
+    runs inside it in a savepoint of its own. Returns what the command printed."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield seed()
+        transaction.set_rollback(True)
 
 
 def seed() -> str:
@@ -29,28 +39,25 @@ def row_counts() -> dict[str, int]:
     }
 
 
-def test_seed_demo_is_idempotent():
-    seed()
+def test_seed_demo_is_idempotent(seeded):
     before = row_counts()
     assert seed().startswith("Demo data ready (0 new launches).")
     assert row_counts() == before
 
 
-def test_seed_demo_prints_one_login_per_role():
-    out = seed()
+def test_seed_demo_prints_one_login_per_role(seeded):
+    out = seeded
     for login in ("pam", "lena", "sam", "eve", "otto", "admin"):
         assert f"  {login} " in out
     assert "password for all: preflight-demo" in out
 
 
-def test_seed_demo_has_people_in_every_function():
-    seed()
+def test_seed_demo_has_people_in_every_function(seeded):
     functions = set(Team.objects.filter(members__isnull=False).values_list("function", flat=True))
     assert functions == set(TeamFunction.values)
 
 
-def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reasons():
-    seed()
+def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reasons(seeded):
     readiness = {r.launch.slug: r for r in evaluate_many(Launch.objects.all())}
     assert readiness["sales-email-drafter"].may_enter and readiness["sales-email-drafter"].stage.name == "Internal"
     blockers = {slug: {b.key for b in r.blockers} for slug, r in readiness.items()}
@@ -73,8 +80,7 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
     }
 
 
-def test_seed_demo_shows_every_kind_of_sign_off():
-    seed()
+def test_seed_demo_shows_every_kind_of_sign_off(seeded):
     readiness = {r.launch.slug: r for r in evaluate_many(Launch.objects.all())}
 
     def reasons(slug):
@@ -90,16 +96,14 @@ def test_seed_demo_shows_every_kind_of_sign_off():
     assert readiness["sales-email-drafter"].results[0].status == "pass"  # approved and fresh
 
 
-def test_seed_demo_leaves_an_intact_ledger():
+def test_seed_demo_leaves_an_intact_ledger(seeded):
     from approvals.ledger import verify
 
-    seed()
     result = verify()
     assert result.ok and result.checked > 0
 
 
-def test_seed_demo_records_who_did_what_in_history_although_no_request_is_running():
-    seed()
+def test_seed_demo_records_who_did_what_in_history_although_no_request_is_running(seeded):
     launch = Launch.objects.get(slug="support-assistant")
     assert {record.history_user.username for record in launch.history.all()} == {"pam"}
     assert launch.history.filter(history_change_reason="Advanced from Internal to Beta").exists()

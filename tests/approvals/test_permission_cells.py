@@ -1,0 +1,110 @@
+"""The permission matrix's cells (see ``test_permission_matrix`` for the roles and the rule of
+each cell), run against one world built per module, each cell in a savepoint of its own: the
+world is the same for all of them, and building it once keeps the suite fast."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+
+from approvals.models import LedgerEntry, SignoffRequest
+from approvals.services import signoff_delegate, signoffs_request
+from raci.choices import AreaKind, Role, TeamFunction
+from raci.services import raci_assign
+from readiness.history import delete_with_history
+from readiness.models import Launch
+from tests.approvals.test_permission_matrix import OK, REFUSALS, ROLES, SCENARIOS, cells, db_state
+from tests.builders import ready_launch, team_for
+from tests.factories import LaunchFactory, RaciAssignmentFactory, StakeholderFactory, TeamFactory, UserFactory
+from tests.helpers import give_view
+
+
+def build_world() -> dict:
+    """The same world as the ``world`` fixture, built without fixtures so that it can be built once
+    per module (see ``shared_world``); returns primary keys, not objects."""
+    legal = TeamFactory(name="Legal", function=TeamFunction.LEGAL)
+    owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
+    person = {"owner": owner}
+    for username, first, last in (("addressee", "Ada", "Dressee"), ("delegate", "Del", "Egate")):
+        person[username] = StakeholderFactory(
+            user=UserFactory(username=username, first_name=first, last_name=last), teams=[legal]
+        ).user
+    person["other_approver"] = give_view(
+        StakeholderFactory(user=UserFactory(username="other"), teams=[legal]).user, LaunchFactory(slug="other-launch")
+    )
+    launch = ready_launch(owner=owner, slug="assistant")
+    policy_area = launch.areas.get(kind=AreaKind.POLICY)
+    person["viewer"] = StakeholderFactory(user=UserFactory(username="viewer")).user
+    RaciAssignmentFactory(area=launch.areas.first(), stakeholder=person["viewer"].stakeholder, role=Role.INFORMED)
+    consulted = StakeholderFactory(user=UserFactory(username="consulted"))
+    raci_assign(area=policy_area, stakeholder=consulted, role=Role.CONSULTED, actor=owner)
+    person["consulted"] = consulted.user
+    for assignment in policy_area.assignments.filter(role=Role.ACCOUNTABLE):
+        delete_with_history(assignment, actor=owner, reason="Replaced")
+    accountable = StakeholderFactory(
+        user=UserFactory(username="accountable"), teams=[team_for(TeamFunction.COMPLIANCE)]
+    )
+    raci_assign(area=policy_area, stakeholder=accountable, role=Role.ACCOUNTABLE, actor=owner)
+    person["accountable"] = accountable.user
+    person["executive"] = StakeholderFactory(
+        user=UserFactory(username="exec"), teams=[TeamFactory(name="Leadership", function=TeamFunction.EXECUTIVE)]
+    ).user
+    person["superuser"] = UserFactory(username="root", is_superuser=True, is_staff=True)
+    person["outsider"] = UserFactory(username="outsider")
+    [request] = signoffs_request(
+        actor=owner,
+        launch=launch,
+        stage=launch.stages.get(name="Full"),
+        functions=[TeamFunction.LEGAL],
+        addressees={TeamFunction.LEGAL: [person["addressee"]]},
+    )
+    signoff_delegate(actor=person["addressee"], signoff=request, delegate=person["delegate"], reason="On holiday")
+    return {"launch": launch.pk, "request": request.pk, "people": {role: user.pk for role, user in person.items()}}
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """The matrix's world, built once per module in a transaction rolled back at the end; each
+    test runs inside it in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def fresh_world(shared_world, db):
+    """The shared world read back from the database, so no test sees another's in-memory changes."""
+    launch = Launch.objects.get(pk=shared_world["launch"])
+    people = {role: get_user_model().objects.get(pk=pk) for role, pk in shared_world["people"].items()}
+    people["anonymous"] = AnonymousUser()
+    people = {role: people[role] for role in ROLES}
+    return SimpleNamespace(
+        launch=launch,
+        owner=people["owner"],
+        request=SignoffRequest.objects.get(pk=shared_world["request"]),
+        people=people,
+        stage=lambda **lookup: launch.stages.get(**lookup),
+    )
+
+
+@pytest.mark.parametrize("service,role,expected", list(cells()))
+def test_permission_matrix(fresh_world, service, role, expected):
+    world = fresh_world
+    call, succeeded = SCENARIOS[service](world)
+    actor = world.people[role]
+    before = db_state()
+    ledger_before = LedgerEntry.objects.count()
+
+    if expected == OK:
+        result = call(actor)
+        succeeded(result, actor)
+        assert db_state() != before
+    else:
+        with pytest.raises(REFUSALS[expected]):
+            call(actor)
+        assert LedgerEntry.objects.count() == ledger_before, "a refused call wrote to the ledger"
+        assert db_state() == before, "a refused call changed something"
