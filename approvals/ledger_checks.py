@@ -66,6 +66,7 @@ class _Entries:
             if entry.launch_id is None:
                 self.problem = self.problem or f"entry #{entry.sequence} names no launch"
                 continue
+            self.problem = self.problem or _unexplained_change(self.last_by_launch.get(entry.launch_id), entry)
             self.last_by_launch[entry.launch_id] = entry
             self.slugs[entry.launch_id].add(entry.launch_slug)
             key = keys.get(entry.event)
@@ -81,6 +82,26 @@ class _Entries:
                 for superseded in entry.payload.get("supersedes", []):
                     self.superseding[superseded] = entry
             self.seals.extend((entry, seal) for seal in entry.seals)
+
+
+# The only events that may change what the gate reads of the launch row itself.
+_MOVES_THE_STAGE = frozenset({LedgerEvent.STAGE_ADVANCED, LedgerEvent.STAGE_ROLLED_BACK})
+_CHANGES_THE_TIER = frozenset({LedgerEvent.RISK_TIER_CHANGED})
+
+
+def _unexplained_change(previous: LedgerEntry | None, entry: LedgerEntry) -> str:
+    """Each entry records the launch's state after it; between two entries of a launch that state
+    may change only through the event that changes it. Otherwise a row rewritten in SQL would be
+    taken into the next entry and look recorded. A launch starts in planning."""
+    before = previous.launch_state if previous else {"current stage": None, "risk tier": None}
+    after = entry.launch_state
+    if before.get("current stage") != after.get("current stage") and entry.event not in _MOVES_THE_STAGE:
+        return (
+            f"entry #{entry.sequence} finds launch '{entry.launch_slug}' in a stage no recorded stage change put it in"
+        )
+    if previous and before.get("risk tier") != after.get("risk tier") and entry.event not in _CHANGES_THE_TIER:
+        return f"entry #{entry.sequence} finds launch '{entry.launch_slug}' at a risk tier no recorded change set"
+    return ""
 
 
 def rows_disagree_with_entries() -> str:

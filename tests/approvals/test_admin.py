@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 from django.contrib import admin
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ from approvals.services import (
 from raci.choices import Role, TeamFunction
 from raci.services import raci_assign
 from tests.builders import approve_signoffs, ready_launch, team_for
-from tests.factories import StakeholderFactory
+from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import admin_url, post_data_from
 
 pytestmark = pytest.mark.django_db
@@ -66,10 +66,12 @@ READ_ONLY = [SignoffDecision, LedgerEntry, OutboxMessage]
 NO_ADD_OR_DELETE = [SignoffRequest, Acknowledgement, InformedNotice, Waiver]
 
 
-@pytest.fixture
-def workflow(launch, owner):
+def build_workflow() -> int:
     """One of everything, made by the services: a policy, requests with decisions (one superseded),
-    a delegation, an acknowledgement, an informed notice, a waiver and the ledger entries."""
+    a delegation, an acknowledgement, an informed notice, a waiver and the ledger entries. Returns
+    the product request's primary key."""
+    owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
+    launch = ready_launch(owner=owner, slug="assistant")
     internal = launch.stages.get(name="Internal")
     area = launch.areas.first()
     raci_assign(
@@ -99,7 +101,21 @@ def workflow(launch, owner):
     )
     for model in REGISTERED:
         assert model.objects.exists(), f"the fixture made no {model.__name__}"
-    return product
+    return product.pk
+
+
+@pytest.fixture(scope="module")
+def shared_workflow(django_db_setup, django_db_blocker) -> int:
+    """The workflow built once per module in a transaction rolled back at its end; each test runs
+    inside it in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_workflow()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def workflow(shared_workflow, db) -> SignoffRequest:
+    return SignoffRequest.objects.get(pk=shared_workflow)
 
 
 # --- registration ---------------------------------------------------------------------------------

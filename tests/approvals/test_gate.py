@@ -67,10 +67,12 @@ def internal_approved(launch):
 
 @pytest.fixture
 def in_internal_with_beta_approved(launch):
-    """At Internal (set directly: this file tests the gate, not the arrangement), Beta's sign-offs approved."""
-    launch.current_stage = stage(launch, "Internal")
-    launch.save()
+    """At Internal (through the gate: a launch put in a stage any other way breaks the ledger), Beta's
+    sign-offs approved."""
+    approve_signoffs(launch, "Internal")
+    stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, "Internal"))
     approve_signoffs(launch, "Beta")
+    launch.refresh_from_db()
     return launch
 
 

@@ -249,6 +249,21 @@ class TamperingIsCaught(TestCase):
         Launch.objects.filter(pk=self.launch.pk).update(risk_tier="low")
         self.assertCaught("'tamper-target'", "differs from what entry")
 
+    def test_a_stage_set_in_sql_is_not_laundered_by_the_next_entry(self):
+        """The operator moves the launch to Full, then lets a legitimate act record the new state."""
+        Launch.objects.filter(pk=self.launch.pk).update(current_stage=self.full)
+        policy_set_requirement(
+            actor=self.launch.owner, stage=self.full, function=TeamFunction.BUSINESS, approvals_required=2
+        )
+        self.assertCaught("in a stage no recorded stage change put it in")
+
+    def test_a_risk_tier_set_in_sql_is_not_laundered_by_the_next_entry(self):
+        Launch.objects.filter(pk=self.launch.pk).update(risk_tier="low")
+        policy_set_requirement(
+            actor=self.launch.owner, stage=self.full, function=TeamFunction.BUSINESS, approvals_required=2
+        )
+        self.assertCaught("at a risk tier no recorded change set")
+
     def test_a_renamed_slug_is_caught(self):
         Launch.objects.filter(pk=self.launch.pk).update(slug="innocent")
         self.assertCaught("is now called 'innocent'")

@@ -58,12 +58,13 @@ def item(launch: Launch, stage_name: str, key: str, *, now=None):
 @pytest.fixture
 def blocked(launch):
     """At Internal with Beta's sign-offs approved, kept out of Beta only by a stale rollback rehearsal."""
-    launch.current_stage = stage(launch, "Internal")
-    launch.save()
+    approve_signoffs(launch, "Internal")
+    stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, "Internal"))
     plan = launch.rollback_plan
     plan.last_rehearsed_at = today() - datetime.timedelta(days=200)
     plan.save()
     approve_signoffs(launch, "Beta")
+    launch.refresh_from_db()
     return launch
 
 
