@@ -10,7 +10,6 @@ from django.dispatch import receiver
 
 from raci.models import Team
 from readiness.access import AccessRule, schedule_access_sync
-from readiness.models import Launch
 
 from .choices import CLOSED_STATUSES, PolicyChangeStatus
 from .models import PolicyChange, SignoffDelegation, SignoffRequest, SignoffRequestUserObjectPermission
@@ -79,24 +78,19 @@ class SignoffAccess(AccessRule):
         )
 
 
-def _sync(launch_id: int, origin=None) -> None:
-    if getattr(origin, "model", type(origin)) is not Launch:  # rows cascading from a deleted launch need nothing
-        schedule_access_sync(launch_id)
-
-
 @receiver(post_save, sender=SignoffRequest, dispatch_uid="signoff_request_saved_syncs_access")
 @receiver(post_save, sender=PolicyChange, dispatch_uid="policy_change_saved_syncs_access")
 def request_saved(sender, instance, **kwargs) -> None:
-    _sync(instance.launch_id)
+    schedule_access_sync(instance.launch_id)
 
 
 @receiver(m2m_changed, sender=SignoffRequest.addressees.through, dispatch_uid="addressees_sync_access")
 def addressees_changed(sender, instance, action: str, reverse: bool, **kwargs) -> None:
     if action in ("post_add", "post_remove", "post_clear") and not reverse:
-        _sync(instance.launch_id)
+        schedule_access_sync(instance.launch_id)
 
 
 @receiver(post_save, sender=SignoffDelegation, dispatch_uid="delegation_saved_syncs_access")
 @receiver(post_delete, sender=SignoffDelegation, dispatch_uid="delegation_deleted_syncs_access")
 def delegation_changed(sender, instance: SignoffDelegation, origin=None, **kwargs) -> None:
-    _sync(instance.request.launch_id, origin)
+    schedule_access_sync(instance.request.launch_id, origin)

@@ -6,7 +6,6 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from readiness.access import AccessRule, schedule_access_sync, sync_access_of_users
-from readiness.models import Launch
 
 from .models import LaunchStakeholder, RaciAssignment, Stakeholder, Team
 
@@ -27,24 +26,16 @@ class RaciAccess(AccessRule):
         return set(raci) | set(slots)
 
 
-def _deleting_a_launch(origin) -> bool:
-    """Rows cascading from a launch being deleted need no access of their own."""
-    model = getattr(origin, "model", type(origin))
-    return model is Launch
-
-
 @receiver(post_save, sender=RaciAssignment, dispatch_uid="raci_assignment_saved_syncs_access")
 @receiver(post_delete, sender=RaciAssignment, dispatch_uid="raci_assignment_deleted_syncs_access")
 def assignment_changed(sender, instance: RaciAssignment, origin=None, **kwargs) -> None:
-    if not _deleting_a_launch(origin):
-        schedule_access_sync(instance.area.launch_id)
+    schedule_access_sync(instance.area.launch_id, origin)
 
 
 @receiver(post_save, sender=LaunchStakeholder, dispatch_uid="launch_slot_saved_syncs_access")
 @receiver(post_delete, sender=LaunchStakeholder, dispatch_uid="launch_slot_deleted_syncs_access")
 def slot_changed(sender, instance: LaunchStakeholder, origin=None, **kwargs) -> None:
-    if not _deleting_a_launch(origin):
-        schedule_access_sync(instance.launch_id)
+    schedule_access_sync(instance.launch_id, origin)
 
 
 @receiver(m2m_changed, sender=Stakeholder.teams.through, dispatch_uid="team_membership_syncs_access")

@@ -169,8 +169,11 @@ def access_synced_once() -> Iterator[None]:
         sync_launch_access(launch)
 
 
-def schedule_access_sync(launch_id: int) -> None:
-    """Derive ``launch_id``'s access now, or once at the end of ``access_synced_once``."""
+def schedule_access_sync(launch_id: int, origin=None) -> None:
+    """Derive ``launch_id``'s access now, or once at the end of ``access_synced_once``. ``origin``
+    is a delete signal's origin: rows cascading from a launch being deleted need nothing."""
+    if getattr(origin, "model", type(origin)) is Launch:
+        return
     pending = getattr(_deferred, "launch_ids", None)
     if pending is not None:
         pending.add(launch_id)
