@@ -8,7 +8,9 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         # Registers checklist item 1 and the waivers, and the access sign-off requests grant.
         from readiness.access import register_access_rule
+        from readiness.recording import install_recorder
 
-        from . import checklist_items, signals  # noqa: F401
+        from . import checklist_items, ledger, signals  # noqa: F401
 
         register_access_rule(signals.SignoffAccess())
+        install_recorder(ledger.append)

@@ -75,6 +75,12 @@ class LedgerEvent(models.TextChoices):
     POLICY_CHANGE_REQUESTED = "policy_change_req", "Lowering the sign-off bar requested"
     POLICY_CHANGE_DECIDED = "policy_change_dec", "Lowering the sign-off bar decided"
     RISK_TIER_CHANGED = "risk_tier_changed", "Risk tier changed"
+    # Facts agreed or redefined through readiness and raci services (readiness.recording).
+    BAR_AGREED = "bar_agreed", "Quality bar agreed"
+    BAR_REDEFINED = "bar_redefined", "Quality bar redefined; agreement cleared"
+    SLOS_AGREED = "slos_agreed", "SLO targets and cost budget agreed"
+    SLOS_REDEFINED = "slos_redefined", "SLO targets or cost budget changed; agreement cleared"
+    AREA_OMITTED = "area_omitted", "Standard area left out, with the reason"
 
 
 class PolicyChangeStatus(models.TextChoices):
