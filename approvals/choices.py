@@ -78,8 +78,8 @@ class LedgerEvent(models.TextChoices):
     # Facts agreed or redefined through readiness and raci services (readiness.recording).
     BAR_AGREED = "bar_agreed", "Quality bar agreed"
     BAR_REDEFINED = "bar_redefined", "Quality bar redefined; agreement cleared"
-    SLOS_AGREED = "slos_agreed", "SLO targets and cost budget agreed"
-    SLOS_REDEFINED = "slos_redefined", "SLO targets or cost budget changed; agreement cleared"
+    SLO_AGREED = "slo_agreed", "SLO target and alert agreed"
+    SLO_REDEFINED = "slo_redefined", "SLO target or alert changed; agreement cleared"
     AREA_OMITTED = "area_omitted", "Standard area left out, with the reason"
 
 

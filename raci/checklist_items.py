@@ -3,11 +3,13 @@
 from django.db.models import Prefetch
 
 from readiness.checklist import Context, Outcome, plural, register
-from readiness.choices import NotifyScope, Severity
+from readiness.choices import NotifyScope, Severity, SloIndicator
+from readiness.models import PROPOSED_BY_TEMPLATE
 from readiness.people import person_name
 
-from .choices import AreaKind, Role
+from .choices import Role
 from .models import RaciAssignment, ResponsibilityArea
+from .selectors import owning_area, slo_owning_area
 
 
 def _areas_with_people() -> Prefetch:
@@ -22,14 +24,6 @@ def _areas_with_people() -> Prefetch:
 
 def _names(stakeholders) -> str:
     return ", ".join(s.display_name for s in stakeholders)
-
-
-def owning_area(areas: list[ResponsibilityArea], metric: str) -> ResponsibilityArea | None:
-    """The area whose concerns include ``metric``; model/prompt quality owns unclaimed metrics."""
-    for area in areas:
-        if metric in area.concerns:
-            return area
-    return next((area for area in areas if area.kind == AreaKind.MODEL_QUALITY), None)
 
 
 @register(
@@ -91,6 +85,68 @@ def raci_defined(ctx: Context) -> Outcome:
     )
 
 
+_REQUIRED_SLOS = (
+    ("success rate", SloIndicator.SUCCESS_RATE),
+    ("p95 latency", SloIndicator.LATENCY_P95),
+    ("monthly cost", SloIndicator.COST_MONTHLY),
+)
+
+
+def _decimal(value) -> str:
+    return format(value.normalize(), "f")
+
+
+def _slo_problems(slo, areas: list[ResponsibilityArea]) -> list[str]:
+    label = slo.get_indicator_display()
+    if slo.indicator == SloIndicator.COST_MONTHLY:
+        values = (("target", "monthly budget"), ("alert_threshold", "daily alert limit"))
+    else:
+        values = (("target", "target"), ("alert_threshold", "alert threshold"))
+    problems = []
+    for name, what in values:
+        value = getattr(slo, name)
+        if value is None:
+            problems.append(f"The {label} SLO has no {what}.")
+        elif slo.is_proposed(name):
+            problems.append(f"The {label} SLO's {what} ({_decimal(value)}) is {PROPOSED_BY_TEMPLATE}.")
+    if problems:
+        return problems
+    area = slo_owning_area(areas, slo.indicator)
+    accountables = area.people(Role.ACCOUNTABLE) if area else []
+    if slo.agreed_by_id is None:
+        who = f"the Accountable for '{area.name}'" if area else "an Accountable (no area owns it)"
+        return [f"The {label} SLO has not been agreed by {who}."]
+    if slo.agreed_by_id not in {person.user_id for person in accountables}:
+        owner = (
+            f"the Accountable for '{area.name}' is {_names(accountables) or 'nobody'}" if area else "no area owns it"
+        )
+        return [f"The {label} SLO was agreed by {person_name(slo.agreed_by)}, but {owner}."]
+    return []
+
+
+@register(
+    "slos_defined",
+    number=7,
+    title="SLOs defined",
+    prefetch=["slos__agreed_by", _areas_with_people],
+)
+def slos_defined(ctx: Context) -> Outcome:
+    slos = {slo.indicator: slo for slo in ctx.launch.slos.all()}
+    areas = list(ctx.launch.areas.all())
+    problems = []
+    for label, indicator in _REQUIRED_SLOS:
+        slo = slos.get(indicator)
+        if slo is None:
+            problems.append(f"No {label} SLO is recorded.")
+        else:
+            problems.extend(_slo_problems(slo, areas))
+    return Outcome.from_problems(
+        problems,
+        "Success rate, p95 latency and the monthly cost budget have confirmed targets and alerts, "
+        "agreed by the Accountable of the owning area.",
+    )
+
+
 # Which RACI roles each notification scope pages, per area.
 _SCOPE_ROLES = {
     NotifyScope.ALL_TEAMS: (Role.RESPONSIBLE, Role.ACCOUNTABLE),
@@ -119,6 +175,11 @@ def incident_owner(ctx: Context) -> Outcome:
     levels = {level.level: level for level in ctx.launch.severity_levels.all()}
     areas = list(ctx.launch.areas.all())
     problems = [f"Severity level {code} is not defined." for code in Severity.values if code not in levels]
+    problems += [
+        f"{code}'s response time ({levels[code].response_label}) is {PROPOSED_BY_TEMPLATE}."
+        for code in sorted(levels)
+        if levels[code].is_proposed("response_minutes")
+    ]
     if not areas:
         problems.append("No responsibility areas are defined, so no incident resolves to people.")
         return Outcome.failed(*problems)

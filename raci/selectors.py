@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
-from .choices import TeamFunction
-from .models import Team
+from readiness.choices import SloIndicator
+
+from .choices import AreaKind, TeamFunction
+from .models import ResponsibilityArea, Team
+
+# The concern an SLO's indicator measures; the area owning that concern agrees its targets.
+SLO_CONCERNS = {
+    SloIndicator.SUCCESS_RATE: "availability",
+    SloIndicator.ERROR_RATE: "availability",
+    SloIndicator.LATENCY_P50: "latency",
+    SloIndicator.LATENCY_P95: "latency",
+    SloIndicator.LATENCY_P99: "latency",
+    SloIndicator.COST_DAILY: "cost",
+    SloIndicator.COST_MONTHLY: "cost",
+}
+
+
+def owning_area(areas: list[ResponsibilityArea], metric: str) -> ResponsibilityArea | None:
+    """The area whose concerns include ``metric``; model/prompt quality owns unclaimed metrics."""
+    return _owner(areas, metric, fallback=AreaKind.MODEL_QUALITY)
+
+
+def slo_owning_area(areas: list[ResponsibilityArea], indicator: str) -> ResponsibilityArea | None:
+    """The area owning the SLO's concern (availability, latency, cost); operations
+    (infrastructure) owns the rest."""
+    return _owner(areas, SLO_CONCERNS.get(indicator, ""), fallback=AreaKind.INFRASTRUCTURE)
+
+
+def _owner(areas: list[ResponsibilityArea], concern: str, *, fallback: str) -> ResponsibilityArea | None:
+    for area in areas:
+        if concern and concern in area.concerns:
+            return area
+    return next((area for area in areas if area.kind == fallback), None)
 
 
 def serves_function(user, function: str) -> bool:

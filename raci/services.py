@@ -1,17 +1,44 @@
-"""State changes on teams, people and the RACI."""
+"""State changes on teams, people and the RACI, and the agreements only an Accountable gives."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Prefetch
+from django.utils import timezone
 
-from readiness.access import refuse_if_archived, require_change
+from readiness.access import refuse_if_archived, require_view
 from readiness.history import delete_with_history, save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
-from readiness.models import Launch
+from readiness.models import SLO, Launch, QualityBar
+from readiness.recording import record
+from readiness.services import FactKind, fact_add, fact_change, fact_remove, register_fact_kind
+from readiness.services.facts import bar_definition, lock_launch, require_version, slo_definition
+from readiness.validators import clean_text
 
-from .choices import STANDARD_AREA_CONCERNS, AreaKind
+from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
 from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from .selectors import owning_area, serves_function, slo_owning_area
+
+register_fact_kind(FactKind(ResponsibilityArea, "responsibility area", fields=("name", "concerns"), fixed=("kind",)))
+register_fact_kind(
+    FactKind(
+        RaciAssignment,
+        "RACI assignment",
+        fields=(),
+        fixed=("area", "stakeholder", "role"),
+        describe=lambda row: f"{row.get_role_display()} on {row.area.name}: {row.stakeholder.display_name}",
+    )
+)
+register_fact_kind(
+    FactKind(
+        LaunchStakeholder,
+        "stakeholder slot",
+        fields=("stakeholder",),
+        fixed=("function",),
+        describe=lambda slot: slot.get_function_display(),
+    )
+)
 
 
 @transaction.atomic
@@ -25,23 +52,29 @@ def create_standard_areas(
     return areas
 
 
-@transaction.atomic
 def raci_assign(*, area: ResponsibilityArea, stakeholder: Stakeholder, role: str, actor) -> RaciAssignment:
     """Give ``stakeholder`` a RACI role on an area; they may then view the launch. An Accountable
     for an area whose decisions need a function must serve that function (see the model)."""
-    require_change(actor, area.launch)
-    refuse_if_archived(area.launch)
-    assignment = RaciAssignment(area=area, stakeholder=stakeholder, role=role)
-    return save_with_history(assignment, actor=actor, reason=f"Assigned {role} on '{area.name}'")
+    return fact_add(
+        actor=actor,
+        launch=area.launch,
+        model=RaciAssignment,
+        values={"area": area, "stakeholder": stakeholder, "role": role},
+        reason=f"Assigned {role} on '{area.name}'",
+    )
 
 
-@transaction.atomic
-def launch_stakeholder_fill(*, slot: LaunchStakeholder, stakeholder: Stakeholder, actor) -> LaunchStakeholder:
+def launch_stakeholder_fill(
+    *, slot: LaunchStakeholder, stakeholder: Stakeholder, actor, seen_version: int
+) -> LaunchStakeholder:
     """Put a person who serves the slot's function in it; they may then view the launch."""
-    require_change(actor, slot.launch)
-    refuse_if_archived(slot.launch)
-    slot.stakeholder = stakeholder
-    return save_with_history(slot, actor=actor, reason=f"{slot.get_function_display()} filled by {stakeholder}")
+    return fact_change(
+        actor=actor,
+        fact=slot,
+        seen_version=seen_version,
+        values={"stakeholder": stakeholder},
+        reason=f"{slot.get_function_display()} filled by {stakeholder}",
+    )
 
 
 # Team membership: who serves a function. Never the launch owner's choice.
@@ -100,22 +133,107 @@ def team_set_lead(*, actor, team: Team, stakeholder: Stakeholder | None) -> Team
     return save_with_history(team, actor=actor, reason=f"Lead: {who}")
 
 
-@transaction.atomic
-def raci_unassign(*, actor, assignment: RaciAssignment) -> None:
+def raci_unassign(*, actor, assignment: RaciAssignment, seen_version: int, reason: str = "") -> None:
     """Take a RACI role away; the person keeps viewing the launch only if another role grants it."""
-    launch = assignment.area.launch
-    require_change(actor, launch)
+    reason = reason or f"{assignment.get_role_display()} on '{assignment.area.name}' no longer needed"
+    fact_remove(actor=actor, fact=assignment, seen_version=seen_version, reason=reason)
+
+
+def launch_stakeholder_clear(*, actor, slot: LaunchStakeholder, seen_version: int) -> LaunchStakeholder:
+    """Empty a launch's function slot."""
+    return fact_change(
+        actor=actor,
+        fact=slot,
+        seen_version=seen_version,
+        values={"stakeholder": None},
+        reason=f"{slot.get_function_display()} slot emptied",
+    )
+
+
+# Agreements: the Accountable of the owning area agrees a quality bar or an SLO. The launch owner
+# proposes numbers; they bind the owner only once someone else, who answers for them, agrees.
+
+
+def _accountable_for(actor, launch: Launch, area: ResponsibilityArea | None, what: str) -> ResponsibilityArea:
+    """Refuse unless ``actor`` is, now, the Accountable of ``area`` and serves its function."""
+    if actor.pk == launch.owner_id:
+        raise PermissionDenied(
+            f"The launch owner proposes {what}; the Accountable of the owning area agrees, never the owner."
+        )
+    if area is None:
+        raise ValidationError({"area": f"No responsibility area owns {what}, so nobody can agree it."})
+    accountables = [a.stakeholder for a in area.assignments.all() if a.role == Role.ACCOUNTABLE]
+    if actor.pk not in {person.user_id for person in accountables}:
+        names = ", ".join(person.display_name for person in accountables) or "nobody yet"
+        raise PermissionDenied(f"Only the Accountable for '{area.name}' ({names}) may agree {what}.")
+    functions = AREA_FUNCTIONS.get(area.kind)
+    if functions and not any(serves_function(actor, function) for function in sorted(functions)):
+        labels = " or ".join(sorted(TeamFunction(f).label for f in functions))
+        raise PermissionDenied(f"You are no longer in a {labels} team, so you cannot agree {what} for '{area.name}'.")
+    return area
+
+
+def _areas(launch: Launch) -> list[ResponsibilityArea]:
+    assignments = RaciAssignment.objects.select_related("stakeholder")
+    return list(launch.areas.order_by("pk").prefetch_related(Prefetch("assignments", queryset=assignments)))
+
+
+def _locked(fact: models.Model, actor) -> tuple[Launch, models.Model]:
+    require_view(actor, fact.launch)
+    launch = lock_launch(fact.launch)
     refuse_if_archived(launch)
-    delete_with_history(assignment, actor=actor, reason=f"Removed {assignment.role} on '{assignment.area.name}'")
+    return launch, type(fact).objects.select_for_update(of=("self",)).get(pk=fact.pk)
 
 
 @transaction.atomic
-def launch_stakeholder_clear(*, actor, slot: LaunchStakeholder) -> LaunchStakeholder:
-    """Empty a launch's function slot."""
-    require_change(actor, slot.launch)
-    refuse_if_archived(slot.launch)
-    slot.stakeholder = None
-    return save_with_history(slot, actor=actor, reason=f"{slot.get_function_display()} slot emptied")
+def quality_bar_agree(*, actor, bar: QualityBar, seen_version: int) -> QualityBar:
+    """The Accountable of the area owning the bar's metric agrees the bar as they saw it. Ledgered
+    with the bar's definition; changing the definition later clears the agreement."""
+    launch, bar = _locked(bar, actor)
+    require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
+    area = _accountable_for(actor, launch, owning_area(_areas(launch), bar.metric), f"quality bar '{bar.metric}'")
+    if bar.agreed_by_id == actor.pk:
+        raise ValidationError({"agreed_by": f"You have already agreed quality bar '{bar.metric}' as it stands."})
+    bar.agreed_by, bar.agreed_at = actor, timezone.now()
+    save_with_history(bar, actor=actor, reason=f"Agreed by the Accountable for '{area.name}'")
+    record(
+        event="bar_agreed", launch=launch, actor=actor, payload={**bar_definition(bar), "area": area.name}, seal=[bar]
+    )
+    return bar
+
+
+@transaction.atomic
+def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str) -> None:
+    """Drop a quality bar: the act of the Accountable who answers for it, with a reason, ledgered.
+    (The owner may add bars and change them, which clears their agreement, but never drop one.)"""
+    reason = clean_text(reason, field="reason", required="Say why the quality bar is removed.", max_length=500)
+    launch, bar = _locked(bar, actor)
+    require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
+    area = _accountable_for(actor, launch, owning_area(_areas(launch), bar.metric), f"quality bar '{bar.metric}'")
+    payload = {**bar_definition(bar), "removed": reason, "area": area.name}
+    record(event="bar_redefined", launch=launch, actor=actor, payload=payload)
+    delete_with_history(bar, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
+
+
+@transaction.atomic
+def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
+    """The Accountable of the area owning the SLO's concern (operations, by default) agrees its
+    target and alert as they saw them, which also confirms any value the template proposed."""
+    launch, slo = _locked(slo, actor)
+    label = slo.get_indicator_display()
+    require_version(slo, seen_version, what=f"SLO '{label}'")
+    area = _accountable_for(actor, launch, slo_owning_area(_areas(launch), slo.indicator), f"SLO '{label}'")
+    if slo.agreed_by_id == actor.pk:
+        raise ValidationError({"agreed_by": f"You have already agreed SLO '{label}' as it stands."})
+    slo.agreed_by, slo.agreed_at = actor, timezone.now()
+    confirmed = [name for name in slo.proposed if name in SLO.AGREED_FIELDS]
+    slo.proposed = [name for name in slo.proposed if name not in SLO.AGREED_FIELDS]
+    note = f"; confirms the proposed {', '.join(n.replace('_', ' ') for n in confirmed)}" if confirmed else ""
+    save_with_history(slo, actor=actor, reason=f"Agreed by the Accountable for '{area.name}'{note}")
+    record(
+        event="slo_agreed", launch=launch, actor=actor, payload={**slo_definition(slo), "area": area.name}, seal=[slo]
+    )
+    return slo
 
 
 def _contribute_to_template(*, launch: Launch, template: LaunchTemplate, actor) -> None:

@@ -235,6 +235,11 @@ class Readiness:
             reasons.append(self._nothing_to_enter())
         elif not self.ignore_order and (out_of_order := self._out_of_order()):
             reasons.append(out_of_order)
+        if self.stage is not None and self.stage.is_proposed("exposure_percent"):
+            reasons.append(
+                f"{self.stage.name}'s exposure ({self.stage.exposure_percent.normalize():f} %) is "
+                "proposed by the template, not yet confirmed."
+            )
         return reasons
 
     def _current_stage(self):

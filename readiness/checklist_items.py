@@ -3,7 +3,6 @@
 import datetime
 
 from .checklist import Context, Outcome, plural, register
-from .choices import COST_INDICATORS, SloIndicator
 from .evidence import judge
 from .models import RollbackPlan, Runbook
 from .validators import is_future
@@ -62,30 +61,6 @@ def pii_policy(ctx: Context) -> Outcome:
     return Outcome.from_problems(
         problems, f"{plural(len(personal), 'PII asset')}, all masked in logs, retained and audited."
     )
-
-
-_REQUIRED_SLOS = (
-    ("success rate", {SloIndicator.SUCCESS_RATE}),
-    ("p95 latency", {SloIndicator.LATENCY_P95}),
-    ("cost", set(COST_INDICATORS)),
-)
-
-
-@register("slos_defined", number=7, title="SLOs defined", prefetch=["slos"])
-def slos_defined(ctx: Context) -> Outcome:
-    slos = list(ctx.launch.slos.all())
-    problems = []
-    for label, indicators in _REQUIRED_SLOS:
-        matching = [slo for slo in slos if slo.indicator in indicators]
-        if not matching:
-            problems.append(f"No {label} SLO has a target.")
-        else:
-            problems.extend(
-                f"The {slo.get_indicator_display()} SLO has no alert threshold."
-                for slo in matching
-                if slo.alert_threshold is None
-            )
-    return Outcome.from_problems(problems, "Success rate, p95 latency and cost have targets and alert thresholds.")
 
 
 @register("monitoring_dashboard", number=8, title="Monitoring dashboard exists", prefetch=["slos"])

@@ -32,7 +32,7 @@ class SeveritySpec:
 @dataclass(frozen=True)
 class SloSpec:
     indicator: str
-    target: Decimal | None  # None: filled from the template's cost budget
+    target: Decimal
     alert_threshold: Decimal | None
 
 
@@ -72,10 +72,11 @@ GENAI_FEATURE = LaunchTemplate(
         SeveritySpec(Severity.P2, "Partial degradation.", 240, NotifyScope.ASSIGNEE),
         SeveritySpec(Severity.P3, "Minor issue.", None, NotifyScope.BACKLOG),
     ),
+    # Proposals a person confirms or changes. There is no template cost budget: the monthly
+    # budget and its daily alert are entered by a person (launch_create_from_template or later).
     slos=(
         SloSpec(SloIndicator.SUCCESS_RATE, Decimal("99.5"), Decimal("99")),
         SloSpec(SloIndicator.LATENCY_P95, Decimal("3000"), Decimal("5000")),
-        SloSpec(SloIndicator.COST_MONTHLY, None, None),
     ),
     quality_bars=(
         QualityBarSpec(

@@ -52,6 +52,33 @@ class FrozenWithArchivedLaunch:
         super().full_clean(*args, **kwargs)
 
 
+class ProposedValues(models.Model):
+    """Values a launch template filled in are proposals: ``proposed`` names the fields no person
+    has confirmed yet. A person confirms them, or changes them, through the fact services; an
+    item (or the gate) that reads a proposed value fails until then."""
+
+    PROPOSABLE: tuple[str, ...] = ()
+
+    proposed = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Fields whose values the launch template proposed and no person has confirmed yet.",
+    )
+
+    class Meta:
+        abstract = True
+
+    def is_proposed(self, field: str) -> bool:
+        return field in (self.proposed or ())
+
+    def clean_proposed(self) -> None:
+        if not isinstance(self.proposed, list) or not set(self.proposed) <= set(self.PROPOSABLE):
+            raise ValidationError({"proposed": f"Only these fields can be proposed: {', '.join(self.PROPOSABLE)}."})
+
+
+PROPOSED_BY_TEMPLATE = "proposed by the template, not yet confirmed"
+
+
 class Launch(models.Model):
     name = NameField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True, help_text="Used in URLs, commands and the API.")
@@ -114,7 +141,7 @@ class LaunchGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Launch, on_delete=models.CASCADE)
 
 
-class RolloutStage(FrozenWithArchivedLaunch, models.Model):
+class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stages")
     kind = models.CharField(max_length=10, choices=StageKind.choices, default=StageKind.CUSTOM)
     name = NameField(max_length=80)
@@ -148,7 +175,10 @@ class RolloutStage(FrozenWithArchivedLaunch, models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.exposure_percent.normalize():f}%)"
 
+    PROPOSABLE = ("exposure_percent",)
+
     def clean(self) -> None:
+        self.clean_proposed()
         self._refuse_changes_once_entered()
         if self.gating_checks is None:
             return
@@ -189,6 +219,9 @@ class RolloutStage(FrozenWithArchivedLaunch, models.Model):
 
 class QualityBar(FrozenWithArchivedLaunch, models.Model):
     """An agreed acceptable failure rate for one quality metric."""
+
+    # What an agreement covers: changing any of these clears it (readiness.services.facts).
+    AGREED_FIELDS = ("metric", "failure_definition", "max_failure_rate", "confidence_level", "min_samples")
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="quality_bars")
     metric = models.SlugField(
@@ -352,7 +385,14 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
         return self.last_audit_at + datetime.timedelta(days=self.audit_interval_days)
 
 
-class SLO(FrozenWithArchivedLaunch, models.Model):
+class SLO(FrozenWithArchivedLaunch, ProposedValues):
+    """A service level objective. For the monthly cost SLO the target is the monthly budget and the
+    alert threshold the daily spend that raises an alert; both must be entered by a person."""
+
+    PROPOSABLE = ("target", "alert_threshold")
+    # What an agreement covers: changing any of these clears it.
+    AGREED_FIELDS = ("target", "alert_threshold")
+
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="slos")
     indicator = models.CharField(max_length=20, choices=SloIndicator.choices)
     target = models.DecimalField(
@@ -362,9 +402,18 @@ class SLO(FrozenWithArchivedLaunch, models.Model):
         help_text="Percent for rates, milliseconds for latency, currency units for cost.",
     )
     alert_threshold = models.DecimalField(
-        max_digits=14, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(ZERO)]
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ZERO)],
+        help_text="Where the alert fires; for the monthly cost SLO, the daily spend that raises an alert.",
     )
     dashboard_link = SafeURLField(blank=True)
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    agreed_at = FactDateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -386,6 +435,18 @@ class SLO(FrozenWithArchivedLaunch, models.Model):
                 violation_error_message="Success and error rates are percentages: at most 100.",
             ),
             models.CheckConstraint(
+                condition=Q(agreed_by__isnull=True, agreed_at__isnull=True)
+                | Q(agreed_by__isnull=False, agreed_at__isnull=False),
+                name="slo_agreement_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(indicator=SloIndicator.COST_MONTHLY)
+                | Q(alert_threshold__isnull=True)
+                | Q(alert_threshold__lte=F("target")),
+                name="slo_daily_cost_alert_within_monthly_budget",
+                violation_error_message="The daily cost alert cannot exceed the monthly budget.",
+            ),
+            models.CheckConstraint(
                 condition=Q(alert_threshold__isnull=True)
                 | Q(indicator__in=sorted(COST_INDICATORS))
                 | Q(indicator__in=sorted(HIGHER_IS_BETTER), alert_threshold__lte=F("target"))
@@ -403,7 +464,22 @@ class SLO(FrozenWithArchivedLaunch, models.Model):
         return "≥" if self.indicator in HIGHER_IS_BETTER else "≤"
 
     def clean(self) -> None:
+        self.clean_proposed()
         errors = {}
+        if (self.agreed_by_id is None) != (self.agreed_at is None):
+            errors["agreed_at" if self.agreed_by_id else "agreed_by"] = (
+                "An agreement needs both who agreed and when; give both or neither."
+            )
+        if (
+            self.indicator == SloIndicator.COST_MONTHLY
+            and self.target is not None
+            and self.alert_threshold is not None
+            and self.alert_threshold > self.target
+        ):
+            errors["alert_threshold"] = (
+                f"The daily cost alert ({self.alert_threshold.normalize():f}) cannot exceed the monthly budget "
+                f"({self.target.normalize():f})."
+            )
         if self.indicator in PERCENT_INDICATORS:
             for field in ("target", "alert_threshold"):
                 value = getattr(self, field)
@@ -424,7 +500,7 @@ class SLO(FrozenWithArchivedLaunch, models.Model):
             raise ValidationError(errors)
 
 
-class SeverityLevel(FrozenWithArchivedLaunch, models.Model):
+class SeverityLevel(FrozenWithArchivedLaunch, ProposedValues):
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="severity_levels")
     level = models.CharField(max_length=2, choices=Severity.choices)
     definition = LimitedTextField()
@@ -441,8 +517,13 @@ class SeverityLevel(FrozenWithArchivedLaunch, models.Model):
             models.UniqueConstraint(fields=["launch", "level"], name="severity_level_unique_per_launch"),
         ]
 
+    PROPOSABLE = ("response_minutes",)
+
     def __str__(self) -> str:
         return f"{self.level}: respond within {self.response_label}"
+
+    def clean(self) -> None:
+        self.clean_proposed()
 
     @property
     def response_label(self) -> str:

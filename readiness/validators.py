@@ -88,3 +88,21 @@ def not_in_future(value: datetime.date | datetime.datetime | None) -> None:
             code="future",
             params={"shown": shown, "value": value},
         )
+
+
+def clean_text(value, *, field: str, required: bool | str = False, max_length: int = COMMENT_MAX_LENGTH) -> str:
+    """A text argument (comment, reason, justification, message) stripped, or a ValidationError
+    naming ``field``: not text, a NUL character, over ``max_length`` characters, or empty when
+    ``required`` (which may be the message to give). None counts as no text."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError({field: f"Expected text, got {type(value).__name__}."})
+    if "\x00" in value:
+        raise ValidationError({field: "The text contains a NUL character, which is not allowed."})
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters are allowed; this text has {len(value)}."})
+    if required and not value:
+        raise ValidationError({field: required if isinstance(required, str) else f"A {field} is required."})
+    return value

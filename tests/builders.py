@@ -1,14 +1,17 @@
 """Builders for whole launches, so each checklist test starts from a known state and breaks one fact."""
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils import timezone
 
 from raci.choices import AreaKind, Role, TeamFunction
-from raci.models import LaunchStakeholder, Team
+from raci.models import LaunchStakeholder, Stakeholder, Team
+from raci.services import quality_bar_agree, slo_agree
 from readiness.access import access_synced_once
 from readiness.choices import AccessLevel, Classification
-from readiness.models import Launch
-from readiness.services import launch_create_from_template
+from readiness.models import Launch, RolloutStage, SeverityLevel
+from readiness.services import fact_version, launch_create_from_template
 from tests.factories import (
     DataAssetFactory,
     EvalRunFactory,
@@ -30,19 +33,46 @@ AREA_FUNCTIONS = {
 }
 
 
+def accountable_of(launch: Launch, kind: str) -> Stakeholder:
+    return launch.areas.get(kind=kind).assignments.get(role=Role.ACCOUNTABLE).stakeholder
+
+
 def team_for(function: str) -> Team:
     team, _ = Team.objects.get_or_create(name=f"{TeamFunction(function).label} team", defaults={"function": function})
     return team
 
 
 @transaction.atomic
-@access_synced_once()
 def ready_launch(*, owner=None, slug: str = "assistant", name: str = "Support assistant") -> Launch:
     """A launch from the Generative AI template with every fact filled in: every check passes
     except sign-offs, which no one has requested yet. Each area is staffed by people of the
-    matching function and the stakeholder slots are filled, so requests route by themselves."""
-    owner = owner or UserFactory()
-    launch = launch_create_from_template(actor=owner, template="genai-feature", name=name, slug=slug, owner=owner)
+    matching function and the stakeholder slots are filled, so requests route by themselves.
+    The Accountables of model quality and operations agree the quality bar and the SLOs."""
+    launch = _staffed_launch(owner=owner or UserFactory(), slug=slug, name=name)
+    bar = launch.quality_bars.get()
+    quality_bar_agree(
+        actor=accountable_of(launch, AreaKind.MODEL_QUALITY).user, bar=bar, seen_version=fact_version(bar)
+    )
+    operations = accountable_of(launch, AreaKind.INFRASTRUCTURE).user
+    for slo in launch.slos.all():
+        slo_agree(actor=operations, slo=slo, seen_version=fact_version(slo))
+    return launch
+
+
+@access_synced_once()
+def _staffed_launch(*, owner, slug: str, name: str) -> Launch:
+    launch = launch_create_from_template(
+        actor=owner,
+        template="genai-feature",
+        name=name,
+        slug=slug,
+        owner=owner,
+        monthly_cost_budget=Decimal("10000"),
+        daily_cost_alert=Decimal("500"),
+    )
+    # A person confirmed the template's proposed exposures and response times.
+    RolloutStage.objects.filter(launch=launch).update(proposed=[])
+    SeverityLevel.objects.filter(launch=launch).update(proposed=[])
     for area in launch.areas.all():
         team = team_for(AREA_FUNCTIONS[area.kind])
         RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory(teams=[team]))
@@ -53,13 +83,7 @@ def ready_launch(*, owner=None, slug: str = "assistant", name: str = "Support as
     executives = team_for(TeamFunction.EXECUTIVE)
     if not executives.members.exists():
         StakeholderFactory(teams=[executives], title="VP Product")
-    model_area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
-    accountable = model_area.assignments.get(role=Role.ACCOUNTABLE).stakeholder
-    bar = launch.quality_bars.get()
-    bar.agreed_by = accountable.user
-    bar.agreed_at = timezone.now()
-    bar.save()
-    EvalRunFactory(quality_bar=bar, samples=1000, failures=30)
+    EvalRunFactory(quality_bar=launch.quality_bars.get(), samples=1000, failures=30)
     DataAssetFactory(launch=launch, name="Help-centre articles")
     DataAssetFactory(
         launch=launch,

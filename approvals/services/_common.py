@@ -8,7 +8,6 @@ from django.utils import timezone
 from readiness.checklist import with_checklist_facts
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
-from readiness.validators import COMMENT_MAX_LENGTH
 
 from ..choices import REQUEST_TRANSITIONS
 from ..models import SignoffRequest
@@ -63,21 +62,3 @@ def refuse_if_closed(request: SignoffRequest) -> None:
         raise ValidationError(
             {"request": f"This request was {request.get_status_display().lower()}; it can no longer be acted on."}
         )
-
-
-def clean_text(value, *, field: str, required: bool | str = False, max_length: int = COMMENT_MAX_LENGTH) -> str:
-    """A text argument (comment, reason, justification, message) stripped, or a ValidationError
-    naming ``field``: not text, a NUL character, over ``max_length`` characters, or empty when
-    ``required`` (which may be the message to give). None counts as no text."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError({field: f"Expected text, got {type(value).__name__}."})
-    if "\x00" in value:
-        raise ValidationError({field: "The text contains a NUL character, which is not allowed."})
-    value = value.strip()
-    if len(value) > max_length:
-        raise ValidationError({field: f"At most {max_length} characters are allowed; this text has {len(value)}."})
-    if required and not value:
-        raise ValidationError({field: required if isinstance(required, str) else f"A {field} is required."})
-    return value

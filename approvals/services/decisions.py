@@ -11,12 +11,13 @@ from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.people import person_name
+from readiness.validators import clean_text
 
 from .. import ledger
 from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
-from ._common import clean_text, launch_with_facts, locked_request, moment, refuse_if_closed
+from ._common import launch_with_facts, locked_request, moment, refuse_if_closed
 
 # Decisions ---------------------------------------------------------------------------------
 

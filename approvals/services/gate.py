@@ -10,12 +10,13 @@ from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import Readiness, evaluate
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.validators import clean_text
 
 from .. import ledger
 from ..choices import LedgerEvent
 from ..models import SignoffRequest
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import clean_text, launch_with_facts, moment, stage_of
+from ._common import launch_with_facts, moment, stage_of
 
 
 class GateRefused(ValidationError):

@@ -15,12 +15,13 @@ from readiness.choices import RiskTier
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.validators import clean_text
 
 from .. import ledger
 from ..choices import POLICY_CHANGE_TRANSITIONS, LedgerEvent, PolicyChangeStatus
 from ..models import PolicyChange, SignoffRequirement, StagePolicy
 from ..policies import default_requirements, policy_state
-from ._common import clean_text, expect_type, stage_of
+from ._common import expect_type, stage_of
 
 RISK_ORDER = [RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH]
 

@@ -13,6 +13,7 @@ from readiness.access import access_synced_once, refuse_if_archived, require_cha
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.validators import clean_text
 
 from .. import ledger
 from ..choices import CLOSED_STATUSES, LedgerEvent, RequestStatus
@@ -22,7 +23,6 @@ from ..policies import effective_requirements
 from ..routing import default_addressees
 from ..snapshot import fingerprint, launch_snapshot
 from ._common import (
-    clean_text,
     close_request,
     expect_type,
     launch_with_facts,

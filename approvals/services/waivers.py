@@ -12,12 +12,13 @@ from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import registry
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.validators import clean_text
 
 from .. import ledger
 from ..access import is_executive
 from ..choices import UNWAIVABLE_CHECKS, WAIVER_TRANSITIONS, LedgerEvent, WaiverStatus
 from ..models import Waiver
-from ._common import clean_text, expect_type, stage_of
+from ._common import expect_type, stage_of
 
 # Longest a waiver may run before someone has to look again.
 MAX_WAIVER_DAYS = 180

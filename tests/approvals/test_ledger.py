@@ -143,12 +143,14 @@ def current_fingerprint(launch: Launch, stage) -> str:
 
 @pytest.fixture
 def chain(launch):
-    """A real chain of five entries: two requests (Internal: product, ML) and their approvals."""
+    """A real chain: the agreements of the launch's quality bar and three SLOs, then two requests
+    (Internal: product, ML), their approvals and the stage advance."""
+    assert [e.event for e in entries()] == [LedgerEvent.BAR_AGREED] + [LedgerEvent.SLO_AGREED] * 3
     approve_signoffs(launch, "Internal")
-    assert [e.event for e in entries()] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
+    assert [e.event for e in new_entries(4)] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
     internal = launch.stages.get(name="Internal")
     stage_advance(actor=launch.owner, launch=launch, stage=internal)
-    assert len(entries()) == 5
+    assert len(entries()) == 9
     return entries()
 
 
@@ -161,7 +163,7 @@ def test_verify_ledger_passes_an_intact_chain_and_prints_the_head(chain):
     head = chain[-1].entry_hash
     assert out.strip() == f"Ledger intact: 5 entries, head {head}."
     assert ledger.head_hash() == head
-    assert LedgerHead.objects.get().sequence == 5
+    assert LedgerHead.objects.get().sequence == 9
     assert err == ""
 
 
@@ -178,7 +180,7 @@ def test_an_empty_ledger_is_intact_at_the_genesis_hash(db):
 
 
 def test_entries_link_each_to_the_one_before(chain):
-    assert [e.sequence for e in chain] == [1, 2, 3, 4, 5]
+    assert [e.sequence for e in chain] == list(range(1, 10))
     assert chain[0].previous_hash == ledger.GENESIS_HASH
     for before, after in pairwise(chain):
         assert after.previous_hash == before.entry_hash
@@ -323,7 +325,7 @@ def test_the_model_refuses_to_save_an_existing_entry(chain):
 def test_the_model_refuses_to_delete_an_entry(chain):
     with pytest.raises(ValidationError, match="append-only"):
         LedgerEntry.objects.get(sequence=2).delete()
-    assert LedgerEntry.objects.count() == 5
+    assert LedgerEntry.objects.count() == 9
     assert verify_ledger()[0] == 0
 
 

@@ -1,0 +1,391 @@
+"""Every change to a launch's facts, made by a named person on the version they saw.
+
+One door for every fact of a launch (stages, quality bars, evaluation runs, data assets, SLOs,
+severity levels, rollback plan, runbook, feedback channels, and the RACI rows ``raci`` registers):
+``fact_add``, ``fact_change``, ``fact_confirm`` and ``fact_remove``. Each checks the change
+permission on the launch, refuses an archived launch, validates (``full_clean``), runs in one
+transaction with the launch locked (so the gate never judges facts half-changed), and writes a
+history row naming the actor and why.
+
+A change or removal names the version the caller saw (``fact_version``: the id of the fact's
+newest history row). If someone changed the fact since, the edit is refused with an
+``EditConflict`` naming who and when, instead of silently undoing their change.
+
+What a person may set is declared per model (``FactKind``): agreements, proposals and who
+recorded a run are never set directly. Changing what an agreement covers (a quality bar's
+definition, an SLO's numbers) clears the agreement and is ledgered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from ..access import refuse_if_archived, require_change
+from ..history import delete_with_history, save_with_history
+from ..models import (
+    SLO,
+    DataAsset,
+    EvalRun,
+    FeedbackChannel,
+    Launch,
+    QualityBar,
+    RollbackPlan,
+    RolloutStage,
+    Runbook,
+    SeverityLevel,
+)
+from ..people import person_name
+from ..recording import record
+from ..validators import clean_text
+
+
+class EditConflict(ValidationError):
+    """The fact changed since the caller saw it; nothing was saved."""
+
+
+ChangeHook = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class FactKind:
+    """How people may write one model of launch facts.
+
+    ``fields`` may be set when adding and changed later; ``fixed`` may be set only when adding (a
+    RACI row's person, an evaluation's measured numbers: a wrong one is removed, with a reason, and
+    recorded again). Anything else (agreements, proposals, timestamps) only services set.
+    ``after_change(fact=, changed=, actor=)`` runs in the transaction after a change is saved."""
+
+    model: type[models.Model]
+    label: str
+    fields: tuple[str, ...]
+    fixed: tuple[str, ...] = ()
+    after_change: ChangeHook | None = None
+    describe: Callable[[models.Model], str] = field(default=lambda fact: str(fact))
+    # Why the launch owner may not remove one, if a removal is another person's act.
+    removed_elsewhere: str = ""
+
+    @property
+    def settable_on_add(self) -> tuple[str, ...]:
+        return (*self.fixed, *self.fields)
+
+
+_kinds: dict[type[models.Model], FactKind] = {}
+
+
+def register_fact_kind(kind: FactKind) -> None:
+    if kind.model in _kinds:
+        raise ValueError(f"{kind.model.__name__} is already registered as a fact kind.")
+    _kinds[kind.model] = kind
+
+
+def fact_kinds() -> dict[type[models.Model], FactKind]:
+    return dict(_kinds)
+
+
+def kind_of(model: type[models.Model]) -> FactKind:
+    try:
+        return _kinds[model]
+    except (KeyError, TypeError):
+        raise ValidationError({"model": f"{getattr(model, '__name__', model)} is not a fact of a launch."}) from None
+
+
+# --- versions ------------------------------------------------------------------------------------
+
+
+def fact_version(fact: models.Model) -> int:
+    """The version a caller saw: the id of the fact's newest history row (0 if it has none)."""
+    return fact.history.order_by("-history_id").values_list("history_id", flat=True).first() or 0
+
+
+def require_version(fact: models.Model, seen_version, *, what: str) -> None:
+    """Refuse unless ``fact`` is still at ``seen_version``; call it with the fact's row locked."""
+    if isinstance(seen_version, bool) or not isinstance(seen_version, int):
+        raise ValidationError({"seen_version": "Give the version of the fact you saw (an integer)."})
+    latest = fact.history.order_by("-history_id").select_related("history_user").first()
+    current = latest.history_id if latest else 0
+    if current == seen_version:
+        return
+    if latest is None or seen_version > current:
+        raise ValidationError({"seen_version": f"{what} has no version {seen_version}; reload it."})
+    who = person_name(latest.history_user) if latest.history_user_id else "someone (no user recorded)"
+    when = timezone.localtime(latest.history_date).isoformat(sep=" ", timespec="minutes")
+    raise EditConflict(
+        f"{what} was changed by {who} at {when} since you opened it; reload it to see their change, "
+        "then make yours again."
+    )
+
+
+# --- locking and ownership -----------------------------------------------------------------------
+
+
+def lock_launch(launch: Launch) -> Launch:
+    """Lock the launch row for the rest of the transaction (the gate takes the same lock), without
+    blocking rows that merely point at it (FOR NO KEY UPDATE on PostgreSQL)."""
+    return Launch.objects.select_for_update(of=("self",), no_key=True).select_related("current_stage").get(pk=launch.pk)
+
+
+def launch_of(fact: models.Model) -> Launch:
+    launch = fact
+    for step in getattr(fact, "launch_lookup", "launch").split("__"):
+        launch = getattr(launch, step)
+    return launch
+
+
+def _writable_launch(actor, launch: Launch) -> Launch:
+    if not isinstance(launch, Launch):
+        raise ValidationError({"launch": f"Expected a launch, got {type(launch).__name__}."})
+    require_change(actor, launch)
+    launch = lock_launch(launch)
+    refuse_if_archived(launch)
+    return launch
+
+
+def _refuse_unknown(values: Mapping, allowed: Iterable[str], kind: FactKind, *, changing: bool) -> None:
+    if not isinstance(values, Mapping):
+        raise ValidationError({"values": "Give the fields to set as a mapping of field name to value."})
+    allowed = set(allowed)
+    errors = {}
+    for name in values:
+        if name in allowed:
+            continue
+        if changing and name in kind.fixed:
+            errors[name] = f"The {name.replace('_', ' ')} of a {kind.label} is set once; remove it and add another."
+        else:
+            errors[name] = f"A {kind.label}'s {name.replace('_', ' ')} cannot be set here."
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- the services --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def fact_add(*, actor, launch: Launch, model: type[models.Model], values: Mapping, reason: str = "") -> models.Model:
+    """Add a fact of ``model`` to ``launch``. ``values`` names the fields (and the parent row, e.g.
+    ``quality_bar`` for an evaluation run, ``area`` for a RACI row)."""
+    kind = kind_of(model)
+    _refuse_unknown(values, {*kind.settable_on_add, "launch"}, kind, changing=False)
+    launch = _writable_launch(actor, launch)
+    fact = model(**{**values, "launch": launch} if "launch" in {f.name for f in model._meta.fields} else values)
+    if launch_of(fact).pk != launch.pk:
+        raise ValidationError({"launch": f"That {kind.label} would belong to another launch than '{launch.slug}'."})
+    return save_with_history(fact, actor=actor, reason=reason or f"Added {kind.label}")
+
+
+def _locked_fact(fact: models.Model) -> models.Model:
+    return type(fact).objects.select_for_update(of=("self",)).get(pk=fact.pk)
+
+
+def _prepare(actor, fact: models.Model) -> tuple[FactKind, models.Model]:
+    kind = kind_of(type(fact))
+    if fact.pk is None:
+        raise ValidationError({"fact": f"This {kind.label} has not been saved yet; add it instead."})
+    _writable_launch(actor, launch_of(fact))
+    return kind, _locked_fact(fact)
+
+
+@transaction.atomic
+def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping, reason: str = "") -> models.Model:
+    """Change fields of ``fact``, as of the version the caller saw. Unchanged values are not a
+    change (no history row). A changed value the template proposed becomes a person's value."""
+    kind = kind_of(type(fact))
+    _refuse_unknown(values, kind.fields, kind, changing=True)
+    kind, fact = _prepare(actor, fact)
+    what = f"{kind.label[:1].upper()}{kind.label[1:]} '{kind.describe(fact)}'"
+    require_version(fact, seen_version, what=what)
+    changed = set()
+    for name, value in values.items():
+        if getattr(fact, name) != value:
+            setattr(fact, name, value)
+            changed.add(name)
+    if not changed:
+        return fact
+    if hasattr(fact, "proposed"):
+        fact.proposed = [name for name in fact.proposed if name not in changed]
+    agreement_cleared = _clear_agreement(fact, changed)
+    labels = ", ".join(sorted(name.replace("_", " ") for name in changed))
+    note = "; agreement cleared" if agreement_cleared else ""
+    save_with_history(fact, actor=actor, reason=reason or f"Changed {labels}{note}")
+    if kind.after_change is not None:
+        kind.after_change(fact=fact, changed=changed, actor=actor, agreement_cleared=agreement_cleared)
+    return fact
+
+
+def _clear_agreement(fact: models.Model, changed: set[str]) -> bool:
+    """An agreement covers the values it was given on: changing one of them clears it."""
+    covered = set(getattr(fact, "AGREED_FIELDS", ()))
+    if not (covered & changed) or getattr(fact, "agreed_by_id", None) is None:
+        return False
+    fact.agreed_by, fact.agreed_at = None, None
+    return True
+
+
+@transaction.atomic
+def fact_confirm(*, actor, fact: models.Model, seen_version: int, fields: Iterable[str] | None = None) -> models.Model:
+    """Confirm values the template proposed, unchanged: they become the person's own."""
+    kind, fact = _prepare(actor, fact)
+    what = f"{kind.label[:1].upper()}{kind.label[1:]} '{kind.describe(fact)}'"
+    require_version(fact, seen_version, what=what)
+    proposed = list(getattr(fact, "proposed", None) or [])
+    chosen = list(proposed if fields is None else fields)
+    not_proposed = sorted(set(chosen) - set(proposed))
+    if not chosen or not_proposed:
+        raise ValidationError(
+            {"fields": f"Nothing proposed to confirm: {', '.join(not_proposed) or 'no field given'}."}
+        )
+    fact.proposed = [name for name in proposed if name not in chosen]
+    labels = ", ".join(name.replace("_", " ") for name in chosen)
+    return save_with_history(fact, actor=actor, reason=f"Confirmed the proposed {labels}")
+
+
+@transaction.atomic
+def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) -> None:
+    """Remove ``fact`` with a reason (kept in its history), as of the version the caller saw."""
+    kind, fact = _prepare(actor, fact)
+    if kind.removed_elsewhere:
+        raise ValidationError({"fact": kind.removed_elsewhere})
+    reason = clean_text(reason, field="reason", required=f"Say why the {kind.label} is removed.", max_length=500)
+    what = f"{kind.label[:1].upper()}{kind.label[1:]} '{kind.describe(fact)}'"
+    require_version(fact, seen_version, what=what)
+    if kind.after_change is not None:
+        kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
+    delete_with_history(fact, actor=actor, reason=f"Removed: {reason}")
+
+
+# --- what changing an agreed fact records ----------------------------------------------------------
+
+
+def bar_definition(bar: QualityBar) -> dict:
+    return {
+        "quality bar": bar.pk,
+        "metric": bar.metric,
+        "failure definition": bar.failure_definition,
+        "max failure rate": format(bar.max_failure_rate.normalize(), "f"),
+        "confidence level": format(bar.confidence_level.normalize(), "f"),
+        "min samples": bar.min_samples,
+    }
+
+
+def slo_definition(slo: SLO) -> dict:
+    return {
+        "slo": slo.pk,
+        "indicator": slo.indicator,
+        "target": format(slo.target.normalize(), "f"),
+        "alert threshold": None if slo.alert_threshold is None else format(slo.alert_threshold.normalize(), "f"),
+    }
+
+
+def _ledger_redefinition(event: str, definition: Callable[[models.Model], dict]) -> ChangeHook:
+    def hook(*, fact, changed, actor, agreement_cleared, reason: str = "") -> None:
+        if "removed" in changed:
+            payload = {**definition(fact), "removed": reason, "was agreed": fact.agreed_by_id is not None}
+            record(event=event, launch=launch_of(fact), actor=actor, payload=payload)
+            return
+        if not changed & set(fact.AGREED_FIELDS):
+            return
+        payload = {**definition(fact), "agreement cleared": agreement_cleared}
+        record(event=event, launch=launch_of(fact), actor=actor, payload=payload, seal=[fact])
+
+    return hook
+
+
+register_fact_kind(
+    FactKind(
+        RolloutStage,
+        "stage",
+        fields=("name", "kind", "order", "exposure_percent", "planned_date", "gating_checks"),
+        describe=lambda stage: stage.name,
+    )
+)
+register_fact_kind(
+    FactKind(
+        QualityBar,
+        "quality bar",
+        fields=("metric", "failure_definition", "max_failure_rate", "confidence_level", "min_samples"),
+        after_change=_ledger_redefinition("bar_redefined", bar_definition),
+        describe=lambda bar: bar.metric,
+        # The bar binds the owner: dropping it is the Accountable's act (raci.services.quality_bar_remove).
+        removed_elsewhere="A quality bar is removed only by the Accountable of the area that owns its metric.",
+    )
+)
+register_fact_kind(
+    FactKind(
+        EvalRun,
+        "evaluation run",
+        fields=("link",),
+        fixed=(
+            "quality_bar",
+            "samples",
+            "failures",
+            "golden_set_name",
+            "golden_set_version",
+            "human_reviewed",
+            "run_at",
+        ),
+        describe=lambda run: f"{run.failures}/{run.samples} on {run.golden_set_name} {run.golden_set_version}",
+    )
+)
+register_fact_kind(
+    FactKind(
+        DataAsset,
+        "data asset",
+        fields=(
+            "name",
+            "description",
+            "classification",
+            "access_level",
+            "masked_in_logs",
+            "retention_days",
+            "last_audit_at",
+            "audit_interval_days",
+        ),
+        describe=lambda asset: asset.name,
+    )
+)
+register_fact_kind(
+    FactKind(
+        SLO,
+        "SLO",
+        fields=("target", "alert_threshold", "dashboard_link"),
+        fixed=("indicator",),
+        after_change=_ledger_redefinition("slo_redefined", slo_definition),
+        describe=lambda slo: slo.get_indicator_display(),
+    )
+)
+register_fact_kind(
+    FactKind(
+        SeverityLevel,
+        "severity level",
+        fields=("definition", "response_minutes", "notify"),
+        fixed=("level",),
+        describe=lambda level: level.level,
+    )
+)
+register_fact_kind(
+    FactKind(
+        RollbackPlan,
+        "rollback plan",
+        fields=("procedure", "one_click", "last_rehearsed_at", "max_rehearsal_age_days"),
+        describe=lambda plan: plan.launch.slug,
+    )
+)
+register_fact_kind(
+    FactKind(
+        Runbook,
+        "runbook",
+        fields=("link", "content", "last_reviewed_at", "review_interval_days"),
+        describe=lambda runbook: runbook.launch.slug,
+    )
+)
+register_fact_kind(
+    FactKind(
+        FeedbackChannel,
+        "feedback channel",
+        fields=("kind", "description", "review_cadence"),
+        describe=lambda channel: channel.get_kind_display(),
+    )
+)

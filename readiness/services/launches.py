@@ -1,0 +1,180 @@
+"""Creating, changing and archiving launches; a template fills in proposals a person confirms."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..access import access_synced_once, require_change
+from ..choices import SloIndicator
+from ..history import save_with_history
+from ..launch_templates import TEMPLATES
+from ..models import SLO, Launch, QualityBar, RolloutStage, SeverityLevel
+from ..validators import clean_text
+from .facts import lock_launch, require_version
+
+# What a person may change on the launch row itself. The slug never changes (the ledger names it);
+# the risk tier changes through approvals.services; the stage only through the gate.
+LAUNCH_FIELDS = ("name", "summary", "owner", "target_date")
+
+
+@transaction.atomic
+def launch_create(
+    *,
+    actor,
+    name: str,
+    slug: str,
+    owner=None,
+    summary: str = "",
+    risk_tier: str = "medium",
+    target_date: datetime.date | None = None,
+) -> Launch:
+    """Create an empty launch owned by ``owner`` (default: the actor), who may then view and change it."""
+    launch = Launch(
+        name=name, slug=slug, owner=owner or actor, summary=summary, risk_tier=risk_tier, target_date=target_date
+    )
+    save_with_history(launch, actor=actor, reason="Launch created")  # the owner's grants follow (readiness.signals)
+    return launch
+
+
+@transaction.atomic
+@access_synced_once()
+def launch_create_from_template(
+    *,
+    actor,
+    template: str,
+    name: str,
+    slug: str,
+    owner=None,
+    summary: str = "",
+    risk_tier: str = "medium",
+    target_date: datetime.date | None = None,
+    monthly_cost_budget: Decimal | None = None,
+    daily_cost_alert: Decimal | None = None,
+) -> Launch:
+    """Create a launch with a template's stages, severity policy, SLOs, quality bars and whatever
+    other apps contribute (responsibility areas, stakeholder slots). All or nothing.
+
+    The template's stage exposures, SLO targets and alerts and severity response times are
+    *proposed*: the checklist and the gate fail on them until a person confirms or changes them.
+    The monthly cost budget and its daily alert are never proposed: give both (they are the
+    actor's own numbers) or neither (then the launch has no cost SLO yet)."""
+    try:
+        spec = TEMPLATES[template]
+    except KeyError:
+        raise ValidationError(
+            {"template": f"Unknown launch template '{template}'. Known: {', '.join(sorted(TEMPLATES))}."}
+        ) from None
+    if (monthly_cost_budget is None) != (daily_cost_alert is None):
+        missing = "daily_cost_alert" if daily_cost_alert is None else "monthly_cost_budget"
+        raise ValidationError({missing: "Give the monthly cost budget and its daily alert together, or neither."})
+    if monthly_cost_budget is not None and monthly_cost_budget <= 0:
+        raise ValidationError({"monthly_cost_budget": "The monthly cost budget must be a positive amount."})
+
+    launch = launch_create(
+        actor=actor, name=name, slug=slug, owner=owner, summary=summary, risk_tier=risk_tier, target_date=target_date
+    )
+    reason = f"Created from template '{spec.name}'"
+    for order, stage in enumerate(spec.stages, start=1):
+        save_with_history(
+            RolloutStage(
+                launch=launch,
+                kind=stage.kind,
+                name=stage.name,
+                order=order,
+                exposure_percent=stage.exposure_percent,
+                proposed=["exposure_percent"],
+            ),
+            actor=actor,
+            reason=reason,
+        )
+    for severity in spec.severity_levels:
+        save_with_history(
+            SeverityLevel(
+                launch=launch,
+                level=severity.level,
+                definition=severity.definition,
+                response_minutes=severity.response_minutes,
+                notify=severity.notify,
+                proposed=["response_minutes"],
+            ),
+            actor=actor,
+            reason=reason,
+        )
+    for slo in spec.slos:
+        save_with_history(
+            SLO(
+                launch=launch,
+                indicator=slo.indicator,
+                target=slo.target,
+                alert_threshold=slo.alert_threshold,
+                proposed=["target", "alert_threshold"],
+            ),
+            actor=actor,
+            reason=reason,
+        )
+    if monthly_cost_budget is not None:
+        save_with_history(
+            SLO(
+                launch=launch,
+                indicator=SloIndicator.COST_MONTHLY,
+                target=monthly_cost_budget,
+                alert_threshold=daily_cost_alert,
+            ),
+            actor=actor,
+            reason="Monthly cost budget and daily alert entered at creation",
+        )
+    for bar in spec.quality_bars:
+        save_with_history(
+            QualityBar(
+                launch=launch,
+                metric=bar.metric,
+                failure_definition=bar.failure_definition,
+                max_failure_rate=bar.max_failure_rate,
+                min_samples=bar.min_samples,
+            ),
+            actor=actor,
+            reason=reason,
+        )
+    for contributor in spec.contributors:
+        contributor(launch=launch, template=spec, actor=actor)
+    return launch
+
+
+@transaction.atomic
+def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> Launch:
+    """Change the launch's name, summary, owner or target date, as of the version the caller saw.
+    Handing the launch to another owner moves the change right with it (readiness.signals)."""
+    unknown = sorted(set(values) - set(LAUNCH_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {name: f"A launch's {name.replace('_', ' ')} cannot be changed here." for name in unknown}
+        )
+    require_change(actor, launch)
+    launch = lock_launch(launch)
+    if launch.archived:
+        raise ValidationError({"launch": f"Launch '{launch.slug}' is archived; nothing about it can change."})
+    require_version(launch, seen_version, what=f"Launch '{launch.slug}'")
+    changed = sorted(name for name, value in values.items() if getattr(launch, name) != value)
+    if not changed:
+        return launch
+    for name in changed:
+        setattr(launch, name, values[name])
+    return save_with_history(launch, actor=actor, reason=f"Changed {', '.join(n.replace('_', ' ') for n in changed)}")
+
+
+@transaction.atomic
+def launch_archive(*, actor, launch: Launch, seen_version: int, archived: bool = True, reason: str) -> Launch:
+    """Archive the launch (its facts freeze, whatever door they come through) or reopen it."""
+    reason = clean_text(reason, field="reason", required="Say why the launch is archived or reopened.", max_length=500)
+    require_change(actor, launch)
+    launch = lock_launch(launch)
+    require_version(launch, seen_version, what=f"Launch '{launch.slug}'")
+    if launch.archived == archived:
+        state = "archived" if archived else "open"
+        raise ValidationError({"archived": f"Launch '{launch.slug}' is already {state}."})
+    launch.archived = archived
+    return save_with_history(launch, actor=actor, reason=("Archived: " if archived else "Reopened: ") + reason)
