@@ -6,12 +6,10 @@ acknowledgements, notices, waiver decisions and the ledger — is changed only t
 ``approvals.services``, which check who may act, write history and append to the ledger; here
 those records are shown read-only:
 
-* Policies, policy changes, SignoffDecision and LedgerEntry cannot be added, changed or deleted at
-  all (their change pages stay viewable): a policy edited here would skip the rule that the owner
-  cannot lower their own bar, and the ledger that ``verify_ledger`` cross-checks it against.
-* Requests, acknowledgements, notices and waivers cannot be added or deleted here (a service creates
-  them with their permissions and ledger entries; deleting a request would cascade to its
-  decisions), and only their free-text and date fields that no control depends on are editable.
+Nothing here can be added, changed or deleted (the change pages stay viewable): a policy edited
+here would skip the rule that the owner cannot lower their own bar, a request's message or due date
+would change without the history naming the acting service, and the ledger that ``verify_ledger``
+cross-checks would no longer match.
 
 Guardian's per-object permission rows (SignoffRequestUserObjectPermission, ...GroupObjectPermission)
 and the LedgerHead lock row are deliberately not registered. The notification outbox is shown
@@ -26,6 +24,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+
+from readiness.admin import ReadOnlyAdminMixin
 
 from .models import (
     Acknowledgement,
@@ -44,41 +44,9 @@ from .models import (
 _LAUNCH_SEARCH = ("launch__name", "launch__slug")
 
 
-def _all_field_names(model) -> tuple[str, ...]:
-    """Every concrete and many-to-many field, for admins where nothing may be edited."""
-    return tuple(f.name for f in (*model._meta.fields, *model._meta.many_to_many))
-
-
 def _pretty_json(value) -> str:
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
-
-
-class ReadOnlyAdminMixin:
-    """Nothing may be added, changed or deleted; the change page remains viewable (Django shows it
-    read-only to whoever has the view permission)."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        return tuple(dict.fromkeys((*_all_field_names(self.model), *super().get_readonly_fields(request, obj))))
-
-
-class NoAddNoDeleteMixin:
-    """Created by a service (with permissions and a ledger entry); deleting would erase a record."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -148,7 +116,7 @@ class SignoffDelegationInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SignoffRequest)
-class SignoffRequestAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
+class SignoffRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "launch", "stage", "function", "status", "requested_by", "due_date")
     list_filter = ("status", "function", "stage__kind", "launch__archived", "due_date")
     list_select_related = ("launch", "stage", "requested_by")
@@ -167,9 +135,6 @@ class SignoffRequestAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
         "created_at",
         "closed_at",
     )
-    # Only the due date and the message may be corrected here; who is asked, by whom, for what and
-    # how it stands are the workflow's (addressees also carry object permissions).
-    readonly_fields = tuple(f for f in fields if f not in ("due_date", "message"))
     inlines = (SignoffDecisionInline, SignoffDelegationInline)
     history_list_display = ("status",)
 
@@ -219,7 +184,7 @@ class SignoffDecisionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
+class AcknowledgementAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("user", "launch", "stage", "requested_by", "created_at", "acknowledged_at")
     list_filter = (("acknowledged_at", admin.EmptyFieldListFilter), "launch__archived")
     list_select_related = ("launch", "stage", "user", "requested_by")
@@ -240,7 +205,7 @@ class InformedNoticeAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Waiver)
-class WaiverAdmin(NoAddNoDeleteMixin, SimpleHistoryAdmin):
+class WaiverAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("check_key", "launch", "stage", "status", "expires_on", "requested_by", "decided_by", "decided_at")
     list_filter = ("status", "check_key", "launch__archived")
     list_select_related = ("launch", "stage", "requested_by", "decided_by")

@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from readiness.admin import FactOfLaunchAdmin, FrozenWhenArchived
+from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
 
 from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
-from .services import MANAGE_TEAMS, team_add_member, team_remove_member
+from .services import MANAGE_TEAMS, team_add_member, team_remove_member, team_set_lead
 
 WAITING = "waiting to be filled"
 
@@ -42,9 +42,20 @@ class TeamAdmin(SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None):
-        if obj is not None and not request.user.has_perm(MANAGE_TEAMS):
-            return (*super().get_readonly_fields(request, obj), "function", "lead")
-        return super().get_readonly_fields(request, obj)
+        if obj is None:
+            return ("lead",)  # a new team has no members to lead yet
+        # The function decides who may approve what: a Legal team never turns into a Product team
+        # with its members. The lead changes through team_set_lead (save_model).
+        readonly = ("function",) if request.user.has_perm(MANAGE_TEAMS) else ("function", "lead")
+        return (*super().get_readonly_fields(request, obj), *readonly)
+
+    def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
+        if not (change and "lead" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        new_lead = obj.lead
+        obj.lead_id = form.initial.get("lead")  # the stored lead stays; the service changes it
+        super().save_model(request, obj, form, change)
+        team_set_lead(actor=request.user, team=obj, stakeholder=new_lead)
 
 
 @admin.register(Stakeholder)
@@ -114,7 +125,7 @@ class LaunchStakeholderAdmin(StakeholderPickerMixin, FactOfLaunchAdmin):
         return super().get_queryset(request).select_related("launch", "stakeholder__user")
 
 
-class RaciAssignmentInline(FrozenWhenArchived, StakeholderPickerMixin, admin.TabularInline):
+class RaciAssignmentInline(ReadOnlyAdminMixin, StakeholderPickerMixin, admin.TabularInline):
     model = RaciAssignment
     extra = 0
     fields = ("role", "stakeholder")
@@ -141,7 +152,6 @@ class ResponsibilityAreaAdmin(FactOfLaunchAdmin):
 
 @admin.register(RaciAssignment)
 class RaciAssignmentAdmin(StakeholderPickerMixin, FactOfLaunchAdmin):
-    launch_lookup = "area__launch"
     list_display = ("area", "launch", "stakeholder", "role")
     list_filter = ("role", "area__kind", "area__launch__archived")
     list_select_related = ("area__launch", "stakeholder__user")

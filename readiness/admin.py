@@ -1,6 +1,9 @@
-"""Admin for the facts of a launch. Every admin keeps a History view (django-simple-history), and
-validation is left to the models' clean() and constraints so the admin hits the same wall as
-services and the API.
+"""Admin for the facts of a launch: read-only, with a History view (django-simple-history).
+
+Every fact is a person's act through the services (``readiness.services``, ``raci.services``,
+``approvals.services``): they check the change permission, take the version the editor saw, clear
+agreements a change invalidates, and ledger what the gate reads. An admin form would do none of
+that, so the admin only shows the record; a test walks every registered admin to prove it.
 
 Guardian's per-object permission rows (LaunchUserObjectPermission, LaunchGroupObjectPermission) are
 deliberately not registered: object permissions are granted by services, not edited by hand."""
@@ -34,33 +37,36 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 # --- inlines on the launch page -------------------------------------------------------------------
 
 
-class FrozenWhenArchived:
-    """An archived launch's facts are kept as they were: its inlines become read-only. (The models
-    refuse the change too, whichever door it comes through; see ``FrozenWithArchivedLaunch``.)
-    ``obj`` is the page's object: the launch, or a fact of it (a quality bar, an area)."""
+def all_field_names(model) -> tuple[str, ...]:
+    """Every concrete and many-to-many field, for admins where nothing may be edited."""
+    return tuple(f.name for f in (*model._meta.fields, *model._meta.many_to_many))
 
-    @staticmethod
-    def _frozen(obj) -> bool:
-        return obj is not None and (obj if isinstance(obj, Launch) else obj.launch).archived
+
+class ReadOnlyAdminMixin:
+    """Nothing may be added, changed or deleted; the change page remains viewable (Django shows it
+    read-only to whoever has the view permission)."""
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not self._frozen(obj) and super().has_add_permission(request, obj)
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not self._frozen(obj) and super().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return tuple(dict.fromkeys((*all_field_names(self.model), *super().get_readonly_fields(request, obj))))
 
 
-class RolloutStageInline(FrozenWhenArchived, admin.TabularInline):
+class RolloutStageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RolloutStage
     extra = 0
     fields = ("order", "name", "kind", "exposure_percent", "planned_date", "gating_checks")
     ordering = ("order",)
 
 
-class QualityBarInline(FrozenWhenArchived, admin.TabularInline):
+class QualityBarInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = QualityBar
     extra = 0
     fields = (
@@ -76,7 +82,7 @@ class QualityBarInline(FrozenWhenArchived, admin.TabularInline):
     show_change_link = True  # eval runs are edited on the quality bar's own page
 
 
-class DataAssetInline(FrozenWhenArchived, admin.TabularInline):
+class DataAssetInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DataAsset
     extra = 0
     fields = (
@@ -91,26 +97,26 @@ class DataAssetInline(FrozenWhenArchived, admin.TabularInline):
     show_change_link = True
 
 
-class SLOInline(FrozenWhenArchived, admin.TabularInline):
+class SLOInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SLO
     formfield_overrides = HTTPS_URLS
     extra = 0
     fields = ("indicator", "target", "alert_threshold", "dashboard_link")
 
 
-class SeverityLevelInline(FrozenWhenArchived, admin.TabularInline):
+class SeverityLevelInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SeverityLevel
     extra = 0
     fields = ("level", "definition", "response_minutes", "notify")
 
 
-class FeedbackChannelInline(FrozenWhenArchived, admin.TabularInline):
+class FeedbackChannelInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = FeedbackChannel
     extra = 0
     fields = ("kind", "description", "review_cadence")
 
 
-class RollbackPlanInline(FrozenWhenArchived, admin.StackedInline):
+class RollbackPlanInline(ReadOnlyAdminMixin, admin.StackedInline):
     model = RollbackPlan
     max_num = 1
     can_delete = True
@@ -120,7 +126,7 @@ class RollbackPlanInline(FrozenWhenArchived, admin.StackedInline):
         return super().get_queryset(request).select_related("launch")
 
 
-class RunbookInline(FrozenWhenArchived, admin.StackedInline):
+class RunbookInline(ReadOnlyAdminMixin, admin.StackedInline):
     model = Runbook
     formfield_overrides = HTTPS_URLS
     max_num = 1
@@ -134,16 +140,13 @@ class RunbookInline(FrozenWhenArchived, admin.StackedInline):
 
 
 @admin.register(Launch)
-class LaunchAdmin(SimpleHistoryAdmin):
+class LaunchAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("name", "slug", "owner", "risk_tier", "current_stage", "target_date", "archived")
     list_filter = ("risk_tier", "archived")
     list_select_related = ("owner", "current_stage")
     search_fields = ("name", "slug", "summary")
-    prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("owner",)
     date_hierarchy = "target_date"
-    # The stage moves only through the stage gate (approvals.services.stage_advance / rollback).
-    readonly_fields = ("current_stage", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "slug", "summary", "owner")}),
         ("Rollout", {"fields": ("risk_tier", "target_date", "current_stage", "archived")}),
@@ -161,39 +164,12 @@ class LaunchAdmin(SimpleHistoryAdmin):
     )
     history_list_display = ("current_stage", "archived")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Launch | None = None):
-        if obj is not None and obj.archived:
-            # Only un-archiving stays possible (and is recorded in history).
-            return tuple(f.name for f in Launch._meta.fields if f.name not in ("id", "archived"))
-        if obj is not None:
-            # The slug names the launch in the ledger; the risk tier sets who must approve and is
-            # lowered only through an approved policy change (approvals.services).
-            return (*super().get_readonly_fields(request, obj), "slug", "risk_tier")
-        return super().get_readonly_fields(request, obj)
-
-    def get_prepopulated_fields(self, request: HttpRequest, obj: Launch | None = None):
-        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
-
 
 # --- the launch's facts, each with its own list ----------------------------------------------------
 
 
-class FactOfLaunchAdmin(SimpleHistoryAdmin):
-    """A fact's own admin page: read-only once its launch is archived, like the launch's inlines."""
-
-    launch_lookup = "launch"
-
-    def _archived(self, obj) -> bool:
-        launch = obj
-        for step in self.launch_lookup.split("__"):
-            launch = getattr(launch, step)
-        return launch.archived
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not (obj is not None and self._archived(obj)) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return not (obj is not None and self._archived(obj)) and super().has_delete_permission(request, obj)
+class FactOfLaunchAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """A fact's own page: the record and its history; changes go through the services."""
 
 
 _LAUNCH_SEARCH = ("launch__name", "launch__slug")
@@ -208,15 +184,8 @@ class RolloutStageAdmin(FactOfLaunchAdmin):
     autocomplete_fields = ("launch",)
     ordering = ("launch__name", "order")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: RolloutStage | None = None):
-        current = obj.launch.current_stage if obj is not None else None
-        if current is not None and obj.order <= current.order:
-            # Entered: kept as the gate saw it (RolloutStage refuses the change whatever the door).
-            return (*super().get_readonly_fields(request, obj), "launch", *RolloutStage.FROZEN_ONCE_ENTERED)
-        return super().get_readonly_fields(request, obj)
 
-
-class EvalRunInline(FrozenWhenArchived, admin.TabularInline):
+class EvalRunInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = EvalRun
     formfield_overrides = HTTPS_URLS
     extra = 0
@@ -253,7 +222,6 @@ class _ReviewedFilter(admin.SimpleListFilter):
 
 @admin.register(EvalRun)
 class EvalRunAdmin(FactOfLaunchAdmin):
-    launch_lookup = "quality_bar__launch"
     formfield_overrides = HTTPS_URLS
     list_display = (
         "__str__",
