@@ -14,7 +14,8 @@ from collections import defaultdict
 from django.apps import apps
 from django.db.models import Prefetch
 
-from readiness.models import Launch
+from readiness.models import SLO, Launch, QualityBar
+from readiness.services.facts import bar_definition, slo_definition
 
 from .choices import LedgerEvent, RequestStatus, WaiverStatus, request_status
 from .models import (
@@ -50,6 +51,7 @@ class _Entries:
         self.replaced: set[int] = set()
         self.superseding: dict[int, LedgerEntry] = {}
         self.seals: list[tuple[LedgerEntry, dict]] = []
+        self.last_agreement: dict[tuple[str, int], LedgerEntry] = {}
         self.problem = ""
         keys = {
             LedgerEvent.REQUESTED: "request",
@@ -74,6 +76,9 @@ class _Entries:
                 if entry.payload.get(key) in self.by_event[entry.event]:
                     self.problem = self.problem or f"entry #{entry.sequence} records {key} #{entry.payload[key]} twice"
                 self.by_event[entry.event][entry.payload.get(key)] = entry
+            agreement_key = _AGREEMENT_EVENTS.get(entry.event)
+            if agreement_key is not None:
+                self.last_agreement[(agreement_key, entry.payload.get(agreement_key))] = entry
             if entry.event == LedgerEvent.POLICY_CHANGED:
                 self.last_policy[entry.payload["policy"]["stage"]] = entry
             if entry.event == LedgerEvent.REQUESTED and entry.payload.get("replaces") is not None:
@@ -82,6 +87,15 @@ class _Entries:
                 for superseded in entry.payload.get("supersedes", []):
                     self.superseding[superseded] = entry
             self.seals.extend((entry, seal) for seal in entry.seals)
+
+
+# Events about one agreed fact, and the payload key naming it.
+_AGREEMENT_EVENTS = {
+    LedgerEvent.BAR_AGREED: "quality bar",
+    LedgerEvent.BAR_REDEFINED: "quality bar",
+    LedgerEvent.SLO_AGREED: "slo",
+    LedgerEvent.SLO_REDEFINED: "slo",
+}
 
 
 # The only events that may change what the gate reads of the launch row itself.
@@ -116,6 +130,7 @@ def rows_disagree_with_entries() -> str:
         lambda: _waivers(entries),
         lambda: _policies(entries),
         lambda: _policy_changes(entries),
+        lambda: _agreements(entries),
         lambda: _seals(entries),
     )
     for check in checks:
@@ -346,6 +361,39 @@ def _policy_changes(entries: _Entries) -> str:
         if decided_row != decided_entry:
             return f"policy change #{pk} was decided differently from what the ledger records"
     return _orphans(rows, requested, "policy change") or _orphans(rows, decided, "policy change")
+
+
+def _agreements(entries: _Entries) -> str:
+    """An agreed quality bar or SLO is agreed by whom, and on the very definition, that its newest
+    entry records; a fact its newest entry records as agreed is still agreed and still exists."""
+    kinds = (
+        (QualityBar, "quality bar", LedgerEvent.BAR_AGREED, bar_definition),
+        (SLO, "slo", LedgerEvent.SLO_AGREED, slo_definition),
+    )
+    for model, key, agreed, definition in kinds:
+        rows = {row.pk: row for row in model.objects.select_related("agreed_by")}
+        for pk, row in rows.items():
+            entry = entries.last_agreement.get((key, pk))
+            recorded = entry is not None and entry.event == agreed
+            if row.agreed_by_id is None:
+                if recorded:
+                    return (
+                        f"{key} #{pk} is not agreed, but entry #{entry.sequence} records an agreement nothing cleared"
+                    )
+                continue
+            if not recorded:
+                return f"{key} #{pk} is agreed by {row.agreed_by.get_username()}, which no ledger entry records"
+            expected = {**definition(row), "area": entry.payload.get("area")}
+            if (
+                entry.launch_id != row.launch_id
+                or entry.actor != row.agreed_by.get_username()
+                or entry.payload != expected
+            ):
+                return f"{key} #{pk} does not match the agreement recorded in entry #{entry.sequence}"
+        for (kind, pk), entry in entries.last_agreement.items():
+            if kind == key and pk not in rows and entry.event == agreed:
+                return f"{key} #{pk} agreed in entry #{entry.sequence} no longer exists"
+    return ""
 
 
 def _seals(entries: _Entries) -> str:
