@@ -16,11 +16,11 @@ from approvals.choices import DecisionOutcome
 from approvals.services import signoff_decide, signoffs_request, stage_advance
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
-from raci.services import launch_stakeholder_fill, raci_assign
+from raci.services import launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
 from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
-from readiness.services import launch_create_from_template
+from readiness.services import fact_add, fact_change, fact_confirm, fact_version, launch_create_from_template
 
 DEMO_PASSWORD = "preflight-demo"
 
@@ -183,9 +183,17 @@ class DemoPortfolio:
             ("contract-summariser", "Contract summariser", RiskTier.HIGH, self._stale_and_blocked_on_pii_and_raci),
         )
         created = 0
+        # The contract summariser's PM has not yet entered a cost budget, nor confirmed the
+        # template's proposals: its checklist says so.
+        unconfirmed = {"contract-summariser"}
         for slug, name, tier, story in stories:
             if Launch.objects.filter(slug=slug).exists():
                 continue
+            budget = (
+                {}
+                if slug in unconfirmed
+                else {"monthly_cost_budget": Decimal("8000"), "daily_cost_alert": Decimal("400")}
+            )
             launch = launch_create_from_template(
                 actor=self.pm,
                 template="genai-feature",
@@ -194,15 +202,27 @@ class DemoPortfolio:
                 risk_tier=tier,
                 summary=f"{name}: a generative AI feature.",
                 target_date=self.today + datetime.timedelta(days=30),
+                **budget,
             )
+            if slug not in unconfirmed:
+                self._confirm_template_values(launch)
             story(launch)
             created += 1
         return created
 
     # Building blocks -------------------------------------------------------------------------
 
-    def _save(self, instance, reason: str = "Demo data"):
-        return save_with_history(instance, actor=self.pm, reason=reason)
+    def _add(self, launch: Launch, model, **values):
+        return fact_add(actor=self.pm, launch=launch, model=model, values=values)
+
+    def _change(self, fact, reason: str = "", **values):
+        return fact_change(actor=self.pm, fact=fact, seen_version=fact_version(fact), values=values, reason=reason)
+
+    def _confirm_template_values(self, launch: Launch) -> None:
+        """The PM confirms the template's stage exposures and response times; the SLO targets are
+        confirmed when operations agrees them (``_operations``)."""
+        for fact in (*launch.stages.all(), *launch.severity_levels.all()):
+            fact_confirm(actor=self.pm, fact=fact, seen_version=fact_version(fact))
 
     def _staff_raci(self, launch: Launch, *, skip_accountable_for: str | None = None) -> None:
         owners = {
@@ -222,75 +242,70 @@ class DemoPortfolio:
         raci_assign(area=policy, stakeholder=self.people["cora"], role=Role.CONSULTED, actor=self.pm)
         function_people = {"legal": "lena", "security": "sam", "customer_support": "cora", "business": "bill"}
         for slot in LaunchStakeholder.objects.filter(launch=launch, stakeholder__isnull=True):
-            launch_stakeholder_fill(slot=slot, stakeholder=self.people[function_people[slot.function]], actor=self.pm)
+            person = self.people[function_people[slot.function]]
+            launch_stakeholder_fill(slot=slot, stakeholder=person, actor=self.pm, seen_version=fact_version(slot))
 
     def _agree_quality_bar(self, launch: Launch, *, samples: int, failures: int) -> None:
         bar = launch.quality_bars.get()
-        bar.agreed_by = self.people["mia"].user
-        bar.agreed_at = timezone.now()
-        self._save(bar, "Failure rate agreed")
-        self._save(
-            EvalRun(
-                quality_bar=bar,
-                samples=samples,
-                failures=failures,
-                golden_set_name=f"{launch.slug}-golden",
-                golden_set_version="v2",
-                human_reviewed=min(samples, 200),
-                link="https://evals.example.com/runs/latest",
-            )
+        quality_bar_agree(actor=self.people["mia"].user, bar=bar, seen_version=fact_version(bar))
+        self._add(
+            launch,
+            EvalRun,
+            quality_bar=bar,
+            samples=samples,
+            failures=failures,
+            golden_set_name=f"{launch.slug}-golden",
+            golden_set_version="v2",
+            human_reviewed=min(samples, 200),
+            link="https://evals.example.com/runs/latest",
         )
 
     def _classify_data(self, launch: Launch, *, pii_controls: bool = True) -> None:
-        self._save(
-            DataAsset(
-                launch=launch,
-                name="Help-centre articles",
-                description="Published support articles used for retrieval.",
-                classification=Classification.PUBLIC,
-                access_level=AccessLevel.OPEN,
-            )
+        self._add(
+            launch,
+            DataAsset,
+            name="Help-centre articles",
+            description="Published support articles used for retrieval.",
+            classification=Classification.PUBLIC,
+            access_level=AccessLevel.OPEN,
         )
-        self._save(
-            DataAsset(
-                launch=launch,
-                name="Customer conversations",
-                description="Chat transcripts including names and email addresses.",
-                classification=Classification.PERSONAL,
-                access_level=AccessLevel.RESTRICTED,
-                masked_in_logs=pii_controls,
-                retention_days=30 if pii_controls else None,
-                audit_interval_days=90 if pii_controls else None,
-                last_audit_at=self.today - datetime.timedelta(days=20) if pii_controls else None,
-            )
+        self._add(
+            launch,
+            DataAsset,
+            name="Customer conversations",
+            description="Chat transcripts including names and email addresses.",
+            classification=Classification.PERSONAL,
+            access_level=AccessLevel.RESTRICTED,
+            masked_in_logs=pii_controls,
+            retention_days=30 if pii_controls else None,
+            audit_interval_days=90 if pii_controls else None,
+            last_audit_at=self.today - datetime.timedelta(days=20) if pii_controls else None,
         )
 
     def _operations(self, launch: Launch, *, rehearsed: bool = True) -> None:
         for slo in launch.slos.all():
-            slo.dashboard_link = f"https://grafana.example.com/d/{launch.slug}"
-            self._save(slo)
-        self._save(
-            RollbackPlan(
-                launch=launch,
-                procedure="Turn the feature flag off; the previous prompt version is redeployed automatically.",
-                one_click=True,
-                last_rehearsed_at=self.today - datetime.timedelta(days=14) if rehearsed else None,
-            )
+            slo = self._change(slo, dashboard_link=f"https://grafana.example.com/d/{launch.slug}")
+            # Operations' Accountable agrees the targets (confirming the template's proposals).
+            slo_agree(actor=self.people["pat"].user, slo=slo, seen_version=fact_version(slo))
+        self._add(
+            launch,
+            RollbackPlan,
+            procedure="Turn the feature flag off; the previous prompt version is redeployed automatically.",
+            one_click=True,
+            last_rehearsed_at=self.today - datetime.timedelta(days=14) if rehearsed else None,
         )
-        self._save(
-            Runbook(
-                launch=launch,
-                link=f"https://wiki.example.com/runbooks/{launch.slug}",
-                last_reviewed_at=self.today - datetime.timedelta(days=7),
-            )
+        self._add(
+            launch,
+            Runbook,
+            link=f"https://wiki.example.com/runbooks/{launch.slug}",
+            last_reviewed_at=self.today - datetime.timedelta(days=7),
         )
-        self._save(
-            FeedbackChannel(
-                launch=launch,
-                kind=FeedbackKind.NEGATIVE_FEEDBACK,
-                description="Thumbs-down with a free-text reason.",
-                review_cadence=ReviewCadence.WEEKLY,
-            )
+        self._add(
+            launch,
+            FeedbackChannel,
+            kind=FeedbackKind.NEGATIVE_FEEDBACK,
+            description="Thumbs-down with a free-text reason.",
+            review_cadence=ReviewCadence.WEEKLY,
         )
 
     def _request(self, launch: Launch, stage_name: str, *, now=None):
@@ -363,9 +378,8 @@ class DemoPortfolio:
         self._agree_quality_bar(launch, samples=400, failures=8)
         self._classify_data(launch, pii_controls=False)
         self._approve_all(launch, "Internal")
-        bar = launch.quality_bars.get()
-        bar.max_failure_rate = Decimal("0.02")
-        self._save(bar, "Legal asked for a stricter bar")
+        # Changing the bar clears its agreement (ledgered): the model Accountable must agree again.
+        self._change(launch.quality_bars.get(), "Legal asked for a stricter bar", max_failure_rate=Decimal("0.02"))
 
     def _approvals_expired(self, launch: Launch) -> None:
         self._staff_raci(launch)
@@ -377,10 +391,8 @@ class DemoPortfolio:
         # The gate judges as of then and refuses facts dated after it, so the PII audit it reads
         # is one from back then; the asset is audited again today.
         personal = launch.data_assets.get(classification=Classification.PERSONAL)
-        personal.last_audit_at = long_ago.date() - datetime.timedelta(days=20)
-        self._save(personal, "Audited")
+        personal = self._change(personal, "Audited", last_audit_at=long_ago.date() - datetime.timedelta(days=20))
         self._approve_all(launch, "Internal", now=long_ago)
         self._advance(launch, "Internal", now=long_ago)
         self._approve_all(launch, "Beta", now=long_ago)
-        personal.last_audit_at = self.today - datetime.timedelta(days=20)
-        self._save(personal, "Audited")
+        self._change(personal, "Audited", last_audit_at=self.today - datetime.timedelta(days=20))
