@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.test import override_settings
 
 from tests.factories import UserFactory
 
@@ -13,10 +14,12 @@ def pytest_configure(config):
         config.option.nomigrations = True
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 is deliberately slow; tests hash dozens of demo passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """PBKDF2 is deliberately slow; tests hash dozens of demo passwords. Session-wide, so that the
+    worlds built once per module (outside any test's ``settings``) hash quickly too."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
