@@ -15,6 +15,7 @@ from approvals.snapshot import fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
+from readiness.services import fact_confirm, fact_version
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory
 from tests.helpers import give_view
@@ -255,6 +256,27 @@ def test_stages_are_entered_in_order(owner):
     ]
     assert refused.value.readiness.blockers == []  # Beta's own checklist passes; only the order refuses
     unchanged.check()
+
+
+def test_a_stage_whose_exposure_the_template_proposed_is_refused_until_a_person_confirms_it(owner):
+    launch = ready_launch(owner=owner, slug="proposed")
+    launch.stages.filter(name="Internal").update(proposed=["exposure_percent"])  # as the template left it
+    approve_signoffs(launch, "Internal")
+    unchanged = Unchanged(launch)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+
+    assert refused.value.message_dict["stage"] == [
+        "May not enter Internal: Internal's exposure (1 %) is proposed by the template, not yet confirmed."
+    ]
+    assert refused.value.readiness.blockers == []  # every item and sign-off passes; only the proposal refuses
+    unchanged.check()
+
+    internal = stage(launch, "Internal")
+    fact_confirm(actor=owner, fact=internal, seen_version=fact_version(internal))
+    stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+    assert current_stage_name(launch) == "Internal"
 
 
 @pytest.mark.parametrize(

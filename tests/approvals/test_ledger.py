@@ -141,16 +141,22 @@ def current_fingerprint(launch: Launch, stage) -> str:
     return fingerprint(launch_snapshot(facts, next(s for s in facts.stages.all() if s.pk == stage.pk)))
 
 
+# The chain fixture's entries, by sequence number.
+AGREEMENTS = range(1, 5)  # the quality bar, then the three SLOs, agreed while building the launch
+FIRST_REQUEST, SECOND_REQUEST, FIRST_DECISION, SECOND_DECISION, ADVANCE = range(5, 10)
+
+
 @pytest.fixture
 def chain(launch):
-    """A real chain: the agreements of the launch's quality bar and three SLOs, then two requests
-    (Internal: product, ML), their approvals and the stage advance."""
+    """A real chain of nine entries: the agreements of the launch's quality bar and three SLOs,
+    then two requests (Internal: product, ML), their approvals and the stage advance."""
     assert [e.event for e in entries()] == [LedgerEvent.BAR_AGREED] + [LedgerEvent.SLO_AGREED] * 3
     approve_signoffs(launch, "Internal")
     assert [e.event for e in new_entries(4)] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
     internal = launch.stages.get(name="Internal")
     stage_advance(actor=launch.owner, launch=launch, stage=internal)
-    assert len(entries()) == 9
+    assert [e.event for e in new_entries(SECOND_DECISION)] == [LedgerEvent.STAGE_ADVANCED]
+    assert len(entries()) == ADVANCE
     return entries()
 
 
@@ -161,7 +167,7 @@ def test_verify_ledger_passes_an_intact_chain_and_prints_the_head(chain):
     code, out, err = verify_ledger()
     assert code == 0, err
     head = chain[-1].entry_hash
-    assert out.strip() == f"Ledger intact: 5 entries, head {head}."
+    assert out.strip() == f"Ledger intact: 9 entries, head {head}."
     assert ledger.head_hash() == head
     assert LedgerHead.objects.get().sequence == 9
     assert err == ""
@@ -170,7 +176,7 @@ def test_verify_ledger_passes_an_intact_chain_and_prints_the_head(chain):
 def test_verify_ledger_passes_with_the_right_head(chain):
     code, out, _ = verify_ledger("--head", chain[-1].entry_hash)
     assert code == 0
-    assert "5 entries" in out
+    assert "9 entries" in out
 
 
 def test_an_empty_ledger_is_intact_at_the_genesis_hash(db):
@@ -199,21 +205,23 @@ def test_an_altered_payload_is_named(chain):
 
 
 def test_an_altered_snapshot_hash_is_named(chain):
-    set_column(4, "snapshot_hash", "f" * 64)
+    assert chain[SECOND_DECISION - 1].event == LedgerEvent.DECIDED
+    set_column(SECOND_DECISION, "snapshot_hash", "f" * 64)
     code, _, err = verify_ledger()
     assert code == 1
-    assert "entry #4 was altered" in err
+    assert f"entry #{SECOND_DECISION} was altered" in err
 
 
 @pytest.mark.parametrize(
     ("column", "value"),
     [("event", LedgerEvent.WITHDRAWN), ("actor", "someone-else"), ("launch_slug", "another-launch")],
 )
-def test_any_altered_column_is_named(chain, column, value):
-    set_column(2, column, value)
+@pytest.mark.parametrize("sequence", [AGREEMENTS[-1], SECOND_REQUEST])
+def test_any_altered_column_is_named(chain, column, value, sequence):
+    set_column(sequence, column, value)
     code, _, err = verify_ledger()
     assert code == 1
-    assert "entry #2 was altered" in err
+    assert f"entry #{sequence} was altered" in err
 
 
 def test_an_altered_timestamp_is_named(chain):
@@ -241,22 +249,23 @@ def test_a_wrong_previous_hash_is_named(chain):
 
 
 def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(chain):
-    """A forger who even holds the key rewrites #2 and gives it a correct MAC of its own: the entry
-    checks out, but #3 still links to the original #2."""
-    original = chain[1]
+    """A forger who even holds the key rewrites the second request (#6) and gives it a correct MAC
+    of its own: the entry checks out, but #7 still links to the original #6."""
+    original = chain[SECOND_REQUEST - 1]
+    assert original.event == LedgerEvent.REQUESTED
     forged_payload = {**original.payload, "approvals required": 0}
     forged_hash = mac_with_payload(original, forged_payload)
-    set_column(2, "payload", forged_payload)
-    set_column(2, "entry_hash", forged_hash)
+    set_column(SECOND_REQUEST, "payload", forged_payload)
+    set_column(SECOND_REQUEST, "entry_hash", forged_hash)
     code, _, err = verify_ledger()
     assert code == 1
-    assert err.strip() == "Ledger BROKEN: entry #3 does not link to the entry before it."
+    assert err.strip() == f"Ledger BROKEN: entry #{FIRST_DECISION} does not link to the entry before it."
 
 
 def test_a_gap_renumbered_away_still_breaks_the_chain(chain):
-    """Deleting #3 and renumbering #4 and #5 down hides the gap, but not the broken link or hashes."""
+    """Deleting #3 and renumbering #4 to #9 down hides the gap, but not the broken link or hashes."""
     delete_entry(3)
-    for sequence in (4, 5):
+    for sequence in range(4, ADVANCE + 1):
         assert (
             tamper("UPDATE approvals_ledgerentry SET sequence = %s WHERE sequence = %s", [sequence - 1, sequence]) == 1
         )
@@ -266,43 +275,43 @@ def test_a_gap_renumbered_away_still_breaks_the_chain(chain):
 
 
 def test_a_truncated_tail_is_caught_by_the_head_row(chain):
-    delete_entry(5)
+    delete_entry(ADVANCE)
     code, out, err = verify_ledger()
     assert code == 1
     assert out == ""
-    assert err.strip() == "Ledger BROKEN: the chain ends at entry #4, but the head records entry #5."
+    assert err.strip() == "Ledger BROKEN: the chain ends at entry #8, but the head records entry #9."
 
 
 def test_a_truncated_tail_with_a_rewound_head_is_caught_by_the_rows_and_against_the_expected_head(chain):
-    """A forger who also rewinds the head row leaves a good chain of four; the launch is still in
+    """A forger who also rewinds the head row leaves a good chain of eight; the launch is still in
     the stage the cut entry recorded, and a head printed earlier (on a report) tells too."""
     printed_head = chain[-1].entry_hash
-    delete_entry(5)
+    delete_entry(ADVANCE)
     with head_unguarded():
-        LedgerHead.objects.filter(pk=1).update(sequence=4, entry_hash=chain[3].entry_hash)
+        LedgerHead.objects.filter(pk=1).update(sequence=8, entry_hash=chain[7].entry_hash)
     code, out, err = verify_ledger()
     assert code == 1
-    assert "differs from what entry #4 recorded" in err
+    assert "differs from what entry #8 recorded" in err
     Launch.objects.filter(current_stage__isnull=False).update(current_stage=None)  # the rows put back too
     code, out, err = verify_ledger("--head", printed_head)
     assert code == 1
     assert out == ""
     assert err.strip() == (
-        f"Ledger BROKEN: the chain ends at {chain[3].entry_hash}, not at the expected head {printed_head}."
+        f"Ledger BROKEN: the chain ends at {chain[7].entry_hash}, not at the expected head {printed_head}."
     )
 
 
 def test_a_wholly_rewritten_tail_is_caught_against_the_head(chain):
-    """Even rewriting #5 with a valid MAC (a forger who holds the key) changes the head."""
+    """Even rewriting the last entry (#9) with a valid MAC (a forger who holds the key) changes the head."""
     printed_head = chain[-1].entry_hash
     last = chain[-1]
     payload = {**last.payload, "to": "Full"}
     forged = mac_with_payload(last, payload)
-    set_column(5, "payload", payload)
-    set_column(5, "entry_hash", forged)
+    set_column(ADVANCE, "payload", payload)
+    set_column(ADVANCE, "entry_hash", forged)
     code, _, err = verify_ledger()
     assert code == 1
-    assert "the head records entry #5" in err
+    assert "the head records entry #9" in err
     with head_unguarded():
         LedgerHead.objects.filter(pk=1).update(entry_hash=forged)
     assert verify_ledger()[0] == 0
@@ -344,7 +353,7 @@ def test_appending_outside_a_transaction_is_refused():
     [
         "UPDATE approvals_ledgerentry SET actor = 'mallory' WHERE sequence = 2",
         "UPDATE approvals_ledgerentry SET payload = '{}'::jsonb",
-        "DELETE FROM approvals_ledgerentry WHERE sequence = 5",
+        "DELETE FROM approvals_ledgerentry WHERE sequence = 9",
         "DELETE FROM approvals_ledgerentry",
     ],
 )
@@ -362,7 +371,7 @@ def test_postgres_trigger_refuses_queryset_update_and_delete(chain):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LedgerEntry.objects.filter(sequence=1).update(actor="mallory")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        LedgerEntry.objects.filter(sequence=5).delete()
+        LedgerEntry.objects.filter(sequence=9).delete()
     assert verify_ledger()[0] == 0
 
 
@@ -392,8 +401,9 @@ def test_requesting_appends_one_entry_per_request_with_the_snapshot(launch, owne
 
 def test_requesting_several_functions_appends_one_entry_each(launch, owner):
     internal = launch.stages.get(name="Internal")
+    before = last_sequence()
     requests = signoffs_request(actor=owner, launch=launch, stage=internal)
-    added = new_entries(0)
+    added = new_entries(before)
     assert [e.event for e in added] == [LedgerEvent.REQUESTED] * len(requests)
     assert [e.payload["request"] for e in added] == [r.pk for r in requests]
 

@@ -76,7 +76,7 @@ from raci.services import launch_stakeholder_fill, raci_assign
 from readiness.access import can_view, visible_launches
 from readiness.history import delete_with_history
 from readiness.models import Launch
-from readiness.services import launch_create
+from readiness.services import fact_version, launch_create
 from tests.builders import approve_signoffs, team_for
 from tests.factories import (
     LaunchStakeholderFactory,
@@ -505,8 +505,10 @@ def _(w):
         user=UserFactory(username="newcomer"), teams=[TeamFactory(function=TeamFunction.COMPLIANCE)]
     )
 
+    seen_version = fact_version(slot)
+
     def call(actor):
-        return launch_stakeholder_fill(slot=slot, stakeholder=newcomer, actor=actor)
+        return launch_stakeholder_fill(slot=slot, stakeholder=newcomer, actor=actor, seen_version=seen_version)
 
     def succeeded(result, actor):
         assert LaunchStakeholder.objects.get(pk=slot.pk).stakeholder == newcomer

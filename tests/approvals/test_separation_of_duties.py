@@ -19,6 +19,7 @@ from raci.models import LaunchStakeholder
 from raci.services import launch_stakeholder_fill, raci_assign, team_add_member, team_remove_member
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
+from readiness.services import fact_version
 from tests.builders import team_for
 from tests.factories import StakeholderFactory, UserFactory
 
@@ -57,7 +58,7 @@ def legal_request(launch, owner, **kwargs):
 def test_the_owner_cannot_put_a_product_manager_in_the_legal_slot(launch, owner, product_manager):
     slot = LaunchStakeholder.objects.create(launch=launch, function=TeamFunction.LEGAL)
     with pytest.raises(ValidationError) as refused:
-        launch_stakeholder_fill(slot=slot, stakeholder=product_manager, actor=owner)
+        launch_stakeholder_fill(slot=slot, stakeholder=product_manager, actor=owner, seen_version=fact_version(slot))
     assert "not in a Legal team" in refused.value.message_dict["stakeholder"][0]
     slot.refresh_from_db()
     assert slot.stakeholder is None

@@ -1,9 +1,12 @@
-"""Checklist items 2–4, which need the RACI: who agreed each quality bar, whether every area has
-exactly one Accountable and a Responsible, and whether every severity level pages named people.
+"""Checklist items 2–4 and 7, which need the RACI: who agreed each quality bar, whether every area
+has exactly one Accountable and a Responsible, whether every severity level pages named people, and
+whether the required SLOs are confirmed and agreed by the Accountable of the area that owns them.
 
 Each test starts from ``ready_launch()`` (every check passes), breaks exactly one fact, re-loads the
 launch with ``with_checklist_facts`` and looks at one item's result.
 """
+
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -11,13 +14,14 @@ from django.utils import timezone
 from raci.choices import Role
 from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
 from readiness.checklist import Status, evaluate, with_checklist_facts
-from readiness.choices import NotifyScope
+from readiness.choices import NotifyScope, SloIndicator
 from readiness.models import Launch
 from tests.builders import ready_launch
 from tests.factories import (
     QualityBarFactory,
     RaciAssignmentFactory,
     ResponsibilityAreaFactory,
+    SLOFactory,
     StakeholderFactory,
     UserFactory,
 )
@@ -58,10 +62,12 @@ def rename(stakeholder: Stakeholder, first_name: str, last_name: str) -> Stakeho
     return stakeholder
 
 
-def agree(bar, user) -> None:
-    bar.agreed_by = user
-    bar.agreed_at = timezone.now()
-    bar.save()
+def agree(fact, user) -> None:
+    """Record ``user``'s agreement of a quality bar or an SLO directly: these tests are about what
+    the checklist reads, not who the services let agree."""
+    fact.agreed_by = user
+    fact.agreed_at = timezone.now()
+    fact.save()
 
 
 @pytest.fixture
@@ -341,7 +347,246 @@ def test_all_teams_fails_when_nobody_active_is_responsible_or_accountable_anywhe
     )
 
 
+def test_incident_owner_fails_naming_each_response_time_the_template_proposed(launch):
+    launch.severity_levels.filter(level__in=["P3", "P1"]).update(proposed=["response_minutes"])
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        "P1's response time (1 h) is proposed by the template, not yet confirmed.",
+        "P3's response time (next sprint) is proposed by the template, not yet confirmed.",
+    )
+
+
 def test_incident_owner_passes_when_every_level_resolves_to_people_in_every_area(launch):
     result = result_of(launch, "incident_owner")
     assert result.status == Status.PASS
     assert result.reasons == ("Every severity level resolves to named people in every area.",)
+
+
+# --- 7. SLOs defined ------------------------------------------------------------------------------
+
+PROPOSED = "is proposed by the template, not yet confirmed."
+SLOS_PASS = (
+    "Success rate, p95 latency and the monthly cost budget have confirmed targets and alerts, "
+    "agreed by the Accountable of the owning area."
+)
+
+
+def slo_of(launch: Launch, indicator: str):
+    return launch.slos.get(indicator=indicator)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "label"),
+    [
+        (SloIndicator.SUCCESS_RATE, "success rate"),
+        (SloIndicator.LATENCY_P95, "p95 latency"),
+        (SloIndicator.COST_MONTHLY, "monthly cost"),
+    ],
+)
+def test_slos_defined_fails_naming_a_missing_required_slo(launch, indicator, label):
+    launch.slos.filter(indicator=indicator).delete()
+    assert_fails(result_of(launch, "slos_defined"), f"No {label} SLO is recorded.")
+
+
+def test_slos_defined_fails_naming_every_missing_slo(launch):
+    launch.slos.all().delete()
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        "No success rate SLO is recorded.",
+        "No p95 latency SLO is recorded.",
+        "No monthly cost SLO is recorded.",
+    )
+
+
+def test_slos_defined_does_not_accept_a_daily_cost_slo_in_place_of_the_monthly_budget(launch):
+    launch.slos.filter(indicator=SloIndicator.COST_MONTHLY).update(indicator=SloIndicator.COST_DAILY)
+    assert_fails(result_of(launch, "slos_defined"), "No monthly cost SLO is recorded.")
+
+
+def test_slos_defined_does_not_count_p50_latency_as_p95(launch):
+    launch.slos.filter(indicator=SloIndicator.LATENCY_P95).update(indicator=SloIndicator.LATENCY_P50)
+    assert_fails(result_of(launch, "slos_defined"), "No p95 latency SLO is recorded.")
+
+
+@pytest.mark.parametrize(
+    ("indicator", "reason"),
+    [
+        (SloIndicator.SUCCESS_RATE, "The Success rate (%) SLO has no alert threshold."),
+        (SloIndicator.LATENCY_P95, "The Latency p95 (ms) SLO has no alert threshold."),
+        (SloIndicator.COST_MONTHLY, "The Monthly cost SLO has no daily alert limit."),
+    ],
+)
+def test_slos_defined_fails_naming_an_slo_without_an_alert(launch, indicator, reason):
+    launch.slos.filter(indicator=indicator).update(alert_threshold=None)
+    assert_fails(result_of(launch, "slos_defined"), reason)
+
+
+def test_slos_defined_judges_only_the_three_slos_it_requires(launch):
+    """A daily cost SLO neither stands in for the monthly budget nor, without an alert, fails the item."""
+    SLOFactory(launch=launch, indicator=SloIndicator.COST_DAILY, target=Decimal("400"), alert_threshold=None)
+    result = result_of(launch, "slos_defined")
+    assert result.status == Status.PASS
+    assert result.reasons == (SLOS_PASS,)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "proposed", "reasons"),
+    [
+        (
+            SloIndicator.SUCCESS_RATE,
+            ["target", "alert_threshold"],
+            (
+                f"The Success rate (%) SLO's target (99.5) {PROPOSED}",
+                f"The Success rate (%) SLO's alert threshold (99) {PROPOSED}",
+            ),
+        ),
+        (SloIndicator.LATENCY_P95, ["target"], (f"The Latency p95 (ms) SLO's target (3000) {PROPOSED}",)),
+        (
+            SloIndicator.COST_MONTHLY,
+            ["alert_threshold"],
+            (f"The Monthly cost SLO's daily alert limit (500) {PROPOSED}",),
+        ),
+    ],
+)
+def test_slos_defined_fails_on_a_value_the_template_proposed_even_when_agreed(launch, indicator, proposed, reasons):
+    launch.slos.filter(indicator=indicator).update(proposed=proposed)
+    assert slo_of(launch, indicator).agreed_by_id is not None
+    assert_fails(result_of(launch, "slos_defined"), *reasons)
+
+
+def test_slos_defined_fails_naming_an_slo_nobody_agreed(launch):
+    launch.slos.filter(indicator=SloIndicator.LATENCY_P95).update(agreed_by=None, agreed_at=None)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        f"The Latency p95 (ms) SLO has not been agreed by the Accountable for '{INFRASTRUCTURE}'.",
+    )
+
+
+def test_slos_defined_names_every_slo_nobody_agreed(launch):
+    launch.slos.update(agreed_by=None, agreed_at=None)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        f"The Success rate (%) SLO has not been agreed by the Accountable for '{INFRASTRUCTURE}'.",
+        f"The Latency p95 (ms) SLO has not been agreed by the Accountable for '{INFRASTRUCTURE}'.",
+        f"The Monthly cost SLO has not been agreed by the Accountable for '{INFRASTRUCTURE}'.",
+    )
+
+
+def test_slos_defined_fails_naming_both_the_agreeing_person_and_the_real_accountable(launch):
+    rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    agree(slo_of(launch, SloIndicator.COST_MONTHLY), person("Mallory", "Jones").user)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        f"The Monthly cost SLO was agreed by Mallory Jones, but the Accountable for '{INFRASTRUCTURE}' is Ian Frost.",
+    )
+
+
+def test_slos_defined_does_not_accept_the_launch_owner_s_agreement(launch):
+    rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    owner = launch.owner
+    owner.first_name, owner.last_name = "Olive", "Owner"
+    owner.save()
+    agree(slo_of(launch, SloIndicator.SUCCESS_RATE), owner)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        f"The Success rate (%) SLO was agreed by Olive Owner, but the Accountable for '{INFRASTRUCTURE}' is Ian Frost.",
+    )
+
+
+def test_slos_defined_does_not_accept_the_responsible_in_place_of_the_accountable(launch):
+    rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    agree(
+        slo_of(launch, SloIndicator.LATENCY_P95),
+        rename(holder(launch, INFRASTRUCTURE, Role.RESPONSIBLE), "Rita", "Reed").user,
+    )
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        f"The Latency p95 (ms) SLO was agreed by Rita Reed, but the Accountable for '{INFRASTRUCTURE}' is Ian Frost.",
+    )
+
+
+def test_an_slo_agreed_by_an_accountable_since_replaced_fails_until_the_new_one_agrees(launch):
+    previous = rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    area(launch, INFRASTRUCTURE).assignments.filter(role=Role.ACCOUNTABLE).delete()
+    successor = person("Nina", "New")
+    RaciAssignmentFactory(area=area(launch, INFRASTRUCTURE), role=Role.ACCOUNTABLE, stakeholder=successor)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        *(
+            f"The {label} SLO was agreed by {previous.display_name}, but the Accountable for '{INFRASTRUCTURE}' "
+            "is Nina New."
+            for label in ("Success rate (%)", "Latency p95 (ms)", "Monthly cost")
+        ),
+    )
+
+    for slo in launch.slos.all():
+        agree(slo, successor.user)
+    assert result_of(launch, "slos_defined").status == Status.PASS
+
+
+def test_slos_defined_finds_the_owning_area_through_its_concerns(launch):
+    infrastructure = area(launch, INFRASTRUCTURE)
+    infrastructure.concerns = [concern for concern in infrastructure.concerns if concern != "latency"]
+    infrastructure.save()
+    performance = ResponsibilityAreaFactory(launch=launch, name="Performance", concerns=["latency"])
+    accountable = person("Pia", "Perf")
+    RaciAssignmentFactory(area=performance, role=Role.ACCOUNTABLE, stakeholder=accountable)
+    rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        "The Latency p95 (ms) SLO was agreed by Ian Frost, but the Accountable for 'Performance' is Pia Perf.",
+    )
+
+    agree(slo_of(launch, SloIndicator.LATENCY_P95), accountable.user)
+    assert result_of(launch, "slos_defined").status == Status.PASS
+
+
+def test_slos_defined_falls_back_to_the_infrastructure_area_when_no_area_claims_the_concern(launch):
+    infrastructure = area(launch, INFRASTRUCTURE)
+    infrastructure.concerns = ["deployment"]
+    infrastructure.save()
+    assert result_of(launch, "slos_defined").status == Status.PASS
+
+    rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    agree(
+        slo_of(launch, SloIndicator.SUCCESS_RATE),
+        rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Ada", "Lovelace").user,
+    )
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        f"The Success rate (%) SLO was agreed by Ada Lovelace, but the Accountable for '{INFRASTRUCTURE}' is Ian Frost.",
+    )
+
+
+def test_slos_defined_fails_when_no_area_owns_the_slos(launch):
+    agreed_by = rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    area(launch, INFRASTRUCTURE).delete()
+    labels = ("Success rate (%)", "Latency p95 (ms)", "Monthly cost")
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        *(f"The {label} SLO was agreed by {agreed_by.display_name}, but no area owns it." for label in labels),
+    )
+
+    launch.slos.update(agreed_by=None, agreed_at=None)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        *(f"The {label} SLO has not been agreed by an Accountable (no area owns it)." for label in labels),
+    )
+
+
+def test_slos_defined_fails_when_the_owning_area_has_no_accountable(launch):
+    rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
+    area(launch, INFRASTRUCTURE).assignments.filter(role=Role.ACCOUNTABLE).delete()
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        *(
+            f"The {label} SLO was agreed by Ian Frost, but the Accountable for '{INFRASTRUCTURE}' is nobody."
+            for label in ("Success rate (%)", "Latency p95 (ms)", "Monthly cost")
+        ),
+    )
+
+
+def test_slos_defined_passes_when_the_required_slos_are_confirmed_and_agreed_by_the_accountable(launch):
+    result = result_of(launch, "slos_defined")
+    assert result.status == Status.PASS
+    assert result.reasons == (SLOS_PASS,)

@@ -13,6 +13,7 @@ from raci.models import LaunchStakeholder, RaciAssignment
 from raci.services import launch_stakeholder_clear, raci_unassign, team_add_member, team_remove_member
 from readiness.access import can_view, visible_launches
 from readiness.models import Launch
+from readiness.services import fact_version
 from tests.builders import ready_launch, team_for
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 
@@ -46,7 +47,7 @@ def test_a_raci_role_grants_the_view_and_removing_it_takes_it_away(launch, owner
     assignment = RaciAssignmentFactory(area=area, stakeholder=person, role=Role.INFORMED)
     assert sees(person.user, launch)
 
-    raci_unassign(actor=owner, assignment=assignment)
+    raci_unassign(actor=owner, assignment=assignment, seen_version=fact_version(assignment))
 
     assert not sees(person.user, launch)
 
@@ -56,7 +57,7 @@ def test_another_role_keeps_the_view_when_one_is_removed(launch, owner):
     first = RaciAssignmentFactory(area=launch.areas.get(kind=AreaKind.POLICY), stakeholder=person, role=Role.INFORMED)
     RaciAssignmentFactory(area=launch.areas.get(kind=AreaKind.DATA_RETRIEVAL), stakeholder=person, role=Role.CONSULTED)
 
-    raci_unassign(actor=owner, assignment=first)
+    raci_unassign(actor=owner, assignment=first, seen_version=fact_version(first))
 
     assert sees(person.user, launch)
 
@@ -66,7 +67,7 @@ def test_emptying_a_slot_takes_its_holder_s_view_away(launch, owner):
     holder = slot.stakeholder.user
     assert sees(holder, launch)
 
-    launch_stakeholder_clear(actor=owner, slot=slot)
+    launch_stakeholder_clear(actor=owner, slot=slot, seen_version=fact_version(slot))
 
     assert not sees(holder, launch)
 

@@ -31,6 +31,12 @@ def test_template_creates_the_three_stages_in_order(pm):
     assert launch.next_stage().name == "Internal"
 
 
+def test_template_stage_exposures_are_proposals_no_person_confirmed_yet(pm):
+    launch = create(pm)
+    assert [stage.proposed for stage in launch.stages.order_by("order")] == [["exposure_percent"]] * 3
+    assert all(stage.is_proposed("exposure_percent") for stage in launch.stages.all())
+
+
 def test_template_creates_the_five_standard_areas_with_their_concerns(pm):
     launch = create(pm)
     areas = {area.kind: area for area in ResponsibilityArea.objects.filter(launch=launch)}
@@ -48,16 +54,61 @@ def test_template_creates_the_severity_policy_of_the_design(pm):
         "P2": (240, NotifyScope.ASSIGNEE, "4 h"),
         "P3": (None, NotifyScope.BACKLOG, "next sprint"),
     }
+    # The response times are the template's proposals; the definitions and scopes are not.
+    assert {lvl.level: lvl.proposed for lvl in launch.severity_levels.all()} == {
+        code: ["response_minutes"] for code in ("P0", "P1", "P2", "P3")
+    }
 
 
 def test_template_creates_slos_for_success_latency_and_the_cost_budget(pm):
-    launch = create(pm, monthly_cost_budget=Decimal("20000"))
-    slos = {slo.indicator: (slo.target, slo.alert_threshold) for slo in launch.slos.all()}
+    launch = create(pm, monthly_cost_budget=Decimal("20000"), daily_cost_alert=Decimal("800"))
+    slos = {slo.indicator: (slo.target, slo.alert_threshold, slo.proposed) for slo in launch.slos.all()}
     assert slos == {
-        SloIndicator.SUCCESS_RATE: (Decimal("99.5"), Decimal("99")),
-        SloIndicator.LATENCY_P95: (Decimal("3000"), Decimal("5000")),
-        SloIndicator.COST_MONTHLY: (Decimal("20000"), Decimal("18000")),
+        # The template's numbers are proposals...
+        SloIndicator.SUCCESS_RATE: (Decimal("99.5"), Decimal("99"), ["target", "alert_threshold"]),
+        SloIndicator.LATENCY_P95: (Decimal("3000"), Decimal("5000"), ["target", "alert_threshold"]),
+        # ...the budget and its daily alert are the creator's own: target the monthly budget,
+        # alert threshold the daily spend that raises an alert.
+        SloIndicator.COST_MONTHLY: (Decimal("20000"), Decimal("800"), []),
     }
+    assert all(slo.agreed_by is None and slo.agreed_at is None for slo in launch.slos.all())
+    cost = launch.slos.get(indicator=SloIndicator.COST_MONTHLY)
+    assert cost.history.get().history_change_reason == "Monthly cost budget and daily alert entered at creation"
+
+
+def test_template_without_a_budget_creates_no_cost_slo(pm):
+    launch = create(pm)
+    assert sorted(launch.slos.values_list("indicator", flat=True)) == sorted(
+        [SloIndicator.SUCCESS_RATE, SloIndicator.LATENCY_P95]
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"monthly_cost_budget": Decimal("20000")}, "daily_cost_alert"),
+        ({"daily_cost_alert": Decimal("800")}, "monthly_cost_budget"),
+    ],
+)
+def test_a_budget_without_its_daily_alert_or_an_alert_without_a_budget_is_refused_naming_the_missing_one(
+    pm, given, missing
+):
+    with pytest.raises(ValidationError) as error:
+        create(pm, **given)
+    assert error.value.message_dict == {
+        missing: ["Give the monthly cost budget and its daily alert together, or neither."]
+    }
+    assert not Launch.objects.exists()
+
+
+def test_a_daily_cost_alert_above_the_monthly_budget_is_refused_and_nothing_is_saved(pm):
+    with pytest.raises(ValidationError) as error:
+        create(pm, monthly_cost_budget=Decimal("500"), daily_cost_alert=Decimal("600"))
+    assert error.value.message_dict["alert_threshold"] == [
+        "The daily cost alert (600) cannot exceed the monthly budget (500)."
+    ]
+    assert not Launch.objects.exists()
+    assert not SLO.objects.exists()
 
 
 def test_template_creates_a_five_percent_wrong_answer_bar_not_yet_agreed(pm):
@@ -106,7 +157,7 @@ def test_duplicate_slug_is_refused_and_nothing_is_saved(pm):
 
 def test_non_positive_cost_budget_is_refused(pm):
     with pytest.raises(ValidationError) as error:
-        create(pm, monthly_cost_budget=Decimal("0"))
+        create(pm, monthly_cost_budget=Decimal("0"), daily_cost_alert=Decimal("0"))
     assert "monthly_cost_budget" in error.value.message_dict
     assert not Launch.objects.exists()
 

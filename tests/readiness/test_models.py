@@ -252,8 +252,10 @@ VALID_SLOS = [
     (SloIndicator.ERROR_RATE, "1", "1"),
     (SloIndicator.LATENCY_P95, "3000", "3500"),
     (SloIndicator.LATENCY_P50, "800", "800"),
-    (SloIndicator.COST_MONTHLY, "5000", "4000"),
-    (SloIndicator.COST_MONTHLY, "5000", "6000"),
+    # For the monthly cost SLO the alert threshold is a daily spend: at most the monthly budget.
+    (SloIndicator.COST_MONTHLY, "5000", "200"),
+    (SloIndicator.COST_MONTHLY, "5000", "5000"),
+    (SloIndicator.COST_DAILY, "5000", "6000"),
     (SloIndicator.COST_DAILY, "0", "0"),
     (SloIndicator.LATENCY_P99, "250000", None),
 ]
@@ -307,6 +309,42 @@ def test_cost_alert_can_be_any_non_negative_amount_but_not_negative(launch, indi
     SLOFactory.build(launch=launch, indicator=indicator, target=D("100"), alert_threshold=D("0")).full_clean()
     slo = SLOFactory.build(launch=launch, indicator=indicator, target=D("100"), alert_threshold=D("-1"))
     assert_rejected_everywhere(slo, "alert_threshold", "greater than or equal to 0")
+
+
+def test_a_daily_cost_alert_above_the_monthly_budget_is_rejected(launch):
+    slo = SLOFactory.build(
+        launch=launch, indicator=SloIndicator.COST_MONTHLY, target=D("5000"), alert_threshold=D("5000.001")
+    )
+    assert_rejected_everywhere(slo, "alert_threshold", "daily cost alert (5000.001) cannot exceed", "budget (5000)")
+
+
+def test_an_slo_agreement_with_both_who_and_when_is_accepted(launch):
+    SLOFactory.build(launch=launch, agreed_by=UserFactory(), agreed_at=timezone.now()).full_clean()
+
+
+def test_an_slo_agreement_needs_both_who_and_when(launch):
+    slo = SLOFactory.build(launch=launch, agreed_by=UserFactory(), agreed_at=None)
+    assert_rejected_everywhere(slo, "agreed_at", "both who agreed and when")
+    slo = SLOFactory.build(launch=launch, agreed_by=None, agreed_at=timezone.now())
+    assert_rejected_everywhere(slo, "agreed_by", "both who agreed and when")
+
+
+# --- proposals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("factory", "proposable", "not_proposable"),
+    [
+        (RolloutStageFactory, ["exposure_percent"], "name"),
+        (SLOFactory, ["target", "alert_threshold"], "dashboard_link"),
+        (SeverityLevelFactory, ["response_minutes"], "definition"),
+    ],
+)
+def test_only_the_values_a_template_fills_in_can_be_proposed(launch, factory, proposable, not_proposable):
+    factory.build(launch=launch, proposed=proposable).full_clean()
+    factory.build(launch=launch, proposed=[]).full_clean()
+    assert_invalid(factory.build(launch=launch, proposed=[not_proposable]), "proposed", "Only these fields")
+    assert_invalid(factory.build(launch=launch, proposed="exposure_percent"), "proposed", "Only these fields")
 
 
 # --- SeverityLevel, Runbook, RollbackPlan --------------------------------------------------------
