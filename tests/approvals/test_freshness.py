@@ -12,9 +12,11 @@ from approvals.models import SignoffDecision
 from approvals.services import signoff_decide, signoff_withdraw, signoffs_request
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role, TeamFunction
+from raci.services import quality_bar_agree
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import AccessLevel, FeedbackKind, ReviewCadence
 from readiness.models import Launch
+from readiness.services import fact_change, fact_version
 from tests.builders import approve_signoffs, team_for
 from tests.factories import DataAssetFactory, EvalRunFactory, FeedbackChannelFactory, StakeholderFactory
 
@@ -56,11 +58,17 @@ def approvers(launch: Launch, stage_name: str = "Internal") -> dict[str, object]
 # Material changes: each returns the diff line the stale reason must show.
 
 
+def change(launch, fact, **values) -> None:
+    """As the owner would, through the service (which clears and ledgers an agreement it touches)."""
+    fact_change(actor=launch.owner, fact=fact, seen_version=fact_version(fact), values=values)
+
+
 def lower_the_failure_rate(launch):
     bar = launch.quality_bars.get()
-    bar.max_failure_rate = Decimal("0.02")
-    bar.save()
-    return "quality bars › wrong_answers › max failure rate: 0.05 → 0.02"
+    agreed_by = bar.agreed_by.get_username()
+    change(launch, bar, max_failure_rate=Decimal("0.02"))
+    # Changing the bar clears its agreement, which the approvals covered too.
+    return f"quality bars › wrong_answers › agreed by: {agreed_by} → none; quality bars › wrong_answers › max failure rate: 0.05 → 0.02"
 
 
 def record_new_evidence(launch):
@@ -110,9 +118,7 @@ def raise_the_exposure(launch):
 
 
 def loosen_an_slo(launch):
-    slo = launch.slos.get(indicator="latency_p95")
-    slo.target = Decimal("4000")
-    slo.save()
+    change(launch, launch.slos.get(indicator="latency_p95"), target=Decimal("4000"))
     return "slos › latency_p95 › target: 3000 → 4000"
 
 
@@ -218,12 +224,13 @@ def test_a_stale_approval_counts_again_once_given_on_the_new_facts(approved):
 
 def test_changing_the_facts_back_makes_the_approval_fresh_again(approved):
     bar = approved.quality_bars.get()
-    bar.max_failure_rate = Decimal("0.02")
-    bar.save()
+    agreed_by = bar.agreed_by
+    change(approved, bar, max_failure_rate=Decimal("0.02"))
     assert sign_off_check(approved).status == Status.FAIL
 
-    bar.max_failure_rate = Decimal("0.05")
-    bar.save()
+    change(approved, bar, max_failure_rate=Decimal("0.05"))
+    assert sign_off_check(approved).status == Status.FAIL  # the agreement was cleared on the way
+    quality_bar_agree(actor=agreed_by, bar=bar, seen_version=fact_version(bar))
 
     assert sign_off_check(approved).status == Status.PASS
 

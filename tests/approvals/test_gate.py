@@ -15,7 +15,7 @@ from approvals.snapshot import fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
-from readiness.services import fact_confirm, fact_version
+from readiness.services import fact_change, fact_confirm, fact_version
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory
 from tests.helpers import give_view
@@ -161,17 +161,17 @@ def test_the_gate_refuses_while_a_sign_off_is_pending_or_rejected(launch, owner)
 def test_a_stale_approval_keeps_the_launch_out(internal_approved, owner):
     launch = internal_approved
     bar = launch.quality_bars.get()
-    bar.max_failure_rate = Decimal("0.04")
-    bar.save()
+    fact_change(actor=owner, fact=bar, seen_version=fact_version(bar), values={"max_failure_rate": Decimal("0.04")})
     unchanged = Unchanged(launch)
 
     with pytest.raises(GateRefused) as refused:
         stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
-    (blocker,) = refused.value.readiness.blockers
-    assert blocker.key == "stakeholders_approved"
+    blockers = {blocker.key: blocker for blocker in refused.value.readiness.blockers}
+    assert set(blockers) == {"stakeholders_approved", "failure_rate_agreed"}  # changing the bar cleared it
+    blocker = blockers["stakeholders_approved"]
     assert all(
-        "is stale — facts changed since: quality bars › wrong_answers › max failure rate: 0.05 → 0.04" in r
+        "is stale — facts changed since:" in r and "wrong_answers › max failure rate: 0.05 → 0.04" in r
         for r in blocker.reasons
     )
     unchanged.check()

@@ -66,7 +66,8 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
         "support-assistant": {"stakeholders_approved"},
         "meeting-notes": {"stakeholders_approved"},
         "code-review-bot": {"stakeholders_approved", "quality_evidence", "rollback_plan"},
-        "contract-summariser": {"stakeholders_approved", "raci_defined", "pii_policy"},
+        # The stricter bar cleared its agreement; the template's proposals are not yet confirmed.
+        "contract-summariser": {"stakeholders_approved", "failure_rate_agreed", "raci_defined", "pii_policy"},
     }
     stages = {
         launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()
@@ -89,9 +90,7 @@ def test_seed_demo_shows_every_kind_of_sign_off(seeded):
     assert "waiting for Eve Laurent" in reasons("support-assistant")  # pending
     assert "rejected by Lena Fischer" in reasons("code-review-bot")  # rejected
     assert "Dana Levi requested changes" in reasons("code-review-bot")
-    assert "is stale — facts changed since: quality bars › wrong_answers › max failure rate: 0.05 → 0.02" in reasons(
-        "contract-summariser"
-    )
+    assert "quality bars › wrong_answers › max failure rate: 0.05 → 0.02" in reasons("contract-summariser")
     assert "expired on" in reasons("meeting-notes")
     assert readiness["sales-email-drafter"].results[0].status == "pass"  # approved and fresh
 
