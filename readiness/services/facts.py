@@ -68,6 +68,10 @@ class FactKind:
     # Why the launch owner may not remove one, if a removal is another person's act.
     removed_elsewhere: str = ""
 
+    def name(self, fact: models.Model) -> str:
+        """How messages name one fact, e.g. "Quality bar 'wrong_answers'"."""
+        return f"{self.label[:1].upper()}{self.label[1:]} '{self.describe(fact)}'"
+
     @property
     def settable_on_add(self) -> tuple[str, ...]:
         return (*self.fixed, *self.fields)
@@ -195,8 +199,7 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     kind = kind_of(type(fact))
     _refuse_unknown(values, kind.fields, kind, changing=True)
     kind, fact = _prepare(actor, fact)
-    what = f"{kind.label[:1].upper()}{kind.label[1:]} '{kind.describe(fact)}'"
-    require_version(fact, seen_version, what=what)
+    require_version(fact, seen_version, what=kind.name(fact))
     changed = set()
     for name, value in values.items():
         if getattr(fact, name) != value:
@@ -228,8 +231,7 @@ def _clear_agreement(fact: models.Model, changed: set[str]) -> bool:
 def fact_confirm(*, actor, fact: models.Model, seen_version: int, fields: Iterable[str] | None = None) -> models.Model:
     """Confirm values the template proposed, unchanged: they become the person's own."""
     kind, fact = _prepare(actor, fact)
-    what = f"{kind.label[:1].upper()}{kind.label[1:]} '{kind.describe(fact)}'"
-    require_version(fact, seen_version, what=what)
+    require_version(fact, seen_version, what=kind.name(fact))
     proposed = list(getattr(fact, "proposed", None) or [])
     chosen = list(proposed if fields is None else fields)
     not_proposed = sorted(set(chosen) - set(proposed))
@@ -249,8 +251,7 @@ def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) ->
     if kind.removed_elsewhere:
         raise ValidationError({"fact": kind.removed_elsewhere})
     reason = clean_text(reason, field="reason", required=f"Say why the {kind.label} is removed.", max_length=500)
-    what = f"{kind.label[:1].upper()}{kind.label[1:]} '{kind.describe(fact)}'"
-    require_version(fact, seen_version, what=what)
+    require_version(fact, seen_version, what=kind.name(fact))
     if kind.after_change is not None:
         kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
     delete_with_history(fact, actor=actor, reason=f"Removed: {reason}")
