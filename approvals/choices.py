@@ -81,6 +81,7 @@ class LedgerEvent(models.TextChoices):
     SLO_AGREED = "slo_agreed", "SLO target and alert agreed"
     SLO_REDEFINED = "slo_redefined", "SLO target or alert changed; agreement cleared"
     AREA_OMITTED = "area_omitted", "Standard area left out, with the reason"
+    OMISSION_WITHDRAWN = "omission_withdrawn", "Reason for leaving out a standard area withdrawn"
 
 
 class PolicyChangeStatus(models.TextChoices):

@@ -2,7 +2,7 @@
 
 Someone with database access can rewrite a row without a service; they cannot write a matching
 entry without the ledger key. So every decision, request, waiver, policy, policy change,
-delegation and acknowledgement must agree with the entries written with it, every entry must
+delegation, acknowledgement and standard area left out must agree with the entries written with it, every entry must
 still have its row, each launch must be in the state its newest entry recorded, and every history
 row a service sealed must be unchanged. The first disagreement is returned as a sentence."""
 
@@ -63,6 +63,8 @@ class _Entries:
             LedgerEvent.WAIVER_DECIDED: "waiver",
             LedgerEvent.POLICY_CHANGE_REQUESTED: "change",
             LedgerEvent.POLICY_CHANGE_DECIDED: "change",
+            LedgerEvent.AREA_OMITTED: "omission",
+            LedgerEvent.OMISSION_WITHDRAWN: "omission",
         }
         for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=2000):
             if entry.launch_id is None:
@@ -131,6 +133,7 @@ def rows_disagree_with_entries() -> str:
         lambda: _policies(entries),
         lambda: _policy_changes(entries),
         lambda: _agreements(entries),
+        lambda: _area_omissions(entries),
         lambda: _seals(entries),
     )
     for check in checks:
@@ -393,6 +396,33 @@ def _agreements(entries: _Entries) -> str:
         for (kind, pk), entry in entries.last_agreement.items():
             if kind == key and pk not in rows and entry.event == agreed:
                 return f"{key} #{pk} agreed in entry #{entry.sequence} no longer exists"
+
+
+def _area_omissions(entries: _Entries) -> str:
+    """Every reason for leaving out a standard area was recorded as it stands and not withdrawn;
+    every recorded, unwithdrawn one still exists."""
+    from raci.models import AreaOmission
+
+    recorded = entries.by_event[LedgerEvent.AREA_OMITTED]
+    withdrawn = entries.by_event[LedgerEvent.OMISSION_WITHDRAWN]
+    rows = {o.pk: o for o in AreaOmission.objects.select_related("recorded_by")}
+    for pk, omission in rows.items():
+        entry = recorded.get(pk)
+        if entry is None:
+            return f"area omission #{pk} has no ledger entry"
+        if pk in withdrawn:
+            return f"area omission #{pk} was withdrawn in entry #{withdrawn[pk].sequence} but still exists"
+        if (
+            entry.launch_id != omission.launch_id
+            or entry.actor != omission.recorded_by.get_username()
+            or entry.payload.get("area kind") != omission.kind
+            or entry.payload.get("reason") != omission.reason
+            or _time(entry.payload.get("recorded at")) != omission.recorded_at
+        ):
+            return f"area omission #{pk} does not match its ledger entry #{entry.sequence}"
+    for pk, entry in recorded.items():
+        if pk not in rows and pk not in withdrawn:
+            return f"area omission #{pk} recorded in entry #{entry.sequence} no longer exists"
     return ""
 
 

@@ -67,9 +67,10 @@ def effective_requirements(launch, stage) -> list[Requirement]:
             required[function] = 1
             why[function] = reason
 
-    external = stage.kind != StageKind.INTERNAL
+    # Personal data needs legal and security from the first stage on, internal included: an
+    # internal launch that processes customer PII exposes it to employees all the same.
     for asset in launch.data_assets.all():
-        if asset.classification == Classification.PERSONAL and external:
+        if asset.classification == Classification.PERSONAL:
             demand(F.LEGAL, f"personal data in '{asset.name}'")
             demand(F.SECURITY, f"personal data in '{asset.name}'")
         elif asset.classification == Classification.CONFIDENTIAL:

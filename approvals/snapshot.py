@@ -30,20 +30,34 @@ def launch_snapshot(launch, stage) -> dict:
     quality_bars = {}
     for bar in launch.quality_bars.all():
         run = bar.latest_eval_run()
-        quality_bars[bar.metric] = {
-            "what counts as a failure": bar.failure_definition,
-            "agreed by": bar.agreed_by.get_username() if bar.agreed_by_id else None,
-            "max failure rate": _decimal(bar.max_failure_rate),
-            "confidence level": _decimal(bar.confidence_level),
-            "minimum samples": bar.min_samples,
-            "evidence": None
-            if run is None
-            else {
-                "samples": run.samples,
-                "failures": run.failures,
-                "golden set": f"{run.golden_set_name} {run.golden_set_version}",
+        quality_bars[bar.metric] = _optional(
+            {
+                "what counts as a failure": bar.failure_definition,
+                "agreed by": bar.agreed_by.get_username() if bar.agreed_by_id else None,
+                "max failure rate": _decimal(bar.max_failure_rate),
+                "confidence level": _decimal(bar.confidence_level),
+                "minimum samples": bar.min_samples,
+                "evidence": None
+                if run is None
+                else _optional(
+                    {
+                        "samples": run.samples,
+                        "failures": run.failures,
+                        "golden set": f"{run.golden_set_name} {run.golden_set_version}",
+                    },
+                    {
+                        "measured version": run.measured_version or None,
+                        "golden set owner": run.golden_set_owner.get_username() if run.golden_set_owner_id else None,
+                        "human reviewed": run.human_reviewed if bar.min_human_reviewed_share else None,
+                    },
+                ),
             },
-        }
+            {
+                "minimum human-reviewed share": _decimal(bar.min_human_reviewed_share)
+                if bar.min_human_reviewed_share
+                else None
+            },
+        )
     data_assets = {
         asset.name: {
             "classification": asset.classification or None,
@@ -71,20 +85,31 @@ def launch_snapshot(launch, stage) -> dict:
         rollback = {"procedure": plan.procedure, "one click": plan.one_click}
     except RollbackPlan.DoesNotExist:
         rollback = None
-    return {
-        "risk tier": launch.risk_tier,
-        "stage": {
-            "name": stage.name,
-            "exposure percent": _decimal(stage.exposure_percent),
-            "gating items": gating_checks_for(stage),
+    omitted = {omission.get_kind_display(): omission.reason for omission in launch.area_omissions.all()}
+    return _optional(
+        {
+            "risk tier": launch.risk_tier,
+            "stage": {
+                "name": stage.name,
+                "exposure percent": _decimal(stage.exposure_percent),
+                "gating items": gating_checks_for(stage),
+            },
+            "quality bars": quality_bars,
+            "data assets": data_assets,
+            "accountables": accountables,
+            "slos": slos,
+            "severity policy": severity,
+            "rollback plan": rollback,
         },
-        "quality bars": quality_bars,
-        "data assets": data_assets,
-        "accountables": accountables,
-        "slos": slos,
-        "severity policy": severity,
-        "rollback plan": rollback,
-    }
+        {"serving version": launch.serving_version or None, "areas left out": omitted or None},
+    )
+
+
+def _optional(facts: dict, added: dict) -> dict:
+    """``facts`` with the ``added`` facts that are set. Facts introduced after approvals were
+    given join the snapshot only once recorded, so adding them does not make those approvals
+    stale by itself; recording one does, as any change of the facts."""
+    return {**facts, **{key: value for key, value in added.items() if value is not None}}
 
 
 def _flatten(data, prefix: str = "") -> dict[str, object]:

@@ -8,6 +8,9 @@ Environment variables:
     DATABASE_URL       e.g. postgres://postgres@127.0.0.1:5432/preflight (default: SQLite file)
     CELERY_BROKER_URL  e.g. redis://127.0.0.1:6379/0 (default: tasks run in-process)
     SIGNOFF_MAX_AGE_DAYS  days after which an approval expires, 1–3650 (default 90)
+    EVIDENCE_MAX_AGE_DAYS  days after which an evaluation run no longer counts as evidence, 1–3650 (default 90)
+    SEVERITY_P0_MAX_RESPONSE_MINUTES, SEVERITY_P1_MAX_RESPONSE_MINUTES  the slowest response a
+                       launch's P0 and P1 may promise, 1–10080 (defaults 60 and 240; P0's at most P1's)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
@@ -191,6 +194,16 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
 
 # Governance settings.
 SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90, min_value=1, max_value=3650)
+# An evaluation run older than this (by its run date) no longer counts as evidence (item 12).
+EVIDENCE_MAX_AGE_DAYS = env_int("EVIDENCE_MAX_AGE_DAYS", 90, min_value=1, max_value=3650)
+# The slowest response a launch's severity policy may promise for P0 and P1 (item 4), in minutes.
+SEVERITY_P0_MAX_RESPONSE_MINUTES = env_int("SEVERITY_P0_MAX_RESPONSE_MINUTES", 60, min_value=1, max_value=10080)
+SEVERITY_P1_MAX_RESPONSE_MINUTES = env_int("SEVERITY_P1_MAX_RESPONSE_MINUTES", 240, min_value=1, max_value=10080)
+if SEVERITY_P0_MAX_RESPONSE_MINUTES > SEVERITY_P1_MAX_RESPONSE_MINUTES:
+    raise ImproperlyConfigured(
+        "SEVERITY_P0_MAX_RESPONSE_MINUTES must not exceed SEVERITY_P1_MAX_RESPONSE_MINUTES: a P0 is answered no "
+        f"slower than a P1 (got {SEVERITY_P0_MAX_RESPONSE_MINUTES} and {SEVERITY_P1_MAX_RESPONSE_MINUTES})."
+    )
 
 # Facts dated after now (evaluation runs, agreements, audits, rehearsals, reviews, decisions) are
 # refused, allowing for this much clock skew between machines; dates get a day, for time zones.

@@ -12,7 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
 
-from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from .models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
 from .services import MANAGE_TEAMS, team_add_member, team_remove_member, team_set_lead
 
 WAITING = "waiting to be filled"
@@ -170,3 +170,15 @@ class RaciAssignmentAdmin(StakeholderPickerMixin, FactOfLaunchAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RaciAssignment]:
         return super().get_queryset(request).select_related("area__launch", "stakeholder__user")
+
+
+@admin.register(AreaOmission)
+class AreaOmissionAdmin(FactOfLaunchAdmin):
+    """Why a launch does without a standard area. Recorded and withdrawn only through
+    ``area_omission_record`` and ``area_omission_withdraw``, which ledger both: a row added or
+    changed here would have no ledger entry and fail ``verify_ledger``."""
+
+    list_display = ("launch", "kind", "recorded_by", "recorded_at")
+    list_filter = ("kind",)
+    list_select_related = ("launch", "recorded_by")
+    search_fields = ("launch__name", "launch__slug", "reason")

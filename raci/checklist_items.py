@@ -1,14 +1,17 @@
 """Checklist items that need the RACI: who agreed the quality bars, who owns each area, who is paged."""
 
+from django.conf import settings
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from readiness.checklist import Context, Outcome, plural, register
+from readiness.checklist_items import quality_bars_with_agreements, slos_with_agreements
 from readiness.choices import NotifyScope, Severity, SloIndicator
-from readiness.models import PROPOSED_BY_TEMPLATE
+from readiness.models import PROPOSED_BY_TEMPLATE, minutes_label
 from readiness.people import person_name
 
-from .choices import Role
-from .models import RaciAssignment, ResponsibilityArea
+from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role
+from .models import AreaOmission, RaciAssignment, ResponsibilityArea
 from .selectors import owning_area, slo_owning_area
 
 
@@ -30,7 +33,7 @@ def _names(stakeholders) -> str:
     "failure_rate_agreed",
     number=2,
     title="Acceptable failure rate agreed",
-    prefetch=["quality_bars__agreed_by", _areas_with_people],
+    prefetch=[quality_bars_with_agreements, _areas_with_people],
 )
 def failure_rate_agreed(ctx: Context) -> Outcome:
     bars = list(ctx.launch.quality_bars.all())
@@ -59,12 +62,37 @@ def failure_rate_agreed(ctx: Context) -> Outcome:
     )
 
 
-@register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people])
+def _omissions_with_authors() -> Prefetch:
+    return Prefetch("area_omissions", queryset=AreaOmission.objects.select_related("recorded_by"))
+
+
+def _standard_areas(areas: list[ResponsibilityArea], launch) -> tuple[list[str], list[str]]:
+    """(problems, notes) about the five standard areas: each missing one fails unless the owner
+    recorded why the launch does without it; then the note quotes the reason and who wrote it."""
+    present = {area.kind for area in areas}
+    omissions = {omission.kind: omission for omission in launch.area_omissions.all()}
+    problems, notes = [], []
+    for kind in STANDARD_AREA_CONCERNS:
+        if kind in present:
+            continue
+        label = AreaKind(kind).label
+        omission = omissions.get(kind)
+        if omission is None:
+            problems.append(f"Standard area '{label}' is missing: add it, or record why this launch does without it.")
+        else:
+            notes.append(
+                f"Standard area '{label}' is left out: “{omission.reason}” "
+                f"(recorded by {person_name(omission.recorded_by)} on {timezone.localdate(omission.recorded_at).isoformat()})."
+            )
+    return problems, notes
+
+
+@register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people, _omissions_with_authors])
 def raci_defined(ctx: Context) -> Outcome:
     areas = list(ctx.launch.areas.all())
     if not areas:
         return Outcome.failed("No responsibility areas are defined.")
-    problems = []
+    problems, notes = _standard_areas(areas, ctx.launch)
     for area in areas:
         accountables = area.people(Role.ACCOUNTABLE)
         if not accountables:
@@ -80,8 +108,10 @@ def raci_defined(ctx: Context) -> Outcome:
         )
         if not area.people(Role.RESPONSIBLE):
             problems.append(f"Area '{area.name}' has no Responsible.")
-    return Outcome.from_problems(
-        problems, f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible."
+    if problems:
+        return Outcome.failed(*problems)
+    return Outcome.passed(
+        f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible.", *notes
     )
 
 
@@ -128,7 +158,7 @@ def _slo_problems(slo, areas: list[ResponsibilityArea]) -> list[str]:
     "slos_defined",
     number=7,
     title="SLOs defined",
-    prefetch=["slos__agreed_by", _areas_with_people],
+    prefetch=[slos_with_agreements, _areas_with_people],
 )
 def slos_defined(ctx: Context) -> Outcome:
     slos = {slo.indicator: slo for slo in ctx.launch.slos.all()}
@@ -165,6 +195,35 @@ def people_to_notify(level, areas: list[ResponsibilityArea]) -> dict[str, list]:
     }
 
 
+def _response_minutes(level) -> float:
+    """For ordering: no response time means 'next sprint', the slowest there is."""
+    return float("inf") if level.response_minutes is None else level.response_minutes
+
+
+def _response_problems(levels: dict) -> list[str]:
+    """A less severe level is never answered faster than a more severe one (P0 ≤ P1 ≤ P2 ≤ P3),
+    and P0 and P1 are answered within the limits the organisation sets."""
+    problems = []
+    defined = [levels[code] for code in Severity.values if code in levels]
+    for more_severe, less_severe in zip(defined, defined[1:], strict=False):
+        if _response_minutes(less_severe) < _response_minutes(more_severe):
+            problems.append(
+                f"{less_severe.level} is answered faster ({less_severe.response_label}) than {more_severe.level} "
+                f"({more_severe.response_label}): response times must not shrink as severity falls (P0 ≤ P1 ≤ P2 ≤ P3)."
+            )
+    limits = {
+        Severity.P0: settings.SEVERITY_P0_MAX_RESPONSE_MINUTES,
+        Severity.P1: settings.SEVERITY_P1_MAX_RESPONSE_MINUTES,
+    }
+    for code, limit in limits.items():
+        level = levels.get(code)
+        if level is not None and _response_minutes(level) > limit:
+            problems.append(
+                f"{code} response time is {level.response_label}; at most {minutes_label(limit)} is allowed for {code}."
+            )
+    return problems
+
+
 @register(
     "incident_owner",
     number=4,
@@ -180,6 +239,7 @@ def incident_owner(ctx: Context) -> Outcome:
         for code in sorted(levels)
         if levels[code].is_proposed("response_minutes")
     ]
+    problems.extend(_response_problems(levels))
     if not areas:
         problems.append("No responsibility areas are defined, so no incident resolves to people.")
         return Outcome.failed(*problems)
@@ -193,4 +253,8 @@ def incident_owner(ctx: Context) -> Outcome:
         for area_name, people in by_area.items():
             if not people:
                 problems.append(f"{code} ({level.get_notify_display()}) resolves to nobody in area '{area_name}'.")
-    return Outcome.from_problems(problems, "Every severity level resolves to named people in every area.")
+    return Outcome.from_problems(
+        problems,
+        "Every severity level resolves to named people in every area, with response times in order and "
+        "P0 and P1 within their limits.",
+    )

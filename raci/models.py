@@ -6,13 +6,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from readiness.fields import NameField
+from readiness.fields import LimitedTextField, NameField
 from readiness.models import FrozenWithArchivedLaunch, Launch
 from readiness.people import person_name
 
-from .choices import AREA_FUNCTIONS, AreaKind, Role, TeamFunction
+from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
 
 
 class Team(models.Model):
@@ -140,6 +141,46 @@ class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
     def people(self, role: str) -> list[Stakeholder]:
         """Stakeholders holding `role` on this area; uses the prefetch cache when present."""
         return [a.stakeholder for a in self.assignments.all() if a.role == role]
+
+
+class AreaOmission(FrozenWithArchivedLaunch, models.Model):
+    """Why a launch does without one of the five standard responsibility areas. Without one, a
+    missing standard area fails "RACI defined"; with one, the checklist quotes it and who wrote it.
+    Recorded and withdrawn only through the services, which append both to the ledger."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="area_omissions")
+    kind = models.CharField(max_length=20, choices=[(kind, AreaKind(kind).label) for kind in STANDARD_AREA_CONCERNS])
+    reason = LimitedTextField(help_text="Why this launch needs no such area, in words a reviewer can check.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["launch", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["launch", "kind"],
+                name="area_omission_once_per_launch_and_kind",
+                violation_error_message="This launch already records why this standard area is left out.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=list(STANDARD_AREA_CONCERNS)), name="area_omission_of_a_standard_kind"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="area_omission_has_a_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} left out"
+
+    def clean(self) -> None:
+        if not self.launch_id or not self.kind:
+            return
+        area = ResponsibilityArea.objects.filter(launch_id=self.launch_id, kind=self.kind).first()
+        if area is not None:
+            raise ValidationError(
+                {"kind": f"This launch has the area '{area.name}'; only a standard area it does without is left out."}
+            )
 
 
 class RaciAssignment(FrozenWithArchivedLaunch, models.Model):

@@ -7,7 +7,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from readiness.access import refuse_if_archived, require_view
+from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.history import delete_with_history, save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
 from readiness.models import SLO, Launch, QualityBar
@@ -17,7 +17,7 @@ from readiness.services.facts import bar_definition, lock_launch, require_versio
 from readiness.validators import clean_text
 
 from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
-from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from .models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
 from .selectors import owning_area, serves_function, slo_owning_area
 
 register_fact_kind(FactKind(ResponsibilityArea, "responsibility area", fields=("name", "concerns"), fixed=("kind",)))
@@ -74,6 +74,53 @@ def launch_stakeholder_fill(
         seen_version=seen_version,
         values={"stakeholder": stakeholder},
         reason=f"{slot.get_function_display()} filled by {stakeholder}",
+    )
+
+
+# Standard areas a launch does without, and why: read by "RACI defined", so ledgered.
+
+
+@transaction.atomic
+def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> AreaOmission:
+    """Record why ``launch`` does without the standard area ``kind``; "RACI defined" then accepts
+    the missing area and quotes the reason. The owner only, on a launch that lacks that area."""
+    reason = clean_text(reason, field="reason", required="Say why this launch does without the area.")
+    require_change(actor, launch)
+    launch = lock_launch(launch)
+    refuse_if_archived(launch)
+    omission = AreaOmission(launch=launch, kind=kind, reason=reason, recorded_by=actor)
+    save_with_history(omission, actor=actor, reason=f"Left out '{omission.get_kind_display()}'")
+    record(
+        event="area_omitted",
+        launch=launch,
+        actor=actor,
+        payload={
+            "omission": omission.pk,
+            "area kind": omission.kind,
+            "reason": omission.reason,
+            "recorded at": omission.recorded_at.isoformat(),
+        },
+        seal=[omission],
+    )
+    return omission
+
+
+@transaction.atomic
+def area_omission_withdraw(*, actor, omission: AreaOmission) -> None:
+    """Take back a recorded omission: the missing standard area fails "RACI defined" again until
+    it is added or another reason is recorded. The owner only."""
+    require_change(actor, omission.launch)
+    launch = lock_launch(omission.launch)
+    refuse_if_archived(launch)
+    omission = AreaOmission.objects.select_for_update().get(pk=omission.pk)
+    pk, kind, reason = omission.pk, omission.kind, omission.reason
+    delete_with_history(omission, actor=actor, reason=f"No longer leaving out '{omission.get_kind_display()}'")
+    record(
+        event="omission_withdrawn",
+        launch=launch,
+        actor=actor,
+        payload={"omission": pk, "area kind": kind, "withdrawn reason": reason},
+        seal=[omission],
     )
 
 

@@ -168,6 +168,7 @@ DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
         "monitoring_dashboard",
         "rollback_plan",
         "incident_runbook",
+        "feedback_loop",
         "quality_evidence",
     ),
 }

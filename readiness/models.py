@@ -99,6 +99,12 @@ class Launch(models.Model):
         related_name="+",
         help_text="Empty while the launch is still in planning.",
     )
+    serving_version = NameField(
+        max_length=120,
+        blank=True,
+        help_text="The model/prompt version now in service, e.g. 'gpt-4o-2024-08-06 + prompt v12'. "
+        "Evaluation runs count as evidence only when they measured this version.",
+    )
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -221,7 +227,14 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
     """An agreed acceptable failure rate for one quality metric."""
 
     # What an agreement covers: changing any of these clears it (readiness.services.facts).
-    AGREED_FIELDS = ("metric", "failure_definition", "max_failure_rate", "confidence_level", "min_samples")
+    AGREED_FIELDS = (
+        "metric",
+        "failure_definition",
+        "max_failure_rate",
+        "confidence_level",
+        "min_samples",
+        "min_human_reviewed_share",
+    )
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="quality_bars")
     metric = models.SlugField(
@@ -242,6 +255,13 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
         help_text="Confidence of the evidence check, a fraction in (0, 1), e.g. 0.95.",
     )
     min_samples = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
+    min_human_reviewed_share = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=ZERO,
+        help_text="Share of an evaluation's samples a person must have reviewed, a fraction from 0 to 1, "
+        "e.g. 0.1 for 10 %. 0: no human review required.",
+    )
     agreed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -263,6 +283,10 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
             ),
             models.CheckConstraint(condition=Q(min_samples__gte=1), name="quality_bar_min_samples_positive"),
             models.CheckConstraint(
+                condition=Q(min_human_reviewed_share__gte=0) & Q(min_human_reviewed_share__lte=1),
+                name="quality_bar_human_review_share_fraction",
+            ),
+            models.CheckConstraint(
                 condition=Q(agreed_by__isnull=True, agreed_at__isnull=True)
                 | Q(agreed_by__isnull=False, agreed_at__isnull=False),
                 name="quality_bar_agreement_complete",
@@ -278,6 +302,11 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
             errors["max_failure_rate"] = "The failure rate is a fraction from 0 up to (not including) 1, e.g. 0.05."
         if self.confidence_level is not None and not (ZERO < self.confidence_level < ONE):
             errors["confidence_level"] = "The confidence level is a fraction strictly between 0 and 1, e.g. 0.95."
+        share = self.min_human_reviewed_share
+        if share is not None and not (ZERO <= share <= ONE):
+            errors["min_human_reviewed_share"] = (
+                "The human-reviewed share is a fraction from 0 to 1, e.g. 0.1 for 10 %."
+            )
         if (self.agreed_by_id is None) != (self.agreed_at is None):
             errors["agreed_at" if self.agreed_by_id else "agreed_by"] = (
                 "An agreement needs both who agreed and when; give both or neither."
@@ -302,6 +331,19 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
     failures = models.PositiveIntegerField()
     golden_set_name = NameField(max_length=120)
     golden_set_version = NameField(max_length=40)
+    golden_set_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who maintains the golden set. A run whose golden set has no owner does not count as evidence.",
+    )
+    measured_version = NameField(
+        max_length=120,
+        blank=True,
+        help_text="The model/prompt version this run measured. It counts only while that version is in service.",
+    )
     human_reviewed = models.PositiveIntegerField(default=0, help_text="How many of the samples a person reviewed.")
     run_at = FactDateTimeField(default=timezone.now)
     recorded_at = models.DateTimeField(
@@ -527,12 +569,16 @@ class SeverityLevel(FrozenWithArchivedLaunch, ProposedValues):
 
     @property
     def response_label(self) -> str:
-        minutes = self.response_minutes
-        if minutes is None:
-            return "next sprint"
-        if minutes % 60 == 0:
-            return f"{minutes // 60} h"
-        return f"{minutes} min"
+        return minutes_label(self.response_minutes)
+
+
+def minutes_label(minutes: int | None) -> str:
+    """A response time as people say it: '15 min', '4 h', 'next sprint' (no time: the backlog)."""
+    if minutes is None:
+        return "next sprint"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
 
 
 class RollbackPlan(FrozenWithArchivedLaunch, models.Model):

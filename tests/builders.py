@@ -33,6 +33,10 @@ AREA_FUNCTIONS = {
 }
 
 
+# The model/prompt version a built launch has in service; its evaluation runs measured it.
+SERVING_VERSION = "prompt-v7"
+
+
 def accountable_of(launch: Launch, kind: str) -> Stakeholder:
     return launch.areas.get(kind=kind).assignments.get(role=Role.ACCOUNTABLE).stakeholder
 
@@ -45,7 +49,8 @@ def team_for(function: str) -> Team:
 @transaction.atomic
 def ready_launch(*, owner=None, slug: str = "assistant", name: str = "Support assistant") -> Launch:
     """A launch from the Generative AI template with every fact filled in: every check passes
-    except sign-offs, which no one has requested yet. Each area is staffed by people of the
+    except sign-offs, which no one has requested yet. Its evaluation run measured the version in
+    service, today, on a golden set the owner keeps. Each area is staffed by people of the
     matching function and the stakeholder slots are filled, so requests route by themselves.
     The Accountables of model quality and operations agree the quality bar and the SLOs."""
     launch = _staffed_launch(owner=owner or UserFactory(), slug=slug, name=name)
@@ -70,6 +75,8 @@ def _staffed_launch(*, owner, slug: str, name: str) -> Launch:
         monthly_cost_budget=Decimal("10000"),
         daily_cost_alert=Decimal("500"),
     )
+    Launch.objects.filter(pk=launch.pk).update(serving_version=SERVING_VERSION)
+    launch.serving_version = SERVING_VERSION
     # A person confirmed the template's proposed exposures and response times.
     RolloutStage.objects.filter(launch=launch).update(proposed=[])
     SeverityLevel.objects.filter(launch=launch).update(proposed=[])

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from raci.choices import AreaKind, Role, TeamFunction
-from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
 from readiness.choices import (
     AccessLevel,
     Classification,
@@ -109,6 +109,9 @@ class EvalRunFactory(factory.django.DjangoModelFactory):
     failures = 30
     golden_set_name = "support-golden"
     golden_set_version = "v3"
+    # A run counts only when it measured the version in service and its golden set has an owner.
+    measured_version = factory.LazyAttribute(lambda run: run.quality_bar.launch.serving_version)
+    golden_set_owner = factory.LazyAttribute(lambda run: run.quality_bar.launch.owner)
     human_reviewed = 100
     run_at = factory.LazyFunction(timezone.now)
 
@@ -201,3 +204,15 @@ class LaunchStakeholderFactory(factory.django.DjangoModelFactory):
     launch = factory.SubFactory(LaunchFactory)
     function = TeamFunction.LEGAL
     stakeholder = factory.SubFactory(StakeholderFactory)
+
+
+class AreaOmissionFactory(factory.django.DjangoModelFactory):
+    """A row as the service leaves it, without its ledger entry: for pages and invariants only."""
+
+    class Meta:
+        model = AreaOmission
+
+    launch = factory.SubFactory(LaunchFactory)
+    kind = AreaKind.DATA_RETRIEVAL
+    reason = "No retrieval: the model answers from the prompt alone."
+    recorded_by = factory.LazyAttribute(lambda omission: omission.launch.owner)

@@ -28,6 +28,9 @@ PRODUCTION = {
     "LEDGER_KEY": LEDGER_KEY,
     "ALLOWED_HOSTS": "preflight.example.com",
     "SIGNOFF_MAX_AGE_DAYS": None,
+    "EVIDENCE_MAX_AGE_DAYS": None,
+    "SEVERITY_P0_MAX_RESPONSE_MINUTES": None,
+    "SEVERITY_P1_MAX_RESPONSE_MINUTES": None,
     "SECURE_SSL_REDIRECT": None,
     "SECURE_HSTS_SECONDS": None,
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": None,
@@ -146,6 +149,26 @@ def test_a_header_setting_reads_as_a_request_meta_key_and_value(monkeypatch, raw
             id="sign-off age over ten years",
         ),
         pytest.param(
+            {"EVIDENCE_MAX_AGE_DAYS": "0"},
+            "EVIDENCE_MAX_AGE_DAYS must be an integer from 1 to 3650, got 0",
+            id="evidence age of zero",
+        ),
+        pytest.param(
+            {"SEVERITY_P0_MAX_RESPONSE_MINUTES": "0"},
+            "SEVERITY_P0_MAX_RESPONSE_MINUTES must be an integer from 1 to 10080, got 0",
+            id="P0 limit of zero",
+        ),
+        pytest.param(
+            {"SEVERITY_P1_MAX_RESPONSE_MINUTES": "soon"},
+            "SEVERITY_P1_MAX_RESPONSE_MINUTES must be an integer, got 'soon'",
+            id="unreadable P1 limit",
+        ),
+        pytest.param(
+            {"SEVERITY_P0_MAX_RESPONSE_MINUTES": "300"},
+            "SEVERITY_P0_MAX_RESPONSE_MINUTES must not exceed SEVERITY_P1_MAX_RESPONSE_MINUTES",
+            id="P0 limit above P1's",
+        ),
+        pytest.param(
             {"SECURE_HSTS_SECONDS": "-1"},
             "SECURE_HSTS_SECONDS must be an integer of at least 0, got -1",
             id="negative HSTS",
@@ -239,3 +262,21 @@ def test_check_deploy_with_debug_off_and_proper_values_reports_no_issue_at_all()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
     assert result.stderr == ""
+
+
+def test_evidence_age_and_severity_limits_default_to_90_days_one_hour_and_four_hours(monkeypatch):
+    configured = settings_with(monkeypatch)
+    assert configured.EVIDENCE_MAX_AGE_DAYS == 90
+    assert configured.SEVERITY_P0_MAX_RESPONSE_MINUTES == 60
+    assert configured.SEVERITY_P1_MAX_RESPONSE_MINUTES == 240
+
+
+def test_evidence_age_and_severity_limits_come_from_the_environment(monkeypatch):
+    configured = settings_with(
+        monkeypatch,
+        EVIDENCE_MAX_AGE_DAYS="30",
+        SEVERITY_P0_MAX_RESPONSE_MINUTES="15",
+        SEVERITY_P1_MAX_RESPONSE_MINUTES="15",
+    )
+    assert configured.EVIDENCE_MAX_AGE_DAYS == 30
+    assert (configured.SEVERITY_P0_MAX_RESPONSE_MINUTES, configured.SEVERITY_P1_MAX_RESPONSE_MINUTES) == (15, 15)

@@ -268,6 +268,7 @@ def bar_definition(bar: QualityBar) -> dict:
         "max failure rate": format(bar.max_failure_rate.normalize(), "f"),
         "confidence level": format(bar.confidence_level.normalize(), "f"),
         "min samples": bar.min_samples,
+        "min human-reviewed share": format(bar.min_human_reviewed_share.normalize(), "f"),
     }
 
 
@@ -306,7 +307,14 @@ register_fact_kind(
     FactKind(
         QualityBar,
         "quality bar",
-        fields=("metric", "failure_definition", "max_failure_rate", "confidence_level", "min_samples"),
+        fields=(
+            "metric",
+            "failure_definition",
+            "max_failure_rate",
+            "confidence_level",
+            "min_samples",
+            "min_human_reviewed_share",
+        ),
         after_change=_ledger_redefinition("bar_redefined", bar_definition),
         describe=lambda bar: bar.metric,
         # The bar binds the owner: dropping it is the Accountable's act (raci.services.quality_bar_remove).
@@ -324,6 +332,8 @@ register_fact_kind(
             "failures",
             "golden_set_name",
             "golden_set_version",
+            "golden_set_owner",
+            "measured_version",
             "human_reviewed",
             "run_at",
         ),

@@ -18,7 +18,7 @@ from .facts import lock_launch, require_version
 
 # What a person may change on the launch row itself. The slug never changes (the ledger names it);
 # the risk tier changes through approvals.services; the stage only through the gate.
-LAUNCH_FIELDS = ("name", "summary", "owner", "target_date")
+LAUNCH_FIELDS = ("name", "summary", "owner", "target_date", "serving_version")
 
 
 @transaction.atomic
@@ -146,7 +146,9 @@ def launch_create_from_template(
 
 @transaction.atomic
 def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> Launch:
-    """Change the launch's name, summary, owner or target date, as of the version the caller saw.
+    """Change the launch's name, summary, owner, target date or serving version (the model/prompt
+    version in service, which decides what evaluation counts as evidence), as of the version the
+    caller saw.
     Handing the launch to another owner moves the change right with it (readiness.signals)."""
     unknown = sorted(set(values) - set(LAUNCH_FIELDS))
     if unknown:

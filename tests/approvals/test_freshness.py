@@ -45,7 +45,8 @@ def accountable(launch: Launch, kind: str):
 
 @pytest.fixture
 def approved(launch):
-    """The Internal sign-offs (product, ML) approved on today's facts."""
+    """The Internal sign-offs (legal and security for the personal support tickets, product, ML)
+    approved on today's facts."""
     approve_signoffs(launch, "Internal")
     return launch
 
@@ -53,6 +54,10 @@ def approved(launch):
 def approvers(launch: Launch, stage_name: str = "Internal") -> dict[str, object]:
     decisions = SignoffDecision.objects.filter(request__stage__name=stage_name, superseded_at__isnull=True)
     return {d.request.function: d.on_behalf_of for d in decisions.select_related("request", "on_behalf_of")}
+
+
+# What entering Internal needs on the ready launch, in the order the check names them.
+INTERNAL_SIGN_OFFS = [("legal", "Legal"), ("security", "Security"), ("product", "Product"), ("ml", "ML")]
 
 
 # Material changes: each returns the diff line the stale reason must show.
@@ -158,11 +163,10 @@ def test_an_approval_goes_stale_when_the_facts_it_covered_change_and_says_what_c
     check = sign_off_check(approved)
 
     assert check.status == Status.FAIL
-    assert check.reasons == (
-        f"Product sign-off has 0 of 1 fresh approvals; approval by {name(people['product'])} "
-        f"is stale — facts changed since: {line}.",
-        f"ML sign-off has 0 of 1 fresh approvals; approval by {name(people['ml'])} "
-        f"is stale — facts changed since: {line}.",
+    assert check.reasons == tuple(
+        f"{label} sign-off has 0 of 1 fresh approvals; approval by {name(people[function])} "
+        f"is stale — facts changed since: {line}."
+        for function, label in INTERNAL_SIGN_OFFS
     )
 
 
@@ -207,7 +211,9 @@ def test_edits_outside_the_approved_facts_keep_approvals_fresh(approved, edit):
     check = sign_off_check(launch)
 
     assert check.status == Status.PASS
-    assert check.reasons == ("All required sign-offs are approved and fresh: Product ×1, ML ×1.",)
+    assert check.reasons == (
+        "All required sign-offs are approved and fresh: Legal ×1, Security ×1, Product ×1, ML ×1.",
+    )
 
 
 def test_a_stale_approval_counts_again_once_given_on_the_new_facts(approved):
@@ -338,7 +344,9 @@ def test_the_sign_off_check_passes_when_every_sign_off_is_approved_and_fresh(app
     check = sign_off_check(approved)
 
     assert check.status == Status.PASS
-    assert check.reasons == ("All required sign-offs are approved and fresh: Product ×1, ML ×1.",)
+    assert check.reasons == (
+        "All required sign-offs are approved and fresh: Legal ×1, Security ×1, Product ×1, ML ×1.",
+    )
 
 
 def test_pending_sign_offs_name_who_is_awaited_and_by_when(launch, owner):

@@ -133,6 +133,8 @@ def test_the_gate_refuses_without_sign_offs_and_changes_nothing(launch, owner):
     blockers = refused.value.readiness.blockers
     assert [b.key for b in blockers] == ["stakeholders_approved"]
     assert blockers[0].reasons == (
+        "Legal sign-off has not been requested (personal data in 'Support tickets').",
+        "Security sign-off has not been requested (personal data in 'Support tickets').",
         "Product sign-off has not been requested (Medium-risk default).",
         "ML sign-off has not been requested (Medium-risk default).",
     )

@@ -40,6 +40,7 @@ from approvals.snapshot import canonical_json, fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
 from readiness.checklist import with_checklist_facts
+from readiness.choices import Classification
 from readiness.models import Launch
 from tests.builders import approve_signoffs, launch_at, team_for
 from tests.factories import LaunchFactory, StakeholderFactory
@@ -149,8 +150,10 @@ FIRST_REQUEST, SECOND_REQUEST, FIRST_DECISION, SECOND_DECISION, ADVANCE = range(
 @pytest.fixture
 def chain(launch):
     """A real chain of nine entries: the agreements of the launch's quality bar and three SLOs,
-    then two requests (Internal: product, ML), their approvals and the stage advance."""
+    then two requests (Internal: product, ML), their approvals and the stage advance. The support
+    tickets are reclassified first: personal data would add legal and security requests."""
     assert [e.event for e in entries()] == [LedgerEvent.BAR_AGREED] + [LedgerEvent.SLO_AGREED] * 3
+    launch.data_assets.filter(classification=Classification.PERSONAL).update(classification=Classification.INTERNAL)
     approve_signoffs(launch, "Internal")
     assert [e.event for e in new_entries(4)] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
     internal = launch.stages.get(name="Internal")

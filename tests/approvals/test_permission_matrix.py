@@ -331,9 +331,11 @@ def _(w):
         return signoffs_request(actor=actor, launch=w.launch, stage=stage)
 
     def succeeded(result, actor):
-        assert {r.function for r in result} == {TeamFunction.PRODUCT, TeamFunction.ML}
+        # Product and ML by default; legal and security for the launch's personal data.
+        expected = {TeamFunction.PRODUCT, TeamFunction.ML, TeamFunction.LEGAL, TeamFunction.SECURITY}
+        assert {r.function for r in result} == expected
         assert all(r.requested_by == actor for r in result)
-        assert ledger_count(LedgerEvent.REQUESTED) == before + 2
+        assert ledger_count(LedgerEvent.REQUESTED) == before + 4
 
     return call, succeeded
 

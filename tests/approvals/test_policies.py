@@ -105,14 +105,24 @@ def test_a_custom_stage_is_held_to_the_full_stage_defaults():
 # Facts add requirements --------------------------------------------------------------------
 
 
-def test_personal_data_requires_legal_and_security_from_the_first_external_stage_on():
+def test_personal_data_requires_legal_and_security_from_the_first_stage_on_internal_included():
     launch = plain_launch(RiskTier.LOW)
     DataAssetFactory(launch=launch, name="Chat transcripts", classification=Classification.PERSONAL)
 
-    assert required(launch, "Internal") == {"product": 1}
+    # An internal launch processing customer PII needs more than a product sign-off.
+    assert required(launch, "Internal") == {"legal": 1, "security": 1, "product": 1}
+    assert why(launch, "Internal")["legal"] == "personal data in 'Chat transcripts'"
+    assert why(launch, "Internal")["security"] == "personal data in 'Chat transcripts'"
     assert required(launch, "Beta") == {"legal": 1, "security": 1, "product": 1, "ml": 1}
     assert why(launch, "Beta")["legal"] == "personal data in 'Chat transcripts'"
     assert "legal" in required(launch, "Full")
+
+
+def test_without_personal_data_a_low_risk_internal_stage_needs_only_product():
+    launch = plain_launch(RiskTier.LOW)
+    DataAssetFactory(launch=launch, name="Help-centre articles", classification=Classification.PUBLIC)
+
+    assert required(launch, "Internal") == {"product": 1}
 
 
 def test_without_personal_data_a_low_risk_beta_needs_no_legal_sign_off():
@@ -139,13 +149,18 @@ def test_facts_never_lower_a_stricter_policy():
 
 # Editing a launch's policy -----------------------------------------------------------------
 
+# What the ready launch's internal stage needs: the medium-risk default plus legal and security for
+# its personal support tickets.
+PII_AT_INTERNAL = {"legal": 1, "security": 1, "product": 1, "ml": 1}
+
 
 def test_owner_adds_a_requirement_to_a_stage(launch, owner):
     internal = launch.stages.get(name="Internal")
 
     requirement = policy_set_requirement(actor=owner, stage=internal, function="legal", approvals_required=1)
 
-    assert required(launch, "Internal") == {"legal": 1, "product": 1, "ml": 1}
+    # The ready launch holds personal data, so security is demanded as well.
+    assert required(launch, "Internal") == {"legal": 1, "security": 1, "product": 1, "ml": 1}
     assert why(launch, "Internal")["legal"] == "launch policy"
     policy = StagePolicy.objects.get(stage=internal)
     assert {(r.function, r.approvals_required) for r in policy.requirements.all()} == {
@@ -177,11 +192,11 @@ def test_editing_again_updates_the_same_requirement(launch, owner):
 def test_zero_removes_a_requirement_the_owner_added(launch, owner):
     internal = launch.stages.get(name="Internal")
     policy_set_requirement(actor=owner, stage=internal, function="qa", approvals_required=1)
-    assert required(launch, "Internal") == {"product": 1, "ml": 1, "qa": 1}
+    assert required(launch, "Internal") == {**PII_AT_INTERNAL, "qa": 1}
 
     policy_set_requirement(actor=owner, stage=internal, function="qa", approvals_required=0)
 
-    assert required(launch, "Internal") == {"product": 1, "ml": 1}
+    assert required(launch, "Internal") == PII_AT_INTERNAL
 
 
 def lower(launch, owner, executive, stage_name: str, function: str, count: int) -> None:
@@ -199,7 +214,7 @@ def lower(launch, owner, executive, stage_name: str, function: str, count: int) 
 
 def test_an_approved_change_removes_a_default_requirement(launch, owner, executive):
     lower(launch, owner, executive, "Internal", "ml", 0)
-    assert required(launch, "Internal") == {"product": 1}
+    assert required(launch, "Internal") == {"legal": 1, "security": 1, "product": 1}
 
 
 def test_requirements_that_come_from_the_launch_data_cannot_be_removed(launch, owner, executive):
@@ -231,7 +246,7 @@ def test_an_out_of_range_number_of_approvals_is_refused(launch, owner, count):
         policy_set_requirement(actor=owner, stage=internal, function="ml", approvals_required=count)
 
     assert "approvals_required" in refused.value.message_dict
-    assert required(launch, "Internal") == {"product": 1, "ml": 1}
+    assert required(launch, "Internal") == PII_AT_INTERNAL
 
 
 def test_only_the_owner_may_edit_a_policy(launch, viewer, outsider):

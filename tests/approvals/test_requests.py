@@ -76,7 +76,8 @@ def consulted(launch, owner):
 def test_owner_requests_one_sign_off_per_required_function(launch, owner):
     requests = signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
-    assert sorted(r.function for r in requests) == ["ml", "product"]
+    # Product and ML by default; legal and security for the personal support tickets.
+    assert sorted(r.function for r in requests) == ["legal", "ml", "product", "security"]
     for request in requests:
         assert request.status == RequestStatus.PENDING
         assert request.requested_by == owner
@@ -98,7 +99,7 @@ def test_a_request_is_recorded_in_history_and_in_the_ledger(launch, owner):
     assert created.history_change_reason == "Requested for Internal"
     assert all(row.history_user == owner for row in product.history.all())
     entries = list(LedgerEntry.objects.filter(sequence__gt=before))
-    assert [e.event for e in entries] == [LedgerEvent.REQUESTED, LedgerEvent.REQUESTED]
+    assert [e.event for e in entries] == [LedgerEvent.REQUESTED] * 4
     entry = next(e for e in entries if e.payload["function"] == "product")
     assert entry.actor == "owner"
     assert entry.launch_slug == "assistant"

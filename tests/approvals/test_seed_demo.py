@@ -65,9 +65,16 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
         "sales-email-drafter": set(),
         "support-assistant": {"stakeholders_approved"},
         "meeting-notes": {"stakeholders_approved"},
-        "code-review-bot": {"stakeholders_approved", "quality_evidence", "rollback_plan"},
+        "code-review-bot": {"stakeholders_approved", "quality_evidence", "rollback_plan", "pii_policy"},
         # The stricter bar cleared its agreement; the template's proposals are not yet confirmed.
-        "contract-summariser": {"stakeholders_approved", "failure_rate_agreed", "raci_defined", "pii_policy"},
+        "contract-summariser": {
+            "stakeholders_approved",
+            "failure_rate_agreed",
+            "raci_defined",
+            "data_classified",
+            "pii_policy",
+        },
+        "hr-helpdesk": {"stakeholders_approved"},
     }
     stages = {
         launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()
@@ -78,6 +85,7 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
         "sales-email-drafter": None,
         "code-review-bot": "Internal",
         "contract-summariser": None,
+        "hr-helpdesk": None,
     }
 
 
@@ -109,3 +117,41 @@ def test_seed_demo_records_who_did_what_in_history_although_no_request_is_runnin
 
     for decision in SignoffDecision.objects.filter(request__launch=launch):
         assert decision.history.get().history_user == decision.decided_by
+
+
+def test_seed_demo_shows_each_stricter_rule_passing_on_one_launch_and_failing_on_another(seeded):
+    readiness = {r.launch.slug: r for r in evaluate_many(Launch.objects.all())}
+
+    def item(slug: str, key: str):
+        return next(result for result in readiness[slug].results if result.key == key)
+
+    def says(slug: str, key: str, status: str, fragment: str) -> None:
+        result = item(slug, key)
+        assert result.status == status, (slug, key, result.reasons)
+        assert any(fragment in reason for reason in result.reasons), (slug, key, result.reasons)
+
+    # 1. Personal data needs legal and security at internal: approved for one, pending for another.
+    says("sales-email-drafter", "stakeholders_approved", "pass", "Legal ×1, Security ×1, Product ×1")
+    says("hr-helpdesk", "stakeholders_approved", "fail", "Legal sign-off has 0 of 1 fresh approvals; waiting for")
+    # 3. A standard area left out with a recorded reason, and one simply missing.
+    says("meeting-notes", "raci_defined", "pass", "Standard area 'Data and retrieval quality' is left out: “")
+    says("contract-summariser", "raci_defined", "fail", "Standard area 'User experience and fallbacks' is missing")
+    # 4. Response times in order and within limits, or not.
+    says("support-assistant", "incident_owner", "pass", "with response times in order")
+    says("sales-email-drafter", "incident_owner", "fail", "P1 response time is 6 h; at most 4 h is allowed for P1.")
+    says("sales-email-drafter", "incident_owner", "fail", "P3 is answered faster (2 h) than P2 (6 h)")
+    # 5. Personal data kept to named people, or open to all employees.
+    says("support-assistant", "data_classified", "pass", "each with an access level its class allows")
+    says("contract-summariser", "data_classified", "fail", "holds personal data (PII) but its access level is")
+    # 6. A confidential asset with every control, and one never audited.
+    says("support-assistant", "pii_policy", "pass", "1 PII asset and 1 confidential asset")
+    says("code-review-bot", "pii_policy", "fail", "Confidential asset 'Private repositories' has an audit interval")
+    # 11. The feedback loop gates beta.
+    assert item("meeting-notes", "feedback_loop").gating
+    # 12. Evidence of the version in service, fresh and reviewed by people — or not.
+    says("support-assistant", "quality_evidence", "pass", "one-sided 95 % upper bound")
+    says("support-assistant", "quality_evidence", "pass", "passes with up to 47 failures in 1,200")
+    says("sales-email-drafter", "quality_evidence", "fail", "measured 'model-2026-10 + prompt v2', but")
+    says("contract-summariser", "quality_evidence", "fail", "ran 120 days ago")
+    says("hr-helpdesk", "quality_evidence", "fail", "a person reviewed 30 of 300 samples (10 %), less than the 25 %")
+    says("code-review-bot", "quality_evidence", "fail", "passes with up to 1 failure in 100")

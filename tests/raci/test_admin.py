@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from raci.choices import AreaKind, TeamFunction
-from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
 from tests.factories import (
+    AreaOmissionFactory,
     LaunchStakeholderFactory,
     RaciAssignmentFactory,
     ResponsibilityAreaFactory,
@@ -39,7 +40,7 @@ def test_every_raci_model_is_registered():
         if not model._meta.model_name.startswith("historical")
     }
     assert {model for model in models if admin.site.is_registered(model)} == models
-    assert models == {factory._meta.model for factory in FACTORIES}
+    assert models == {factory._meta.model for factory in FACTORIES} | {AreaOmission}
 
 
 @pytest.mark.parametrize("factory", FACTORIES, ids=lambda f: f._meta.model.__name__)
@@ -62,6 +63,33 @@ def test_change_and_history_pages_answer(superuser_client, factory, view):
     response = superuser_client.get(admin_url(type(obj), view, obj.pk))
 
     assert response.status_code == 200
+
+
+# Standard areas left out are recorded through the ledgered services only: the admin shows them.
+
+
+@pytest.mark.parametrize("view", ["changelist", "change", "history"])
+def test_area_omission_pages_answer(superuser_client, view):
+    omission = AreaOmissionFactory()
+    args = () if view == "changelist" else (omission.pk,)
+
+    response = superuser_client.get(admin_url(AreaOmission, view, *args))
+
+    assert response.status_code == 200
+    assert "Data and retrieval quality" in response.content.decode()
+
+
+def test_area_omissions_cannot_be_added_changed_or_deleted_in_the_admin(superuser_client):
+    omission = AreaOmissionFactory()
+
+    shown = superuser_client.get(admin_url(AreaOmission, "change", omission.pk)).content.decode()
+    assert "No retrieval: the model answers from the prompt alone." in shown
+
+    assert superuser_client.get(admin_url(AreaOmission, "add")).status_code == 403
+    assert superuser_client.get(admin_url(AreaOmission, "delete", omission.pk)).status_code == 403
+    superuser_client.post(admin_url(AreaOmission, "change", omission.pk), {"reason": "Rewritten."})
+    omission.refresh_from_db()
+    assert omission.reason == "No retrieval: the model answers from the prompt alone."
 
 
 def test_open_slot_reads_waiting_to_be_filled(superuser_client):

@@ -15,7 +15,15 @@ from approvals.ledger import verify
 from approvals.models import LedgerEntry
 from raci.choices import AreaKind, Role
 from raci.models import RaciAssignment
-from raci.services import quality_bar_agree, quality_bar_remove, raci_assign, slo_agree, team_remove_member
+from raci.services import (
+    area_omission_record,
+    area_omission_withdraw,
+    quality_bar_agree,
+    quality_bar_remove,
+    raci_assign,
+    slo_agree,
+    team_remove_member,
+)
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.choices import SloIndicator
 from readiness.models import SLO, Launch, QualityBar
@@ -79,6 +87,7 @@ def test_loosening_an_agreed_bar_clears_the_agreement_is_ledgered_and_fails_item
         {"confidence_level": Decimal("0.8")},
         {"min_samples": 10},
         {"failure_definition": "Only answers a customer complains about."},
+        {"min_human_reviewed_share": Decimal("0.5")},
     ],
 )
 def test_any_change_to_what_was_agreed_clears_it(launch, values):
@@ -275,6 +284,7 @@ def _write_costs(launch: Launch) -> dict[str, int]:
     slo = launch.slos.get(indicator=SloIndicator.LATENCY_P95)
     channel = launch.feedback_channels.get()
     area = launch.areas.get(kind=AreaKind.USER_EXPERIENCE)
+    policy = launch.areas.get(kind=AreaKind.POLICY)
     newcomer = StakeholderFactory(teams=[team_for("product")])
     return {
         "change a bar": _queries(
@@ -300,6 +310,15 @@ def _write_costs(launch: Launch) -> dict[str, int]:
         ),
         "remove a fact": _queries(
             lambda: fact_remove(actor=owner, fact=channel, seen_version=fact_version(channel), reason="Retired")
+        ),
+        "leave out an area": _queries(
+            lambda: (
+                fact_remove(actor=owner, fact=policy, seen_version=fact_version(policy), reason="No policy")
+                or area_omission_record(actor=owner, launch=launch, kind=AreaKind.POLICY, reason="Internal tool.")
+            )
+        ),
+        "withdraw the omission": _queries(
+            lambda: area_omission_withdraw(actor=owner, omission=launch.area_omissions.get())
         ),
     }
 

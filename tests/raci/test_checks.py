@@ -11,8 +11,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from raci.choices import Role
+from raci.choices import AreaKind, Role
 from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
+from raci.services import area_omission_record, area_omission_withdraw
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import NotifyScope, SloIndicator
 from readiness.models import Launch
@@ -238,6 +239,79 @@ def test_raci_defined_fails_when_the_accountable_is_deactivated(launch):
     )
 
 
+USER_EXPERIENCE = "User experience and fallbacks"
+MISSING = "is missing: add it, or record why this launch does without it."
+
+
+def test_raci_defined_fails_naming_a_standard_area_that_was_deleted(launch):
+    area(launch, DATA_RETRIEVAL).delete()
+    assert_fails(result_of(launch, "raci_defined"), f"Standard area '{DATA_RETRIEVAL}' {MISSING}")
+
+
+def test_raci_defined_names_every_missing_standard_area_in_the_standard_order(launch):
+    area(launch, USER_EXPERIENCE).delete()
+    area(launch, DATA_RETRIEVAL).delete()
+    assert_fails(
+        result_of(launch, "raci_defined"),
+        f"Standard area '{DATA_RETRIEVAL}' {MISSING}",
+        f"Standard area '{USER_EXPERIENCE}' {MISSING}",
+    )
+
+
+def test_a_custom_area_does_not_stand_in_for_a_missing_standard_one(launch):
+    area(launch, DATA_RETRIEVAL).delete()
+    custom = ResponsibilityAreaFactory(launch=launch, name="Retrieval", concerns=["retrieval_quality"])
+    RaciAssignmentFactory(area=custom, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory())
+    RaciAssignmentFactory(area=custom, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
+    assert_fails(result_of(launch, "raci_defined"), f"Standard area '{DATA_RETRIEVAL}' {MISSING}")
+
+
+def test_raci_defined_passes_a_left_out_standard_area_quoting_the_recorded_reason_and_who_recorded_it(launch):
+    area(launch, DATA_RETRIEVAL).delete()
+    launch.owner.first_name, launch.owner.last_name = "Pam", "Manager"
+    launch.owner.save()
+    omission = area_omission_record(
+        actor=launch.owner,
+        launch=launch,
+        kind=AreaKind.DATA_RETRIEVAL,
+        reason="No retrieval: the model answers from the prompt alone.",
+    )
+    result = result_of(launch, "raci_defined")
+    assert result.status == Status.PASS
+    assert result.reasons == (
+        "4 areas, each with one Accountable and at least one Responsible.",
+        f"Standard area '{DATA_RETRIEVAL}' is left out: “No retrieval: the model answers from the prompt alone.” "
+        f"(recorded by Pam Manager on {timezone.localdate(omission.recorded_at).isoformat()}).",
+    )
+
+
+def test_a_reason_for_one_standard_area_does_not_excuse_another(launch):
+    area(launch, DATA_RETRIEVAL).delete()
+    area(launch, USER_EXPERIENCE).delete()
+    area_omission_record(actor=launch.owner, launch=launch, kind=AreaKind.DATA_RETRIEVAL, reason="No retrieval.")
+    assert_fails(result_of(launch, "raci_defined"), f"Standard area '{USER_EXPERIENCE}' {MISSING}")
+
+
+def test_withdrawing_the_reason_fails_the_missing_area_again(launch):
+    area(launch, DATA_RETRIEVAL).delete()
+    omission = area_omission_record(
+        actor=launch.owner, launch=launch, kind=AreaKind.DATA_RETRIEVAL, reason="No retrieval."
+    )
+    area_omission_withdraw(actor=launch.owner, omission=omission)
+    assert_fails(result_of(launch, "raci_defined"), f"Standard area '{DATA_RETRIEVAL}' {MISSING}")
+
+
+def test_once_the_area_is_added_again_it_is_judged_as_any_area_and_the_old_reason_is_not_quoted(launch):
+    area(launch, DATA_RETRIEVAL).delete()
+    area_omission_record(actor=launch.owner, launch=launch, kind=AreaKind.DATA_RETRIEVAL, reason="No retrieval.")
+    ResponsibilityAreaFactory(launch=launch, kind=AreaKind.DATA_RETRIEVAL, name=DATA_RETRIEVAL)
+    assert_fails(
+        result_of(launch, "raci_defined"),
+        f"Area '{DATA_RETRIEVAL}' has no Accountable.",
+        f"Area '{DATA_RETRIEVAL}' has no Responsible.",
+    )
+
+
 def test_raci_defined_passes_when_every_area_has_one_accountable_and_a_responsible(launch):
     RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
     RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.INFORMED, stakeholder=StakeholderFactory())
@@ -359,7 +433,90 @@ def test_incident_owner_fails_naming_each_response_time_the_template_proposed(la
 def test_incident_owner_passes_when_every_level_resolves_to_people_in_every_area(launch):
     result = result_of(launch, "incident_owner")
     assert result.status == Status.PASS
-    assert result.reasons == ("Every severity level resolves to named people in every area.",)
+    assert result.reasons == (
+        "Every severity level resolves to named people in every area, with response times in order and "
+        "P0 and P1 within their limits.",
+    )
+
+
+# Response times: in order of severity, and P0 and P1 within the limits from the settings.
+
+ORDER = "response times must not shrink as severity falls (P0 ≤ P1 ≤ P2 ≤ P3)."
+
+
+def respond(launch: Launch, **minutes: int | None) -> None:
+    """Set response times by level, e.g. ``respond(launch, P0=60)``; None is 'next sprint'."""
+    for code, value in minutes.items():
+        launch.severity_levels.filter(level=code).update(response_minutes=value)
+
+
+@pytest.mark.parametrize("minutes", [1, 60])
+def test_p0_within_the_p0_limit_passes(launch, minutes):
+    respond(launch, P0=minutes)
+    assert result_of(launch, "incident_owner").status == Status.PASS
+
+
+def test_p0_a_minute_over_the_p0_limit_fails_naming_its_time_and_the_limit(launch):
+    respond(launch, P0=61, P1=61)
+    assert_fails(result_of(launch, "incident_owner"), "P0 response time is 61 min; at most 1 h is allowed for P0.")
+
+
+def test_p0_set_to_next_sprint_fails_on_its_limit_and_on_the_order(launch):
+    respond(launch, P0=None)
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        f"P1 is answered faster (1 h) than P0 (next sprint): {ORDER}",
+        "P0 response time is next sprint; at most 1 h is allowed for P0.",
+    )
+
+
+@pytest.mark.parametrize(("minutes", "status"), [(240, Status.PASS), (241, Status.FAIL)])
+def test_p1_is_held_to_the_p1_limit(launch, minutes, status):
+    respond(launch, P1=minutes, P2=minutes)
+    result = result_of(launch, "incident_owner")
+    assert result.status == status
+    if status == Status.FAIL:
+        assert result.reasons == ("P1 response time is 241 min; at most 4 h is allowed for P1.",)
+
+
+def test_p1_set_to_next_sprint_fails(launch):
+    respond(launch, P1=None, P2=None)
+    assert_fails(result_of(launch, "incident_owner"), "P1 response time is next sprint; at most 4 h is allowed for P1.")
+
+
+def test_the_limits_come_from_the_settings(launch, settings):
+    settings.SEVERITY_P0_MAX_RESPONSE_MINUTES = 10
+    settings.SEVERITY_P1_MAX_RESPONSE_MINUTES = 30
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        "P0 response time is 15 min; at most 10 min is allowed for P0.",
+        "P1 response time is 1 h; at most 30 min is allowed for P1.",
+    )
+
+
+def test_a_level_may_be_answered_as_fast_as_the_one_above_it(launch):
+    respond(launch, P0=15, P1=15, P2=15, P3=15)
+    assert result_of(launch, "incident_owner").status == Status.PASS
+
+
+def test_a_less_severe_level_answered_faster_than_a_more_severe_one_fails(launch):
+    respond(launch, P2=30)
+    assert_fails(result_of(launch, "incident_owner"), f"P2 is answered faster (30 min) than P1 (1 h): {ORDER}")
+
+
+def test_a_timed_p3_below_a_next_sprint_p2_fails(launch):
+    respond(launch, P2=None, P3=480)
+    assert_fails(result_of(launch, "incident_owner"), f"P3 is answered faster (8 h) than P2 (next sprint): {ORDER}")
+
+
+def test_the_order_skips_an_undefined_level(launch):
+    launch.severity_levels.filter(level="P1").delete()
+    respond(launch, P2=10)
+    assert_fails(
+        result_of(launch, "incident_owner"),
+        "Severity level P1 is not defined.",
+        f"P2 is answered faster (10 min) than P0 (15 min): {ORDER}",
+    )
 
 
 # --- 7. SLOs defined ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from raci.choices import Role
+from raci.choices import AreaKind, Role
+from raci.services import area_omission_record
 from readiness.checklist import Status, evaluate, evaluate_many, registry, with_checklist_facts
 from readiness.choices import AccessLevel, Classification, FeedbackKind, SloIndicator, StageKind
 from readiness.models import EvalRun, Launch, RollbackPlan, RolloutStage
@@ -107,17 +108,56 @@ def test_data_classified_names_every_unclassified_asset(launch):
 def test_data_classified_passes_when_every_asset_has_a_classification_and_an_access_level(launch):
     result = result_of(launch, "data_classified")
     assert result.status == Status.PASS
-    assert result.reasons == ("2 data assets, all classified with an access level.",)
+    assert result.reasons == ("2 data assets, all classified, each with an access level its class allows.",)
+
+
+NEEDS = "it needs 'Need to know (named teams)' or 'Restricted (named people, logged)'."
+
+
+@pytest.mark.parametrize(
+    ("access", "label"), [(AccessLevel.OPEN, "Open to anyone"), (AccessLevel.ALL_EMPLOYEES, "All employees")]
+)
+def test_data_classified_fails_naming_a_pii_asset_open_to_everyone_or_every_employee(launch, access, label):
+    launch.data_assets.filter(name="Support tickets").update(access_level=access)
+    assert_fails(
+        result_of(launch, "data_classified"),
+        f"Data asset 'Support tickets' holds personal data (PII) but its access level is '{label}'; {NEEDS}",
+    )
+
+
+def test_data_classified_fails_naming_a_confidential_asset_open_to_everyone(launch):
+    DataAssetFactory(
+        launch=launch, name="Pricing sheet", classification=Classification.CONFIDENTIAL, access_level=AccessLevel.OPEN
+    )
+    assert_fails(
+        result_of(launch, "data_classified"),
+        f"Data asset 'Pricing sheet' holds confidential data but its access level is 'Open to anyone'; {NEEDS}",
+    )
+
+
+@pytest.mark.parametrize("access", [AccessLevel.NEED_TO_KNOW, AccessLevel.RESTRICTED])
+@pytest.mark.parametrize("classification", [Classification.PERSONAL, Classification.CONFIDENTIAL])
+def test_data_classified_accepts_sensitive_data_kept_to_named_teams_or_people(launch, classification, access):
+    launch.data_assets.filter(name="Support tickets").update(classification=classification, access_level=access)
+    assert result_of(launch, "data_classified").status == Status.PASS
+
+
+@pytest.mark.parametrize("classification", [Classification.PUBLIC, Classification.INTERNAL])
+def test_data_classified_lets_public_and_internal_data_be_open(launch, classification):
+    launch.data_assets.filter(name="Help-centre articles").update(
+        classification=classification, access_level=AccessLevel.OPEN
+    )
+    assert result_of(launch, "data_classified").status == Status.PASS
 
 
 # --- 6. PII policy --------------------------------------------------------------------------------
 
 
-def test_pii_policy_is_not_applicable_when_no_asset_holds_personal_data(launch):
-    launch.data_assets.filter(name="Support tickets").update(classification=Classification.CONFIDENTIAL)
+def test_pii_policy_is_not_applicable_when_no_asset_holds_personal_or_confidential_data(launch):
+    launch.data_assets.filter(name="Support tickets").update(classification=Classification.INTERNAL)
     result = result_of(launch, "pii_policy")
     assert result.status == Status.NOT_APPLICABLE
-    assert result.reasons == ("No data asset is classified as personal data (PII).",)
+    assert result.reasons == ("No data asset is classified as personal data (PII) or confidential.",)
 
 
 def test_pii_policy_fails_naming_a_personal_asset_not_masked_in_logs(launch):
@@ -154,6 +194,75 @@ def test_pii_policy_fails_naming_a_personal_asset_whose_audit_is_dated_in_the_fu
         result_of(launch, "pii_policy"),
         "PII asset 'Support tickets' has its last audit dated in the future (2099-01-01).",
     )
+
+
+def test_pii_policy_fails_naming_a_personal_asset_with_an_audit_interval_but_no_first_audit(launch):
+    launch.data_assets.filter(name="Support tickets").update(last_audit_at=None)
+    assert_fails(
+        result_of(launch, "pii_policy"),
+        "PII asset 'Support tickets' has an audit interval of 90 days but was never audited.",
+    )
+
+
+def confidential(launch, **controls):
+    """A confidential asset with every control, except what ``controls`` changes."""
+    values = {
+        "masked_in_logs": True,
+        "retention_days": 365,
+        "audit_interval_days": 180,
+        "last_audit_at": timezone.localdate() - datetime.timedelta(days=30),
+        **controls,
+    }
+    return DataAssetFactory(
+        launch=launch,
+        name="Pricing sheet",
+        classification=Classification.CONFIDENTIAL,
+        access_level=AccessLevel.NEED_TO_KNOW,
+        **values,
+    )
+
+
+def test_pii_policy_holds_confidential_assets_to_masking_retention_and_an_audit_interval(launch):
+    confidential(launch, masked_in_logs=False, retention_days=None, audit_interval_days=None, last_audit_at=None)
+    assert_fails(
+        result_of(launch, "pii_policy"),
+        "Confidential asset 'Pricing sheet' is not masked in logs.",
+        "Confidential asset 'Pricing sheet' has no retention period.",
+        "Confidential asset 'Pricing sheet' has no audit checkpoint (audit interval).",
+    )
+
+
+def test_pii_policy_fails_naming_a_confidential_asset_never_audited(launch):
+    confidential(launch, last_audit_at=None)
+    assert_fails(
+        result_of(launch, "pii_policy"),
+        "Confidential asset 'Pricing sheet' has an audit interval of 180 days but was never audited.",
+    )
+
+
+def test_pii_policy_fails_naming_a_confidential_asset_whose_audit_is_overdue(launch):
+    today = timezone.localdate()
+    confidential(launch, last_audit_at=today - datetime.timedelta(days=181))
+    due = today - datetime.timedelta(days=1)
+    assert_fails(
+        result_of(launch, "pii_policy"),
+        f"Confidential asset 'Pricing sheet' is overdue for its audit (due {due.isoformat()}).",
+    )
+
+
+def test_pii_policy_applies_to_a_launch_whose_only_sensitive_asset_is_confidential(launch):
+    launch.data_assets.filter(name="Support tickets").delete()
+    confidential(launch)
+    result = result_of(launch, "pii_policy")
+    assert result.status == Status.PASS
+    assert result.reasons == ("1 confidential asset, all masked in logs, retained and audited.",)
+
+
+def test_pii_policy_passes_counting_pii_and_confidential_assets_with_every_control(launch):
+    confidential(launch)
+    result = result_of(launch, "pii_policy")
+    assert result.status == Status.PASS
+    assert result.reasons == ("1 PII asset and 1 confidential asset, all masked in logs, retained and audited.",)
 
 
 def test_pii_policy_passes_when_the_audit_is_due_exactly_today(launch):
@@ -404,8 +513,9 @@ def test_quality_evidence_fails_when_3_failures_in_100_samples_do_not_prove_at_m
     EvalRun.objects.filter(quality_bar__launch=launch).update(samples=100, failures=3, human_reviewed=0)
     assert_fails(
         result_of(launch, "quality_evidence"),
-        "Quality bar 'wrong_answers': 3/100 failures on support-golden v3; the 95 % upper bound is 8.45 % "
-        "against an agreed maximum of 5 % — not yet proven.",
+        "Quality bar 'wrong_answers': 3/100 failures on support-golden v3, measured on 'prompt-v7' today; "
+        "the one-sided 95 % upper bound is 7.27 % against an agreed maximum of 5 % — not yet proven; "
+        "passes with up to 1 failure in 100.",
     )
 
 
@@ -413,30 +523,64 @@ def test_quality_evidence_passes_when_30_failures_in_1000_samples_prove_at_most_
     result = result_of(launch, "quality_evidence")
     assert result.status == Status.PASS
     assert result.reasons == (
-        "Quality bar 'wrong_answers': 30/1000 failures on support-golden v3; the 95 % upper bound is 4.25 % "
-        "against an agreed maximum of 5 %.",
+        "Quality bar 'wrong_answers': 30/1000 failures on support-golden v3, measured on 'prompt-v7' today; "
+        "the one-sided 95 % upper bound is 4.02 % against an agreed maximum of 5 %; "
+        "passes with up to 38 failures in 1,000.",
     )
+
+
+@pytest.mark.parametrize(("failures", "status"), [(38, Status.PASS), (39, Status.FAIL)])
+def test_quality_evidence_passes_with_exactly_the_failures_it_says_it_tolerates(launch, failures, status):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(failures=failures)
+    result = result_of(launch, "quality_evidence")
+    assert result.status == status
+    assert result.reasons[0].endswith("passes with up to 38 failures in 1,000.")
+
+
+def test_quality_evidence_says_how_many_samples_a_flawless_run_needs_when_no_failure_count_passes(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(samples=50, failures=0, human_reviewed=0)
+    bar = bar_of(launch)
+    bar.min_samples = 50
+    bar.save()
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': 0/50 failures on support-golden v3, measured on 'prompt-v7' today; "
+        "the one-sided 95 % upper bound is 5.13 % against an agreed maximum of 5 % — not yet proven; "
+        "no failure count passes at 50 samples; without failures it takes at least 52 samples.",
+    )
+
+
+def test_quality_evidence_says_no_evaluation_proves_a_maximum_of_zero(launch):
+    bar = bar_of(launch)
+    bar.max_failure_rate = Decimal("0")
+    bar.save()
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.FAIL
+    assert result.reasons[0].endswith("— not yet proven; no evaluation proves a maximum of 0 %, whatever its size.")
 
 
 def test_quality_evidence_judges_the_latest_run_so_a_newer_bad_run_fails_the_bar(launch):
     bar = bar_of(launch)
-    bar.eval_runs.update(run_at=NOW - datetime.timedelta(days=2))
-    EvalRunFactory(quality_bar=bar, samples=100, failures=3, golden_set_version="v4", run_at=NOW)
+    bar.eval_runs.update(run_at=timezone.now() - datetime.timedelta(days=2))
+    EvalRunFactory(quality_bar=bar, samples=100, failures=3, golden_set_version="v4")
     result = result_of(launch, "quality_evidence")
     assert result.status == Status.FAIL
-    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v4;")
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v4,")
 
 
 def test_quality_evidence_judges_the_latest_recorded_run_whatever_run_date_it_claims(launch):
     bar = bar_of(launch)
-    bar.eval_runs.update(run_at=NOW)
     # Recorded last but dated earlier: the latest evidence is the latest recorded.
     EvalRunFactory(
-        quality_bar=bar, samples=100, failures=3, golden_set_version="v2", run_at=NOW - datetime.timedelta(days=2)
+        quality_bar=bar,
+        samples=100,
+        failures=3,
+        golden_set_version="v2",
+        run_at=timezone.now() - datetime.timedelta(days=2),
     )
     result = result_of(launch, "quality_evidence")
     assert result.status == Status.FAIL
-    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v2;")
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 3/100 failures on support-golden v2,")
 
 
 def test_an_evaluation_run_dated_2099_no_longer_hides_todays_failing_run(launch):
@@ -447,7 +591,7 @@ def test_an_evaluation_run_dated_2099_no_longer_hides_todays_failing_run(launch)
     EvalRunFactory(quality_bar=bar, samples=1000, failures=200, golden_set_version="v4")
     result = result_of(launch, "quality_evidence")
     assert result.status == Status.FAIL
-    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 200/1000 failures on support-golden v4;")
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 200/1000 failures on support-golden v4,")
 
 
 def test_an_evaluation_run_dated_in_the_future_proves_nothing_even_when_recorded_last(launch):
@@ -463,14 +607,15 @@ def test_quality_evidence_uses_the_confidence_level_agreed_for_the_bar(launch):
     bar = bar_of(launch)
     bar.max_failure_rate = Decimal("0.045")
     bar.save()
-    assert result_of(launch, "quality_evidence").status == Status.PASS  # 95 % bound 4.25 % ≤ 4.5 %
+    assert result_of(launch, "quality_evidence").status == Status.PASS  # 95 % bound 4.02 % ≤ 4.5 %
 
     bar.confidence_level = Decimal("0.99")
     bar.save()
     assert_fails(
         result_of(launch, "quality_evidence"),
-        "Quality bar 'wrong_answers': 30/1000 failures on support-golden v3; the 99 % upper bound is 4.73 % "
-        "against an agreed maximum of 4.5 % — not yet proven.",
+        "Quality bar 'wrong_answers': 30/1000 failures on support-golden v3, measured on 'prompt-v7' today; "
+        "the one-sided 99 % upper bound is 4.53 % against an agreed maximum of 4.5 % — not yet proven; "
+        "passes with up to 29 failures in 1,000.",
     )
 
 
@@ -481,6 +626,135 @@ def test_quality_evidence_names_only_the_bar_that_is_not_proven(launch):
     assert result.status == Status.FAIL
     assert len(result.reasons) == 1
     assert result.reasons[0].startswith("Quality bar 'harmful_content': 10/500 failures")
+
+
+# Evidence ages and knows what it measured.
+
+
+def runs_dated(launch: Launch, days_before_now: int) -> None:
+    EvalRun.objects.filter(quality_bar__launch=launch).update(run_at=NOW - datetime.timedelta(days=days_before_now))
+
+
+def test_quality_evidence_counts_a_run_exactly_evidence_max_age_days_old(launch, settings):
+    settings.EVIDENCE_MAX_AGE_DAYS = 90
+    runs_dated(launch, 90)
+    result = result_of(launch, "quality_evidence", now=NOW)
+    assert result.status == Status.PASS
+    assert "measured on 'prompt-v7' 90 days ago;" in result.reasons[0]
+
+
+def test_quality_evidence_does_not_count_a_run_a_day_older_than_evidence_max_age_days(launch, settings):
+    settings.EVIDENCE_MAX_AGE_DAYS = 90
+    runs_dated(launch, 91)
+    assert_fails(
+        result_of(launch, "quality_evidence", now=NOW),
+        "Quality bar 'wrong_answers': no evaluation counts; the latest recorded ran 91 days ago (2025-12-14), "
+        "older than the 90 days evidence counts for.",
+    )
+
+
+def test_evidence_max_age_days_comes_from_the_settings(launch, settings):
+    runs_dated(launch, 91)
+    settings.EVIDENCE_MAX_AGE_DAYS = 120
+    assert result_of(launch, "quality_evidence", now=NOW).status == Status.PASS
+    settings.EVIDENCE_MAX_AGE_DAYS = 30
+    assert (
+        result_of(launch, "quality_evidence", now=NOW)
+        .reasons[0]
+        .endswith("older than the 30 days evidence counts for.")
+    )
+
+
+def test_quality_evidence_does_not_count_a_run_of_another_version(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(measured_version="prompt-v6")
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': no evaluation counts; the latest recorded measured 'prompt-v6', "
+        "but 'prompt-v7' is in service.",
+    )
+
+
+def test_quality_evidence_names_both_reasons_when_the_latest_run_is_old_and_of_another_version(launch):
+    runs_dated(launch, 200)
+    EvalRun.objects.filter(quality_bar__launch=launch).update(measured_version="")
+    assert_fails(
+        result_of(launch, "quality_evidence", now=NOW),
+        "Quality bar 'wrong_answers': no evaluation counts; the latest recorded measured no recorded version, "
+        "but 'prompt-v7' is in service and ran 200 days ago (2025-08-27), older than the 90 days evidence "
+        "counts for.",
+    )
+
+
+def test_quality_evidence_fails_when_the_launch_records_no_serving_version(launch):
+    Launch.objects.filter(pk=launch.pk).update(serving_version="")
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': the launch records no serving version (the model/prompt version in "
+        "service), so no evaluation can show it measured what users get.",
+    )
+
+
+def test_a_newer_run_of_another_version_leaves_the_run_of_the_serving_version_counting(launch):
+    # A candidate version's failing run does not judge what users get now...
+    EvalRunFactory(quality_bar=bar_of(launch), samples=100, failures=30, measured_version="prompt-v8")
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.PASS
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 30/1000 failures")
+
+    # ...until it goes into service: then it is the evidence, and the bar fails.
+    Launch.objects.filter(pk=launch.pk).update(serving_version="prompt-v8")
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.FAIL
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 30/100 failures")
+
+
+def test_a_stale_newer_run_leaves_the_fresh_run_counting(launch, settings):
+    settings.EVIDENCE_MAX_AGE_DAYS = 90
+    runs_dated(launch, 10)
+    EvalRunFactory(quality_bar=bar_of(launch), samples=100, failures=30, run_at=NOW - datetime.timedelta(days=100))
+    result = result_of(launch, "quality_evidence", now=NOW)
+    assert result.status == Status.PASS
+    assert result.reasons[0].startswith("Quality bar 'wrong_answers': 30/1000 failures")
+
+
+def test_a_run_whose_golden_set_has_no_owner_does_not_count(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(golden_set_owner=None)
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': golden set support-golden v3 has no owner, so its evaluation does not count.",
+    )
+
+
+def test_leaving_out_the_golden_set_owner_cannot_hide_a_newer_bad_run(launch):
+    EvalRunFactory(quality_bar=bar_of(launch), samples=1000, failures=200, golden_set_owner=None)
+    result = result_of(launch, "quality_evidence")
+    assert result.status == Status.FAIL
+    assert "has no owner" in result.reasons[0]
+
+
+def require_human_review(launch: Launch, share: str) -> None:
+    bar = bar_of(launch)
+    bar.min_human_reviewed_share = Decimal(share)
+    bar.save()
+
+
+def test_quality_evidence_passes_with_exactly_the_required_share_of_human_review(launch):
+    require_human_review(launch, "0.1")  # 100 of 1,000 reviewed
+    assert result_of(launch, "quality_evidence").status == Status.PASS
+
+
+def test_quality_evidence_fails_naming_both_shares_when_too_few_samples_were_reviewed_by_a_person(launch):
+    require_human_review(launch, "0.101")
+    assert_fails(
+        result_of(launch, "quality_evidence"),
+        "Quality bar 'wrong_answers': a person reviewed 100 of 1000 samples (10 %), less than the 10.1 % "
+        "the bar requires.",
+    )
+
+
+def test_a_bar_requiring_no_human_review_accepts_a_run_nobody_reviewed(launch):
+    EvalRun.objects.filter(quality_bar__launch=launch).update(human_reviewed=0)
+    assert result_of(launch, "quality_evidence").status == Status.PASS
 
 
 # --- stage gating ---------------------------------------------------------------------------------
@@ -532,6 +806,19 @@ def test_a_failing_rollback_plan_blocks_entering_beta(launch):
     readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
     assert checklist_blockers(readiness) == ["rollback_plan"]
     assert not readiness.may_enter
+
+
+def test_a_missing_feedback_loop_blocks_entering_beta_but_not_internal(launch):
+    launch.feedback_channels.all().delete()
+    assert checklist_blockers(readiness_of(launch, stage_of(launch, StageKind.INTERNAL))) == []
+    beta = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert checklist_blockers(beta) == ["feedback_loop"]
+    assert not beta.may_enter
+
+
+def test_entering_beta_is_gated_by_every_item_the_feedback_loop_included(launch):
+    readiness = readiness_of(launch, stage_of(launch, StageKind.BETA))
+    assert gating_keys(readiness) == set(registry.keys())
 
 
 def test_a_failing_data_classification_blocks_entering_internal(launch):
@@ -649,12 +936,12 @@ def test_the_next_stage_follows_the_current_one(launch):
 
 # Measured on a launch without sign-off rows: 1 launch query (current stage, rollback plan and
 # runbook joined) + rollout stages + 4 for sign-offs (requests, stage policies, acknowledgements,
-# waivers) + 10 for the facts (quality bars, their agreeing users, their eval runs, areas, RACI
-# assignments with people, severity levels, data assets, SLOs, the SLOs' agreeing users, feedback
-# channels). The bound is the same whatever the number of launches, areas, people, assets or runs;
-# raise it only when a check starts reading a new kind of row (the SLOs' agreeing users: item 7
-# names who agreed each SLO).
-QUERY_BOUND = 16
+# waivers) + 9 for the facts (quality bars with their agreeing users, their eval runs with
+# golden-set owners, areas, RACI assignments with people, standard areas left out with who recorded
+# why, severity levels, data assets, SLOs with their agreeing users, feedback channels).
+# The bound is the same whatever the number of launches, areas, people, assets or runs; raise it
+# only when a check starts reading a new kind of row.
+QUERY_BOUND = 15
 
 
 def grow(launch: Launch) -> None:
@@ -670,6 +957,7 @@ def grow(launch: Launch) -> None:
         DataAssetFactory(
             launch=launch,
             classification=Classification.PERSONAL if personal else Classification.INTERNAL,
+            access_level=AccessLevel.RESTRICTED if personal else AccessLevel.ALL_EMPLOYEES,
             masked_in_logs=personal,
             retention_days=30 if personal else None,
             audit_interval_days=90 if personal else None,
@@ -698,6 +986,8 @@ def grow(launch: Launch) -> None:
             agreed_by=StakeholderFactory().user,
             agreed_at=timezone.now(),
         )
+    launch.areas.get(kind=AreaKind.USER_EXPERIENCE).delete()
+    area_omission_record(actor=launch.owner, launch=launch, kind=AreaKind.USER_EXPERIENCE, reason="No UI.")
 
 
 def test_evaluating_a_small_launch_stays_within_the_query_bound(launch, django_assert_max_num_queries):
@@ -712,8 +1002,11 @@ def test_evaluating_a_large_launch_stays_within_the_same_query_bound(launch, dja
         readiness = evaluate(reload(launch))
         reasons = {result.key: result.reasons for result in readiness.results}
     # The facts really were loaded: the added areas, assets and bars were all evaluated.
-    assert reasons["raci_defined"] == ("15 areas, each with one Accountable and at least one Responsible.",)
-    assert reasons["data_classified"] == ("22 data assets, all classified with an access level.",)
+    assert reasons["raci_defined"][0] == "14 areas, each with one Accountable and at least one Responsible."
+    assert reasons["raci_defined"][1].startswith("Standard area 'User experience and fallbacks' is left out: “No UI.”")
+    assert reasons["data_classified"] == (
+        "22 data assets, all classified, each with an access level its class allows.",
+    )
     assert reasons["pii_policy"] == ("11 PII assets, all masked in logs, retained and audited.",)
     assert reasons["failure_rate_agreed"] == ("4 quality bars agreed by the Accountable of the owning area.",)
     assert len(reasons["quality_evidence"]) == 4

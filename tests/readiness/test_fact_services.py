@@ -11,8 +11,9 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea
+from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea
 from raci.services import launch_stakeholder_fill, raci_assign, raci_unassign
+from readiness.checklist import evaluate, with_checklist_facts
 from readiness.models import (
     SLO,
     DataAsset,
@@ -99,10 +100,14 @@ def reread(fact):
 
 
 def test_every_fact_of_a_launch_has_a_service():
+    """Every fact goes through the generic services, except the reason for leaving out a standard
+    area, which has its own ledgered pair (raci.services.area_omission_record / _withdraw)."""
     facts = {
         model
         for model in apps.get_models()
-        if issubclass(model, FrozenWithArchivedLaunch) and not model._meta.label.startswith("approvals.")
+        if issubclass(model, FrozenWithArchivedLaunch)
+        and not model._meta.label.startswith("approvals.")
+        and model is not AreaOmission
     }
     assert facts == set(fact_kinds())
     assert set(CHANGES) | {RaciAssignment} == facts
@@ -175,6 +180,8 @@ def test_no_fact_of_an_archived_launch_changes(launch, owner, model):
         (SLO, {"proposed": []}, "cannot be set here"),
         (SLO, {"indicator": "error_rate"}, "is set once"),
         (EvalRun, {"failures": 0}, "is set once"),
+        (EvalRun, {"measured_version": "prompt-v8"}, "is set once"),
+        (EvalRun, {"golden_set_owner": None}, "is set once"),
         (EvalRun, {"recorded_at": timezone.now()}, "cannot be set here"),
         (RolloutStage, {"launch": None}, "cannot be set here"),
     ],
@@ -278,6 +285,23 @@ def test_the_owner_renames_the_launch_on_the_version_they_saw(launch, owner):
     assert reread(launch).name == "Support copilot"
     with pytest.raises(EditConflict, match="since you opened it"):
         launch_change(actor=owner, launch=launch, seen_version=seen, values={"summary": "Old page"})
+
+
+def test_the_owner_records_the_version_in_service_which_decides_what_evidence_counts(launch, owner, viewer):
+    with pytest.raises(PermissionDenied):
+        launch_change(
+            actor=viewer, launch=launch, seen_version=fact_version(launch), values={"serving_version": "prompt-v8"}
+        )
+    launch_change(
+        actor=owner, launch=launch, seen_version=fact_version(launch), values={"serving_version": "prompt-v8"}
+    )
+    launch = reread(launch)
+    assert launch.serving_version == "prompt-v8"
+    assert launch.history.first().history_change_reason == "Changed serving version"
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    evidence = next(r for r in evaluate(facts).results if r.key == "quality_evidence")
+    assert evidence.status == "fail"
+    assert "but 'prompt-v8' is in service" in evidence.reasons[0]
 
 
 @pytest.mark.parametrize("field", ["slug", "risk_tier", "current_stage", "archived"])

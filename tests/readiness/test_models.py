@@ -165,6 +165,21 @@ def test_min_samples_must_be_at_least_one(launch):
     assert_rejected_everywhere(bar, "min_samples", "greater than or equal to 1")
 
 
+@pytest.mark.parametrize("share", ["0", "0.1", "0.333", "1"])
+def test_min_human_reviewed_share_from_zero_to_one_is_accepted(launch, share):
+    QualityBarFactory.build(launch=launch, min_human_reviewed_share=D(share)).full_clean()
+
+
+def test_a_quality_bar_requires_no_human_review_unless_it_says_so(launch):
+    assert QualityBarFactory(launch=launch).min_human_reviewed_share == 0
+
+
+@pytest.mark.parametrize("share", ["-0.001", "-1", "1.001", "2"])
+def test_min_human_reviewed_share_must_be_a_fraction_from_zero_to_one(launch, share):
+    bar = QualityBarFactory.build(launch=launch, min_human_reviewed_share=D(share))
+    assert_rejected_everywhere(bar, "min_human_reviewed_share", "a fraction from 0 to 1")
+
+
 def test_agreement_with_both_who_and_when_is_accepted(launch):
     QualityBarFactory.build(launch=launch, agreed_by=UserFactory(), agreed_at=timezone.now()).full_clean()
 
@@ -206,6 +221,34 @@ def test_failures_cannot_exceed_samples(bar):
 def test_human_reviewed_cannot_exceed_samples(bar):
     run = EvalRunFactory.build(quality_bar=bar, samples=10, failures=0, human_reviewed=11)
     assert_rejected_everywhere(run, "human_reviewed", "Human-reviewed samples (11) cannot exceed samples (10)")
+
+
+def test_an_eval_run_records_the_version_it_measured_and_who_owns_its_golden_set(bar):
+    owner = UserFactory()
+    run = EvalRunFactory.build(quality_bar=bar, measured_version="prompt-v7", golden_set_owner=owner)
+    run.full_clean()
+    run.save()
+    run.refresh_from_db()
+    assert (run.measured_version, run.golden_set_owner) == ("prompt-v7", owner)
+
+
+def test_the_measured_version_is_a_single_line(bar):
+    run = EvalRunFactory.build(quality_bar=bar, measured_version="v7\nBcc: x@example.com")
+    assert_invalid(run, "measured_version", "single line")
+
+
+def test_the_serving_version_is_a_single_line(launch):
+    launch.serving_version = "prompt-v7\r\nX: y"
+    assert_invalid(launch, "serving_version", "single line")
+
+
+def test_a_golden_set_owner_cannot_be_deleted_while_a_run_names_them(bar):
+    from django.db.models import ProtectedError
+
+    owner = UserFactory()
+    EvalRunFactory(quality_bar=bar, golden_set_owner=owner)
+    with pytest.raises(ProtectedError):
+        owner.delete()
 
 
 def test_an_eval_run_needs_at_least_one_sample(bar):

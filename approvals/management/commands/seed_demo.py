@@ -16,11 +16,19 @@ from approvals.choices import DecisionOutcome
 from approvals.services import signoff_decide, signoffs_request, stage_advance
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
-from raci.services import launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
+from raci.services import area_omission_record, launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
 from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
-from readiness.services import fact_add, fact_change, fact_confirm, fact_version, launch_create_from_template
+from readiness.services import (
+    fact_add,
+    fact_change,
+    fact_confirm,
+    fact_remove,
+    fact_version,
+    launch_change,
+    launch_create_from_template,
+)
 
 DEMO_PASSWORD = "preflight-demo"
 
@@ -175,12 +183,21 @@ class DemoPortfolio:
         self.today = timezone.localdate()
 
     def build(self) -> int:
+        # Each story also shows the stricter rules passing on one launch and failing on another:
+        # standard areas left out with a reason (meeting notes) or without (contract summariser);
+        # response times in order and within limits (support) or not (sales); sensitive data kept
+        # need-to-know (everywhere else) or open to all employees (contract summariser); a
+        # confidential asset with every control (support) or never audited (code review); evidence
+        # on the serving version, fresh, reviewed by people (support) or measuring another version
+        # (sales), too old (contract summariser), too little reviewed (HR helpdesk); and personal
+        # data needing legal and security at internal (approved for sales, pending for HR).
         stories = (
             ("meeting-notes", "Meeting notes summariser", RiskTier.MEDIUM, self._approvals_expired),
             ("support-assistant", "Support assistant", RiskTier.MEDIUM, self._waiting_for_executive),
             ("sales-email-drafter", "Sales email drafter", RiskTier.LOW, self._ready_for_internal),
             ("code-review-bot", "Code review bot", RiskTier.MEDIUM, self._rejected_and_blocked_on_evidence),
             ("contract-summariser", "Contract summariser", RiskTier.HIGH, self._stale_and_blocked_on_pii_and_raci),
+            ("hr-helpdesk", "HR helpdesk assistant", RiskTier.LOW, self._internal_waiting_for_legal_and_security),
         )
         created = 0
         # The contract summariser's PM has not yet entered a cost budget, nor confirmed the
@@ -245,8 +262,29 @@ class DemoPortfolio:
             person = self.people[function_people[slot.function]]
             launch_stakeholder_fill(slot=slot, stakeholder=person, actor=self.pm, seen_version=fact_version(slot))
 
-    def _agree_quality_bar(self, launch: Launch, *, samples: int, failures: int) -> None:
+    def _agree_quality_bar(
+        self,
+        launch: Launch,
+        *,
+        samples: int,
+        failures: int,
+        measured_version: str = "",
+        days_ago: int = 1,
+        human_reviewed: int | None = None,
+        min_human_reviewed_share: str = "0",
+    ) -> None:
+        """Put a model/prompt version in service, agree the bar and record an evaluation run of the
+        version in service (unless ``measured_version`` names another)."""
+        launch_change(
+            actor=self.pm,
+            launch=launch,
+            seen_version=fact_version(launch),
+            values={"serving_version": "model-2026-10 + prompt v3"},
+        )
+        launch.refresh_from_db()
         bar = launch.quality_bars.get()
+        if min_human_reviewed_share != "0":
+            bar = self._change(bar, "Human review required", min_human_reviewed_share=Decimal(min_human_reviewed_share))
         quality_bar_agree(actor=self.people["mia"].user, bar=bar, seen_version=fact_version(bar))
         self._add(
             launch,
@@ -256,11 +294,16 @@ class DemoPortfolio:
             failures=failures,
             golden_set_name=f"{launch.slug}-golden",
             golden_set_version="v2",
-            human_reviewed=min(samples, 200),
+            golden_set_owner=self.people["raj"].user,
+            measured_version=measured_version or launch.serving_version,
+            human_reviewed=min(samples, 200) if human_reviewed is None else human_reviewed,
+            run_at=timezone.now() - datetime.timedelta(days=days_ago),
             link="https://evals.example.com/runs/latest",
         )
 
-    def _classify_data(self, launch: Launch, *, pii_controls: bool = True) -> None:
+    def _classify_data(
+        self, launch: Launch, *, pii_controls: bool = True, pii_access: str = AccessLevel.RESTRICTED
+    ) -> None:
         self._add(
             launch,
             DataAsset,
@@ -275,12 +318,33 @@ class DemoPortfolio:
             name="Customer conversations",
             description="Chat transcripts including names and email addresses.",
             classification=Classification.PERSONAL,
-            access_level=AccessLevel.RESTRICTED,
+            access_level=pii_access,
             masked_in_logs=pii_controls,
             retention_days=30 if pii_controls else None,
             audit_interval_days=90 if pii_controls else None,
             last_audit_at=self.today - datetime.timedelta(days=20) if pii_controls else None,
         )
+
+    def _confidential_asset(self, launch: Launch, name: str, description: str, *, audited: bool = True) -> None:
+        self._add(
+            launch,
+            DataAsset,
+            name=name,
+            description=description,
+            classification=Classification.CONFIDENTIAL,
+            access_level=AccessLevel.NEED_TO_KNOW,
+            masked_in_logs=True,
+            retention_days=90 if audited else None,
+            audit_interval_days=180,
+            last_audit_at=self.today - datetime.timedelta(days=45) if audited else None,
+        )
+
+    def _leave_out_area(self, launch: Launch, kind: str, reason: str | None) -> None:
+        """Take a standard area off the launch; with a reason, record why (ledgered)."""
+        area = ResponsibilityArea.objects.get(launch=launch, kind=kind)
+        fact_remove(actor=self.pm, fact=area, seen_version=fact_version(area), reason="Not needed for this launch")
+        if reason:
+            area_omission_record(actor=self.pm, launch=launch, kind=kind, reason=reason)
 
     def _operations(self, launch: Launch, *, rehearsed: bool = True) -> None:
         for slo in launch.slos.all():
@@ -336,8 +400,11 @@ class DemoPortfolio:
 
     def _waiting_for_executive(self, launch: Launch) -> None:
         self._staff_raci(launch)
-        self._agree_quality_bar(launch, samples=1200, failures=24)
+        self._agree_quality_bar(launch, samples=1200, failures=24, min_human_reviewed_share="0.1")
         self._classify_data(launch)
+        self._confidential_asset(
+            launch, "Escalation notes", "Internal notes agents add to escalated tickets.", audited=True
+        )
         self._operations(launch)
         for stage_name in ("Internal", "Beta"):
             self._approve_all(launch, stage_name)
@@ -345,9 +412,14 @@ class DemoPortfolio:
         self._approve_all(launch, "Full", except_functions={TeamFunction.EXECUTIVE})
 
     def _ready_for_internal(self, launch: Launch) -> None:
+        # Ready for internal (legal and security approved: it reads customer conversations), but
+        # its evidence measured the previous prompt, and its severity policy promises a P1 answer in
+        # 6 h and a P3 faster than a P2: neither gates internal, both would gate beta.
         self._staff_raci(launch)
-        self._agree_quality_bar(launch, samples=150, failures=4)
+        self._agree_quality_bar(launch, samples=150, failures=4, measured_version="model-2026-10 + prompt v2")
         self._classify_data(launch)
+        for level, minutes in (("P1", 360), ("P2", 360), ("P3", 120)):
+            self._change(launch.severity_levels.get(level=level), "Response time set", response_minutes=minutes)
         self._approve_all(launch, "Internal")
 
     def _rejected_and_blocked_on_evidence(self, launch: Launch) -> None:
@@ -359,6 +431,10 @@ class DemoPortfolio:
         self._operations(launch, rehearsed=False)
         self._approve_all(launch, "Internal")
         self._advance(launch, "Internal")
+        # Once internal, it was pointed at private repositories, which nobody has audited yet.
+        self._confidential_asset(
+            launch, "Private repositories", "Source code of the repositories under review.", audited=False
+        )
         self._approve_all(
             launch,
             "Beta",
@@ -373,15 +449,46 @@ class DemoPortfolio:
 
     def _stale_and_blocked_on_pii_and_raci(self, launch: Launch) -> None:
         # Internal was approved, then legal asked for a stricter bar: the approvals went stale.
-        # Nobody is Accountable for data and retrieval, and the PII asset has no controls.
+        # Nobody is Accountable for data and retrieval, the user-experience area was dropped without
+        # a word, the PII asset is open to all employees and has no controls, and the only
+        # evaluation ran four months ago.
+        self._leave_out_area(launch, AreaKind.USER_EXPERIENCE, reason=None)
         self._staff_raci(launch, skip_accountable_for=AreaKind.DATA_RETRIEVAL)
-        self._agree_quality_bar(launch, samples=400, failures=8)
-        self._classify_data(launch, pii_controls=False)
+        self._agree_quality_bar(launch, samples=400, failures=8, days_ago=120)
+        self._classify_data(launch, pii_controls=False, pii_access=AccessLevel.ALL_EMPLOYEES)
         self._approve_all(launch, "Internal")
         # Changing the bar clears its agreement (ledgered): the model Accountable must agree again.
         self._change(launch.quality_bars.get(), "Legal asked for a stricter bar", max_failure_rate=Decimal("0.02"))
 
+    def _internal_waiting_for_legal_and_security(self, launch: Launch) -> None:
+        # A low-risk internal launch would need only product's sign-off, but it reads employee
+        # records: legal and security must approve internal too, and have not yet. Its bar asks
+        # that people review a quarter of the evaluation; they reviewed a tenth.
+        self._staff_raci(launch)
+        self._agree_quality_bar(launch, samples=300, failures=3, human_reviewed=30, min_human_reviewed_share="0.25")
+        self._add(
+            launch,
+            DataAsset,
+            name="Employee records",
+            description="Names, contracts and leave balances of employees asking the helpdesk.",
+            classification=Classification.PERSONAL,
+            access_level=AccessLevel.RESTRICTED,
+            masked_in_logs=True,
+            retention_days=30,
+            audit_interval_days=90,
+            last_audit_at=self.today - datetime.timedelta(days=10),
+        )
+        self._operations(launch)
+        self._approve_all(launch, "Internal", except_functions={TeamFunction.LEGAL, TeamFunction.SECURITY})
+
     def _approvals_expired(self, launch: Launch) -> None:
+        # The summariser reads the one transcript it is given and retrieves nothing, so the owner
+        # recorded why it has no data-and-retrieval area.
+        self._leave_out_area(
+            launch,
+            AreaKind.DATA_RETRIEVAL,
+            reason="The summariser reads only the transcript of the meeting it is given; it retrieves nothing.",
+        )
         self._staff_raci(launch)
         self._agree_quality_bar(launch, samples=2000, failures=40)
         self._classify_data(launch)
