@@ -2,6 +2,7 @@
 same team, an approver on another launch, a stakeholder who only views, an executive and an outsider."""
 
 import pytest
+from django.db import transaction
 
 from raci.choices import Role, TeamFunction
 from tests.builders import ready_launch
@@ -58,6 +59,20 @@ def outsider(db):
 def launch(owner):
     """A launch ready for Internal in every respect but sign-offs, with RACI-routed stakeholders."""
     return ready_launch(owner=owner, slug="assistant")
+
+
+@pytest.fixture(scope="module")
+def shared_launch(django_db_setup, django_db_blocker) -> int:
+    """What ``launch`` builds (and its ``owner``), built once per module in a transaction rolled back
+    at the module's end; returns the launch's primary key. A module whose tests all start from that
+    launch overrides ``launch`` and ``owner`` to read it back from the database (see ``test_requests``);
+    each test then runs inside it in a savepoint of its own (like ``setUpTestData``). Not for a module
+    with transactional tests (``transaction=True``, threads): the shared transaction stays open until
+    the module ends, and pytest-django runs those tests last in their module."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
+        yield ready_launch(owner=owner, slug="assistant").pk
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -1,6 +1,10 @@
-"""Sign-offs add rows to every evaluation; the number of queries must not grow with them."""
+"""Sign-offs add rows to every evaluation; the number of queries must not grow with them.
+
+The launches with a sign-off history are built once per module (``shared_launches``); each test
+runs inside them in a savepoint of its own (like ``setUpTestData``)."""
 
 import pytest
+from django.db import transaction
 
 from approvals.services import signoff_decide, signoffs_request
 from readiness.checklist import evaluate, evaluate_many, with_checklist_facts
@@ -24,23 +28,28 @@ def _with_signoff_history(slug: str) -> Launch:
     return launch
 
 
-def test_evaluating_one_launch_does_not_grow_with_its_sign_offs(django_assert_max_num_queries):
+@pytest.fixture(scope="module")
+def shared_launches(django_db_setup, django_db_blocker) -> list[int]:
+    """Four launches with a sign-off history, built once per module in a transaction rolled back at
+    its end; returns their primary keys."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield [_with_signoff_history(f"busy-{index}").pk for index in range(4)]
+        transaction.set_rollback(True)
+
+
+def test_evaluating_one_launch_does_not_grow_with_its_sign_offs(shared_launches, django_assert_max_num_queries):
     quiet = ready_launch(slug="quiet", name="Quiet")
-    busy = _with_signoff_history("busy")
+    busy = Launch.objects.get(pk=shared_launches[0])
     for launch in (quiet, busy):
         with django_assert_max_num_queries(MAX_QUERIES):
             readiness = evaluate(with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get())
         assert readiness.results[0].key == "stakeholders_approved"
 
 
-def test_evaluating_a_page_of_launches_does_not_grow_with_the_page(django_assert_max_num_queries):
-    for index in range(2):
-        _with_signoff_history(f"first-{index}")
+def test_evaluating_a_page_of_launches_does_not_grow_with_the_page(shared_launches, django_assert_max_num_queries):
     with django_assert_max_num_queries(MAX_QUERIES) as two:
-        evaluate_many(Launch.objects.all())
-    for index in range(4):
-        _with_signoff_history(f"more-{index}")
-    with django_assert_max_num_queries(MAX_QUERIES) as six:
-        results = evaluate_many(Launch.objects.all())
-    assert len(results) == 6
-    assert len(six.captured_queries) == len(two.captured_queries)
+        evaluate_many(Launch.objects.filter(pk__in=shared_launches[:2]))
+    with django_assert_max_num_queries(MAX_QUERIES) as four:
+        results = evaluate_many(Launch.objects.filter(pk__in=shared_launches))
+    assert len(results) == 4
+    assert len(four.captured_queries) == len(two.captured_queries)

@@ -1,10 +1,16 @@
 """Freshness: an approval covers the facts it was given on. When those facts change it is stale
-and says what changed; after SIGNOFF_MAX_AGE_DAYS it has expired. Either way it no longer counts."""
+and says what changed; after SIGNOFF_MAX_AGE_DAYS it has expired. Either way it no longer counts.
+
+The owner's launches, one with its Internal sign-offs approved and one with none requested, are
+built once per module (``shared_launches``); each test runs inside them in a savepoint of its own
+and reads its launch back from the database (like ``setUpTestData``)."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from approvals.ledger import verify
@@ -17,8 +23,14 @@ from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import AccessLevel, FeedbackKind, ReviewCadence
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
-from tests.builders import approve_signoffs, team_for
-from tests.factories import DataAssetFactory, EvalRunFactory, FeedbackChannelFactory, StakeholderFactory
+from tests.builders import approve_signoffs, ready_launch, team_for
+from tests.factories import (
+    DataAssetFactory,
+    EvalRunFactory,
+    FeedbackChannelFactory,
+    StakeholderFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +55,41 @@ def accountable(launch: Launch, kind: str):
     return launch.areas.get(kind=kind).assignments.get(role=Role.ACCOUNTABLE)
 
 
+def build_launches() -> dict[str, int]:
+    """The owner's two launches: one with the Internal sign-offs (legal, security, product, ML)
+    approved on today's facts, one with no sign-off requested yet; returns their primary keys."""
+    owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
+    approved = ready_launch(owner=owner, slug="assistant")
+    approve_signoffs(approved, "Internal")
+    unrequested = ready_launch(owner=owner, slug="unrequested", name="Unrequested")
+    return {"approved": approved.pk, "unrequested": unrequested.pk}
+
+
+@pytest.fixture(scope="module")
+def shared_launches(django_db_setup, django_db_blocker) -> dict[str, int]:
+    """The launches built once per module in a transaction rolled back at its end; each test runs
+    inside them in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_launches()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def approved(launch):
+def launch(shared_launches, db) -> Launch:
+    """Ready in every respect but sign-offs, none requested yet."""
+    return Launch.objects.get(pk=shared_launches["unrequested"])
+
+
+@pytest.fixture
+def owner(launch):
+    return get_user_model().objects.get(pk=launch.owner_id)
+
+
+@pytest.fixture
+def approved(shared_launches, db) -> Launch:
     """The Internal sign-offs (legal and security for the personal support tickets, product, ML)
     approved on today's facts."""
-    approve_signoffs(launch, "Internal")
-    return launch
+    return Launch.objects.get(pk=shared_launches["approved"])
 
 
 def approvers(launch: Launch, stage_name: str = "Internal") -> dict[str, object]:

@@ -1,10 +1,16 @@
 """The stage gate: a launch moves forward only when the stage's gating items pass and every sign-off
-is approved and fresh; it goes back only by an explicit, recorded rollback."""
+is approved and fresh; it goes back only by an explicit, recorded rollback.
+
+The owner's launches in the states the tests start from (planning, Internal approved, at Internal
+with Beta approved, in Beta) are built once per module (``shared_launches``); each test runs inside
+them in a savepoint of its own and reads its launch back from the database (like ``setUpTestData``)."""
 
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 
 from approvals.choices import LedgerEvent
@@ -17,7 +23,7 @@ from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 from readiness.services import fact_change, fact_confirm, fact_version
 from tests.builders import approve_signoffs, ready_launch
-from tests.factories import LaunchFactory, RolloutStageFactory
+from tests.factories import LaunchFactory, RaciAssignmentFactory, RolloutStageFactory, StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
@@ -60,31 +66,82 @@ def accountable(launch: Launch, kind: str):
     return user
 
 
-@pytest.fixture
-def internal_approved(launch):
-    approve_signoffs(launch, "Internal")
-    return launch
+def build_launches() -> dict[str, int]:
+    """The owner's launches, one per starting state, and a viewer on each; returns primary keys."""
+    owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
+    planning = ready_launch(owner=owner, slug="assistant")
 
+    internal_approved = ready_launch(owner=owner, slug="internal-approved", name="Internal approved")
+    approve_signoffs(internal_approved, "Internal")
 
-@pytest.fixture
-def in_internal_with_beta_approved(launch):
-    """At Internal (through the gate: a launch put in a stage any other way breaks the ledger), Beta's
-    sign-offs approved."""
-    approve_signoffs(launch, "Internal")
-    stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, "Internal"))
-    approve_signoffs(launch, "Beta")
-    launch.refresh_from_db()
-    return launch
+    # At Internal (through the gate: a launch put in a stage any other way breaks the ledger), Beta's
+    # sign-offs approved.
+    beta_approved = ready_launch(owner=owner, slug="beta-approved", name="Beta approved")
+    approve_signoffs(beta_approved, "Internal")
+    stage_advance(actor=owner, launch=beta_approved, stage=stage(beta_approved, "Internal"))
+    approve_signoffs(beta_approved, "Beta")
 
-
-@pytest.fixture
-def in_beta(launch):
-    """Moved to Beta through the gate (a launch put in a stage any other way breaks the ledger)."""
+    # Moved to Beta through the gate (a launch put in a stage any other way breaks the ledger).
+    in_beta = ready_launch(owner=owner, slug="in-beta", name="In beta")
     for name in ("Internal", "Beta"):
-        approve_signoffs(launch, name)
-        stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, name))
-    launch.refresh_from_db()
-    return launch
+        approve_signoffs(in_beta, name)
+        stage_advance(actor=owner, launch=in_beta, stage=stage(in_beta, name))
+
+    launches = {
+        "planning": planning,
+        "internal_approved": internal_approved,
+        "beta_approved": beta_approved,
+        "in_beta": in_beta,
+    }
+    # The ``viewer`` of the conftest, on each launch: Informed on its first area, so they may view it.
+    viewer = StakeholderFactory(user=UserFactory(username="viewer"))
+    for launch in launches.values():
+        RaciAssignmentFactory(area=launch.areas.first(), stakeholder=viewer, role=Role.INFORMED)
+        give_view(viewer.user, launch)
+    return {"viewer": viewer.user.pk} | {state: launch.pk for state, launch in launches.items()}
+
+
+@pytest.fixture(scope="module")
+def shared_launches(django_db_setup, django_db_blocker) -> dict[str, int]:
+    """The launches built once per module in a transaction rolled back at its end; each test runs
+    inside them in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_launches()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def launch(shared_launches, db) -> Launch:
+    """Ready in every respect but sign-offs, none requested yet."""
+    return Launch.objects.get(pk=shared_launches["planning"])
+
+
+@pytest.fixture
+def owner(launch):
+    return get_user_model().objects.get(pk=launch.owner_id)
+
+
+@pytest.fixture
+def viewer(shared_launches, db):
+    """A stakeholder Informed on every launch of the module, who may view them but decides nothing."""
+    return get_user_model().objects.get(pk=shared_launches["viewer"])
+
+
+@pytest.fixture
+def internal_approved(shared_launches, db):
+    return Launch.objects.get(pk=shared_launches["internal_approved"])
+
+
+@pytest.fixture
+def in_internal_with_beta_approved(shared_launches, db):
+    """At Internal (through the gate), Beta's sign-offs approved."""
+    return Launch.objects.get(pk=shared_launches["beta_approved"])
+
+
+@pytest.fixture
+def in_beta(shared_launches, db):
+    """Moved to Beta through the gate."""
+    return Launch.objects.get(pk=shared_launches["in_beta"])
 
 
 # Advancing ---------------------------------------------------------------------------------

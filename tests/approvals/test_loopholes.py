@@ -1,6 +1,7 @@
 """Ways round the sign-off rules found in review, each closed and proven closed here."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 
@@ -28,6 +29,17 @@ from tests.builders import approve_signoffs
 from tests.factories import StakeholderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
+    return Launch.objects.get(pk=shared_launch)
+
+
+@pytest.fixture
+def owner(launch):
+    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 def facts_of(launch: Launch) -> Launch:

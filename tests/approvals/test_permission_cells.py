@@ -1,6 +1,7 @@
 """The permission matrix's cells (see ``test_permission_matrix`` for the roles and the rule of
-each cell), run against one world built per module, each cell in a savepoint of its own: the
-world is the same for all of them, and building it once keeps the suite fast."""
+each cell), and who sees which launch, run against one world built per module, each test in a
+savepoint of its own: the world is the same for all of them, and building it once keeps the suite
+fast."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.http import Http404
 
+from approvals.choices import DecisionOutcome
 from approvals.models import LedgerEntry, SignoffRequest
-from approvals.services import signoff_delegate, signoffs_request
+from approvals.services import policy_set_consultation, signoff_decide, signoff_delegate, signoffs_request
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
+from readiness.access import can_view, visible_launches
 from readiness.history import delete_with_history
 from readiness.models import Launch
+from readiness.services import launch_create
 from tests.approvals.test_permission_matrix import OK, REFUSALS, ROLES, SCENARIOS, cells, db_state
 from tests.builders import ready_launch, team_for
 from tests.factories import LaunchFactory, RaciAssignmentFactory, StakeholderFactory, TeamFactory, UserFactory
@@ -108,3 +113,63 @@ def test_permission_matrix(fresh_world, service, role, expected):
             call(actor)
         assert LedgerEntry.objects.count() == ledger_before, "a refused call wrote to the ledger"
         assert db_state() == before, "a refused call changed something"
+
+
+# Who sees which launch ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def launches(fresh_world):
+    """The world's launch, the other approver's launch, and one nobody here takes part in."""
+    stranger = UserFactory(username="stranger")
+    unrelated = launch_create(actor=stranger, name="Unrelated", slug="unrelated")
+    return {
+        "assistant": fresh_world.launch,
+        "other-launch": Launch.objects.get(slug="other-launch"),
+        "unrelated": unrelated,
+    }
+
+
+VISIBLE = {
+    "owner": {"assistant"},
+    "addressee": {"assistant"},
+    "delegate": {"assistant"},
+    "other_approver": {"other-launch"},
+    "viewer": {"assistant"},
+    "consulted": {"assistant"},
+    "accountable": {"assistant"},
+    "executive": {"assistant", "other-launch", "unrelated"},  # including launches they have no role on
+    "superuser": {"assistant", "other-launch", "unrelated"},
+    "outsider": set(),
+    "anonymous": set(),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_visible_launches(fresh_world, launches, role):
+    assert set(visible_launches(fresh_world.people[role]).values_list("slug", flat=True)) == VISIBLE[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_can_view_agrees_with_visible_launches(fresh_world, launches, role):
+    """The list a user is shown and the launches the services let them open are the same."""
+    user = fresh_world.people[role]
+    opened = {slug for slug, launch in launches.items() if can_view(user, launch)}
+    assert opened == VISIBLE[role]
+
+
+@pytest.mark.parametrize("role", ["owner", "addressee", "delegate", "viewer", "executive", "superuser"])
+def test_an_inactive_user_sees_nothing(fresh_world, launches, role):
+    user = fresh_world.people[role]
+    user.is_active = False
+    user.save()
+    user.refresh_from_db()
+
+    assert not visible_launches(user).exists()
+    assert not any(can_view(user, launch) for launch in launches.values())
+    before = db_state()
+    with pytest.raises(Http404):
+        policy_set_consultation(actor=user, stage=fresh_world.stage(name="Beta"), must_acknowledge=True)
+    with pytest.raises(Http404):
+        signoff_decide(actor=user, signoff=fresh_world.request, outcome=DecisionOutcome.APPROVE)
+    assert db_state() == before

@@ -9,7 +9,8 @@ person. The expected outcome of each cell is written down in ``EXPECTED``:
     404   ``Http404``: the actor may not know the launch exists.
 
 A refused call must leave the database exactly as it was (no ledger entry, no history row, no
-permission granted, no status changed).
+permission granted, no status changed). The cells, and who sees which launch, run in
+``test_permission_cells`` against one world built per module.
 
 Roles
 -----
@@ -73,10 +74,10 @@ from approvals.services import (
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, RaciAssignment
 from raci.services import launch_stakeholder_fill, raci_assign
-from readiness.access import can_view, visible_launches
+from readiness.access import can_view
 from readiness.history import delete_with_history
 from readiness.models import Launch
-from readiness.services import fact_version, launch_create
+from readiness.services import fact_version
 from tests.builders import approve_signoffs, team_for
 from tests.factories import (
     LaunchStakeholderFactory,
@@ -619,63 +620,3 @@ def test_a_superuser_cannot_decide_a_waiver_they_requested(launch, superuser, po
     assert db_state() == before
     waiver.refresh_from_db()
     assert waiver.status == WaiverStatus.PENDING and waiver.decided_by is None
-
-
-# Who sees which launch ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def launches(world, other_approver):
-    """The world's launch, the other approver's launch, and one nobody here takes part in."""
-    stranger = UserFactory(username="stranger")
-    unrelated = launch_create(actor=stranger, name="Unrelated", slug="unrelated")
-    return {
-        "assistant": world.launch,
-        "other-launch": Launch.objects.get(slug="other-launch"),
-        "unrelated": unrelated,
-    }
-
-
-VISIBLE = {
-    "owner": {"assistant"},
-    "addressee": {"assistant"},
-    "delegate": {"assistant"},
-    "other_approver": {"other-launch"},
-    "viewer": {"assistant"},
-    "consulted": {"assistant"},
-    "accountable": {"assistant"},
-    "executive": {"assistant", "other-launch", "unrelated"},  # including launches they have no role on
-    "superuser": {"assistant", "other-launch", "unrelated"},
-    "outsider": set(),
-    "anonymous": set(),
-}
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_visible_launches(world, launches, role):
-    assert set(visible_launches(world.people[role]).values_list("slug", flat=True)) == VISIBLE[role]
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_can_view_agrees_with_visible_launches(world, launches, role):
-    """The list a user is shown and the launches the services let them open are the same."""
-    user = world.people[role]
-    opened = {slug for slug, launch in launches.items() if can_view(user, launch)}
-    assert opened == VISIBLE[role]
-
-
-@pytest.mark.parametrize("role", ["owner", "addressee", "delegate", "viewer", "executive", "superuser"])
-def test_an_inactive_user_sees_nothing(world, launches, role):
-    user = world.people[role]
-    user.is_active = False
-    user.save()
-    user.refresh_from_db()
-
-    assert not visible_launches(user).exists()
-    assert not any(can_view(user, launch) for launch in launches.values())
-    before = db_state()
-    with pytest.raises(Http404):
-        policy_set_consultation(actor=user, stage=world.stage(name="Beta"), must_acknowledge=True)
-    with pytest.raises(Http404):
-        signoff_decide(actor=user, signoff=world.request, outcome=DecisionOutcome.APPROVE)
-    assert db_state() == before

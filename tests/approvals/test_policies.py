@@ -2,6 +2,7 @@
 policies asking for more than one approval."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
@@ -23,6 +24,17 @@ from readiness.models import Launch
 from tests.factories import DataAssetFactory, LaunchFactory, RolloutStageFactory, StakeholderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
+    return Launch.objects.get(pk=shared_launch)
+
+
+@pytest.fixture
+def owner(launch):
+    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)

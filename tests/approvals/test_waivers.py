@@ -1,10 +1,15 @@
 """Waivers: a failing checklist item accepted for one stage until a date, asked for by the owner and
-decided by the item's Accountable or an executive, never by whoever asked."""
+decided by the item's Accountable or an executive, never by whoever asked.
+
+The blocked launch is built once per module (``shared_blocked``); each test runs inside it in a
+savepoint of its own and reads it back from the database (like ``setUpTestData``)."""
 
 import datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,8 +20,8 @@ from approvals.services import MAX_WAIVER_DAYS, GateRefused, stage_advance, waiv
 from raci.choices import AreaKind, Role
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
-from tests.builders import approve_signoffs
-from tests.factories import LaunchFactory, RolloutStageFactory
+from tests.builders import approve_signoffs, ready_launch
+from tests.factories import LaunchFactory, RolloutStageFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
@@ -55,16 +60,43 @@ def item(launch: Launch, stage_name: str, key: str, *, now=None):
     return next(r for r in evaluate(facts, target, now=now).results if r.key == key)
 
 
-@pytest.fixture
-def blocked(launch):
-    """At Internal with Beta's sign-offs approved, kept out of Beta only by a stale rollback rehearsal."""
+def build_blocked() -> int:
+    """The owner's launch at Internal with Beta's sign-offs approved, kept out of Beta only by a
+    stale rollback rehearsal; returns its primary key."""
+    owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
+    launch = ready_launch(owner=owner, slug="assistant")
     approve_signoffs(launch, "Internal")
     stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, "Internal"))
     plan = launch.rollback_plan
     plan.last_rehearsed_at = today() - datetime.timedelta(days=200)
     plan.save()
     approve_signoffs(launch, "Beta")
-    launch.refresh_from_db()
+    return launch.pk
+
+
+@pytest.fixture(scope="module")
+def shared_blocked(django_db_setup, django_db_blocker) -> int:
+    """The blocked launch built once per module in a transaction rolled back at its end; each test
+    runs inside it in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_blocked()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def launch(shared_blocked, db) -> Launch:
+    """The shared blocked launch, read back from the database (so the ``viewer`` is on it)."""
+    return Launch.objects.get(pk=shared_blocked)
+
+
+@pytest.fixture
+def owner(launch):
+    return get_user_model().objects.get(pk=launch.owner_id)
+
+
+@pytest.fixture
+def blocked(launch):
+    """At Internal with Beta's sign-offs approved, kept out of Beta only by a stale rollback rehearsal."""
     return launch
 
 
@@ -405,9 +437,16 @@ def test_the_gate_refuses_before_the_waiver_and_lets_the_launch_through_after(bl
     assert entry.payload["checklist"]["rollback_plan"] == "waived"
 
 
-def test_an_approved_waiver_row_never_waives_sign_offs(launch, owner, executive):
+@pytest.fixture
+def unrequested(owner):
+    """A second launch of the owner's, ready in every respect but sign-offs, none requested yet."""
+    return ready_launch(owner=owner, slug="unrequested", name="Unrequested")
+
+
+def test_an_approved_waiver_row_never_waives_sign_offs(unrequested, owner, executive):
     """Sign-offs are the four-eyes control; a waiver row made outside the service (admin, import)
     must not switch it off either."""
+    launch = unrequested
     Waiver.objects.create(
         launch=launch,
         stage=stage(launch, "Internal"),

@@ -3,12 +3,15 @@ has exactly one Accountable and a Responsible, whether every severity level page
 whether the required SLOs are confirmed and agreed by the Accountable of the area that owns them.
 
 Each test starts from ``ready_launch()`` (every check passes), breaks exactly one fact, re-loads the
-launch with ``with_checklist_facts`` and looks at one item's result.
+launch with ``with_checklist_facts`` and looks at one item's result. The ready launch is built once
+per module (``shared_launch``); each test runs inside it in a savepoint of its own and reads it back
+from the database (like ``setUpTestData``).
 """
 
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from raci.choices import AreaKind, Role
@@ -71,9 +74,18 @@ def agree(fact, user) -> None:
     fact.save()
 
 
+@pytest.fixture(scope="module")
+def shared_launch(django_db_setup, django_db_blocker) -> int:
+    """``ready_launch()`` built once per module in a transaction rolled back at its end; each test
+    runs inside it in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield ready_launch().pk
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def launch(db):
-    return ready_launch()
+def launch(shared_launch, db) -> Launch:
+    return Launch.objects.get(pk=shared_launch)
 
 
 # --- 2. acceptable failure rate agreed ------------------------------------------------------------

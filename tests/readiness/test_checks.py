@@ -1,18 +1,22 @@
-"""Checklist items 5, 6 and 8–12, stage gating and the query budget of evaluating launches.
+"""Checklist items 5, 6 and 8–12, stage gating and the query budget of evaluating a launch (of
+evaluating many launches together: ``test_evaluate_many``).
 
 Each test starts from ``ready_launch()`` (every check passes), breaks exactly one fact, re-loads the
-launch the way production code does (``with_checklist_facts``) and looks at one item's result.
+launch the way production code does (``with_checklist_facts``) and looks at one item's result. The
+ready launch is built once per module (``shared_launch``); each test runs inside it in a savepoint
+of its own and reads it back from the database (like ``setUpTestData``).
 """
 
 import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from raci.choices import AreaKind, Role
 from raci.services import area_omission_record
-from readiness.checklist import Status, evaluate, evaluate_many, registry, with_checklist_facts
+from readiness.checklist import Status, evaluate, registry, with_checklist_facts
 from readiness.choices import AccessLevel, Classification, FeedbackKind, SloIndicator, StageKind
 from readiness.models import EvalRun, Launch, RollbackPlan, RolloutStage
 from tests.builders import ready_launch
@@ -53,9 +57,18 @@ def assert_fails(result, *reasons: str) -> None:
     assert result.reasons == reasons
 
 
+@pytest.fixture(scope="module")
+def shared_launch(django_db_setup, django_db_blocker) -> int:
+    """``ready_launch()`` built once per module in a transaction rolled back at its end; each test
+    runs inside it in a savepoint of its own (like ``setUpTestData``)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield ready_launch().pk
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def launch(db):
-    return ready_launch()
+def launch(shared_launch, db) -> Launch:
+    return Launch.objects.get(pk=shared_launch)
 
 
 # --- the starting point ---------------------------------------------------------------------------
@@ -1016,61 +1029,6 @@ def test_evaluating_a_large_launch_stays_within_the_same_query_bound(launch, dja
         "Success rate, p95 latency and the monthly cost budget have confirmed targets and alerts, "
         "agreed by the Accountable of the owning area.",
     )
-
-
-def test_evaluate_many_gives_each_launch_its_own_readiness_for_its_next_stage(db):
-    ready = ready_launch(slug="ready", name="Ready")
-    blocked = ready_launch(slug="blocked", name="Blocked")
-    blocked.data_assets.all().delete()
-    in_beta = ready_launch(slug="in-beta", name="In beta")
-    in_beta.current_stage = stage_of(in_beta, StageKind.INTERNAL)
-    in_beta.save()
-
-    by_slug = {readiness.launch.slug: readiness for readiness in evaluate_many(Launch.objects.all())}
-
-    assert set(by_slug) == {"ready", "blocked", "in-beta"}
-    assert checklist_blockers(by_slug["ready"]) == []
-    assert checklist_blockers(by_slug["blocked"]) == ["data_classified"]
-    assert by_slug["in-beta"].stage.kind == StageKind.BETA
-    assert by_slug["in-beta"].stage.launch_id == in_beta.pk
-    assert by_slug[ready.slug].stage.launch_id == ready.pk
-
-
-def test_evaluate_many_uses_one_moment_for_every_launch(db):
-    first = ready_launch(slug="first", name="First")
-    second = ready_launch(slug="second", name="Second")
-    for launch in (first, second):
-        launch.runbook.last_reviewed_at = TODAY - datetime.timedelta(days=181)
-        launch.runbook.save()
-    results = evaluate_many(Launch.objects.all(), now=NOW)
-    for readiness in results:
-        runbook = next(result for result in readiness.results if result.key == "incident_runbook")
-        assert runbook.status == Status.FAIL
-
-
-def launches(count: int) -> None:
-    for n in range(count):
-        launch = ready_launch(slug=f"launch-{n}", name=f"Launch {n}")
-        if n % 3 == 1:
-            launch.current_stage = stage_of(launch, StageKind.INTERNAL)
-            launch.save()
-
-
-def test_evaluating_two_launches_together_stays_within_the_query_bound(db, django_assert_max_num_queries):
-    launches(2)
-    with django_assert_max_num_queries(QUERY_BOUND):
-        results = evaluate_many(Launch.objects.all())
-    assert len(results) == 2
-
-
-def test_evaluating_twelve_launches_together_stays_within_the_same_query_bound(db, django_assert_max_num_queries):
-    launches(12)
-    with django_assert_max_num_queries(QUERY_BOUND):
-        results = evaluate_many(Launch.objects.all())
-        stages = {readiness.launch.slug: readiness.stage.kind for readiness in results}
-    assert len(results) == 12
-    assert stages["launch-1"] == StageKind.BETA
-    assert stages["launch-0"] == StageKind.INTERNAL
 
 
 def test_the_registry_refuses_a_second_item_with_a_key_or_number_already_taken():
