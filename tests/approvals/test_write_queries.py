@@ -1,0 +1,64 @@
+"""The sign-off workflow's write paths cost the same number of queries however many sign-off
+requests the launch already has (the fact services at two sizes of RACI: ``tests/raci/test_agreements``)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals.models import SignoffRequest
+from approvals.services import signoff_decide, signoff_withdraw, signoffs_request, stage_advance
+from readiness.models import Launch
+from tests.builders import ready_launch
+
+pytestmark = pytest.mark.django_db
+
+
+def _launch_with_request_history(slug: str, rounds: int) -> Launch:
+    """A ready launch whose Internal sign-offs were requested and withdrawn ``rounds`` times."""
+    launch = ready_launch(slug=slug, name=slug)
+    internal = launch.stages.get(name="Internal")
+    for _ in range(rounds):
+        for request in signoffs_request(actor=launch.owner, launch=launch, stage=internal):
+            signoff_withdraw(actor=launch.owner, signoff=request, reason="Asked too early")
+    return launch
+
+
+def _queries(fn) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return len(captured)
+
+
+def _write_costs(launch: Launch) -> dict[str, int]:
+    launch = Launch.objects.select_related("owner").get(pk=launch.pk)
+    owner = launch.owner
+    internal, beta = launch.stages.get(name="Internal"), launch.stages.get(name="Beta")
+    requested: list[SignoffRequest] = []
+    costs = {
+        "request sign-offs": _queries(
+            lambda: requested.extend(signoffs_request(actor=owner, launch=launch, stage=internal))
+        )
+    }
+    first, *rest = requested
+    costs["decide"] = _queries(
+        lambda: signoff_decide(actor=first.addressees.get(), signoff=first, outcome="approve", comment="")
+    )
+    for request in rest:
+        signoff_decide(actor=request.addressees.get(), signoff=request, outcome="approve")
+    costs["advance"] = _queries(lambda: stage_advance(actor=owner, launch=launch, stage=internal))
+    pending = signoffs_request(actor=owner, launch=launch, stage=beta)[0]
+    costs["withdraw"] = _queries(lambda: signoff_withdraw(actor=owner, signoff=pending, reason="Not yet"))
+    return costs
+
+
+def test_sign_off_write_paths_cost_the_same_with_8_or_80_earlier_requests():
+    small = _launch_with_request_history("small", 2)
+    large = _launch_with_request_history("large", 20)
+    assert SignoffRequest.objects.filter(launch=large).count() == 80
+    costs = _write_costs(small)
+    assert costs == _write_costs(large)
+    # Measured: requesting 4 sign-offs 145 (each checks the policy, grants the addressees view,
+    # writes history, a ledger entry with the launch's snapshot and a notification), deciding 75
+    # (the decision's snapshot is the whole checklist's), advancing 47, withdrawing 36.
+    assert costs["request sign-offs"] <= 150 and costs["decide"] <= 80, costs
+    assert costs["advance"] <= 50 and costs["withdraw"] <= 40, costs
