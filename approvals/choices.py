@@ -82,6 +82,7 @@ class LedgerEvent(models.TextChoices):
     SLO_REDEFINED = "slo_redefined", "SLO target or alert changed; agreement cleared"
     AREA_OMITTED = "area_omitted", "Standard area left out, with the reason"
     OMISSION_WITHDRAWN = "omission_withdrawn", "Reason for leaving out a standard area withdrawn"
+    DATA_DECLASSIFIED = "data_declassified", "Personal or confidential data declassified or removed"
 
 
 class PolicyChangeStatus(models.TextChoices):

@@ -37,6 +37,12 @@ def _owner(areas: list[ResponsibilityArea], concern: str, *, fallback: str) -> R
     return next((area for area in areas if area.kind == fallback), None)
 
 
+def privacy_owning_area(areas: list[ResponsibilityArea]) -> ResponsibilityArea | None:
+    """The area owning privacy (the policy area, unless another claims the concern): its
+    Accountable decides whether personal or confidential data may be declassified or dropped."""
+    return _owner(areas, "privacy", fallback=AreaKind.POLICY)
+
+
 def serves_function(user, function: str) -> bool:
     """``user`` is an active member of a team of ``function``."""
     return bool(

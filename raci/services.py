@@ -8,9 +8,10 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from readiness.access import refuse_if_archived, require_change, require_view
+from readiness.choices import SENSITIVITY
 from readiness.history import delete_with_history, save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
-from readiness.models import SLO, Launch, QualityBar
+from readiness.models import SLO, DataAsset, Launch, QualityBar
 from readiness.recording import record
 from readiness.services import FactKind, fact_add, fact_change, fact_remove, register_fact_kind
 from readiness.services.facts import bar_definition, lock_launch, require_version, slo_definition
@@ -18,7 +19,7 @@ from readiness.validators import clean_text
 
 from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
 from .models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
-from .selectors import owning_area, serves_function, slo_owning_area
+from .selectors import owning_area, privacy_owning_area, serves_function, slo_owning_area
 
 register_fact_kind(FactKind(ResponsibilityArea, "responsibility area", fields=("name", "concerns"), fixed=("kind",)))
 register_fact_kind(
@@ -281,6 +282,59 @@ def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
         event="slo_agreed", launch=launch, actor=actor, payload={**slo_definition(slo), "area": area.name}, seal=[slo]
     )
     return slo
+
+
+# Personal and confidential data: what the launch must show for it (items 5 and 6, legal and
+# security sign-offs) binds the owner, so lowering its class or dropping it is the privacy Accountable's act.
+
+
+def _sensitive_asset(actor, asset: DataAsset, seen_version: int) -> tuple[Launch, DataAsset, ResponsibilityArea]:
+    launch, asset = _locked(asset, actor)
+    require_version(asset, seen_version, what=f"Data asset '{asset.name}'")
+    if not asset.is_sensitive:
+        raise ValidationError(
+            {"classification": f"Data asset '{asset.name}' is not personal or confidential; its owner changes it."}
+        )
+    what = f"declassifying or removing data asset '{asset.name}'"
+    return launch, asset, _accountable_for(actor, launch, privacy_owning_area(_areas(launch)), what)
+
+
+def _record_declassification(*, launch, actor, asset, before: str, after: str, reason: str, area) -> None:
+    payload = {"data asset": asset.pk, "name": asset.name, "from": before, "to": after, "reason": reason}
+    record(event="data_declassified", launch=launch, actor=actor, payload={**payload, "area": area.name}, seal=[asset])
+
+
+@transaction.atomic
+def data_asset_declassify(*, actor, asset: DataAsset, seen_version: int, classification: str, reason: str) -> DataAsset:
+    """Lower a personal or confidential asset's class, with a reason, ledgered: the current
+    Accountable of the area owning privacy (the policy area), never the launch owner."""
+    reason = clean_text(reason, field="reason", required="Say why the data is less sensitive than recorded.")
+    launch, asset, area = _sensitive_asset(actor, asset, seen_version)
+    before = asset.classification
+    if SENSITIVITY.get(classification, 0) >= SENSITIVITY[before]:
+        raise ValidationError(
+            {"classification": "Declassifying lowers the class; raise it or change anything else as the owner."}
+        )
+    asset.classification = classification
+    save_with_history(asset, actor=actor, reason=f"Declassified by the Accountable for '{area.name}': {reason}")
+    _record_declassification(
+        launch=launch, actor=actor, asset=asset, before=before, after=classification, reason=reason, area=area
+    )
+    return asset
+
+
+@transaction.atomic
+def data_asset_remove(*, actor, asset: DataAsset, seen_version: int, reason: str) -> None:
+    """Drop a personal or confidential asset from the launch, with a reason, ledgered: the current
+    Accountable of the area owning privacy, never the launch owner."""
+    reason = clean_text(reason, field="reason", required="Say why the launch no longer holds this data.")
+    launch, asset, area = _sensitive_asset(actor, asset, seen_version)
+    before, pk = asset.classification, asset.pk
+    delete_with_history(asset, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
+    asset.pk = pk  # the entry names and seals the row the history keeps
+    _record_declassification(
+        launch=launch, actor=actor, asset=asset, before=before, after="removed", reason=reason, area=area
+    )
 
 
 def _contribute_to_template(*, launch: Launch, template: LaunchTemplate, actor) -> None:

@@ -174,6 +174,15 @@ DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
 }
 
 
+def minimum_gating_checks(kind: str) -> list[str]:
+    """What a stage of ``kind`` is gated by at least, whatever its own list says: its kind's
+    defaults (a Full stage: every item; a custom stage: what Internal needs)."""
+    if kind == "full":
+        return registry.keys()
+    chosen = set(DEFAULT_STAGE_CHECKS.get(kind, DEFAULT_STAGE_CHECKS["internal"]))
+    return [key for key in registry.keys() if key in chosen]
+
+
 def gating_checks_for(stage) -> list[str]:
     """Keys of the items that must pass to enter ``stage``, in checklist order."""
     if stage is None:

@@ -21,6 +21,18 @@ class Classification(models.TextChoices):
     PERSONAL = "personal", "Personal (PII)"
 
 
+# How sensitive each class is: lowering it (or removing a personal or confidential asset) lowers
+# what the launch must show (items 5 and 6, legal and security sign-offs), so it is not the owner's act.
+SENSITIVITY = {
+    "": 0,
+    Classification.PUBLIC: 1,
+    Classification.INTERNAL: 2,
+    Classification.CONFIDENTIAL: 3,
+    Classification.PERSONAL: 4,
+}
+SENSITIVE_CLASSES = (Classification.CONFIDENTIAL, Classification.PERSONAL)
+
+
 class AccessLevel(models.TextChoices):
     OPEN = "open", "Open to anyone"
     ALL_EMPLOYEES = "all_employees", "All employees"

@@ -19,6 +19,7 @@ from .choices import (
     COST_INDICATORS,
     HIGHER_IS_BETTER,
     PERCENT_INDICATORS,
+    SENSITIVE_CLASSES,
     AccessLevel,
     Classification,
     FeedbackKind,
@@ -186,6 +187,10 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
     def clean(self) -> None:
         self.clean_proposed()
         self._refuse_changes_once_entered()
+        if self.exposure_percent == HUNDRED and self.kind != StageKind.FULL:
+            raise ValidationError(
+                {"kind": "A stage exposing every user (100 %) is a Full stage, gated and signed off as one."}
+            )
         if self.gating_checks is None:
             return
         from .checklist import registry
@@ -197,6 +202,22 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
             raise ValidationError(
                 {
                     "gating_checks": f"Unknown checklist items: {', '.join(unknown)}. Known: {', '.join(registry.keys())}."
+                }
+            )
+        self._refuse_dropping_default_checks()
+
+    def _refuse_dropping_default_checks(self) -> None:
+        """A stage's own list may add items to what its kind requires, never drop one (a custom
+        stage needs at least what Internal needs): the owner does not lower the bar that binds them."""
+        from .checklist import minimum_gating_checks
+
+        dropped = [key for key in minimum_gating_checks(self.kind) if key not in self.gating_checks]
+        if self.gating_checks and dropped:
+            kind = self.get_kind_display()
+            raise ValidationError(
+                {
+                    "gating_checks": f"A {kind} stage is gated by at least {', '.join(minimum_gating_checks(self.kind))}; "
+                    f"this list leaves out {', '.join(dropped)}. Add items, never drop them."
                 }
             )
 
@@ -420,6 +441,11 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
     @property
     def is_personal(self) -> bool:
         return self.classification == Classification.PERSONAL
+
+    @property
+    def is_sensitive(self) -> bool:
+        """Personal or confidential: only the Accountable for privacy lowers its class or removes it."""
+        return self.classification in SENSITIVE_CLASSES
 
     def audit_due_on(self) -> datetime.date | None:
         if self.last_audit_at is None or self.audit_interval_days is None:

@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ..access import refuse_if_archived, require_change
+from ..choices import SENSITIVITY
 from ..history import delete_with_history, save_with_history
 from ..models import (
     SLO,
@@ -57,7 +58,10 @@ class FactKind:
     ``fields`` may be set when adding and changed later; ``fixed`` may be set only when adding (a
     RACI row's person, an evaluation's measured numbers: a wrong one is removed, with a reason, and
     recorded again). Anything else (agreements, proposals, timestamps) only services set.
-    ``after_change(fact=, changed=, actor=)`` runs in the transaction after a change is saved."""
+    ``after_change(fact=, changed=, actor=)`` runs in the transaction after a change is saved.
+    ``not_the_owners(fact, values)`` names, field by field, what in a change (``values``) or a
+    removal (``None``) would lower a bar that binds the launch: someone who answers for it does that
+    through a service of their own, never the owner through these."""
 
     model: type[models.Model]
     label: str
@@ -65,8 +69,7 @@ class FactKind:
     fixed: tuple[str, ...] = ()
     after_change: ChangeHook | None = None
     describe: Callable[[models.Model], str] = field(default=lambda fact: str(fact))
-    # Why the launch owner may not remove one, if a removal is another person's act.
-    removed_elsewhere: str = ""
+    not_the_owners: Callable[[models.Model, Mapping | None], dict[str, str]] | None = None
 
     def name(self, fact: models.Model) -> str:
         """How messages name one fact, e.g. "Quality bar 'wrong_answers'"."""
@@ -200,6 +203,7 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     _refuse_unknown(values, kind.fields, kind, changing=True)
     kind, fact = _prepare(actor, fact)
     require_version(fact, seen_version, what=kind.name(fact))
+    _refuse_lowering(kind, fact, values)
     changed = set()
     for name, value in values.items():
         if getattr(fact, name) != value:
@@ -216,6 +220,11 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     if kind.after_change is not None:
         kind.after_change(fact=fact, changed=changed, actor=actor, agreement_cleared=agreement_cleared)
     return fact
+
+
+def _refuse_lowering(kind: FactKind, fact: models.Model, values: Mapping | None) -> None:
+    if kind.not_the_owners is not None and (errors := kind.not_the_owners(fact, values)):
+        raise ValidationError(errors)
 
 
 def _clear_agreement(fact: models.Model, changed: set[str]) -> bool:
@@ -248,13 +257,26 @@ def fact_confirm(*, actor, fact: models.Model, seen_version: int, fields: Iterab
 def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) -> None:
     """Remove ``fact`` with a reason (kept in its history), as of the version the caller saw."""
     kind, fact = _prepare(actor, fact)
-    if kind.removed_elsewhere:
-        raise ValidationError({"fact": kind.removed_elsewhere})
+    _refuse_lowering(kind, fact, None)
     reason = clean_text(reason, field="reason", required=f"Say why the {kind.label} is removed.", max_length=500)
     require_version(fact, seen_version, what=kind.name(fact))
     if kind.after_change is not None:
         kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
     delete_with_history(fact, actor=actor, reason=f"Removed: {reason}")
+
+
+def _declassifying(asset: DataAsset, values: Mapping | None) -> dict[str, str]:
+    """Lowering a personal or confidential asset's class, or removing it, is the privacy
+    Accountable's act (raci.services.data_asset_declassify / data_asset_remove), not the owner's."""
+    if not asset.is_sensitive:
+        return {}
+    held = f"Data asset '{asset.name}' is {asset.get_classification_display().lower()}"
+    if values is None:
+        return {"fact": f"{held}; only the Accountable for privacy (the policy area) may remove it."}
+    lowered = SENSITIVITY.get(values.get("classification", asset.classification) or "", 0)
+    if lowered < SENSITIVITY[asset.classification]:
+        return {"classification": f"{held}; only the Accountable for privacy (the policy area) may lower its class."}
+    return {}
 
 
 # --- what changing an agreed fact records ----------------------------------------------------------
@@ -299,7 +321,10 @@ register_fact_kind(
     FactKind(
         RolloutStage,
         "stage",
-        fields=("name", "kind", "order", "exposure_percent", "planned_date", "gating_checks"),
+        fields=("name", "order", "exposure_percent", "planned_date", "gating_checks"),
+        # A Beta stage turned Internal would need less: a stage keeps its kind (remove it, with a
+        # reason, and add another).
+        fixed=("kind",),
         describe=lambda stage: stage.name,
     )
 )
@@ -318,7 +343,11 @@ register_fact_kind(
         after_change=_ledger_redefinition("bar_redefined", bar_definition),
         describe=lambda bar: bar.metric,
         # The bar binds the owner: dropping it is the Accountable's act (raci.services.quality_bar_remove).
-        removed_elsewhere="A quality bar is removed only by the Accountable of the area that owns its metric.",
+        not_the_owners=lambda bar, values: (
+            {"fact": "A quality bar is removed only by the Accountable of the area that owns its metric."}
+            if values is None
+            else {}
+        ),
     )
 )
 register_fact_kind(
@@ -355,6 +384,7 @@ register_fact_kind(
             "audit_interval_days",
         ),
         describe=lambda asset: asset.name,
+        not_the_owners=lambda asset, values: _declassifying(asset, values),
     )
 )
 register_fact_kind(

@@ -179,6 +179,7 @@ def test_no_fact_of_an_archived_launch_changes(launch, owner, model):
         (QualityBar, {"agreed_by": None}, "cannot be set here"),
         (SLO, {"proposed": []}, "cannot be set here"),
         (SLO, {"indicator": "error_rate"}, "is set once"),
+        (RolloutStage, {"kind": "internal"}, "is set once"),
         (EvalRun, {"failures": 0}, "is set once"),
         (EvalRun, {"measured_version": "prompt-v8"}, "is set once"),
         (EvalRun, {"golden_set_owner": None}, "is set once"),

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 
-from readiness.choices import SloIndicator
+from readiness.choices import SloIndicator, StageKind
 from readiness.models import SLO, QualityBar, RollbackPlan, RolloutStage, Runbook
 from tests.factories import (
     DataAssetFactory,
@@ -72,7 +72,8 @@ def test_new_launch_cannot_start_on_another_launchs_stage(other_launch):
 
 @pytest.mark.parametrize("exposure", ["0", "0.01", "50", "100"])
 def test_stage_exposure_from_0_to_100_is_accepted(launch, exposure):
-    stage = RolloutStageFactory.build(launch=launch, exposure_percent=D(exposure))
+    kind = StageKind.FULL if exposure == "100" else StageKind.CUSTOM
+    stage = RolloutStageFactory.build(launch=launch, kind=kind, exposure_percent=D(exposure))
     stage.full_clean()
     stage.save()
     assert RolloutStage.objects.filter(pk=stage.pk).exists()
@@ -106,11 +107,52 @@ def test_stage_name_is_unique_per_launch(launch):
     assert_rejected_everywhere(duplicate, NON_FIELD_ERRORS, "Launch and Name already exists")
 
 
+INTERNAL_MINIMUM = ["stakeholders_approved", "failure_rate_agreed", "raci_defined", "data_classified", "pii_policy"]
+
+
 @pytest.mark.parametrize(
-    "gating_checks", [None, [], ["raci_defined"], ["rollback_plan", "slos_defined", "incident_owner"]]
+    "gating_checks", [None, [], INTERNAL_MINIMUM, [*INTERNAL_MINIMUM, "rollback_plan", "slos_defined"]]
 )
-def test_stage_gating_checks_may_be_empty_or_known_checklist_keys(launch, gating_checks):
+def test_stage_gating_checks_may_be_empty_or_add_known_keys_to_the_kind_s_defaults(launch, gating_checks):
     RolloutStageFactory.build(launch=launch, gating_checks=gating_checks).full_clean()
+
+
+@pytest.mark.parametrize(
+    ("kind", "exposure", "gating_checks", "dropped"),
+    [
+        (
+            StageKind.INTERNAL,
+            "1",
+            ["raci_defined"],
+            "stakeholders_approved, failure_rate_agreed, data_classified, pii_policy",
+        ),
+        (
+            StageKind.BETA,
+            "10",
+            INTERNAL_MINIMUM,
+            "incident_owner, slos_defined, monitoring_dashboard, rollback_plan, incident_runbook, feedback_loop, "
+            "quality_evidence",
+        ),
+        (StageKind.FULL, "100", [*INTERNAL_MINIMUM, "incident_owner"], "slos_defined, monitoring_dashboard"),
+        (StageKind.CUSTOM, "5", ["rollback_plan", "pii_policy"], "stakeholders_approved, failure_rate_agreed"),
+    ],
+)
+def test_a_stage_s_own_list_never_drops_what_its_kind_requires(launch, kind, exposure, gating_checks, dropped):
+    stage = RolloutStageFactory.build(
+        launch=launch, kind=kind, exposure_percent=D(exposure), gating_checks=gating_checks
+    )
+    messages = validation_messages(stage)
+    assert list(messages) == ["gating_checks"]
+    assert "Add items, never drop them." in messages["gating_checks"][0]
+    assert f"this list leaves out {dropped}" in messages["gating_checks"][0]
+
+
+@pytest.mark.parametrize("kind", [StageKind.INTERNAL, StageKind.BETA, StageKind.CUSTOM])
+def test_a_stage_exposing_every_user_is_a_full_stage(launch, kind):
+    stage = RolloutStageFactory.build(launch=launch, kind=kind, exposure_percent=D("100"))
+    assert validation_messages(stage) == {
+        "kind": ["A stage exposing every user (100 %) is a Full stage, gated and signed off as one."]
+    }
 
 
 def test_stage_gating_checks_naming_an_unknown_key_are_refused_with_that_key(launch):
