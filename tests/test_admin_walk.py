@@ -2,6 +2,7 @@
 window onto the record, never a way around the rules the services keep."""
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.test import RequestFactory
@@ -17,6 +18,11 @@ SERVICE_BACKED = {
     Stakeholder: "team_add_member / team_remove_member for team membership",
     User: "accounts are the directory, not launch facts",
     Group: "accounts are the directory, not launch facts",
+    # django-axes' sign-in throttling records: deleting an attempt is how an administrator lifts a
+    # lockout; none of them is part of the governance record.
+    AccessAttempt: "sign-in throttling, not launch facts",
+    AccessFailureLog: "sign-in throttling, not launch facts",
+    AccessLog: "sign-in throttling, not launch facts",
 }
 
 

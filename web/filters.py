@@ -1,0 +1,67 @@
+"""The portfolio's filters (django-filter): what a PM or an executive narrows a page of launches by."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from readiness.choices import RiskTier, StageKind
+from readiness.models import Launch
+
+PLANNING = "planning"
+ARCHIVED, ALL = "archived", "all"
+
+
+class PortfolioFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    stage = django_filters.ChoiceFilter(
+        method="in_stage",
+        label=_("Current stage"),
+        choices=[(PLANNING, _("In planning")), *StageKind.choices],
+        empty_label=_("Any stage"),
+    )
+    risk_tier = django_filters.ChoiceFilter(choices=RiskTier.choices, label=_("Risk tier"), empty_label=_("Any tier"))
+    owner = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.none(), label=_("Owner"), empty_label=_("Anyone")
+    )
+    show = django_filters.ChoiceFilter(
+        method="by_state",
+        label=_("Show"),
+        choices=[(ARCHIVED, _("Archived launches")), (ALL, _("All launches"))],
+        empty_label=_("Open launches"),
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("target_date", "target_date"), ("updated_at", "updated")),
+        field_labels={"name": _("Name"), "target_date": _("Target date"), "updated_at": _("Last change")},
+        label=_("Sort by"),
+        empty_label=_("Name"),
+    )
+
+    class Meta:
+        model = Launch
+        fields = ["q", "stage", "risk_tier", "owner", "show"]
+
+    def __init__(self, *args, owners: QuerySet | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if owners is not None:
+            self.filters["owner"].queryset = owners
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value) | Q(summary__icontains=value))
+
+    @property
+    def qs(self) -> QuerySet:
+        # Open launches unless asked otherwise, also when the "show" field is left empty.
+        queryset = super().qs
+        return queryset if self.form.cleaned_data.get("show") else queryset.filter(archived=False)
+
+    def by_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(archived=True) if value == ARCHIVED else queryset
+
+    def in_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == PLANNING:
+            return queryset.filter(current_stage__isnull=True)
+        return queryset.filter(current_stage__kind=value)

@@ -1,0 +1,112 @@
+"""The product's pages. Views read through the domain's selectors and change state only through its
+services; every page checks the object permission on the server (an outsider gets 404)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from approvals.choices import RequestStatus
+from approvals.selectors import requests_awaiting
+from readiness.access import get_launch_for, visible_launches
+from readiness.checklist import CheckResult, Readiness, Status, evaluate, evaluate_many, with_checklist_facts
+from readiness.models import Launch
+
+from .filters import PortfolioFilter
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a row of the portfolio says about a launch's next stage."""
+
+    readiness: Readiness
+    passed: int
+    total: int
+    blockers: list[CheckResult]
+
+    @classmethod
+    def of(cls, readiness: Readiness) -> Verdict:
+        results = readiness.results
+        passed = sum(result.status != Status.FAIL for result in results)
+        return cls(readiness, passed, len(results), readiness.blockers)
+
+
+class SignInView(auth_views.LoginView):
+    """Sign in on the product's own page; with DEBUG on it lists the demo logins of ``seed_demo``."""
+
+    template_name = "web/sign_in.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEBUG:
+            from approvals.management.commands.seed_demo import DEMO_PASSWORD, OUTSIDER, PEOPLE
+
+            context["demo_logins"] = [(person.username, person.role) for person in (*PEOPLE, OUTSIDER)]
+            context["demo_password"] = DEMO_PASSWORD
+        return context
+
+
+@require_GET
+@login_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    """Every launch the user may see, filtered, sorted and paginated; only the shown page is evaluated."""
+    today = timezone.localdate()
+    visible = visible_launches(request.user)
+    owners = get_user_model().objects.filter(pk__in=visible.values("owner_id")).order_by("first_name", "last_name")
+    launches = visible.select_related("owner", "current_stage").annotate(
+        pending_signoffs=Count("signoff_requests", filter=Q(signoff_requests__status=RequestStatus.PENDING)),
+        overdue_signoffs=Count(
+            "signoff_requests",
+            filter=Q(signoff_requests__status=RequestStatus.PENDING, signoff_requests__due_date__lt=today),
+        ),
+    )
+    filters = PortfolioFilter(request.GET, queryset=launches, owners=owners)
+    rows = filters.qs if filters.is_valid() else launches.filter(archived=False)
+    if not (request.GET.get("ordering")):
+        rows = rows.order_by("name", "pk")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = {launch.pk: launch for launch in page.object_list}
+    readiness = {r.launch.pk: r for r in evaluate_many(Launch.objects.filter(pk__in=shown))}
+    entries = [(launch, Verdict.of(readiness[launch.pk])) for launch in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "web/portfolio.html",
+        {"filters": filters, "page": page, "entries": entries, "query": query.urlencode(), "today": today},
+    )
+
+
+@require_GET
+@login_required
+def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The launch's verdict for its next stage, its checklist and its rollout."""
+    launch = get_launch_for(request.user, slug)
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
+    readiness = evaluate(facts)
+    return render(
+        request,
+        "web/launch.html",
+        {"launch": facts, "verdict": Verdict.of(readiness), "stages": facts.ordered_stages()},
+    )
+
+
+def awaiting_count(request: HttpRequest) -> dict:
+    """Context processor: how many sign-offs wait for the signed-in user (the header's badge)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"awaiting_count": requests_awaiting(user).count()}
