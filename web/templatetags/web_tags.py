@@ -13,4 +13,3 @@ def minutes(value: datetime.timedelta | None) -> int:
     if not isinstance(value, datetime.timedelta):
         return 0
     return max(1, -(-int(value.total_seconds()) // 60))
-
