@@ -394,8 +394,13 @@ def _agreements(entries: _Entries) -> str:
             ):
                 return f"{key} #{pk} does not match the agreement recorded in entry #{entry.sequence}"
         for (kind, pk), entry in entries.last_agreement.items():
-            if kind == key and pk not in rows and entry.event == agreed:
-                return f"{key} #{pk} agreed in entry #{entry.sequence} no longer exists"
+            if kind != key:
+                continue
+            removed = "removed" in entry.payload
+            if pk not in rows and not removed:
+                return f"{key} #{pk} recorded in entry #{entry.sequence} no longer exists, and no entry records its removal"
+            if pk in rows and removed:
+                return f"{key} #{pk} was removed in entry #{entry.sequence} but exists again"
 
 
 def _area_omissions(entries: _Entries) -> str:

@@ -73,7 +73,11 @@ def launch_snapshot(launch, stage) -> dict:
         for area in launch.areas.all()
     }
     slos = {
-        slo.indicator: {"target": _decimal(slo.target), "alert threshold": _decimal(slo.alert_threshold)}
+        slo.indicator: {
+            "target": _decimal(slo.target),
+            "alert threshold": _decimal(slo.alert_threshold),
+            "agreed by": slo.agreed_by.get_username() if slo.agreed_by_id else None,
+        }
         for slo in launch.slos.all()
     }
     severity = {

@@ -11,10 +11,17 @@ from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.choices import SENSITIVITY
 from readiness.history import delete_with_history, save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
-from readiness.models import SLO, DataAsset, Launch, QualityBar
+from readiness.models import SLO, DataAsset, EvalRun, Launch, QualityBar
 from readiness.recording import record
 from readiness.services import FactKind, fact_add, fact_change, fact_remove, register_fact_kind
-from readiness.services.facts import bar_definition, lock_launch, require_version, slo_definition
+from readiness.services.facts import (
+    bar_definition,
+    launch_of,
+    lock_launch,
+    locked_fact,
+    require_version,
+    slo_definition,
+)
 from readiness.validators import clean_text
 
 from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
@@ -86,8 +93,8 @@ def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> Ar
     """Record why ``launch`` does without the standard area ``kind``; "RACI defined" then accepts
     the missing area and quotes the reason. The owner only, on a launch that lacks that area."""
     reason = clean_text(reason, field="reason", required="Say why this launch does without the area.")
-    require_change(actor, launch)
     launch = lock_launch(launch)
+    require_change(actor, launch)
     refuse_if_archived(launch)
     omission = AreaOmission(launch=launch, kind=kind, reason=reason, recorded_by=actor)
     save_with_history(omission, actor=actor, reason=f"Left out '{omission.get_kind_display()}'")
@@ -110,10 +117,13 @@ def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> Ar
 def area_omission_withdraw(*, actor, omission: AreaOmission) -> None:
     """Take back a recorded omission: the missing standard area fails "RACI defined" again until
     it is added or another reason is recorded. The owner only."""
-    require_change(actor, omission.launch)
     launch = lock_launch(omission.launch)
+    require_change(actor, launch)
     refuse_if_archived(launch)
-    omission = AreaOmission.objects.select_for_update().get(pk=omission.pk)
+    try:
+        omission = AreaOmission.objects.select_for_update().get(pk=omission.pk)
+    except AreaOmission.DoesNotExist:
+        raise ValidationError({"omission": "This reason was already withdrawn."}) from None
     pk, kind, reason = omission.pk, omission.kind, omission.reason
     delete_with_history(omission, actor=actor, reason=f"No longer leaving out '{omission.get_kind_display()}'")
     record(
@@ -227,10 +237,10 @@ def _areas(launch: Launch) -> list[ResponsibilityArea]:
 
 
 def _locked(fact: models.Model, actor) -> tuple[Launch, models.Model]:
-    require_view(actor, fact.launch)
     launch = lock_launch(fact.launch)
+    require_view(actor, launch)
     refuse_if_archived(launch)
-    return launch, type(fact).objects.select_for_update(of=("self",)).get(pk=fact.pk)
+    return launch, locked_fact(fact)
 
 
 @transaction.atomic
@@ -261,6 +271,35 @@ def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str
     payload = {**bar_definition(bar), "removed": reason, "area": area.name}
     record(event="bar_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(bar, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
+
+
+@transaction.atomic
+def slo_remove(*, actor, slo: SLO, seen_version: int, reason: str) -> None:
+    """Drop an agreed SLO: the act of the Accountable of the area owning its concern, with a
+    reason, ledgered. (The owner may remove an SLO nobody has agreed yet.)"""
+    reason = clean_text(reason, field="reason", required="Say why the SLO is removed.", max_length=500)
+    launch, slo = _locked(slo, actor)
+    label = slo.get_indicator_display()
+    require_version(slo, seen_version, what=f"SLO '{label}'")
+    area = _accountable_for(actor, launch, slo_owning_area(_areas(launch), slo.indicator), f"SLO '{label}'")
+    payload = {**slo_definition(slo), "removed": reason, "was agreed": slo.agreed_by_id is not None, "area": area.name}
+    record(event="slo_redefined", launch=launch, actor=actor, payload=payload)
+    delete_with_history(slo, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
+
+
+@transaction.atomic
+def eval_run_remove(*, actor, run: EvalRun, seen_version: int, reason: str) -> None:
+    """Remove a wrong evaluation run: the act of the Accountable of the area owning its bar's
+    metric, with a reason kept in history; never the launch owner."""
+    reason = clean_text(reason, field="reason", required="Say why the evaluation run is removed.", max_length=500)
+    launch = lock_launch(launch_of(run))
+    require_view(actor, launch)
+    refuse_if_archived(launch)
+    run = locked_fact(run)
+    what = f"the evaluation runs of quality bar '{run.quality_bar.metric}'"
+    require_version(run, seen_version, what=f"Evaluation run {run.failures}/{run.samples}")
+    area = _accountable_for(actor, launch, owning_area(_areas(launch), run.quality_bar.metric), what)
+    delete_with_history(run, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
 
 
 @transaction.atomic

@@ -145,8 +145,10 @@ def launch_of(fact: models.Model) -> Launch:
 def _writable_launch(actor, launch: Launch) -> Launch:
     if not isinstance(launch, Launch):
         raise ValidationError({"launch": f"Expected a launch, got {type(launch).__name__}."})
-    require_change(actor, launch)
+    # The permission is judged on the locked row as it stands, not on the caller's copy (which
+    # may predate a hand-over to another owner).
     launch = lock_launch(launch)
+    require_change(actor, launch)
     refuse_if_archived(launch)
     return launch
 
@@ -175,16 +177,32 @@ def fact_add(*, actor, launch: Launch, model: type[models.Model], values: Mappin
     """Add a fact of ``model`` to ``launch``. ``values`` names the fields (and the parent row, e.g.
     ``quality_bar`` for an evaluation run, ``area`` for a RACI row)."""
     kind = kind_of(model)
-    _refuse_unknown(values, {*kind.settable_on_add, "launch"}, kind, changing=False)
+    has_launch = "launch" in {f.name for f in model._meta.fields}
+    _refuse_unknown(values, {*kind.settable_on_add, *(["launch"] if has_launch else [])}, kind, changing=False)
     launch = _writable_launch(actor, launch)
-    fact = model(**{**values, "launch": launch} if "launch" in {f.name for f in model._meta.fields} else values)
+    fact = model(**{**values, "launch": launch} if has_launch else values)
     if launch_of(fact).pk != launch.pk:
         raise ValidationError({"launch": f"That {kind.label} would belong to another launch than '{launch.slug}'."})
     return save_with_history(fact, actor=actor, reason=reason or f"Added {kind.label}")
 
 
-def _locked_fact(fact: models.Model) -> models.Model:
-    return type(fact).objects.select_for_update(of=("self",)).get(pk=fact.pk)
+def locked_fact(fact: models.Model) -> models.Model:
+    """``fact`` re-read and locked for the transaction; EditConflict when it was removed meanwhile."""
+    try:
+        return type(fact).objects.select_for_update(of=("self",)).get(pk=fact.pk)
+    except type(fact).DoesNotExist:
+        raise gone(fact) from None
+
+
+def gone(fact: models.Model) -> EditConflict:
+    """The fact was removed since the caller saw it: say who removed it, when history knows."""
+    kind = kind_of(type(fact))
+    removal = type(fact).history.filter(id=fact.pk, history_type="-").select_related("history_user").first()
+    who = ""
+    if removal is not None:
+        name = person_name(removal.history_user) if removal.history_user_id else "someone"
+        who = f" by {name} at {timezone.localtime(removal.history_date):%Y-%m-%d %H:%M}"
+    return EditConflict({"fact": f"{kind.name(fact)} was removed{who} since you opened it."})
 
 
 def _prepare(actor, fact: models.Model) -> tuple[FactKind, models.Model]:
@@ -192,7 +210,7 @@ def _prepare(actor, fact: models.Model) -> tuple[FactKind, models.Model]:
     if fact.pk is None:
         raise ValidationError({"fact": f"This {kind.label} has not been saved yet; add it instead."})
     _writable_launch(actor, launch_of(fact))
-    return kind, _locked_fact(fact)
+    return kind, locked_fact(fact)
 
 
 @transaction.atomic
@@ -242,6 +260,8 @@ def fact_confirm(*, actor, fact: models.Model, seen_version: int, fields: Iterab
     kind, fact = _prepare(actor, fact)
     require_version(fact, seen_version, what=kind.name(fact))
     proposed = list(getattr(fact, "proposed", None) or [])
+    if fields is not None and (isinstance(fields, str) or not all(isinstance(name, str) for name in fields)):
+        raise ValidationError({"fields": "Give the fields to confirm as a list of field names."})
     chosen = list(proposed if fields is None else fields)
     not_proposed = sorted(set(chosen) - set(proposed))
     if not chosen or not_proposed:
@@ -367,6 +387,14 @@ register_fact_kind(
             "run_at",
         ),
         describe=lambda run: f"{run.failures}/{run.samples} on {run.golden_set_name} {run.golden_set_version}",
+        # Evidence is not the owner's to drop (a failing run would vanish and an older passing one
+        # count again): the Accountable of the area owning the bar's metric removes a wrong run
+        # (raci.services.eval_run_remove).
+        not_the_owners=lambda run, values: (
+            {"fact": "An evaluation run is removed only by the Accountable of the area that owns its bar's metric."}
+            if values is None
+            else {}
+        ),
     )
 )
 register_fact_kind(
@@ -393,6 +421,12 @@ register_fact_kind(
         "SLO",
         fields=("target", "alert_threshold", "dashboard_link"),
         fixed=("indicator",),
+        # Once agreed, an SLO binds the owner: dropping it is the Accountable's act (raci.services.slo_remove).
+        not_the_owners=lambda slo, values: (
+            {"fact": "An agreed SLO is removed only by the Accountable of the area that owns its concern."}
+            if values is None and slo.agreed_by_id
+            else {}
+        ),
         after_change=_ledger_redefinition("slo_redefined", slo_definition),
         describe=lambda slo: slo.get_indicator_display(),
     )

@@ -155,8 +155,8 @@ def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> 
         raise ValidationError(
             {name: f"A launch's {name.replace('_', ' ')} cannot be changed here." for name in unknown}
         )
-    require_change(actor, launch)
     launch = lock_launch(launch)
+    require_change(actor, launch)
     if launch.archived:
         raise ValidationError({"launch": f"Launch '{launch.slug}' is archived; nothing about it can change."})
     require_version(launch, seen_version, what=f"Launch '{launch.slug}'")
@@ -172,8 +172,8 @@ def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> 
 def launch_archive(*, actor, launch: Launch, seen_version: int, archived: bool = True, reason: str) -> Launch:
     """Archive the launch (its facts freeze, whatever door they come through) or reopen it."""
     reason = clean_text(reason, field="reason", required="Say why the launch is archived or reopened.", max_length=500)
-    require_change(actor, launch)
     launch = lock_launch(launch)
+    require_change(actor, launch)
     require_version(launch, seen_version, what=f"Launch '{launch.slug}'")
     if launch.archived == archived:
         state = "archived" if archived else "open"

@@ -164,8 +164,11 @@ def raise_the_exposure(launch):
 
 
 def loosen_an_slo(launch):
-    change(launch, launch.slos.get(indicator="latency_p95"), target=Decimal("4000"))
-    return "slos › latency_p95 › target: 3000 → 4000"
+    slo = launch.slos.get(indicator="latency_p95")
+    agreed_by = slo.agreed_by.get_username()
+    change(launch, slo, target=Decimal("4000"))
+    # Changing the target clears its agreement, which the approvals covered too.
+    return f"slos › latency_p95 › agreed by: {agreed_by} → none; slos › latency_p95 › target: 3000 → 4000"
 
 
 def slow_the_p0_response(launch):

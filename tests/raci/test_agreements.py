@@ -18,16 +18,27 @@ from raci.models import RaciAssignment
 from raci.services import (
     area_omission_record,
     area_omission_withdraw,
+    eval_run_remove,
     quality_bar_agree,
     quality_bar_remove,
     raci_assign,
     slo_agree,
+    slo_remove,
     team_remove_member,
 )
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.choices import SloIndicator
-from readiness.models import SLO, Launch, QualityBar
-from readiness.services import fact_change, fact_confirm, fact_remove, fact_version, launch_create_from_template
+from readiness.models import SLO, FeedbackChannel, Launch, QualityBar
+from readiness.services import (
+    EditConflict,
+    fact_add,
+    fact_change,
+    fact_confirm,
+    fact_remove,
+    fact_version,
+    launch_change,
+    launch_create_from_template,
+)
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 
@@ -328,3 +339,89 @@ def test_write_paths_cost_the_same_queries_with_10_or_100_raci_rows(db):
     large = _write_costs(_launch_with_raci_rows("large", 100))
     assert small == large
     assert max(small.values()) <= 60, small
+
+
+# --- what binds the owner is dropped by whoever answers for it ------------------------------------------
+
+
+def test_the_owner_cannot_drop_an_agreed_slo_but_operations_can_with_a_reason_ledgered(launch):
+    slo = launch.slos.get(indicator=SloIndicator.LATENCY_P95)
+    with pytest.raises(ValidationError, match="An agreed SLO is removed only by the Accountable"):
+        fact_remove(actor=launch.owner, fact=slo, seen_version=fact_version(slo), reason="In the way")
+    with pytest.raises(PermissionDenied):
+        slo_remove(actor=launch.owner, slo=slo, seen_version=fact_version(slo), reason="In the way")
+    operations = accountable_of(launch, AreaKind.INFRASTRUCTURE).user
+    slo_remove(actor=operations, slo=slo, seen_version=fact_version(slo), reason="Measured as p99 instead")
+    assert not SLO.objects.filter(pk=slo.pk).exists()
+    entry = last_entry()
+    assert (entry.event, entry.payload["removed"], entry.payload["was agreed"]) == (
+        LedgerEvent.SLO_REDEFINED,
+        "Measured as p99 instead",
+        True,
+    )
+    assert "No p95 latency SLO is recorded." in item(launch, "slos_defined").reasons
+
+
+def test_the_owner_may_drop_an_slo_nobody_agreed(launch):
+    slo = launch.slos.get(indicator=SloIndicator.LATENCY_P95)
+    slo = fact_change(actor=launch.owner, fact=slo, seen_version=fact_version(slo), values={"target": Decimal("4000")})
+    assert slo.agreed_by_id is None
+    fact_remove(actor=launch.owner, fact=slo, seen_version=fact_version(slo), reason="Not measured yet")
+    assert not SLO.objects.filter(pk=slo.pk).exists()
+
+
+def test_evidence_is_dropped_by_the_accountable_not_the_owner(launch):
+    run = launch.quality_bars.get().eval_runs.get()
+    with pytest.raises(ValidationError, match="An evaluation run is removed only by the Accountable"):
+        fact_remove(actor=launch.owner, fact=run, seen_version=fact_version(run), reason="Flaky")
+    with pytest.raises(PermissionDenied):
+        eval_run_remove(actor=launch.owner, run=run, seen_version=fact_version(run), reason="Flaky")
+    responsible = launch.areas.get(kind=AreaKind.MODEL_QUALITY).assignments.get(role=Role.RESPONSIBLE).stakeholder
+    with pytest.raises(PermissionDenied):
+        eval_run_remove(actor=responsible.user, run=run, seen_version=fact_version(run), reason="Flaky")
+    accountable = accountable_of(launch, AreaKind.MODEL_QUALITY).user
+    eval_run_remove(actor=accountable, run=run, seen_version=fact_version(run), reason="Wrong golden set")
+    assert not launch.quality_bars.get().eval_runs.exists()
+    removal = type(run).history.filter(id=run.pk, history_type="-").get()
+    assert (removal.history_user, removal.history_change_reason) == (
+        accountable,
+        "Removed by the Accountable for 'Model/prompt quality': Wrong golden set",
+    )
+
+
+def test_a_fact_removed_meanwhile_is_an_edit_conflict_naming_who_removed_it(launch):
+    channel = launch.feedback_channels.get()
+    seen = fact_version(channel)
+    stale = type(channel).objects.get(pk=channel.pk)
+    fact_remove(actor=launch.owner, fact=channel, seen_version=seen, reason="Retired")
+    with pytest.raises(EditConflict, match=r"was removed by .* since you opened it"):
+        fact_change(actor=launch.owner, fact=stale, seen_version=seen, values={"description": "Still here?"})
+
+
+def test_a_former_owner_holding_an_old_copy_of_the_launch_changes_nothing(launch, django_user_model):
+    stale_copy = Launch.objects.get(pk=launch.pk)
+    newcomer = StakeholderFactory(teams=[team_for("product")]).user
+    launch_change(actor=launch.owner, launch=launch, seen_version=fact_version(launch), values={"owner": newcomer})
+    channels = launch.feedback_channels.count()
+    with pytest.raises((PermissionDenied, Http404)):
+        fact_add(
+            actor=stale_copy.owner,
+            launch=stale_copy,
+            model=FeedbackChannel,
+            values={"kind": "negative_feedback", "review_cadence": "weekly"},
+        )
+    assert launch.feedback_channels.count() == channels
+
+
+def test_bad_arguments_are_refused_by_name(launch):
+    area = launch.areas.get(kind=AreaKind.USER_EXPERIENCE)
+    with pytest.raises(ValidationError, match="cannot be set here"):
+        fact_add(
+            actor=launch.owner,
+            launch=launch,
+            model=RaciAssignment,
+            values={"area": area, "stakeholder": StakeholderFactory(), "role": Role.INFORMED, "launch": launch},
+        )
+    level = launch.severity_levels.get(level="P1")
+    with pytest.raises(ValidationError, match="as a list of field names"):
+        fact_confirm(actor=launch.owner, fact=level, seen_version=fact_version(level), fields="response_minutes")
