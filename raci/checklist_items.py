@@ -10,13 +10,17 @@ from readiness.choices import NotifyScope, Severity, SloIndicator
 from readiness.models import PROPOSED_BY_TEMPLATE, minutes_label
 from readiness.people import person_name
 
-from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role
+from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role
 from .models import AreaOmission, RaciAssignment, ResponsibilityArea
-from .selectors import owning_area, slo_owning_area
+from .selectors import SLO_CONCERNS, concern_functions, function_labels, owning_area, serves_any, slo_owning_area
 
 
 def _areas_with_people() -> Prefetch:
-    assignments = RaciAssignment.objects.select_related("stakeholder__user").order_by("role", "pk")
+    assignments = (
+        RaciAssignment.objects.select_related("stakeholder__user")
+        .prefetch_related("stakeholder__teams")
+        .order_by("role", "pk")
+    )
     return Prefetch(
         "areas",
         queryset=ResponsibilityArea.objects.order_by("pk").prefetch_related(
@@ -27,6 +31,16 @@ def _areas_with_people() -> Prefetch:
 
 def _names(stakeholders) -> str:
     return ", ".join(s.display_name for s in stakeholders)
+
+
+def _not_serving(what: str, agreed_by, accountables, concern: str, area, fallback_kind: str) -> str | None:
+    """Why an agreement by a current Accountable does not count: they are not (or no longer) in a
+    team of a function that answers for the concern."""
+    functions = concern_functions(concern, area, fallback_kind)
+    person = next(s for s in accountables if s.user_id == agreed_by.pk)
+    if not functions or serves_any(person, functions):
+        return None
+    return f"{what} was agreed by {person.display_name}, who is not in a {function_labels(functions)} team."
 
 
 @register(
@@ -57,6 +71,10 @@ def failure_rate_agreed(ctx: Context) -> Outcome:
                 f"Quality bar '{bar.metric}' was agreed by {person_name(bar.agreed_by)}, but the Accountable for "
                 f"'{area.name}' is {_names(accountables)}."
             )
+        elif problem := _not_serving(
+            f"Quality bar '{bar.metric}'", bar.agreed_by, accountables, bar.metric, area, AreaKind.MODEL_QUALITY
+        ):
+            problems.append(problem)
     return Outcome.from_problems(
         problems, f"{plural(len(bars), 'quality bar')} agreed by the Accountable of the owning area."
     )
@@ -106,6 +124,12 @@ def raci_defined(ctx: Context) -> Outcome:
             for person in accountables
             if not person.is_reachable
         )
+        functions = AREA_FUNCTIONS.get(area.kind)
+        problems.extend(
+            f"Area '{area.name}': Accountable {person.display_name} is not in a {function_labels(functions)} team."
+            for person in accountables
+            if functions and person.is_reachable and not serves_any(person, functions)
+        )
         if not area.people(Role.RESPONSIBLE):
             problems.append(f"Area '{area.name}' has no Responsible.")
     if problems:
@@ -151,7 +175,9 @@ def _slo_problems(slo, areas: list[ResponsibilityArea]) -> list[str]:
             f"the Accountable for '{area.name}' is {_names(accountables) or 'nobody'}" if area else "no area owns it"
         )
         return [f"The {label} SLO was agreed by {person_name(slo.agreed_by)}, but {owner}."]
-    return []
+    concern = SLO_CONCERNS.get(slo.indicator, "")
+    problem = _not_serving(f"The {label} SLO", slo.agreed_by, accountables, concern, area, AreaKind.INFRASTRUCTURE)
+    return [problem] if problem else []
 
 
 @register(

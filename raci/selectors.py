@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from readiness.choices import SloIndicator
 
-from .choices import AreaKind, TeamFunction
+from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, TeamFunction
 from .models import ResponsibilityArea, Team
 
 # The concern an SLO's indicator measures; the area owning that concern agrees its targets.
@@ -41,6 +41,27 @@ def privacy_owning_area(areas: list[ResponsibilityArea]) -> ResponsibilityArea |
     """The area owning privacy (the policy area, unless another claims the concern): its
     Accountable decides whether personal or confidential data may be declassified or dropped."""
     return _owner(areas, "privacy", fallback=AreaKind.POLICY)
+
+
+def concern_functions(concern: str, area: ResponsibilityArea | None, fallback_kind: str) -> frozenset[str]:
+    """The functions whose people may answer for ``concern``: those of the standard area the
+    concern belongs to, whichever area claims it (an owner who moves "privacy" to an area of their
+    own still needs legal, compliance or security to agree); for any other concern, those of the
+    claiming area's kind, else of ``fallback_kind``."""
+    for kind, concerns in STANDARD_AREA_CONCERNS.items():
+        if concern in concerns:
+            return AREA_FUNCTIONS[kind]
+    kind = area.kind if area is not None and area.kind in AREA_FUNCTIONS else fallback_kind
+    return AREA_FUNCTIONS.get(kind, frozenset())
+
+
+def function_labels(functions: frozenset[str]) -> str:
+    return " or ".join(sorted(TeamFunction(function).label for function in functions))
+
+
+def serves_any(stakeholder, functions: frozenset[str]) -> bool:
+    """From prefetched teams (``stakeholder__teams``): an active member of a team of one of ``functions``."""
+    return stakeholder.is_reachable and any(team.function in functions for team in stakeholder.teams.all())
 
 
 def serves_function(user, function: str) -> bool:

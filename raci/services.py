@@ -24,9 +24,17 @@ from readiness.services.facts import (
 )
 from readiness.validators import clean_text
 
-from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
+from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role
 from .models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
-from .selectors import owning_area, privacy_owning_area, serves_function, slo_owning_area
+from .selectors import (
+    SLO_CONCERNS,
+    concern_functions,
+    function_labels,
+    owning_area,
+    privacy_owning_area,
+    serves_function,
+    slo_owning_area,
+)
 
 register_fact_kind(FactKind(ResponsibilityArea, "responsibility area", fields=("name", "concerns"), fixed=("kind",)))
 register_fact_kind(
@@ -212,8 +220,11 @@ def launch_stakeholder_clear(*, actor, slot: LaunchStakeholder, seen_version: in
 # proposes numbers; they bind the owner only once someone else, who answers for them, agrees.
 
 
-def _accountable_for(actor, launch: Launch, area: ResponsibilityArea | None, what: str) -> ResponsibilityArea:
-    """Refuse unless ``actor`` is, now, the Accountable of ``area`` and serves its function."""
+def _accountable_for(
+    actor, launch: Launch, area: ResponsibilityArea | None, what: str, *, concern: str, fallback_kind: str
+) -> ResponsibilityArea:
+    """Refuse unless ``actor`` is, now, the Accountable of ``area`` and serves a function that
+    answers for ``concern`` (selectors.concern_functions)."""
     if actor.pk == launch.owner_id:
         raise PermissionDenied(
             f"The launch owner proposes {what}; the Accountable of the owning area agrees, never the owner."
@@ -224,10 +235,11 @@ def _accountable_for(actor, launch: Launch, area: ResponsibilityArea | None, wha
     if actor.pk not in {person.user_id for person in accountables}:
         names = ", ".join(person.display_name for person in accountables) or "nobody yet"
         raise PermissionDenied(f"Only the Accountable for '{area.name}' ({names}) may agree {what}.")
-    functions = AREA_FUNCTIONS.get(area.kind)
+    functions = concern_functions(concern, area, fallback_kind)
     if functions and not any(serves_function(actor, function) for function in sorted(functions)):
-        labels = " or ".join(sorted(TeamFunction(f).label for f in functions))
-        raise PermissionDenied(f"You are no longer in a {labels} team, so you cannot agree {what} for '{area.name}'.")
+        raise PermissionDenied(
+            f"You are not in a {function_labels(functions)} team, so you cannot decide {what} for '{area.name}'."
+        )
     return area
 
 
@@ -249,7 +261,14 @@ def quality_bar_agree(*, actor, bar: QualityBar, seen_version: int) -> QualityBa
     with the bar's definition; changing the definition later clears the agreement."""
     launch, bar = _locked(bar, actor)
     require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
-    area = _accountable_for(actor, launch, owning_area(_areas(launch), bar.metric), f"quality bar '{bar.metric}'")
+    area = _accountable_for(
+        actor,
+        launch,
+        owning_area(_areas(launch), bar.metric),
+        f"quality bar '{bar.metric}'",
+        concern=bar.metric,
+        fallback_kind=AreaKind.MODEL_QUALITY,
+    )
     if bar.agreed_by_id == actor.pk:
         raise ValidationError({"agreed_by": f"You have already agreed quality bar '{bar.metric}' as it stands."})
     bar.agreed_by, bar.agreed_at = actor, timezone.now()
@@ -267,7 +286,14 @@ def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str
     reason = clean_text(reason, field="reason", required="Say why the quality bar is removed.", max_length=500)
     launch, bar = _locked(bar, actor)
     require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
-    area = _accountable_for(actor, launch, owning_area(_areas(launch), bar.metric), f"quality bar '{bar.metric}'")
+    area = _accountable_for(
+        actor,
+        launch,
+        owning_area(_areas(launch), bar.metric),
+        f"quality bar '{bar.metric}'",
+        concern=bar.metric,
+        fallback_kind=AreaKind.MODEL_QUALITY,
+    )
     payload = {**bar_definition(bar), "removed": reason, "area": area.name}
     record(event="bar_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(bar, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -281,7 +307,14 @@ def slo_remove(*, actor, slo: SLO, seen_version: int, reason: str) -> None:
     launch, slo = _locked(slo, actor)
     label = slo.get_indicator_display()
     require_version(slo, seen_version, what=f"SLO '{label}'")
-    area = _accountable_for(actor, launch, slo_owning_area(_areas(launch), slo.indicator), f"SLO '{label}'")
+    area = _accountable_for(
+        actor,
+        launch,
+        slo_owning_area(_areas(launch), slo.indicator),
+        f"SLO '{label}'",
+        concern=SLO_CONCERNS.get(slo.indicator, ""),
+        fallback_kind=AreaKind.INFRASTRUCTURE,
+    )
     payload = {**slo_definition(slo), "removed": reason, "was agreed": slo.agreed_by_id is not None, "area": area.name}
     record(event="slo_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(slo, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -298,7 +331,14 @@ def eval_run_remove(*, actor, run: EvalRun, seen_version: int, reason: str) -> N
     run = locked_fact(run)
     what = f"the evaluation runs of quality bar '{run.quality_bar.metric}'"
     require_version(run, seen_version, what=f"Evaluation run {run.failures}/{run.samples}")
-    area = _accountable_for(actor, launch, owning_area(_areas(launch), run.quality_bar.metric), what)
+    area = _accountable_for(
+        actor,
+        launch,
+        owning_area(_areas(launch), run.quality_bar.metric),
+        what,
+        concern=run.quality_bar.metric,
+        fallback_kind=AreaKind.MODEL_QUALITY,
+    )
     delete_with_history(run, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
 
 
@@ -309,7 +349,14 @@ def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
     launch, slo = _locked(slo, actor)
     label = slo.get_indicator_display()
     require_version(slo, seen_version, what=f"SLO '{label}'")
-    area = _accountable_for(actor, launch, slo_owning_area(_areas(launch), slo.indicator), f"SLO '{label}'")
+    area = _accountable_for(
+        actor,
+        launch,
+        slo_owning_area(_areas(launch), slo.indicator),
+        f"SLO '{label}'",
+        concern=SLO_CONCERNS.get(slo.indicator, ""),
+        fallback_kind=AreaKind.INFRASTRUCTURE,
+    )
     if slo.agreed_by_id == actor.pk:
         raise ValidationError({"agreed_by": f"You have already agreed SLO '{label}' as it stands."})
     slo.agreed_by, slo.agreed_at = actor, timezone.now()
@@ -335,7 +382,8 @@ def _sensitive_asset(actor, asset: DataAsset, seen_version: int) -> tuple[Launch
             {"classification": f"Data asset '{asset.name}' is not personal or confidential; its owner changes it."}
         )
     what = f"declassifying or removing data asset '{asset.name}'"
-    return launch, asset, _accountable_for(actor, launch, privacy_owning_area(_areas(launch)), what)
+    area = privacy_owning_area(_areas(launch))
+    return launch, asset, _accountable_for(actor, launch, area, what, concern="privacy", fallback_kind=AreaKind.POLICY)
 
 
 def _record_declassification(*, launch, actor, asset, before: str, after: str, reason: str, area) -> None:

@@ -14,13 +14,13 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from raci.choices import AreaKind, Role
+from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import area_omission_record, area_omission_withdraw
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import NotifyScope, SloIndicator
 from readiness.models import Launch
-from tests.builders import ready_launch
+from tests.builders import ready_launch, team_for
 from tests.factories import (
     QualityBarFactory,
     RaciAssignmentFactory,
@@ -56,8 +56,11 @@ def holder(launch: Launch, area_name: str, role: str) -> Stakeholder:
     return area(launch, area_name).assignments.get(role=role).stakeholder
 
 
-def person(first_name: str, last_name: str) -> Stakeholder:
-    return StakeholderFactory(user=UserFactory(first_name=first_name, last_name=last_name))
+def person(first_name: str, last_name: str, function: str | None = None) -> Stakeholder:
+    """Someone new; in a team of ``function`` when given (an Accountable's agreement counts only
+    while they serve the function that answers for the concern)."""
+    teams = [team_for(function)] if function else []
+    return StakeholderFactory(user=UserFactory(first_name=first_name, last_name=last_name), teams=teams)
 
 
 def rename(stakeholder: Stakeholder, first_name: str, last_name: str) -> Stakeholder:
@@ -148,7 +151,7 @@ def test_failure_rate_agreed_finds_the_owning_area_through_its_concerns(launch):
 
 def test_failure_rate_agreed_finds_a_custom_area_that_claims_the_metric(launch):
     safety = ResponsibilityAreaFactory(launch=launch, name="Safety", concerns=["toxicity"])
-    accountable = person("Sam", "Safe")
+    accountable = person("Sam", "Safe", TeamFunction.ML)
     RaciAssignmentFactory(area=safety, role=Role.ACCOUNTABLE, stakeholder=accountable)
     RaciAssignmentFactory(area=safety, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory())
     toxicity = QualityBarFactory(launch=launch, metric="toxicity")
@@ -219,7 +222,7 @@ def test_raci_defined_does_not_count_a_consulted_person_as_accountable(launch):
 
 def test_raci_defined_fails_naming_both_people_when_an_area_has_two_accountables(launch):
     rename(holder(launch, DATA_RETRIEVAL, Role.ACCOUNTABLE), "Ada", "Lovelace")
-    grace = person("Grace", "Hopper")
+    grace = person("Grace", "Hopper", TeamFunction.DATA)
     RaciAssignmentFactory(area=area(launch, DATA_RETRIEVAL), role=Role.ACCOUNTABLE, stakeholder=grace)
     assert_fails(
         result_of(launch, "raci_defined"),
@@ -677,7 +680,7 @@ def test_slos_defined_does_not_accept_the_responsible_in_place_of_the_accountabl
 def test_an_slo_agreed_by_an_accountable_since_replaced_fails_until_the_new_one_agrees(launch):
     previous = rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
     area(launch, INFRASTRUCTURE).assignments.filter(role=Role.ACCOUNTABLE).delete()
-    successor = person("Nina", "New")
+    successor = person("Nina", "New", TeamFunction.PLATFORM)
     RaciAssignmentFactory(area=area(launch, INFRASTRUCTURE), role=Role.ACCOUNTABLE, stakeholder=successor)
     assert_fails(
         result_of(launch, "slos_defined"),
@@ -698,7 +701,7 @@ def test_slos_defined_finds_the_owning_area_through_its_concerns(launch):
     infrastructure.concerns = [concern for concern in infrastructure.concerns if concern != "latency"]
     infrastructure.save()
     performance = ResponsibilityAreaFactory(launch=launch, name="Performance", concerns=["latency"])
-    accountable = person("Pia", "Perf")
+    accountable = person("Pia", "Perf", TeamFunction.PLATFORM)
     RaciAssignmentFactory(area=performance, role=Role.ACCOUNTABLE, stakeholder=accountable)
     rename(holder(launch, INFRASTRUCTURE, Role.ACCOUNTABLE), "Ian", "Frost")
     assert_fails(
@@ -759,3 +762,34 @@ def test_slos_defined_passes_when_the_required_slos_are_confirmed_and_agreed_by_
     result = result_of(launch, "slos_defined")
     assert result.status == Status.PASS
     assert result.reasons == (SLOS_PASS,)
+
+
+# --- an agreement counts only from someone serving the function that answers for the concern -------
+
+
+def test_an_accountable_who_left_the_function_no_longer_agrees_or_holds_the_area(launch):
+    accountable = rename(holder(launch, MODEL_QUALITY, Role.ACCOUNTABLE), "Mia", "Chen")
+    accountable.teams.clear()
+    assert_fails(
+        result_of(launch, "failure_rate_agreed"),
+        "Quality bar 'wrong_answers' was agreed by Mia Chen, who is not in a ML team.",
+    )
+    assert_fails(
+        result_of(launch, "raci_defined"), f"Area '{MODEL_QUALITY}': Accountable Mia Chen is not in a ML team."
+    )
+
+
+def test_moving_a_standard_concern_to_an_area_of_ones_own_does_not_choose_who_agrees(launch):
+    """The owner moves 'latency' to a custom area and makes a friend outside platform its
+    Accountable: the friend's agreement of the latency SLO does not count."""
+    infrastructure = area(launch, INFRASTRUCTURE)
+    infrastructure.concerns = [c for c in infrastructure.concerns if c != "latency"]
+    infrastructure.save()
+    speed = ResponsibilityAreaFactory(launch=launch, name="Speed", concerns=["latency"])
+    friend = person("Fred", "Friend", TeamFunction.PRODUCT)
+    RaciAssignmentFactory(area=speed, role=Role.ACCOUNTABLE, stakeholder=friend)
+    agree(launch.slos.get(indicator="latency_p95"), friend.user)
+    assert_fails(
+        result_of(launch, "slos_defined"),
+        "The Latency p95 (ms) SLO was agreed by Fred Friend, who is not in a Platform team.",
+    )

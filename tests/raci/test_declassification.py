@@ -11,12 +11,13 @@ from approvals.choices import LedgerEvent
 from approvals.ledger import verify
 from approvals.models import LedgerEntry
 from raci.choices import AreaKind, Role
-from raci.services import data_asset_declassify, data_asset_remove
+from raci.models import ResponsibilityArea
+from raci.services import data_asset_declassify, data_asset_remove, raci_assign
 from readiness.choices import Classification
 from readiness.models import DataAsset, Launch
-from readiness.services import EditConflict, fact_change, fact_remove, fact_version
-from tests.builders import accountable_of, ready_launch
-from tests.factories import UserFactory
+from readiness.services import EditConflict, fact_add, fact_change, fact_remove, fact_version
+from tests.builders import accountable_of, ready_launch, team_for
+from tests.factories import StakeholderFactory, UserFactory
 
 PRIVATE = "Support tickets"  # the ready launch's personal-data asset
 PUBLIC = "Help-centre articles"
@@ -190,4 +191,25 @@ def test_declassifying_what_changed_since_it_was_seen_is_refused(launch):
         data_asset_declassify(
             actor=privacy_accountable(launch), asset=fact, seen_version=seen, classification="internal", reason="Ids."
         )
+    assert asset(launch).classification == Classification.PERSONAL
+
+
+def test_moving_privacy_to_an_area_of_the_owner_s_choosing_does_not_choose_who_declassifies(launch):
+    policy = launch.areas.get(kind=AreaKind.POLICY)
+    fact_change(
+        actor=launch.owner,
+        fact=policy,
+        seen_version=fact_version(policy),
+        values={"concerns": [c for c in policy.concerns if c != "privacy"]},
+    )
+    friend = StakeholderFactory(teams=[team_for("product")])
+    custom = fact_add(
+        actor=launch.owner,
+        launch=launch,
+        model=ResponsibilityArea,
+        values={"name": "Privacy desk", "kind": AreaKind.CUSTOM, "concerns": ["privacy"]},
+    )
+    raci_assign(area=custom, stakeholder=friend, role=Role.ACCOUNTABLE, actor=launch.owner)
+    with pytest.raises(PermissionDenied, match="not in a Compliance or Legal or Security team"):
+        declassify(launch, friend.user)
     assert asset(launch).classification == Classification.PERSONAL
