@@ -9,6 +9,8 @@ Environment variables:
     CELERY_BROKER_URL  e.g. redis://127.0.0.1:6379/0 (default: tasks run in-process)
     SIGNOFF_MAX_AGE_DAYS  days after which an approval expires, 1–3650 (default 90)
     EVIDENCE_MAX_AGE_DAYS  days after which an evaluation run no longer counts as evidence, 1–3650 (default 90)
+    INTERNAL_MAX_EXPOSURE_PERCENT, BETA_MAX_EXPOSURE_PERCENT  the widest Internal and Beta stages,
+                       1–99 (defaults 5 and 50; Internal's at most Beta's)
     SEVERITY_P0_MAX_RESPONSE_MINUTES, SEVERITY_P1_MAX_RESPONSE_MINUTES  the slowest response a
                        launch's P0 and P1 may promise, 1–10080 (defaults 60 and 240; P0's at most P1's)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
@@ -231,6 +233,17 @@ if SEVERITY_P0_MAX_RESPONSE_MINUTES > SEVERITY_P1_MAX_RESPONSE_MINUTES:
     raise ImproperlyConfigured(
         "SEVERITY_P0_MAX_RESPONSE_MINUTES must not exceed SEVERITY_P1_MAX_RESPONSE_MINUTES: a P0 is answered no "
         f"slower than a P1 (got {SEVERITY_P0_MAX_RESPONSE_MINUTES} and {SEVERITY_P1_MAX_RESPONSE_MINUTES})."
+    )
+
+# The widest exposure a stage of each kind may have (percent of users): a wider Internal stage is
+# really a Beta, a wider Beta really a Full. A custom stage wider than a limit is gated at least as
+# the kind above it.
+INTERNAL_MAX_EXPOSURE_PERCENT = env_int("INTERNAL_MAX_EXPOSURE_PERCENT", 5, min_value=1, max_value=99)
+BETA_MAX_EXPOSURE_PERCENT = env_int("BETA_MAX_EXPOSURE_PERCENT", 50, min_value=1, max_value=99)
+if INTERNAL_MAX_EXPOSURE_PERCENT > BETA_MAX_EXPOSURE_PERCENT:
+    raise ImproperlyConfigured(
+        "INTERNAL_MAX_EXPOSURE_PERCENT must not exceed BETA_MAX_EXPOSURE_PERCENT "
+        f"(got {INTERNAL_MAX_EXPOSURE_PERCENT} and {BETA_MAX_EXPOSURE_PERCENT})."
     )
 
 # Facts dated after now (evaluation runs, agreements, audits, rehearsals, reviews, decisions) are

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -174,12 +175,28 @@ DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
 }
 
 
-def minimum_gating_checks(kind: str) -> list[str]:
-    """What a stage of ``kind`` is gated by at least, whatever its own list says: its kind's
-    defaults (a Full stage: every item; a custom stage: what Internal needs)."""
-    if kind == "full":
+def exposure_kind(exposure_percent) -> str:
+    """The least strict kind a stage of this exposure may be gated as: above the Internal limit at
+    least Beta, above the Beta limit (and at 100 %) Full."""
+    if exposure_percent is None or exposure_percent <= settings.INTERNAL_MAX_EXPOSURE_PERCENT:
+        return "internal"
+    if exposure_percent <= settings.BETA_MAX_EXPOSURE_PERCENT:
+        return "beta"
+    return "full"
+
+
+_STRICTNESS = {"internal": 0, "beta": 1, "full": 2}
+
+
+def minimum_gating_checks(kind: str, exposure_percent=None) -> list[str]:
+    """What a stage of ``kind`` and ``exposure_percent`` is gated by at least, whatever its own list
+    says: its kind's defaults (a Full stage: every item; a custom stage: what Internal needs),
+    raised to those of the kind its exposure calls for."""
+    floor = kind if kind in _STRICTNESS else "internal"
+    floor = max(floor, exposure_kind(exposure_percent), key=_STRICTNESS.__getitem__)
+    if floor == "full":
         return registry.keys()
-    chosen = set(DEFAULT_STAGE_CHECKS.get(kind, DEFAULT_STAGE_CHECKS["internal"]))
+    chosen = set(DEFAULT_STAGE_CHECKS[floor])
     return [key for key in registry.keys() if key in chosen]
 
 
@@ -188,9 +205,10 @@ def gating_checks_for(stage) -> list[str]:
     if stage is None:
         return registry.keys()
     if stage.gating_checks:
-        chosen = set(stage.gating_checks)
+        # Never below what the stage's kind and exposure require, even for a list stored earlier.
+        chosen = set(stage.gating_checks) | set(minimum_gating_checks(stage.kind, stage.exposure_percent))
     elif stage.kind in DEFAULT_STAGE_CHECKS:
-        chosen = set(DEFAULT_STAGE_CHECKS[stage.kind])
+        chosen = set(minimum_gating_checks(stage.kind, stage.exposure_percent))
     else:
         return registry.keys()
     return [check.key for check in registry.all() if check.key in chosen or check.gates_every_stage]

@@ -187,10 +187,7 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
     def clean(self) -> None:
         self.clean_proposed()
         self._refuse_changes_once_entered()
-        if self.exposure_percent == HUNDRED and self.kind != StageKind.FULL:
-            raise ValidationError(
-                {"kind": "A stage exposing every user (100 %) is a Full stage, gated and signed off as one."}
-            )
+        self._refuse_exposure_beyond_kind()
         if self.gating_checks is None:
             return
         from .checklist import registry
@@ -206,17 +203,40 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
             )
         self._refuse_dropping_default_checks()
 
+    def _refuse_exposure_beyond_kind(self) -> None:
+        """An Internal stage wider than INTERNAL_MAX_EXPOSURE_PERCENT is really a Beta, a Beta wider
+        than BETA_MAX_EXPOSURE_PERCENT really a Full; a stage exposing every user is a Full stage."""
+        if self.exposure_percent is None:
+            return
+        if self.exposure_percent == HUNDRED and self.kind != StageKind.FULL:
+            raise ValidationError(
+                {"kind": "A stage exposing every user (100 %) is a Full stage, gated and signed off as one."}
+            )
+        limits = {
+            StageKind.INTERNAL: settings.INTERNAL_MAX_EXPOSURE_PERCENT,
+            StageKind.BETA: settings.BETA_MAX_EXPOSURE_PERCENT,
+        }
+        limit = limits.get(self.kind)
+        if limit is not None and self.exposure_percent > limit:
+            raise ValidationError(
+                {
+                    "exposure_percent": f"{self.get_kind_display()} stages expose at most {limit} % of users; "
+                    "a wider stage is the next kind, gated and signed off as one."
+                }
+            )
+
     def _refuse_dropping_default_checks(self) -> None:
         """A stage's own list may add items to what its kind requires, never drop one (a custom
         stage needs at least what Internal needs): the owner does not lower the bar that binds them."""
         from .checklist import minimum_gating_checks
 
-        dropped = [key for key in minimum_gating_checks(self.kind) if key not in self.gating_checks]
+        minimum = minimum_gating_checks(self.kind, self.exposure_percent)
+        dropped = [key for key in minimum if key not in self.gating_checks]
         if self.gating_checks and dropped:
             kind = self.get_kind_display()
             raise ValidationError(
                 {
-                    "gating_checks": f"A {kind} stage is gated by at least {', '.join(minimum_gating_checks(self.kind))}; "
+                    "gating_checks": f"A {kind} stage of this exposure is gated by at least {', '.join(minimum)}; "
                     f"this list leaves out {', '.join(dropped)}. Add items, never drop them."
                 }
             )

@@ -169,6 +169,16 @@ def test_a_header_setting_reads_as_a_request_meta_key_and_value(monkeypatch, raw
             id="P0 limit above P1's",
         ),
         pytest.param(
+            {"INTERNAL_MAX_EXPOSURE_PERCENT": "60"},
+            "INTERNAL_MAX_EXPOSURE_PERCENT must not exceed BETA_MAX_EXPOSURE_PERCENT",
+            id="Internal limit above Beta's",
+        ),
+        pytest.param(
+            {"BETA_MAX_EXPOSURE_PERCENT": "100"},
+            "BETA_MAX_EXPOSURE_PERCENT must be an integer from 1 to 99, got 100",
+            id="Beta limit of 100",
+        ),
+        pytest.param(
             {"SECURE_HSTS_SECONDS": "-1"},
             "SECURE_HSTS_SECONDS must be an integer of at least 0, got -1",
             id="negative HSTS",
@@ -269,6 +279,7 @@ def test_evidence_age_and_severity_limits_default_to_90_days_one_hour_and_four_h
     assert configured.EVIDENCE_MAX_AGE_DAYS == 90
     assert configured.SEVERITY_P0_MAX_RESPONSE_MINUTES == 60
     assert configured.SEVERITY_P1_MAX_RESPONSE_MINUTES == 240
+    assert (configured.INTERNAL_MAX_EXPOSURE_PERCENT, configured.BETA_MAX_EXPOSURE_PERCENT) == (5, 50)
 
 
 def test_evidence_age_and_severity_limits_come_from_the_environment(monkeypatch):

@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from raci.choices import AreaKind, Role
 from raci.services import area_omission_record
-from readiness.checklist import Status, evaluate, registry, with_checklist_facts
+from readiness.checklist import (
+    DEFAULT_STAGE_CHECKS,
+    Status,
+    evaluate,
+    minimum_gating_checks,
+    registry,
+    with_checklist_facts,
+)
 from readiness.choices import AccessLevel, Classification, FeedbackKind, SloIndicator, StageKind
 from readiness.models import EvalRun, Launch, RollbackPlan, RolloutStage
 from tests.builders import ready_launch
@@ -841,17 +848,32 @@ def test_a_failing_data_classification_blocks_entering_internal(launch):
     assert not readiness.may_enter
 
 
-def test_a_stages_own_gating_checks_override_the_default_for_its_kind(launch):
+def test_a_stages_own_gating_checks_add_to_the_default_for_its_kind(launch):
     internal = stage_of(launch, StageKind.INTERNAL)
-    internal.gating_checks = ["rollback_plan"]
+    internal.gating_checks = [*DEFAULT_STAGE_CHECKS["internal"], "rollback_plan"]
     internal.save()
     launch.rollback_plan.delete()
-    launch.data_assets.all().delete()
     readiness = readiness_of(launch)
-    # Sign-offs gate every stage, whatever the stage's own list says.
-    assert gating_keys(readiness) == {"stakeholders_approved", "rollback_plan"}
+    assert gating_keys(readiness) == {*DEFAULT_STAGE_CHECKS["internal"], "rollback_plan"}
     assert blocker_keys(readiness) == ["stakeholders_approved", "rollback_plan"]
     assert not readiness.may_enter
+
+
+def test_a_narrower_list_stored_before_the_rule_still_gates_everything_the_kind_requires(launch):
+    """A list written straight to the database (bypassing validation) cannot narrow the gate."""
+    stage_of(launch, StageKind.INTERNAL)
+    launch.stages.filter(kind=StageKind.INTERNAL).update(gating_checks=["rollback_plan"])
+    launch.data_assets.all().delete()
+    readiness = readiness_of(launch)
+    assert gating_keys(readiness) == {*DEFAULT_STAGE_CHECKS["internal"], "rollback_plan"}
+    assert "data_classified" in blocker_keys(readiness)
+
+
+@pytest.mark.parametrize(("exposure", "kind"), [("5", "internal"), ("5.01", "beta"), ("50", "beta"), ("50.5", "full")])
+def test_a_custom_stage_is_gated_at_least_as_its_exposure_calls_for(launch, exposure, kind):
+    custom = RolloutStageFactory(launch=launch, kind=StageKind.CUSTOM, order=0, exposure_percent=Decimal(exposure))
+    expected = registry.keys() if kind == "full" else list(DEFAULT_STAGE_CHECKS[kind])
+    assert set(minimum_gating_checks(custom.kind, custom.exposure_percent)) == set(expected)
 
 
 def test_an_empty_gating_checks_list_means_the_default_for_the_stage_kind(launch):

@@ -134,6 +134,7 @@ def test_stage_gating_checks_may_be_empty_or_add_known_keys_to_the_kind_s_defaul
             "quality_evidence",
         ),
         (StageKind.FULL, "100", [*INTERNAL_MINIMUM, "incident_owner"], "slos_defined, monitoring_dashboard"),
+        (StageKind.CUSTOM, "60", [*INTERNAL_MINIMUM], "incident_owner, slos_defined"),
         (StageKind.CUSTOM, "5", ["rollback_plan", "pii_policy"], "stakeholders_approved, failure_rate_agreed"),
     ],
 )
@@ -145,6 +146,24 @@ def test_a_stage_s_own_list_never_drops_what_its_kind_requires(launch, kind, exp
     assert list(messages) == ["gating_checks"]
     assert "Add items, never drop them." in messages["gating_checks"][0]
     assert f"this list leaves out {dropped}" in messages["gating_checks"][0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "exposure", "limit"), [(StageKind.INTERNAL, "5.01", 5), (StageKind.BETA, "50.01", 50)], ids=str
+)
+def test_an_internal_or_beta_stage_wider_than_its_limit_is_refused(launch, kind, exposure, limit):
+    stage = RolloutStageFactory.build(launch=launch, kind=kind, exposure_percent=D(exposure))
+    assert validation_messages(stage) == {
+        "exposure_percent": [
+            f"{stage.get_kind_display()} stages expose at most {limit} % of users; "
+            "a wider stage is the next kind, gated and signed off as one."
+        ]
+    }
+
+
+def test_the_exposure_limits_come_from_the_settings(launch, settings):
+    settings.INTERNAL_MAX_EXPOSURE_PERCENT = 20
+    RolloutStageFactory.build(launch=launch, kind=StageKind.INTERNAL, exposure_percent=D("20")).full_clean()
 
 
 @pytest.mark.parametrize("kind", [StageKind.INTERNAL, StageKind.BETA, StageKind.CUSTOM])
