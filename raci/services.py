@@ -122,9 +122,11 @@ def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> Ar
 
 
 @transaction.atomic
-def area_omission_withdraw(*, actor, omission: AreaOmission) -> None:
-    """Take back a recorded omission: the missing standard area fails "RACI defined" again until
-    it is added or another reason is recorded. The owner only."""
+def area_omission_withdraw(*, actor, omission: AreaOmission, seen_version: int, reason: str) -> None:
+    """Take back a recorded omission, as of the version the caller saw and saying why: the missing
+    standard area fails "RACI defined" again until it is added or another reason is recorded. The
+    owner only."""
+    why = clean_text(reason, field="reason", required="Say why the launch no longer does without the area.")
     launch = lock_launch(omission.launch)
     require_change(actor, launch)
     refuse_if_archived(launch)
@@ -132,13 +134,14 @@ def area_omission_withdraw(*, actor, omission: AreaOmission) -> None:
         omission = AreaOmission.objects.select_for_update().get(pk=omission.pk)
     except AreaOmission.DoesNotExist:
         raise ValidationError({"omission": "This reason was already withdrawn."}) from None
-    pk, kind, reason = omission.pk, omission.kind, omission.reason
-    delete_with_history(omission, actor=actor, reason=f"No longer leaving out '{omission.get_kind_display()}'")
+    require_version(omission, seen_version, what=f"The reason for leaving out '{omission.get_kind_display()}'")
+    pk, kind, recorded = omission.pk, omission.kind, omission.reason
+    delete_with_history(omission, actor=actor, reason=f"No longer leaving out '{omission.get_kind_display()}': {why}")
     record(
         event="omission_withdrawn",
         launch=launch,
         actor=actor,
-        payload={"omission": pk, "area kind": kind, "withdrawn reason": reason},
+        payload={"omission": pk, "area kind": kind, "withdrawn reason": recorded, "why withdrawn": why},
         seal=[omission],
     )
 

@@ -1,6 +1,10 @@
 """Saving governance rows so that every change leaves a history row naming who made it and why."""
 
+from contextlib import contextmanager
+from types import SimpleNamespace
+
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 # simple-history keeps the change reason in a 100-character column. A reason built from user text
 # (a rollback's "why") can be longer; the whole text is kept in the row or the ledger, so the history
@@ -25,6 +29,26 @@ def save_with_history(instance: models.Model, *, actor, reason: str) -> models.M
 
 
 def delete_with_history(instance: models.Model, *, actor, reason: str) -> None:
+    """Delete ``instance``, recording ``actor`` and ``reason``; the rows deleted with it (an area's
+    RACI rows, a bar's evaluation runs) record ``actor`` too."""
     instance._history_user = actor
     instance._change_reason = _fit(reason)
-    instance.delete()
+    with _acting(actor):
+        instance.delete()
+
+
+@contextmanager
+def _acting(actor):
+    """Let simple-history name ``actor`` on every history row written meanwhile, as its middleware
+    does for a request (cascaded deletes carry no ``_history_user`` of their own)."""
+    context = HistoricalRecords.context
+    missing = object()
+    previous = getattr(context, "request", missing)
+    context.request = SimpleNamespace(user=actor)
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del context.request
+        else:
+            context.request = previous

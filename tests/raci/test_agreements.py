@@ -288,6 +288,10 @@ def _queries(fn) -> int:
     return len(captured)
 
 
+def withdraw(owner, omission) -> None:
+    area_omission_withdraw(actor=owner, omission=omission, seen_version=fact_version(omission), reason="Back in scope")
+
+
 def _write_costs(launch: Launch) -> dict[str, int]:
     launch = Launch.objects.select_related("owner").get(pk=launch.pk)
     owner = launch.owner
@@ -328,9 +332,7 @@ def _write_costs(launch: Launch) -> dict[str, int]:
                 or area_omission_record(actor=owner, launch=launch, kind=AreaKind.POLICY, reason="Internal tool.")
             )
         ),
-        "withdraw the omission": _queries(
-            lambda: area_omission_withdraw(actor=owner, omission=launch.area_omissions.get())
-        ),
+        "withdraw the omission": _queries(lambda: withdraw(owner, launch.area_omissions.get())),
     }
 
 
@@ -425,3 +427,12 @@ def test_bad_arguments_are_refused_by_name(launch):
     level = launch.severity_levels.get(level="P1")
     with pytest.raises(ValidationError, match="as a list of field names"):
         fact_confirm(actor=launch.owner, fact=level, seen_version=fact_version(level), fields="response_minutes")
+
+
+def test_rows_deleted_with_a_fact_record_who_removed_it(launch):
+    area = launch.areas.get(kind=AreaKind.USER_EXPERIENCE)
+    assignment_ids = list(area.assignments.values_list("pk", flat=True))
+    fact_remove(actor=launch.owner, fact=area, seen_version=fact_version(area), reason="Folded into policy")
+    removals = RaciAssignment.history.filter(id__in=assignment_ids, history_type="-")
+    assert removals.count() == len(assignment_ids) > 0
+    assert {removal.history_user_id for removal in removals} == {launch.owner.pk}

@@ -13,6 +13,7 @@ from raci.choices import AreaKind
 from raci.models import AreaOmission
 from raci.services import area_omission_record, area_omission_withdraw
 from readiness.models import Launch
+from readiness.services import EditConflict, fact_version
 from readiness.validators import COMMENT_MAX_LENGTH
 from tests.builders import ready_launch
 from tests.factories import UserFactory
@@ -35,6 +36,12 @@ def launch(db):
 def omission_entries():
     """Entries about omissions (the built launch's agreements come before them)."""
     return LedgerEntry.objects.filter(event__in=[LedgerEvent.AREA_OMITTED, LedgerEvent.OMISSION_WITHDRAWN])
+
+
+def withdraw(launch, omission, *, actor=None, reason="Retrieval is back in scope.") -> None:
+    area_omission_withdraw(
+        actor=actor or launch.owner, omission=omission, seen_version=fact_version(omission), reason=reason
+    )
 
 
 def omit(launch: Launch, *, actor=None, kind: str = DATA, reason=REASON) -> AreaOmission:
@@ -168,7 +175,7 @@ def test_the_owner_withdraws_an_omission_with_history_and_a_ledger_entry(launch)
     omission = omit(launch)
     pk = omission.pk
 
-    area_omission_withdraw(actor=launch.owner, omission=omission)
+    withdraw(launch, omission)
 
     assert not AreaOmission.objects.exists()
     deleted = AreaOmission.history.filter(id=pk).order_by("history_date").last()
@@ -176,12 +183,17 @@ def test_the_owner_withdraws_an_omission_with_history_and_a_ledger_entry(launch)
     assert deleted.history_user == launch.owner
     entry = LedgerEntry.objects.order_by("sequence").last()
     assert entry.event == LedgerEvent.OMISSION_WITHDRAWN
-    assert entry.payload == {"omission": pk, "area kind": DATA, "withdrawn reason": REASON}
+    assert entry.payload == {
+        "omission": pk,
+        "area kind": DATA,
+        "withdrawn reason": REASON,
+        "why withdrawn": "Retrieval is back in scope.",
+    }
     assert verify().ok
 
 
 def test_after_withdrawing_the_area_can_be_left_out_again_with_another_reason(launch):
-    area_omission_withdraw(actor=launch.owner, omission=omit(launch))
+    withdraw(launch, omit(launch))
     assert omit(launch, reason="Retrieval moved to another launch.").reason == "Retrieval moved to another launch."
     assert verify().ok
 
@@ -190,7 +202,7 @@ def test_someone_who_may_only_view_the_launch_cannot_withdraw_an_omission(launch
     omission = omit(launch)
     viewer = give_view(UserFactory(), launch)
     with pytest.raises(PermissionDenied):
-        area_omission_withdraw(actor=viewer, omission=omission)
+        withdraw(launch, omission, actor=viewer)
     assert AreaOmission.objects.filter(pk=omission.pk).exists()
 
 
@@ -199,7 +211,7 @@ def test_an_omission_cannot_be_withdrawn_on_an_archived_launch(launch):
     Launch.objects.filter(pk=launch.pk).update(archived=True)
     omission.launch.refresh_from_db()
     with pytest.raises(ValidationError):
-        area_omission_withdraw(actor=launch.owner, omission=omission)
+        withdraw(launch, omission)
     assert AreaOmission.objects.filter(pk=omission.pk).exists()
 
 
@@ -228,3 +240,22 @@ def test_an_omission_deleted_without_the_service_does_not_verify(launch):
     entry = omission_entries().get()
     AreaOmission.objects.filter(pk=omission.pk).delete()
     assert verify().problem == f"area omission #{omission.pk} recorded in entry #{entry.sequence} no longer exists"
+
+
+def test_withdrawing_needs_a_reason_and_the_current_version(launch):
+    omission = omit(launch)
+    with pytest.raises(ValidationError, match="Say why"):
+        withdraw(launch, omission, reason=" ")
+    with pytest.raises(EditConflict, match="since you opened it"):
+        area_omission_withdraw(
+            actor=launch.owner, omission=omission, seen_version=fact_version(omission) - 1, reason="Back."
+        )
+    assert AreaOmission.objects.filter(pk=omission.pk).exists()
+
+
+def test_withdrawing_twice_says_it_was_already_withdrawn(launch):
+    omission = omit(launch)
+    seen = fact_version(omission)
+    withdraw(launch, omission)
+    with pytest.raises(ValidationError, match="already withdrawn"):
+        area_omission_withdraw(actor=launch.owner, omission=omission, seen_version=seen, reason="Again.")

@@ -20,6 +20,7 @@ from raci.services import area_omission_record, area_omission_withdraw
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import NotifyScope, SloIndicator
 from readiness.models import Launch
+from readiness.services import fact_version
 from tests.builders import ready_launch, team_for
 from tests.factories import (
     QualityBarFactory,
@@ -312,7 +313,9 @@ def test_withdrawing_the_reason_fails_the_missing_area_again(launch):
     omission = area_omission_record(
         actor=launch.owner, launch=launch, kind=AreaKind.DATA_RETRIEVAL, reason="No retrieval."
     )
-    area_omission_withdraw(actor=launch.owner, omission=omission)
+    area_omission_withdraw(
+        actor=launch.owner, omission=omission, seen_version=fact_version(omission), reason="Data area added back"
+    )
     assert_fails(result_of(launch, "raci_defined"), f"Standard area '{DATA_RETRIEVAL}' {MISSING}")
 
 
