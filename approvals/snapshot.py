@@ -135,6 +135,11 @@ def _show(value) -> str:
     return str(value)
 
 
+def readable_facts(snapshot: dict) -> list[tuple[str, str]]:
+    """The snapshot as (fact, value) lines, as an approver reads them, e.g. ("slos › latency_p95 › target", "3000")."""
+    return [(key, _show(value)) for key, value in _flatten(snapshot).items()]
+
+
 def diff_snapshots(old: dict, new: dict) -> list[str]:
     """What changed between two snapshots, one readable line per fact."""
     before, after = _flatten(old), _flatten(new)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import views, workflow
 
 app_name = "web"
 
@@ -22,4 +22,9 @@ urlpatterns = [
         name="password-change-done",
     ),
     path("launches/<slug:slug>/", views.launch_detail, name="launch"),
+    path("launches/<slug:slug>/request-signoffs/", workflow.request_signoffs, name="request-signoffs"),
+    path("launches/<slug:slug>/advance/", workflow.advance, name="advance"),
+    path("launches/<slug:slug>/rollback/", workflow.rollback, name="rollback"),
+    path("signoffs/", workflow.inbox, name="inbox"),
+    path("signoffs/<int:pk>/", workflow.decide, name="decide"),
 ]

@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from approvals.choices import RequestStatus
-from approvals.selectors import requests_awaiting
-from readiness.access import get_launch_for, visible_launches
+from approvals.selectors import requests_awaiting, stage_signoffs
+from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import CheckResult, Readiness, Status, evaluate, evaluate_many, with_checklist_facts
 from readiness.models import Launch
 
 from .filters import PortfolioFilter
+from .forms import RequestSignoffsForm
 
 PAGE_SIZE = 25
 
@@ -96,11 +97,21 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The launch's verdict for its next stage, its checklist and its rollout."""
     launch = get_launch_for(request.user, slug)
     facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
-    readiness = evaluate(facts)
+    now = timezone.now()
+    readiness = evaluate(facts, now=now)
+    signoffs = stage_signoffs(facts, readiness.stage, now=now) if readiness.stage else []
+    is_owner = request.user.pk == facts.owner_id or request.user.has_perm(CHANGE_LAUNCH, facts)
     return render(
         request,
         "web/launch.html",
-        {"launch": facts, "verdict": Verdict.of(readiness), "stages": facts.ordered_stages()},
+        {
+            "launch": facts,
+            "verdict": Verdict.of(readiness),
+            "stages": facts.ordered_stages(),
+            "signoffs": signoffs,
+            "may_change": is_owner and not facts.archived,
+            "request_form": RequestSignoffsForm(),
+        },
     )
 
 

@@ -124,7 +124,7 @@ def test_a_bad_filter_value_is_named_and_nothing_breaks(client, world):
 
 def test_the_header_counts_the_sign_offs_waiting_for_the_user(client, world):
     html = page(client, world["addressee"])
-    assert "1 sign-off waits for you" in html
+    assert 'title="Sign-offs waiting for you">1</span>' in html
 
 
 def _launches(start: int, count: int) -> None:

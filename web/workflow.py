@@ -1,0 +1,198 @@
+"""Sign-offs and stage changes in the browser: request, the approver's inbox and decision page,
+advance and roll back. Every action calls the approvals services, which check who may act; the
+pages only show the controls to those allowed."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from approvals.access import DECIDE_REQUEST
+from approvals.models import SignoffDecision, SignoffRequest
+from approvals.selectors import requests_awaiting
+from approvals.services import signoff_decide, signoffs_request, stage_advance, stage_rollback
+from approvals.services.gate import GateRefused
+from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
+from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
+from readiness.checklist import with_checklist_facts
+from readiness.models import Launch
+
+from .forms import DecisionForm, RequestSignoffsForm, RollbackForm, add_service_errors
+
+# The snapshots shown on decision pages, by fingerprint, kept in the session so that a refused
+# decision can say what changed since (the server's copy, not one the browser sends back).
+SHOWN_SNAPSHOTS = "shown_snapshots"
+SHOWN_KEEP = 20
+
+
+def _facts(launch: Launch) -> Launch:
+    return with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
+
+
+@require_POST
+@login_required
+def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    facts = _facts(launch)
+    stage = facts.next_stage()
+    form = RequestSignoffsForm(request.POST)
+    if stage is None:
+        messages.error(request, _("The launch has no stage left to enter."))
+    elif form.is_valid():
+        try:
+            created = signoffs_request(
+                actor=request.user,
+                launch=launch,
+                stage=stage,
+                due_date=form.cleaned_data["due_date"],
+                message=form.cleaned_data["message"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("Requested %(count)s sign-offs for %(stage)s.") % {"count": len(created), "stage": stage.name},
+            )
+    else:
+        messages.error(request, " ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()))
+    return redirect("web:launch", slug=slug)
+
+
+@require_http_methods(["GET"])
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """What waits for the signed-in user's decision, overdue first."""
+    today = timezone.localdate()
+    waiting = list(requests_awaiting(request.user))
+    waiting.sort(key=lambda r: (r.due_date is None, r.due_date or today, r.created_at))
+    return render(request, "web/inbox.html", {"waiting": waiting, "today": today})
+
+
+def _remember(request: HttpRequest, snapshot: dict) -> str:
+    shown = request.session.get(SHOWN_SNAPSHOTS, {})
+    key = fingerprint(snapshot)
+    shown[key] = snapshot
+    request.session[SHOWN_SNAPSHOTS] = dict(list(shown.items())[-SHOWN_KEEP:])
+    return key
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """The facts being approved, what changed since the last decision, and the decision form."""
+    signoff = get_object_or_404(
+        SignoffRequest.objects.select_related("launch", "stage", "requested_by").prefetch_related(
+            "addressees", Prefetch("decisions", queryset=SignoffDecision.objects.select_related("decided_by"))
+        ),
+        pk=pk,
+    )
+    try:
+        require_view(request.user, signoff.launch)
+    except PermissionDenied:
+        raise Http404("No such sign-off request.") from None
+    facts = _facts(signoff.launch)
+    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
+    snapshot = launch_snapshot(facts, stage)
+    form = DecisionForm(request.POST or None, initial={"fingerprint": fingerprint(snapshot)})
+    changed_meanwhile = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            signoff_decide(
+                actor=request.user,
+                signoff=signoff,
+                outcome=form.cleaned_data["outcome"],
+                comment=form.cleaned_data["comment"],
+                expected_fingerprint=form.cleaned_data["fingerprint"],
+            )
+        except ValidationError as error:
+            shown = request.session.get(SHOWN_SNAPSHOTS, {}).get(form.cleaned_data["fingerprint"])
+            if shown is not None and form.cleaned_data["fingerprint"] != fingerprint(snapshot):
+                # A fresh form on the current facts: the decision is taken again, knowingly.
+                changed_meanwhile = diff_snapshots(shown, snapshot) or [_("reload to see them")]
+                form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
+            else:
+                add_service_errors(form, error)
+        else:
+            messages.success(request, _("Your decision is recorded."))
+            return redirect("web:inbox")
+    _remember(request, snapshot)
+    # The last decision on this function for this stage, on this request or one it replaced.
+    last = (
+        SignoffDecision.objects.filter(
+            request__launch=signoff.launch, request__stage=signoff.stage, request__function=signoff.function
+        )
+        .select_related("decided_by")
+        .order_by("-decided_at", "-pk")
+        .first()
+    )
+    since_last = diff_snapshots(last.snapshot, snapshot) if last else []
+    return render(
+        request,
+        "web/decide.html",
+        {
+            "signoff": signoff,
+            "launch": facts,
+            "facts": readable_facts(snapshot),
+            "last": last,
+            "since_last": since_last,
+            "changed_meanwhile": changed_meanwhile,
+            "form": form,
+            "may_decide": signoff.is_open
+            and request.user.pk != signoff.requested_by_id
+            and request.user.has_perm(DECIDE_REQUEST, signoff),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def advance(request: HttpRequest, slug: str) -> HttpResponse:
+    """Confirm, then ask the gate to move the launch to its next stage; a refusal shows why."""
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    facts = _facts(launch)
+    stage = facts.next_stage()
+    refusal = []
+    if request.method == "POST" and stage is not None:
+        try:
+            stage_advance(actor=request.user, launch=launch, stage=stage)
+        except GateRefused as refused:
+            refusal = refused.messages
+        except ValidationError as error:
+            refusal = error.messages
+        else:
+            messages.success(
+                request, _("%(launch)s is now in %(stage)s.") % {"launch": launch.name, "stage": stage.name}
+            )
+            return redirect("web:launch", slug=slug)
+    return render(request, "web/advance.html", {"launch": facts, "stage": stage, "refusal": refusal})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def rollback(request: HttpRequest, slug: str) -> HttpResponse:
+    """Go back to an earlier stage, with a reason (the owner or an Accountable; the service decides)."""
+    launch = get_launch_for(request.user, slug)
+    facts = _facts(launch)
+    current = facts.current_stage
+    earlier = [s for s in facts.ordered_stages() if current is not None and s.order < current.order]
+    form = RollbackForm(request.POST or None, stages=earlier)
+    if request.method == "POST" and form.is_valid():
+        stage = next(s for s in earlier if s.pk == form.cleaned_data["stage"])
+        try:
+            stage_rollback(actor=request.user, launch=launch, stage=stage, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("%(launch)s is back in %(stage)s.") % {"launch": launch.name, "stage": stage.name}
+            )
+            return redirect("web:launch", slug=slug)
+    return render(request, "web/rollback.html", {"launch": facts, "form": form, "earlier": earlier})
