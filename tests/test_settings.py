@@ -60,6 +60,7 @@ def run(args: list[str], **overrides: str | None) -> subprocess.CompletedProcess
     env = {**os.environ}
     env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py picks config.settings itself
     env.pop("PYTHONSAFEPATH", None)  # `-c` must be able to import from the working directory
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only; never in deployment
     for name, value in {**PRODUCTION, **overrides}.items():
         if value is None:
             env.pop(name, None)

@@ -1,0 +1,108 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium headless against a live server.
+
+Playwright cannot download its own browser here, so the tests use the system's ``chromium``
+(PREFLIGHT_CHROMIUM names another). Without one they skip, saying why; with
+PREFLIGHT_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser fails the run instead.
+Each test saves a screenshot of every page it visits under tests/browser/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+PASSWORD = "a-browser-test-password"
+# axe-core impacts that fail a page.
+FAILING_IMPACTS = {"serious", "critical"}
+
+
+def _chromium() -> str | None:
+    return os.environ.get("PREFLIGHT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one module of browser tests, closed at its end so that Playwright's event loop
+    does not outlive the module."""
+    executable = _chromium()
+    reason = ""
+    if executable is None:
+        reason = "no Chromium found (install Debian's `chromium` package or set PREFLIGHT_CHROMIUM)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = reason or "Playwright for Python is not installed (see requirements.txt)"
+    if reason:
+        if os.environ.get("PREFLIGHT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Browser tests are required (PREFLIGHT_REQUIRE_BROWSER=1) but cannot run: {reason}.")
+        pytest.skip(f"Browser tests skipped: {reason}.")
+    # Playwright's sync API keeps an event loop in the test's thread; the ORM calls the tests make
+    # (setting up data, flushing the database) are still plain synchronous code. The variable stays
+    # out of deployment (`check --deploy` refuses it) and out of the settings tests' subprocesses.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+class Visitor:
+    """One person in one browser context: signs in, visits pages, screenshots and axe-checks each."""
+
+    def __init__(self, browser, base_url: str, test_name: str, who: str, *, width: int = 1280, locale: str = "en-GB"):
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
+        self.page = self.context.new_page()
+        self.base_url = base_url
+        self.folder = SCREENSHOTS / test_name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.who = who
+        self.shots = 0
+
+    def goto(self, path: str):
+        response = self.page.goto(self.base_url + path)
+        self.page.wait_for_load_state()
+        return response
+
+    def sign_in(self, username: str) -> None:
+        self.goto("/sign-in/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", PASSWORD)
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def snap(self, label: str) -> None:
+        """Screenshot the page and fail on any serious or critical accessibility violation."""
+        self.shots += 1
+        name = re.sub(r"[^a-z0-9-]+", "-", f"{self.shots:02d}-{self.who}-{label}".lower())
+        self.page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
+        self.page.add_script_tag(path=str(AXE))
+        result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]
+            if v["impact"] in FAILING_IMPACTS
+        ]
+        assert not serious, f"axe-core on {self.page.url}: " + "; ".join(serious)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, live_server, request):
+    """``visit(who, **options)`` opens a browser context for one person of the test."""
+    opened = []
+
+    def open_visitor(who: str, **options) -> Visitor:
+        visitor = Visitor(browser, live_server.url, request.node.name, who, **options)
+        opened.append(visitor)
+        return visitor
+
+    yield open_visitor
+    for visitor in opened:
+        visitor.close()
