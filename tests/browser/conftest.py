@@ -21,6 +21,13 @@ PASSWORD = "a-browser-test-password"
 FAILING_IMPACTS = {"serious", "critical"}
 
 
+def with_password(user):
+    """Give ``user`` the password the visitors sign in with."""
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
 def _chromium() -> str | None:
     return os.environ.get("PREFLIGHT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
