@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views, workflow
+from . import facts, views, workflow
 
 app_name = "web"
 
@@ -25,6 +25,9 @@ urlpatterns = [
     path("launches/<slug:slug>/request-signoffs/", workflow.request_signoffs, name="request-signoffs"),
     path("launches/<slug:slug>/advance/", workflow.advance, name="advance"),
     path("launches/<slug:slug>/rollback/", workflow.rollback, name="rollback"),
+    path("launches/<slug:slug>/facts/<str:kind_name>/add/", facts.add_fact, name="fact-add"),
+    path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/", facts.change_fact, name="fact-change"),
+    path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/remove/", facts.remove_fact, name="fact-remove"),
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
 ]

@@ -22,6 +22,7 @@ from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import CheckResult, Readiness, Status, evaluate, evaluate_many, with_checklist_facts
 from readiness.models import Launch
 
+from .facts import fact_sections
 from .filters import PortfolioFilter
 from .forms import RequestSignoffsForm
 
@@ -111,6 +112,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "signoffs": signoffs,
             "may_change": is_owner and not facts.archived,
             "request_form": RequestSignoffsForm(),
+            "fact_sections": fact_sections(facts),
         },
     )
 

@@ -1,0 +1,261 @@
+"""Editing a launch's facts in the browser: one generic form per fact kind (readiness.services'
+FactKind says which fields a person may set, and which only when adding), saved through the fact
+services, which check the permission, the archive, the values and the version the page was opened
+on. A change refused because someone else changed the fact meanwhile shows what they changed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods
+
+from raci.models import ResponsibilityArea, Stakeholder
+from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.models import Launch, QualityBar
+from readiness.services import EditConflict, fact_add, fact_change, fact_kinds, fact_remove, fact_version
+from readiness.services.facts import kind_of, launch_of
+
+from .forms import DateInput, add_service_errors
+
+
+def _kind_by_name(name: str):
+    for model, kind in fact_kinds().items():
+        if model._meta.model_name == name:
+            return model, kind
+    raise Http404("No such kind of fact.")
+
+
+def _fact_of(launch: Launch, model: type[models.Model], pk: int) -> models.Model:
+    try:
+        fact = model.objects.get(pk=pk)
+    except model.DoesNotExist:
+        raise Http404("No such fact.") from None
+    if launch_of(fact).pk != launch.pk:
+        raise Http404("No such fact.")
+    return fact
+
+
+class SeenVersion(forms.Form):
+    seen_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def _formfield(field: models.Field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")  # links typed without a scheme are https
+    return field.formfield(**kwargs)
+
+
+def _fact_form(model, field_names, launch: Launch, data=None, instance=None) -> forms.ModelForm:
+    """A form for ``field_names`` of ``model``; choices of related rows limited to this launch."""
+    widgets = {
+        field.name: DateInput
+        for field in model._meta.fields
+        if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField)
+    }
+    form_class = forms.modelform_factory(
+        model, fields=list(field_names), widgets=widgets, formfield_callback=_formfield
+    )
+    form = form_class(data=data, instance=instance)
+    limits = {
+        "quality_bar": QualityBar.objects.filter(launch=launch),
+        "area": ResponsibilityArea.objects.filter(launch=launch),
+        "stakeholder": Stakeholder.objects.select_related("user").order_by("user__first_name", "user__last_name"),
+        "golden_set_owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
+        "owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
+    }
+    for name, queryset in limits.items():
+        if name in form.fields:
+            form.fields[name].queryset = queryset
+    return form
+
+
+def _what_changed(fact: models.Model, seen_version: int) -> list[str]:
+    """Field by field, how the fact differs from the version the editor opened."""
+    history = fact.history.model
+    seen = history.objects.filter(history_id=seen_version).first()
+    latest = fact.history.order_by("-history_id").first()
+    if seen is None or latest is None or seen.history_id == latest.history_id:
+        return []
+    delta = latest.diff_against(seen)
+    return [
+        f"{model_field_label(fact, change.field)}: {change.old} → {change.new}"
+        for change in delta.changes
+        if change.field not in ("proposed", "updated_at")
+    ]
+
+
+def model_field_label(fact: models.Model, name: str) -> str:
+    return str(type(fact)._meta.get_field(name).verbose_name)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def add_fact(request: HttpRequest, slug: str, kind_name: str) -> HttpResponse:
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    model, kind = _kind_by_name(kind_name)
+    fields = [name for name in kind.settable_on_add if name != "launch"]
+    form = _fact_form(model, fields, launch, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in fields}
+        try:
+            fact_add(actor=request.user, launch=launch, model=model, values=values)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Added %(what)s.") % {"what": kind.label})
+            return redirect(f"{launch_url(launch)}#facts")
+    return render(
+        request, "web/fact_form.html", {"launch": launch, "kind": kind, "form": form, "adding": True, "versioned": None}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def change_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    model, kind = _kind_by_name(kind_name)
+    fact = _fact_of(launch, model, pk)
+    versioned = SeenVersion(request.POST or None, initial={"seen_version": fact_version(fact)})
+    form = _fact_form(model, kind.fields, launch, data=request.POST or None, instance=model.objects.get(pk=pk))
+    conflict = []
+    if request.method == "POST" and form.is_valid() and versioned.is_valid():
+        seen = versioned.cleaned_data["seen_version"]
+        values = {name: form.cleaned_data[name] for name in kind.fields}
+        try:
+            fact_change(actor=request.user, fact=fact, seen_version=seen, values=values)
+        except EditConflict as error:
+            conflict = _what_changed(fact, seen)
+            form.add_error(None, error.messages)
+            versioned = SeenVersion(initial={"seen_version": fact_version(fact)})
+            form = _fact_form(model, kind.fields, launch, instance=model.objects.get(pk=pk))
+            form.is_bound = False
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Saved %(what)s.") % {"what": kind.name(fact)})
+            return redirect(f"{launch_url(launch)}#facts")
+    return render(
+        request,
+        "web/fact_form.html",
+        {"launch": launch, "kind": kind, "fact": fact, "form": form, "versioned": versioned, "conflict": conflict},
+    )
+
+
+class RemoveForm(SeenVersion):
+    reason = forms.CharField(label=_("Why remove it?"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    model, kind = _kind_by_name(kind_name)
+    fact = _fact_of(launch, model, pk)
+    form = RemoveForm(request.POST or None, initial={"seen_version": fact_version(fact)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            fact_remove(
+                actor=request.user,
+                fact=fact,
+                seen_version=form.cleaned_data["seen_version"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Removed %(what)s.") % {"what": kind.name(fact)})
+            return redirect(f"{launch_url(launch)}#facts")
+    return render(request, "web/fact_remove.html", {"launch": launch, "kind": kind, "fact": fact, "form": form})
+
+
+def launch_url(launch: Launch) -> str:
+    return reverse("web:launch", args=[launch.slug])
+
+
+# The facts listed on the launch page, in the order a reader expects them, with their labels.
+LISTED = (
+    "rolloutstage",
+    "qualitybar",
+    "evalrun",
+    "dataasset",
+    "slo",
+    "severitylevel",
+    "rollbackplan",
+    "runbook",
+    "feedbackchannel",
+)
+
+
+SECTION_LABELS = {
+    "rolloutstage": _lazy("Rollout stages"),
+    "qualitybar": _lazy("Quality bars"),
+    "evalrun": _lazy("Evaluation runs"),
+    "dataasset": _lazy("Data assets"),
+    "slo": _lazy("SLOs"),
+    "severitylevel": _lazy("Severity levels"),
+    "rollbackplan": _lazy("Rollback plan"),
+    "runbook": _lazy("Runbook"),
+    "feedbackchannel": _lazy("Feedback channels"),
+}
+
+
+def fact_sections(launch: Launch) -> list[dict]:
+    """Each fact kind of the launch page with its rows (read from the prefetched facts)."""
+    rows = {
+        "rolloutstage": launch.ordered_stages(),
+        "qualitybar": list(launch.quality_bars.all()),
+        "evalrun": [run for bar in launch.quality_bars.all() for run in bar.eval_runs.all()],
+        "dataasset": list(launch.data_assets.all()),
+        "slo": list(launch.slos.all()),
+        "severitylevel": sorted(launch.severity_levels.all(), key=lambda level: level.level),
+        "rollbackplan": [plan for plan in [getattr(launch, "rollback_plan", None)] if plan is not None],
+        "runbook": [book for book in [getattr(launch, "runbook", None)] if book is not None],
+        "feedbackchannel": list(launch.feedback_channels.all()),
+    }
+    sections = []
+    for name in LISTED:
+        model = apps.get_model("readiness", name)
+        kind = kind_of(model)
+        sections.append(
+            {
+                "name": name,
+                "label": SECTION_LABELS[name],
+                "kind": kind,
+                "rows": [
+                    {
+                        "fact": fact,
+                        "title": kind.describe(fact),
+                        "values": _row_values(fact, kind),
+                        # The owner's remove control appears only where the owner may remove.
+                        "removable": not (kind.not_the_owners and kind.not_the_owners(fact, None)),
+                    }
+                    for fact in rows[name]
+                ],
+                "single": name in ("rollbackplan", "runbook"),
+            }
+        )
+    return sections
+
+
+def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
+    values = []
+    for name in kind.settable_on_add:
+        field = type(fact)._meta.get_field(name)
+        if field.is_relation and name in ("quality_bar",):
+            continue
+        value = getattr(fact, f"get_{name}_display")() if getattr(field, "choices", None) else getattr(fact, name)
+        if value in (None, "", []):
+            continue
+        proposed = name in (getattr(fact, "proposed", None) or [])
+        values.append((str(field.verbose_name), f"{value} ({_('proposed')})" if proposed else str(value)))
+    return values
