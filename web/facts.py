@@ -17,12 +17,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from raci.choices import Role
 from raci.models import ResponsibilityArea, Stakeholder
+from raci.selectors import owning_area, slo_owning_area
+from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
-from readiness.models import Launch, QualityBar
-from readiness.services import EditConflict, fact_add, fact_change, fact_kinds, fact_remove, fact_version
+from readiness.models import SLO, Launch, QualityBar
+from readiness.services import (
+    EditConflict,
+    fact_add,
+    fact_change,
+    fact_confirm,
+    fact_kinds,
+    fact_remove,
+    fact_version,
+)
 from readiness.services.facts import kind_of, launch_of
 
 from .forms import DateInput, add_service_errors
@@ -209,7 +220,55 @@ SECTION_LABELS = {
 }
 
 
-def fact_sections(launch: Launch) -> list[dict]:
+@require_POST
+@login_required
+def confirm_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
+    """The owner confirms the values the template proposed, unchanged."""
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    model, kind = _kind_by_name(kind_name)
+    fact = _fact_of(launch, model, pk)
+    form = SeenVersion(request.POST)
+    if not form.is_valid():
+        raise Http404("No version given.")
+    try:
+        fact_confirm(actor=request.user, fact=fact, seen_version=form.cleaned_data["seen_version"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Confirmed the proposed values of %(what)s.") % {"what": kind.name(fact)})
+    return redirect(f"{launch_url(launch)}#facts")
+
+
+AGREEMENTS = {"qualitybar": (QualityBar, quality_bar_agree, "bar"), "slo": (SLO, slo_agree, "slo")}
+
+
+@require_POST
+@login_required
+def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
+    """The Accountable of the owning area agrees a quality bar or an SLO as shown (the service
+    refuses anyone else, the owner included)."""
+    launch = get_launch_for(request.user, slug)
+    if kind_name not in AGREEMENTS:
+        raise Http404("Only quality bars and SLOs are agreed.")
+    model, agree, argument = AGREEMENTS[kind_name]
+    fact = _fact_of(launch, model, pk)
+    form = SeenVersion(request.POST)
+    if not form.is_valid():
+        raise Http404("No version given.")
+    try:
+        agree(actor=request.user, seen_version=form.cleaned_data["seen_version"], **{argument: fact})
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("You agreed %(what)s.") % {"what": kind_of(model).name(fact)})
+    return redirect(f"{launch_url(launch)}#facts")
+
+
+def _accountable_user_ids(area) -> set[int]:
+    return {a.stakeholder.user_id for a in area.assignments.all() if a.role == Role.ACCOUNTABLE} if area else set()
+
+
+def fact_sections(launch: Launch, user=None) -> list[dict]:
     """Each fact kind of the launch page with its rows (read from the prefetched facts)."""
     rows = {
         "rolloutstage": launch.ordered_stages(),
@@ -222,6 +281,19 @@ def fact_sections(launch: Launch) -> list[dict]:
         "runbook": [book for book in [getattr(launch, "runbook", None)] if book is not None],
         "feedbackchannel": list(launch.feedback_channels.all()),
     }
+    areas = list(launch.areas.all())
+    agreeable = set()
+    if user is not None and user.pk != launch.owner_id:
+        agreeable |= {
+            ("qualitybar", bar.pk)
+            for bar in rows["qualitybar"]
+            if bar.agreed_by_id != user.pk and user.pk in _accountable_user_ids(owning_area(areas, bar.metric))
+        }
+        agreeable |= {
+            ("slo", slo.pk)
+            for slo in rows["slo"]
+            if slo.agreed_by_id != user.pk and user.pk in _accountable_user_ids(slo_owning_area(areas, slo.indicator))
+        }
     sections = []
     for name in LISTED:
         model = apps.get_model("readiness", name)
@@ -238,6 +310,12 @@ def fact_sections(launch: Launch) -> list[dict]:
                         "values": _row_values(fact, kind),
                         # The owner's remove control appears only where the owner may remove.
                         "removable": not (kind.not_the_owners and kind.not_the_owners(fact, None)),
+                        "proposed": bool(getattr(fact, "proposed", None)),
+                        "agreeable": (name, fact.pk) in agreeable,
+                        "agreed_by": getattr(fact, "agreed_by", None) if getattr(fact, "agreed_by_id", None) else None,
+                        "version": fact_version(fact)
+                        if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
+                        else None,
                     }
                     for fact in rows[name]
                 ],

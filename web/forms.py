@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import DecisionOutcome
+from readiness.choices import RiskTier
+from readiness.launch_templates import TEMPLATES
 
 
 class DateInput(forms.DateInput):
@@ -16,6 +18,36 @@ class RequestSignoffsForm(forms.Form):
     message = forms.CharField(
         label=_("Message to the approvers"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+BLANK = "blank"
+
+
+class NewLaunchForm(forms.Form):
+    """A launch from a template (its stages, severity policy, SLOs and areas, with the template's
+    numbers proposed for a person to confirm) or blank."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    slug = forms.SlugField(
+        label=_("Short name"), max_length=80, help_text=_("Used in URLs and commands, e.g. support-assistant.")
+    )
+    summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    risk_tier = forms.ChoiceField(label=_("Risk tier"), choices=RiskTier.choices, initial=RiskTier.MEDIUM)
+    target_date = forms.DateField(label=_("Target date"), required=False, widget=DateInput)
+    template = forms.ChoiceField(label=_("Start from"))
+    monthly_cost_budget = forms.DecimalField(
+        label=_("Monthly cost budget"), required=False, min_value=0, decimal_places=2, max_digits=14
+    )
+    daily_cost_alert = forms.DecimalField(
+        label=_("Daily cost alert"), required=False, min_value=0, decimal_places=2, max_digits=14
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [
+            *((key, template.name) for key, template in TEMPLATES.items()),
+            (BLANK, _("A blank launch")),
+        ]
 
 
 class DecisionForm(forms.Form):

@@ -21,6 +21,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="web/password_change_done.html"),
         name="password-change-done",
     ),
+    path("launches/new/", views.new_launch, name="new-launch"),
     path("launches/<slug:slug>/", views.launch_detail, name="launch"),
     path("launches/<slug:slug>/request-signoffs/", workflow.request_signoffs, name="request-signoffs"),
     path("launches/<slug:slug>/advance/", workflow.advance, name="advance"),
@@ -28,6 +29,8 @@ urlpatterns = [
     path("launches/<slug:slug>/facts/<str:kind_name>/add/", facts.add_fact, name="fact-add"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/", facts.change_fact, name="fact-change"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/remove/", facts.remove_fact, name="fact-remove"),
+    path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/confirm/", facts.confirm_fact, name="fact-confirm"),
+    path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/agree/", facts.agree_fact, name="fact-agree"),
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
 ]

@@ -6,25 +6,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import RequestStatus
 from approvals.selectors import requests_awaiting, stage_signoffs
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import CheckResult, Readiness, Status, evaluate, evaluate_many, with_checklist_facts
 from readiness.models import Launch
+from readiness.services import launch_create, launch_create_from_template
 
 from .facts import fact_sections
 from .filters import PortfolioFilter
-from .forms import RequestSignoffsForm
+from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
 
 PAGE_SIZE = 25
 
@@ -112,9 +116,42 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "signoffs": signoffs,
             "may_change": is_owner and not facts.archived,
             "request_form": RequestSignoffsForm(),
-            "fact_sections": fact_sections(facts),
+            "fact_sections": fact_sections(facts, request.user),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def new_launch(request: HttpRequest) -> HttpResponse:
+    """Anyone signed in may start a launch; they own it."""
+    form = NewLaunchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        common = {
+            "actor": request.user,
+            "name": data["name"],
+            "slug": data["slug"],
+            "summary": data["summary"],
+            "risk_tier": data["risk_tier"],
+            "target_date": data["target_date"],
+        }
+        try:
+            if data["template"] == BLANK:
+                launch = launch_create(**common)
+            else:
+                launch = launch_create_from_template(
+                    **common,
+                    template=data["template"],
+                    monthly_cost_budget=data["monthly_cost_budget"],
+                    daily_cost_alert=data["daily_cost_alert"],
+                )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Launch “%(name)s” created.") % {"name": launch.name})
+            return redirect("web:launch", slug=launch.slug)
+    return render(request, "web/new_launch.html", {"form": form})
 
 
 def awaiting_count(request: HttpRequest) -> dict:
