@@ -207,6 +207,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # was down when a request was saved. Without a broker nothing schedules: run
 # `manage.py deliver_notifications` from cron instead.
 CELERY_BEAT_SCHEDULE = {
+    # Checks decay with time (approvals expire, evidence ages): the stored readiness the portfolio
+    # reads is recomputed hourly, so it is never older than a day even when nothing changes.
+    "refresh-evaluations": {
+        "task": "readiness.tasks.refresh_launch_evaluations",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
     "deliver-notifications": {
         "task": "approvals.tasks.deliver_notifications",
         "schedule": 60.0,

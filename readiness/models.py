@@ -683,3 +683,28 @@ class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class Verdict(models.TextChoices):
+    READY = "ready", "Ready"
+    BLOCKED = "blocked", "Blocked"
+    FINAL = "final", "Final stage"
+
+
+class LaunchEvaluation(models.Model):
+    """A launch's last evaluated readiness for its next stage, kept so that the portfolio's summary
+    and its verdict filter read one row per launch instead of evaluating a thousand checklists.
+    Recomputed after every change that touches the launch and periodically (checks decay with
+    time: approvals expire, evidence ages), so it is never older than a day; ``evaluated_at`` says
+    when it was taken. Never a basis for the gate, which always evaluates afresh."""
+
+    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, primary_key=True, related_name="evaluation")
+    next_stage = models.CharField(max_length=80, blank=True)
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    passed = models.PositiveSmallIntegerField()
+    total = models.PositiveSmallIntegerField()
+    blockers = models.JSONField(default=list, help_text="Keys of the checklist items blocking the next stage.")
+    evaluated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.launch_id}: {self.verdict} ({self.passed}/{self.total}) at {self.evaluated_at:%Y-%m-%d %H:%M}"

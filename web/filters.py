@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from raci.models import Team
 from readiness.choices import RiskTier, StageKind
-from readiness.models import Launch
+from readiness.models import Launch, Verdict
 
 PLANNING = "planning"
 ARCHIVED, ALL = "archived", "all"
@@ -19,6 +20,18 @@ class PortfolioFilter(django_filters.FilterSet):
         label=_("Current stage"),
         choices=[(PLANNING, _("In planning")), *StageKind.choices],
         empty_label=_("Any stage"),
+    )
+    verdict = django_filters.ChoiceFilter(
+        field_name="evaluation__verdict",
+        label=_("Verdict"),
+        choices=Verdict.choices,
+        empty_label=_("Any verdict"),
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"),
+        method="with_team",
+        label=_("Team"),
+        empty_label=_("Any team"),
     )
     risk_tier = django_filters.ChoiceFilter(choices=RiskTier.choices, label=_("Risk tier"), empty_label=_("Any tier"))
     owner = django_filters.ModelChoiceFilter(
@@ -39,7 +52,7 @@ class PortfolioFilter(django_filters.FilterSet):
 
     class Meta:
         model = Launch
-        fields = ["q", "stage", "risk_tier", "owner", "show"]
+        fields = ["q", "stage", "verdict", "team", "risk_tier", "owner", "show"]
 
     def __init__(self, *args, owners: QuerySet | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -60,6 +73,12 @@ class PortfolioFilter(django_filters.FilterSet):
 
     def by_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(archived=True) if value == ARCHIVED else queryset
+
+    def with_team(self, queryset: QuerySet, name: str, value: Team) -> QuerySet:
+        """Launches on which a member of the team holds a RACI role or a stakeholder slot."""
+        return queryset.filter(
+            Q(areas__assignments__stakeholder__teams=value) | Q(stakeholder_slots__stakeholder__teams=value)
+        ).distinct()
 
     def in_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == PLANNING:

@@ -12,20 +12,26 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import RequestStatus
+from approvals.models import SignoffRequest
 from approvals.selectors import requests_awaiting, stage_signoffs
+from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import CheckResult, Readiness, Status, evaluate, evaluate_many, with_checklist_facts
-from readiness.models import Launch
+from readiness.choices import StageKind
+from readiness.models import Launch, LaunchEvaluation, Verdict
 from readiness.services import launch_create, launch_create_from_template
 
+from .charts import Series, stacked_bars
 from .facts import fact_sections
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
@@ -34,7 +40,7 @@ PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Standing:
     """What a row of the portfolio says about a launch's next stage."""
 
     readiness: Readiness
@@ -43,7 +49,7 @@ class Verdict:
     blockers: list[CheckResult]
 
     @classmethod
-    def of(cls, readiness: Readiness) -> Verdict:
+    def of(cls, readiness: Readiness) -> Standing:
         results = readiness.results
         passed = sum(result.status != Status.FAIL for result in results)
         return cls(readiness, passed, len(results), readiness.blockers)
@@ -86,14 +92,74 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = {launch.pk: launch for launch in page.object_list}
     readiness = {r.launch.pk: r for r in evaluate_many(Launch.objects.filter(pk__in=shown))}
-    entries = [(launch, Verdict.of(readiness[launch.pk])) for launch in page.object_list]
+    entries = [(launch, Standing.of(readiness[launch.pk])) for launch in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "web/portfolio.html",
-        {"filters": filters, "page": page, "entries": entries, "query": query.urlencode(), "today": today},
+        {
+            "filters": filters,
+            "page": page,
+            "entries": entries,
+            "query": query.urlencode(),
+            "today": today,
+            **portfolio_summary(visible, today),
+        },
     )
+
+
+STAGE_ORDER = [("planning", _lazy("In planning")), *StageKind.choices]
+
+
+def portfolio_summary(visible, today) -> dict:
+    """What an executive reads at a glance, from the stored evaluations (three queries, however
+    many launches): launches by stage and verdict, and sign-offs waiting or overdue by function."""
+    by_stage = (
+        visible.filter(archived=False)
+        .annotate(stage_kind=Coalesce("current_stage__kind", Value("planning")))
+        .values("stage_kind", "evaluation__verdict")
+        .annotate(count=Count("pk"))
+    )
+    counts = {(row["stage_kind"], row["evaluation__verdict"]): row["count"] for row in by_stage}
+    verdicts = [Verdict.READY, Verdict.BLOCKED, Verdict.FINAL, None]
+    stage_rows = [
+        (str(label), [counts.get((kind, verdict), 0) for verdict in verdicts])
+        for kind, label in STAGE_ORDER
+        if any(counts.get((kind, verdict)) for verdict in verdicts)
+    ]
+    waiting = (
+        SignoffRequest.objects.filter(launch__in=visible.filter(archived=False), status=RequestStatus.PENDING)
+        .values("function")
+        .annotate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today)))
+        .order_by("function")
+    )
+    signoff_rows = [
+        (str(TeamFunction(row["function"]).label), [row["waiting"] - row["overdue"], row["overdue"]]) for row in waiting
+    ]
+    oldest = LaunchEvaluation.objects.filter(launch__in=visible).aggregate(oldest=Min("evaluated_at"))["oldest"]
+    return {
+        "stage_chart": stacked_bars(
+            _("Launches by stage and verdict for the next stage"),
+            stage_rows,
+            [
+                Series(_("Ready"), "bar-ready"),
+                Series(_("Blocked"), "bar-blocked"),
+                Series(_("Final stage"), "bar-final"),
+                Series(_("Not yet evaluated"), "bar-none"),
+            ],
+        )
+        if stage_rows
+        else None,
+        "signoff_chart": stacked_bars(
+            _("Sign-offs waiting, by function"),
+            signoff_rows,
+            [Series(_("Waiting"), "bar-waiting"), Series(_("Overdue"), "bar-blocked")],
+        )
+        if signoff_rows
+        else None,
+        "evaluated_as_of": oldest,
+    }
 
 
 @require_GET
@@ -111,7 +177,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "web/launch.html",
         {
             "launch": facts,
-            "verdict": Verdict.of(readiness),
+            "verdict": Standing.of(readiness),
             "stages": facts.ordered_stages(),
             "signoffs": signoffs,
             "may_change": is_owner and not facts.archived,

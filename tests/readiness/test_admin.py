@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from readiness.models import (
     Launch,
+    LaunchEvaluation,
     LaunchGroupObjectPermission,
     LaunchUserObjectPermission,
     RolloutStage,
@@ -44,7 +45,8 @@ FACTORIES = [
     RunbookFactory,
     FeedbackChannelFactory,
 ]
-NOT_IN_ADMIN = {LaunchUserObjectPermission, LaunchGroupObjectPermission}
+# Object permissions, and the stored evaluations (a cache the portfolio reads, not part of the record).
+NOT_IN_ADMIN = {LaunchUserObjectPermission, LaunchGroupObjectPermission, LaunchEvaluation}
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ from django.urls import reverse
 from approvals.services import signoffs_request
 from raci.choices import TeamFunction
 from readiness.choices import RiskTier
+from readiness.evaluations import refresh_evaluations
 from readiness.models import Launch
 from readiness.services import launch_create
 from tests.builders import ready_launch, team_for
@@ -199,3 +200,28 @@ def test_archived_launches_are_hidden_unless_asked_for(client, world):
     assert "Support &lt;b&gt;assistant" not in page(client, executive, show="archived")
     html = page(client, executive, show="all")
     assert "Contract summariser" in html and "Support &lt;b&gt;assistant" in html
+
+
+def test_the_summary_draws_launches_by_stage_and_verdict_and_sign_offs_by_function(client, world):
+    refresh_evaluations()
+    executive = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)]).user
+    html = page(client, executive)
+    assert html.count('<svg class="chart" role="img"') == 2
+    assert "<title>Blocked: 2</title>" in html  # both launches in planning, blocked for Internal
+    assert "<title>Waiting: 4</title>" not in html  # one per function
+    assert "<title>Waiting: 1</title>" in html
+    assert "Verdicts as evaluated at" in html
+
+
+def test_the_verdict_filter_reads_the_stored_evaluation(client, world):
+    refresh_evaluations()
+    executive = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)]).user
+    assert "0 launches" in page(client, executive, verdict="ready")
+    assert "2 launches" in page(client, executive, verdict="blocked")
+
+
+def test_the_team_filter_finds_launches_its_members_work_on(client, world):
+    executive = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)]).user
+    legal = team_for(TeamFunction.LEGAL)
+    html = page(client, executive, team=legal.pk)
+    assert "Support &lt;b&gt;assistant" in html and "Contract summariser" not in html

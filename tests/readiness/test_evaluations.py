@@ -1,0 +1,74 @@
+"""The stored readiness the portfolio reads: refreshed for a launch after any audited change to it
+commits, and for every launch by the periodic task or the command."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from readiness.evaluations import refresh_evaluations
+from readiness.models import LaunchEvaluation, Verdict
+from readiness.services import fact_change, fact_version
+from tests.builders import ready_launch
+
+pytestmark = pytest.mark.django_db
+
+
+def test_refreshing_stores_the_verdict_the_items_passed_and_the_blockers():
+    launch = ready_launch()
+    moment = timezone.now() - datetime.timedelta(minutes=5)
+    assert refresh_evaluations([launch.pk], now=moment) == 1
+    stored = LaunchEvaluation.objects.get(launch=launch)
+    assert (stored.next_stage, stored.verdict, stored.passed, stored.total) == ("Internal", Verdict.BLOCKED, 11, 12)
+    assert stored.blockers == ["stakeholders_approved"]
+    assert stored.evaluated_at == moment
+
+
+def test_refreshing_again_updates_the_same_row():
+    launch = ready_launch()
+    refresh_evaluations([launch.pk])
+    launch.data_assets.all().delete()
+    refresh_evaluations()
+    stored = LaunchEvaluation.objects.get(launch=launch)
+    assert stored.blockers == ["stakeholders_approved", "data_classified"]
+    assert LaunchEvaluation.objects.count() == 1
+
+
+def test_a_change_re_evaluates_its_launch_once_it_commits(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as created:
+        launch = ready_launch()
+    # One evaluation for the whole build, however many rows it wrote.
+    assert sum(callback.__qualname__.startswith("evaluate_after_commit") for callback in created) == 1
+    assert LaunchEvaluation.objects.get(launch=launch).blockers == ["stakeholders_approved"]
+    with django_capture_on_commit_callbacks(execute=True):
+        asset = launch.data_assets.get(name="Support tickets")
+        fact_change(actor=launch.owner, fact=asset, seen_version=fact_version(asset), values={"masked_in_logs": False})
+    stored = LaunchEvaluation.objects.get(launch=launch)
+    assert "pii_policy" in stored.blockers
+
+
+def test_nothing_is_re_evaluated_before_the_change_commits(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        launch = ready_launch()
+        asset = launch.data_assets.get(name="Support tickets")
+        fact_change(actor=launch.owner, fact=asset, seen_version=fact_version(asset), values={"masked_in_logs": False})
+    assert callbacks  # scheduled for the commit, not run inside the transaction
+    assert not LaunchEvaluation.objects.exists()
+
+
+def test_the_command_refreshes_every_launch():
+    ready_launch(slug="one", name="One")
+    ready_launch(slug="two", name="Two")
+    out = StringIO()
+    call_command("refresh_evaluations", stdout=out)
+    assert "Stored the readiness of 2 launches." in out.getvalue()
+    assert LaunchEvaluation.objects.count() == 2
+
+
+def test_refreshing_many_launches_runs_a_bounded_number_of_queries(django_assert_max_num_queries):
+    for n in range(6):
+        ready_launch(slug=f"bulk-{n}", name=f"Bulk {n}")
+    with django_assert_max_num_queries(25):
+        assert refresh_evaluations() == 6

@@ -1,0 +1,78 @@
+"""Small SVG charts drawn by the server (no JavaScript, no external assets): every label escaped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+ROW_HEIGHT, BAR_HEIGHT, LABEL_WIDTH, BAR_WIDTH = 30, 18, 150, 330
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    css_class: str
+
+
+def stacked_bars(title: str, rows: list[tuple[str, list[int]]], series: list[Series]) -> SafeString:
+    """Horizontal stacked bars, one row per (label, counts per series), with counts written out and
+    a text legend; the title is the chart's accessible name."""
+    largest = max((sum(counts) for _, counts in rows), default=0) or 1
+    height = ROW_HEIGHT * len(rows) + 34
+    parts = []
+    for index, (label, counts) in enumerate(rows):
+        y = index * ROW_HEIGHT + 6
+        parts.append(format_html('<text x="0" y="{}" class="chart-label">{}</text>', y + 13, label))
+        x = LABEL_WIDTH
+        for count, one in zip(counts, series, strict=True):
+            if not count:
+                continue
+            width = max(2, round(BAR_WIDTH * count / largest))
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" class="{}"><title>{}: {}</title></rect>',
+                    x,
+                    y,
+                    width,
+                    BAR_HEIGHT,
+                    one.css_class,
+                    one.label,
+                    count,
+                )
+            )
+            x += width
+        parts.append(format_html('<text x="{}" y="{}" class="chart-count">{}</text>', x + 6, y + 13, sum(counts)))
+    legend_y = len(rows) * ROW_HEIGHT + 22
+    legend = []
+    x = 0
+    for one in series:
+        legend.append(
+            format_html(
+                '<rect x="{}" y="{}" width="12" height="12" class="{}"></rect>'
+                '<text x="{}" y="{}" class="chart-legend">{}</text>',
+                x,
+                legend_y - 10,
+                one.css_class,
+                x + 16,
+                legend_y,
+                one.label,
+            )
+        )
+        x += 16 + 9 * len(str(one.label)) + 18
+    return format_html(
+        '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" aria-labelledby="{}">'
+        '<title id="{}">{}</title>{}{}</svg>',
+        LABEL_WIDTH + BAR_WIDTH + 50,
+        height,
+        _slug(title),
+        _slug(title),
+        title,
+        format_html_join("", "{}", ((p,) for p in parts)),
+        format_html_join("", "{}", ((p,) for p in legend)),
+    )
+
+
+def _slug(text: str) -> str:
+    return "chart-" + "".join(c if c.isalnum() else "-" for c in str(text).lower())[:40]
