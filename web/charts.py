@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-ROW_HEIGHT, BAR_HEIGHT, LABEL_WIDTH, BAR_WIDTH = 30, 18, 150, 330
+ROW_HEIGHT, BAR_HEIGHT, LABEL_WIDTH, BAR_WIDTH = 26, 16, 110, 220
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,6 @@ def stacked_bars(title: str, rows: list[tuple[str, list[int]]], series: list[Ser
     """Horizontal stacked bars, one row per (label, counts per series), with counts written out and
     a text legend; the title is the chart's accessible name."""
     largest = max((sum(counts) for _, counts in rows), default=0) or 1
-    height = ROW_HEIGHT * len(rows) + 34
     parts = []
     for index, (label, counts) in enumerate(rows):
         y = index * ROW_HEIGHT + 6
@@ -44,10 +43,14 @@ def stacked_bars(title: str, rows: list[tuple[str, list[int]]], series: list[Ser
             )
             x += width
         parts.append(format_html('<text x="{}" y="{}" class="chart-count">{}</text>', x + 6, y + 13, sum(counts)))
+    width = LABEL_WIDTH + BAR_WIDTH + 50
     legend_y = len(rows) * ROW_HEIGHT + 22
     legend = []
     x = 0
     for one in series:
+        item_width = 16 + 7 * len(str(one.label)) + 14
+        if x and x + item_width > width:  # wrap the legend onto another line
+            x, legend_y = 0, legend_y + 18
         legend.append(
             format_html(
                 '<rect x="{}" y="{}" width="12" height="12" class="{}"></rect>'
@@ -60,7 +63,8 @@ def stacked_bars(title: str, rows: list[tuple[str, list[int]]], series: list[Ser
                 one.label,
             )
         )
-        x += 16 + 9 * len(str(one.label)) + 18
+        x += item_width
+    height = legend_y + 8
     return format_html(
         '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" aria-labelledby="{}">'
         '<title id="{}">{}</title>{}{}</svg>',
