@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, views, workflow
+from . import facts, history, views, workflow
 
 app_name = "web"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("launches/new/", views.new_launch, name="new-launch"),
     path("launches/<slug:slug>/", views.launch_detail, name="launch"),
+    path("launches/<slug:slug>/history/", history.launch_history, name="history"),
     path("launches/<slug:slug>/request-signoffs/", workflow.request_signoffs, name="request-signoffs"),
     path("launches/<slug:slug>/advance/", workflow.advance, name="advance"),
     path("launches/<slug:slug>/rollback/", workflow.rollback, name="rollback"),
