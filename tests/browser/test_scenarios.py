@@ -117,3 +117,56 @@ def test_the_pm_advances_once_everyone_approved(visit, launch):
     assert "Support assistant is now in Internal." in pm.page.content()
     pm.snap("advanced")
     assert Launch.objects.get(pk=launch.pk).current_stage.name == "Internal"
+
+
+def test_a_pm_creates_a_launch_from_the_template_and_fills_the_facts(visit):
+    with_password(UserFactory(username="pam", first_name="Pam", last_name="Okafor"))
+    pm = visit("pm")
+    pm.sign_in("pam")
+    pm.goto("/")
+    pm.page.click("text=New launch")
+    pm.page.wait_for_load_state()
+    pm.snap("new-launch")
+    pm.page.fill("#id_name", "Claims triage")
+    pm.page.fill("#id_slug", "claims-triage")
+    pm.page.select_option("#id_risk_tier", "high")
+    pm.page.fill("#id_monthly_cost_budget", "5000")
+    pm.page.fill("#id_daily_cost_alert", "250")
+    pm.page.click("text=Create the launch")
+    pm.page.wait_for_load_state()
+    assert "Launch “Claims triage” created." in pm.page.content()
+    pm.snap("created")
+
+    # The template proposed the Internal stage's exposure: the PM confirms it.
+    internal = Launch.objects.get(slug="claims-triage").stages.get(name="Internal")
+    pm.page.locator(f"form[action$='/rolloutstage/{internal.pk}/confirm/'] button").click()
+    pm.page.wait_for_load_state()
+    internal.refresh_from_db()
+    assert internal.proposed == []
+
+    # A data asset, first with a mistake the form names, then right.
+    pm.page.click("text=Add data asset")
+    pm.page.wait_for_load_state()
+    pm.page.fill("#id_name", "Claim forms")
+    pm.page.select_option("#id_classification", "personal")
+    pm.page.select_option("#id_access_level", "restricted")
+    pm.page.fill("#id_retention_days", "0")
+    pm.page.click("text=Save")
+    pm.page.wait_for_load_state()
+    assert "Ensure this value is greater than or equal to 1." in pm.page.content()
+    pm.snap("data-asset-error")
+    pm.page.fill("#id_retention_days", "30")
+    pm.page.check("#id_masked_in_logs")
+    pm.page.fill("#id_audit_interval_days", "90")
+    pm.page.fill("#id_last_audit_at", datetime.date.today().isoformat())
+    pm.page.click("text=Save")
+    pm.page.wait_for_load_state()
+    assert "Added data asset." in pm.page.content()
+    pm.snap("facts-filled")
+    launch = Launch.objects.get(slug="claims-triage")
+    asset = launch.data_assets.get()
+    assert (asset.classification, asset.retention_days, asset.history.get().history_user.username) == (
+        "personal",
+        30,
+        "pam",
+    )
