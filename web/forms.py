@@ -1,6 +1,7 @@
 """Forms of the product's pages. They only collect input; the services decide and validate."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +60,24 @@ class DecisionForm(forms.Form):
         help_text=_("Required to reject or to request changes."),
     )
     fingerprint = forms.CharField(widget=forms.HiddenInput)
+
+
+class DelegateForm(forms.Form):
+    """Hand one's decision to another active member of a team of the request's function."""
+
+    delegate = forms.ModelChoiceField(label=_("Delegate to"), queryset=None)
+    reason = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, signoff, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, stakeholder__teams__function=signoff.function)
+            .exclude(pk__in=[user.pk, signoff.requested_by_id])
+            .distinct()
+            .order_by("first_name", "last_name")
+        )
+        self.fields["delegate"].label_from_instance = lambda person: person.get_full_name() or person.get_username()
 
 
 class RollbackForm(forms.Form):

@@ -34,4 +34,6 @@ urlpatterns = [
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/agree/", facts.agree_fact, name="fact-agree"),
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
+    path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),
+    path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
 ]

@@ -15,16 +15,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.access import DECIDE_REQUEST
-from approvals.models import SignoffDecision, SignoffRequest
+from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
 from approvals.selectors import requests_awaiting
-from approvals.services import signoff_decide, signoffs_request, stage_advance, stage_rollback
+from approvals.services import (
+    acknowledge,
+    signoff_decide,
+    signoff_delegate,
+    signoff_withdraw,
+    signoffs_request,
+    stage_advance,
+    stage_rollback,
+)
 from approvals.services.gate import GateRefused
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
 from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 
-from .forms import DecisionForm, RequestSignoffsForm, RollbackForm, add_service_errors
+from .forms import DecisionForm, DelegateForm, RequestSignoffsForm, RollbackForm, add_service_errors
 
 # The snapshots shown on decision pages, by fingerprint, kept in the session so that a refused
 # decision can say what changed since (the server's copy, not one the browser sends back).
@@ -73,7 +81,45 @@ def inbox(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     waiting = list(requests_awaiting(request.user))
     waiting.sort(key=lambda r: (r.due_date is None, r.due_date or today, r.created_at))
-    return render(request, "web/inbox.html", {"waiting": waiting, "today": today})
+    consultations = Acknowledgement.objects.filter(
+        user=request.user, acknowledged_at__isnull=True, launch__archived=False
+    ).select_related("launch", "stage", "requested_by")
+    return render(request, "web/inbox.html", {"waiting": waiting, "today": today, "consultations": consultations})
+
+
+@require_POST
+@login_required
+def acknowledge_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    """The Consulted person acknowledges (the service refuses anyone else)."""
+    consultation = get_object_or_404(Acknowledgement.objects.select_related("launch"), pk=pk)
+    try:
+        require_view(request.user, consultation.launch)
+    except PermissionDenied:
+        raise Http404("No such consultation.") from None
+    try:
+        acknowledge(actor=request.user, acknowledgement=consultation, comment=request.POST.get("comment", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Acknowledged."))
+    return redirect("web:inbox")
+
+
+@require_POST
+@login_required
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner withdraws an open request (the service refuses anyone else)."""
+    signoff = get_object_or_404(SignoffRequest.objects.select_related("launch"), pk=pk)
+    get_launch_for(request.user, signoff.launch.slug)  # outsiders: 404
+    try:
+        signoff_withdraw(actor=request.user, signoff=signoff, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("The %(function)s sign-off request is withdrawn.") % {"function": signoff.get_function_display()}
+        )
+    return redirect("web:launch", slug=signoff.launch.slug)
 
 
 def _remember(request: HttpRequest, snapshot: dict) -> str:
@@ -101,9 +147,28 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     facts = _facts(signoff.launch)
     stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
     snapshot = launch_snapshot(facts, stage)
-    form = DecisionForm(request.POST or None, initial={"fingerprint": fingerprint(snapshot)})
+    posting_decision = request.method == "POST" and "delegate" not in request.POST
+    form = DecisionForm(request.POST if posting_decision else None, initial={"fingerprint": fingerprint(snapshot)})
+    delegate_form = DelegateForm(
+        request.POST if request.method == "POST" and not posting_decision else None, signoff=signoff, user=request.user
+    )
     changed_meanwhile = []
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not posting_decision and delegate_form.is_valid():
+        try:
+            signoff_delegate(
+                actor=request.user,
+                signoff=signoff,
+                delegate=delegate_form.cleaned_data["delegate"],
+                reason=delegate_form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            add_service_errors(delegate_form, error)
+        else:
+            messages.success(
+                request, _("Delegated to %(who)s.") % {"who": delegate_form.cleaned_data["delegate"].get_full_name()}
+            )
+            return redirect("web:inbox")
+    if posting_decision and form.is_valid():
         try:
             signoff_decide(
                 actor=request.user,
@@ -145,6 +210,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             "since_last": since_last,
             "changed_meanwhile": changed_meanwhile,
             "form": form,
+            "delegate_form": delegate_form,
+            "may_delegate": signoff.is_open and signoff.addressees.filter(pk=request.user.pk).exists(),
             "may_decide": signoff.is_open
             and request.user.pk != signoff.requested_by_id
             and request.user.has_perm(DECIDE_REQUEST, signoff),

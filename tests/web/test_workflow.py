@@ -9,11 +9,12 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from approvals.models import SignoffDecision, SignoffRequest
+from approvals.models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
+from raci.choices import Role
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
-from tests.builders import approve_signoffs, ready_launch
-from tests.factories import UserFactory
+from tests.builders import approve_signoffs, ready_launch, team_for
+from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
@@ -199,3 +200,51 @@ def test_rolling_back_needs_a_reason_and_the_owner_or_an_accountable(client, lau
     )
     assert done.status_code == 302
     assert Launch.objects.get(pk=launch.pk).current_stage == internal
+
+
+# --- withdrawing, delegating, acknowledging ---------------------------------------------------------
+
+
+def test_the_owner_withdraws_an_open_request_and_nobody_else_can(client, launch):
+    request_all(client, launch)
+    signoff = first_request(launch)
+    viewer = give_view(UserFactory(), launch)
+    assert as_user(client, viewer).post(reverse("web:withdraw", args=[signoff.pk])).status_code == 403
+    assert as_user(client, UserFactory()).post(reverse("web:withdraw", args=[signoff.pk])).status_code == 404
+    assert SignoffRequest.objects.get(pk=signoff.pk).status == "pending"
+    response = as_user(client, launch.owner).post(reverse("web:withdraw", args=[signoff.pk]), {"reason": "Too early"})
+    assert response.status_code == 302
+    assert SignoffRequest.objects.get(pk=signoff.pk).status == "withdrawn"
+
+
+def test_an_addressee_delegates_to_a_colleague_of_the_same_function(client, launch):
+    request_all(client, launch)
+    signoff = first_request(launch)
+    addressee = signoff.addressees.get()
+    colleague = StakeholderFactory(teams=[team_for(signoff.function)]).user
+    outsider_to_function = StakeholderFactory(
+        teams=[team_for("product" if signoff.function != "product" else "ml")]
+    ).user
+    as_user(client, addressee)
+    url = reverse("web:decide", args=[signoff.pk])
+    refused = client.post(url, {"delegate": outsider_to_function.pk, "reason": ""}, follow=False)
+    assert "Select a valid choice" in refused.content.decode()
+    assert client.post(url, {"delegate": colleague.pk, "reason": "On leave"}).status_code == 302
+    assert SignoffDelegation.objects.get(request=signoff).delegate == colleague
+    inbox = as_user(client, colleague).get(reverse("web:inbox")).content.decode()
+    assert url in inbox
+
+
+def test_a_consulted_person_acknowledges_from_their_inbox(client, launch):
+    consulted = StakeholderFactory()
+    RaciAssignmentFactory(area=launch.areas.get(kind="policy"), role=Role.CONSULTED, stakeholder=consulted)
+    request_all(client, launch)
+    consultation = Acknowledgement.objects.get(user=consulted.user)
+    page = as_user(client, consulted.user).get(reverse("web:inbox")).content.decode()
+    assert "You are consulted" in page
+    url = reverse("web:acknowledge", args=[consultation.pk])
+    assert as_user(client, launch.owner).post(url, {"comment": "x"}).status_code == 403
+    assert as_user(client, UserFactory()).post(url).status_code == 404
+    assert as_user(client, consulted.user).post(url, {"comment": "Fine by policy."}).status_code == 302
+    consultation.refresh_from_db()
+    assert consultation.acknowledged_at is not None and consultation.comment == "Fine by policy."
