@@ -80,3 +80,39 @@ def stacked_bars(title: str, rows: list[tuple[str, list[int]]], series: list[Ser
 
 def _slug(text: str) -> str:
     return "chart-" + "".join(c if c.isalnum() else "-" for c in str(text).lower())[:40]
+
+
+def evidence_chart(title: str, observed: float, upper: float, maximum: float, labels: dict[str, str]) -> SafeString:
+    """One quality bar's latest evidence: the measured failure rate as a bar, its one-sided upper
+    bound as a whisker, the agreed maximum as a vertical line; within the maximum the bar is green."""
+    width, left, right = 360, 10, 10
+    scale_max = max(upper, maximum, observed) * 1.25 or 0.01
+    span = width - left - right
+
+    def x(rate: float) -> float:
+        return round(left + span * rate / scale_max, 1)
+
+    within = upper <= maximum
+    return format_html(
+        '<svg class="chart evidence" role="img" viewBox="0 0 {w} 84" width="100%" aria-label="{title}">'
+        "<title>{title}</title>"
+        '<rect x="{l}" y="10" width="{bar}" height="16" class="{cls}"><title>{obs_label}</title></rect>'
+        '<line x1="{ox}" y1="18" x2="{ux}" y2="18" class="whisker"></line>'
+        '<line x1="{ux}" y1="12" x2="{ux}" y2="24" class="whisker"><title>{up_label}</title></line>'
+        '<line x1="{mx}" y1="4" x2="{mx}" y2="32" class="maximum"><title>{max_label}</title></line>'
+        '<text x="{l}" y="46" class="chart-legend">■ {obs_label}</text>'
+        '<text x="{l}" y="62" class="chart-legend">⊢ {up_label}</text>'
+        '<text x="{l}" y="78" class="chart-legend maximum-label">┆ {max_label}</text>'
+        "</svg>",
+        w=width,
+        title=title,
+        l=left,
+        bar=max(1, x(observed) - left),
+        cls="bar-ready" if within else "bar-blocked",
+        ox=x(observed),
+        ux=x(upper),
+        mx=x(maximum),
+        obs_label=labels["observed"],
+        up_label=labels["upper"],
+        max_label=labels["maximum"],
+    )

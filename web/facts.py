@@ -24,6 +24,7 @@ from raci.models import ResponsibilityArea, Stakeholder
 from raci.selectors import owning_area, slo_owning_area
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.evidence import judge
 from readiness.models import SLO, Launch, QualityBar
 from readiness.services import (
     EditConflict,
@@ -36,6 +37,7 @@ from readiness.services import (
 )
 from readiness.services.facts import kind_of, launch_of
 
+from .charts import evidence_chart
 from .forms import DateInput, add_service_errors
 
 
@@ -264,6 +266,32 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
     return redirect(f"{launch_url(launch)}#facts")
 
 
+def _evidence(bar: QualityBar):
+    """The bar's latest recorded run against its maximum, as a small chart (None without a run)."""
+    run = bar.latest_eval_run()
+    if run is None or not run.samples:
+        return None
+    upper = judge(bar, run).upper_bound
+    observed, maximum = run.failures / run.samples, float(bar.max_failure_rate)
+    confidence = f"{float(bar.confidence_level) * 100:g}"
+    return evidence_chart(
+        _("Quality bar %(metric)s: latest evaluation against the agreed maximum") % {"metric": bar.metric},
+        observed,
+        upper,
+        maximum,
+        {
+            "observed": _("measured %(rate)s") % {"rate": _percent(observed)},
+            "upper": _("one-sided %(confidence)s %% bound %(rate)s")
+            % {"confidence": confidence, "rate": _percent(upper)},
+            "maximum": _("maximum %(rate)s") % {"rate": _percent(maximum)},
+        },
+    )
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + " %"
+
+
 def _accountable_user_ids(area) -> set[int]:
     return {a.stakeholder.user_id for a in area.assignments.all() if a.role == Role.ACCOUNTABLE} if area else set()
 
@@ -316,6 +344,7 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
                         "version": fact_version(fact)
                         if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
                         else None,
+                        "chart": _evidence(fact) if name == "qualitybar" else None,
                     }
                     for fact in rows[name]
                 ],

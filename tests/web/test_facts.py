@@ -136,3 +136,12 @@ def test_a_fact_of_another_launch_or_an_unknown_kind_is_not_found(owner, launch)
     foreign = other.slos.get(indicator="latency_p95")
     assert owner.get(url("fact-change", launch, "slo", foreign.pk)).status_code == 404
     assert owner.get(url("fact-add", launch, "user")).status_code == 404
+
+
+def test_each_quality_bar_draws_its_latest_evidence_against_the_maximum(owner, launch):
+    page = owner.get(url("launch", launch)).content.decode()
+    assert '<svg class="chart evidence" role="img"' in page
+    assert "measured 3 %" in page  # 30 failures in 1,000
+    assert "one-sided 95 % bound 4.02 %" in page
+    assert "maximum 5 %" in page
+    assert 'class="bar-ready"' in page  # within the maximum
