@@ -251,8 +251,21 @@ def _areas(launch: Launch) -> list[ResponsibilityArea]:
     return list(launch.areas.order_by("pk").prefetch_related(Prefetch("assignments", queryset=assignments)))
 
 
+def _bar_accountable(actor, launch: Launch, metric: str, what: str) -> ResponsibilityArea:
+    """``actor`` as the Accountable answering for ``metric`` (a quality bar's or its runs')."""
+    area = owning_area(_areas(launch), metric)
+    return _accountable_for(actor, launch, area, what, concern=metric, fallback_kind=AreaKind.MODEL_QUALITY)
+
+
+def _slo_accountable(actor, launch: Launch, slo: SLO, what: str) -> ResponsibilityArea:
+    """``actor`` as the Accountable answering for the SLO's concern (operations, by default)."""
+    area = slo_owning_area(_areas(launch), slo.indicator)
+    concern = SLO_CONCERNS.get(slo.indicator, "")
+    return _accountable_for(actor, launch, area, what, concern=concern, fallback_kind=AreaKind.INFRASTRUCTURE)
+
+
 def _locked(fact: models.Model, actor) -> tuple[Launch, models.Model]:
-    launch = lock_launch(fact.launch)
+    launch = lock_launch(launch_of(fact))
     require_view(actor, launch)
     refuse_if_archived(launch)
     return launch, locked_fact(fact)
@@ -264,14 +277,7 @@ def quality_bar_agree(*, actor, bar: QualityBar, seen_version: int) -> QualityBa
     with the bar's definition; changing the definition later clears the agreement."""
     launch, bar = _locked(bar, actor)
     require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
-    area = _accountable_for(
-        actor,
-        launch,
-        owning_area(_areas(launch), bar.metric),
-        f"quality bar '{bar.metric}'",
-        concern=bar.metric,
-        fallback_kind=AreaKind.MODEL_QUALITY,
-    )
+    area = _bar_accountable(actor, launch, bar.metric, f"quality bar '{bar.metric}'")
     if bar.agreed_by_id == actor.pk:
         raise ValidationError({"agreed_by": f"You have already agreed quality bar '{bar.metric}' as it stands."})
     bar.agreed_by, bar.agreed_at = actor, timezone.now()
@@ -289,14 +295,7 @@ def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str
     reason = clean_text(reason, field="reason", required="Say why the quality bar is removed.", max_length=500)
     launch, bar = _locked(bar, actor)
     require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
-    area = _accountable_for(
-        actor,
-        launch,
-        owning_area(_areas(launch), bar.metric),
-        f"quality bar '{bar.metric}'",
-        concern=bar.metric,
-        fallback_kind=AreaKind.MODEL_QUALITY,
-    )
+    area = _bar_accountable(actor, launch, bar.metric, f"quality bar '{bar.metric}'")
     payload = {**bar_definition(bar), "removed": reason, "area": area.name}
     record(event="bar_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(bar, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -310,14 +309,7 @@ def slo_remove(*, actor, slo: SLO, seen_version: int, reason: str) -> None:
     launch, slo = _locked(slo, actor)
     label = slo.get_indicator_display()
     require_version(slo, seen_version, what=f"SLO '{label}'")
-    area = _accountable_for(
-        actor,
-        launch,
-        slo_owning_area(_areas(launch), slo.indicator),
-        f"SLO '{label}'",
-        concern=SLO_CONCERNS.get(slo.indicator, ""),
-        fallback_kind=AreaKind.INFRASTRUCTURE,
-    )
+    area = _slo_accountable(actor, launch, slo, f"SLO '{label}'")
     payload = {**slo_definition(slo), "removed": reason, "was agreed": slo.agreed_by_id is not None, "area": area.name}
     record(event="slo_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(slo, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -328,20 +320,10 @@ def eval_run_remove(*, actor, run: EvalRun, seen_version: int, reason: str) -> N
     """Remove a wrong evaluation run: the act of the Accountable of the area owning its bar's
     metric, with a reason kept in history; never the launch owner."""
     reason = clean_text(reason, field="reason", required="Say why the evaluation run is removed.", max_length=500)
-    launch = lock_launch(launch_of(run))
-    require_view(actor, launch)
-    refuse_if_archived(launch)
-    run = locked_fact(run)
-    what = f"the evaluation runs of quality bar '{run.quality_bar.metric}'"
+    launch, run = _locked(run, actor)
     require_version(run, seen_version, what=f"Evaluation run {run.failures}/{run.samples}")
-    area = _accountable_for(
-        actor,
-        launch,
-        owning_area(_areas(launch), run.quality_bar.metric),
-        what,
-        concern=run.quality_bar.metric,
-        fallback_kind=AreaKind.MODEL_QUALITY,
-    )
+    metric = run.quality_bar.metric
+    area = _bar_accountable(actor, launch, metric, f"the evaluation runs of quality bar '{metric}'")
     delete_with_history(run, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
 
 
@@ -352,14 +334,7 @@ def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
     launch, slo = _locked(slo, actor)
     label = slo.get_indicator_display()
     require_version(slo, seen_version, what=f"SLO '{label}'")
-    area = _accountable_for(
-        actor,
-        launch,
-        slo_owning_area(_areas(launch), slo.indicator),
-        f"SLO '{label}'",
-        concern=SLO_CONCERNS.get(slo.indicator, ""),
-        fallback_kind=AreaKind.INFRASTRUCTURE,
-    )
+    area = _slo_accountable(actor, launch, slo, f"SLO '{label}'")
     if slo.agreed_by_id == actor.pk:
         raise ValidationError({"agreed_by": f"You have already agreed SLO '{label}' as it stands."})
     slo.agreed_by, slo.agreed_at = actor, timezone.now()

@@ -297,6 +297,11 @@ class Readiness:
         return f"{stage.name} is not the next stage; stages are entered in order and the next one is {expected.name}."
 
     @property
+    def passed(self) -> int:
+        """Items not failing (passed, waived or not applicable), for "N of M items pass"."""
+        return sum(result.status != Status.FAIL for result in self.results)
+
+    @property
     def may_enter(self) -> bool:
         return not self.refusals and not self.blockers
 

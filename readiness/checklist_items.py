@@ -23,7 +23,7 @@ def slos_with_agreements() -> Prefetch:
     return Prefetch("slos", queryset=SLO.objects.select_related("agreed_by"))
 
 
-def _percent(value: float) -> str:
+def percent(value: float) -> str:
     return f"{value * 100:.2f}".rstrip("0").rstrip(".") + " %"
 
 
@@ -251,7 +251,7 @@ def _tolerance(bar, run) -> str:
         return f"passes with up to {plural(tolerated, 'failure')} in {run.samples:,}"
     needed = samples_needed_without_failures(confidence, limit)
     if needed is None:
-        return f"no evaluation proves a maximum of {_percent(limit)}, whatever its size"
+        return f"no evaluation proves a maximum of {percent(limit)}, whatever its size"
     return f"no failure count passes at {run.samples:,} samples; without failures it takes at least {needed:,} samples"
 
 
@@ -303,16 +303,16 @@ def _judge_run(bar, run, ctx: Context) -> tuple[list[str], bool]:
     if not judgement.enough_human_review:
         shortfalls.append(
             f"{prefix}: a person reviewed {run.human_reviewed} of {run.samples} samples "
-            f"({_percent(run.human_reviewed / run.samples)}), less than the "
-            f"{_percent(float(bar.min_human_reviewed_share))} the bar requires."
+            f"({percent(run.human_reviewed / run.samples)}), less than the "
+            f"{percent(float(bar.min_human_reviewed_share))} the bar requires."
         )
     if shortfalls:
         return shortfalls, False
     verdict = (
         f"{prefix}: {run.failures}/{run.samples} failures on {run.golden_set_name} {run.golden_set_version}, "
         f"measured on {_version(run.measured_version)} {_days_ago(_run_age_days(run, ctx))}; "
-        f"the one-sided {_percent(float(bar.confidence_level))} upper bound is {_percent(judgement.upper_bound)} "
-        f"against an agreed maximum of {_percent(float(bar.max_failure_rate))}"
+        f"the one-sided {percent(float(bar.confidence_level))} upper bound is {percent(judgement.upper_bound)} "
+        f"against an agreed maximum of {percent(float(bar.max_failure_rate))}"
     )
     outcome = "" if judgement.within_maximum else " — not yet proven"
     return [f"{verdict}{outcome}; {_tolerance(bar, run)}."], judgement.within_maximum

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .checklist import Status, evaluate_many
+from .checklist import evaluate_many
 from .models import Launch, LaunchEvaluation, Verdict
 
 BATCH = 200
@@ -36,7 +36,7 @@ def refresh_evaluations(launch_ids: Iterable[int] | None = None, *, now: datetim
                     launch_id=readiness.launch.pk,
                     next_stage=readiness.stage.name if readiness.stage else "",
                     verdict=verdict,
-                    passed=sum(result.status != Status.FAIL for result in readiness.results),
+                    passed=readiness.passed,
                     total=len(readiness.results),
                     blockers=[result.key for result in readiness.blockers],
                     evaluated_at=now,

@@ -24,6 +24,7 @@ from raci.models import ResponsibilityArea, Stakeholder
 from raci.selectors import owning_area, slo_owning_area
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.checklist_items import percent
 from readiness.evidence import judge
 from readiness.models import SLO, Launch, QualityBar
 from readiness.services import (
@@ -280,16 +281,12 @@ def _evidence(bar: QualityBar):
         upper,
         maximum,
         {
-            "observed": _("measured %(rate)s") % {"rate": _percent(observed)},
+            "observed": _("measured %(rate)s") % {"rate": percent(observed)},
             "upper": _("one-sided %(confidence)s %% bound %(rate)s")
-            % {"confidence": confidence, "rate": _percent(upper)},
-            "maximum": _("maximum %(rate)s") % {"rate": _percent(maximum)},
+            % {"confidence": confidence, "rate": percent(upper)},
+            "maximum": _("maximum %(rate)s") % {"rate": percent(maximum)},
         },
     )
-
-
-def _percent(value: float) -> str:
-    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + " %"
 
 
 def _accountable_user_ids(area) -> set[int]:

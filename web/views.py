@@ -26,7 +26,7 @@ from approvals.models import SignoffRequest
 from approvals.selectors import requests_awaiting, stage_signoffs
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
-from readiness.checklist import CheckResult, Readiness, Status, evaluate, evaluate_many, with_checklist_facts
+from readiness.checklist import CheckResult, Readiness, evaluate, evaluate_many, with_checklist_facts
 from readiness.choices import StageKind
 from readiness.models import Launch, LaunchEvaluation, Verdict
 from readiness.services import launch_create, launch_create_from_template
@@ -50,9 +50,7 @@ class Standing:
 
     @classmethod
     def of(cls, readiness: Readiness) -> Standing:
-        results = readiness.results
-        passed = sum(result.status != Status.FAIL for result in results)
-        return cls(readiness, passed, len(results), readiness.blockers)
+        return cls(readiness, readiness.passed, len(readiness.results), readiness.blockers)
 
 
 class SignInView(auth_views.LoginView):
