@@ -11,7 +11,7 @@ from readiness.models import PROPOSED_BY_TEMPLATE, minutes_label
 from readiness.people import person_name
 
 from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, Role
-from .models import AreaOmission, RaciAssignment, ResponsibilityArea
+from .models import AreaOmission, RaciAssignment, ResponsibilityArea, Stakeholder
 from .selectors import SLO_CONCERNS, concern_functions, function_labels, owning_area, serves_any, slo_owning_area
 
 
@@ -105,6 +105,39 @@ def _standard_areas(areas: list[ResponsibilityArea], launch) -> tuple[list[str],
     return problems, notes
 
 
+def area_problems(area: ResponsibilityArea) -> list[tuple[str, Stakeholder | None]]:
+    """What breaks "RACI defined" in one area (its assignments prefetched with the people's
+    teams), each problem with the person it is about, if any: the RACI grid marks that cell."""
+    problems: list[tuple[str, Stakeholder | None]] = []
+    accountables = area.people(Role.ACCOUNTABLE)
+    if not accountables:
+        problems.append((f"Area '{area.name}' has no Accountable.", None))
+    elif len(accountables) > 1:
+        problems.append(
+            (
+                f"Area '{area.name}' has {len(accountables)} Accountables ({_names(accountables)}); exactly one is needed.",
+                None,
+            )
+        )
+    problems.extend(
+        (f"Area '{area.name}': Accountable {person.display_name} is deactivated.", person)
+        for person in accountables
+        if not person.is_reachable
+    )
+    functions = AREA_FUNCTIONS.get(area.kind)
+    problems.extend(
+        (
+            f"Area '{area.name}': Accountable {person.display_name} is not in a {function_labels(functions)} team.",
+            person,
+        )
+        for person in accountables
+        if functions and person.is_reachable and not serves_any(person, functions)
+    )
+    if not area.people(Role.RESPONSIBLE):
+        problems.append((f"Area '{area.name}' has no Responsible.", None))
+    return problems
+
+
 @register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people, _omissions_with_authors])
 def raci_defined(ctx: Context) -> Outcome:
     areas = list(ctx.launch.areas.all())
@@ -112,26 +145,7 @@ def raci_defined(ctx: Context) -> Outcome:
         return Outcome.failed("No responsibility areas are defined.")
     problems, notes = _standard_areas(areas, ctx.launch)
     for area in areas:
-        accountables = area.people(Role.ACCOUNTABLE)
-        if not accountables:
-            problems.append(f"Area '{area.name}' has no Accountable.")
-        elif len(accountables) > 1:
-            problems.append(
-                f"Area '{area.name}' has {len(accountables)} Accountables ({_names(accountables)}); exactly one is needed."
-            )
-        problems.extend(
-            f"Area '{area.name}': Accountable {person.display_name} is deactivated."
-            for person in accountables
-            if not person.is_reachable
-        )
-        functions = AREA_FUNCTIONS.get(area.kind)
-        problems.extend(
-            f"Area '{area.name}': Accountable {person.display_name} is not in a {function_labels(functions)} team."
-            for person in accountables
-            if functions and person.is_reachable and not serves_any(person, functions)
-        )
-        if not area.people(Role.RESPONSIBLE):
-            problems.append(f"Area '{area.name}' has no Responsible.")
+        problems.extend(problem for problem, _person in area_problems(area))
     if problems:
         return Outcome.failed(*problems)
     return Outcome.passed(

@@ -13,7 +13,7 @@ from readiness.history import delete_with_history, save_with_history
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
 from readiness.models import SLO, DataAsset, EvalRun, Launch, QualityBar
 from readiness.recording import record
-from readiness.services import FactKind, fact_add, fact_change, fact_remove, register_fact_kind
+from readiness.services import EditConflict, FactKind, fact_add, fact_change, fact_remove, register_fact_kind
 from readiness.services.facts import (
     bar_definition,
     launch_of,
@@ -206,6 +206,36 @@ def raci_unassign(*, actor, assignment: RaciAssignment, seen_version: int, reaso
     """Take a RACI role away; the person keeps viewing the launch only if another role grants it."""
     reason = reason or f"{assignment.get_role_display()} on '{assignment.area.name}' no longer needed"
     fact_remove(actor=actor, fact=assignment, seen_version=seen_version, reason=reason)
+
+
+@transaction.atomic
+def raci_set_roles(
+    *, actor, area: ResponsibilityArea, stakeholder: Stakeholder, roles, seen_versions: dict[int, int]
+) -> list[RaciAssignment]:
+    """Make ``roles`` exactly the roles ``stakeholder`` holds on ``area`` (one cell of the RACI
+    grid), in one transaction: missing roles are assigned, others taken away as of the versions the
+    caller saw (``seen_versions``: assignment id → version). A role someone else gave the person
+    since the caller looked is never taken away unseen: that refuses the whole change."""
+    roles = set(roles)
+    unknown = roles - set(Role.values)
+    if unknown:
+        raise ValidationError({"roles": f"Unknown RACI role {', '.join(sorted(unknown))}; use R, A, C or I."})
+    launch = lock_launch(area.launch)
+    require_change(actor, launch)
+    refuse_if_archived(launch)
+    held = {a.role: a for a in RaciAssignment.objects.filter(area=area, stakeholder=stakeholder).order_by("pk")}
+    for role, assignment in held.items():
+        if role in roles:
+            continue
+        if assignment.pk not in seen_versions:
+            raise EditConflict(
+                f"{stakeholder.display_name} was made {assignment.get_role_display()} on '{area.name}' after you "
+                "opened this; reload to see it."
+            )
+        raci_unassign(actor=actor, assignment=assignment, seen_version=seen_versions[assignment.pk])
+    for role in sorted(roles - set(held)):
+        raci_assign(area=area, stakeholder=stakeholder, role=role, actor=actor)
+    return list(RaciAssignment.objects.filter(area=area, stakeholder=stakeholder).order_by("role"))
 
 
 def launch_stakeholder_clear(*, actor, slot: LaunchStakeholder, seen_version: int) -> LaunchStakeholder:

@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from raci.checklist_items import people_to_notify
 from raci.choices import Role
-from raci.models import ResponsibilityArea, Stakeholder
+from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.selectors import owning_area, slo_owning_area
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
@@ -59,6 +60,17 @@ def _fact_of(launch: Launch, model: type[models.Model], pk: int) -> models.Model
     return fact
 
 
+class ConcernsField(forms.CharField):
+    """An area's concerns typed as a comma-separated list (``accuracy, latency``); a JSON list to the model."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return [concern.strip() for concern in text.split(",") if concern.strip()]
+
+
 class SeenVersion(forms.Form):
     seen_version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -66,10 +78,18 @@ class SeenVersion(forms.Form):
 def _formfield(field: models.Field, **kwargs):
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")  # links typed without a scheme are https
+    if field.model is ResponsibilityArea and field.name == "concerns":
+        return ConcernsField(
+            label=field.verbose_name.capitalize(),
+            required=False,
+            help_text=_lazy(
+                "Separated by commas, e.g. accuracy, hallucination. Quality bars and SLOs go to the area owning their concern."
+            ),
+        )
     return field.formfield(**kwargs)
 
 
-def _fact_form(model, field_names, launch: Launch, data=None, instance=None) -> forms.ModelForm:
+def _fact_form(model, field_names, launch: Launch, data=None, instance=None, initial=None) -> forms.ModelForm:
     """A form for ``field_names`` of ``model``; choices of related rows limited to this launch."""
     widgets = {
         field.name: DateInput
@@ -79,7 +99,7 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None) -> 
     form_class = forms.modelform_factory(
         model, fields=list(field_names), widgets=widgets, formfield_callback=_formfield
     )
-    form = form_class(data=data, instance=instance)
+    form = form_class(data=data, instance=instance, initial=initial)
     limits = {
         "quality_bar": QualityBar.objects.filter(launch=launch),
         "area": ResponsibilityArea.objects.filter(launch=launch),
@@ -87,6 +107,10 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None) -> 
         "golden_set_owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
         "owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
     }
+    if isinstance(instance, LaunchStakeholder):  # a slot is filled by someone who serves its function
+        limits["stakeholder"] = (
+            limits["stakeholder"].filter(user__is_active=True, teams__function=instance.function).distinct()
+        )
     for name, queryset in limits.items():
         if name in form.fields:
             form.fields[name].queryset = queryset
@@ -118,7 +142,8 @@ def add_fact(request: HttpRequest, slug: str, kind_name: str) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
     fields = [name for name in kind.settable_on_add if name != "launch"]
-    form = _fact_form(model, fields, launch, data=request.POST or None)
+    initial = {name: request.GET[name] for name in fields if name in request.GET}  # e.g. ?kind=policy
+    form = _fact_form(model, fields, launch, data=request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in fields}
         try:
@@ -127,9 +152,18 @@ def add_fact(request: HttpRequest, slug: str, kind_name: str) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, _("Added %(what)s.") % {"what": kind.label})
-            return redirect(f"{launch_url(launch)}#facts")
+            return redirect(section_url(launch, model))
     return render(
-        request, "web/fact_form.html", {"launch": launch, "kind": kind, "form": form, "adding": True, "versioned": None}
+        request,
+        "web/fact_form.html",
+        {
+            "launch": launch,
+            "kind": kind,
+            "form": form,
+            "adding": True,
+            "versioned": None,
+            "back": section_url(launch, model),
+        },
     )
 
 
@@ -157,11 +191,19 @@ def change_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
             add_service_errors(form, error)
         else:
             messages.success(request, _("Saved %(what)s.") % {"what": kind.name(fact)})
-            return redirect(f"{launch_url(launch)}#facts")
+            return redirect(section_url(launch, model))
     return render(
         request,
         "web/fact_form.html",
-        {"launch": launch, "kind": kind, "fact": fact, "form": form, "versioned": versioned, "conflict": conflict},
+        {
+            "launch": launch,
+            "kind": kind,
+            "fact": fact,
+            "form": form,
+            "versioned": versioned,
+            "conflict": conflict,
+            "back": section_url(launch, model),
+        },
     )
 
 
@@ -188,12 +230,25 @@ def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
             add_service_errors(form, error)
         else:
             messages.success(request, _("Removed %(what)s.") % {"what": kind.name(fact)})
-            return redirect(f"{launch_url(launch)}#facts")
-    return render(request, "web/fact_remove.html", {"launch": launch, "kind": kind, "fact": fact, "form": form})
+            return redirect(section_url(launch, model))
+    return render(
+        request,
+        "web/fact_remove.html",
+        {"launch": launch, "kind": kind, "fact": fact, "form": form, "back": section_url(launch, model)},
+    )
 
 
 def launch_url(launch: Launch) -> str:
     return reverse("web:launch", args=[launch.slug])
+
+
+PEOPLE_KINDS = (ResponsibilityArea, RaciAssignment, LaunchStakeholder)
+
+
+def section_url(launch: Launch, model: type[models.Model]) -> str:
+    """The launch page at the section listing facts of ``model``."""
+    anchor = "raci" if model in PEOPLE_KINDS else f"facts-{model._meta.model_name}"
+    return f"{launch_url(launch)}#{anchor}"
 
 
 # The facts listed on the launch page, in the order a reader expects them, with their labels.
@@ -239,7 +294,7 @@ def confirm_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Ht
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Confirmed the proposed values of %(what)s.") % {"what": kind.name(fact)})
-    return redirect(f"{launch_url(launch)}#facts")
+    return redirect(section_url(launch, model))
 
 
 AGREEMENTS = {"qualitybar": (QualityBar, quality_bar_agree, "bar"), "slo": (SLO, slo_agree, "slo")}
@@ -264,7 +319,7 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("You agreed %(what)s.") % {"what": kind_of(model).name(fact)})
-    return redirect(f"{launch_url(launch)}#facts")
+    return redirect(section_url(launch, model))
 
 
 def _evidence(bar: QualityBar):
@@ -342,6 +397,7 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
                         if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
                         else None,
                         "chart": _evidence(fact) if name == "qualitybar" else None,
+                        "reaches": _reaches(fact, areas) if name == "severitylevel" else None,
                     }
                     for fact in rows[name]
                 ],
@@ -349,6 +405,14 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
             }
         )
     return sections
+
+
+def _reaches(level, areas) -> list[tuple[str, str]]:
+    """Whom a severity level pages, area by area, through the RACI (as "Incident owner is clear" reads it)."""
+    return [
+        (area, ", ".join(person.display_name for person in people) or _("nobody"))
+        for area, people in people_to_notify(level, areas).items()
+    ]
 
 
 def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, views, workflow
+from . import facts, history, raci, views, workflow
 
 app_name = "web"
 
@@ -32,6 +32,13 @@ urlpatterns = [
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/remove/", facts.remove_fact, name="fact-remove"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/confirm/", facts.confirm_fact, name="fact-confirm"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/agree/", facts.agree_fact, name="fact-agree"),
+    path(
+        "launches/<slug:slug>/raci/<int:area_pk>/<int:person_pk>/",
+        raci.raci_cell,
+        name="raci-cell",
+    ),
+    path("launches/<slug:slug>/areas/left-out/", raci.omission_record, name="omission-record"),
+    path("launches/<slug:slug>/areas/left-out/<int:pk>/withdraw/", raci.omission_withdraw, name="omission-withdraw"),
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),

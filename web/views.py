@@ -3,8 +3,6 @@ services; every page checks the object permission on the server (an outsider get
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -26,7 +24,7 @@ from approvals.models import SignoffRequest
 from approvals.selectors import requests_awaiting, stage_signoffs
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
-from readiness.checklist import CheckResult, Readiness, evaluate, evaluate_many, with_checklist_facts
+from readiness.checklist import evaluate, evaluate_many, with_checklist_facts
 from readiness.choices import StageKind
 from readiness.models import Launch, LaunchEvaluation, Verdict
 from readiness.services import launch_create, launch_create_from_template
@@ -35,22 +33,10 @@ from .charts import Series, stacked_bars
 from .facts import fact_sections
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
+from .raci import raci_grid, slots_prefetch
+from .standing import Standing
 
 PAGE_SIZE = 25
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What a row of the portfolio says about a launch's next stage."""
-
-    readiness: Readiness
-    passed: int
-    total: int
-    blockers: list[CheckResult]
-
-    @classmethod
-    def of(cls, readiness: Readiness) -> Standing:
-        return cls(readiness, readiness.passed, len(readiness.results), readiness.blockers)
 
 
 class SignInView(auth_views.LoginView):
@@ -165,7 +151,9 @@ def portfolio_summary(visible, today) -> dict:
 def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The launch's verdict for its next stage, its checklist and its rollout."""
     launch = get_launch_for(request.user, slug)
-    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
+    facts = with_checklist_facts(
+        Launch.objects.filter(pk=launch.pk).select_related("owner").prefetch_related(slots_prefetch())
+    ).get()
     now = timezone.now()
     readiness = evaluate(facts, now=now)
     signoffs = stage_signoffs(facts, readiness.stage, now=now) if readiness.stage else []
@@ -181,6 +169,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "may_change": is_owner and not facts.archived,
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
+            "raci": raci_grid(facts),
         },
     )
 

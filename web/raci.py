@@ -1,0 +1,256 @@
+"""The launch's people on its page: the stakeholder slots, the RACI matrix as a grid (areas × people,
+rule violations marked, each cell editable in place with htmx by the owner), and the standard areas
+the launch does without. Every write goes through raci.services, which check the permission, the
+archive and the version the editor saw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import reswap, retarget
+
+from raci.checklist_items import area_problems
+from raci.choices import STANDARD_AREA_CONCERNS, AreaKind, Role
+from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
+from raci.services import area_omission_record, area_omission_withdraw, raci_set_roles
+from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.checklist import evaluate, with_checklist_facts
+from readiness.models import Launch
+from readiness.services import EditConflict, fact_version
+
+from .forms import add_service_errors
+from .standing import Standing
+
+
+@dataclass
+class GridRow:
+    """One area of the grid: its cells in the order of the grid's people, and what breaks
+    "RACI defined" in it."""
+
+    area: ResponsibilityArea
+    cells: list[GridCell]
+    problems: list[str]
+
+
+@dataclass
+class GridCell:
+    area: ResponsibilityArea
+    person: Stakeholder
+    roles: list[tuple[str, str]] = field(default_factory=list)
+    flagged: bool = False
+    focused: bool = False
+
+
+def slots_prefetch() -> Prefetch:
+    return Prefetch("stakeholder_slots", queryset=LaunchStakeholder.objects.select_related("stakeholder__user"))
+
+
+def raci_grid(launch: Launch, focus: tuple[int, int] | None = None) -> dict:
+    """The grid from the launch's prefetched areas (with their assignments, people and teams, as
+    ``with_checklist_facts`` fetches them), slots and omissions: no query of its own. The cell
+    ``focus`` (area id, person id), just edited, takes the keyboard focus back."""
+    areas = list(launch.areas.all())
+    slots = list(launch.stakeholder_slots.all())
+    people = {a.stakeholder.pk: a.stakeholder for area in areas for a in area.assignments.all()}
+    people |= {slot.stakeholder.pk: slot.stakeholder for slot in slots if slot.stakeholder_id}
+    columns = sorted(people.values(), key=lambda person: person.display_name.casefold())
+    rows = []
+    for area in areas:
+        problems = area_problems(area)
+        flagged = {person.pk for _problem, person in problems if person is not None}
+        held: dict[int, list[str]] = {}
+        for assignment in area.assignments.all():
+            held.setdefault(assignment.stakeholder_id, []).append(assignment.role)
+        cells = [
+            GridCell(
+                area,
+                person,
+                [(role, Role(role).label) for role in sorted(held.get(person.pk, []), key=Role.values.index)],
+                person.pk in flagged,
+                focus == (area.pk, person.pk),
+            )
+            for person in columns
+        ]
+        rows.append(GridRow(area, cells, [problem for problem, _person in problems]))
+    present = {area.kind for area in areas}
+    omissions = list(launch.area_omissions.all())
+    omitted = {omission.kind for omission in omissions}
+    return {
+        "slots": sorted(slots, key=lambda slot: (slot.get_function_display(), slot.pk)),
+        "people": columns,
+        "rows": rows,
+        "problems": [problem for row in rows for problem in row.problems],
+        "omissions": omissions,
+        "missing": [(kind, AreaKind(kind).label) for kind in STANDARD_AREA_CONCERNS if kind not in present | omitted],
+        "roles": Role.choices,
+    }
+
+
+class CellForm(forms.Form):
+    """The roles one person holds on one area, and the versions of those the editor saw."""
+
+    roles = forms.MultipleChoiceField(
+        label=_lazy("Roles"), choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, held: list[RaciAssignment], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for assignment in held:
+            # Not required: a role the editor never saw has no version, and the service refuses
+            # to take it away.
+            self.fields[f"v{assignment.pk}"] = forms.IntegerField(
+                widget=forms.HiddenInput, initial=fact_version(assignment), required=False
+            )
+        self.fields["roles"].initial = [assignment.role for assignment in held]
+
+    def seen_versions(self) -> dict[int, int]:
+        return {
+            int(name[1:]): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("v") and value is not None
+        }
+
+
+def _area_of(launch: Launch, pk: int) -> ResponsibilityArea:
+    return get_object_or_404(ResponsibilityArea.objects.select_related("launch"), pk=pk, launch=launch)
+
+
+def _launch_with_people(launch: Launch) -> Launch:
+    return with_checklist_facts(Launch.objects.filter(pk=launch.pk).prefetch_related(slots_prefetch())).get()
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> HttpResponse:
+    """Edit one cell of the grid: in place with htmx (the cell becomes a small form, and saving
+    redraws the people section, the verdict and the checklist), or as a page of its own without."""
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    area = _area_of(launch, area_pk)
+    person = get_object_or_404(Stakeholder.objects.select_related("user"), pk=person_pk)
+    held = list(RaciAssignment.objects.filter(area=area, stakeholder=person).order_by("role"))
+    form = CellForm(request.POST or None, held=held)
+    context = {"launch": launch, "area": area, "person": person, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            raci_set_roles(
+                actor=request.user,
+                area=area,
+                stakeholder=person,
+                roles=form.cleaned_data["roles"],
+                seen_versions=form.seen_versions(),
+            )
+        except EditConflict as error:
+            # Show the cell as it stands now, with what refused the change.
+            held = list(RaciAssignment.objects.filter(area=area, stakeholder=person).order_by("role"))
+            form = CellForm(held=held)
+            form = CellForm({"roles": form.fields["roles"].initial, **_versions(form)}, held=held)
+            form.is_valid()
+            form.add_error(None, error.messages)
+            context["form"] = form
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if not request.htmx:
+                messages.success(request, _("Saved the roles of %(person)s on %(area)s.") % _names(person, area))
+                return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
+            return people_section(request, _launch_with_people(launch), focus=(area.pk, person.pk))
+    if request.htmx:
+        response = render(request, "web/_raci_cell_form.html", context)
+        return reswap(retarget(response, f"#cell-{area.pk}-{person.pk}"), "outerHTML") if form.errors else response
+    return render(request, "web/raci_cell.html", context)
+
+
+def _versions(form: CellForm) -> dict[str, int]:
+    return {name: field.initial for name, field in form.fields.items() if name.startswith("v")}
+
+
+def _names(person: Stakeholder, area: ResponsibilityArea) -> dict:
+    return {"person": person.display_name, "area": area.name}
+
+
+def people_section(request: HttpRequest, launch: Launch, *, focus: tuple[int, int]) -> HttpResponse:
+    """The people section after an in-place edit, with the verdict and the checklist, which the
+    edit may have changed, swapped in out of band."""
+    context = {
+        "launch": launch,
+        "raci": raci_grid(launch, focus),
+        "may_change": True,
+        "verdict": Standing.of(evaluate(launch)),
+        "oob": True,
+    }
+    return render(request, "web/_people.html", context)
+
+
+class OmissionForm(forms.Form):
+    kind = forms.ChoiceField(label=_lazy("Standard area"))
+    reason = forms.CharField(
+        label=_lazy("Why does this launch need no such area?"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, kinds, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def omission_record(request: HttpRequest, slug: str) -> HttpResponse:
+    """The owner records why the launch does without a standard area; ledgered by the service."""
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    launch = _launch_with_people(launch)
+    kinds = raci_grid(launch)["missing"]
+    if not kinds:
+        messages.info(request, _("Every standard area is present or already left out with a reason."))
+        return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
+    form = OmissionForm(request.POST or None, kinds=kinds, initial={"kind": request.GET.get("kind")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            area_omission_record(
+                actor=request.user, launch=launch, kind=form.cleaned_data["kind"], reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Recorded why the launch does without that area."))
+            return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
+    return render(request, "web/omission_form.html", {"launch": launch, "form": form})
+
+
+class WithdrawOmissionForm(forms.Form):
+    seen_version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label=_lazy("Why withdraw it?"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    omission = AreaOmission.objects.filter(pk=pk, launch=launch).select_related("recorded_by").first()
+    if omission is None:
+        raise Http404("No such omission.")
+    form = WithdrawOmissionForm(request.POST or None, initial={"seen_version": fact_version(omission)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            area_omission_withdraw(
+                actor=request.user,
+                omission=omission,
+                seen_version=form.cleaned_data["seen_version"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Withdrawn: the missing area fails “RACI defined” again until it is added."))
+            return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
+    return render(request, "web/omission_withdraw.html", {"launch": launch, "omission": omission, "form": form})
