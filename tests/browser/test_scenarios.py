@@ -7,11 +7,13 @@ from decimal import Decimal
 import pytest
 
 from approvals.models import SignoffDecision, SignoffRequest
+from approvals.services import signoff_decide
+from raci.models import Stakeholder
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
 from tests.browser.conftest import with_password
-from tests.builders import ready_launch
-from tests.factories import UserFactory
+from tests.builders import launch_at, ready_launch, team_for
+from tests.factories import StakeholderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,26 +24,27 @@ def launch():
     return ready_launch(owner=owner, slug="assistant", name="Support assistant")
 
 
-def request_signoffs(pm, launch: Launch) -> None:
+def request_signoffs(pm, launch: Launch, stage: str = "Internal") -> None:
     pm.goto(f"/launches/{launch.slug}/")
     pm.snap("launch-before-requests")
     pm.page.fill("#id_due_date", (datetime.date.today() + datetime.timedelta(days=7)).isoformat())
-    pm.page.fill("#id_message", "Please review the support assistant for Internal.")
+    pm.page.fill("#id_message", f"Please review {launch.name} for {stage}.")
     pm.page.click("text=Request sign-offs >> nth=-1")
     pm.page.wait_for_load_state()
-    assert "Requested 4 sign-offs for Internal." in pm.page.content()
+    count = SignoffRequest.objects.filter(launch=launch, stage__name=stage, status="pending").count()
+    assert f"Requested {count} sign-offs for {stage}." in pm.page.content()
     pm.snap("launch-requested")
 
 
 def addressee(launch: Launch, function: str):
     """The person the request for ``function`` was routed to (through the RACI and the slots)."""
-    return with_password(SignoffRequest.objects.get(launch=launch, function=function).addressees.get())
+    return with_password(SignoffRequest.objects.filter(launch=launch, function=function).latest("pk").addressees.get())
 
 
 def decide(approver, launch: Launch, outcome: str, comment: str = "") -> None:
     approver.goto("/signoffs/")
     approver.snap("inbox")
-    approver.page.click(f"text={launch.name}")
+    approver.page.click(f"text={launch.name} >> nth=0")
     approver.page.wait_for_load_state()
     approver.snap("decision-page")
     approver.page.check(f"input[name=outcome][value={outcome}]")
@@ -51,12 +54,16 @@ def decide(approver, launch: Launch, outcome: str, comment: str = "") -> None:
     approver.page.wait_for_load_state()
 
 
-def test_pm_requests_legal_approves_security_rejects_and_the_pm_sees_why(visit, launch):
+def test_security_rejects_the_pm_fixes_the_fact_and_advances_to_beta_with_both_approvals(visit):
+    """Scenarios (b) and (c): for Beta, legal approves and security rejects with a comment; the PM
+    reads why, fixes the fact, requests again, gets both approvals and advances."""
+    owner = with_password(UserFactory(username="pam", first_name="Pam", last_name="Okafor"))
+    launch = launch_at("Internal", owner=owner, slug="assistant", name="Support assistant")
     pm = visit("pm")
     pm.sign_in("pam")
     pm.goto("/")
     pm.snap("portfolio")
-    request_signoffs(pm, launch)
+    request_signoffs(pm, launch, "Beta")
 
     legal = visit("legal")
     legal.sign_in(addressee(launch, "legal").username)
@@ -66,14 +73,45 @@ def test_pm_requests_legal_approves_security_rejects_and_the_pm_sees_why(visit, 
 
     security = visit("security")
     security.sign_in(addressee(launch, "security").username)
-    decide(security, launch, "reject", "The retention of support tickets is not documented.")
+    reason = "Support tickets are kept 30 days; our policy allows 14."
+    decide(security, launch, "reject", reason)
     assert "Your decision is recorded." in security.page.content()
-
-    outcomes = dict(SignoffDecision.objects.values_list("request__function", "outcome"))
+    outcomes = dict(
+        SignoffDecision.objects.filter(request__stage__name="Beta").values_list("request__function", "outcome")
+    )
     assert outcomes == {"legal": "approve", "security": "reject"}
+
     pm.goto(f"/launches/{launch.slug}/")
-    assert "The retention of support tickets is not documented." in pm.page.content()
+    assert reason in pm.page.content()
     pm.snap("launch-after-rejection")
+    tickets = launch.data_assets.get(name="Support tickets")
+    pm.page.click(f"a[href$='/dataasset/{tickets.pk}/']")
+    pm.page.wait_for_load_state()
+    pm.page.fill("#id_retention_days", "14")
+    pm.page.click("text=Save")
+    pm.page.wait_for_load_state()
+    assert "Saved Data asset" in pm.page.content()
+    pm.snap("fact-fixed")
+
+    request_signoffs(pm, launch, "Beta")
+    decide(legal, launch, "approve")
+    decide(security, launch, "approve")
+    others = SignoffRequest.objects.filter(stage__name="Beta", status="pending").exclude(
+        function__in=["legal", "security"]
+    )
+    for request in others:  # the other functions approve off-screen
+        signoff_decide(actor=request.addressees.first(), signoff=request, outcome="approve")
+
+    pm.goto(f"/launches/{launch.slug}/")
+    assert "Ready to enter Beta" in pm.page.content()
+    pm.page.click("text=Advance to Beta…")
+    pm.page.wait_for_load_state()
+    pm.snap("advance-confirmation")
+    pm.page.click("main button[type=submit]")
+    pm.page.wait_for_load_state()
+    assert "Support assistant is now in Beta." in pm.page.content()
+    pm.snap("advanced")
+    assert Launch.objects.get(pk=launch.pk).current_stage.name == "Beta"
 
 
 def test_an_approver_whose_page_went_stale_is_refused_and_sees_the_change(visit, launch):
@@ -99,28 +137,20 @@ def test_an_approver_whose_page_went_stale_is_refused_and_sees_the_change(visit,
     assert not SignoffDecision.objects.exists()
 
 
-def test_the_pm_advances_once_everyone_approved(visit, launch):
-    pm = visit("pm")
-    pm.sign_in("pam")
-    request_signoffs(pm, launch)
-    for function in ("legal", "security", "product", "ml"):
-        approver = visit(function)
-        approver.sign_in(addressee(launch, function).username)
-        decide(approver, launch, "approve")
-    pm.goto(f"/launches/{launch.slug}/")
-    assert "Ready to enter Internal" in pm.page.content()
-    pm.page.click("text=Advance to Internal…")
-    pm.page.wait_for_load_state()
-    pm.snap("advance-confirmation")
-    pm.page.click("main button[type=submit]")
-    pm.page.wait_for_load_state()
-    assert "Support assistant is now in Internal." in pm.page.content()
-    pm.snap("advanced")
-    assert Launch.objects.get(pk=launch.pk).current_stage.name == "Internal"
+def person(username: str, first_name: str, last_name: str, function: str) -> Stakeholder:
+    user = with_password(UserFactory(username=username, first_name=first_name, last_name=last_name))
+    return StakeholderFactory(user=user, teams=[team_for(function)])
 
 
-def test_a_pm_creates_a_launch_from_the_template_and_fills_the_facts(visit):
+def test_a_pm_creates_a_launch_from_the_template_fills_the_facts_and_requests_sign_offs(visit):
+    """Scenario (a): from the template to requested sign-offs, the people chosen in forms and in
+    the RACI grid, in place."""
     with_password(UserFactory(username="pam", first_name="Pam", last_name="Okafor"))
+    person("lena", "Lena", "Fischer", "legal")
+    person("lee", "Lee", "Park", "legal")
+    mia = person("mia", "Mia", "Chen", "ml")
+    person("sam", "Sam", "Ito", "security")
+    person("priya", "Priya", "Shah", "product")
     pm = visit("pm")
     pm.sign_in("pam")
     pm.goto("/")
@@ -170,3 +200,42 @@ def test_a_pm_creates_a_launch_from_the_template_and_fills_the_facts(visit):
         30,
         "pam",
     )
+
+    # Stakeholders: the PM puts Lena in the Legal slot (only legal people are offered).
+    slot = launch.stakeholder_slots.get(function="legal")
+    pm.page.click(f"a[href$='/launchstakeholder/{slot.pk}/']")
+    pm.page.wait_for_load_state()
+    pm.page.select_option("#id_stakeholder", label="Lena Fischer")
+    pm.page.click("text=Save")
+    pm.page.wait_for_load_state()
+    assert "Saved Stakeholder slot" in pm.page.content()
+
+    # The RACI: Mia joins model quality as Responsible through the form...
+    quality = launch.areas.get(kind="model_quality")
+    pm.page.click("text=Assign a person")
+    pm.page.wait_for_load_state()
+    pm.page.select_option("#id_area", label=quality.name)
+    pm.page.select_option("#id_stakeholder", label="Mia Chen")
+    pm.page.select_option("#id_role", "R")
+    pm.page.click("text=Save")
+    pm.page.wait_for_load_state()
+    # ...and is made Accountable in the grid, in place: no page load.
+    pm.page.evaluate("window.stillTheSamePage = true")
+    cell = f"#cell-{quality.pk}-{mia.pk}"
+    pm.page.click(f"{cell} a")
+    pm.page.wait_for_selector(f"{cell} input[value=A]")
+    pm.snap("raci-cell-open")
+    pm.page.check(f"{cell} input[value=A]")
+    pm.page.click(f"{cell} button[type=submit]")
+    pm.page.wait_for_selector(f"{cell} abbr[title=Accountable]")
+    assert pm.page.evaluate("window.stillTheSamePage") is True
+    assert sorted(quality.assignments.filter(stakeholder=mia).values_list("role", flat=True)) == ["A", "R"]
+    pm.snap("raci-edited-in-place")
+
+    request_signoffs(pm, launch)
+    routed = {
+        request.function: [user.username for user in request.addressees.all()]
+        for request in SignoffRequest.objects.filter(launch=launch)
+    }
+    assert routed["legal"] == ["lena"]  # the slot, not every lawyer
+    assert routed["ml"] == ["mia"]  # the Accountable for model quality
