@@ -15,6 +15,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,7 +26,8 @@ from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, S
 from raci.selectors import owning_area, slo_owning_area
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
-from readiness.checklist_items import percent
+from readiness.checklist import Context
+from readiness.checklist_items import counted_run, percent
 from readiness.evidence import judge
 from readiness.models import SLO, Launch, QualityBar
 from readiness.services import (
@@ -322,16 +324,25 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
     return redirect(section_url(launch, model))
 
 
-def _evidence(bar: QualityBar):
-    """The bar's latest recorded run against its maximum, as a small chart (None without a run)."""
-    run = bar.latest_eval_run()
+def _evidence(bar: QualityBar, context: Context):
+    """The run that counts as the bar's evidence (item 12's choice: the version in service, recent
+    enough) against its maximum, as a small chart; when none counts, the latest recorded run, said
+    to prove nothing. None without a run."""
+    run = counted_run(bar, context.launch, context)
+    counts = run is not None
+    run = run or bar.latest_eval_run()
     if run is None or not run.samples:
         return None
     upper = judge(bar, run).upper_bound
     observed, maximum = run.failures / run.samples, float(bar.max_failure_rate)
     confidence = f"{float(bar.confidence_level) * 100:g}"
+    title = (
+        _("Quality bar %(metric)s: the evaluation that counts, against the agreed maximum")
+        if counts
+        else _("Quality bar %(metric)s: the latest evaluation, which does not count as evidence")
+    )
     return evidence_chart(
-        _("Quality bar %(metric)s: latest evaluation against the agreed maximum") % {"metric": bar.metric},
+        title % {"metric": bar.metric},
         observed,
         upper,
         maximum,
@@ -362,6 +373,8 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
         "feedbackchannel": list(launch.feedback_channels.all()),
     }
     areas = list(launch.areas.all())
+    now = timezone.now()
+    context = Context(launch=launch, stage=None, today=timezone.localdate(now), now=now)
     agreeable = set()
     if user is not None and user.pk != launch.owner_id:
         agreeable |= {
@@ -396,7 +409,7 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
                         "version": fact_version(fact)
                         if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
                         else None,
-                        "chart": _evidence(fact) if name == "qualitybar" else None,
+                        "chart": _evidence(fact, context) if name == "qualitybar" else None,
                         "reaches": _reaches(fact, areas) if name == "severitylevel" else None,
                     }
                     for fact in rows[name]

@@ -11,7 +11,7 @@ from django.urls import reverse
 from readiness.models import SLO, FeedbackChannel, Launch
 from readiness.services import fact_change, fact_version
 from tests.builders import ready_launch
-from tests.factories import UserFactory
+from tests.factories import EvalRunFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +145,17 @@ def test_each_quality_bar_draws_its_latest_evidence_against_the_maximum(owner, l
     assert "one-sided 95 % bound 4.02 %" in page
     assert "maximum 5 %" in page
     assert 'class="bar-ready"' in page  # within the maximum
+
+
+def test_the_chart_draws_the_run_that_counts_not_merely_the_latest(owner, launch):
+    bar = launch.quality_bars.get()
+    # A later run of a version not in service is recorded: it is not the evidence.
+    EvalRunFactory(quality_bar=bar, samples=100, failures=20, measured_version="prompt-v8")
+    page = owner.get(url("launch", launch)).content.decode()
+    assert "the evaluation that counts, against the agreed maximum" in page
+    assert "measured 3 %" in page and "measured 20 %" not in page
+    # With a version in service that no run measured, the latest run is drawn, said not to count.
+    Launch.objects.filter(pk=launch.pk).update(serving_version="prompt-v9")
+    page = owner.get(url("launch", launch)).content.decode()
+    assert "the latest evaluation, which does not count as evidence" in page
+    assert "measured 20 %" in page
