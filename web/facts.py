@@ -119,7 +119,7 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
     return form
 
 
-def _what_changed(fact: models.Model, seen_version: int) -> list[str]:
+def what_changed(fact: models.Model, seen_version: int) -> list[str]:
     """Field by field, how the fact differs from the version the editor opened."""
     history = fact.history.model
     seen = history.objects.filter(history_id=seen_version).first()
@@ -184,7 +184,7 @@ def change_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
         try:
             fact_change(actor=request.user, fact=fact, seen_version=seen, values=values)
         except EditConflict as error:
-            conflict = _what_changed(fact, seen)
+            conflict = what_changed(fact, seen)
             form.add_error(None, error.messages)
             versioned = SeenVersion(initial={"seen_version": fact_version(fact)})
             form = _fact_form(model, kind.fields, launch, instance=model.objects.get(pk=pk))

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, raci, views, workflow
+from . import facts, history, launches, raci, views, workflow
 
 app_name = "web"
 
@@ -24,6 +24,13 @@ urlpatterns = [
     path("launches/new/", views.new_launch, name="new-launch"),
     path("launches/<slug:slug>/", views.launch_detail, name="launch"),
     path("launches/<slug:slug>/history/", history.launch_history, name="history"),
+    path("launches/<slug:slug>/edit/", launches.edit_launch, name="edit-launch"),
+    path("launches/<slug:slug>/archive/", launches.archive_launch, name="archive-launch"),
+    path(
+        "launches/<slug:slug>/policy-changes/<int:pk>/",
+        launches.decide_policy_change,
+        name="decide-policy-change",
+    ),
     path("launches/<slug:slug>/request-signoffs/", workflow.request_signoffs, name="request-signoffs"),
     path("launches/<slug:slug>/advance/", workflow.advance, name="advance"),
     path("launches/<slug:slug>/rollback/", workflow.rollback, name="rollback"),

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from approvals.choices import RequestStatus
-from approvals.models import SignoffRequest
+from approvals.choices import PolicyChangeStatus, RequestStatus
+from approvals.models import PolicyChange, SignoffRequest
 from approvals.selectors import requests_awaiting, stage_signoffs
+from approvals.services.policy import may_decide_policy_change
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import evaluate, evaluate_many, with_checklist_facts
@@ -167,11 +168,21 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "stages": facts.ordered_stages(),
             "signoffs": signoffs,
             "may_change": is_owner and not facts.archived,
+            "is_owner": is_owner,
+            "policy_changes": _pending_policy_changes(facts, request.user),
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts),
         },
     )
+
+
+def _pending_policy_changes(launch: Launch, user) -> list[tuple[PolicyChange, bool]]:
+    """Requests to lower the launch's bar that wait for a decision, each with whether ``user`` may decide it."""
+    pending = PolicyChange.objects.filter(launch=launch, status=PolicyChangeStatus.PENDING).select_related(
+        "stage", "requested_by", "launch"
+    )
+    return [(change, may_decide_policy_change(user, change)) for change in pending]
 
 
 @require_http_methods(["GET", "POST"])
