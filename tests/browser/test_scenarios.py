@@ -10,7 +10,7 @@ from approvals.models import SignoffDecision, SignoffRequest
 from approvals.services import signoff_decide
 from raci.models import Stakeholder
 from readiness.models import Launch
-from readiness.services import fact_change, fact_version
+from readiness.services import fact_change, fact_version, launch_change
 from tests.browser.conftest import with_password
 from tests.builders import launch_at, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
@@ -239,3 +239,10 @@ def test_a_pm_creates_a_launch_from_the_template_fills_the_facts_and_requests_si
     }
     assert routed["legal"] == ["lena"]  # the slot, not every lawyer
     assert routed["ml"] == ["mia"]  # the Accountable for model quality
+
+    # Handed to someone else meanwhile, the launch is no longer Pam's to edit: the grid says so.
+    launch.refresh_from_db()
+    launch_change(actor=launch.owner, launch=launch, seen_version=fact_version(launch), values={"owner": mia.user})
+    pm.page.click(f"{cell} a")
+    pm.page.wait_for_selector("#htmx-messages li")
+    assert "Reload the page" in pm.page.inner_text("#htmx-messages")

@@ -1,0 +1,18 @@
+// When an in-place update (htmx) is refused or fails, say so where messages appear, instead of
+// leaving the page silently unchanged. The text comes from the page (data-* on <body>), translated.
+document.addEventListener("htmx:responseError", function (event) {
+  var status = event.detail.xhr.status;
+  var body = document.body.dataset;
+  var text = status === 403 ? body.msgRefused : status === 404 ? body.msgGone : body.msgFailed;
+  var list = document.querySelector("#htmx-messages");
+  var item = document.createElement("li");
+  item.className = "error";
+  item.textContent = text;
+  list.replaceChildren(item);
+});
+document.addEventListener("htmx:sendError", function () {
+  var item = document.createElement("li");
+  item.className = "error";
+  item.textContent = document.body.dataset.msgOffline;
+  document.querySelector("#htmx-messages").replaceChildren(item);
+});
