@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import RequestStatus
 from approvals.models import SignoffRequest
-from approvals.selectors import requests_awaiting, stage_signoffs
+from approvals.selectors import requests_awaiting, stage_signoffs, waivers_awaiting
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import CheckResult, Readiness, evaluate, evaluate_many, with_checklist_facts
@@ -35,6 +35,7 @@ from .charts import Series, stacked_bars
 from .facts import fact_sections
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
+from .waivers import launch_waivers
 
 PAGE_SIZE = 25
 
@@ -181,6 +182,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "may_change": is_owner and not facts.archived,
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
+            **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
         },
     )
 
@@ -219,8 +221,10 @@ def new_launch(request: HttpRequest) -> HttpResponse:
 
 
 def awaiting_count(request: HttpRequest) -> dict:
-    """Context processor: how many sign-offs wait for the signed-in user (the header's badge)."""
+    """Context processor: how many sign-offs and waivers wait for the signed-in user (the header's badge)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"awaiting_count": requests_awaiting(user).count()}
+    requests = requests_awaiting(user).order_by().values("pk")
+    waivers = waivers_awaiting(user).order_by().values("pk")
+    return {"awaiting_count": requests.union(waivers, all=True).count()}  # one query for both
