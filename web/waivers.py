@@ -21,8 +21,9 @@ from django.views.decorators.http import require_http_methods
 from approvals.access import get_waiver_for
 from approvals.choices import UNWAIVABLE_CHECKS, WaiverStatus
 from approvals.models import Waiver
+from approvals.selectors import waivers_awaiting
 from approvals.services import waiver_decide, waiver_request
-from approvals.services.waivers import WAIVER_AREAS, _may_decide_waiver
+from approvals.services.waivers import _may_decide_waiver
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import CheckResult, Readiness, Status, evaluate, registry, with_checklist_facts
 from readiness.models import Launch
@@ -48,24 +49,10 @@ def state_of(waiver: Waiver, today: datetime.date) -> str:
     return str(waiver.status)
 
 
-class Deciders:
-    """Whether ``user`` may decide a waiver, asked of the service's own rule once per item area
-    (the answer depends on the launch and the area only), so a page of waivers costs a fixed
-    number of queries however many waivers it lists."""
-
-    def __init__(self, user) -> None:
-        self.user = user
-        self._by_area: dict[str | None, bool] = {}
-
-    def may_decide(self, waiver: Waiver) -> bool:
-        if waiver.status != WaiverStatus.PENDING or waiver.launch.archived:
-            return False
-        if waiver.requested_by_id == self.user.pk:
-            return False
-        area = WAIVER_AREAS.get(waiver.check_key)
-        if area not in self._by_area:
-            self._by_area[area] = _may_decide_waiver(self.user, waiver)
-        return self._by_area[area]
+def decidable(user, launch: Launch) -> set[int]:
+    """Ids of the launch's waivers ``user`` may decide now, in one query (the selector follows the
+    service's rule; the service applies it again when the decision is made)."""
+    return set(waivers_awaiting(user).filter(launch=launch).values_list("pk", flat=True))
 
 
 def _title(check_key: str) -> str:
@@ -73,16 +60,18 @@ def _title(check_key: str) -> str:
 
 
 def launch_waivers(user, launch: Launch, readiness: Readiness, *, may_change: bool) -> dict:
-    """The launch page's waivers (from the waivers ``with_checklist_facts`` prefetched) and the
-    failing items of the next stage the owner may ask to waive."""
+    """The launch page's waivers (from the waivers ``with_checklist_facts`` prefetched), which of
+    them ``user`` may decide, and the failing items of the next stage the owner may ask to waive."""
     today = timezone.localdate()
-    deciders = Deciders(user)
+    may_decide = (
+        decidable(user, launch) if any(w.status == WaiverStatus.PENDING for w in launch.waivers.all()) else set()
+    )
     stages = {stage.pk: stage for stage in launch.stages.all()}
     rows = []
     for waiver in launch.waivers.all():
         if waiver.stage_id in stages:
             waiver.stage = stages[waiver.stage_id]
-        rows.append(WaiverRow(waiver, _title(waiver.check_key), state_of(waiver, today), deciders.may_decide(waiver)))
+        rows.append(WaiverRow(waiver, _title(waiver.check_key), state_of(waiver, today), waiver.pk in may_decide))
     waivable = set()
     if may_change and readiness.stage is not None:
         live = {w.check_key for w in launch.waivers.all() if w.stage_id == readiness.stage.pk and w.status in LIVE}
@@ -165,7 +154,7 @@ def decide_waiver(request: HttpRequest, pk: int) -> HttpResponse:
     """The waiver, how its item stands now, and the decision form for whoever may decide it."""
     waiver = get_waiver_for(request.user, pk)  # 404 for a launch the user may not see
     waiver = Waiver.objects.select_related("launch", "stage", "requested_by", "decided_by").get(pk=waiver.pk)
-    may_decide = Deciders(request.user).may_decide(waiver)
+    may_decide = waiver.pk in decidable(request.user, waiver.launch)
     form = WaiverDecisionForm(request.POST or None)
     if request.method == "POST":
         # The service's own refusals, before the input is read: whoever may not decide gets 403.
