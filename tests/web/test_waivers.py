@@ -117,7 +117,9 @@ def test_a_failing_item_offers_the_owner_a_prefilled_waiver_request(client, worl
     response = client.get(request_url(launch), {"item": ITEM})
     assert response.context["form"]["check_key"].value() == ITEM
     assert response.context["form"]["stage"].value() == internal(launch).pk
-    assert "has not been agreed" in response.content.decode() or "agreed" in response.content.decode()
+    assert "has not been agreed by anyone" in response.content.decode()  # why the item fails, shown
+    korean = client.get(request_url(launch), {"item": ITEM}, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "면제 요청" in korean and "만료일" in korean
 
 
 def test_the_owner_requests_a_waiver_and_it_is_listed_pending(client, world):
