@@ -96,3 +96,68 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+class ChooseAddresseesForm(RequestSignoffsForm):
+    """The request with, per required function, whom to ask among the people routing suggests
+    (every suggested person is ticked at first)."""
+
+    def __init__(self, *args, suggestions=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.people: dict[str, dict[str, object]] = {}
+        for suggestion in suggestions:
+            if not suggestion.people:
+                continue
+            function = suggestion.requirement.function
+            self.people[function] = {str(person.pk): person for person in suggestion.people}
+            self.fields[f"addressees_{function}"] = forms.MultipleChoiceField(
+                label=suggestion.requirement.function_label,
+                choices=[(str(p.pk), p.get_full_name() or p.get_username()) for p in suggestion.people],
+                initial=[str(p.pk) for p in suggestion.people],
+                widget=forms.CheckboxSelectMultiple,
+                error_messages={"required": _("Choose at least one person to ask.")},
+            )
+
+    def chosen(self) -> dict[str, list]:
+        """{function: [user, ...]} as ticked, for ``signoffs_request(addressees=...)``."""
+        return {
+            function: [people[pk] for pk in self.cleaned_data[f"addressees_{function}"]]
+            for function, people in self.people.items()
+        }
+
+
+class WaiverRequestForm(forms.Form):
+    """A failing checklist item accepted for one stage until a date; the service decides."""
+
+    check_key = forms.ChoiceField(label=_("Checklist item"))
+    stage = forms.TypedChoiceField(label=_("For entering"), coerce=int)
+    justification = forms.CharField(
+        label=_("Justification"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Why the launch may go ahead without this item, and what makes up for it meanwhile."),
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"), widget=DateInput, help_text=_("The waiver stops counting after this day.")
+    )
+
+    def __init__(self, *args, items=(), stages=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["check_key"].choices = [(item.key, f"{item.number}. {item.title}") for item in items]
+        self.fields["stage"].choices = [(stage.pk, stage.name) for stage in stages]
+
+
+class WaiverDecisionForm(forms.Form):
+    APPROVE, REJECT = "approve", "reject"
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[(APPROVE, _("Approve the waiver")), (REJECT, _("Reject the waiver"))],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required to reject."),
+    )

@@ -31,6 +31,7 @@ from readiness.services import EditConflict, fact_version
 
 from .forms import add_service_errors
 from .standing import Standing
+from .waivers import launch_waivers
 
 
 @dataclass
@@ -182,12 +183,14 @@ def _names(person: Stakeholder, area: ResponsibilityArea) -> dict:
 def people_section(request: HttpRequest, launch: Launch, *, focus: tuple[int, int]) -> HttpResponse:
     """The people section after an in-place edit, with the verdict and the checklist, which the
     edit may have changed, swapped in out of band."""
+    readiness = evaluate(launch)
     context = {
         "launch": launch,
         "raci": raci_grid(launch, focus),
         "may_change": True,
-        "verdict": Standing.of(evaluate(launch)),
+        "verdict": Standing.of(readiness),
         "oob": True,
+        **launch_waivers(request.user, launch, readiness, may_change=True),
     }
     return render(request, "web/_people.html", context)
 

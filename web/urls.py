@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, launches, raci, views, workflow
+from . import facts, history, launches, raci, views, waivers, workflow
 
 app_name = "web"
 
@@ -50,4 +50,6 @@ urlpatterns = [
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),
     path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
+    path("launches/<slug:slug>/waivers/request/", waivers.request_waiver, name="waiver-request"),
+    path("waivers/<int:pk>/", waivers.decide_waiver, name="waiver-decide"),
 ]

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
-from approvals.selectors import requests_awaiting, stage_signoffs
+from approvals.selectors import requests_awaiting, stage_signoffs, waivers_awaiting
 from approvals.services.policy import may_decide_policy_change
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
@@ -36,6 +36,7 @@ from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
 from .raci import raci_grid, slots_prefetch
 from .standing import Standing
+from .waivers import launch_waivers
 
 PAGE_SIZE = 25
 
@@ -173,6 +174,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts),
+            **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
         },
     )
 
@@ -219,8 +221,10 @@ def new_launch(request: HttpRequest) -> HttpResponse:
 
 
 def awaiting_count(request: HttpRequest) -> dict:
-    """Context processor: how many sign-offs wait for the signed-in user (the header's badge)."""
+    """Context processor: how many sign-offs and waivers wait for the signed-in user (the header's badge)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"awaiting_count": requests_awaiting(user).count()}
+    requests = requests_awaiting(user).order_by().values("pk")
+    waivers = waivers_awaiting(user).order_by().values("pk")
+    return {"awaiting_count": requests.union(waivers, all=True).count()}  # one query for both

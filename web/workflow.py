@@ -4,6 +4,8 @@ pages only show the controls to those allowed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.access import DECIDE_REQUEST
 from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
-from approvals.selectors import requests_awaiting
+from approvals.policies import Requirement, effective_requirements
+from approvals.routing import default_addressees
+from approvals.selectors import open_request, requests_awaiting, waivers_awaiting
 from approvals.services import (
     acknowledge,
     signoff_decide,
@@ -27,12 +31,20 @@ from approvals.services import (
     stage_rollback,
 )
 from approvals.services.gate import GateRefused
+from approvals.services.requests import _addressees_for
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
 from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
-from readiness.checklist import with_checklist_facts
+from readiness.checklist import registry, with_checklist_facts
 from readiness.models import Launch
 
-from .forms import DecisionForm, DelegateForm, RequestSignoffsForm, RollbackForm, add_service_errors
+from .forms import (
+    ChooseAddresseesForm,
+    DecisionForm,
+    DelegateForm,
+    RequestSignoffsForm,
+    RollbackForm,
+    add_service_errors,
+)
 
 # The snapshots shown on decision pages, by fingerprint, kept in the session so that a refused
 # decision can say what changed since (the server's copy, not one the browser sends back).
@@ -44,12 +56,76 @@ def _facts(launch: Launch) -> Launch:
     return with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
 
 
-@require_POST
+@dataclass
+class Suggestion:
+    """Whom a request for one required function would go to, as routing decides, and why nobody
+    (or not enough people) can be asked, in the service's own words."""
+
+    requirement: Requirement
+    people: list
+    problem: str = ""
+    replaces: SignoffRequest | None = None
+
+
+def addressee_suggestions(facts: Launch, stage, actor) -> list[Suggestion]:
+    """Per required function of ``stage``: the routed addressees, checked by the same helper the
+    request service uses, so the page names a refusal before the owner submits."""
+    suggestions = []
+    for requirement in effective_requirements(facts, stage):
+        people = default_addressees(facts, requirement.function, exclude_user_id=actor.pk)
+        problem = ""
+        try:
+            _addressees_for(facts, requirement, people or None, actor)
+        except ValidationError as error:
+            problem = " ".join(error.messages)
+        suggestions.append(Suggestion(requirement, people, problem, open_request(facts, stage, requirement.function)))
+    return suggestions
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
+    """The owner requests the next stage's sign-offs: straight from the launch page (routed), or
+    from this page, which shows per function whom routing suggests and lets the owner choose."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     facts = _facts(launch)
     stage = facts.next_stage()
+    if request.method == "POST" and "choose" not in request.POST:
+        return _request_routed(request, launch, stage)
+    suggestions = addressee_suggestions(facts, stage, request.user) if stage is not None else []
+    form = ChooseAddresseesForm(request.POST if request.method == "POST" else None, suggestions=suggestions)
+    if request.method == "POST" and stage is not None and form.is_valid():
+        try:
+            created = signoffs_request(
+                actor=request.user,
+                launch=launch,
+                stage=stage,
+                due_date=form.cleaned_data["due_date"],
+                message=form.cleaned_data["message"],
+                addressees=form.chosen(),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Requested %(count)s sign-offs for %(stage)s.") % {"count": len(created), "stage": stage.name},
+            )
+            return redirect("web:launch", slug=slug)
+    return render(
+        request,
+        "web/request_signoffs.html",
+        {
+            "launch": facts,
+            "stage": stage,
+            "form": form,
+            "rows": [(s, form[f"addressees_{s.requirement.function}"] if s.people else None) for s in suggestions],
+            "blocked": any(s.problem for s in suggestions),
+        },
+    )
+
+
+def _request_routed(request: HttpRequest, launch: Launch, stage) -> HttpResponse:
     form = RequestSignoffsForm(request.POST)
     if stage is None:
         messages.error(request, _("The launch has no stage left to enter."))
@@ -71,7 +147,7 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
             )
     else:
         messages.error(request, " ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()))
-    return redirect("web:launch", slug=slug)
+    return redirect("web:launch", slug=launch.slug)
 
 
 @require_http_methods(["GET"])
@@ -84,7 +160,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     consultations = Acknowledgement.objects.filter(
         user=request.user, acknowledged_at__isnull=True, launch__archived=False
     ).select_related("launch", "stage", "requested_by")
-    return render(request, "web/inbox.html", {"waiting": waiting, "today": today, "consultations": consultations})
+    waivers = [
+        (waiver, registry.get(waiver.check_key).title if waiver.check_key in registry else waiver.check_key)
+        for waiver in waivers_awaiting(request.user)
+    ]
+    return render(
+        request,
+        "web/inbox.html",
+        {"waiting": waiting, "today": today, "consultations": consultations, "waivers": waivers},
+    )
 
 
 @require_POST

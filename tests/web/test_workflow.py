@@ -248,3 +248,90 @@ def test_a_consulted_person_acknowledges_from_their_inbox(client, launch):
     assert as_user(client, consulted.user).post(url, {"comment": "Fine by policy."}).status_code == 302
     consultation.refresh_from_db()
     assert consultation.acknowledged_at is not None and consultation.comment == "Fine by policy."
+
+
+# --- whom a request goes to, before it is made --------------------------------------------------------
+
+
+def _row(page: str, function: str) -> str:
+    """The request page's table row for ``function``."""
+    return page.split(f'id="function-{function}"', 1)[1].split("</tr>", 1)[0]
+
+
+def _without_security_slot(launch):
+    from raci.services import launch_stakeholder_clear
+
+    slot = launch.stakeholder_slots.get(function="security")
+    launch_stakeholder_clear(actor=launch.owner, slot=slot, seen_version=fact_version(slot))
+    return slot
+
+
+def _ticked(response) -> dict:
+    """The request page's form as a browser would post it back unchanged."""
+    form = response.context["form"]
+    data = {"choose": "1", "due_date": "", "message": ""}
+    data.update({name: field.initial for name, field in form.fields.items() if name.startswith("addressees_")})
+    return data
+
+
+def test_the_request_page_names_whom_routing_will_ask_for_each_function(client, launch):
+    response = as_user(client, launch.owner).get(reverse("web:request-signoffs", args=[launch.slug]))
+    page = response.content.decode()
+    assert "Request sign-offs for Internal" in page
+    ml = launch.areas.get(kind="model_quality").assignments.get(role=Role.ACCOUNTABLE).stakeholder.user
+    security = launch.stakeholder_slots.get(function="security").stakeholder.user
+    assert ml.get_full_name() in _row(page, "ml") and security.get_full_name() not in _row(page, "ml")
+    assert security.get_full_name() in _row(page, "security")
+    assert {"product", "ml", "legal", "security"} == {s.requirement.function for s, _field in response.context["rows"]}
+    link = reverse("web:request-signoffs", args=[launch.slug])
+    assert f'href="{link}"' in client.get(reverse("web:launch", args=[launch.slug])).content.decode()
+
+
+def test_the_owner_asks_only_the_suggested_people_they_tick(client, launch):
+    _without_security_slot(launch)  # security now routes to every member of its teams
+    chosen, other = (
+        StakeholderFactory(teams=[team_for("security")]).user,
+        StakeholderFactory(teams=[team_for("security")]).user,
+    )
+    url = reverse("web:request-signoffs", args=[launch.slug])
+    shown = as_user(client, launch.owner).get(url)
+    row = _row(shown.content.decode(), "security")
+    assert chosen.get_full_name() in row and other.get_full_name() in row
+    data = _ticked(shown)
+    assert len(data["addressees_security"]) >= 2
+
+    stranger = StakeholderFactory(teams=[team_for("product")]).user  # not suggested: not in a security team
+    refused = client.post(url, data | {"addressees_security": [str(stranger.pk)]})
+    assert "Select a valid choice" in " ".join(refused.context["form"].errors["addressees_security"])
+    nobody = client.post(url, data | {"addressees_security": []})
+    assert nobody.context["form"].errors["addressees_security"] == ["Choose at least one person to ask."]
+    assert not SignoffRequest.objects.filter(launch=launch).exists()
+
+    response = client.post(url, data | {"addressees_security": [str(chosen.pk)]})
+    assert response.status_code == 302
+    assert list(SignoffRequest.objects.get(launch=launch, function="security").addressees.all()) == [chosen]
+    assert SignoffRequest.objects.filter(launch=launch).count() == 4
+
+
+def test_a_function_with_nobody_to_ask_is_named_before_the_owner_submits(client, launch):
+    _without_security_slot(launch)
+    team_for("security").members.clear()
+    url = reverse("web:request-signoffs", args=[launch.slug])
+    shown = as_user(client, launch.owner).get(url)
+    page = shown.content.decode()
+    assert "Nobody can be asked for the Security sign-off" in _row(page, "security")
+    assert "until every function above has someone to ask" in page
+    assert '<button type="submit">' not in page
+    response = client.post(url, _ticked(shown))
+    assert response.status_code == 200
+    assert "Nobody can be asked for the Security sign-off" in " ".join(response.context["form"].non_field_errors())
+    assert not SignoffRequest.objects.filter(launch=launch).exists()
+
+
+def test_only_the_owner_sees_the_request_page(client, launch, django_assert_max_num_queries):
+    url = reverse("web:request-signoffs", args=[launch.slug])
+    assert as_user(client, give_view(UserFactory(), launch)).get(url).status_code == 403
+    assert as_user(client, UserFactory()).get(url).status_code == 404
+    as_user(client, launch.owner).get(url)
+    with django_assert_max_num_queries(40):
+        assert client.get(url).status_code == 200
