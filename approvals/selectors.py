@@ -14,8 +14,8 @@ from raci.choices import Role
 from readiness.people import person_name
 
 from .access import DECIDE_REQUEST
-from .choices import DecisionOutcome, RequestStatus, WaiverStatus
-from .models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest, Waiver
+from .choices import DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
+from .models import Acknowledgement, PolicyChange, SignoffDecision, SignoffDelegation, SignoffRequest, Waiver
 from .policies import Requirement, consulted_must_acknowledge, effective_requirements
 from .snapshot import diff_snapshots, fingerprint, launch_snapshot
 
@@ -225,4 +225,30 @@ def waivers_awaiting(user):
         .exclude(requested_by=user)
         .select_related("launch", "stage", "requested_by")
         .order_by("expires_on", "requested_at", "pk")
+    )
+
+
+def policy_changes_awaiting(user):
+    """Pending requests to lower a launch's bar that ``user`` may decide, on launches not archived:
+    every one for an executive; a requirement change of a function for that function's lead. Never
+    one they asked for, nor one on a launch they own. One query.
+
+    The same rule as ``approvals.services.policy.may_decide_policy_change``, written as a query."""
+    from raci.choices import TeamFunction
+    from raci.models import Team
+
+    if not user.is_authenticated or not user.is_active:
+        return PolicyChange.objects.none()
+    executive = Exists(Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=user))
+    leads = Team.objects.filter(function=OuterRef("function"), lead__user=user, members__user=user)
+    return (
+        PolicyChange.objects.filter(
+            Q(executive) | (~Q(function="") & Q(Exists(leads))),
+            status=PolicyChangeStatus.PENDING,
+            launch__archived=False,
+        )
+        .exclude(requested_by=user)
+        .exclude(launch__owner=user)
+        .select_related("launch", "stage", "requested_by")
+        .order_by("requested_at", "pk")
     )

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
-from approvals.selectors import requests_awaiting, stage_signoffs, waivers_awaiting
+from approvals.selectors import policy_changes_awaiting, requests_awaiting, stage_signoffs, waivers_awaiting
 from approvals.services.policy import may_decide_policy_change
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
@@ -221,10 +221,12 @@ def new_launch(request: HttpRequest) -> HttpResponse:
 
 
 def awaiting_count(request: HttpRequest) -> dict:
-    """Context processor: how many sign-offs and waivers wait for the signed-in user (the header's badge)."""
+    """Context processor: how many sign-offs, waivers and requests to lower a bar wait for the
+    signed-in user's decision (the header's badge)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     requests = requests_awaiting(user).order_by().values("pk")
     waivers = waivers_awaiting(user).order_by().values("pk")
-    return {"awaiting_count": requests.union(waivers, all=True).count()}  # one query for both
+    changes = policy_changes_awaiting(user).order_by().values("pk")
+    return {"awaiting_count": requests.union(waivers, changes, all=True).count()}  # one query for all

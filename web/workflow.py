@@ -20,7 +20,7 @@ from approvals.access import DECIDE_REQUEST
 from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
 from approvals.routing import default_addressees
-from approvals.selectors import open_request, requests_awaiting, waivers_awaiting
+from approvals.selectors import open_request, policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from approvals.services import (
     acknowledge,
     signoff_decide,
@@ -167,7 +167,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/inbox.html",
-        {"waiting": waiting, "today": today, "consultations": consultations, "waivers": waivers},
+        {
+            "waiting": waiting,
+            "today": today,
+            "consultations": consultations,
+            "waivers": waivers,
+            "policy_changes": list(policy_changes_awaiting(request.user)),
+        },
     )
 
 

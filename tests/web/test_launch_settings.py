@@ -180,3 +180,26 @@ def test_handing_the_launch_over_leaves_the_old_owner_where_they_may_still_look(
     assert response.status_code == 302
     assert Launch.objects.get(pk=launch.pk).owner == successor
     assert response.url == reverse("web:portfolio")  # no role left on the launch
+
+
+def test_my_sign_offs_lists_the_requests_an_executive_may_decide_and_counts_them(client, launch, executive):
+    change = _lowering(client, launch)
+    client.force_login(executive)
+    response = client.get(reverse("web:inbox"))
+    assert list(response.context["policy_changes"]) == [change]
+    assert url("decide-policy-change", launch, change.pk) in response.content.decode()
+    assert response.context["awaiting_count"] == 1
+    # Nobody else: not the owner who asked, not someone who merely views the launch.
+    for person in (launch.owner, give_view(UserFactory(), launch)):
+        client.force_login(person)
+        assert list(client.get(reverse("web:inbox")).context["policy_changes"]) == []
+
+
+def test_the_inbox_list_agrees_with_the_service_rule(client, launch, executive):
+    from approvals.selectors import policy_changes_awaiting
+    from approvals.services.policy import may_decide_policy_change
+
+    change = _lowering(client, launch)
+    people = [executive, launch.owner, give_view(UserFactory(), launch), UserFactory()]
+    for person in people:
+        assert (change in policy_changes_awaiting(person)) == may_decide_policy_change(person, change), person
