@@ -8,8 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.utils.translation import gettext as _
+
 from raci.choices import Role
 from readiness.checklist import gating_checks_for
+from readiness.i18n import english
 from readiness.models import RollbackPlan
 
 
@@ -26,7 +29,15 @@ def _decimal(value) -> str | None:
 
 
 def launch_snapshot(launch, stage) -> dict:
-    """Facts of ``launch`` that sign-offs for entering ``stage`` cover. Reads prefetched rows."""
+    """Facts of ``launch`` that sign-offs for entering ``stage`` cover. Reads prefetched rows.
+
+    Built in English whatever language is active: the snapshot is stored with each decision and
+    its fingerprint ledgered, so a Korean page and an English one must take the same."""
+    with english():
+        return _launch_snapshot(launch, stage)
+
+
+def _launch_snapshot(launch, stage) -> dict:
     quality_bars = {}
     for bar in launch.quality_bars.all():
         run = bar.latest_eval_run()
@@ -89,7 +100,7 @@ def launch_snapshot(launch, stage) -> dict:
         rollback = {"procedure": plan.procedure, "one click": plan.one_click}
     except RollbackPlan.DoesNotExist:
         rollback = None
-    omitted = {omission.get_kind_display(): omission.reason for omission in launch.area_omissions.all()}
+    omitted = {str(omission.get_kind_display()): omission.reason for omission in launch.area_omissions.all()}
     return _optional(
         {
             "risk tier": launch.risk_tier,
@@ -129,9 +140,9 @@ def _flatten(data, prefix: str = "") -> dict[str, object]:
 
 def _show(value) -> str:
     if value is None:
-        return "none"
+        return _("none")
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "nobody"
+        return ", ".join(map(str, value)) or _("nobody")
     return str(value)
 
 
@@ -146,9 +157,9 @@ def diff_snapshots(old: dict, new: dict) -> list[str]:
     changes = []
     for key in sorted(before.keys() | after.keys()):
         if key not in after:
-            changes.append(f"{key}: removed (was {_show(before[key])})")
+            changes.append(_("%(fact)s: removed (was %(value)s)") % {"fact": key, "value": _show(before[key])})
         elif key not in before:
-            changes.append(f"{key}: added ({_show(after[key])})")
+            changes.append(_("%(fact)s: added (%(value)s)") % {"fact": key, "value": _show(after[key])})
         elif before[key] != after[key]:
             changes.append(f"{key}: {_show(before[key])} → {_show(after[key])}")
     return changes

@@ -5,6 +5,9 @@ on. A change refused because someone else changed the fact meanwhile shows what 
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 from django import forms
 from django.apps import apps
 from django.contrib import messages
@@ -15,6 +18,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -361,5 +365,17 @@ def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         proposed = name in (getattr(fact, "proposed", None) or [])
-        values.append((str(field.verbose_name), f"{value} ({_('proposed')})" if proposed else str(value)))
+        shown = _shown(value)
+        values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
     return values
+
+
+def _shown(value) -> str:
+    """A fact's value as the reader's language writes it: yes/no, dates and numbers localised."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime.datetime):
+        return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
+    if isinstance(value, datetime.date | Decimal | int | float):
+        return formats.localize(value)
+    return str(value)
