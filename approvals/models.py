@@ -278,6 +278,8 @@ class Acknowledgement(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
         ordering = ["launch", "stage__order", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["stage", "user"], name="one_acknowledgement_per_person_and_stage"),
@@ -305,6 +307,8 @@ class InformedNotice(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("informed notice")
+        verbose_name_plural = _("informed notices")
         ordering = ["launch", "stage__order", "user__username"]
         constraints = [models.UniqueConstraint(fields=["stage", "user"], name="one_notice_per_person_and_stage")]
 
@@ -341,6 +345,8 @@ class Waiver(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("waiver")
+        verbose_name_plural = _("waivers")
         ordering = ["launch", "stage__order", "check_key"]
         constraints = [
             models.UniqueConstraint(
@@ -419,6 +425,8 @@ class PolicyChange(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("policy change")
+        verbose_name_plural = _("policy changes")
         ordering = ["launch", "-requested_at"]
         constraints = [
             models.CheckConstraint(
@@ -455,6 +463,10 @@ class LedgerHead(models.Model):
 
     sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), default=0)
     entry_hash = models.CharField(verbose_name=_("entry hash"), max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
 
     def __str__(self) -> str:
         return f"Ledger head #{self.sequence} {self.entry_hash[:12]}"
@@ -496,6 +508,7 @@ class LedgerEntry(models.Model):
     )
 
     class Meta:
+        verbose_name = _("ledger entry")
         ordering = ["sequence"]
         verbose_name_plural = _("ledger entries")
 

@@ -37,6 +37,8 @@ class Team(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
         permissions = [("manage_teams", "Can manage team members and leads")]
 
@@ -60,6 +62,8 @@ class Stakeholder(models.Model):
     history = HistoricalRecords(m2m_fields=[teams])
 
     class Meta:
+        verbose_name = _("stakeholder")
+        verbose_name_plural = _("stakeholders")
         ordering = ["user__last_name", "user__first_name", "user__username"]
 
     def __str__(self) -> str:
@@ -94,6 +98,8 @@ class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("launch stakeholder")
+        verbose_name_plural = _("launch stakeholders")
         ordering = ["launch", "function"]
         constraints = [
             models.UniqueConstraint(
@@ -138,6 +144,8 @@ class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("responsibility area")
+        verbose_name_plural = _("responsibility areas")
         ordering = ["launch", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "name"], name="area_name_unique_per_launch"),
@@ -185,6 +193,8 @@ class AreaOmission(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("area omission")
+        verbose_name_plural = _("area omissions")
         ordering = ["launch", "kind"]
         constraints = [
             models.UniqueConstraint(

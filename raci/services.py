@@ -8,7 +8,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.choices import SENSITIVITY
@@ -49,12 +49,12 @@ from .selectors import (
 )
 
 register_fact_kind(
-    FactKind(ResponsibilityArea, _lazy("responsibility area"), fields=("name", "concerns"), fixed=("kind",))
+    FactKind(ResponsibilityArea, gettext_lazy("responsibility area"), fields=("name", "concerns"), fixed=("kind",))
 )
 register_fact_kind(
     FactKind(
         RaciAssignment,
-        _lazy("RACI assignment"),
+        gettext_lazy("RACI assignment"),
         fields=(),
         fixed=("area", "stakeholder", "role"),
         describe=lambda row: (
@@ -66,7 +66,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         LaunchStakeholder,
-        _lazy("stakeholder slot"),
+        gettext_lazy("stakeholder slot"),
         fields=("stakeholder",),
         fixed=("function",),
         describe=lambda slot: slot.get_function_display(),

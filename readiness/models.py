@@ -131,6 +131,7 @@ class Launch(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("launch")
         verbose_name_plural = _("launches")
         ordering = ["name"]
 
@@ -198,6 +199,8 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("rollout stage")
+        verbose_name_plural = _("rollout stages")
         ordering = ["launch", "order"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "order"], name="stage_order_unique_per_launch"),
@@ -363,6 +366,8 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("quality bar")
+        verbose_name_plural = _("quality bars")
         ordering = ["launch", "metric"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "metric"], name="quality_bar_metric_unique_per_launch"),
@@ -458,6 +463,8 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("evaluation run")
+        verbose_name_plural = _("evaluation runs")
         ordering = ["quality_bar", "-run_at"]
         constraints = [
             models.CheckConstraint(condition=Q(samples__gte=1), name="eval_run_samples_positive"),
@@ -513,6 +520,8 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("data asset")
+        verbose_name_plural = _("data assets")
         ordering = ["launch", "name"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "name"], name="data_asset_name_unique_per_launch"),
@@ -686,6 +695,8 @@ class SeverityLevel(FrozenWithArchivedLaunch, ProposedValues):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("severity level")
+        verbose_name_plural = _("severity levels")
         ordering = ["launch", "level"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "level"], name="severity_level_unique_per_launch"),
@@ -729,6 +740,8 @@ class RollbackPlan(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("rollback plan")
+        verbose_name_plural = _("rollback plans")
         constraints = [
             models.CheckConstraint(condition=Q(max_rehearsal_age_days__gte=1), name="rollback_rehearsal_age_positive"),
         ]
@@ -749,6 +762,8 @@ class Runbook(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("runbook")
+        verbose_name_plural = _("runbooks")
         constraints = [
             models.CheckConstraint(condition=~Q(link="", content=""), name="runbook_has_link_or_content"),
             models.CheckConstraint(condition=Q(review_interval_days__gte=1), name="runbook_review_interval_positive"),
@@ -777,6 +792,8 @@ class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("feedback channel")
+        verbose_name_plural = _("feedback channels")
         ordering = ["launch", "kind"]
 
     def __str__(self) -> str:
@@ -807,6 +824,10 @@ class LaunchEvaluation(models.Model):
         verbose_name=_("blockers"), default=list, help_text=_("Keys of the checklist items blocking the next stage.")
     )
     evaluated_at = models.DateTimeField(verbose_name=_("evaluated at"))
+
+    class Meta:
+        verbose_name = _("launch evaluation")
+        verbose_name_plural = _("launch evaluations")
 
     def __str__(self) -> str:
         return f"{self.launch_id}: {self.verdict} ({self.passed}/{self.total}) at {self.evaluated_at:%Y-%m-%d %H:%M}"

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ..access import refuse_if_archived, require_change
 from ..choices import SENSITIVITY
@@ -386,7 +386,7 @@ def _ledger_redefinition(event: str, definition: Callable[[models.Model], dict])
 register_fact_kind(
     FactKind(
         RolloutStage,
-        _lazy("stage"),
+        gettext_lazy("stage"),
         fields=("name", "order", "exposure_percent", "planned_date", "gating_checks"),
         # A Beta stage turned Internal would need less: a stage keeps its kind (remove it, with a
         # reason, and add another).
@@ -397,7 +397,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         QualityBar,
-        _lazy("quality bar"),
+        gettext_lazy("quality bar"),
         fields=(
             "metric",
             "failure_definition",
@@ -419,7 +419,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         EvalRun,
-        _lazy("evaluation run"),
+        gettext_lazy("evaluation run"),
         fields=("link",),
         fixed=(
             "quality_bar",
@@ -454,7 +454,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         DataAsset,
-        _lazy("data asset"),
+        gettext_lazy("data asset"),
         fields=(
             "name",
             "description",
@@ -472,7 +472,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         SLO,
-        _lazy("SLO"),
+        gettext_lazy("SLO"),
         fields=("target", "alert_threshold", "dashboard_link"),
         fixed=("indicator",),
         # Once agreed, an SLO binds the owner: dropping it is the Accountable's act (raci.services.slo_remove).
@@ -488,7 +488,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         SeverityLevel,
-        _lazy("severity level"),
+        gettext_lazy("severity level"),
         fields=("definition", "response_minutes", "notify"),
         fixed=("level",),
         describe=lambda level: level.level,
@@ -497,7 +497,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         RollbackPlan,
-        _lazy("rollback plan"),
+        gettext_lazy("rollback plan"),
         fields=("procedure", "one_click", "last_rehearsed_at", "max_rehearsal_age_days"),
         describe=lambda plan: plan.launch.slug,
     )
@@ -505,7 +505,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         Runbook,
-        _lazy("runbook"),
+        gettext_lazy("runbook"),
         fields=("link", "content", "last_reviewed_at", "review_interval_days"),
         describe=lambda runbook: runbook.launch.slug,
     )
@@ -513,7 +513,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         FeedbackChannel,
-        _lazy("feedback channel"),
+        gettext_lazy("feedback channel"),
         fields=("kind", "description", "review_cadence"),
         describe=lambda channel: channel.get_kind_display(),
     )
