@@ -256,7 +256,10 @@ def test_decisions_and_ledger_entries_made_on_korean_pages_record_english(client
     signoff = SignoffRequest.objects.filter(launch=launch, function="legal").get()
     addressee = signoff.addressees.get()
     client.force_login(addressee)
-    shown = client.get(reverse("web:decide", args=[signoff.pk]), HTTP_ACCEPT_LANGUAGE="ko").context["form"]
+    decide_page = client.get(reverse("web:decide", args=[signoff.pk]), HTTP_ACCEPT_LANGUAGE="ko")
+    shown = decide_page.context["form"]
+    # The facts being approved are named in Korean; the snapshot behind them stays English.
+    assert "위험 등급" in decide_page.content.decode() and "risk tier" not in decide_page.content.decode()
     response = client.post(
         reverse("web:decide", args=[signoff.pk]),
         {"outcome": "approve", "fingerprint": shown.initial["fingerprint"]},
