@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from raci.choices import Role
@@ -215,15 +215,15 @@ LISTED = (
 
 
 SECTION_LABELS = {
-    "rolloutstage": _lazy("Rollout stages"),
-    "qualitybar": _lazy("Quality bars"),
-    "evalrun": _lazy("Evaluation runs"),
-    "dataasset": _lazy("Data assets"),
-    "slo": _lazy("SLOs"),
-    "severitylevel": _lazy("Severity levels"),
-    "rollbackplan": _lazy("Rollback plan"),
-    "runbook": _lazy("Runbook"),
-    "feedbackchannel": _lazy("Feedback channels"),
+    "rolloutstage": gettext_lazy("Rollout stages"),
+    "qualitybar": gettext_lazy("Quality bars"),
+    "evalrun": gettext_lazy("Evaluation runs"),
+    "dataasset": gettext_lazy("Data assets"),
+    "slo": gettext_lazy("SLOs"),
+    "severitylevel": gettext_lazy("Severity levels"),
+    "rollbackplan": gettext_lazy("Rollback plan"),
+    "runbook": gettext_lazy("Runbook"),
+    "feedbackchannel": gettext_lazy("Feedback channels"),
 }
 
 

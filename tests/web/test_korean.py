@@ -67,7 +67,14 @@ def test_the_launch_page_in_korean_shows_korean_labels_checklist_titles_and_reas
     assert "이해관계자 승인 완료" in page  # item 1's title, "Stakeholders have approved"
     assert "법무 승인이 요청되지 않았습니다" in page  # its reason, "Legal sign-off has not been requested"
     assert "데이터 자산" in page  # a fact kind's name, "data asset"
-    for english in ("Stakeholders have approved", "sign-off has not been requested", "Medium risk"):
+    assert "피드백 채널" in page  # a fact section's heading, "Feedback channels"
+    english_texts = (
+        "Stakeholders have approved",
+        "sign-off has not been requested",
+        "Medium risk",
+        "Feedback channels",
+    )
+    for english in english_texts:
         assert english not in page
 
 
