@@ -365,12 +365,12 @@ def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         proposed = name in (getattr(fact, "proposed", None) or [])
-        shown = _shown(value)
+        shown = shown_value(value)
         values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
     return values
 
 
-def _shown(value) -> str:
+def shown_value(value) -> str:
     """A fact's value as the reader's language writes it: yes/no, dates and numbers localised."""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
