@@ -142,7 +142,8 @@ def test_dates_on_a_korean_page_are_written_the_korean_way(client, launch):
     client.force_login(launch.owner)
     page = korean_get(client, reverse("web:history", args=[launch.slug]))
     assert KOREAN_DATE.search(page)
-    assert "생성됨" in page and "Created" not in page  # what happened to each row, "Created"
+    # What happened to each row is Korean; why (a recorded change reason) stays as it was written.
+    assert '<span class="muted">생성됨</span>' in page and '<span class="muted">Created</span>' not in page
     english = client.get(reverse("web:history", args=[launch.slug]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert not KOREAN_DATE.search(english)
 
