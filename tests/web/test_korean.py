@@ -78,6 +78,14 @@ def test_the_launch_page_in_korean_shows_korean_labels_checklist_titles_and_reas
         assert english not in page
 
 
+def test_the_portfolio_s_sort_choices_follow_the_language_of_each_request(client, launch):
+    client.force_login(launch.owner)
+    korean = korean_get(client, reverse("web:portfolio"))
+    assert "목표일 (내림차순)" in korean and "(descending)" not in korean
+    english = client.get(reverse("web:portfolio"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Target date (descending)" in english
+
+
 def test_the_same_page_stays_english_for_an_english_browser(client, launch):
     client.force_login(launch.owner)
     page = client.get(reverse("web:launch", args=[launch.slug]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
