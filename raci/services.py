@@ -28,7 +28,7 @@ from readiness.services.facts import (
 )
 from readiness.validators import clean_text
 
-from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role
+from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
 from .models import (
     AreaOmission,
     LanguagePreference,
@@ -109,7 +109,7 @@ def launch_stakeholder_fill(
         fact=slot,
         seen_version=seen_version,
         values={"stakeholder": stakeholder},
-        reason=f"{in_english(slot.get_function_display())} filled by {stakeholder}",
+        reason=f"{in_english(TeamFunction(slot.function).label)} filled by {stakeholder}",
     )
 
 
@@ -235,7 +235,7 @@ def team_set_lead(*, actor, team: Team, stakeholder: Stakeholder | None) -> Team
 
 def raci_unassign(*, actor, assignment: RaciAssignment, seen_version: int, reason: str = "") -> None:
     """Take a RACI role away; the person keeps viewing the launch only if another role grants it."""
-    reason = reason or f"{in_english(assignment.get_role_display())} on '{assignment.area.name}' no longer needed"
+    reason = reason or f"{in_english(Role(assignment.role).label)} on '{assignment.area.name}' no longer needed"
     fact_remove(actor=actor, fact=assignment, seen_version=seen_version, reason=reason)
 
 
@@ -246,7 +246,7 @@ def launch_stakeholder_clear(*, actor, slot: LaunchStakeholder, seen_version: in
         fact=slot,
         seen_version=seen_version,
         values={"stakeholder": None},
-        reason=f"{in_english(slot.get_function_display())} slot emptied",
+        reason=f"{in_english(TeamFunction(slot.function).label)} slot emptied",
     )
 
 

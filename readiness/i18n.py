@@ -19,7 +19,8 @@ def english():
 
 
 def in_english(text) -> str:
-    """A lazy label (a choice label, a verbose name) as stored text."""
+    """A lazy label (a choice label such as ``Role(role).label``, a verbose name) as stored text.
+    Give it the lazy label itself: ``get_FOO_display()`` has already spoken the active language."""
     with english():
         return str(text)
 
