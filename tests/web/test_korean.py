@@ -173,7 +173,15 @@ def test_a_person_who_chose_korean_gets_korean_in_another_browser_after_signing_
     assert settings.LANGUAGE_COOKIE_NAME not in other_browser.cookies
     sign_in = other_browser.get(reverse("web:sign-in"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Sign in to Preflight" in sign_in  # nobody is signed in yet: the browser decides
-    other_browser.force_login(launch.owner)
+    launch.owner.set_password("correct-horse-battery")
+    launch.owner.save()
+    signed_in = other_browser.post(
+        reverse("web:sign-in"),
+        {"username": launch.owner.username, "password": "correct-horse-battery"},
+        REMOTE_ADDR="10.0.0.9",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert signed_in.status_code == 302
     page = other_browser.get(reverse("web:portfolio"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<html lang="ko">' in page
     assert "포트폴리오" in page
