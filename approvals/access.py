@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from raci.selectors import is_executive
 from readiness.access import can_view
@@ -35,7 +36,7 @@ def get_signoff_for(user, pk, *, to_decide: bool = False) -> SignoffRequest:
     addressed or delegated to them (403 otherwise)."""
     signoff = _visible_or_404(SignoffRequest.objects.select_related("stage"), pk, user)
     if to_decide and not user.has_perm(DECIDE_REQUEST, signoff):
-        raise PermissionDenied("This sign-off request is not addressed or delegated to you.")
+        raise PermissionDenied(_("This sign-off request is not addressed or delegated to you."))
     return signoff
 
 
@@ -49,5 +50,5 @@ def get_acknowledgement_for(user, pk, *, to_acknowledge: bool = False) -> Acknow
     asks them (403 otherwise)."""
     acknowledgement = _visible_or_404(Acknowledgement.objects.select_related("stage"), pk, user)
     if to_acknowledge and acknowledgement.user_id != user.pk:
-        raise PermissionDenied("This acknowledgement asks someone else.")
+        raise PermissionDenied(_("This acknowledgement asks someone else."))
     return acknowledgement

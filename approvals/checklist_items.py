@@ -1,5 +1,8 @@
 """Checklist item 1, "Stakeholders have approved", and the waivers that apply to any item."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from readiness.checklist import Context, Outcome, register, registry
 from readiness.people import person_name
 
@@ -10,24 +13,26 @@ from .selectors import acknowledgement_problems, signoff_prefetches, stage_signo
 @register(
     "stakeholders_approved",
     number=1,
-    title="Stakeholders have approved",
+    title=gettext_lazy("Stakeholders have approved"),
     prefetch=signoff_prefetches(),
     gates_every_stage=True,
 )
 def stakeholders_approved(ctx: Context) -> Outcome:
     if ctx.stage is None:
-        return Outcome.not_applicable("There is no stage to enter.")
+        return Outcome.not_applicable(_("There is no stage to enter."))
     states = stage_signoffs(ctx.launch, ctx.stage, now=ctx.now)
     problems = [problem for state in states for problem in state.problems]
     problems += standing_objections(ctx.launch, ctx.stage, {state.requirement.function for state in states})
     problems += acknowledgement_problems(ctx.launch, ctx.stage)
     if not states and not problems:
-        return Outcome.passed(f"No sign-off is required to enter {ctx.stage.name}.")
+        return Outcome.passed(_("No sign-off is required to enter %(stage)s.") % {"stage": ctx.stage.name})
     summary = ", ".join(f"{s.requirement.function_label} ×{s.requirement.approvals_required}" for s in states)
     if problems:
         return Outcome.failed(*problems)
     earlier = [f"{s.requirement.function_label}: {note}" for s in states for note in s.earlier_objections]
-    return Outcome.passed(f"All required sign-offs are approved and fresh: {summary}.", *earlier)
+    return Outcome.passed(
+        _("All required sign-offs are approved and fresh: %(summary)s.") % {"summary": summary}, *earlier
+    )
 
 
 def _waivers_in_force(ctx: Context) -> dict[str, str]:
@@ -36,10 +41,12 @@ def _waivers_in_force(ctx: Context) -> dict[str, str]:
         if waiver.check_key in UNWAIVABLE_CHECKS:
             continue
         if waiver.stage_id == ctx.stage.pk and waiver.is_in_force(ctx.today):
-            notes[waiver.check_key] = (
-                f"Waived for {ctx.stage.name} until {waiver.expires_on.isoformat()} "
-                f"by {person_name(waiver.decided_by)}: {waiver.justification}"
-            )
+            notes[waiver.check_key] = _("Waived for %(stage)s until %(date)s by %(person)s: %(justification)s") % {
+                "stage": ctx.stage.name,
+                "date": waiver.expires_on.isoformat(),
+                "person": person_name(waiver.decided_by),
+                "justification": waiver.justification,
+            }
     return notes
 
 

@@ -1,13 +1,14 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    SUPERSEDED = "superseded", "Superseded by a newer request"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    SUPERSEDED = "superseded", _("Superseded by a newer request")
 
 
 # A request's status follows its decisions while it is open; withdrawing it, or requesting the same
@@ -23,9 +24,9 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class DecisionOutcome(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
-    REQUEST_CHANGES = "request_changes", "Request changes"
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    REQUEST_CHANGES = "request_changes", _("Request changes")
 
 
 def request_status(outcomes: list[str], approvals_required: int) -> str:
@@ -49,9 +50,9 @@ UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved"})
 
 
 class WaiverStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 WAIVER_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -62,33 +63,33 @@ WAIVER_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class LedgerEvent(models.TextChoices):
-    REQUESTED = "requested", "Sign-off requested"
-    DECIDED = "decided", "Sign-off decided"
-    WITHDRAWN = "withdrawn", "Sign-off withdrawn"
-    DELEGATED = "delegated", "Sign-off delegated"
-    ACKNOWLEDGED = "acknowledged", "Consultation acknowledged"
-    STAGE_ADVANCED = "stage_advanced", "Stage advanced"
-    STAGE_ROLLED_BACK = "stage_rolled_back", "Stage rolled back"
-    WAIVER_REQUESTED = "waiver_requested", "Waiver requested"
-    WAIVER_DECIDED = "waiver_decided", "Waiver decided"
-    POLICY_CHANGED = "policy_changed", "Sign-off policy changed"
-    POLICY_CHANGE_REQUESTED = "policy_change_req", "Lowering the sign-off bar requested"
-    POLICY_CHANGE_DECIDED = "policy_change_dec", "Lowering the sign-off bar decided"
-    RISK_TIER_CHANGED = "risk_tier_changed", "Risk tier changed"
+    REQUESTED = "requested", _("Sign-off requested")
+    DECIDED = "decided", _("Sign-off decided")
+    WITHDRAWN = "withdrawn", _("Sign-off withdrawn")
+    DELEGATED = "delegated", _("Sign-off delegated")
+    ACKNOWLEDGED = "acknowledged", _("Consultation acknowledged")
+    STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
+    STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")
+    WAIVER_REQUESTED = "waiver_requested", _("Waiver requested")
+    WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
+    POLICY_CHANGED = "policy_changed", _("Sign-off policy changed")
+    POLICY_CHANGE_REQUESTED = "policy_change_req", _("Lowering the sign-off bar requested")
+    POLICY_CHANGE_DECIDED = "policy_change_dec", _("Lowering the sign-off bar decided")
+    RISK_TIER_CHANGED = "risk_tier_changed", _("Risk tier changed")
     # Facts agreed or redefined through readiness and raci services (readiness.recording).
-    BAR_AGREED = "bar_agreed", "Quality bar agreed"
-    BAR_REDEFINED = "bar_redefined", "Quality bar redefined; agreement cleared"
-    SLO_AGREED = "slo_agreed", "SLO target and alert agreed"
-    SLO_REDEFINED = "slo_redefined", "SLO target or alert changed; agreement cleared"
-    AREA_OMITTED = "area_omitted", "Standard area left out, with the reason"
-    OMISSION_WITHDRAWN = "omission_withdrawn", "Reason for leaving out a standard area withdrawn"
-    DATA_DECLASSIFIED = "data_declassified", "Personal or confidential data declassified or removed"
+    BAR_AGREED = "bar_agreed", _("Quality bar agreed")
+    BAR_REDEFINED = "bar_redefined", _("Quality bar redefined; agreement cleared")
+    SLO_AGREED = "slo_agreed", _("SLO target and alert agreed")
+    SLO_REDEFINED = "slo_redefined", _("SLO target or alert changed; agreement cleared")
+    AREA_OMITTED = "area_omitted", _("Standard area left out, with the reason")
+    OMISSION_WITHDRAWN = "omission_withdrawn", _("Reason for leaving out a standard area withdrawn")
+    DATA_DECLASSIFIED = "data_declassified", _("Personal or confidential data declassified or removed")
 
 
 class PolicyChangeStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 POLICY_CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -101,11 +102,11 @@ POLICY_CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
 class NotificationEvent(models.TextChoices):
     """What an outbox message tells its recipient about."""
 
-    SIGNOFF_REQUESTED = "signoff_requested", "Sign-off requested"
+    SIGNOFF_REQUESTED = "signoff_requested", _("Sign-off requested")
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to be sent"
-    SENT = "sent", "Sent"
-    DROPPED = "dropped", "Dropped: no longer relevant"
-    FAILED = "failed", "Failed: gave up after repeated errors"
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    DROPPED = "dropped", _("Dropped: no longer relevant")
+    FAILED = "failed", _("Failed: gave up after repeated errors")

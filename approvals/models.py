@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -36,34 +37,41 @@ class StagePolicy(models.Model):
     A stage without a policy uses the risk-tier defaults; editing creates the policy from those
     defaults first, so what the launch asks for is always written down."""
 
-    stage = models.OneToOneField(RolloutStage, on_delete=models.CASCADE, related_name="signoff_policy")
+    stage = models.OneToOneField(
+        RolloutStage, on_delete=models.CASCADE, verbose_name=_("stage"), related_name="signoff_policy"
+    )
     consulted_must_acknowledge = models.BooleanField(
-        default=False, help_text="Entering the stage waits until every Consulted person has acknowledged."
+        verbose_name=_("consulted must acknowledge"),
+        default=False,
+        help_text=_("Entering the stage waits until every Consulted person has acknowledged."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "stage sign-off policy"
-        verbose_name_plural = "stage sign-off policies"
+        verbose_name = _("stage sign-off policy")
+        verbose_name_plural = _("stage sign-off policies")
 
     def __str__(self) -> str:
         return f"Sign-off policy for {self.stage.launch} — {self.stage.name}"
 
 
 class SignoffRequirement(models.Model):
-    policy = models.ForeignKey(StagePolicy, on_delete=models.CASCADE, related_name="requirements")
-    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    policy = models.ForeignKey(
+        StagePolicy, on_delete=models.CASCADE, verbose_name=_("policy"), related_name="requirements"
+    )
+    function = models.CharField(verbose_name=_("function"), max_length=20, choices=TeamFunction.choices)
     approvals_required = models.PositiveSmallIntegerField(
+        verbose_name=_("approvals required"),
         default=1,
         validators=[MaxValueValidator(5)],
-        help_text="How many people of this function must approve; 0 means not required.",
+        help_text=_("How many people of this function must approve; 0 means not required."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "sign-off requirement"
+        verbose_name = _("sign-off requirement")
         ordering = ["policy", "function"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "function"], name="requirement_function_once_per_policy"),
@@ -77,30 +85,43 @@ class SignoffRequirement(models.Model):
 class SignoffRequest(models.Model):
     """One sign-off a stage needs, from one function, addressed to named people."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="signoff_requests")
-    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="signoff_requests")
-    function = models.CharField(max_length=20, choices=TeamFunction.choices)
-    approvals_required = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    addressees = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="signoff_requests_addressed")
-    due_date = models.DateField(null=True, blank=True)
-    message = LimitedTextField(blank=True)
-    status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="signoff_requests"
+    )
+    stage = models.ForeignKey(
+        RolloutStage, on_delete=models.CASCADE, verbose_name=_("stage"), related_name="signoff_requests"
+    )
+    function = models.CharField(verbose_name=_("function"), max_length=20, choices=TeamFunction.choices)
+    approvals_required = models.PositiveSmallIntegerField(
+        verbose_name=_("approvals required"), default=1, validators=[MinValueValidator(1)]
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("requested by"), related_name="+"
+    )
+    addressees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("addressees"), related_name="signoff_requests_addressed"
+    )
+    due_date = models.DateField(verbose_name=_("due date"), null=True, blank=True)
+    message = LimitedTextField(verbose_name=_("message"), blank=True)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
     replaces = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
+        verbose_name=_("replaces"),
         null=True,
         blank=True,
         related_name="replaced_by",
-        help_text="The request for the same sign-off this one superseded; its decisions stay on record.",
+        help_text=_("The request for the same sign-off this one superseded; its decisions stay on record."),
     )
 
     history = HistoricalRecords(m2m_fields=[addressees])
 
     class Meta:
-        verbose_name = "sign-off request"
+        verbose_name = _("sign-off request")
         ordering = ["launch", "stage__order", "function", "-created_at"]
         permissions = [("decide_signoffrequest", "Can decide this sign-off request")]
         constraints = [
@@ -117,7 +138,7 @@ class SignoffRequest(models.Model):
 
     def clean(self) -> None:
         if self.stage_id and self.launch_id and self.stage.launch_id != self.launch_id:
-            raise ValidationError({"stage": "The stage must belong to the launch."})
+            raise ValidationError({"stage": _("The stage must belong to the launch.")})
 
     @property
     def is_open(self) -> bool:
@@ -129,26 +150,32 @@ class SignoffRequest(models.Model):
 
 
 class SignoffRequestUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE)
+    content_object = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, verbose_name=_("content object"))
 
 
 class SignoffRequestGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE)
+    content_object = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, verbose_name=_("content object"))
 
 
 class SignoffDelegation(models.Model):
     """An addressee hands their decision to another member of the same team."""
 
-    request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="delegations")
-    delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = LimitedTextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    request = models.ForeignKey(
+        SignoffRequest, on_delete=models.CASCADE, verbose_name=_("request"), related_name="delegations"
+    )
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("delegator"), related_name="+"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("delegate"), related_name="+"
+    )
+    reason = LimitedTextField(verbose_name=_("reason"), blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "sign-off delegation"
+        verbose_name = _("sign-off delegation")
         ordering = ["request", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["request", "delegator"], name="one_delegation_per_addressee"),
@@ -165,25 +192,34 @@ class SignoffDecision(models.Model):
     for the same addressee supersedes it."""
 
     # PROTECT: a launch or request with recorded decisions cannot be deleted (archive it instead).
-    request = models.ForeignKey(SignoffRequest, on_delete=models.PROTECT, related_name="decisions")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    request = models.ForeignKey(
+        SignoffRequest, on_delete=models.PROTECT, verbose_name=_("request"), related_name="decisions"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("decided by"), related_name="+"
+    )
     on_behalf_of = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        verbose_name=_("on behalf of"),
         related_name="+",
-        help_text="The addressee this decision counts for: the decider, or who delegated to them.",
+        help_text=_("The addressee this decision counts for: the decider, or who delegated to them."),
     )
-    outcome = models.CharField(max_length=20, choices=DecisionOutcome.choices)
-    comment = LimitedTextField(blank=True)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
-    snapshot = models.JSONField(help_text="Canonical snapshot of the launch facts this decision covers.")
-    decided_at = models.DateTimeField(default=timezone.now)
-    superseded_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(verbose_name=_("outcome"), max_length=20, choices=DecisionOutcome.choices)
+    comment = LimitedTextField(verbose_name=_("comment"), blank=True)
+    fingerprint = models.CharField(
+        verbose_name=_("fingerprint"), max_length=64, help_text=_("SHA-256 of the snapshot.")
+    )
+    snapshot = models.JSONField(
+        verbose_name=_("snapshot"), help_text=_("Canonical snapshot of the launch facts this decision covers.")
+    )
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), default=timezone.now)
+    superseded_at = models.DateTimeField(verbose_name=_("superseded at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "sign-off decision"
+        verbose_name = _("sign-off decision")
         ordering = ["request", "decided_at"]
         constraints = [
             models.UniqueConstraint(
@@ -202,18 +238,20 @@ class SignoffDecision(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and set(kwargs.get("update_fields") or ()) != {"superseded_at"}:
-            raise ValidationError("A decision is never edited; record a new decision instead.")
+            raise ValidationError(_("A decision is never edited; record a new decision instead."))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValidationError("Decisions are permanent records and cannot be deleted.")
+        raise ValidationError(_("Decisions are permanent records and cannot be deleted."))
 
     def clean(self) -> None:
         errors = {}
         if self.outcome != DecisionOutcome.APPROVE and not self.comment.strip():
-            errors["comment"] = f"A comment is required to {self.get_outcome_display().lower()}."
+            errors["comment"] = _("A comment is required to %(outcome)s.") % {
+                "outcome": self.get_outcome_display().lower()
+            }
         if self.decided_at is not None and is_future(self.decided_at):
-            errors["decided_at"] = "A decision cannot be dated in the future."
+            errors["decided_at"] = _("A decision cannot be dated in the future.")
         if errors:
             raise ValidationError(errors)
 
@@ -221,17 +259,27 @@ class SignoffDecision(models.Model):
 class Acknowledgement(models.Model):
     """A Consulted person is asked to acknowledge a stage; they may comment."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="acknowledgements")
-    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="acknowledgements")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    comment = LimitedTextField(blank=True)
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="acknowledgements"
+    )
+    stage = models.ForeignKey(
+        RolloutStage, on_delete=models.CASCADE, verbose_name=_("stage"), related_name="acknowledgements"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user"), related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("requested by"), related_name="+"
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(verbose_name=_("acknowledged at"), null=True, blank=True)
+    comment = LimitedTextField(verbose_name=_("comment"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
         ordering = ["launch", "stage__order", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["stage", "user"], name="one_acknowledgement_per_person_and_stage"),
@@ -245,14 +293,22 @@ class Acknowledgement(models.Model):
 class InformedNotice(models.Model):
     """Records that an Informed person was told a stage's sign-offs were requested."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="informed_notices")
-    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="informed_notices")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="informed_notices"
+    )
+    stage = models.ForeignKey(
+        RolloutStage, on_delete=models.CASCADE, verbose_name=_("stage"), related_name="informed_notices"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user"), related_name="+"
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("informed notice")
+        verbose_name_plural = _("informed notices")
         ordering = ["launch", "stage__order", "user__username"]
         constraints = [models.UniqueConstraint(fields=["stage", "user"], name="one_notice_per_person_and_stage")]
 
@@ -263,23 +319,34 @@ class InformedNotice(models.Model):
 class Waiver(models.Model):
     """A failing checklist item accepted for one stage until a date, with a justification."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="waivers")
-    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, related_name="waivers")
-    check_key = models.CharField(max_length=40)
-    justification = LimitedTextField()
-    expires_on = models.DateField()
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=10, choices=WaiverStatus.choices, default=WaiverStatus.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="waivers")
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, verbose_name=_("stage"), related_name="waivers")
+    check_key = models.CharField(verbose_name=_("check key"), max_length=40)
+    justification = LimitedTextField(verbose_name=_("justification"))
+    expires_on = models.DateField(verbose_name=_("expires on"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("requested by"), related_name="+"
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = LimitedTextField(blank=True)
+    requested_at = models.DateTimeField(verbose_name=_("requested at"), default=timezone.now)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=10, choices=WaiverStatus.choices, default=WaiverStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True)
+    decision_comment = LimitedTextField(verbose_name=_("decision comment"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("waiver")
+        verbose_name_plural = _("waivers")
         ordering = ["launch", "stage__order", "check_key"]
         constraints = [
             models.UniqueConstraint(
@@ -300,13 +367,13 @@ class Waiver(models.Model):
 
         errors = {}
         if self.check_key in UNWAIVABLE_CHECKS:
-            errors["check_key"] = "Sign-offs cannot be waived; they are the approval itself."
+            errors["check_key"] = _("Sign-offs cannot be waived; they are the approval itself.")
         elif self.check_key and self.check_key not in registry:
-            errors["check_key"] = f"Unknown checklist item '{self.check_key}'."
+            errors["check_key"] = _("Unknown checklist item '%(key)s'.") % {"key": self.check_key}
         if not self.justification.strip():
-            errors["justification"] = "A waiver needs a justification."
+            errors["justification"] = _("A waiver needs a justification.")
         if self.stage_id and self.launch_id and self.stage.launch_id != self.launch_id:
-            errors["stage"] = "The stage must belong to the launch."
+            errors["stage"] = _("The stage must belong to the launch.")
         if errors:
             raise ValidationError(errors)
 
@@ -320,26 +387,46 @@ class PolicyChange(models.Model):
     (0 removes a function), or a lower risk tier. An executive or the function's lead decides it,
     never whoever asked nor the launch's owner; approving applies it."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="policy_changes")
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="policy_changes"
+    )
     stage = models.ForeignKey(
-        RolloutStage, on_delete=models.CASCADE, null=True, blank=True, related_name="policy_changes"
+        RolloutStage,
+        on_delete=models.CASCADE,
+        verbose_name=_("stage"),
+        null=True,
+        blank=True,
+        related_name="policy_changes",
     )
-    function = models.CharField(max_length=20, choices=TeamFunction.choices, blank=True)
-    approvals_required = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(5)])
-    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, blank=True)
-    justification = LimitedTextField()
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=10, choices=PolicyChangeStatus.choices, default=PolicyChangeStatus.PENDING)
+    function = models.CharField(verbose_name=_("function"), max_length=20, choices=TeamFunction.choices, blank=True)
+    approvals_required = models.PositiveSmallIntegerField(
+        verbose_name=_("approvals required"), null=True, blank=True, validators=[MaxValueValidator(5)]
+    )
+    risk_tier = models.CharField(verbose_name=_("risk tier"), max_length=10, choices=RiskTier.choices, blank=True)
+    justification = LimitedTextField(verbose_name=_("justification"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("requested by"), related_name="+"
+    )
+    requested_at = models.DateTimeField(verbose_name=_("requested at"), default=timezone.now)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=10, choices=PolicyChangeStatus.choices, default=PolicyChangeStatus.PENDING
+    )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = LimitedTextField(blank=True)
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True)
+    decision_comment = LimitedTextField(verbose_name=_("decision comment"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("policy change")
+        verbose_name_plural = _("policy changes")
         ordering = ["launch", "-requested_at"]
         constraints = [
             models.CheckConstraint(
@@ -374,8 +461,12 @@ class PolicyChange(models.Model):
 class LedgerHead(models.Model):
     """The single row appends lock to serialise the chain; holds the newest entry's hash."""
 
-    sequence = models.PositiveBigIntegerField(default=0)
-    entry_hash = models.CharField(max_length=64, default="0" * 64)
+    sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), default=0)
+    entry_hash = models.CharField(verbose_name=_("entry hash"), max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
 
     def __str__(self) -> str:
         return f"Ledger head #{self.sequence} {self.entry_hash[:12]}"
@@ -388,23 +479,38 @@ class LedgerEntry(models.Model):
     canonical JSON of this entry (see ``approvals.ledger``). Rows are never updated or deleted:
     the model refuses, and on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE too."""
 
-    sequence = models.PositiveBigIntegerField(unique=True)
-    event = models.CharField(max_length=20, choices=LedgerEvent.choices)
+    sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), unique=True)
+    event = models.CharField(verbose_name=_("event"), max_length=20, choices=LedgerEvent.choices)
     # PROTECT: a launch with anything in the ledger cannot be deleted, so its slug is never reused.
-    launch = models.ForeignKey(Launch, on_delete=models.PROTECT, null=True, related_name="ledger_entries")
-    launch_slug = models.CharField(max_length=80, db_index=True)
-    actor = models.CharField(max_length=150, help_text="Username of who acted, copied so deletes cannot erase it.")
-    payload = models.JSONField()
-    snapshot_hash = models.CharField(max_length=64, blank=True)
-    previous_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 with LEDGER_KEY.")
-    created_at = models.DateTimeField()
-    launch_state = models.JSONField(default=dict, help_text="The launch's risk tier and current stage after the event.")
-    seals = models.JSONField(default=list, help_text="Digests of the history rows the event wrote.")
+    launch = models.ForeignKey(
+        Launch, on_delete=models.PROTECT, verbose_name=_("launch"), null=True, related_name="ledger_entries"
+    )
+    launch_slug = models.CharField(verbose_name=_("launch slug"), max_length=80, db_index=True)
+    actor = models.CharField(
+        verbose_name=_("actor"),
+        max_length=150,
+        help_text=_("Username of who acted, copied so deletes cannot erase it."),
+    )
+    payload = models.JSONField(verbose_name=_("payload"))
+    snapshot_hash = models.CharField(verbose_name=_("snapshot hash"), max_length=64, blank=True)
+    previous_hash = models.CharField(verbose_name=_("previous hash"), max_length=64)
+    entry_hash = models.CharField(
+        verbose_name=_("entry hash"), max_length=64, unique=True, help_text=_("HMAC-SHA256 with LEDGER_KEY.")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    launch_state = models.JSONField(
+        verbose_name=_("launch state"),
+        default=dict,
+        help_text=_("The launch's risk tier and current stage after the event."),
+    )
+    seals = models.JSONField(
+        verbose_name=_("seals"), default=list, help_text=_("Digests of the history rows the event wrote.")
+    )
 
     class Meta:
+        verbose_name = _("ledger entry")
         ordering = ["sequence"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.get_event_display()} {self.launch_slug} ({self.entry_hash[:12]})"
@@ -427,18 +533,30 @@ class OutboxMessage(models.Model):
     updated in place. The unique (event, request, recipient) makes delivery idempotent: each person
     gets each notice at most once, however often delivery runs."""
 
-    event = models.CharField(max_length=30, choices=NotificationEvent.choices)
-    request = models.ForeignKey(SignoffRequest, on_delete=models.CASCADE, related_name="outbox_messages")
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
-    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not sent before this time (back-off).")
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = LimitedTextField(blank=True, help_text="Why the last attempt failed, or why the message was dropped.")
-    sent_at = models.DateTimeField(null=True, blank=True)
+    event = models.CharField(verbose_name=_("event"), max_length=30, choices=NotificationEvent.choices)
+    request = models.ForeignKey(
+        SignoffRequest, on_delete=models.CASCADE, verbose_name=_("request"), related_name="outbox_messages"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("recipient"), related_name="+"
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(
+        verbose_name=_("next attempt at"), default=timezone.now, help_text=_("Not sent before this time (back-off).")
+    )
+    attempts = models.PositiveIntegerField(verbose_name=_("attempts"), default=0)
+    last_error = LimitedTextField(
+        verbose_name=_("last error"),
+        blank=True,
+        help_text=_("Why the last attempt failed, or why the message was dropped."),
+    )
+    sent_at = models.DateTimeField(verbose_name=_("sent at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "outbox message"
+        verbose_name = _("outbox message")
         ordering = ["-created_at", "pk"]
         constraints = [
             models.UniqueConstraint(

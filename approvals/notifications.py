@@ -18,10 +18,14 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import partial
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from raci.selectors import preferred_language
+from readiness.i18n import english
 from readiness.people import person_name
 
 from .choices import NotificationEvent, OutboxStatus
@@ -85,7 +89,7 @@ def deliver_outbox(
     concurrently."""
     ids = None if message_ids is None else list(message_ids)
     counts: Counter[str] = Counter()
-    for _ in range(limit):
+    for _attempt in range(limit):
         outcome = _deliver_next(ids, now or timezone.now())
         if outcome is None:
             break
@@ -110,7 +114,8 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
     )
     if message is None:
         return None
-    reason = _reason_to_drop(message)
+    with english():  # an operator's note, stored: never in the language of whoever triggered delivery
+        reason = _reason_to_drop(message)
     if reason:
         message.status, message.last_error = OutboxStatus.DROPPED, reason
         message.save(update_fields=["status", "last_error"])
@@ -137,14 +142,26 @@ def _reason_to_drop(message: OutboxMessage) -> str:
 
 
 def _send(message: OutboxMessage) -> None:
+    """The mail speaks the recipient's chosen language (else the site's), whoever triggered delivery."""
     request = message.request
-    due = f" by {request.due_date.isoformat()}" if request.due_date else ""
+    with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
+        names = {
+            "launch": request.launch.name,
+            "function": request.get_function_display(),
+            "stage": request.stage.name,
+            "person": person_name(request.requested_by),
+        }
+        subject = _("[Preflight] %(launch)s: %(function)s sign-off for %(stage)s") % names
+        if request.due_date:
+            ask = _("%(person)s asks for your sign-off by %(due)s to move %(launch)s to %(stage)s.") % {
+                **names,
+                "due": request.due_date.isoformat(),
+            }
+        else:
+            ask = _("%(person)s asks for your sign-off to move %(launch)s to %(stage)s.") % names
     send_mail(
-        subject=f"[Preflight] {request.launch.name}: {request.get_function_display()} sign-off for {request.stage.name}",
-        message=(
-            f"{person_name(request.requested_by)} asks for your sign-off{due} to move {request.launch.name} "
-            f"to {request.stage.name}.\n\n{request.message}"
-        ),
+        subject=subject,
+        message=f"{ask}\n\n{request.message}",
         from_email=None,
         recipient_list=[message.recipient.email],
     )

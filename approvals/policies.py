@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from raci.choices import TeamFunction as F
 from readiness.choices import Classification, RiskTier, StageKind
 
@@ -56,10 +58,11 @@ def effective_requirements(launch, stage) -> list[Requirement]:
     policy = _policy(stage)
     if policy is None:
         base = default_requirements(launch.risk_tier, stage.kind)
-        why = {function: f"{launch.get_risk_tier_display()}-risk default" for function in base}
+        default = _("%(tier)s-risk default") % {"tier": launch.get_risk_tier_display()}
+        why = {function: default for function in base}
     else:
         base = {r.function: r.approvals_required for r in policy.requirements.all()}
-        why = {function: "launch policy" for function in base}
+        why = {function: _("launch policy") for function in base}
     required = {function: count for function, count in base.items() if count > 0}
 
     def demand(function: str, reason: str) -> None:
@@ -71,10 +74,10 @@ def effective_requirements(launch, stage) -> list[Requirement]:
     # internal launch that processes customer PII exposes it to employees all the same.
     for asset in launch.data_assets.all():
         if asset.classification == Classification.PERSONAL:
-            demand(F.LEGAL, f"personal data in '{asset.name}'")
-            demand(F.SECURITY, f"personal data in '{asset.name}'")
+            demand(F.LEGAL, _("personal data in '%(asset)s'") % {"asset": asset.name})
+            demand(F.SECURITY, _("personal data in '%(asset)s'") % {"asset": asset.name})
         elif asset.classification == Classification.CONFIDENTIAL:
-            demand(F.SECURITY, f"confidential data in '{asset.name}'")
+            demand(F.SECURITY, _("confidential data in '%(asset)s'") % {"asset": asset.name})
     order = list(F.values)
     return [
         Requirement(function, count, why[function])

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from guardian.shortcuts import get_objects_for_user
 
 from raci.choices import Role
@@ -69,11 +71,17 @@ def decision_problem(decision: SignoffDecision, *, current_fingerprint: str, cur
     who = person_name(decision.on_behalf_of)
     if decision.decided_at + approval_age_limit() < now:
         expired_on = (decision.decided_at + approval_age_limit()).date().isoformat()
-        return f"approval by {who} expired on {expired_on}"
+        return _("approval by %(person)s expired on %(date)s") % {"person": who, "date": expired_on}
     if decision.fingerprint != current_fingerprint:
         changes = diff_snapshots(decision.snapshot, current_snapshot)
-        shown = "; ".join(changes[:5]) + (f"; and {len(changes) - 5} more" if len(changes) > 5 else "")
-        return f"approval by {who} is stale — facts changed since: {shown}"
+        shown = "; ".join(changes[:5])
+        if len(changes) > 5:
+            more = len(changes) - 5
+            shown += ngettext("; and %(count)s more", "; and %(count)s more", more) % {"count": more}
+        return _("approval by %(person)s is stale — facts changed since: %(changes)s") % {
+            "person": who,
+            "changes": shown,
+        }
     return None
 
 
@@ -88,7 +96,10 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
         state.earlier_objections = earlier_objections(launch, request)
         states.append(state)
         if request is None:
-            state.problems.append(f"{label} sign-off has not been requested ({requirement.why}).")
+            state.problems.append(
+                _("%(function)s sign-off has not been requested (%(why)s).")
+                % {"function": label, "why": requirement.why}
+            )
             continue
         decisions = request.current_decisions()
         state.problems.extend(_objections(label, decisions))
@@ -106,10 +117,20 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
         needed = max(requirement.approvals_required, request.approvals_required)
         if not state.problems and len(state.fresh_approvals) < needed:
             have = len(state.fresh_approvals)
-            waiting = ", ".join(person_name(u) for u in request.addressees.all()) or "nobody"
-            due = f", due {request.due_date.isoformat()}" if request.due_date else ""
-            detail = f"; {'; '.join(lapsed)}" if lapsed else f"; waiting for {waiting}{due}"
-            state.problems.append(f"{label} sign-off has {have} of {needed} fresh approvals{detail}.")
+            waiting = ", ".join(person_name(u) for u in request.addressees.all()) or _("nobody")
+            if lapsed:
+                detail = "; ".join(lapsed)
+            elif request.due_date:
+                detail = _("waiting for %(people)s, due %(date)s") % {
+                    "people": waiting,
+                    "date": request.due_date.isoformat(),
+                }
+            else:
+                detail = _("waiting for %(people)s") % {"people": waiting}
+            state.problems.append(
+                _("%(function)s sign-off has %(have)s of %(needed)s fresh approvals; %(detail)s.")
+                % {"function": label, "have": have, "needed": needed, "detail": detail}
+            )
     return states
 
 
@@ -123,11 +144,17 @@ def earlier_objections(launch, request: SignoffRequest | None) -> list[str]:
         for decision in previous.decisions.all():
             if decision.outcome == DecisionOutcome.APPROVE:
                 continue
-            verb = "rejected" if decision.outcome == DecisionOutcome.REJECT else "asked for changes"
-            notes.append(
-                f"Earlier, {person_name(decision.on_behalf_of)} {verb} on "
-                f"{decision.decided_at.date().isoformat()}: {decision.comment} (asked again since)."
-            )
+            values = {
+                "person": person_name(decision.on_behalf_of),
+                "date": decision.decided_at.date().isoformat(),
+                "comment": decision.comment,
+            }
+            if decision.outcome == DecisionOutcome.REJECT:
+                notes.append(_("Earlier, %(person)s rejected on %(date)s: %(comment)s (asked again since).") % values)
+            else:
+                notes.append(
+                    _("Earlier, %(person)s asked for changes on %(date)s: %(comment)s (asked again since).") % values
+                )
         previous = by_pk.get(previous.replaces_id)
     return notes
 
@@ -137,9 +164,15 @@ def _objections(label: str, decisions: list[SignoffDecision]) -> list[str]:
     for decision in decisions:
         who = person_name(decision.on_behalf_of)
         if decision.outcome == DecisionOutcome.REJECT:
-            problems.append(f"{label} sign-off was rejected by {who}: {decision.comment}")
+            problems.append(
+                _("%(function)s sign-off was rejected by %(person)s: %(comment)s")
+                % {"function": label, "person": who, "comment": decision.comment}
+            )
         elif decision.outcome == DecisionOutcome.REQUEST_CHANGES:
-            problems.append(f"{label} sign-off: {who} requested changes: {decision.comment}")
+            problems.append(
+                _("%(function)s sign-off: %(person)s requested changes: %(comment)s")
+                % {"function": label, "person": who, "comment": decision.comment}
+            )
     return problems
 
 
@@ -166,7 +199,8 @@ def acknowledgement_problems(launch, stage) -> list[str]:
         ack.user_id for ack in launch.acknowledgements.all() if ack.stage_id == stage.pk and ack.acknowledged_at
     }
     return [
-        f"{person.display_name} (Consulted) has not acknowledged entering {stage.name}."
+        _("%(person)s (Consulted) has not acknowledged entering %(stage)s.")
+        % {"person": person.display_name, "stage": stage.name}
         for user_id, person in sorted(consulted.items())
         if user_id not in acknowledged
     ]

@@ -8,8 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from raci.choices import Role
 from readiness.checklist import gating_checks_for
+from readiness.i18n import english
 from readiness.models import RollbackPlan
 
 
@@ -26,7 +30,15 @@ def _decimal(value) -> str | None:
 
 
 def launch_snapshot(launch, stage) -> dict:
-    """Facts of ``launch`` that sign-offs for entering ``stage`` cover. Reads prefetched rows."""
+    """Facts of ``launch`` that sign-offs for entering ``stage`` cover. Reads prefetched rows.
+
+    Built in English whatever language is active: the snapshot is stored with each decision and
+    its fingerprint ledgered, so a Korean page and an English one must take the same."""
+    with english():
+        return _launch_snapshot(launch, stage)
+
+
+def _launch_snapshot(launch, stage) -> dict:
     quality_bars = {}
     for bar in launch.quality_bars.all():
         run = bar.latest_eval_run()
@@ -89,7 +101,7 @@ def launch_snapshot(launch, stage) -> dict:
         rollback = {"procedure": plan.procedure, "one click": plan.one_click}
     except RollbackPlan.DoesNotExist:
         rollback = None
-    omitted = {omission.get_kind_display(): omission.reason for omission in launch.area_omissions.all()}
+    omitted = {str(omission.get_kind_display()): omission.reason for omission in launch.area_omissions.all()}
     return _optional(
         {
             "risk tier": launch.risk_tier,
@@ -129,15 +141,64 @@ def _flatten(data, prefix: str = "") -> dict[str, object]:
 
 def _show(value) -> str:
     if value is None:
-        return "none"
+        return _("none")
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "nobody"
+        return ", ".join(map(str, value)) or _("nobody")
     return str(value)
+
+
+# The snapshot's own keys as a reader's language names them. The snapshot itself stays English (it
+# is stored and fingerprinted); only what a page shows is translated. Names people gave (metrics,
+# assets, areas) are shown as they are.
+_FACT_NAMES = {
+    "risk tier": gettext_lazy("risk tier"),
+    "stage": gettext_lazy("stage"),
+    "name": gettext_lazy("name"),
+    "exposure percent": gettext_lazy("exposure percent"),
+    "gating items": gettext_lazy("gating items"),
+    "quality bars": gettext_lazy("quality bars"),
+    "what counts as a failure": gettext_lazy("what counts as a failure"),
+    "agreed by": gettext_lazy("agreed by"),
+    "max failure rate": gettext_lazy("max failure rate"),
+    "confidence level": gettext_lazy("confidence level"),
+    "minimum samples": gettext_lazy("minimum samples"),
+    "minimum human-reviewed share": gettext_lazy("minimum human-reviewed share"),
+    "evidence": gettext_lazy("evidence"),
+    "samples": gettext_lazy("samples"),
+    "failures": gettext_lazy("failures"),
+    "golden set": gettext_lazy("golden set"),
+    "golden set owner": gettext_lazy("golden set owner"),
+    "measured version": gettext_lazy("measured version"),
+    "human reviewed": gettext_lazy("human reviewed"),
+    "data assets": gettext_lazy("data assets"),
+    "classification": gettext_lazy("classification"),
+    "access level": gettext_lazy("access level"),
+    "masked in logs": gettext_lazy("masked in logs"),
+    "retention days": gettext_lazy("retention days"),
+    "audit interval days": gettext_lazy("audit interval days"),
+    "accountables": gettext_lazy("accountables"),
+    "slos": gettext_lazy("slos"),
+    "target": gettext_lazy("target"),
+    "alert threshold": gettext_lazy("alert threshold"),
+    "severity policy": gettext_lazy("severity policy"),
+    "response minutes": gettext_lazy("response minutes"),
+    "notify": gettext_lazy("notify"),
+    "rollback plan": gettext_lazy("rollback plan"),
+    "procedure": gettext_lazy("procedure"),
+    "one click": gettext_lazy("one click"),
+    "serving version": gettext_lazy("serving version"),
+    "areas left out": gettext_lazy("areas left out"),
+}
+
+
+def _named(key: str) -> str:
+    """A flattened key as the reader's language names its parts, e.g. "SLOs › latency_p95 › target"."""
+    return " › ".join(str(_FACT_NAMES.get(part, part)) for part in key.split(" › "))
 
 
 def readable_facts(snapshot: dict) -> list[tuple[str, str]]:
     """The snapshot as (fact, value) lines, as an approver reads them, e.g. ("slos › latency_p95 › target", "3000")."""
-    return [(key, _show(value)) for key, value in _flatten(snapshot).items()]
+    return [(_named(key), _show(value)) for key, value in _flatten(snapshot).items()]
 
 
 def diff_snapshots(old: dict, new: dict) -> list[str]:
@@ -146,9 +207,9 @@ def diff_snapshots(old: dict, new: dict) -> list[str]:
     changes = []
     for key in sorted(before.keys() | after.keys()):
         if key not in after:
-            changes.append(f"{key}: removed (was {_show(before[key])})")
+            changes.append(_("%(fact)s: removed (was %(value)s)") % {"fact": _named(key), "value": _show(before[key])})
         elif key not in before:
-            changes.append(f"{key}: added ({_show(after[key])})")
+            changes.append(_("%(fact)s: added (%(value)s)") % {"fact": _named(key), "value": _show(after[key])})
         elif before[key] != after[key]:
-            changes.append(f"{key}: {_show(before[key])} → {_show(after[key])}")
+            changes.append(f"{_named(key)}: {_show(before[key])} → {_show(after[key])}")
     return changes

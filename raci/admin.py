@@ -12,7 +12,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
 
-from .models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from .models import (
+    AreaOmission,
+    LanguagePreference,
+    LaunchStakeholder,
+    RaciAssignment,
+    ResponsibilityArea,
+    Stakeholder,
+    Team,
+)
 from .services import MANAGE_TEAMS, team_add_member, team_remove_member, team_set_lead
 
 WAITING = "waiting to be filled"
@@ -182,3 +190,13 @@ class AreaOmissionAdmin(FactOfLaunchAdmin):
     list_filter = ("kind",)
     list_select_related = ("launch", "recorded_by")
     search_fields = ("launch__name", "launch__slug", "reason")
+
+
+@admin.register(LanguagePreference)
+class LanguagePreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each person chooses their own language from the header (``language_set``); shown here only."""
+
+    list_display = ("user", "language", "updated_at")
+    list_filter = ("language",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)

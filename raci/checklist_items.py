@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from readiness.checklist import Context, Outcome, plural, register
+from readiness.checklist import Context, Outcome, register
 from readiness.checklist_items import quality_bars_with_agreements, slos_with_agreements
 from readiness.choices import NotifyScope, Severity, SloIndicator
 from readiness.models import PROPOSED_BY_TEMPLATE, minutes_label
@@ -40,44 +42,55 @@ def _not_serving(what: str, agreed_by, accountables, concern: str, area, fallbac
     person = next(s for s in accountables if s.user_id == agreed_by.pk)
     if not functions or serves_any(person, functions):
         return None
-    return f"{what} was agreed by {person.display_name}, who is not in a {function_labels(functions)} team."
+    return _("%(what)s was agreed by %(person)s, who is not in a %(functions)s team.") % {
+        "what": what,
+        "person": person.display_name,
+        "functions": function_labels(functions),
+    }
 
 
 @register(
     "failure_rate_agreed",
     number=2,
-    title="Acceptable failure rate agreed",
+    title=gettext_lazy("Acceptable failure rate agreed"),
     prefetch=[quality_bars_with_agreements, _areas_with_people],
 )
 def failure_rate_agreed(ctx: Context) -> Outcome:
     bars = list(ctx.launch.quality_bars.all())
     if not bars:
-        return Outcome.failed("No quality metric has an agreed maximum failure rate yet.")
+        return Outcome.failed(_("No quality metric has an agreed maximum failure rate yet."))
     areas = list(ctx.launch.areas.all())
     problems = []
     for bar in bars:
+        names = {"metric": bar.metric}
         if bar.agreed_by_id is None:
-            problems.append(f"Quality bar '{bar.metric}' has not been agreed by anyone.")
+            problems.append(_("Quality bar '%(metric)s' has not been agreed by anyone.") % names)
             continue
         area = owning_area(areas, bar.metric)
         if area is None:
-            problems.append(f"No responsibility area owns quality bar '{bar.metric}', so its Accountable is unknown.")
+            problems.append(
+                _("No responsibility area owns quality bar '%(metric)s', so its Accountable is unknown.") % names
+            )
             continue
+        names["area"] = area.name
         accountables = area.people(Role.ACCOUNTABLE)
         if not accountables:
-            problems.append(f"Quality bar '{bar.metric}': area '{area.name}' has no Accountable to agree it.")
+            problems.append(_("Quality bar '%(metric)s': area '%(area)s' has no Accountable to agree it.") % names)
         elif bar.agreed_by_id not in {s.user_id for s in accountables}:
             problems.append(
-                f"Quality bar '{bar.metric}' was agreed by {person_name(bar.agreed_by)}, but the Accountable for "
-                f"'{area.name}' is {_names(accountables)}."
+                _("Quality bar '%(metric)s' was agreed by %(person)s, but the Accountable for '%(area)s' is %(names)s.")
+                % {**names, "person": person_name(bar.agreed_by), "names": _names(accountables)}
             )
         elif problem := _not_serving(
-            f"Quality bar '{bar.metric}'", bar.agreed_by, accountables, bar.metric, area, AreaKind.MODEL_QUALITY
+            _("Quality bar '%(metric)s'") % names, bar.agreed_by, accountables, bar.metric, area, AreaKind.MODEL_QUALITY
         ):
             problems.append(problem)
-    return Outcome.from_problems(
-        problems, f"{plural(len(bars), 'quality bar')} agreed by the Accountable of the owning area."
-    )
+    success = ngettext(
+        "%(count)s quality bar agreed by the Accountable of the owning area.",
+        "%(count)s quality bars agreed by the Accountable of the owning area.",
+        len(bars),
+    ) % {"count": len(bars)}
+    return Outcome.from_problems(problems, success)
 
 
 def _omissions_with_authors() -> Prefetch:
@@ -96,11 +109,19 @@ def _standard_areas(areas: list[ResponsibilityArea], launch) -> tuple[list[str],
         label = AreaKind(kind).label
         omission = omissions.get(kind)
         if omission is None:
-            problems.append(f"Standard area '{label}' is missing: add it, or record why this launch does without it.")
+            problems.append(
+                _("Standard area '%(area)s' is missing: add it, or record why this launch does without it.")
+                % {"area": label}
+            )
         else:
             notes.append(
-                f"Standard area '{label}' is left out: “{omission.reason}” "
-                f"(recorded by {person_name(omission.recorded_by)} on {timezone.localdate(omission.recorded_at).isoformat()})."
+                _("Standard area '%(area)s' is left out: “%(reason)s” (recorded by %(person)s on %(date)s).")
+                % {
+                    "area": label,
+                    "reason": omission.reason,
+                    "person": person_name(omission.recorded_by),
+                    "date": timezone.localdate(omission.recorded_at).isoformat(),
+                }
             )
     return problems, notes
 
@@ -111,52 +132,66 @@ def area_problems(area: ResponsibilityArea) -> list[tuple[str, Stakeholder | Non
     problems: list[tuple[str, Stakeholder | None]] = []
     accountables = area.people(Role.ACCOUNTABLE)
     if not accountables:
-        problems.append((f"Area '{area.name}' has no Accountable.", None))
+        problems.append((_("Area '%(area)s' has no Accountable.") % {"area": area.name}, None))
     elif len(accountables) > 1:
         problems.append(
             (
-                f"Area '{area.name}' has {len(accountables)} Accountables ({_names(accountables)}); exactly one is needed.",
+                _("Area '%(area)s' has %(count)s Accountables (%(names)s); exactly one is needed.")
+                % {"area": area.name, "count": len(accountables), "names": _names(accountables)},
                 None,
             )
         )
     problems.extend(
-        (f"Area '{area.name}': Accountable {person.display_name} is deactivated.", person)
+        (
+            _("Area '%(area)s': Accountable %(person)s is deactivated.")
+            % {"area": area.name, "person": person.display_name},
+            person,
+        )
         for person in accountables
         if not person.is_reachable
     )
     functions = AREA_FUNCTIONS.get(area.kind)
     problems.extend(
         (
-            f"Area '{area.name}': Accountable {person.display_name} is not in a {function_labels(functions)} team.",
+            _("Area '%(area)s': Accountable %(person)s is not in a %(functions)s team.")
+            % {"area": area.name, "person": person.display_name, "functions": function_labels(functions)},
             person,
         )
         for person in accountables
         if functions and person.is_reachable and not serves_any(person, functions)
     )
     if not area.people(Role.RESPONSIBLE):
-        problems.append((f"Area '{area.name}' has no Responsible.", None))
+        problems.append((_("Area '%(area)s' has no Responsible.") % {"area": area.name}, None))
     return problems
 
 
-@register("raci_defined", number=3, title="RACI defined", prefetch=[_areas_with_people, _omissions_with_authors])
+@register(
+    "raci_defined",
+    number=3,
+    title=gettext_lazy("RACI defined"),
+    prefetch=[_areas_with_people, _omissions_with_authors],
+)
 def raci_defined(ctx: Context) -> Outcome:
     areas = list(ctx.launch.areas.all())
     if not areas:
-        return Outcome.failed("No responsibility areas are defined.")
+        return Outcome.failed(_("No responsibility areas are defined."))
     problems, notes = _standard_areas(areas, ctx.launch)
     for area in areas:
         problems.extend(problem for problem, _person in area_problems(area))
     if problems:
         return Outcome.failed(*problems)
-    return Outcome.passed(
-        f"{plural(len(areas), 'area')}, each with one Accountable and at least one Responsible.", *notes
-    )
+    success = ngettext(
+        "%(count)s area, each with one Accountable and at least one Responsible.",
+        "%(count)s areas, each with one Accountable and at least one Responsible.",
+        len(areas),
+    ) % {"count": len(areas)}
+    return Outcome.passed(success, *notes)
 
 
 _REQUIRED_SLOS = (
-    ("success rate", SloIndicator.SUCCESS_RATE),
-    ("p95 latency", SloIndicator.LATENCY_P95),
-    ("monthly cost", SloIndicator.COST_MONTHLY),
+    (gettext_lazy("No success rate SLO is recorded."), SloIndicator.SUCCESS_RATE),
+    (gettext_lazy("No p95 latency SLO is recorded."), SloIndicator.LATENCY_P95),
+    (gettext_lazy("No monthly cost SLO is recorded."), SloIndicator.COST_MONTHLY),
 )
 
 
@@ -167,53 +202,67 @@ def _decimal(value) -> str:
 def _slo_problems(slo, areas: list[ResponsibilityArea]) -> list[str]:
     label = slo.get_indicator_display()
     if slo.indicator == SloIndicator.COST_MONTHLY:
-        values = (("target", "monthly budget"), ("alert_threshold", "daily alert limit"))
+        values = (("target", _("monthly budget")), ("alert_threshold", _("daily alert limit")))
     else:
-        values = (("target", "target"), ("alert_threshold", "alert threshold"))
+        values = (("target", _("target")), ("alert_threshold", _("alert threshold")))
     problems = []
     for name, what in values:
         value = getattr(slo, name)
         if value is None:
-            problems.append(f"The {label} SLO has no {what}.")
+            problems.append(_("The %(slo)s SLO has no %(what)s.") % {"slo": label, "what": what})
         elif slo.is_proposed(name):
-            problems.append(f"The {label} SLO's {what} ({_decimal(value)}) is {PROPOSED_BY_TEMPLATE}.")
+            problems.append(
+                _("The %(slo)s SLO's %(what)s (%(value)s) is %(proposed)s.")
+                % {"slo": label, "what": what, "value": _decimal(value), "proposed": PROPOSED_BY_TEMPLATE}
+            )
     if problems:
         return problems
     area = slo_owning_area(areas, slo.indicator)
     accountables = area.people(Role.ACCOUNTABLE) if area else []
     if slo.agreed_by_id is None:
-        who = f"the Accountable for '{area.name}'" if area else "an Accountable (no area owns it)"
-        return [f"The {label} SLO has not been agreed by {who}."]
+        if area:
+            return [
+                _("The %(slo)s SLO has not been agreed by the Accountable for '%(area)s'.")
+                % {"slo": label, "area": area.name}
+            ]
+        return [_("The %(slo)s SLO has not been agreed by an Accountable (no area owns it).") % {"slo": label}]
     if slo.agreed_by_id not in {person.user_id for person in accountables}:
-        owner = (
-            f"the Accountable for '{area.name}' is {_names(accountables) or 'nobody'}" if area else "no area owns it"
-        )
-        return [f"The {label} SLO was agreed by {person_name(slo.agreed_by)}, but {owner}."]
+        names = {"slo": label, "person": person_name(slo.agreed_by)}
+        if not area:
+            return [_("The %(slo)s SLO was agreed by %(person)s, but no area owns it.") % names]
+        return [
+            _("The %(slo)s SLO was agreed by %(person)s, but the Accountable for '%(area)s' is %(names)s.")
+            % {**names, "area": area.name, "names": _names(accountables) or _("nobody")}
+        ]
     concern = SLO_CONCERNS.get(slo.indicator, "")
-    problem = _not_serving(f"The {label} SLO", slo.agreed_by, accountables, concern, area, AreaKind.INFRASTRUCTURE)
+    problem = _not_serving(
+        _("The %(slo)s SLO") % {"slo": label}, slo.agreed_by, accountables, concern, area, AreaKind.INFRASTRUCTURE
+    )
     return [problem] if problem else []
 
 
 @register(
     "slos_defined",
     number=7,
-    title="SLOs defined",
+    title=gettext_lazy("SLOs defined"),
     prefetch=[slos_with_agreements, _areas_with_people],
 )
 def slos_defined(ctx: Context) -> Outcome:
     slos = {slo.indicator: slo for slo in ctx.launch.slos.all()}
     areas = list(ctx.launch.areas.all())
     problems = []
-    for label, indicator in _REQUIRED_SLOS:
+    for missing, indicator in _REQUIRED_SLOS:
         slo = slos.get(indicator)
         if slo is None:
-            problems.append(f"No {label} SLO is recorded.")
+            problems.append(str(missing))
         else:
             problems.extend(_slo_problems(slo, areas))
     return Outcome.from_problems(
         problems,
-        "Success rate, p95 latency and the monthly cost budget have confirmed targets and alerts, "
-        "agreed by the Accountable of the owning area.",
+        _(
+            "Success rate, p95 latency and the monthly cost budget have confirmed targets and alerts, "
+            "agreed by the Accountable of the owning area."
+        ),
     )
 
 
@@ -248,8 +297,16 @@ def _response_problems(levels: dict) -> list[str]:
     for more_severe, less_severe in zip(defined, defined[1:], strict=False):
         if _response_minutes(less_severe) < _response_minutes(more_severe):
             problems.append(
-                f"{less_severe.level} is answered faster ({less_severe.response_label}) than {more_severe.level} "
-                f"({more_severe.response_label}): response times must not shrink as severity falls (P0 ≤ P1 ≤ P2 ≤ P3)."
+                _(
+                    "%(less)s is answered faster (%(less_time)s) than %(more)s (%(more_time)s): "
+                    "response times must not shrink as severity falls (P0 ≤ P1 ≤ P2 ≤ P3)."
+                )
+                % {
+                    "less": less_severe.level,
+                    "less_time": less_severe.response_label,
+                    "more": more_severe.level,
+                    "more_time": more_severe.response_label,
+                }
             )
     limits = {
         Severity.P0: settings.SEVERITY_P0_MAX_RESPONSE_MINUTES,
@@ -259,7 +316,8 @@ def _response_problems(levels: dict) -> list[str]:
         level = levels.get(code)
         if level is not None and _response_minutes(level) > limit:
             problems.append(
-                f"{code} response time is {level.response_label}; at most {minutes_label(limit)} is allowed for {code}."
+                _("%(level)s response time is %(time)s; at most %(limit)s is allowed for %(level)s.")
+                % {"level": code, "time": level.response_label, "limit": minutes_label(limit)}
             )
     return problems
 
@@ -267,34 +325,47 @@ def _response_problems(levels: dict) -> list[str]:
 @register(
     "incident_owner",
     number=4,
-    title="Incident owner is clear",
+    title=gettext_lazy("Incident owner is clear"),
     prefetch=["severity_levels", _areas_with_people],
 )
 def incident_owner(ctx: Context) -> Outcome:
     levels = {level.level: level for level in ctx.launch.severity_levels.all()}
     areas = list(ctx.launch.areas.all())
-    problems = [f"Severity level {code} is not defined." for code in Severity.values if code not in levels]
+    problems = [
+        _("Severity level %(level)s is not defined.") % {"level": code}
+        for code in Severity.values
+        if code not in levels
+    ]
     problems += [
-        f"{code}'s response time ({levels[code].response_label}) is {PROPOSED_BY_TEMPLATE}."
+        _("%(level)s's response time (%(time)s) is %(proposed)s.")
+        % {"level": code, "time": levels[code].response_label, "proposed": PROPOSED_BY_TEMPLATE}
         for code in sorted(levels)
         if levels[code].is_proposed("response_minutes")
     ]
     problems.extend(_response_problems(levels))
     if not areas:
-        problems.append("No responsibility areas are defined, so no incident resolves to people.")
+        problems.append(_("No responsibility areas are defined, so no incident resolves to people."))
         return Outcome.failed(*problems)
     for code in sorted(levels):
         level = levels[code]
         by_area = people_to_notify(level, areas)
         if level.notify == NotifyScope.ALL_TEAMS:
             if not any(by_area.values()):
-                problems.append(f"{code} pages all teams, but no active person is Responsible or Accountable anywhere.")
+                problems.append(
+                    _("%(level)s pages all teams, but no active person is Responsible or Accountable anywhere.")
+                    % {"level": code}
+                )
             continue
         for area_name, people in by_area.items():
             if not people:
-                problems.append(f"{code} ({level.get_notify_display()}) resolves to nobody in area '{area_name}'.")
+                problems.append(
+                    _("%(level)s (%(notify)s) resolves to nobody in area '%(area)s'.")
+                    % {"level": code, "notify": level.get_notify_display(), "area": area_name}
+                )
     return Outcome.from_problems(
         problems,
-        "Every severity level resolves to named people in every area, with response times in order and "
-        "P0 and P1 within their limits.",
+        _(
+            "Every severity level resolves to named people in every area, with response times in order and "
+            "P0 and P1 within their limits."
+        ),
     )

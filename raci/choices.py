@@ -1,27 +1,28 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class TeamFunction(models.TextChoices):
-    LEGAL = "legal", "Legal"
-    SECURITY = "security", "Security"
-    COMPLIANCE = "compliance", "Compliance"
-    CUSTOMER_SUPPORT = "customer_support", "Customer support"
-    BUSINESS = "business", "Business"
-    PRODUCT = "product", "Product"
-    ML = "ml", "ML"
-    PLATFORM = "platform", "Platform"
-    DATA = "data", "Data"
-    QA = "qa", "QA"
-    EXECUTIVE = "executive", "Executive"
+    LEGAL = "legal", _("Legal")
+    SECURITY = "security", _("Security")
+    COMPLIANCE = "compliance", _("Compliance")
+    CUSTOMER_SUPPORT = "customer_support", _("Customer support")
+    BUSINESS = "business", _("Business")
+    PRODUCT = "product", _("Product")
+    ML = "ml", _("ML")
+    PLATFORM = "platform", _("Platform")
+    DATA = "data", _("Data")
+    QA = "qa", _("QA")
+    EXECUTIVE = "executive", _("Executive")
 
 
 class AreaKind(models.TextChoices):
-    MODEL_QUALITY = "model_quality", "Model/prompt quality"
-    INFRASTRUCTURE = "infrastructure", "Infrastructure and deployment"
-    DATA_RETRIEVAL = "data_retrieval", "Data and retrieval quality"
-    USER_EXPERIENCE = "user_experience", "User experience and fallbacks"
-    POLICY = "policy", "Policy and guardrails"
-    CUSTOM = "custom", "Custom"
+    MODEL_QUALITY = "model_quality", _("Model/prompt quality")
+    INFRASTRUCTURE = "infrastructure", _("Infrastructure and deployment")
+    DATA_RETRIEVAL = "data_retrieval", _("Data and retrieval quality")
+    USER_EXPERIENCE = "user_experience", _("User experience and fallbacks")
+    POLICY = "policy", _("Policy and guardrails")
+    CUSTOM = "custom", _("Custom")
 
 
 # The concerns each standard area owns by default; a quality bar's metric is matched against them.
@@ -35,10 +36,10 @@ STANDARD_AREA_CONCERNS: dict[str, list[str]] = {
 
 
 class Role(models.TextChoices):
-    RESPONSIBLE = "R", "Responsible"
-    ACCOUNTABLE = "A", "Accountable"
-    CONSULTED = "C", "Consulted"
-    INFORMED = "I", "Informed"
+    RESPONSIBLE = "R", _("Responsible")
+    ACCOUNTABLE = "A", _("Accountable")
+    CONSULTED = "C", _("Consulted")
+    INFORMED = "I", _("Informed")
 
 
 # The function whose people speak for each standard area: its Accountable must serve one of them,

@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from readiness.fields import LimitedTextField, NameField
+from readiness.i18n import join_or
 from readiness.models import FrozenWithArchivedLaunch, Launch
 from readiness.people import person_name
 
@@ -20,20 +22,23 @@ class Team(models.Model):
     """A team serving one function. Membership decides who may sign off for the function, so it is
     managed by people holding ``raci.manage_teams`` (never by a launch owner) through the services."""
 
-    name = NameField(max_length=120, unique=True)
-    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    name = NameField(verbose_name=_("name"), max_length=120, unique=True)
+    function = models.CharField(verbose_name=_("function"), max_length=20, choices=TeamFunction.choices)
     lead = models.ForeignKey(
         "Stakeholder",
         on_delete=models.PROTECT,
+        verbose_name=_("lead"),
         null=True,
         blank=True,
         related_name="led_teams",
-        help_text="The function's lead may approve lowering the sign-off bar for their function.",
+        help_text=_("The function's lead may approve lowering the sign-off bar for their function."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
         permissions = [("manage_teams", "Can manage team members and leads")]
 
@@ -42,19 +47,23 @@ class Team(models.Model):
 
     def clean(self) -> None:
         if self.lead_id and (self.pk is None or not self.members.filter(pk=self.lead_id).exists()):
-            raise ValidationError({"lead": "The lead must be a member of the team."})
+            raise ValidationError({"lead": _("The lead must be a member of the team.")})
 
 
 class Stakeholder(models.Model):
     """A person who takes part in launches: their user account, teams and title."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stakeholder")
-    teams = models.ManyToManyField(Team, related_name="members", blank=True)
-    title = NameField(max_length=120, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user"), related_name="stakeholder"
+    )
+    teams = models.ManyToManyField(Team, verbose_name=_("teams"), related_name="members", blank=True)
+    title = NameField(verbose_name=_("title"), max_length=120, blank=True)
 
     history = HistoricalRecords(m2m_fields=[teams])
 
     class Meta:
+        verbose_name = _("stakeholder")
+        verbose_name_plural = _("stakeholders")
         ordering = ["user__last_name", "user__first_name", "user__username"]
 
     def __str__(self) -> str:
@@ -73,15 +82,24 @@ class Stakeholder(models.Model):
 class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
     """A team function a launch needs, filled with a person or still waiting for one."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stakeholder_slots")
-    function = models.CharField(max_length=20, choices=TeamFunction.choices)
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="stakeholder_slots"
+    )
+    function = models.CharField(verbose_name=_("function"), max_length=20, choices=TeamFunction.choices)
     stakeholder = models.ForeignKey(
-        Stakeholder, on_delete=models.PROTECT, null=True, blank=True, related_name="launch_slots"
+        Stakeholder,
+        on_delete=models.PROTECT,
+        verbose_name=_("stakeholder"),
+        null=True,
+        blank=True,
+        related_name="launch_slots",
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("launch stakeholder")
+        verbose_name_plural = _("launch stakeholders")
         ordering = ["launch", "function"]
         constraints = [
             models.UniqueConstraint(
@@ -91,7 +109,7 @@ class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
                 fields=["launch", "function"],
                 condition=Q(stakeholder__isnull=True),
                 name="launch_stakeholder_one_open_slot_per_function",
-                violation_error_message="This launch already has an open slot for this function; fill it instead.",
+                violation_error_message=_("This launch already has an open slot for this function; fill it instead."),
             ),
         ]
 
@@ -103,23 +121,31 @@ class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
         if self.stakeholder_id and self.function and not serves(self.stakeholder, self.function):
             raise ValidationError(
                 {
-                    "stakeholder": f"{self.stakeholder.display_name} is not in a {self.get_function_display()} team, "
-                    "so they cannot fill this slot. Team administrators manage who serves a function."
+                    "stakeholder": _(
+                        "%(person)s is not in a %(function)s team, so they cannot fill this slot. "
+                        "Team administrators manage who serves a function."
+                    )
+                    % {"person": self.stakeholder.display_name, "function": self.get_function_display()}
                 }
             )
 
 
 class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="areas")
-    kind = models.CharField(max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
-    name = NameField(max_length=120)
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="areas")
+    kind = models.CharField(verbose_name=_("kind"), max_length=20, choices=AreaKind.choices, default=AreaKind.CUSTOM)
+    name = NameField(verbose_name=_("name"), max_length=120)
     concerns = models.JSONField(
-        default=list, blank=True, help_text='Concern keys this area owns, e.g. ["accuracy", "availability"].'
+        verbose_name=_("concerns"),
+        default=list,
+        blank=True,
+        help_text=_('Concern keys this area owns, e.g. ["accuracy", "availability"].'),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("responsibility area")
+        verbose_name_plural = _("responsibility areas")
         ordering = ["launch", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "name"], name="area_name_unique_per_launch"),
@@ -127,7 +153,9 @@ class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
                 fields=["launch", "kind"],
                 condition=~Q(kind=AreaKind.CUSTOM),
                 name="area_standard_kind_once_per_launch",
-                violation_error_message="This launch already has an area of this kind; add a custom area for anything else.",
+                violation_error_message=_(
+                    "This launch already has an area of this kind; add a custom area for anything else."
+                ),
             ),
         ]
 
@@ -148,21 +176,31 @@ class AreaOmission(FrozenWithArchivedLaunch, models.Model):
     missing standard area fails "RACI defined"; with one, the checklist quotes it and who wrote it.
     Recorded and withdrawn only through the services, which append both to the ledger."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="area_omissions")
-    kind = models.CharField(max_length=20, choices=[(kind, AreaKind(kind).label) for kind in STANDARD_AREA_CONCERNS])
-    reason = LimitedTextField(help_text="Why this launch needs no such area, in words a reviewer can check.")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="area_omissions"
+    )
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=20, choices=[(kind, AreaKind(kind).label) for kind in STANDARD_AREA_CONCERNS]
+    )
+    reason = LimitedTextField(
+        verbose_name=_("reason"), help_text=_("Why this launch needs no such area, in words a reviewer can check.")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("recorded by"), related_name="+"
+    )
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("area omission")
+        verbose_name_plural = _("area omissions")
         ordering = ["launch", "kind"]
         constraints = [
             models.UniqueConstraint(
                 fields=["launch", "kind"],
                 name="area_omission_once_per_launch_and_kind",
-                violation_error_message="This launch already records why this standard area is left out.",
+                violation_error_message=_("This launch already records why this standard area is left out."),
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=list(STANDARD_AREA_CONCERNS)), name="area_omission_of_a_standard_kind"
@@ -179,21 +217,28 @@ class AreaOmission(FrozenWithArchivedLaunch, models.Model):
         area = ResponsibilityArea.objects.filter(launch_id=self.launch_id, kind=self.kind).first()
         if area is not None:
             raise ValidationError(
-                {"kind": f"This launch has the area '{area.name}'; only a standard area it does without is left out."}
+                {
+                    "kind": _("This launch has the area '%(area)s'; only a standard area it does without is left out.")
+                    % {"area": area.name}
+                }
             )
 
 
 class RaciAssignment(FrozenWithArchivedLaunch, models.Model):
     launch_lookup = "area__launch"
 
-    area = models.ForeignKey(ResponsibilityArea, on_delete=models.CASCADE, related_name="assignments")
-    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.PROTECT, related_name="assignments")
-    role = models.CharField(max_length=1, choices=Role.choices)
+    area = models.ForeignKey(
+        ResponsibilityArea, on_delete=models.CASCADE, verbose_name=_("area"), related_name="assignments"
+    )
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.PROTECT, verbose_name=_("stakeholder"), related_name="assignments"
+    )
+    role = models.CharField(verbose_name=_("role"), max_length=1, choices=Role.choices)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "RACI assignment"
+        verbose_name = _("RACI assignment")
         ordering = ["area", "role"]
         constraints = [
             models.UniqueConstraint(fields=["area", "stakeholder", "role"], name="raci_one_role_per_person_and_area"),
@@ -207,11 +252,14 @@ class RaciAssignment(FrozenWithArchivedLaunch, models.Model):
             return
         functions = AREA_FUNCTIONS.get(self.area.kind)
         if functions and not any(serves(self.stakeholder, function) for function in functions):
-            labels = " or ".join(sorted(TeamFunction(f).label for f in functions))
+            labels = join_or(sorted(str(TeamFunction(f).label) for f in functions))
             raise ValidationError(
                 {
-                    "stakeholder": f"{self.stakeholder.display_name} is not in a {labels} team, so they cannot be "
-                    f"Accountable for '{self.area.name}', whose decisions need that function."
+                    "stakeholder": _(
+                        "%(person)s is not in a %(functions)s team, so they cannot be "
+                        "Accountable for '%(area)s', whose decisions need that function."
+                    )
+                    % {"person": self.stakeholder.display_name, "functions": labels, "area": self.area.name}
                 }
             )
 
@@ -219,3 +267,26 @@ class RaciAssignment(FrozenWithArchivedLaunch, models.Model):
 def serves(stakeholder: Stakeholder, function: str) -> bool:
     """An active member of a team of ``function``: the only way a person serves a function."""
     return stakeholder.user.is_active and stakeholder.teams.filter(function=function).exists()
+
+
+class LanguagePreference(models.Model):
+    """The language a person chose for their pages and mails (one of ``settings.LANGUAGES``); kept
+    with the person, so it follows them to any browser they sign in from. Set only through
+    ``raci.services.language_set``. Without one, a person's browser decides."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        verbose_name=_("user"),
+        related_name="language_preference",
+    )
+    language = models.CharField(verbose_name=_("language"), max_length=10, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"

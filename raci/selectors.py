@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from readiness.choices import SloIndicator
+from readiness.i18n import join_or
 
 from .choices import AREA_FUNCTIONS, STANDARD_AREA_CONCERNS, AreaKind, TeamFunction
-from .models import ResponsibilityArea, Team
+from .models import LanguagePreference, ResponsibilityArea, Team
 
 # The concern an SLO's indicator measures; the area owning that concern agrees its targets.
 SLO_CONCERNS = {
@@ -56,7 +57,7 @@ def concern_functions(concern: str, area: ResponsibilityArea | None, fallback_ki
 
 
 def function_labels(functions: frozenset[str]) -> str:
-    return " or ".join(sorted(TeamFunction(function).label for function in functions))
+    return join_or(sorted(str(TeamFunction(function).label) for function in functions))
 
 
 def serves_any(stakeholder, functions: frozenset[str]) -> bool:
@@ -84,3 +85,10 @@ def is_function_lead(user, function: str) -> bool:
         and user.is_active
         and Team.objects.filter(function=function, lead__user=user, members__user=user).exists()
     )
+
+
+def preferred_language(user) -> str | None:
+    """The language ``user`` chose (``raci.services.language_set``), or None if they never chose."""
+    if user is None or not user.is_authenticated:
+        return None
+    return LanguagePreference.objects.filter(user=user).values_list("language", flat=True).first()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.choices import SENSITIVITY
 from readiness.history import delete_with_history, save_with_history
+from readiness.i18n import english, in_english
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
 from readiness.models import SLO, DataAsset, EvalRun, Launch, QualityBar
 from readiness.recording import record
@@ -24,8 +28,16 @@ from readiness.services.facts import (
 )
 from readiness.validators import clean_text
 
-from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role
-from .models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from .choices import STANDARD_AREA_CONCERNS, AreaKind, Role, TeamFunction
+from .models import (
+    AreaOmission,
+    LanguagePreference,
+    LaunchStakeholder,
+    RaciAssignment,
+    ResponsibilityArea,
+    Stakeholder,
+    Team,
+)
 from .selectors import (
     SLO_CONCERNS,
     concern_functions,
@@ -36,20 +48,25 @@ from .selectors import (
     slo_owning_area,
 )
 
-register_fact_kind(FactKind(ResponsibilityArea, "responsibility area", fields=("name", "concerns"), fixed=("kind",)))
+register_fact_kind(
+    FactKind(ResponsibilityArea, gettext_lazy("responsibility area"), fields=("name", "concerns"), fixed=("kind",))
+)
 register_fact_kind(
     FactKind(
         RaciAssignment,
-        "RACI assignment",
+        gettext_lazy("RACI assignment"),
         fields=(),
         fixed=("area", "stakeholder", "role"),
-        describe=lambda row: f"{row.get_role_display()} on {row.area.name}: {row.stakeholder.display_name}",
+        describe=lambda row: (
+            _("%(role)s on %(area)s: %(person)s")
+            % {"role": row.get_role_display(), "area": row.area.name, "person": row.stakeholder.display_name}
+        ),
     )
 )
 register_fact_kind(
     FactKind(
         LaunchStakeholder,
-        "stakeholder slot",
+        gettext_lazy("stakeholder slot"),
         fields=("stakeholder",),
         fixed=("function",),
         describe=lambda slot: slot.get_function_display(),
@@ -63,7 +80,10 @@ def create_standard_areas(
 ) -> list[ResponsibilityArea]:
     areas = []
     for kind, concerns in STANDARD_AREA_CONCERNS.items():
-        area = ResponsibilityArea(launch=launch, kind=kind, name=AreaKind(kind).label, concerns=list(concerns))
+        # The name is the owner's to change, and stored: English, whatever the creator's language.
+        area = ResponsibilityArea(
+            launch=launch, kind=kind, name=in_english(AreaKind(kind).label), concerns=list(concerns)
+        )
         areas.append(save_with_history(area, actor=actor, reason=reason))
     return areas
 
@@ -89,7 +109,7 @@ def launch_stakeholder_fill(
         fact=slot,
         seen_version=seen_version,
         values={"stakeholder": stakeholder},
-        reason=f"{slot.get_function_display()} filled by {stakeholder}",
+        reason=f"{in_english(TeamFunction(slot.function).label)} filled by {stakeholder}",
     )
 
 
@@ -100,12 +120,13 @@ def launch_stakeholder_fill(
 def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> AreaOmission:
     """Record why ``launch`` does without the standard area ``kind``; "RACI defined" then accepts
     the missing area and quotes the reason. The owner only, on a launch that lacks that area."""
-    reason = clean_text(reason, field="reason", required="Say why this launch does without the area.")
+    reason = clean_text(reason, field="reason", required=_("Say why this launch does without the area."))
     launch = lock_launch(launch)
     require_change(actor, launch)
     refuse_if_archived(launch)
     omission = AreaOmission(launch=launch, kind=kind, reason=reason, recorded_by=actor)
-    save_with_history(omission, actor=actor, reason=f"Left out '{omission.get_kind_display()}'")
+    with english():
+        save_with_history(omission, actor=actor, reason=f"Left out '{omission.get_kind_display()}'")
     record(
         event="area_omitted",
         launch=launch,
@@ -126,17 +147,23 @@ def area_omission_withdraw(*, actor, omission: AreaOmission, seen_version: int, 
     """Take back a recorded omission, as of the version the caller saw and saying why: the missing
     standard area fails "RACI defined" again until it is added or another reason is recorded. The
     owner only."""
-    why = clean_text(reason, field="reason", required="Say why the launch no longer does without the area.")
+    why = clean_text(reason, field="reason", required=_("Say why the launch no longer does without the area."))
     launch = lock_launch(omission.launch)
     require_change(actor, launch)
     refuse_if_archived(launch)
     try:
         omission = AreaOmission.objects.select_for_update().get(pk=omission.pk)
     except AreaOmission.DoesNotExist:
-        raise ValidationError({"omission": "This reason was already withdrawn."}) from None
-    require_version(omission, seen_version, what=f"The reason for leaving out '{omission.get_kind_display()}'")
+        raise ValidationError({"omission": _("This reason was already withdrawn.")}) from None
+    require_version(
+        omission,
+        seen_version,
+        what=_("The reason for leaving out '%(area)s'") % {"area": omission.get_kind_display()},
+    )
     pk, kind, recorded = omission.pk, omission.kind, omission.reason
-    delete_with_history(omission, actor=actor, reason=f"No longer leaving out '{omission.get_kind_display()}': {why}")
+    with english():
+        history_reason = f"No longer leaving out '{omission.get_kind_display()}': {why}"
+    delete_with_history(omission, actor=actor, reason=history_reason)
     record(
         event="omission_withdrawn",
         launch=launch,
@@ -153,9 +180,9 @@ MANAGE_TEAMS = "raci.manage_teams"
 
 def _require_team_admin(actor, stakeholder: Stakeholder) -> None:
     if not (actor.is_active and actor.has_perm(MANAGE_TEAMS)):
-        raise PermissionDenied("Only team administrators may change who serves a function.")
+        raise PermissionDenied(_("Only team administrators may change who serves a function."))
     if stakeholder.user_id == actor.pk:
-        raise PermissionDenied("Nobody changes their own team membership; ask another team administrator.")
+        raise PermissionDenied(_("Nobody changes their own team membership; ask another team administrator."))
 
 
 @transaction.atomic
@@ -164,7 +191,9 @@ def team_add_member(*, actor, team: Team, stakeholder: Stakeholder) -> Stakehold
     _require_team_admin(actor, stakeholder)
     stakeholder = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
     if stakeholder.teams.filter(pk=team.pk).exists():
-        raise ValidationError({"team": f"{stakeholder.display_name} is already in {team.name}."})
+        raise ValidationError(
+            {"team": _("%(person)s is already in %(team)s.") % {"person": stakeholder.display_name, "team": team.name}}
+        )
     stakeholder._history_user = actor
     stakeholder._change_reason = f"Joined {team.name}"
     stakeholder.teams.add(team)
@@ -178,7 +207,9 @@ def team_remove_member(*, actor, team: Team, stakeholder: Stakeholder) -> Stakeh
     _require_team_admin(actor, stakeholder)
     stakeholder = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
     if not stakeholder.teams.filter(pk=team.pk).exists():
-        raise ValidationError({"team": f"{stakeholder.display_name} is not in {team.name}."})
+        raise ValidationError(
+            {"team": _("%(person)s is not in %(team)s.") % {"person": stakeholder.display_name, "team": team.name}}
+        )
     team = Team.objects.select_for_update().get(pk=team.pk)
     if team.lead_id == stakeholder.pk:
         team.lead = None
@@ -195,7 +226,7 @@ def team_set_lead(*, actor, team: Team, stakeholder: Stakeholder | None) -> Team
     if stakeholder is not None:
         _require_team_admin(actor, stakeholder)
     elif not actor.has_perm(MANAGE_TEAMS):
-        raise PermissionDenied("Only team administrators may change who leads a team.")
+        raise PermissionDenied(_("Only team administrators may change who leads a team."))
     team = Team.objects.select_for_update().get(pk=team.pk)
     team.lead = stakeholder
     who = stakeholder.display_name if stakeholder else "nobody"
@@ -204,7 +235,7 @@ def team_set_lead(*, actor, team: Team, stakeholder: Stakeholder | None) -> Team
 
 def raci_unassign(*, actor, assignment: RaciAssignment, seen_version: int, reason: str = "") -> None:
     """Take a RACI role away; the person keeps viewing the launch only if another role grants it."""
-    reason = reason or f"{assignment.get_role_display()} on '{assignment.area.name}' no longer needed"
+    reason = reason or f"{in_english(Role(assignment.role).label)} on '{assignment.area.name}' no longer needed"
     fact_remove(actor=actor, fact=assignment, seen_version=seen_version, reason=reason)
 
 
@@ -245,7 +276,7 @@ def launch_stakeholder_clear(*, actor, slot: LaunchStakeholder, seen_version: in
         fact=slot,
         seen_version=seen_version,
         values={"stakeholder": None},
-        reason=f"{slot.get_function_display()} slot emptied",
+        reason=f"{in_english(TeamFunction(slot.function).label)} slot emptied",
     )
 
 
@@ -260,18 +291,25 @@ def _accountable_for(
     answers for ``concern`` (selectors.concern_functions)."""
     if actor.pk == launch.owner_id:
         raise PermissionDenied(
-            f"The launch owner proposes {what}; the Accountable of the owning area agrees, never the owner."
+            _("The launch owner proposes %(what)s; the Accountable of the owning area agrees, never the owner.")
+            % {"what": what}
         )
     if area is None:
-        raise ValidationError({"area": f"No responsibility area owns {what}, so nobody can agree it."})
+        raise ValidationError(
+            {"area": _("No responsibility area owns %(what)s, so nobody can agree it.") % {"what": what}}
+        )
     accountables = [a.stakeholder for a in area.assignments.all() if a.role == Role.ACCOUNTABLE]
     if actor.pk not in {person.user_id for person in accountables}:
-        names = ", ".join(person.display_name for person in accountables) or "nobody yet"
-        raise PermissionDenied(f"Only the Accountable for '{area.name}' ({names}) may agree {what}.")
+        names = ", ".join(person.display_name for person in accountables) or _("nobody yet")
+        raise PermissionDenied(
+            _("Only the Accountable for '%(area)s' (%(names)s) may agree %(what)s.")
+            % {"area": area.name, "names": names, "what": what}
+        )
     functions = concern_functions(concern, area, fallback_kind)
     if functions and not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
-            f"You are not in a {function_labels(functions)} team, so you cannot decide {what} for '{area.name}'."
+            _("You are not in a %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")
+            % {"functions": function_labels(functions), "what": what, "area": area.name}
         )
     return area
 
@@ -306,10 +344,12 @@ def quality_bar_agree(*, actor, bar: QualityBar, seen_version: int) -> QualityBa
     """The Accountable of the area owning the bar's metric agrees the bar as they saw it. Ledgered
     with the bar's definition; changing the definition later clears the agreement."""
     launch, bar = _locked(bar, actor)
-    require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
-    area = _bar_accountable(actor, launch, bar.metric, f"quality bar '{bar.metric}'")
+    require_version(bar, seen_version, what=_("Quality bar '%(metric)s'") % {"metric": bar.metric})
+    area = _bar_accountable(actor, launch, bar.metric, _("quality bar '%(metric)s'") % {"metric": bar.metric})
     if bar.agreed_by_id == actor.pk:
-        raise ValidationError({"agreed_by": f"You have already agreed quality bar '{bar.metric}' as it stands."})
+        raise ValidationError(
+            {"agreed_by": _("You have already agreed quality bar '%(metric)s' as it stands.") % {"metric": bar.metric}}
+        )
     bar.agreed_by, bar.agreed_at = actor, timezone.now()
     save_with_history(bar, actor=actor, reason=f"Agreed by the Accountable for '{area.name}'")
     record(
@@ -322,10 +362,10 @@ def quality_bar_agree(*, actor, bar: QualityBar, seen_version: int) -> QualityBa
 def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str) -> None:
     """Drop a quality bar: the act of the Accountable who answers for it, with a reason, ledgered.
     (The owner may add bars and change them, which clears their agreement, but never drop one.)"""
-    reason = clean_text(reason, field="reason", required="Say why the quality bar is removed.", max_length=500)
+    reason = clean_text(reason, field="reason", required=_("Say why the quality bar is removed."), max_length=500)
     launch, bar = _locked(bar, actor)
-    require_version(bar, seen_version, what=f"Quality bar '{bar.metric}'")
-    area = _bar_accountable(actor, launch, bar.metric, f"quality bar '{bar.metric}'")
+    require_version(bar, seen_version, what=_("Quality bar '%(metric)s'") % {"metric": bar.metric})
+    area = _bar_accountable(actor, launch, bar.metric, _("quality bar '%(metric)s'") % {"metric": bar.metric})
     payload = {**bar_definition(bar), "removed": reason, "area": area.name}
     record(event="bar_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(bar, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -335,11 +375,11 @@ def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str
 def slo_remove(*, actor, slo: SLO, seen_version: int, reason: str) -> None:
     """Drop an agreed SLO: the act of the Accountable of the area owning its concern, with a
     reason, ledgered. (The owner may remove an SLO nobody has agreed yet.)"""
-    reason = clean_text(reason, field="reason", required="Say why the SLO is removed.", max_length=500)
+    reason = clean_text(reason, field="reason", required=_("Say why the SLO is removed."), max_length=500)
     launch, slo = _locked(slo, actor)
-    label = slo.get_indicator_display()
-    require_version(slo, seen_version, what=f"SLO '{label}'")
-    area = _slo_accountable(actor, launch, slo, f"SLO '{label}'")
+    what = _("SLO '%(slo)s'") % {"slo": slo.get_indicator_display()}
+    require_version(slo, seen_version, what=what)
+    area = _slo_accountable(actor, launch, slo, what)
     payload = {**slo_definition(slo), "removed": reason, "was agreed": slo.agreed_by_id is not None, "area": area.name}
     record(event="slo_redefined", launch=launch, actor=actor, payload=payload)
     delete_with_history(slo, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -349,11 +389,17 @@ def slo_remove(*, actor, slo: SLO, seen_version: int, reason: str) -> None:
 def eval_run_remove(*, actor, run: EvalRun, seen_version: int, reason: str) -> None:
     """Remove a wrong evaluation run: the act of the Accountable of the area owning its bar's
     metric, with a reason kept in history; never the launch owner."""
-    reason = clean_text(reason, field="reason", required="Say why the evaluation run is removed.", max_length=500)
+    reason = clean_text(reason, field="reason", required=_("Say why the evaluation run is removed."), max_length=500)
     launch, run = _locked(run, actor)
-    require_version(run, seen_version, what=f"Evaluation run {run.failures}/{run.samples}")
+    require_version(
+        run,
+        seen_version,
+        what=_("Evaluation run %(failures)s/%(samples)s") % {"failures": run.failures, "samples": run.samples},
+    )
     metric = run.quality_bar.metric
-    area = _bar_accountable(actor, launch, metric, f"the evaluation runs of quality bar '{metric}'")
+    area = _bar_accountable(
+        actor, launch, metric, _("the evaluation runs of quality bar '%(metric)s'") % {"metric": metric}
+    )
     delete_with_history(run, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
 
 
@@ -363,10 +409,11 @@ def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
     target and alert as they saw them, which also confirms any value the template proposed."""
     launch, slo = _locked(slo, actor)
     label = slo.get_indicator_display()
-    require_version(slo, seen_version, what=f"SLO '{label}'")
-    area = _slo_accountable(actor, launch, slo, f"SLO '{label}'")
+    what = _("SLO '%(slo)s'") % {"slo": label}
+    require_version(slo, seen_version, what=what)
+    area = _slo_accountable(actor, launch, slo, what)
     if slo.agreed_by_id == actor.pk:
-        raise ValidationError({"agreed_by": f"You have already agreed SLO '{label}' as it stands."})
+        raise ValidationError({"agreed_by": _("You have already agreed SLO '%(slo)s' as it stands.") % {"slo": label}})
     slo.agreed_by, slo.agreed_at = actor, timezone.now()
     confirmed = [name for name in slo.proposed if name in SLO.AGREED_FIELDS]
     slo.proposed = [name for name in slo.proposed if name not in SLO.AGREED_FIELDS]
@@ -384,12 +431,15 @@ def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
 
 def _sensitive_asset(actor, asset: DataAsset, seen_version: int) -> tuple[Launch, DataAsset, ResponsibilityArea]:
     launch, asset = _locked(asset, actor)
-    require_version(asset, seen_version, what=f"Data asset '{asset.name}'")
+    require_version(asset, seen_version, what=_("Data asset '%(name)s'") % {"name": asset.name})
     if not asset.is_sensitive:
         raise ValidationError(
-            {"classification": f"Data asset '{asset.name}' is not personal or confidential; its owner changes it."}
+            {
+                "classification": _("Data asset '%(name)s' is not personal or confidential; its owner changes it.")
+                % {"name": asset.name}
+            }
         )
-    what = f"declassifying or removing data asset '{asset.name}'"
+    what = _("declassifying or removing data asset '%(name)s'") % {"name": asset.name}
     area = privacy_owning_area(_areas(launch))
     return launch, asset, _accountable_for(actor, launch, area, what, concern="privacy", fallback_kind=AreaKind.POLICY)
 
@@ -403,12 +453,12 @@ def _record_declassification(*, launch, actor, asset, before: str, after: str, r
 def data_asset_declassify(*, actor, asset: DataAsset, seen_version: int, classification: str, reason: str) -> DataAsset:
     """Lower a personal or confidential asset's class, with a reason, ledgered: the current
     Accountable of the area owning privacy (the policy area), never the launch owner."""
-    reason = clean_text(reason, field="reason", required="Say why the data is less sensitive than recorded.")
+    reason = clean_text(reason, field="reason", required=_("Say why the data is less sensitive than recorded."))
     launch, asset, area = _sensitive_asset(actor, asset, seen_version)
     before = asset.classification
     if SENSITIVITY.get(classification, 0) >= SENSITIVITY[before]:
         raise ValidationError(
-            {"classification": "Declassifying lowers the class; raise it or change anything else as the owner."}
+            {"classification": _("Declassifying lowers the class; raise it or change anything else as the owner.")}
         )
     asset.classification = classification
     save_with_history(asset, actor=actor, reason=f"Declassified by the Accountable for '{area.name}': {reason}")
@@ -422,7 +472,7 @@ def data_asset_declassify(*, actor, asset: DataAsset, seen_version: int, classif
 def data_asset_remove(*, actor, asset: DataAsset, seen_version: int, reason: str) -> None:
     """Drop a personal or confidential asset from the launch, with a reason, ledgered: the current
     Accountable of the area owning privacy, never the launch owner."""
-    reason = clean_text(reason, field="reason", required="Say why the launch no longer holds this data.")
+    reason = clean_text(reason, field="reason", required=_("Say why the launch no longer holds this data."))
     launch, asset, area = _sensitive_asset(actor, asset, seen_version)
     before, pk = asset.classification, asset.pk
     delete_with_history(asset, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
@@ -441,3 +491,29 @@ def _contribute_to_template(*, launch: Launch, template: LaunchTemplate, actor) 
 
 for _template_key in TEMPLATES:
     register_contributor(_template_key, _contribute_to_template)
+
+
+# A person's own settings.
+
+
+@transaction.atomic
+def language_set(*, actor, language: str) -> LanguagePreference:
+    """Keep ``actor``'s choice of language (one of ``settings.LANGUAGES``) for their pages and
+    mails, on any browser they sign in from. Anyone signed in, for themselves only."""
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        raise PermissionDenied(_("Sign in to choose a language."))
+    available = dict(settings.LANGUAGES)
+    if not isinstance(language, str) or language not in available:
+        raise ValidationError(
+            {
+                "language": _("Choose one of the available languages: %(languages)s.")
+                % {"languages": ", ".join(available)}
+            }
+        )
+    preference, _created = LanguagePreference.objects.select_for_update().get_or_create(
+        user=actor, defaults={"language": language}
+    )
+    if preference.language != language:
+        preference.language = language
+        preference.save(update_fields=["language", "updated_at"])
+    return preference

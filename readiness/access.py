@@ -21,6 +21,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
 from .models import Launch, LaunchUserObjectPermission
@@ -92,12 +93,14 @@ def require_change(user, launch: Launch) -> None:
     """The owner may change the launch and request sign-offs."""
     require_view(user, launch)
     if user.pk != launch.owner_id and not user.has_perm(CHANGE_LAUNCH, launch):
-        raise PermissionDenied("Only the launch owner may do this.")
+        raise PermissionDenied(_("Only the launch owner may do this."))
 
 
 def refuse_if_archived(launch: Launch) -> None:
     if launch.archived:
-        raise ValidationError({"launch": f"Launch '{launch.slug}' is archived; nothing about it can change."})
+        raise ValidationError(
+            {"launch": _("Launch '%(slug)s' is archived; nothing about it can change.") % {"slug": launch.slug}}
+        )
 
 
 def get_launch_for(user, slug: str, perm: str = VIEW_LAUNCH) -> Launch:
@@ -109,7 +112,7 @@ def get_launch_for(user, slug: str, perm: str = VIEW_LAUNCH) -> Launch:
     if perm == CHANGE_LAUNCH:
         require_change(user, launch)
     elif perm != VIEW_LAUNCH and not user.has_perm(perm, launch):
-        raise PermissionDenied("You may view this launch but not do this.")
+        raise PermissionDenied(_("You may view this launch but not do this."))
     return launch
 
 

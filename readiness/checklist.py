@@ -15,11 +15,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-
-
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """'1 data asset', '3 data assets'."""
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+from django.utils.translation import gettext as _
 
 
 class Status(StrEnum):
@@ -231,7 +227,7 @@ class CheckResult:
         return {
             "key": self.key,
             "number": self.number,
-            "title": self.title,
+            "title": str(self.title),
             "status": str(self.status),
             "gating": self.gating,
             "reasons": list(self.reasons),
@@ -258,15 +254,15 @@ class Readiness:
         is decided here and only here: the stage gate and the ``readiness`` command both ask."""
         reasons = []
         if self.launch.archived:
-            reasons.append("The launch is archived.")
+            reasons.append(_("The launch is archived."))
         if self.stage is None:
             reasons.append(self._nothing_to_enter())
         elif not self.ignore_order and (out_of_order := self._out_of_order()):
             reasons.append(out_of_order)
         if self.stage is not None and self.stage.is_proposed("exposure_percent"):
             reasons.append(
-                f"{self.stage.name}'s exposure ({self.stage.exposure_percent.normalize():f} %) is "
-                "proposed by the template, not yet confirmed."
+                _("%(stage)s's exposure (%(exposure)s %%) is proposed by the template, not yet confirmed.")
+                % {"stage": self.stage.name, "exposure": f"{self.stage.exposure_percent.normalize():f}"}
             )
         return reasons
 
@@ -277,8 +273,10 @@ class Readiness:
     def _nothing_to_enter(self) -> str:
         current = self._current_stage()
         if current is not None:
-            return f"The launch is in its final stage, {current.name}: there is no stage to enter."
-        return "The launch has no stage to enter."
+            return _("The launch is in its final stage, %(stage)s: there is no stage to enter.") % {
+                "stage": current.name
+            }
+        return _("The launch has no stage to enter.")
 
     def _out_of_order(self) -> str | None:
         """Why ``stage`` is not the one to enter next, or None when it is."""
@@ -286,15 +284,37 @@ class Readiness:
         if expected is not None and stage.pk == expected.pk:
             return None
         if stage.launch_id != self.launch.pk:
-            return f"{stage.name} is not a stage of this launch."
+            return _("%(stage)s is not a stage of this launch.") % {"stage": stage.name}
         current = self._current_stage()
         if current is not None and stage.order <= current.order:
-            where = "is the current stage" if stage.pk == current.pk else f"is before the current stage, {current.name}"
-            following = f"the next one is {expected.name}" if expected else f"{current.name} is the final stage"
-            return f"{stage.name} is not the next stage: it {where} ({following}); to go back, roll back instead."
+            names = {"stage": stage.name, "current": current.name, "next": expected.name if expected else ""}
+            if stage.pk == current.pk and expected:
+                message = _(
+                    "%(stage)s is not the next stage: it is the current stage (the next one is %(next)s); "
+                    "to go back, roll back instead."
+                )
+            elif stage.pk == current.pk:
+                message = _(
+                    "%(stage)s is not the next stage: it is the current stage (%(current)s is the final stage); "
+                    "to go back, roll back instead."
+                )
+            elif expected:
+                message = _(
+                    "%(stage)s is not the next stage: it is before the current stage, %(current)s "
+                    "(the next one is %(next)s); to go back, roll back instead."
+                )
+            else:
+                message = _(
+                    "%(stage)s is not the next stage: it is before the current stage, %(current)s "
+                    "(%(current)s is the final stage); to go back, roll back instead."
+                )
+            return message % names
         if expected is None:
-            return f"{stage.name} is not the next stage: there is no stage to enter."
-        return f"{stage.name} is not the next stage; stages are entered in order and the next one is {expected.name}."
+            return _("%(stage)s is not the next stage: there is no stage to enter.") % {"stage": stage.name}
+        return _("%(stage)s is not the next stage; stages are entered in order and the next one is %(next)s.") % {
+            "stage": stage.name,
+            "next": expected.name,
+        }
 
     @property
     def passed(self) -> int:

@@ -5,10 +5,13 @@ import datetime
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from .checklist import Context, Outcome, plural, register
+from .checklist import Context, Outcome, register
 from .choices import AccessLevel, Classification
 from .evidence import failures_tolerated, judge, samples_needed_without_failures
+from .i18n import join_and, join_or
 from .models import SLO, EvalRun, QualityBar, RollbackPlan, Runbook
 from .validators import is_future
 
@@ -35,71 +38,97 @@ ALLOWED_ACCESS: dict[str, frozenset[str]] = {
 }
 # Classes whose assets need the data controls of item 6: masking in logs, retention, audits.
 CONTROLLED_CLASSES = (Classification.PERSONAL, Classification.CONFIDENTIAL)
-_CLASS_NOUN = {Classification.PERSONAL: "PII asset", Classification.CONFIDENTIAL: "confidential asset"}
-_CLASS_DATA = {Classification.PERSONAL: "personal data (PII)", Classification.CONFIDENTIAL: "confidential data"}
+_CLASS_DATA = {
+    Classification.PERSONAL: gettext_lazy("personal data (PII)"),
+    Classification.CONFIDENTIAL: gettext_lazy("confidential data"),
+}
+
+
+def _class_count(classification: str, count: int) -> str:
+    if classification == Classification.PERSONAL:
+        return ngettext("%(count)s PII asset", "%(count)s PII assets", count) % {"count": count}
+    return ngettext("%(count)s confidential asset", "%(count)s confidential assets", count) % {"count": count}
+
+
+def _asset_label(asset) -> str:
+    """ "PII asset 'x'" / "Confidential asset 'x'", to start a sentence."""
+    if asset.classification == Classification.PERSONAL:
+        return _("PII asset '%(name)s'") % {"name": asset.name}
+    return _("Confidential asset '%(name)s'") % {"name": asset.name}
 
 
 def _access_problem(asset) -> str | None:
     allowed = ALLOWED_ACCESS.get(asset.classification)
     if not allowed or not asset.access_level or asset.access_level in allowed:
         return None
-    choices = " or ".join(f"'{AccessLevel(level).label}'" for level in AccessLevel.values if level in allowed)
-    return (
-        f"Data asset '{asset.name}' holds {_CLASS_DATA[asset.classification]} but its access level is "
-        f"'{asset.get_access_level_display()}'; it needs {choices}."
-    )
+    choices = join_or(f"'{AccessLevel(level).label}'" for level in AccessLevel.values if level in allowed)
+    return _("Data asset '%(name)s' holds %(data)s but its access level is '%(access)s'; it needs %(choices)s.") % {
+        "name": asset.name,
+        "data": _CLASS_DATA[asset.classification],
+        "access": asset.get_access_level_display(),
+        "choices": choices,
+    }
 
 
 @register(
     "data_classified",
     number=5,
-    title="Data classified",
+    title=gettext_lazy("Data classified"),
     prefetch=["data_assets"],
 )
 def data_classified(ctx: Context) -> Outcome:
     assets = list(ctx.launch.data_assets.all())
     if not assets:
-        return Outcome.failed("No data assets are recorded: list every data source the AI system reads or writes.")
+        return Outcome.failed(_("No data assets are recorded: list every data source the AI system reads or writes."))
     problems = []
     for asset in assets:
-        missing = [
-            label
-            for label, value in (("classification", asset.classification), ("access level", asset.access_level))
-            if not value
-        ]
-        if missing:
-            problems.append(f"Data asset '{asset.name}' has no {' and no '.join(missing)}.")
+        if not asset.classification and not asset.access_level:
+            problems.append(
+                _("Data asset '%(name)s' has no classification and no access level.") % {"name": asset.name}
+            )
+        elif not asset.classification:
+            problems.append(_("Data asset '%(name)s' has no classification.") % {"name": asset.name})
+        elif not asset.access_level:
+            problems.append(_("Data asset '%(name)s' has no access level.") % {"name": asset.name})
         elif problem := _access_problem(asset):
             problems.append(problem)
-    return Outcome.from_problems(
-        problems, f"{plural(len(assets), 'data asset')}, all classified, each with an access level its class allows."
-    )
+    success = ngettext(
+        "%(count)s data asset, all classified, each with an access level its class allows.",
+        "%(count)s data assets, all classified, each with an access level its class allows.",
+        len(assets),
+    ) % {"count": len(assets)}
+    return Outcome.from_problems(problems, success)
 
 
 def _control_problems(asset, ctx: Context) -> list[str]:
     """What the controls of a personal or confidential asset lack."""
-    label = f"{_CLASS_NOUN[asset.classification]} '{asset.name}'"
-    label = label[0].upper() + label[1:]
+    label = {"asset": _asset_label(asset)}
     problems = []
     if not asset.masked_in_logs:
-        problems.append(f"{label} is not masked in logs.")
+        problems.append(_("%(asset)s is not masked in logs.") % label)
     if asset.retention_days is None:
-        problems.append(f"{label} has no retention period.")
+        problems.append(_("%(asset)s has no retention period.") % label)
     if asset.audit_interval_days is None:
-        problems.append(f"{label} has no audit checkpoint (audit interval).")
+        problems.append(_("%(asset)s has no audit checkpoint (audit interval).") % label)
     elif asset.last_audit_at is None:
-        problems.append(f"{label} has an audit interval of {asset.audit_interval_days} days but was never audited.")
+        problems.append(
+            _("%(asset)s has an audit interval of %(days)s days but was never audited.")
+            % {**label, "days": asset.audit_interval_days}
+        )
     elif is_future(asset.last_audit_at, now=ctx.now):
-        problems.append(f"{label} has its last audit dated in the future ({asset.last_audit_at.isoformat()}).")
+        problems.append(
+            _("%(asset)s has its last audit dated in the future (%(date)s).")
+            % {**label, "date": asset.last_audit_at.isoformat()}
+        )
     elif (due := asset.audit_due_on()) is not None and due < ctx.today:
-        problems.append(f"{label} is overdue for its audit (due {due.isoformat()}).")
+        problems.append(_("%(asset)s is overdue for its audit (due %(date)s).") % {**label, "date": due.isoformat()})
     return problems
 
 
 @register(
     "pii_policy",
     number=6,
-    title="PII policy exists",
+    title=gettext_lazy("PII policy exists"),
     prefetch=["data_assets"],
 )
 def pii_policy(ctx: Context) -> Outcome:
@@ -109,84 +138,109 @@ def pii_policy(ctx: Context) -> Outcome:
     and without a retention period those copies outlive the need."""
     controlled = [asset for asset in ctx.launch.data_assets.all() if asset.classification in CONTROLLED_CLASSES]
     if not controlled:
-        return Outcome.not_applicable("No data asset is classified as personal data (PII) or confidential.")
+        return Outcome.not_applicable(_("No data asset is classified as personal data (PII) or confidential."))
     problems = [problem for asset in controlled for problem in _control_problems(asset, ctx)]
     counts = [
-        plural(count, _CLASS_NOUN[classification])
+        _class_count(classification, count)
         for classification in CONTROLLED_CLASSES
         if (count := sum(asset.classification == classification for asset in controlled))
     ]
-    return Outcome.from_problems(problems, f"{' and '.join(counts)}, all masked in logs, retained and audited.")
+    return Outcome.from_problems(
+        problems, _("%(assets)s, all masked in logs, retained and audited.") % {"assets": join_and(counts)}
+    )
 
 
-@register("monitoring_dashboard", number=8, title="Monitoring dashboard exists", prefetch=[slos_with_agreements])
+@register(
+    "monitoring_dashboard",
+    number=8,
+    title=gettext_lazy("Monitoring dashboard exists"),
+    prefetch=[slos_with_agreements],
+)
 def monitoring_dashboard(ctx: Context) -> Outcome:
     slos = list(ctx.launch.slos.all())
     if not slos:
-        return Outcome.failed("No SLIs are recorded, so there is nothing a dashboard shows yet.")
+        return Outcome.failed(_("No SLIs are recorded, so there is nothing a dashboard shows yet."))
     missing = [slo.get_indicator_display() for slo in slos if not slo.dashboard_link]
     if missing:
-        return Outcome.failed(*(f"SLI '{name}' has no dashboard link." for name in missing))
-    return Outcome.passed(f"A dashboard link is recorded for {plural(len(slos), 'SLI')}.")
+        return Outcome.failed(*(_("SLI '%(name)s' has no dashboard link.") % {"name": name} for name in missing))
+    return Outcome.passed(
+        ngettext(
+            "A dashboard link is recorded for %(count)s SLI.",
+            "A dashboard link is recorded for %(count)s SLIs.",
+            len(slos),
+        )
+        % {"count": len(slos)}
+    )
 
 
-@register("rollback_plan", number=9, title="Rollback procedure exists", select=["rollback_plan"])
+@register("rollback_plan", number=9, title=gettext_lazy("Rollback procedure exists"), select=["rollback_plan"])
 def rollback_plan(ctx: Context) -> Outcome:
     try:
         plan = ctx.launch.rollback_plan
     except RollbackPlan.DoesNotExist:
-        return Outcome.failed("No rollback plan is recorded.")
+        return Outcome.failed(_("No rollback plan is recorded."))
     if not plan.procedure.strip():
-        return Outcome.failed("The rollback plan has no procedure.")
+        return Outcome.failed(_("The rollback plan has no procedure."))
     if plan.last_rehearsed_at is None:
-        return Outcome.failed("The rollback procedure has never been rehearsed.")
+        return Outcome.failed(_("The rollback procedure has never been rehearsed."))
     if is_future(plan.last_rehearsed_at, now=ctx.now):
-        return Outcome.failed(f"The rollback rehearsal is dated in the future ({plan.last_rehearsed_at.isoformat()}).")
+        return Outcome.failed(
+            _("The rollback rehearsal is dated in the future (%(date)s).")
+            % {"date": plan.last_rehearsed_at.isoformat()}
+        )
     age = max(0, (ctx.today - plan.last_rehearsed_at).days)  # a day ahead is a time zone, not a rehearsal to come
     if age > plan.max_rehearsal_age_days:
         return Outcome.failed(
-            f"The rollback was last rehearsed {age} days ago ({plan.last_rehearsed_at.isoformat()}); "
-            f"at most {plan.max_rehearsal_age_days} days are allowed."
+            _("The rollback was last rehearsed %(age)s days ago (%(date)s); at most %(limit)s days are allowed.")
+            % {"age": age, "date": plan.last_rehearsed_at.isoformat(), "limit": plan.max_rehearsal_age_days}
         )
-    return Outcome.passed(f"Rollback rehearsed {age} days ago ({'one-click' if plan.one_click else 'manual'}).")
+    if plan.one_click:
+        return Outcome.passed(_("Rollback rehearsed %(age)s days ago (one-click).") % {"age": age})
+    return Outcome.passed(_("Rollback rehearsed %(age)s days ago (manual).") % {"age": age})
 
 
-@register("incident_runbook", number=10, title="Incident runbook exists", select=["runbook"])
+@register("incident_runbook", number=10, title=gettext_lazy("Incident runbook exists"), select=["runbook"])
 def incident_runbook(ctx: Context) -> Outcome:
     try:
         runbook = ctx.launch.runbook
     except Runbook.DoesNotExist:
-        return Outcome.failed("No incident runbook is recorded.")
+        return Outcome.failed(_("No incident runbook is recorded."))
     if not runbook.link and not runbook.content.strip():
-        return Outcome.failed("The incident runbook has neither a link nor any text.")
+        return Outcome.failed(_("The incident runbook has neither a link nor any text."))
     if runbook.last_reviewed_at is None:
-        return Outcome.failed("The incident runbook has never been reviewed.")
+        return Outcome.failed(_("The incident runbook has never been reviewed."))
     if is_future(runbook.last_reviewed_at, now=ctx.now):
         return Outcome.failed(
-            f"The incident runbook's review is dated in the future ({runbook.last_reviewed_at.isoformat()})."
+            _("The incident runbook's review is dated in the future (%(date)s).")
+            % {"date": runbook.last_reviewed_at.isoformat()}
         )
     due = runbook.last_reviewed_at + datetime.timedelta(days=runbook.review_interval_days)
     if due < ctx.today:
         return Outcome.failed(
-            f"The incident runbook was last reviewed on {runbook.last_reviewed_at.isoformat()}; "
-            f"its review was due on {due.isoformat()}."
+            _("The incident runbook was last reviewed on %(date)s; its review was due on %(due)s.")
+            % {"date": runbook.last_reviewed_at.isoformat(), "due": due.isoformat()}
         )
-    return Outcome.passed(f"Runbook reviewed on {runbook.last_reviewed_at.isoformat()}.")
+    return Outcome.passed(_("Runbook reviewed on %(date)s.") % {"date": runbook.last_reviewed_at.isoformat()})
 
 
-@register("feedback_loop", number=11, title="Feedback loop exists", prefetch=["feedback_channels"])
+@register("feedback_loop", number=11, title=gettext_lazy("Feedback loop exists"), prefetch=["feedback_channels"])
 def feedback_loop(ctx: Context) -> Outcome:
     channels = list(ctx.launch.feedback_channels.all())
     if not channels:
         return Outcome.failed(
-            "No failure-case channel is recorded (e.g. negative user feedback, low-confidence capture)."
+            _("No failure-case channel is recorded (e.g. negative user feedback, low-confidence capture).")
         )
     problems = [
-        f"Feedback channel '{c.get_kind_display()}' has no review cadence." for c in channels if not c.review_cadence
+        _("Feedback channel '%(kind)s' has no review cadence.") % {"kind": c.get_kind_display()}
+        for c in channels
+        if not c.review_cadence
     ]
-    return Outcome.from_problems(
-        problems, f"{plural(len(channels), 'failure-case channel')}, each with a review cadence."
-    )
+    success = ngettext(
+        "%(count)s failure-case channel, each with a review cadence.",
+        "%(count)s failure-case channels, each with a review cadence.",
+        len(channels),
+    ) % {"count": len(channels)}
+    return Outcome.from_problems(problems, success)
 
 
 def _eval_runs_with_owners() -> Prefetch:
@@ -194,7 +248,7 @@ def _eval_runs_with_owners() -> Prefetch:
 
 
 def _version(value: str) -> str:
-    return f"'{value}'" if value else "no recorded version"
+    return f"'{value}'" if value else _("no recorded version")
 
 
 def _run_age_days(run, ctx: Context) -> int:
@@ -203,7 +257,9 @@ def _run_age_days(run, ctx: Context) -> int:
 
 
 def _days_ago(days: int) -> str:
-    return "today" if days == 0 else f"{plural(days, 'day')} ago"
+    if days == 0:
+        return _("today")
+    return ngettext("%(count)s day ago", "%(count)s days ago", days) % {"count": days}
 
 
 def counted_run(bar, launch, ctx: Context):
@@ -222,25 +278,28 @@ def counted_run(bar, launch, ctx: Context):
 
 def _why_nothing_counts(bar, launch, ctx: Context) -> str:
     """Why the latest recorded run is not evidence for what is in service now."""
-    prefix = f"Quality bar '{bar.metric}'"
     if not launch.serving_version:
-        return (
-            f"{prefix}: the launch records no serving version (the model/prompt version in service), "
+        return _(
+            "Quality bar '%(metric)s': the launch records no serving version (the model/prompt version in service), "
             "so no evaluation can show it measured what users get."
-        )
+        ) % {"metric": bar.metric}
     run = bar.latest_eval_run()
     limit = settings.EVIDENCE_MAX_AGE_DAYS
     reasons = []
     if run.measured_version != launch.serving_version:
         reasons.append(
-            f"measured {_version(run.measured_version)}, but {_version(launch.serving_version)} is in service"
+            _("measured %(measured)s, but %(serving)s is in service")
+            % {"measured": _version(run.measured_version), "serving": _version(launch.serving_version)}
         )
     if (age := _run_age_days(run, ctx)) > limit:
         reasons.append(
-            f"ran {age} days ago ({timezone.localdate(run.run_at).isoformat()}), "
-            f"older than the {limit} days evidence counts for"
+            _("ran %(age)s days ago (%(date)s), older than the %(limit)s days evidence counts for")
+            % {"age": age, "date": timezone.localdate(run.run_at).isoformat(), "limit": limit}
         )
-    return f"{prefix}: no evaluation counts; the latest recorded {' and '.join(reasons)}."
+    return _("Quality bar '%(metric)s': no evaluation counts; the latest recorded %(reasons)s.") % {
+        "metric": bar.metric,
+        "reasons": join_and(reasons),
+    }
 
 
 def _tolerance(bar, run) -> str:
@@ -248,27 +307,33 @@ def _tolerance(bar, run) -> str:
     confidence, limit = float(bar.confidence_level), float(bar.max_failure_rate)
     tolerated = failures_tolerated(run.samples, confidence, limit)
     if tolerated is not None:
-        return f"passes with up to {plural(tolerated, 'failure')} in {run.samples:,}"
+        return ngettext(
+            "passes with up to %(count)s failure in %(samples)s",
+            "passes with up to %(count)s failures in %(samples)s",
+            tolerated,
+        ) % {"count": tolerated, "samples": f"{run.samples:,}"}
     needed = samples_needed_without_failures(confidence, limit)
     if needed is None:
-        return f"no evaluation proves a maximum of {percent(limit)}, whatever its size"
-    return f"no failure count passes at {run.samples:,} samples; without failures it takes at least {needed:,} samples"
+        return _("no evaluation proves a maximum of %(maximum)s, whatever its size") % {"maximum": percent(limit)}
+    return _(
+        "no failure count passes at %(samples)s samples; without failures it takes at least %(needed)s samples"
+    ) % {"samples": f"{run.samples:,}", "needed": f"{needed:,}"}
 
 
 @register(
     "quality_evidence",
     number=12,
-    title="Quality bars proven by evidence",
+    title=gettext_lazy("Quality bars proven by evidence"),
     prefetch=[quality_bars_with_agreements, _eval_runs_with_owners],
 )
 def quality_evidence(ctx: Context) -> Outcome:
     bars = list(ctx.launch.quality_bars.all())
     if not bars:
-        return Outcome.failed("No quality bar is recorded, so no evidence can show the failure rate is acceptable.")
+        return Outcome.failed(_("No quality bar is recorded, so no evidence can show the failure rate is acceptable."))
     problems, proven = [], []
     for bar in bars:
         if bar.latest_eval_run() is None:
-            problems.append(f"Quality bar '{bar.metric}' has no evaluation run.")
+            problems.append(_("Quality bar '%(metric)s' has no evaluation run.") % {"metric": bar.metric})
             continue
         run = counted_run(bar, ctx.launch, ctx)
         if run is None:
@@ -283,36 +348,69 @@ def quality_evidence(ctx: Context) -> Outcome:
 
 def _judge_run(bar, run, ctx: Context) -> tuple[list[str], bool]:
     """Reasons about the counted run, and whether it proves the bar."""
-    prefix = f"Quality bar '{bar.metric}'"
+    names = {"metric": bar.metric, "golden_set": run.golden_set_name, "golden_version": run.golden_set_version}
     if is_future(run.run_at, now=ctx.now):
         return [
-            f"{prefix}: the latest evaluation is dated in the future "
-            f"({run.run_at.isoformat(sep=' ', timespec='minutes')}), so it proves nothing."
+            _(
+                "Quality bar '%(metric)s': the latest evaluation is dated in the future (%(when)s), so it proves nothing."
+            )
+            % {**names, "when": run.run_at.isoformat(sep=" ", timespec="minutes")}
         ], False
     if run.golden_set_owner_id is None:
         return [
-            f"{prefix}: golden set {run.golden_set_name} {run.golden_set_version} has no owner, "
-            "so its evaluation does not count."
+            _(
+                "Quality bar '%(metric)s': golden set %(golden_set)s %(golden_version)s has no owner, "
+                "so its evaluation does not count."
+            )
+            % names
         ], False
     judgement = judge(bar, run)
     shortfalls = []
     if not judgement.enough_samples:
         shortfalls.append(
-            f"{prefix}: the latest evaluation has {run.samples} samples, fewer than the {bar.min_samples} required."
+            _(
+                "Quality bar '%(metric)s': the latest evaluation has %(samples)s samples, "
+                "fewer than the %(required)s required."
+            )
+            % {**names, "samples": run.samples, "required": bar.min_samples}
         )
     if not judgement.enough_human_review:
         shortfalls.append(
-            f"{prefix}: a person reviewed {run.human_reviewed} of {run.samples} samples "
-            f"({percent(run.human_reviewed / run.samples)}), less than the "
-            f"{percent(float(bar.min_human_reviewed_share))} the bar requires."
+            _(
+                "Quality bar '%(metric)s': a person reviewed %(reviewed)s of %(samples)s samples (%(share)s), "
+                "less than the %(required)s the bar requires."
+            )
+            % {
+                **names,
+                "reviewed": run.human_reviewed,
+                "samples": run.samples,
+                "share": percent(run.human_reviewed / run.samples),
+                "required": percent(float(bar.min_human_reviewed_share)),
+            }
         )
     if shortfalls:
         return shortfalls, False
-    verdict = (
-        f"{prefix}: {run.failures}/{run.samples} failures on {run.golden_set_name} {run.golden_set_version}, "
-        f"measured on {_version(run.measured_version)} {_days_ago(_run_age_days(run, ctx))}; "
-        f"the one-sided {percent(float(bar.confidence_level))} upper bound is {percent(judgement.upper_bound)} "
-        f"against an agreed maximum of {percent(float(bar.max_failure_rate))}"
-    )
-    outcome = "" if judgement.within_maximum else " — not yet proven"
-    return [f"{verdict}{outcome}; {_tolerance(bar, run)}."], judgement.within_maximum
+    values = {
+        **names,
+        "failures": run.failures,
+        "samples": run.samples,
+        "measured": _version(run.measured_version),
+        "when": _days_ago(_run_age_days(run, ctx)),
+        "confidence": percent(float(bar.confidence_level)),
+        "bound": percent(judgement.upper_bound),
+        "maximum": percent(float(bar.max_failure_rate)),
+        "tolerance": _tolerance(bar, run),
+    }
+    if judgement.within_maximum:
+        verdict = _(
+            "Quality bar '%(metric)s': %(failures)s/%(samples)s failures on %(golden_set)s %(golden_version)s, "
+            "measured on %(measured)s %(when)s; the one-sided %(confidence)s upper bound is %(bound)s "
+            "against an agreed maximum of %(maximum)s; %(tolerance)s."
+        )
+    else:
+        verdict = _(
+            "Quality bar '%(metric)s': %(failures)s/%(samples)s failures on %(golden_set)s %(golden_version)s, "
+            "measured on %(measured)s %(when)s; the one-sided %(confidence)s upper bound is %(bound)s "
+            "against an agreed maximum of %(maximum)s — not yet proven; %(tolerance)s."
+        )
+    return [verdict % values], judgement.within_maximum

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -49,7 +50,9 @@ class FrozenWithArchivedLaunch:
         for step in self.launch_lookup.split("__"):
             launch = getattr(launch, f"{step}_id", None) and getattr(launch, step)
         if launch is not None and launch.archived:
-            raise ValidationError(f"Launch '{launch.slug}' is archived; its facts can no longer change.")
+            raise ValidationError(
+                _("Launch '%(slug)s' is archived; its facts can no longer change.") % {"slug": launch.slug}
+            )
         super().full_clean(*args, **kwargs)
 
 
@@ -61,9 +64,10 @@ class ProposedValues(models.Model):
     PROPOSABLE: tuple[str, ...] = ()
 
     proposed = models.JSONField(
+        verbose_name=_("proposed"),
         default=list,
         blank=True,
-        help_text="Fields whose values the launch template proposed and no person has confirmed yet.",
+        help_text=_("Fields whose values the launch template proposed and no person has confirmed yet."),
     )
 
     class Meta:
@@ -74,46 +78,61 @@ class ProposedValues(models.Model):
 
     def clean_proposed(self) -> None:
         if not isinstance(self.proposed, list) or not set(self.proposed) <= set(self.PROPOSABLE):
-            raise ValidationError({"proposed": f"Only these fields can be proposed: {', '.join(self.PROPOSABLE)}."})
+            raise ValidationError(
+                {
+                    "proposed": _("Only these fields can be proposed: %(fields)s.")
+                    % {"fields": ", ".join(self.PROPOSABLE)}
+                }
+            )
 
 
-PROPOSED_BY_TEMPLATE = "proposed by the template, not yet confirmed"
+PROPOSED_BY_TEMPLATE = _("proposed by the template, not yet confirmed")
 
 
 class Launch(models.Model):
-    name = NameField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True, help_text="Used in URLs, commands and the API.")
-    summary = LimitedTextField(blank=True)
+    name = NameField(verbose_name=_("name"), max_length=200)
+    slug = models.SlugField(
+        verbose_name=_("slug"), max_length=80, unique=True, help_text=_("Used in URLs, commands and the API.")
+    )
+    summary = LimitedTextField(verbose_name=_("summary"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        verbose_name=_("owner"),
         related_name="owned_launches",
-        help_text="The product manager who drives the launch.",
+        help_text=_("The product manager who drives the launch."),
     )
-    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, default=RiskTier.MEDIUM)
-    target_date = models.DateField(null=True, blank=True)
+    risk_tier = models.CharField(
+        verbose_name=_("risk tier"), max_length=10, choices=RiskTier.choices, default=RiskTier.MEDIUM
+    )
+    target_date = models.DateField(verbose_name=_("target date"), null=True, blank=True)
     current_stage = models.ForeignKey(
         "RolloutStage",
         on_delete=models.SET_NULL,
+        verbose_name=_("current stage"),
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty while the launch is still in planning.",
+        help_text=_("Empty while the launch is still in planning."),
     )
     serving_version = NameField(
+        verbose_name=_("serving version"),
         max_length=120,
         blank=True,
-        help_text="The model/prompt version now in service, e.g. 'gpt-4o-2024-08-06 + prompt v12'. "
-        "Evaluation runs count as evidence only when they measured this version.",
+        help_text=_(
+            "The model/prompt version now in service, e.g. 'gpt-4o-2024-08-06 + prompt v12'. "
+            "Evaluation runs count as evidence only when they measured this version."
+        ),
     )
-    archived = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    archived = models.BooleanField(verbose_name=_("archived"), default=False)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "launches"
+        verbose_name = _("launch")
+        verbose_name_plural = _("launches")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -123,9 +142,14 @@ class Launch(models.Model):
         if self.pk is not None:
             stored = Launch.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
             if stored is not None and stored != self.slug:
-                raise ValidationError({"slug": f"A launch's slug never changes: the ledger records it as '{stored}'."})
+                raise ValidationError(
+                    {
+                        "slug": _("A launch's slug never changes: the ledger records it as '%(slug)s'.")
+                        % {"slug": stored}
+                    }
+                )
         if self.current_stage_id and self.current_stage.launch_id != self.pk:
-            raise ValidationError({"current_stage": "The current stage must be one of this launch's own stages."})
+            raise ValidationError({"current_stage": _("The current stage must be one of this launch's own stages.")})
 
     def ordered_stages(self) -> list[RolloutStage]:
         """Stages in rollout order; uses the prefetch cache when present."""
@@ -141,34 +165,42 @@ class Launch(models.Model):
 
 
 class LaunchUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey(Launch, on_delete=models.CASCADE)
+    content_object = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("content object"))
 
 
 class LaunchGroupObjectPermission(GroupObjectPermissionBase):
-    content_object = models.ForeignKey(Launch, on_delete=models.CASCADE)
+    content_object = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("content object"))
 
 
 class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="stages")
-    kind = models.CharField(max_length=10, choices=StageKind.choices, default=StageKind.CUSTOM)
-    name = NameField(max_length=80)
-    order = models.PositiveSmallIntegerField(help_text="Position in the rollout; lower goes first.")
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="stages")
+    kind = models.CharField(verbose_name=_("kind"), max_length=10, choices=StageKind.choices, default=StageKind.CUSTOM)
+    name = NameField(verbose_name=_("name"), max_length=80)
+    order = models.PositiveSmallIntegerField(
+        verbose_name=_("order"), help_text=_("Position in the rollout; lower goes first.")
+    )
     exposure_percent = models.DecimalField(
+        verbose_name=_("exposure percent"),
         max_digits=5,
         decimal_places=2,
         validators=[MinValueValidator(ZERO), MaxValueValidator(HUNDRED)],
-        help_text="Share of the target users exposed at this stage, 0–100.",
+        help_text=_("Share of the target users exposed at this stage, 0–100."),
     )
-    planned_date = models.DateField(null=True, blank=True)
+    planned_date = models.DateField(verbose_name=_("planned date"), null=True, blank=True)
     gating_checks = models.JSONField(
+        verbose_name=_("gating checks"),
         null=True,
         blank=True,
-        help_text="Checklist item keys that must pass to enter this stage. Empty means the default for the stage kind.",
+        help_text=_(
+            "Checklist item keys that must pass to enter this stage. Empty means the default for the stage kind."
+        ),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("rollout stage")
+        verbose_name_plural = _("rollout stages")
         ordering = ["launch", "order"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "order"], name="stage_order_unique_per_launch"),
@@ -193,12 +225,13 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
         from .checklist import registry
 
         if not isinstance(self.gating_checks, list) or not all(isinstance(k, str) for k in self.gating_checks):
-            raise ValidationError({"gating_checks": "Give a list of checklist item keys."})
+            raise ValidationError({"gating_checks": _("Give a list of checklist item keys.")})
         unknown = sorted(set(self.gating_checks) - set(registry.keys()))
         if unknown:
             raise ValidationError(
                 {
-                    "gating_checks": f"Unknown checklist items: {', '.join(unknown)}. Known: {', '.join(registry.keys())}."
+                    "gating_checks": _("Unknown checklist items: %(unknown)s. Known: %(known)s.")
+                    % {"unknown": ", ".join(unknown), "known": ", ".join(registry.keys())}
                 }
             )
         self._refuse_dropping_default_checks()
@@ -210,7 +243,7 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
             return
         if self.exposure_percent == HUNDRED and self.kind != StageKind.FULL:
             raise ValidationError(
-                {"kind": "A stage exposing every user (100 %) is a Full stage, gated and signed off as one."}
+                {"kind": _("A stage exposing every user (100 %) is a Full stage, gated and signed off as one.")}
             )
         limits = {
             StageKind.INTERNAL: settings.INTERNAL_MAX_EXPOSURE_PERCENT,
@@ -220,8 +253,11 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
         if limit is not None and self.exposure_percent > limit:
             raise ValidationError(
                 {
-                    "exposure_percent": f"{self.get_kind_display()} stages expose at most {limit} % of users; "
-                    "a wider stage is the next kind, gated and signed off as one."
+                    "exposure_percent": _(
+                        "%(kind)s stages expose at most %(limit)s %% of users; "
+                        "a wider stage is the next kind, gated and signed off as one."
+                    )
+                    % {"kind": self.get_kind_display(), "limit": limit}
                 }
             )
 
@@ -236,8 +272,11 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
             kind = self.get_kind_display()
             raise ValidationError(
                 {
-                    "gating_checks": f"A {kind} stage of this exposure is gated by at least {', '.join(minimum)}; "
-                    f"this list leaves out {', '.join(dropped)}. Add items, never drop them."
+                    "gating_checks": _(
+                        "A %(kind)s stage of this exposure is gated by at least %(minimum)s; "
+                        "this list leaves out %(dropped)s. Add items, never drop them."
+                    )
+                    % {"kind": kind, "minimum": ", ".join(minimum), "dropped": ", ".join(dropped)}
                 }
             )
 
@@ -258,7 +297,8 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
         if changed:
             raise ValidationError(
                 {
-                    field: f"Stage '{self.name}' has been entered; its {field.replace('_', ' ')} can no longer change."
+                    field: _("Stage '%(stage)s' has been entered; its %(field)s can no longer change.")
+                    % {"stage": self.name, "field": self._meta.get_field(field).verbose_name}
                     for field in changed
                 }
             )
@@ -277,40 +317,57 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
         "min_human_reviewed_share",
     )
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="quality_bars")
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="quality_bars")
     metric = models.SlugField(
+        verbose_name=_("metric"),
         max_length=80,
-        help_text="Metric key, e.g. 'wrong_answers'. The responsibility area owning this concern is accountable.",
+        help_text=_("Metric key, e.g. 'wrong_answers'. The responsibility area owning this concern is accountable."),
     )
-    failure_definition = LimitedTextField(help_text="What counts as one failure, in words a reviewer can apply.")
+    failure_definition = LimitedTextField(
+        verbose_name=_("failure definition"), help_text=_("What counts as one failure, in words a reviewer can apply.")
+    )
     max_failure_rate = models.DecimalField(
+        verbose_name=_("max failure rate"),
         max_digits=6,
         decimal_places=5,
         validators=[MinValueValidator(ZERO)],
-        help_text="Agreed maximum failure rate as a fraction in [0, 1), e.g. 0.05 for 5 %.",
+        help_text=_("Agreed maximum failure rate as a fraction in [0, 1), e.g. 0.05 for 5 %."),
     )
     confidence_level = models.DecimalField(
+        verbose_name=_("confidence level"),
         max_digits=4,
         decimal_places=3,
         default=Decimal("0.95"),
-        help_text="Confidence of the evidence check, a fraction in (0, 1), e.g. 0.95.",
+        help_text=_("Confidence of the evidence check, a fraction in (0, 1), e.g. 0.95."),
     )
-    min_samples = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
+    min_samples = models.PositiveIntegerField(
+        verbose_name=_("min samples"), default=100, validators=[MinValueValidator(1)]
+    )
     min_human_reviewed_share = models.DecimalField(
+        verbose_name=_("min human reviewed share"),
         max_digits=4,
         decimal_places=3,
         default=ZERO,
-        help_text="Share of an evaluation's samples a person must have reviewed, a fraction from 0 to 1, "
-        "e.g. 0.1 for 10 %. 0: no human review required.",
+        help_text=_(
+            "Share of an evaluation's samples a person must have reviewed, a fraction from 0 to 1, "
+            "e.g. 0.1 for 10 %. 0: no human review required."
+        ),
     )
     agreed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("agreed by"),
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    agreed_at = FactDateTimeField(null=True, blank=True)
+    agreed_at = FactDateTimeField(verbose_name=_("agreed at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("quality bar")
+        verbose_name_plural = _("quality bars")
         ordering = ["launch", "metric"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "metric"], name="quality_bar_metric_unique_per_launch"),
@@ -340,16 +397,16 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
     def clean(self) -> None:
         errors = {}
         if self.max_failure_rate is not None and not (ZERO <= self.max_failure_rate < ONE):
-            errors["max_failure_rate"] = "The failure rate is a fraction from 0 up to (not including) 1, e.g. 0.05."
+            errors["max_failure_rate"] = _("The failure rate is a fraction from 0 up to (not including) 1, e.g. 0.05.")
         if self.confidence_level is not None and not (ZERO < self.confidence_level < ONE):
-            errors["confidence_level"] = "The confidence level is a fraction strictly between 0 and 1, e.g. 0.95."
+            errors["confidence_level"] = _("The confidence level is a fraction strictly between 0 and 1, e.g. 0.95.")
         share = self.min_human_reviewed_share
         if share is not None and not (ZERO <= share <= ONE):
-            errors["min_human_reviewed_share"] = (
+            errors["min_human_reviewed_share"] = _(
                 "The human-reviewed share is a fraction from 0 to 1, e.g. 0.1 for 10 %."
             )
         if (self.agreed_by_id is None) != (self.agreed_at is None):
-            errors["agreed_at" if self.agreed_by_id else "agreed_by"] = (
+            errors["agreed_at" if self.agreed_by_id else "agreed_by"] = _(
                 "An agreement needs both who agreed and when; give both or neither."
             )
         if errors:
@@ -367,36 +424,47 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
 
     launch_lookup = "quality_bar__launch"
 
-    quality_bar = models.ForeignKey(QualityBar, on_delete=models.CASCADE, related_name="eval_runs")
-    samples = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    failures = models.PositiveIntegerField()
-    golden_set_name = NameField(max_length=120)
-    golden_set_version = NameField(max_length=40)
+    quality_bar = models.ForeignKey(
+        QualityBar, on_delete=models.CASCADE, verbose_name=_("quality bar"), related_name="eval_runs"
+    )
+    samples = models.PositiveIntegerField(verbose_name=_("samples"), validators=[MinValueValidator(1)])
+    failures = models.PositiveIntegerField(verbose_name=_("failures"))
+    golden_set_name = NameField(verbose_name=_("golden set name"), max_length=120)
+    golden_set_version = NameField(verbose_name=_("golden set version"), max_length=40)
     golden_set_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        verbose_name=_("golden set owner"),
         null=True,
         blank=True,
         related_name="+",
-        help_text="Who maintains the golden set. A run whose golden set has no owner does not count as evidence.",
+        help_text=_("Who maintains the golden set. A run whose golden set has no owner does not count as evidence."),
     )
     measured_version = NameField(
+        verbose_name=_("measured version"),
         max_length=120,
         blank=True,
-        help_text="The model/prompt version this run measured. It counts only while that version is in service.",
+        help_text=_("The model/prompt version this run measured. It counts only while that version is in service."),
     )
-    human_reviewed = models.PositiveIntegerField(default=0, help_text="How many of the samples a person reviewed.")
-    run_at = FactDateTimeField(default=timezone.now)
+    human_reviewed = models.PositiveIntegerField(
+        verbose_name=_("human reviewed"), default=0, help_text=_("How many of the samples a person reviewed.")
+    )
+    run_at = FactDateTimeField(verbose_name=_("run at"), default=timezone.now)
     recorded_at = models.DateTimeField(
+        verbose_name=_("recorded at"),
         default=timezone.now,
         editable=False,
-        help_text="When the run was recorded. The latest evidence is the latest recorded, whatever its run date says.",
+        help_text=_(
+            "When the run was recorded. The latest evidence is the latest recorded, whatever its run date says."
+        ),
     )
-    link = SafeURLField(blank=True, help_text="Where the full results live.")
+    link = SafeURLField(verbose_name=_("link"), blank=True, help_text=_("Where the full results live."))
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("evaluation run")
+        verbose_name_plural = _("evaluation runs")
         ordering = ["quality_bar", "-run_at"]
         constraints = [
             models.CheckConstraint(condition=Q(samples__gte=1), name="eval_run_samples_positive"),
@@ -412,11 +480,14 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
     def clean(self) -> None:
         errors = {}
         if self.samples is not None and self.failures is not None and self.failures > self.samples:
-            errors["failures"] = f"Failures ({self.failures}) cannot exceed samples ({self.samples})."
+            errors["failures"] = _("Failures (%(failures)s) cannot exceed samples (%(samples)s).") % {
+                "failures": self.failures,
+                "samples": self.samples,
+            }
         if self.samples is not None and self.human_reviewed is not None and self.human_reviewed > self.samples:
-            errors["human_reviewed"] = (
-                f"Human-reviewed samples ({self.human_reviewed}) cannot exceed samples ({self.samples})."
-            )
+            errors["human_reviewed"] = _(
+                "Human-reviewed samples (%(reviewed)s) cannot exceed samples (%(samples)s)."
+            ) % {"reviewed": self.human_reviewed, "samples": self.samples}
         if errors:
             raise ValidationError(errors)
 
@@ -424,24 +495,33 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
 class DataAsset(FrozenWithArchivedLaunch, models.Model):
     """A data source or sink the AI system reads or writes."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="data_assets")
-    name = NameField(max_length=120)
-    description = LimitedTextField(blank=True, help_text="What it holds.")
-    classification = models.CharField(max_length=15, choices=Classification.choices, blank=True)
-    access_level = models.CharField(max_length=15, choices=AccessLevel.choices, blank=True)
-    masked_in_logs = models.BooleanField(default=False)
-    retention_days = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
-    last_audit_at = FactDateField(null=True, blank=True)
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="data_assets")
+    name = NameField(verbose_name=_("name"), max_length=120)
+    description = LimitedTextField(verbose_name=_("description"), blank=True, help_text=_("What it holds."))
+    classification = models.CharField(
+        verbose_name=_("classification"), max_length=15, choices=Classification.choices, blank=True
+    )
+    access_level = models.CharField(
+        verbose_name=_("access level"), max_length=15, choices=AccessLevel.choices, blank=True
+    )
+    masked_in_logs = models.BooleanField(verbose_name=_("masked in logs"), default=False)
+    retention_days = models.PositiveIntegerField(
+        verbose_name=_("retention days"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    last_audit_at = FactDateField(verbose_name=_("last audit at"), null=True, blank=True)
     audit_interval_days = models.PositiveIntegerField(
+        verbose_name=_("audit interval days"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Audit checkpoint: audit at least this often.",
+        help_text=_("Audit checkpoint: audit at least this often."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("data asset")
+        verbose_name_plural = _("data assets")
         ordering = ["launch", "name"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "name"], name="data_asset_name_unique_per_launch"),
@@ -481,33 +561,40 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
     # What an agreement covers: changing any of these clears it.
     AGREED_FIELDS = ("target", "alert_threshold")
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="slos")
-    indicator = models.CharField(max_length=20, choices=SloIndicator.choices)
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="slos")
+    indicator = models.CharField(verbose_name=_("indicator"), max_length=20, choices=SloIndicator.choices)
     target = models.DecimalField(
+        verbose_name=_("target"),
         max_digits=14,
         decimal_places=3,
         validators=[MinValueValidator(ZERO)],
-        help_text="Percent for rates, milliseconds for latency, currency units for cost.",
+        help_text=_("Percent for rates, milliseconds for latency, currency units for cost."),
     )
     alert_threshold = models.DecimalField(
+        verbose_name=_("alert threshold"),
         max_digits=14,
         decimal_places=3,
         null=True,
         blank=True,
         validators=[MinValueValidator(ZERO)],
-        help_text="Where the alert fires; for the monthly cost SLO, the daily spend that raises an alert.",
+        help_text=_("Where the alert fires; for the monthly cost SLO, the daily spend that raises an alert."),
     )
-    dashboard_link = SafeURLField(blank=True)
+    dashboard_link = SafeURLField(verbose_name=_("dashboard link"), blank=True)
     agreed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("agreed by"),
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    agreed_at = FactDateTimeField(null=True, blank=True)
+    agreed_at = FactDateTimeField(verbose_name=_("agreed at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "SLO"
-        verbose_name_plural = "SLOs"
+        verbose_name = _("SLO")
+        verbose_name_plural = _("SLOs")
         ordering = ["launch", "indicator"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "indicator"], name="slo_indicator_unique_per_launch"),
@@ -520,7 +607,7 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
                 condition=~Q(indicator__in=sorted(PERCENT_INDICATORS))
                 | (Q(target__lte=100) & (Q(alert_threshold__isnull=True) | Q(alert_threshold__lte=100))),
                 name="slo_percentages_at_most_100",
-                violation_error_message="Success and error rates are percentages: at most 100.",
+                violation_error_message=_("Success and error rates are percentages: at most 100."),
             ),
             models.CheckConstraint(
                 condition=Q(agreed_by__isnull=True, agreed_at__isnull=True)
@@ -532,7 +619,7 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
                 | Q(alert_threshold__isnull=True)
                 | Q(alert_threshold__lte=F("target")),
                 name="slo_daily_cost_alert_within_monthly_budget",
-                violation_error_message="The daily cost alert cannot exceed the monthly budget.",
+                violation_error_message=_("The daily cost alert cannot exceed the monthly budget."),
             ),
             models.CheckConstraint(
                 condition=Q(alert_threshold__isnull=True)
@@ -540,7 +627,7 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
                 | Q(indicator__in=sorted(HIGHER_IS_BETTER), alert_threshold__lte=F("target"))
                 | (~Q(indicator__in=sorted(HIGHER_IS_BETTER | COST_INDICATORS)) & Q(alert_threshold__gte=F("target"))),
                 name="slo_alert_on_the_failing_side_of_target",
-                violation_error_message="The alert threshold must lie on the failing side of the target.",
+                violation_error_message=_("The alert threshold must lie on the failing side of the target."),
             ),
         ]
 
@@ -555,7 +642,7 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
         self.clean_proposed()
         errors = {}
         if (self.agreed_by_id is None) != (self.agreed_at is None):
-            errors["agreed_at" if self.agreed_by_id else "agreed_by"] = (
+            errors["agreed_at" if self.agreed_by_id else "agreed_by"] = _(
                 "An agreement needs both who agreed and when; give both or neither."
             )
         if (
@@ -564,42 +651,52 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
             and self.alert_threshold is not None
             and self.alert_threshold > self.target
         ):
-            errors["alert_threshold"] = (
-                f"The daily cost alert ({self.alert_threshold.normalize():f}) cannot exceed the monthly budget "
-                f"({self.target.normalize():f})."
-            )
+            errors["alert_threshold"] = _(
+                "The daily cost alert (%(alert)s) cannot exceed the monthly budget (%(budget)s)."
+            ) % {"alert": f"{self.alert_threshold.normalize():f}", "budget": f"{self.target.normalize():f}"}
         if self.indicator in PERCENT_INDICATORS:
             for field in ("target", "alert_threshold"):
                 value = getattr(self, field)
                 if value is not None and value > HUNDRED:
-                    errors[field] = f"{self.get_indicator_display()} is a percentage: at most 100."
+                    errors[field] = _("%(indicator)s is a percentage: at most 100.") % {
+                        "indicator": self.get_indicator_display()
+                    }
         if self.target is not None and self.alert_threshold is not None and self.indicator not in COST_INDICATORS:
             if self.indicator in HIGHER_IS_BETTER and self.alert_threshold > self.target:
                 errors.setdefault(
                     "alert_threshold",
-                    f"Alert when the rate falls below a level at or under the target ({self.target.normalize():f}).",
+                    _("Alert when the rate falls below a level at or under the target (%(target)s).")
+                    % {"target": f"{self.target.normalize():f}"},
                 )
             elif self.indicator not in HIGHER_IS_BETTER and self.alert_threshold < self.target:
                 errors.setdefault(
                     "alert_threshold",
-                    f"Alert when the value rises above a level at or over the target ({self.target.normalize():f}).",
+                    _("Alert when the value rises above a level at or over the target (%(target)s).")
+                    % {"target": f"{self.target.normalize():f}"},
                 )
         if errors:
             raise ValidationError(errors)
 
 
 class SeverityLevel(FrozenWithArchivedLaunch, ProposedValues):
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="severity_levels")
-    level = models.CharField(max_length=2, choices=Severity.choices)
-    definition = LimitedTextField()
-    response_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Time to respond; empty means 'next sprint' (backlog)."
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="severity_levels"
     )
-    notify = models.CharField(max_length=15, choices=NotifyScope.choices)
+    level = models.CharField(verbose_name=_("level"), max_length=2, choices=Severity.choices)
+    definition = LimitedTextField(verbose_name=_("definition"))
+    response_minutes = models.PositiveIntegerField(
+        verbose_name=_("response minutes"),
+        null=True,
+        blank=True,
+        help_text=_("Time to respond; empty means 'next sprint' (backlog)."),
+    )
+    notify = models.CharField(verbose_name=_("notify"), max_length=15, choices=NotifyScope.choices)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("severity level")
+        verbose_name_plural = _("severity levels")
         ordering = ["launch", "level"]
         constraints = [
             models.UniqueConstraint(fields=["launch", "level"], name="severity_level_unique_per_launch"),
@@ -621,22 +718,30 @@ class SeverityLevel(FrozenWithArchivedLaunch, ProposedValues):
 def minutes_label(minutes: int | None) -> str:
     """A response time as people say it: '15 min', '4 h', 'next sprint' (no time: the backlog)."""
     if minutes is None:
-        return "next sprint"
+        return str(_("next sprint"))
     if minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes} min"
+        return _("%(hours)s h") % {"hours": minutes // 60}
+    return _("%(minutes)s min") % {"minutes": minutes}
 
 
 class RollbackPlan(FrozenWithArchivedLaunch, models.Model):
-    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="rollback_plan")
-    procedure = LimitedTextField(max_chars=LONG_TEXT_MAX_LENGTH)
-    one_click = models.BooleanField(default=False, help_text="Can be rolled back with a single action.")
-    last_rehearsed_at = FactDateField(null=True, blank=True)
-    max_rehearsal_age_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    launch = models.OneToOneField(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="rollback_plan"
+    )
+    procedure = LimitedTextField(verbose_name=_("procedure"), max_chars=LONG_TEXT_MAX_LENGTH)
+    one_click = models.BooleanField(
+        verbose_name=_("one click"), default=False, help_text=_("Can be rolled back with a single action.")
+    )
+    last_rehearsed_at = FactDateField(verbose_name=_("last rehearsed at"), null=True, blank=True)
+    max_rehearsal_age_days = models.PositiveIntegerField(
+        verbose_name=_("max rehearsal age days"), default=90, validators=[MinValueValidator(1)]
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("rollback plan")
+        verbose_name_plural = _("rollback plans")
         constraints = [
             models.CheckConstraint(condition=Q(max_rehearsal_age_days__gte=1), name="rollback_rehearsal_age_positive"),
         ]
@@ -646,15 +751,19 @@ class RollbackPlan(FrozenWithArchivedLaunch, models.Model):
 
 
 class Runbook(FrozenWithArchivedLaunch, models.Model):
-    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, related_name="runbook")
-    link = SafeURLField(blank=True)
-    content = LimitedTextField(blank=True, max_chars=LONG_TEXT_MAX_LENGTH)
-    last_reviewed_at = FactDateField(null=True, blank=True)
-    review_interval_days = models.PositiveIntegerField(default=180, validators=[MinValueValidator(1)])
+    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="runbook")
+    link = SafeURLField(verbose_name=_("link"), blank=True)
+    content = LimitedTextField(verbose_name=_("content"), blank=True, max_chars=LONG_TEXT_MAX_LENGTH)
+    last_reviewed_at = FactDateField(verbose_name=_("last reviewed at"), null=True, blank=True)
+    review_interval_days = models.PositiveIntegerField(
+        verbose_name=_("review interval days"), default=180, validators=[MinValueValidator(1)]
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("runbook")
+        verbose_name_plural = _("runbooks")
         constraints = [
             models.CheckConstraint(condition=~Q(link="", content=""), name="runbook_has_link_or_content"),
             models.CheckConstraint(condition=Q(review_interval_days__gte=1), name="runbook_review_interval_positive"),
@@ -665,20 +774,26 @@ class Runbook(FrozenWithArchivedLaunch, models.Model):
 
     def clean(self) -> None:
         if not self.link and not self.content.strip():
-            raise ValidationError({"link": "Give the runbook's link or its text."})
+            raise ValidationError({"link": _("Give the runbook's link or its text.")})
 
 
 class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
     """A way failure cases reach the team."""
 
-    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, related_name="feedback_channels")
-    kind = models.CharField(max_length=20, choices=FeedbackKind.choices)
-    description = LimitedTextField(blank=True)
-    review_cadence = models.CharField(max_length=10, choices=ReviewCadence.choices, blank=True)
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="feedback_channels"
+    )
+    kind = models.CharField(verbose_name=_("kind"), max_length=20, choices=FeedbackKind.choices)
+    description = LimitedTextField(verbose_name=_("description"), blank=True)
+    review_cadence = models.CharField(
+        verbose_name=_("review cadence"), max_length=10, choices=ReviewCadence.choices, blank=True
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("feedback channel")
+        verbose_name_plural = _("feedback channels")
         ordering = ["launch", "kind"]
 
     def __str__(self) -> str:
@@ -686,9 +801,9 @@ class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
 
 
 class Verdict(models.TextChoices):
-    READY = "ready", "Ready"
-    BLOCKED = "blocked", "Blocked"
-    FINAL = "final", "Final stage"
+    READY = "ready", _("Ready")
+    BLOCKED = "blocked", _("Blocked")
+    FINAL = "final", _("Final stage")
 
 
 class LaunchEvaluation(models.Model):
@@ -698,13 +813,21 @@ class LaunchEvaluation(models.Model):
     time: approvals expire, evidence ages), so it is never older than a day; ``evaluated_at`` says
     when it was taken. Never a basis for the gate, which always evaluates afresh."""
 
-    launch = models.OneToOneField(Launch, on_delete=models.CASCADE, primary_key=True, related_name="evaluation")
-    next_stage = models.CharField(max_length=80, blank=True)
-    verdict = models.CharField(max_length=10, choices=Verdict.choices)
-    passed = models.PositiveSmallIntegerField()
-    total = models.PositiveSmallIntegerField()
-    blockers = models.JSONField(default=list, help_text="Keys of the checklist items blocking the next stage.")
-    evaluated_at = models.DateTimeField()
+    launch = models.OneToOneField(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), primary_key=True, related_name="evaluation"
+    )
+    next_stage = models.CharField(verbose_name=_("next stage"), max_length=80, blank=True)
+    verdict = models.CharField(verbose_name=_("verdict"), max_length=10, choices=Verdict.choices)
+    passed = models.PositiveSmallIntegerField(verbose_name=_("passed"))
+    total = models.PositiveSmallIntegerField(verbose_name=_("total"))
+    blockers = models.JSONField(
+        verbose_name=_("blockers"), default=list, help_text=_("Keys of the checklist items blocking the next stage.")
+    )
+    evaluated_at = models.DateTimeField(verbose_name=_("evaluated at"))
+
+    class Meta:
+        verbose_name = _("launch evaluation")
+        verbose_name_plural = _("launch evaluations")
 
     def __str__(self) -> str:
         return f"{self.launch_id}: {self.verdict} ({self.passed}/{self.total}) at {self.evaluated_at:%Y-%m-%d %H:%M}"

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
 
 COMMENT_MAX_LENGTH = 4000
 LONG_TEXT_MAX_LENGTH = 20000
@@ -48,8 +49,10 @@ class SingleLineValidator:
                 continue
             if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS:
                 raise ValidationError(
-                    "Enter a single line: line breaks, tabs and other control characters are not allowed "
-                    "(found U+%(codepoint)04X).",
+                    _(
+                        "Enter a single line: line breaks, tabs and other control characters are not allowed "
+                        "(found U+%(codepoint)04X)."
+                    ),
                     code=self.code,
                     params={"codepoint": ord(char), "value": value},
                 )
@@ -84,7 +87,7 @@ def not_in_future(value: datetime.date | datetime.datetime | None) -> None:
     if value is not None and is_future(value):
         shown = value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime.datetime) else value
         raise ValidationError(
-            "%(shown)s is in the future; record only what has already happened.",
+            _("%(shown)s is in the future; record only what has already happened."),
             code="future",
             params={"shown": shown, "value": value},
         )
@@ -97,12 +100,19 @@ def clean_text(value, *, field: str, required: bool | str = False, max_length: i
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError({field: f"Expected text, got {type(value).__name__}."})
+        raise ValidationError({field: _("Expected text, got %(type)s.") % {"type": type(value).__name__}})
     if "\x00" in value:
-        raise ValidationError({field: "The text contains a NUL character, which is not allowed."})
+        raise ValidationError({field: _("The text contains a NUL character, which is not allowed.")})
     value = value.strip()
     if len(value) > max_length:
-        raise ValidationError({field: f"At most {max_length} characters are allowed; this text has {len(value)}."})
+        raise ValidationError(
+            {
+                field: _("At most %(limit)s characters are allowed; this text has %(length)s.")
+                % {"limit": max_length, "length": len(value)}
+            }
+        )
     if required and not value:
-        raise ValidationError({field: required if isinstance(required, str) else f"A {field} is required."})
+        raise ValidationError(
+            {field: required if isinstance(required, str) else _("A %(field)s is required.") % {"field": field}}
+        )
     return value

@@ -1,7 +1,9 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+from django.utils import translation
 
 from tests.factories import UserFactory
 
@@ -20,6 +22,20 @@ def fast_password_hashing():
     worlds built once per module (outside any test's ``settings``) hash quickly too."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def english_for_each_module():
+    """Tests run in English. A request leaves its language active in the thread, and labels are
+    lazy: without this a Korean page in one module would name the next module's world in Korean."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def english_for_each_test():
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
 
 
 @pytest.fixture

@@ -6,3 +6,7 @@ class WebConfig(AppConfig):
 
     name = "web"
     verbose_name = "Web"
+
+    def ready(self) -> None:
+        # Connects the sign-in signal that applies a person's chosen language (web.language).
+        from . import language  # noqa: F401

@@ -5,6 +5,9 @@ on. A change refused because someone else changed the fact meanwhile shows what 
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 from django import forms
 from django.apps import apps
 from django.contrib import messages
@@ -15,9 +18,9 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from raci.checklist_items import people_to_notify
@@ -84,7 +87,7 @@ def _formfield(field: models.Field, **kwargs):
         return ConcernsField(
             label=field.verbose_name.capitalize(),
             required=False,
-            help_text=_lazy(
+            help_text=gettext_lazy(
                 "Separated by commas, e.g. accuracy, hallucination. Quality bars and SLOs go to the area owning their concern."
             ),
         )
@@ -268,15 +271,15 @@ LISTED = (
 
 
 SECTION_LABELS = {
-    "rolloutstage": _lazy("Rollout stages"),
-    "qualitybar": _lazy("Quality bars"),
-    "evalrun": _lazy("Evaluation runs"),
-    "dataasset": _lazy("Data assets"),
-    "slo": _lazy("SLOs"),
-    "severitylevel": _lazy("Severity levels"),
-    "rollbackplan": _lazy("Rollback plan"),
-    "runbook": _lazy("Runbook"),
-    "feedbackchannel": _lazy("Feedback channels"),
+    "rolloutstage": gettext_lazy("Rollout stages"),
+    "qualitybar": gettext_lazy("Quality bars"),
+    "evalrun": gettext_lazy("Evaluation runs"),
+    "dataasset": gettext_lazy("Data assets"),
+    "slo": gettext_lazy("SLOs"),
+    "severitylevel": gettext_lazy("Severity levels"),
+    "rollbackplan": gettext_lazy("Rollback plan"),
+    "runbook": gettext_lazy("Runbook"),
+    "feedbackchannel": gettext_lazy("Feedback channels"),
 }
 
 
@@ -438,5 +441,17 @@ def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         proposed = name in (getattr(fact, "proposed", None) or [])
-        values.append((str(field.verbose_name), f"{value} ({_('proposed')})" if proposed else str(value)))
+        shown = shown_value(value)
+        values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
     return values
+
+
+def shown_value(value) -> str:
+    """A fact's value as the reader's language writes it: yes/no, dates and numbers localised."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime.datetime):
+        return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
+    if isinstance(value, datetime.date | Decimal | int | float):
+        return formats.localize(value)
+    return str(value)

@@ -13,6 +13,10 @@ PLANNING = "planning"
 ARCHIVED, ALL = "archived", "all"
 
 
+ORDERING_FIELDS = (("name", "name"), ("target_date", "target_date"), ("updated_at", "updated"))
+ORDERING_LABELS = {"name": _("Name"), "target_date": _("Target date"), "updated_at": _("Last change")}
+
+
 class PortfolioFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     stage = django_filters.ChoiceFilter(
@@ -44,8 +48,8 @@ class PortfolioFilter(django_filters.FilterSet):
         empty_label=_("Open launches"),
     )
     ordering = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("target_date", "target_date"), ("updated_at", "updated")),
-        field_labels={"name": _("Name"), "target_date": _("Target date"), "updated_at": _("Last change")},
+        fields=ORDERING_FIELDS,
+        field_labels=ORDERING_LABELS,
         label=_("Sort by"),
         empty_label=_("Name"),
     )
@@ -56,6 +60,11 @@ class PortfolioFilter(django_filters.FilterSet):
 
     def __init__(self, *args, owners: QuerySet | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # django-filter words its sort choices once, when the class is made: word them again in
+        # the language of this request.
+        ordering = self.filters["ordering"]
+        ordering.descending_fmt = _("%s (descending)")
+        ordering.extra["choices"] = ordering.build_choices(dict(ORDERING_FIELDS), ORDERING_LABELS)
         if owners is not None:
             self.filters["owner"].queryset = owners
 

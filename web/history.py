@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from approvals.models import LedgerEntry
@@ -17,7 +18,11 @@ from readiness.models import Launch
 from readiness.people import person_name
 from readiness.services import fact_kinds
 
+from .facts import shown_value
+
 HIDDEN_FIELDS = {"updated_at", "created_at", "proposed"}
+# simple-history's own words for what happened to a row, in the reader's language.
+ACTIONS = {"+": gettext_lazy("Created"), "~": gettext_lazy("Changed"), "-": gettext_lazy("Deleted")}
 CHANGES_SHOWN = 300
 
 
@@ -57,7 +62,7 @@ def launch_changes(launch: Launch) -> list[Change]:
                     when=record.history_date,
                     who=person_name(record.history_user) if record.history_user_id else "—",
                     what=label if model is Launch else f"{label} “{kinds[model].describe(record.instance)}”",
-                    action=record.get_history_type_display(),
+                    action=ACTIONS.get(record.history_type) or record.get_history_type_display(),
                     reason=record.history_change_reason or "",
                     fields=fields,
                 )
@@ -84,8 +89,12 @@ def _name_related_rows(changes: list[Change]) -> None:
         change.fields = [
             (
                 str(field.verbose_name),
-                _show(names[field.related_model].get(old, old) if field.is_relation and old is not None else old),
-                _show(names[field.related_model].get(new, new) if field.is_relation and new is not None else new),
+                _show(
+                    field, names[field.related_model].get(old, old) if field.is_relation and old is not None else old
+                ),
+                _show(
+                    field, names[field.related_model].get(new, new) if field.is_relation and new is not None else new
+                ),
             )
             for field, old, new in change.fields
         ]
@@ -96,10 +105,16 @@ def _label(row) -> str:
     return person_name(user if user is not None else row) if hasattr(row, "get_full_name") or user else str(row)
 
 
-def _show(value) -> str:
+def _show(field, value) -> str:
+    """An old or new value as the reader's language shows it: a choice by its label, dates and
+    numbers localised."""
     if value in (None, ""):
         return "—"
-    return str(value)
+    if not field.is_relation and getattr(field, "choices", None):
+        labels = dict(field.flatchoices)
+        if value in labels:
+            return str(labels[value])
+    return shown_value(value)
 
 
 @require_GET

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from approvals.choices import PolicyChangeStatus
@@ -36,10 +36,12 @@ RISK_ORDER = [RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH]
 class LaunchForm(forms.ModelForm):
     seen_version = forms.IntegerField(widget=forms.HiddenInput)
     justification = forms.CharField(
-        label=_lazy("Why may the risk tier be lower?"),
+        label=gettext_lazy("Why may the risk tier be lower?"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Needed only to lower the risk tier: an executive decides, and nothing changes until then."),
+        help_text=gettext_lazy(
+            "Needed only to lower the risk tier: an executive decides, and nothing changes until then."
+        ),
     )
 
     class Meta:
@@ -119,7 +121,7 @@ def _change_risk_tier(actor, launch: Launch, risk_tier: str, justification: str)
 
 class ArchiveForm(forms.Form):
     seen_version = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_lazy("Why?"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=gettext_lazy("Why?"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @require_http_methods(["GET", "POST"])
@@ -147,16 +149,16 @@ def archive_launch(request: HttpRequest, slug: str) -> HttpResponse:
 
 class PolicyDecisionForm(forms.Form):
     approve = forms.TypedChoiceField(
-        label=_lazy("Decision"),
-        choices=[("yes", _lazy("Approve")), ("no", _lazy("Reject"))],
+        label=gettext_lazy("Decision"),
+        choices=[("yes", gettext_lazy("Approve")), ("no", gettext_lazy("Reject"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
     )
     comment = forms.CharField(
-        label=_lazy("Comment"),
+        label=gettext_lazy("Comment"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Required to reject."),
+        help_text=gettext_lazy("Required to reject."),
     )
 
 

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
@@ -102,7 +102,7 @@ class CellForm(forms.Form):
     """The roles one person holds on one area, and the versions of those the editor saw."""
 
     roles = forms.MultipleChoiceField(
-        label=_lazy("Roles"), choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("Roles"), choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
 
     def __init__(self, *args, held: list[RaciAssignment], **kwargs) -> None:
@@ -196,9 +196,9 @@ def people_section(request: HttpRequest, launch: Launch, *, focus: tuple[int, in
 
 
 class OmissionForm(forms.Form):
-    kind = forms.ChoiceField(label=_lazy("Standard area"))
+    kind = forms.ChoiceField(label=gettext_lazy("Standard area"))
     reason = forms.CharField(
-        label=_lazy("Why does this launch need no such area?"), widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Why does this launch need no such area?"), widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def __init__(self, *args, kinds, **kwargs) -> None:
@@ -232,7 +232,7 @@ def omission_record(request: HttpRequest, slug: str) -> HttpResponse:
 
 class WithdrawOmissionForm(forms.Form):
     seen_version = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_lazy("Why withdraw it?"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=gettext_lazy("Why withdraw it?"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
@@ -95,7 +95,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     )
 
 
-STAGE_ORDER = [("planning", _lazy("In planning")), *StageKind.choices]
+STAGE_ORDER = [("planning", gettext_lazy("In planning")), *StageKind.choices]
 
 
 def portfolio_summary(visible, today) -> dict:

@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from readiness.checklist import with_checklist_facts
 from readiness.history import save_with_history
@@ -20,9 +21,9 @@ def moment(now: datetime.datetime | None) -> datetime.datetime:
     if now is None:
         return current
     if not isinstance(now, datetime.datetime) or timezone.is_naive(now):
-        raise ValidationError({"now": "Give an aware datetime."})
+        raise ValidationError({"now": _("Give an aware datetime.")})
     if now > current:
-        raise ValidationError({"now": "A service cannot record an event in the future."})
+        raise ValidationError({"now": _("A service cannot record an event in the future.")})
     return now
 
 
@@ -33,7 +34,7 @@ def launch_with_facts(launch_id: int) -> Launch:
 def stage_of(launch: Launch, stage: RolloutStage) -> RolloutStage:
     expect_type(stage, RolloutStage, "stage")
     if stage.launch_id != launch.pk:
-        raise ValidationError({"stage": f"Stage '{stage.name}' belongs to another launch."})
+        raise ValidationError({"stage": _("Stage '%(stage)s' belongs to another launch.") % {"stage": stage.name}})
     return stage
 
 
@@ -42,12 +43,22 @@ def expect_type(value, kind: type, field: str, *, optional: bool = False) -> Non
     if value is None and optional:
         return
     if not isinstance(value, kind):
-        raise ValidationError({field: f"Expected {kind.__name__}, got {type(value).__name__}."})
+        raise ValidationError(
+            {
+                field: _("Expected %(expected)s, got %(type)s.")
+                % {"expected": kind.__name__, "type": type(value).__name__}
+            }
+        )
 
 
 def close_request(request: SignoffRequest, status: str, *, actor, reason: str) -> None:
     if status not in REQUEST_TRANSITIONS[request.status]:
-        raise ValidationError({"status": f"A {request.get_status_display().lower()} request cannot become {status}."})
+        raise ValidationError(
+            {
+                "status": _("A %(status)s request cannot become %(new)s.")
+                % {"status": request.get_status_display().lower(), "new": status}
+            }
+        )
     request.status = status
     request.closed_at = timezone.now()
     save_with_history(request, actor=actor, reason=reason)
@@ -60,5 +71,8 @@ def locked_request(request: SignoffRequest) -> SignoffRequest:
 def refuse_if_closed(request: SignoffRequest) -> None:
     if not request.is_open:
         raise ValidationError(
-            {"request": f"This request was {request.get_status_display().lower()}; it can no longer be acted on."}
+            {
+                "request": _("This request was %(status)s; it can no longer be acted on.")
+                % {"status": request.get_status_display().lower()}
+            }
         )

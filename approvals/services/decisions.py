@@ -5,11 +5,13 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
+from readiness.i18n import in_english
 from readiness.people import person_name
 from readiness.validators import clean_text
 
@@ -31,14 +33,17 @@ def _acting_for(actor, signoff: SignoffRequest):
     else:
         delegation = signoff.delegations.filter(delegate=actor).select_related("delegator").first()
         if delegation is None:
-            raise PermissionDenied("This request is not addressed or delegated to you.")
+            raise PermissionDenied(_("This request is not addressed or delegated to you."))
         seat = delegation.delegator
     # Who serves a function is checked again when they act: leaving the team ends the right to
     # decide for it, for the addressee and for anyone they delegated to.
     label = signoff.get_function_display()
     for person in dict.fromkeys((actor, seat)):
         if not serves_function(person, signoff.function):
-            raise PermissionDenied(f"{person_name(person)} no longer serves {label}, so cannot decide this request.")
+            raise PermissionDenied(
+                _("%(person)s no longer serves %(function)s, so cannot decide this request.")
+                % {"person": person_name(person), "function": label}
+            )
     return seat
 
 
@@ -61,23 +66,35 @@ def signoff_decide(
     signoff = locked_request(signoff)
     require_view(actor, signoff.launch)
     if actor.pk == signoff.requested_by_id:
-        raise PermissionDenied("You raised this request; someone else must decide it.")
+        raise PermissionDenied(_("You raised this request; someone else must decide it."))
     on_behalf_of = _acting_for(actor, signoff)
     refuse_if_archived(signoff.launch)
     refuse_if_closed(signoff)
     if outcome not in DecisionOutcome.values:
-        raise ValidationError({"outcome": f"Unknown outcome '{outcome}'. Choose approve, reject or request_changes."})
+        raise ValidationError(
+            {
+                "outcome": _("Unknown outcome '%(outcome)s'. Choose approve, reject or request_changes.")
+                % {"outcome": outcome}
+            }
+        )
     comment = clean_text(comment, field="comment")
     if outcome in OUTCOMES_NEEDING_COMMENT and not comment:
-        raise ValidationError({"comment": f"A comment is required to {DecisionOutcome(outcome).label.lower()}."})
+        raise ValidationError(
+            {
+                "comment": _("A comment is required to %(outcome)s.")
+                % {"outcome": DecisionOutcome(outcome).label.lower()}
+            }
+        )
 
     facts = launch_with_facts(signoff.launch_id)
     stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
     snapshot = launch_snapshot(facts, stage)
     if expected_fingerprint is not None and expected_fingerprint != fingerprint(snapshot):
         shown = next((d.snapshot for d in signoff.decisions.all() if d.fingerprint == expected_fingerprint), None)
-        changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else "reload to see them"
-        raise ValidationError({"request": f"The facts changed since you opened this request: {changes}."})
+        changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else _("reload to see them")
+        raise ValidationError(
+            {"request": _("The facts changed since you opened this request: %(changes)s.") % {"changes": changes}}
+        )
     now = moment(now)
     superseded = list(
         SignoffDecision.objects.select_for_update(of=("self",)).filter(
@@ -101,14 +118,16 @@ def signoff_decide(
     )
     try:
         with transaction.atomic():
-            save_with_history(decision, actor=actor, reason=DecisionOutcome(outcome).label)
+            save_with_history(decision, actor=actor, reason=in_english(DecisionOutcome(outcome).label))
     except IntegrityError:
         raise ValidationError(
-            {"request": "Someone decided this request at the same moment; reload and try again."}
+            {"request": _("Someone decided this request at the same moment; reload and try again.")}
         ) from None
     current = SignoffDecision.objects.filter(request=signoff, superseded_at__isnull=True)
     signoff.status = request_status([d.outcome for d in current], signoff.approvals_required)
-    save_with_history(signoff, actor=actor, reason=f"{DecisionOutcome(outcome).label} by {person_name(actor)}")
+    save_with_history(
+        signoff, actor=actor, reason=f"{in_english(DecisionOutcome(outcome).label)} by {person_name(actor)}"
+    )
     ledger.append(
         event=LedgerEvent.DECIDED,
         launch=signoff.launch,
@@ -136,33 +155,30 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
     signoff = locked_request(signoff)
     require_view(actor, signoff.launch)
     if not signoff.addressees.filter(pk=actor.pk).exists():
-        raise PermissionDenied("Only an addressee of this request may delegate it.")
+        raise PermissionDenied(_("Only an addressee of this request may delegate it."))
     refuse_if_archived(signoff.launch)
     refuse_if_closed(signoff)
     reason = clean_text(reason, field="reason")
     if delegate.pk == actor.pk:
-        raise ValidationError({"delegate": "You cannot delegate to yourself."})
+        raise ValidationError({"delegate": _("You cannot delegate to yourself.")})
     if delegate.pk == signoff.requested_by_id:
-        raise ValidationError({"delegate": "The person who raised the request cannot decide it."})
+        raise ValidationError({"delegate": _("The person who raised the request cannot decide it.")})
+    names = {"person": person_name(delegate), "function": signoff.get_function_display()}
     if not delegate.is_active:
-        raise ValidationError({"delegate": f"{person_name(delegate)} is deactivated."})
+        raise ValidationError({"delegate": _("%(person)s is deactivated.") % names})
     if not serves_function(actor, signoff.function):
-        raise PermissionDenied(
-            f"You no longer serve {signoff.get_function_display()}, so cannot delegate this request."
-        )
+        raise PermissionDenied(_("You no longer serve %(function)s, so cannot delegate this request.") % names)
     shared = Team.objects.filter(function=signoff.function, members__user=actor).filter(members__user=delegate)
     if not shared.exists():
-        raise ValidationError(
-            {"delegate": f"{person_name(delegate)} is not in a {signoff.get_function_display()} team with you."}
-        )
+        raise ValidationError({"delegate": _("%(person)s is not in a %(function)s team with you.") % names})
     if signoff.delegations.filter(delegator=actor).exists():
-        raise ValidationError({"delegate": "You have already delegated this request."})
+        raise ValidationError({"delegate": _("You have already delegated this request.")})
     if signoff.addressees.filter(pk=delegate.pk).exists():
         raise ValidationError(
-            {"delegate": f"{person_name(delegate)} is already asked for this sign-off in their own right."}
+            {"delegate": _("%(person)s is already asked for this sign-off in their own right.") % names}
         )
     if signoff.delegations.filter(delegate=delegate).exists():
-        raise ValidationError({"delegate": f"{person_name(delegate)} already decides this request for someone else."})
+        raise ValidationError({"delegate": _("%(person)s already decides this request for someone else.") % names})
     delegation = save_with_history(
         SignoffDelegation(request=signoff, delegator=actor, delegate=delegate, reason=reason),
         actor=actor,
@@ -194,11 +210,14 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
     )
     require_view(actor, acknowledgement.launch)
     if acknowledgement.user_id != actor.pk:
-        raise PermissionDenied("Only the person consulted may acknowledge.")
+        raise PermissionDenied(_("Only the person consulted may acknowledge."))
     refuse_if_archived(acknowledgement.launch)
     if acknowledgement.acknowledged_at is not None:
         raise ValidationError(
-            {"acknowledgement": f"Already acknowledged on {acknowledgement.acknowledged_at.date().isoformat()}."}
+            {
+                "acknowledgement": _("Already acknowledged on %(date)s.")
+                % {"date": acknowledgement.acknowledged_at.date().isoformat()}
+            }
         )
     comment = clean_text(comment, field="comment")
     acknowledgement.acknowledged_at = timezone.now()

@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from raci.choices import Role
 from readiness.access import refuse_if_archived, require_change, require_view
@@ -25,7 +26,14 @@ class GateRefused(ValidationError):
     def __init__(self, readiness: Readiness) -> None:
         self.readiness = readiness
         lines = readiness.refusals + [f"{r.title}: {reason}" for r in readiness.blockers for reason in r.reasons]
-        super().__init__({"stage": [f"May not enter {readiness.stage.name}: {line}" for line in lines]})
+        super().__init__(
+            {
+                "stage": [
+                    _("May not enter %(stage)s: %(reason)s") % {"stage": readiness.stage.name, "reason": line}
+                    for line in lines
+                ]
+            }
+        )
 
 
 # Stage gate --------------------------------------------------------------------------------
@@ -85,13 +93,15 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         Launch.objects.select_for_update(of=("self",), no_key=True).select_related("current_stage").get(pk=launch.pk)
     )
     if actor.pk != locked.owner_id and not _is_accountable(actor, locked):
-        raise PermissionDenied("Only the launch owner or an Accountable may roll the launch back.")
+        raise PermissionDenied(_("Only the launch owner or an Accountable may roll the launch back."))
     refuse_if_archived(locked)
     stage_of(locked, stage)
-    reason = clean_text(reason, field="reason", required="Say why the launch is rolled back.")
+    reason = clean_text(reason, field="reason", required=_("Say why the launch is rolled back."))
     current = locked.current_stage
     if current is None or stage.order >= current.order:
-        raise ValidationError({"stage": f"{stage.name} is not before the current stage; nothing to roll back."})
+        raise ValidationError(
+            {"stage": _("%(stage)s is not before the current stage; nothing to roll back.") % {"stage": stage.name}}
+        )
     locked.current_stage = stage
     save_with_history(locked, actor=actor, reason=f"Rolled back from {current.name} to {stage.name}: {reason}")
     ledger.append(

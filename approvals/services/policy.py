@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from raci.choices import TeamFunction
 from raci.selectors import is_executive, is_function_lead
@@ -42,10 +43,10 @@ def _policy_for(stage: RolloutStage, actor) -> StagePolicy:
 
 def _check_requirement_input(function, approvals_required) -> None:
     if function not in TeamFunction.values:
-        raise ValidationError({"function": f"Unknown function '{function}'."})
+        raise ValidationError({"function": _("Unknown function '%(function)s'.") % {"function": function}})
     expect_type(approvals_required, int, "approvals_required")
     if isinstance(approvals_required, bool) or not 0 <= approvals_required <= 5:
-        raise ValidationError({"approvals_required": "Give a number of approvals from 0 (not required) to 5."})
+        raise ValidationError({"approvals_required": _("Give a number of approvals from 0 (not required) to 5.")})
 
 
 def _default_for(stage: RolloutStage, function: str) -> int:
@@ -91,9 +92,16 @@ def policy_set_requirement(*, actor, stage: RolloutStage, function: str, approva
         label = TeamFunction(function).label
         raise ValidationError(
             {
-                "approvals_required": f"The {launch.get_risk_tier_display().lower()}-risk default for {stage.name} is "
-                f"{default} {label} approval(s); going below it needs an executive or the {label} lead to agree. "
-                "Ask with a policy change request."
+                "approvals_required": _(
+                    "The %(tier)s-risk default for %(stage)s is %(default)s %(function)s approval(s); going below it "
+                    "needs an executive or the %(function)s lead to agree. Ask with a policy change request."
+                )
+                % {
+                    "tier": launch.get_risk_tier_display().lower(),
+                    "stage": stage.name,
+                    "default": default,
+                    "function": label,
+                }
             }
         )
     return _apply_requirement(
@@ -144,10 +152,12 @@ def launch_set_risk_tier(*, actor, launch: Launch, risk_tier: str) -> Launch:
     require_change(actor, launch)
     refuse_if_archived(launch)
     if risk_tier not in RISK_ORDER:
-        raise ValidationError({"risk_tier": f"Unknown risk tier '{risk_tier}'. Choose low, medium or high."})
+        raise ValidationError(
+            {"risk_tier": _("Unknown risk tier '%(tier)s'. Choose low, medium or high.") % {"tier": risk_tier}}
+        )
     if RISK_ORDER.index(risk_tier) < RISK_ORDER.index(launch.risk_tier):
         raise ValidationError(
-            {"risk_tier": "Lowering the risk tier needs an executive to agree. Ask with a policy change request."}
+            {"risk_tier": _("Lowering the risk tier needs an executive to agree. Ask with a policy change request.")}
         )
     if risk_tier == launch.risk_tier:
         return launch
@@ -173,21 +183,23 @@ def policy_change_request(
     justification = clean_text(justification, field="justification", required=True)
     if risk_tier is not None:
         if stage is not None or function is not None or approvals_required is not None:
-            raise ValidationError({"risk_tier": "Ask for a lower risk tier on its own, not with a requirement."})
+            raise ValidationError({"risk_tier": _("Ask for a lower risk tier on its own, not with a requirement.")})
         if risk_tier not in RISK_ORDER:
-            raise ValidationError({"risk_tier": f"Unknown risk tier '{risk_tier}'. Choose low, medium or high."})
+            raise ValidationError(
+                {"risk_tier": _("Unknown risk tier '%(tier)s'. Choose low, medium or high.") % {"tier": risk_tier}}
+            )
         if RISK_ORDER.index(risk_tier) >= RISK_ORDER.index(launch.risk_tier):
-            raise ValidationError({"risk_tier": "Only lowering the risk tier needs a request; raise it directly."})
+            raise ValidationError({"risk_tier": _("Only lowering the risk tier needs a request; raise it directly.")})
         change = PolicyChange(launch=launch, risk_tier=risk_tier)
         what = {"risk tier": {"from": launch.risk_tier, "to": risk_tier}}
     else:
         if stage is None:
-            raise ValidationError({"stage": "Name the stage whose requirement should be lowered."})
+            raise ValidationError({"stage": _("Name the stage whose requirement should be lowered.")})
         stage_of(launch, stage)
         _check_requirement_input(function, approvals_required)
         if approvals_required >= _default_for(stage, function):
             raise ValidationError(
-                {"approvals_required": "This is not below the risk-tier default; set it directly instead."}
+                {"approvals_required": _("This is not below the risk-tier default; set it directly instead.")}
             )
         change = PolicyChange(launch=launch, stage=stage, function=function, approvals_required=approvals_required)
         what = {"stage": stage.name, "function": function, "approvals required": approvals_required}
@@ -197,7 +209,7 @@ def policy_change_request(
         with transaction.atomic():
             save_with_history(change, actor=actor, reason="Lowering the sign-off bar requested")
     except IntegrityError:
-        raise ValidationError({"policy": "The same change is already waiting for a decision."}) from None
+        raise ValidationError({"policy": _("The same change is already waiting for a decision.")}) from None
     ledger.append(
         event=LedgerEvent.POLICY_CHANGE_REQUESTED,
         launch=launch,
@@ -225,14 +237,20 @@ def policy_change_decide(*, actor, change: PolicyChange, approve: bool, comment:
     expect_type(approve, bool, "approve")
     comment = clean_text(comment, field="comment", required=not approve)
     if actor.pk in (change.requested_by_id, launch.owner_id):
-        raise PermissionDenied("Nobody decides a change to the bar that binds their own launch.")
+        raise PermissionDenied(_("Nobody decides a change to the bar that binds their own launch."))
     if not may_decide_policy_change(actor, change):
-        label = f"the {change.get_function_display()} lead" if change.function else "an executive"
-        raise PermissionDenied(f"Only an executive or {label} may decide this change.")
+        if change.function:
+            raise PermissionDenied(
+                _("Only an executive or the %(function)s lead may decide this change.")
+                % {"function": change.get_function_display()}
+            )
+        raise PermissionDenied(_("Only an executive may decide this change."))
     refuse_if_archived(launch)
     status = PolicyChangeStatus.APPROVED if approve else PolicyChangeStatus.REJECTED
     if status not in POLICY_CHANGE_TRANSITIONS[change.status]:
-        raise ValidationError({"status": f"This change is already {change.get_status_display().lower()}."})
+        raise ValidationError(
+            {"status": _("This change is already %(status)s.") % {"status": change.get_status_display().lower()}}
+        )
     change.status = status
     change.decided_by = actor
     change.decided_at = timezone.now()

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from raci.choices import Role
 from raci.selectors import serves_function
@@ -46,25 +47,35 @@ def _addressees_for(launch: Launch, requirement, named: list | None, actor) -> l
     if not people:
         raise ValidationError(
             {
-                "addressees": f"Nobody can be asked for the {label} sign-off: no Accountable, slot or active team member for that function."
+                "addressees": _(
+                    "Nobody can be asked for the %(function)s sign-off: "
+                    "no Accountable, slot or active team member for that function."
+                )
+                % {"function": label}
             }
         )
     if any(person.pk == actor.pk for person in people):
-        raise ValidationError({"addressees": "You cannot address a sign-off request to yourself."})
+        raise ValidationError({"addressees": _("You cannot address a sign-off request to yourself.")})
     if any(not person.is_active for person in people):
-        raise ValidationError({"addressees": "Deactivated people cannot be asked for a sign-off."})
+        raise ValidationError({"addressees": _("Deactivated people cannot be asked for a sign-off.")})
     strangers = [person for person in people if not serves_function(person, requirement.function)]
     if strangers:
         raise ValidationError(
             {
-                "addressees": f"{', '.join(person_name(p) for p in strangers)} cannot sign off for {label}: "
-                f"not in a {label} team. Team administrators decide who serves a function."
+                "addressees": _(
+                    "%(people)s cannot sign off for %(function)s: not in a %(function)s team. "
+                    "Team administrators decide who serves a function."
+                )
+                % {"people": ", ".join(person_name(p) for p in strangers), "function": label}
             }
         )
     if len(people) < requirement.approvals_required:
         raise ValidationError(
             {
-                "addressees": f"The {label} sign-off needs {requirement.approvals_required} approvals; only {len(people)} people are asked."
+                "addressees": _(
+                    "The %(function)s sign-off needs %(needed)s approvals; only %(asked)s people are asked."
+                )
+                % {"function": label, "needed": requirement.approvals_required, "asked": len(people)}
             }
         )
     return people
@@ -98,17 +109,17 @@ def signoffs_request(
     if functions is not None and (
         not isinstance(functions, list | tuple) or not all(isinstance(f, str) for f in functions)
     ):
-        raise ValidationError({"functions": "Give a list of team functions, e.g. ['legal', 'security']."})
+        raise ValidationError({"functions": _("Give a list of team functions, e.g. ['legal', 'security'].")})
     addressees = addressees or {}
     if not isinstance(addressees, dict) or not all(
         isinstance(people, list | tuple) and all(isinstance(p, User) for p in people) for people in addressees.values()
     ):
-        raise ValidationError({"addressees": "Give addressees as {function: [user, ...]}."})
+        raise ValidationError({"addressees": _("Give addressees as {function: [user, ...]}.")})
     launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=launch.pk)
     refuse_if_archived(launch)
     stage_of(launch, stage)
     if due_date is not None and due_date < timezone.localdate():
-        raise ValidationError({"due_date": "The due date is in the past."})
+        raise ValidationError({"due_date": _("The due date is in the past.")})
     facts = launch_with_facts(launch.pk)
     stage = next(s for s in facts.stages.all() if s.pk == stage.pk)
     requirements = {r.function: r for r in effective_requirements(facts, stage)}
@@ -117,7 +128,8 @@ def signoffs_request(
     if unknown:
         raise ValidationError(
             {
-                "functions": f"Not required to enter {stage.name}: {', '.join(unknown)}. Required: {', '.join(requirements) or 'none'}."
+                "functions": _("Not required to enter %(stage)s: %(unknown)s. Required: %(required)s.")
+                % {"stage": stage.name, "unknown": ", ".join(unknown), "required": ", ".join(requirements) or _("none")}
             }
         )
     routed = {

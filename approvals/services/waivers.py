@@ -5,6 +5,7 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from raci.choices import AREA_FUNCTIONS, Role
 from raci.selectors import serves_function
@@ -49,21 +50,21 @@ def waiver_request(
     refuse_if_archived(launch)
     stage_of(launch, stage)
     expect_type(expires_on, datetime.date, "expires_on")
-    justification = clean_text(justification, field="justification", required="A waiver needs a justification.")
+    justification = clean_text(justification, field="justification", required=_("A waiver needs a justification."))
     if check_key in UNWAIVABLE_CHECKS:
-        raise ValidationError({"check_key": "Sign-offs cannot be waived; they are the approval itself."})
+        raise ValidationError({"check_key": _("Sign-offs cannot be waived; they are the approval itself.")})
     if check_key not in registry:
-        raise ValidationError({"check_key": f"Unknown checklist item '{check_key}'."})
+        raise ValidationError({"check_key": _("Unknown checklist item '%(key)s'.") % {"key": check_key}})
     live = Waiver.objects.filter(
         stage=stage, check_key=check_key, status__in=[WaiverStatus.PENDING, WaiverStatus.APPROVED]
     )
     if live.exists():
-        raise ValidationError({"check_key": "A waiver of this item for this stage is already pending or approved."})
+        raise ValidationError({"check_key": _("A waiver of this item for this stage is already pending or approved.")})
     today = timezone.localdate()
     if expires_on < today:
-        raise ValidationError({"expires_on": "The expiry date is in the past."})
+        raise ValidationError({"expires_on": _("The expiry date is in the past.")})
     if expires_on > today + datetime.timedelta(days=MAX_WAIVER_DAYS):
-        raise ValidationError({"expires_on": f"A waiver may run at most {MAX_WAIVER_DAYS} days."})
+        raise ValidationError({"expires_on": _("A waiver may run at most %(days)s days.") % {"days": MAX_WAIVER_DAYS}})
     waiver = Waiver(
         launch=launch,
         stage=stage,
@@ -77,7 +78,7 @@ def waiver_request(
             save_with_history(waiver, actor=actor, reason="Waiver requested")
     except IntegrityError:
         raise ValidationError(
-            {"check_key": "A waiver of this item for this stage is already pending or approved."}
+            {"check_key": _("A waiver of this item for this stage is already pending or approved.")}
         ) from None
     ledger.append(
         event=LedgerEvent.WAIVER_REQUESTED,
@@ -118,16 +119,18 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
     waiver = Waiver.objects.select_for_update(of=("self",)).select_related("launch", "stage").get(pk=waiver.pk)
     require_view(actor, waiver.launch)
     if actor.pk == waiver.requested_by_id:
-        raise PermissionDenied("You asked for this waiver; someone else must decide it.")
+        raise PermissionDenied(_("You asked for this waiver; someone else must decide it."))
     if not _may_decide_waiver(actor, waiver):
-        raise PermissionDenied("Only the Accountable for this item's area or an executive may decide this waiver.")
+        raise PermissionDenied(_("Only the Accountable for this item's area or an executive may decide this waiver."))
     refuse_if_archived(waiver.launch)
     status = WaiverStatus.APPROVED if approve else WaiverStatus.REJECTED
     if status not in WAIVER_TRANSITIONS[waiver.status]:
-        raise ValidationError({"status": f"This waiver is already {waiver.get_status_display().lower()}."})
+        raise ValidationError(
+            {"status": _("This waiver is already %(status)s.") % {"status": waiver.get_status_display().lower()}}
+        )
     comment = clean_text(comment, field="comment")
     if not approve and not comment:
-        raise ValidationError({"comment": "Say why the waiver is rejected."})
+        raise ValidationError({"comment": _("Say why the waiver is rejected.")})
     waiver.status = status
     waiver.decided_by = actor
     waiver.decided_at = timezone.now()

@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..access import refuse_if_archived, require_change
 from ..choices import SENSITIVITY
 from ..history import delete_with_history, save_with_history
+from ..i18n import in_english
 from ..models import (
     SLO,
     DataAsset,
@@ -73,7 +76,8 @@ class FactKind:
 
     def name(self, fact: models.Model) -> str:
         """How messages name one fact, e.g. "Quality bar 'wrong_answers'"."""
-        return f"{self.label[:1].upper()}{self.label[1:]} '{self.describe(fact)}'"
+        label = str(self.label)
+        return f"{label[:1].upper()}{label[1:]} '{self.describe(fact)}'"
 
     @property
     def settable_on_add(self) -> tuple[str, ...]:
@@ -97,7 +101,9 @@ def kind_of(model: type[models.Model]) -> FactKind:
     try:
         return _kinds[model]
     except (KeyError, TypeError):
-        raise ValidationError({"model": f"{getattr(model, '__name__', model)} is not a fact of a launch."}) from None
+        raise ValidationError(
+            {"model": _("%(model)s is not a fact of a launch.") % {"model": getattr(model, "__name__", model)}}
+        ) from None
 
 
 # --- versions ------------------------------------------------------------------------------------
@@ -111,18 +117,26 @@ def fact_version(fact: models.Model) -> int:
 def require_version(fact: models.Model, seen_version, *, what: str) -> None:
     """Refuse unless ``fact`` is still at ``seen_version``; call it with the fact's row locked."""
     if isinstance(seen_version, bool) or not isinstance(seen_version, int):
-        raise ValidationError({"seen_version": "Give the version of the fact you saw (an integer)."})
+        raise ValidationError({"seen_version": _("Give the version of the fact you saw (an integer).")})
     latest = fact.history.order_by("-history_id").select_related("history_user").first()
     current = latest.history_id if latest else 0
     if current == seen_version:
         return
     if latest is None or seen_version > current:
-        raise ValidationError({"seen_version": f"{what} has no version {seen_version}; reload it."})
-    who = person_name(latest.history_user) if latest.history_user_id else "someone (no user recorded)"
+        raise ValidationError(
+            {
+                "seen_version": _("%(what)s has no version %(version)s; reload it.")
+                % {"what": what, "version": seen_version}
+            }
+        )
+    who = person_name(latest.history_user) if latest.history_user_id else _("someone (no user recorded)")
     when = timezone.localtime(latest.history_date).isoformat(sep=" ", timespec="minutes")
     raise EditConflict(
-        f"{what} was changed by {who} at {when} since you opened it; reload it to see their change, "
-        "then make yours again."
+        _(
+            "%(what)s was changed by %(who)s at %(when)s since you opened it; reload it to see their change, "
+            "then make yours again."
+        )
+        % {"what": what, "who": who, "when": when}
     )
 
 
@@ -144,7 +158,7 @@ def launch_of(fact: models.Model) -> Launch:
 
 def _writable_launch(actor, launch: Launch) -> Launch:
     if not isinstance(launch, Launch):
-        raise ValidationError({"launch": f"Expected a launch, got {type(launch).__name__}."})
+        raise ValidationError({"launch": _("Expected a launch, got %(type)s.") % {"type": type(launch).__name__}})
     # The permission is judged on the locked row as it stands, not on the caller's copy (which
     # may predate a hand-over to another owner).
     launch = lock_launch(launch)
@@ -155,16 +169,17 @@ def _writable_launch(actor, launch: Launch) -> Launch:
 
 def _refuse_unknown(values: Mapping, allowed: Iterable[str], kind: FactKind, *, changing: bool) -> None:
     if not isinstance(values, Mapping):
-        raise ValidationError({"values": "Give the fields to set as a mapping of field name to value."})
+        raise ValidationError({"values": _("Give the fields to set as a mapping of field name to value.")})
     allowed = set(allowed)
     errors = {}
     for name in values:
         if name in allowed:
             continue
+        names = {"field": name.replace("_", " "), "kind": kind.label}
         if changing and name in kind.fixed:
-            errors[name] = f"The {name.replace('_', ' ')} of a {kind.label} is set once; remove it and add another."
+            errors[name] = _("The %(field)s of a %(kind)s is set once; remove it and add another.") % names
         else:
-            errors[name] = f"A {kind.label}'s {name.replace('_', ' ')} cannot be set here."
+            errors[name] = _("A %(kind)s's %(field)s cannot be set here.") % names
     if errors:
         raise ValidationError(errors)
 
@@ -182,8 +197,13 @@ def fact_add(*, actor, launch: Launch, model: type[models.Model], values: Mappin
     launch = _writable_launch(actor, launch)
     fact = model(**{**values, "launch": launch} if has_launch else values)
     if launch_of(fact).pk != launch.pk:
-        raise ValidationError({"launch": f"That {kind.label} would belong to another launch than '{launch.slug}'."})
-    return save_with_history(fact, actor=actor, reason=reason or f"Added {kind.label}")
+        raise ValidationError(
+            {
+                "launch": _("That %(kind)s would belong to another launch than '%(slug)s'.")
+                % {"kind": kind.label, "slug": launch.slug}
+            }
+        )
+    return save_with_history(fact, actor=actor, reason=reason or f"Added {in_english(kind.label)}")
 
 
 def locked_fact(fact: models.Model) -> models.Model:
@@ -198,17 +218,27 @@ def gone(fact: models.Model) -> EditConflict:
     """The fact was removed since the caller saw it: say who removed it, when history knows."""
     kind = kind_of(type(fact))
     removal = type(fact).history.filter(id=fact.pk, history_type="-").select_related("history_user").first()
-    who = ""
-    if removal is not None:
-        name = person_name(removal.history_user) if removal.history_user_id else "someone"
-        who = f" by {name} at {timezone.localtime(removal.history_date):%Y-%m-%d %H:%M}"
-    return EditConflict({"fact": f"{kind.name(fact)} was removed{who} since you opened it."})
+    if removal is None:
+        return EditConflict({"fact": _("%(what)s was removed since you opened it.") % {"what": kind.name(fact)}})
+    name = person_name(removal.history_user) if removal.history_user_id else _("someone")
+    return EditConflict(
+        {
+            "fact": _("%(what)s was removed by %(who)s at %(when)s since you opened it.")
+            % {
+                "what": kind.name(fact),
+                "who": name,
+                "when": f"{timezone.localtime(removal.history_date):%Y-%m-%d %H:%M}",
+            }
+        }
+    )
 
 
 def _prepare(actor, fact: models.Model) -> tuple[FactKind, models.Model]:
     kind = kind_of(type(fact))
     if fact.pk is None:
-        raise ValidationError({"fact": f"This {kind.label} has not been saved yet; add it instead."})
+        raise ValidationError(
+            {"fact": _("This %(kind)s has not been saved yet; add it instead.") % {"kind": kind.label}}
+        )
     _writable_launch(actor, launch_of(fact))
     return kind, locked_fact(fact)
 
@@ -261,12 +291,15 @@ def fact_confirm(*, actor, fact: models.Model, seen_version: int, fields: Iterab
     require_version(fact, seen_version, what=kind.name(fact))
     proposed = list(getattr(fact, "proposed", None) or [])
     if fields is not None and (isinstance(fields, str) or not all(isinstance(name, str) for name in fields)):
-        raise ValidationError({"fields": "Give the fields to confirm as a list of field names."})
+        raise ValidationError({"fields": _("Give the fields to confirm as a list of field names.")})
     chosen = list(proposed if fields is None else fields)
     not_proposed = sorted(set(chosen) - set(proposed))
     if not chosen or not_proposed:
         raise ValidationError(
-            {"fields": f"Nothing proposed to confirm: {', '.join(not_proposed) or 'no field given'}."}
+            {
+                "fields": _("Nothing proposed to confirm: %(fields)s.")
+                % {"fields": ", ".join(not_proposed) or _("no field given")}
+            }
         )
     fact.proposed = [name for name in proposed if name not in chosen]
     labels = ", ".join(name.replace("_", " ") for name in chosen)
@@ -278,7 +311,9 @@ def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) ->
     """Remove ``fact`` with a reason (kept in its history), as of the version the caller saw."""
     kind, fact = _prepare(actor, fact)
     _refuse_lowering(kind, fact, None)
-    reason = clean_text(reason, field="reason", required=f"Say why the {kind.label} is removed.", max_length=500)
+    reason = clean_text(
+        reason, field="reason", required=_("Say why the %(kind)s is removed.") % {"kind": kind.label}, max_length=500
+    )
     require_version(fact, seen_version, what=kind.name(fact))
     if kind.after_change is not None:
         kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
@@ -290,12 +325,23 @@ def _declassifying(asset: DataAsset, values: Mapping | None) -> dict[str, str]:
     Accountable's act (raci.services.data_asset_declassify / data_asset_remove), not the owner's."""
     if not asset.is_sensitive:
         return {}
-    held = f"Data asset '{asset.name}' is {asset.get_classification_display().lower()}"
+    names = {"name": asset.name, "class": asset.get_classification_display().lower()}
     if values is None:
-        return {"fact": f"{held}; only the Accountable for privacy (the policy area) may remove it."}
+        return {
+            "fact": _(
+                "Data asset '%(name)s' is %(class)s; only the Accountable for privacy (the policy area) may remove it."
+            )
+            % names
+        }
     lowered = SENSITIVITY.get(values.get("classification", asset.classification) or "", 0)
     if lowered < SENSITIVITY[asset.classification]:
-        return {"classification": f"{held}; only the Accountable for privacy (the policy area) may lower its class."}
+        return {
+            "classification": _(
+                "Data asset '%(name)s' is %(class)s; only the Accountable for privacy (the policy area) "
+                "may lower its class."
+            )
+            % names
+        }
     return {}
 
 
@@ -340,7 +386,7 @@ def _ledger_redefinition(event: str, definition: Callable[[models.Model], dict])
 register_fact_kind(
     FactKind(
         RolloutStage,
-        "stage",
+        gettext_lazy("stage"),
         fields=("name", "order", "exposure_percent", "planned_date", "gating_checks"),
         # A Beta stage turned Internal would need less: a stage keeps its kind (remove it, with a
         # reason, and add another).
@@ -351,7 +397,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         QualityBar,
-        "quality bar",
+        gettext_lazy("quality bar"),
         fields=(
             "metric",
             "failure_definition",
@@ -364,7 +410,7 @@ register_fact_kind(
         describe=lambda bar: bar.metric,
         # The bar binds the owner: dropping it is the Accountable's act (raci.services.quality_bar_remove).
         not_the_owners=lambda bar, values: (
-            {"fact": "A quality bar is removed only by the Accountable of the area that owns its metric."}
+            {"fact": _("A quality bar is removed only by the Accountable of the area that owns its metric.")}
             if values is None
             else {}
         ),
@@ -373,7 +419,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         EvalRun,
-        "evaluation run",
+        gettext_lazy("evaluation run"),
         fields=("link",),
         fixed=(
             "quality_bar",
@@ -386,12 +432,20 @@ register_fact_kind(
             "human_reviewed",
             "run_at",
         ),
-        describe=lambda run: f"{run.failures}/{run.samples} on {run.golden_set_name} {run.golden_set_version}",
+        describe=lambda run: (
+            _("%(failures)s/%(samples)s on %(golden_set)s %(golden_version)s")
+            % {
+                "failures": run.failures,
+                "samples": run.samples,
+                "golden_set": run.golden_set_name,
+                "golden_version": run.golden_set_version,
+            }
+        ),
         # Evidence is not the owner's to drop (a failing run would vanish and an older passing one
         # count again): the Accountable of the area owning the bar's metric removes a wrong run
         # (raci.services.eval_run_remove).
         not_the_owners=lambda run, values: (
-            {"fact": "An evaluation run is removed only by the Accountable of the area that owns its bar's metric."}
+            {"fact": _("An evaluation run is removed only by the Accountable of the area that owns its bar's metric.")}
             if values is None
             else {}
         ),
@@ -400,7 +454,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         DataAsset,
-        "data asset",
+        gettext_lazy("data asset"),
         fields=(
             "name",
             "description",
@@ -418,12 +472,12 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         SLO,
-        "SLO",
+        gettext_lazy("SLO"),
         fields=("target", "alert_threshold", "dashboard_link"),
         fixed=("indicator",),
         # Once agreed, an SLO binds the owner: dropping it is the Accountable's act (raci.services.slo_remove).
         not_the_owners=lambda slo, values: (
-            {"fact": "An agreed SLO is removed only by the Accountable of the area that owns its concern."}
+            {"fact": _("An agreed SLO is removed only by the Accountable of the area that owns its concern.")}
             if values is None and slo.agreed_by_id
             else {}
         ),
@@ -434,7 +488,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         SeverityLevel,
-        "severity level",
+        gettext_lazy("severity level"),
         fields=("definition", "response_minutes", "notify"),
         fixed=("level",),
         describe=lambda level: level.level,
@@ -443,7 +497,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         RollbackPlan,
-        "rollback plan",
+        gettext_lazy("rollback plan"),
         fields=("procedure", "one_click", "last_rehearsed_at", "max_rehearsal_age_days"),
         describe=lambda plan: plan.launch.slug,
     )
@@ -451,7 +505,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         Runbook,
-        "runbook",
+        gettext_lazy("runbook"),
         fields=("link", "content", "last_reviewed_at", "review_interval_days"),
         describe=lambda runbook: runbook.launch.slug,
     )
@@ -459,7 +513,7 @@ register_fact_kind(
 register_fact_kind(
     FactKind(
         FeedbackChannel,
-        "feedback channel",
+        gettext_lazy("feedback channel"),
         fields=("kind", "description", "review_cadence"),
         describe=lambda channel: channel.get_kind_display(),
     )

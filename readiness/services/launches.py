@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..access import access_synced_once, require_change
 from ..choices import SloIndicator
@@ -66,13 +67,16 @@ def launch_create_from_template(
         spec = TEMPLATES[template]
     except KeyError:
         raise ValidationError(
-            {"template": f"Unknown launch template '{template}'. Known: {', '.join(sorted(TEMPLATES))}."}
+            {
+                "template": _("Unknown launch template '%(template)s'. Known: %(known)s.")
+                % {"template": template, "known": ", ".join(sorted(TEMPLATES))}
+            }
         ) from None
     if (monthly_cost_budget is None) != (daily_cost_alert is None):
         missing = "daily_cost_alert" if daily_cost_alert is None else "monthly_cost_budget"
-        raise ValidationError({missing: "Give the monthly cost budget and its daily alert together, or neither."})
+        raise ValidationError({missing: _("Give the monthly cost budget and its daily alert together, or neither.")})
     if monthly_cost_budget is not None and monthly_cost_budget <= 0:
-        raise ValidationError({"monthly_cost_budget": "The monthly cost budget must be a positive amount."})
+        raise ValidationError({"monthly_cost_budget": _("The monthly cost budget must be a positive amount.")})
 
     launch = launch_create(
         actor=actor, name=name, slug=slug, owner=owner, summary=summary, risk_tier=risk_tier, target_date=target_date
@@ -153,13 +157,18 @@ def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> 
     unknown = sorted(set(values) - set(LAUNCH_FIELDS))
     if unknown:
         raise ValidationError(
-            {name: f"A launch's {name.replace('_', ' ')} cannot be changed here." for name in unknown}
+            {
+                name: _("A launch's %(field)s cannot be changed here.") % {"field": name.replace("_", " ")}
+                for name in unknown
+            }
         )
     launch = lock_launch(launch)
     require_change(actor, launch)
     if launch.archived:
-        raise ValidationError({"launch": f"Launch '{launch.slug}' is archived; nothing about it can change."})
-    require_version(launch, seen_version, what=f"Launch '{launch.slug}'")
+        raise ValidationError(
+            {"launch": _("Launch '%(slug)s' is archived; nothing about it can change.") % {"slug": launch.slug}}
+        )
+    require_version(launch, seen_version, what=_("Launch '%(slug)s'") % {"slug": launch.slug})
     changed = sorted(name for name, value in values.items() if getattr(launch, name) != value)
     if not changed:
         return launch
@@ -171,12 +180,17 @@ def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> 
 @transaction.atomic
 def launch_archive(*, actor, launch: Launch, seen_version: int, archived: bool = True, reason: str) -> Launch:
     """Archive the launch (its facts freeze, whatever door they come through) or reopen it."""
-    reason = clean_text(reason, field="reason", required="Say why the launch is archived or reopened.", max_length=500)
+    reason = clean_text(
+        reason, field="reason", required=_("Say why the launch is archived or reopened."), max_length=500
+    )
     launch = lock_launch(launch)
     require_change(actor, launch)
-    require_version(launch, seen_version, what=f"Launch '{launch.slug}'")
+    require_version(launch, seen_version, what=_("Launch '%(slug)s'") % {"slug": launch.slug})
     if launch.archived == archived:
-        state = "archived" if archived else "open"
-        raise ValidationError({"archived": f"Launch '{launch.slug}' is already {state}."})
+        if archived:
+            message = _("Launch '%(slug)s' is already archived.")
+        else:
+            message = _("Launch '%(slug)s' is already open.")
+        raise ValidationError({"archived": message % {"slug": launch.slug}})
     launch.archived = archived
     return save_with_history(launch, actor=actor, reason=("Archived: " if archived else "Reopened: ") + reason)

@@ -11,7 +11,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from raci.choices import AreaKind, TeamFunction
-from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from raci.models import (
+    AreaOmission,
+    LanguagePreference,
+    LaunchStakeholder,
+    RaciAssignment,
+    ResponsibilityArea,
+    Stakeholder,
+    Team,
+)
 from tests.factories import (
     AreaOmissionFactory,
     LaunchStakeholderFactory,
@@ -40,7 +48,7 @@ def test_every_raci_model_is_registered():
         if not model._meta.model_name.startswith("historical")
     }
     assert {model for model in models if admin.site.is_registered(model)} == models
-    assert models == {factory._meta.model for factory in FACTORIES} | {AreaOmission}
+    assert models == {factory._meta.model for factory in FACTORIES} | {AreaOmission, LanguagePreference}
 
 
 @pytest.mark.parametrize("factory", FACTORIES, ids=lambda f: f._meta.model.__name__)
