@@ -349,10 +349,12 @@ class Waiver(models.Model):
         verbose_name_plural = _("waivers")
         ordering = ["launch", "stage__order", "check_key"]
         constraints = [
+            # One request waits per item and stage. That no approved waiver is still in force
+            # when another is asked for depends on the date, so the service checks it.
             models.UniqueConstraint(
                 fields=["stage", "check_key"],
-                condition=Q(status__in=[WaiverStatus.PENDING, WaiverStatus.APPROVED]),
-                name="one_live_waiver_per_stage_and_item",
+                condition=Q(status=WaiverStatus.PENDING),
+                name="one_pending_waiver_per_stage_and_item",
             ),
             models.CheckConstraint(
                 condition=~Q(decided_by=models.F("requested_by")), name="waiver_not_decided_by_requester"

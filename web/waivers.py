@@ -30,8 +30,6 @@ from readiness.models import Launch
 
 from .forms import WaiverDecisionForm, WaiverRequestForm, add_service_errors
 
-LIVE = (WaiverStatus.PENDING, WaiverStatus.APPROVED)
-
 
 @dataclass(frozen=True)
 class WaiverRow:
@@ -74,7 +72,11 @@ def launch_waivers(user, launch: Launch, readiness: Readiness, *, may_change: bo
         rows.append(WaiverRow(waiver, _title(waiver.check_key), state_of(waiver, today), waiver.pk in may_decide))
     waivable = set()
     if may_change and readiness.stage is not None:
-        live = {w.check_key for w in launch.waivers.all() if w.stage_id == readiness.stage.pk and w.status in LIVE}
+        live = {
+            w.check_key
+            for w in launch.waivers.all()
+            if w.stage_id == readiness.stage.pk and (w.status == WaiverStatus.PENDING or w.is_in_force(today))
+        }
         waivable = {
             result.key
             for result in readiness.results

@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,12 +56,13 @@ def waiver_request(
         raise ValidationError({"check_key": _("Sign-offs cannot be waived; they are the approval itself.")})
     if check_key not in registry:
         raise ValidationError({"check_key": _("Unknown checklist item '%(key)s'.") % {"key": check_key}})
-    live = Waiver.objects.filter(
-        stage=stage, check_key=check_key, status__in=[WaiverStatus.PENDING, WaiverStatus.APPROVED]
+    today = timezone.localdate()
+    # An approved waiver that has expired no longer stands in the way of asking again.
+    live = Waiver.objects.filter(stage=stage, check_key=check_key).filter(
+        Q(status=WaiverStatus.PENDING) | Q(status=WaiverStatus.APPROVED, expires_on__gte=today)
     )
     if live.exists():
         raise ValidationError({"check_key": _("A waiver of this item for this stage is already pending or approved.")})
-    today = timezone.localdate()
     if expires_on < today:
         raise ValidationError({"expires_on": _("The expiry date is in the past.")})
     if expires_on > today + datetime.timedelta(days=MAX_WAIVER_DAYS):

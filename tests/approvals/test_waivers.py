@@ -22,7 +22,7 @@ from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory, UserFactory
-from tests.helpers import give_view
+from tests.helpers import assert_refused_by_database, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +202,32 @@ def test_a_second_live_waiver_is_refused_with_an_error_naming_the_item(blocked, 
     assert refused.value.message_dict == {
         "check_key": ["A waiver of this item for this stage is already pending or approved."]
     }
+
+
+def test_a_new_waiver_may_be_asked_for_once_the_approved_one_expired(blocked, owner, monkeypatch):
+    first = ask(blocked, owner)  # runs 14 days
+    waiver_decide(actor=accountable(blocked, AreaKind.INFRASTRUCTURE), waiver=first, approve=True)
+    later = timezone.localdate() + datetime.timedelta(days=20)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: later)
+
+    second = ask(blocked, owner, expires_on=later + datetime.timedelta(days=7))
+
+    assert second.status == WaiverStatus.PENDING
+    monkeypatch.undo()
+    assert verify().ok  # the lapsed waiver's record is untouched
+
+
+def test_the_database_keeps_one_pending_waiver_per_item_and_stage(blocked, owner):
+    first = ask(blocked, owner)
+    twin = Waiver(
+        launch=first.launch,
+        stage=first.stage,
+        check_key=first.check_key,
+        justification="Again",
+        expires_on=first.expires_on,
+        requested_by=owner,
+    )
+    assert_refused_by_database(twin)
 
 
 def test_a_new_waiver_may_be_asked_for_after_a_rejection(blocked, owner):

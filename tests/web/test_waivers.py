@@ -281,6 +281,19 @@ def test_an_expired_waiver_is_shown_expired_and_no_longer_waives(client, world):
     assert "Expired on" in page
     assert f'id="item-{ITEM}" class="item status-fail"' in page
     assert "Not ready to enter Internal" in page
+    # The lapsed waiver no longer stands in the way: the owner may ask again, and is offered to.
+    assert f"?item={ITEM}&amp;stage={internal(launch).pk}" in page
+    again = post_request(client, launch)
+    assert again.status_code == 302, again.context and again.context["form"].errors
+    assert Waiver.objects.filter(check_key=ITEM, status=WaiverStatus.PENDING).count() == 1
+
+
+def test_an_approved_waiver_still_in_force_refuses_another(client, world):
+    launch = world["launch"]
+    waiver_decide(actor=world["ml"], waiver=requested(launch), approve=True)
+    refused = post_request(client, launch)
+    assert "already pending or approved" in " ".join(refused.context["form"].errors["check_key"])
+    assert Waiver.objects.count() == 1
 
 
 def test_an_archived_launch_s_waivers_leave_the_inbox_and_cannot_be_decided_or_requested(client, world):
