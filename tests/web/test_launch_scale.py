@@ -12,6 +12,7 @@ from approvals.choices import RequestStatus
 from approvals.models import SignoffDecision, SignoffRequest
 from approvals.services import signoff_decide
 from raci.choices import AreaKind, Role
+from readiness.checklist import evaluate_many
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
 from tests.builders import accountable_of, approve_signoffs, ready_launch
@@ -138,6 +139,7 @@ def test_the_launch_page_runs_the_same_queries_for_a_small_and_a_big_launch(
         # The decisions' snapshots: only the stale approvals', once.
         snapshot_reads = [q["sql"] for q in queries if '"approvals_signoffdecision"."snapshot"' in q["sql"]]
         assert len(snapshot_reads) == 1, snapshot_reads
+        assert '"approvals_signoffdecision"."id" IN' in snapshot_reads[0]
     assert counts["big"] == counts["small"], counts
     assert counts["big"] <= QUERY_BOUND
 
@@ -158,3 +160,14 @@ def test_an_approval_on_the_current_facts_reads_no_snapshot(client, launches):
     html, queries = _page(client, small.owner, small)
     assert "is stale" not in html
     assert not [q for q in queries if '"approvals_signoffdecision"."snapshot"' in q["sql"]]
+
+
+def test_evaluating_many_launches_reads_their_stale_snapshots_in_one_query(launches):
+    with CaptureQueriesContext(connection) as queries:
+        results = evaluate_many(Launch.objects.filter(pk__in=[launch.pk for launch in launches.values()]))
+    snapshot_reads = [q["sql"] for q in queries if '"approvals_signoffdecision"."snapshot"' in q["sql"]]
+    assert len(snapshot_reads) == 1
+    assert '"approvals_signoffdecision"."id" IN' in snapshot_reads[0]  # the stale ones, not every decision
+    for readiness in results:
+        (approved,) = [r for r in readiness.results if r.key == "stakeholders_approved"]
+        assert any("is stale — facts changed since" in reason for reason in approved.reasons)
