@@ -6,8 +6,8 @@ that the benchmark can never touch the database in ``DATABASE_URL`` or ``db.sqli
 a temporary SQLite file, migrates it, builds the world through the domain's services, then asks the
 pages with Django's test client as signed-in users and prints a table:
 
-- the portfolio (an executive seeing every launch, and the PM who owns 1,000 of them): median of
-  N requests, and with the verdict filter and a search;
+- the portfolio (an executive seeing every launch, and the PM who owns all of them; the first page
+  from the template, the rest blank): median of N requests, and with the verdict filter and a search;
 - the launch page of the largest demo-like launch (30 areas, 60 people, 40 data assets, 10 quality
   bars with runs, 200 sign-off decisions): the full response, against "the same rows without
   rendering" (the view's own reads and context building, with the template left out).
@@ -63,23 +63,29 @@ def build_people():
     return Command()._people(with_superuser=False)
 
 
-def build_portfolio(people, count: int) -> None:
-    """``count`` launches owned by pam, through ``launch_create`` (each with its history row and the
-    owner's grants), a varied mix of risk tiers and target dates; then their stored evaluations."""
-    from readiness.services import launch_create
+def build_portfolio(people, count: int, rich: int) -> None:
+    """``count`` launches owned by pam, a varied mix of risk tiers and target dates: the first
+    ``rich`` from the Generative AI template (stages, quality bar, SLOs, severity policy, areas,
+    slots: what the portfolio's page evaluates), the rest blank, through ``launch_create`` (each
+    with its history row and the owner's grants)."""
+    from readiness.services import launch_create, launch_create_from_template
 
     pam = people["pam"].user
     tiers = ["low", "medium", "high"]
     today = datetime.date.today()
     for n in range(count):
-        launch_create(
-            actor=pam,
-            name=f"Portfolio launch {n:04d}",
-            slug=f"portfolio-{n:04d}",
-            summary=f"Launch number {n} of the benchmark portfolio.",
-            risk_tier=tiers[n % 3],
-            target_date=today + datetime.timedelta(days=n % 90),
-        )
+        values = {
+            "actor": pam,
+            "name": f"Portfolio launch {n:04d}",
+            "slug": f"portfolio-{n:04d}",
+            "summary": f"Launch number {n} of the benchmark portfolio.",
+            "risk_tier": tiers[n % 3],
+            "target_date": today + datetime.timedelta(days=n % 90),
+        }
+        if n < rich:
+            launch_create_from_template(**values, template="genai-feature")
+        else:
+            launch_create(**values)
 
 
 def _staff(people, count: int):
@@ -314,6 +320,12 @@ class WithoutRendering:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--launches", type=int, default=1000, help="portfolio size (default 1000)")
+    parser.add_argument(
+        "--rich",
+        type=int,
+        default=24,
+        help="how many of them come from the template (default 24: with the giant, the first page)",
+    )
     parser.add_argument("--repeat", type=int, default=9, help="requests per measurement; the median counts")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and print where it is")
     args = parser.parse_args()
@@ -347,8 +359,11 @@ def run(args, folder: Path) -> int:
     started = time.perf_counter()
     with transaction.atomic():
         people = build_people()
-        build_portfolio(people, args.launches)
-    print(f"Built {args.launches} launches through launch_create in {time.perf_counter() - started:.1f} s")
+        build_portfolio(people, args.launches, min(args.rich, args.launches))
+    print(
+        f"Built {args.launches} launches ({min(args.rich, args.launches)} from the template) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
     started = time.perf_counter()
     with transaction.atomic():
