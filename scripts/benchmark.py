@@ -12,7 +12,7 @@ pages with Django's test client as signed-in users and prints a table:
   bars with runs, 200 sign-off decisions): the full response, against "the same rows without
   rendering" (the view's own reads and context building, with the template left out).
 
-Run: ``.venv/bin/python scripts/benchmark.py [--launches 1000] [--repeat 9] [--keep]``.
+Run: ``.venv/bin/python scripts/benchmark.py [--launches 1000] [--rich 24] [--repeat 9] [--keep]``.
 """
 
 from __future__ import annotations
@@ -122,7 +122,14 @@ def build_big_launch(
     from raci.services import launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
     from readiness.choices import AccessLevel, Classification
     from readiness.models import DataAsset, EvalRun, QualityBar
-    from readiness.services import fact_add, fact_change, fact_confirm, fact_version, launch_create_from_template
+    from readiness.services import (
+        fact_add,
+        fact_change,
+        fact_confirm,
+        fact_version,
+        launch_change,
+        launch_create_from_template,
+    )
 
     pam = people["pam"].user
     launch = launch_create_from_template(
@@ -200,8 +207,6 @@ def build_big_launch(
                 "min_samples": 200,
             },
         )
-    from readiness.services import launch_change
-
     launch_change(actor=pam, launch=launch, seen_version=fact_version(launch), values={"serving_version": "prompt-v9"})
     launch.refresh_from_db()
     for index, bar in enumerate(launch.quality_bars.order_by("pk")):
