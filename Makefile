@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install migrate demo clean
+.PHONY: run test lint bench install migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 test: install lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Speed on a scratch database (never db.sqlite3): 1,000 launches and a demo-sized launch; see
+# docs/performance.md. A minute or two; not part of `make test`.
+bench: install
+	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

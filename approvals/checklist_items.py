@@ -7,7 +7,13 @@ from readiness.checklist import Context, Outcome, register, registry
 from readiness.people import person_name
 
 from .choices import UNWAIVABLE_CHECKS
-from .selectors import acknowledgement_problems, signoff_prefetches, stage_signoffs, standing_objections
+from .selectors import (
+    acknowledgement_problems,
+    prepare_checklist,
+    signoff_prefetches,
+    stage_signoffs,
+    standing_objections,
+)
 
 
 @register(
@@ -51,3 +57,4 @@ def _waivers_in_force(ctx: Context) -> dict[str, str]:
 
 
 registry.register_waiver_source(_waivers_in_force)
+registry.register_preparer(prepare_checklist)

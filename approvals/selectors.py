@@ -23,8 +23,14 @@ from .snapshot import diff_snapshots, fingerprint, launch_snapshot
 
 
 def signoff_prefetches() -> list:
-    """Related rows the sign-off check, the gate and the snapshot read."""
-    decisions = SignoffDecision.objects.select_related("decided_by", "on_behalf_of").order_by("decided_at", "pk")
+    """Related rows the sign-off check, the gate and the snapshot read. A decision's snapshot (the
+    facts it covered, the largest column) is left out: only a stale approval's diff reads it, and
+    ``load_stale_snapshots`` fetches those at once."""
+    decisions = (
+        SignoffDecision.objects.defer("snapshot")
+        .select_related("decided_by", "on_behalf_of")
+        .order_by("decided_at", "pk")
+    )
     return [
         Prefetch(
             "signoff_requests",
@@ -85,9 +91,51 @@ def decision_problem(decision: SignoffDecision, *, current_fingerprint: str, cur
     return None
 
 
+def _stale_approvals(launch, stage, current_fingerprint: str, now) -> list[SignoffDecision]:
+    """Current approvals on the stage's open requests whose diff ``decision_problem`` will show:
+    unexpired, on other facts than the current ones, snapshot not loaded yet."""
+    return [
+        decision
+        for request in launch.signoff_requests.all()
+        if request.stage_id == stage.pk and request.is_open
+        for decision in request.current_decisions()
+        if decision.outcome == DecisionOutcome.APPROVE
+        and decision.fingerprint != current_fingerprint
+        and decision.decided_at + approval_age_limit() >= now
+        and "snapshot" in decision.get_deferred_fields()
+    ]
+
+
+def load_stale_snapshots(pairs, *, now) -> None:
+    """Read the snapshots of the stale approvals of each (launch, stage) in ``pairs`` in one query
+    (none when no approval is stale), so the sign-off list never reads one per row."""
+    _load_snapshots(
+        [
+            decision
+            for launch, stage in pairs
+            if stage is not None
+            for decision in _stale_approvals(launch, stage, fingerprint(launch_snapshot(launch, stage)), now)
+        ]
+    )
+
+
+def _load_snapshots(decisions: list[SignoffDecision]) -> None:
+    if decisions:
+        snapshots = dict(SignoffDecision.objects.filter(pk__in={d.pk for d in decisions}).values_list("pk", "snapshot"))
+        for decision in decisions:
+            decision.snapshot = snapshots[decision.pk]
+
+
+def prepare_checklist(contexts) -> None:
+    """The checklist's preparer (``readiness.checklist.registry.register_preparer``)."""
+    if contexts:
+        load_stale_snapshots([(c.launch, c.stage) for c in contexts], now=contexts[0].now)
+
+
 def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
     snapshot = launch_snapshot(launch, stage)
     current = fingerprint(snapshot)
+    _load_snapshots(_stale_approvals(launch, stage, current, now))  # none when the checklist loaded them
     states = []
     for requirement in effective_requirements(launch, stage):
         label = requirement.function_label

@@ -72,17 +72,29 @@ class Check:
 
 
 WaiverSource = Callable[[Context], dict[str, str]]
+Preparer = Callable[[list[Context]], None]
 
 
 class CheckRegistry:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
         self._waiver_sources: list[WaiverSource] = []
+        self._preparers: list[Preparer] = []
 
     def register_waiver_source(self, source: WaiverSource) -> None:
         """``source(context)`` returns {check key: note} for items waived when entering the stage."""
         if source not in self._waiver_sources:
             self._waiver_sources.append(source)
+
+    def register_preparer(self, preparer: Preparer) -> None:
+        """``preparer(contexts)`` loads, for all the launches about to be evaluated at once, what
+        the prefetches leave out because only some rows need it (in one query, not one per launch)."""
+        if preparer not in self._preparers:
+            self._preparers.append(preparer)
+
+    def prepare(self, contexts: list[Context]) -> None:
+        for preparer in self._preparers:
+            preparer(contexts)
 
     def waivers(self, context: Context) -> dict[str, str]:
         waived: dict[str, str] = {}
@@ -351,6 +363,12 @@ def evaluate(launch, stage=None, *, now: datetime.datetime | None = None, ignore
     now = now or timezone.now()
     stage = stage if stage is not None else launch.next_stage()
     context = Context(launch=launch, stage=stage, today=timezone.localdate(now), now=now)
+    registry.prepare([context])
+    return _evaluate(context, ignore_order=ignore_order)
+
+
+def _evaluate(context: Context, *, ignore_order: bool = False) -> Readiness:
+    launch, stage = context.launch, context.stage
     gating = set(gating_checks_for(stage))
     waived = registry.waivers(context) if stage is not None else {}
     results = []
@@ -366,4 +384,10 @@ def evaluate(launch, stage=None, *, now: datetime.datetime | None = None, ignore
 def evaluate_many(launches: QuerySet, *, now: datetime.datetime | None = None) -> list[Readiness]:
     """Evaluate each launch of ``launches`` for its next stage, in a bounded number of queries."""
     now = now or timezone.now()
-    return [evaluate(launch, now=now) for launch in with_checklist_facts(launches)]
+    today = timezone.localdate(now)
+    contexts = [
+        Context(launch=launch, stage=launch.next_stage(), today=today, now=now)
+        for launch in with_checklist_facts(launches)
+    ]
+    registry.prepare(contexts)
+    return [_evaluate(context) for context in contexts]

@@ -41,6 +41,7 @@ from readiness.services import (
     fact_kinds,
     fact_remove,
     fact_version,
+    fact_versions,
 )
 from readiness.services.facts import kind_of, launch_of
 
@@ -390,6 +391,15 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
             for slo in rows["slo"]
             if slo.agreed_by_id != user.pk and user.pk in _accountable_user_ids(slo_owning_area(areas, slo.indicator))
         }
+    # The versions the Agree and Confirm buttons carry: one query per kind of fact, not one per row.
+    versions = {
+        (name, pk): version
+        for name in LISTED
+        for pk, version in fact_versions(
+            apps.get_model("readiness", name),
+            [fact.pk for fact in rows[name] if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)],
+        ).items()
+    }
     sections = []
     for name in LISTED:
         model = apps.get_model("readiness", name)
@@ -409,7 +419,7 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
                         "proposed": bool(getattr(fact, "proposed", None)),
                         "agreeable": (name, fact.pk) in agreeable,
                         "agreed_by": getattr(fact, "agreed_by", None) if getattr(fact, "agreed_by_id", None) else None,
-                        "version": fact_version(fact)
+                        "version": versions.get((name, fact.pk), 0)
                         if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
                         else None,
                         "chart": _evidence(fact, context) if name == "qualitybar" else None,

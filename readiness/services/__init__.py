@@ -10,6 +10,7 @@ from .facts import (
     fact_kinds,
     fact_remove,
     fact_version,
+    fact_versions,
     register_fact_kind,
 )
 from .launches import launch_archive, launch_change, launch_create, launch_create_from_template
@@ -23,6 +24,7 @@ __all__ = [
     "fact_kinds",
     "fact_remove",
     "fact_version",
+    "fact_versions",
     "launch_archive",
     "launch_change",
     "launch_create",

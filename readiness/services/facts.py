@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -112,6 +113,22 @@ def kind_of(model: type[models.Model]) -> FactKind:
 def fact_version(fact: models.Model) -> int:
     """The version a caller saw: the id of the fact's newest history row (0 if it has none)."""
     return fact.history.order_by("-history_id").values_list("history_id", flat=True).first() or 0
+
+
+def fact_versions(model: type[models.Model], pks) -> dict[int, int]:
+    """``fact_version`` of many facts of ``model`` in one query: {pk: newest history id}; a fact
+    without history is left out (its version is 0)."""
+    pks = list(pks)
+    if not pks:
+        return {}
+    pk_name = model._meta.pk.attname
+    rows = (
+        model.history.filter(**{f"{pk_name}__in": pks})
+        .order_by()  # no default ordering in the GROUP BY
+        .values(pk_name)
+        .annotate(latest=Max("history_id"))
+    )
+    return {row[pk_name]: row["latest"] for row in rows}
 
 
 def require_version(fact: models.Model, seen_version, *, what: str) -> None:

@@ -34,6 +34,7 @@ from readiness.services import (
     fact_kinds,
     fact_remove,
     fact_version,
+    fact_versions,
     launch_archive,
     launch_change,
 )
@@ -150,6 +151,19 @@ def test_a_version_from_the_future_or_not_a_number_is_refused(launch, owner):
     with pytest.raises(ValidationError, match="Give the version"):
         fact_change(actor=owner, fact=bar, seen_version="latest", values={"min_samples": 5})
     assert reread(bar).min_samples == 100
+
+
+def test_the_versions_of_many_facts_are_read_at_once(launch, owner, django_assert_num_queries):
+    stages = list(launch.stages.order_by("order"))
+    fact_change(actor=owner, fact=stages[0], seen_version=fact_version(stages[0]), values={"name": "Dogfood"})
+    without_history = DataAsset.objects.bulk_create([DataAsset(launch=launch, name="Bulk-created, no history")])
+    with django_assert_num_queries(1):
+        versions = fact_versions(RolloutStage, [stage.pk for stage in stages])
+    assert versions == {stage.pk: fact_version(stage) for stage in stages}
+    assert versions[stages[0].pk] > versions[stages[1].pk]  # changed last
+    assert fact_versions(DataAsset, [asset.pk for asset in without_history]) == {}  # no history: version 0
+    with django_assert_num_queries(0):
+        assert fact_versions(RolloutStage, []) == {}
 
 
 @pytest.mark.parametrize("model", CHANGES, ids=lambda m: m.__name__)
