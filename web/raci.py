@@ -46,9 +46,14 @@ class GridRow:
 
 @dataclass
 class GridCell:
-    area: ResponsibilityArea
-    person: Stakeholder
+    """One cell, ready to print: a grid of 30 areas by 60 people has 1,800 of them, so the URL
+    and the screen reader's label are built here rather than by a template tag per cell."""
+
+    id: str
+    css: str = "cell"
     roles: list[tuple[str, str]] = field(default_factory=list)
+    label: str = ""
+    url: str = ""
     flagged: bool = False
     focused: bool = False
 
@@ -57,10 +62,15 @@ def slots_prefetch() -> Prefetch:
     return Prefetch("stakeholder_slots", queryset=LaunchStakeholder.objects.select_related("stakeholder__user"))
 
 
-def raci_grid(launch: Launch, focus: tuple[int, int] | None = None) -> dict:
+def raci_grid(launch: Launch, focus: tuple[int, int] | None = None, *, editable: bool = False) -> dict:
     """The grid from the launch's prefetched areas (with their assignments, people and teams, as
-    ``with_checklist_facts`` fetches them), slots and omissions: no query of its own. The cell
-    ``focus`` (area id, person id), just edited, takes the keyboard focus back."""
+    ``with_checklist_facts`` fetches them), slots and omissions: no query of its own. Cells link
+    to their editor when ``editable``; the cell ``focus`` (area id, person id), just edited, takes
+    the keyboard focus back."""
+    # One reverse() for the whole grid; each cell's URL differs only in its two ids.
+    cell_url = reverse("web:raci-cell", args=[launch.slug, 0, 0]).removesuffix("0/0/") if editable else ""
+    role_labels = {role: str(label) for role, label in Role.choices}
+    rule = _("(breaks a RACI rule)")
     areas = list(launch.areas.all())
     slots = list(launch.stakeholder_slots.all())
     people = {a.stakeholder.pk: a.stakeholder for area in areas for a in area.assignments.all()}
@@ -73,16 +83,25 @@ def raci_grid(launch: Launch, focus: tuple[int, int] | None = None) -> dict:
         held: dict[int, list[str]] = {}
         for assignment in area.assignments.all():
             held.setdefault(assignment.stakeholder_id, []).append(assignment.role)
-        cells = [
-            GridCell(
-                area,
-                person,
-                [(role, Role(role).label) for role in sorted(held.get(person.pk, []), key=Role.values.index)],
-                person.pk in flagged,
-                focus == (area.pk, person.pk),
+        cells = []
+        for person in columns:
+            roles = [(role, role_labels[role]) for role in sorted(held.get(person.pk, []), key=Role.values.index)]
+            label = _("%(person)s on %(area)s") % {"person": person.display_name, "area": area.name}
+            if not roles:
+                label = f"{label}: {_('no role')}"
+            if person.pk in flagged:
+                label = f"{label} {rule}"
+            cells.append(
+                GridCell(
+                    id=f"cell-{area.pk}-{person.pk}",
+                    css="cell flagged" if person.pk in flagged else "cell",
+                    roles=roles,
+                    label=label,
+                    url=f"{cell_url}{area.pk}/{person.pk}/" if editable else "",
+                    flagged=person.pk in flagged,
+                    focused=focus == (area.pk, person.pk),
+                )
             )
-            for person in columns
-        ]
         rows.append(GridRow(area, cells, [problem for problem, _person in problems]))
     present = {area.kind for area in areas}
     omissions = list(launch.area_omissions.all())
@@ -186,7 +205,7 @@ def people_section(request: HttpRequest, launch: Launch, *, focus: tuple[int, in
     readiness = evaluate(launch)
     context = {
         "launch": launch,
-        "raci": raci_grid(launch, focus),
+        "raci": raci_grid(launch, focus, editable=True),
         "may_change": True,
         "verdict": Standing.of(readiness),
         "oob": True,

@@ -173,7 +173,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "policy_changes": _pending_policy_changes(facts, request.user),
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
-            "raci": raci_grid(facts),
+            "raci": raci_grid(facts, editable=is_owner and not facts.archived),
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
         },
     )
