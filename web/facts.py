@@ -31,6 +31,7 @@ from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import Context
 from readiness.checklist_items import counted_run, percent
+from readiness.choices import SENSITIVITY
 from readiness.evidence import judge
 from readiness.models import SLO, Launch, QualityBar
 from readiness.services import (
@@ -369,7 +370,10 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
         "rolloutstage": launch.ordered_stages(),
         "qualitybar": list(launch.quality_bars.all()),
         "evalrun": [run for bar in launch.quality_bars.all() for run in bar.eval_runs.all()],
-        "dataasset": list(launch.data_assets.all()),
+        # By class, the most sensitive first: personal and confidential data lead the list.
+        "dataasset": sorted(
+            launch.data_assets.all(), key=lambda asset: (-SENSITIVITY.get(asset.classification, 0), asset.name)
+        ),
         "slo": list(launch.slos.all()),
         "severitylevel": sorted(launch.severity_levels.all(), key=lambda level: level.level),
         "rollbackplan": [plan for plan in [getattr(launch, "rollback_plan", None)] if plan is not None],

@@ -159,3 +159,9 @@ def test_the_chart_draws_the_run_that_counts_not_merely_the_latest(owner, launch
     page = owner.get(url("launch", launch)).content.decode()
     assert "the latest evaluation, which does not count as evidence" in page
     assert "measured 20 %" in page
+
+
+def test_data_assets_are_listed_by_class_the_most_sensitive_first(owner, launch):
+    response = owner.get(url("launch", launch))
+    section = next(s for s in response.context["fact_sections"] if s["name"] == "dataasset")
+    assert [row["fact"].name for row in section["rows"]] == ["Support tickets", "Help-centre articles"]
