@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "readiness",
     "raci",
     "approvals",
+    "reports",
     "web",
 ]
 
@@ -280,3 +281,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# Reports: a render that has not finished this long after it started (or was asked for) is taken
+# as lost (a worker died, the broker dropped it); asking again renders it anew.
+REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300)

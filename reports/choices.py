@@ -1,0 +1,14 @@
+from django.db import models
+from django.utils.translation import gettext_lazy
+
+
+class ReportKind(models.TextChoices):
+    LAUNCH = "launch", gettext_lazy("Launch readiness report")
+    CHECKLIST = "checklist", gettext_lazy("Stage checklist")
+    PORTFOLIO = "portfolio", gettext_lazy("Portfolio report")
+
+
+class ReportStatus(models.TextChoices):
+    PENDING = "pending", gettext_lazy("Being rendered")
+    READY = "ready", gettext_lazy("Ready")
+    FAILED = "failed", gettext_lazy("Failed")

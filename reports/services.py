@@ -1,0 +1,199 @@
+"""Asking for a report, rendering it (a Celery task, in-process by default) and checking a file
+against the record. A report is rendered once per set of facts: asking again while they are
+unchanged returns the stored one, unless its render stalled (a worker died), which asks again."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from approvals.ledger import head_hash
+from approvals.models import LedgerEntry
+from approvals.snapshot import canonical_json, launch_snapshot
+from readiness.access import require_view, visible_launches
+from readiness.checklist import with_checklist_facts
+from readiness.models import Launch, LaunchEvaluation, RolloutStage
+
+from .choices import ReportKind, ReportStatus
+from .models import Report
+
+log = logging.getLogger(__name__)
+
+
+def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:
+    """SHA-256 of what a report of ``kind`` shows, language aside: for a launch or a stage
+    checklist, the facts its sign-offs cover (the approvals' snapshot) and the newest ledger entry
+    of the launch (any request, decision, waiver, agreement or stage change moves it); for the
+    portfolio, every launch the user sees with its stored evaluation and newest ledger entry."""
+    if kind == ReportKind.PORTFOLIO:
+        newest_entry = LedgerEntry.objects.filter(launch=OuterRef("pk")).order_by("-sequence").values("entry_hash")
+        launches = (
+            visible_launches(user)
+            .filter(archived=False)
+            .annotate(ledger_tail=Subquery(newest_entry[:1]))
+            .select_related("evaluation")
+            .order_by("pk")
+        )
+        data = [
+            [
+                launch.pk,
+                launch.name,
+                launch.current_stage_id,
+                *_evaluation(launch),
+                launch.ledger_tail or "",
+            ]
+            for launch in launches
+        ]
+        return _sha256({"kind": kind, "user": user.pk, "launches": data})
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    covered = stage or facts.next_stage() or next(iter(facts.ordered_stages()[-1:]), None)
+    tail = LedgerEntry.objects.filter(launch=facts).order_by("-sequence").values_list("entry_hash", flat=True).first()
+    return _sha256(
+        {
+            "kind": kind,
+            "launch": facts.pk,
+            "stage": stage.pk if stage else None,
+            "current stage": facts.current_stage_id,
+            "facts": launch_snapshot(facts, covered) if covered else None,
+            "ledger": tail or "",
+        }
+    )
+
+
+def _evaluation(launch: Launch) -> tuple:
+    try:
+        evaluation = launch.evaluation
+    except LaunchEvaluation.DoesNotExist:
+        return (None, None, None, None)
+    return (evaluation.verdict, evaluation.passed, evaluation.total, sorted(evaluation.blockers))
+
+
+def _sha256(data) -> str:
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+@transaction.atomic
+def report_request(
+    *, actor, kind: str, language: str, launch: Launch | None = None, stage: RolloutStage | None = None
+) -> Report:
+    """The report of ``kind`` in ``language`` for ``actor``: the stored one when the facts it
+    shows are unchanged (and its render has not stalled), else a new one, rendered after commit.
+    Anyone who may view the launch may ask for its reports (others: 404); anyone signed in for
+    the portfolio, which shows only what they may see."""
+    if kind not in ReportKind.values:
+        raise ValidationError({"kind": _("Unknown kind of report '%(kind)s'.") % {"kind": kind}})
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Reports are written in English or Korean.")})
+    if kind == ReportKind.PORTFOLIO:
+        launch = stage = None
+    else:
+        if launch is None:
+            raise ValidationError({"launch": _("Name the launch the report is about.")})
+        require_view(actor, launch)
+        if kind == ReportKind.CHECKLIST and (stage is None or stage.launch_id != launch.pk):
+            raise ValidationError({"stage": _("Name a stage of this launch for its checklist.")})
+        if kind == ReportKind.LAUNCH:
+            stage = None
+    fingerprint = facts_fingerprint(kind=kind, launch=launch, stage=stage, user=actor)
+    stored = (
+        Report.objects.select_for_update()
+        .filter(
+            kind=kind,
+            launch=launch,
+            stage=stage,
+            language=language,
+            requested_by=actor,
+            facts_fingerprint=fingerprint,
+        )
+        .exclude(status=ReportStatus.FAILED)
+        .order_by("-requested_at")
+        .first()
+    )
+    if stored is not None and not stored.is_stalled():
+        return stored
+    if stored is not None:  # stalled: render it again
+        stored.started_at = None
+        stored.save(update_fields=["started_at"])
+        report = stored
+    else:
+        report = Report.objects.create(
+            kind=kind,
+            launch=launch,
+            stage=stage,
+            language=language,
+            requested_by=actor,
+            facts_fingerprint=fingerprint,
+        )
+    _dispatch_after_commit(report)
+    return report
+
+
+def _dispatch_after_commit(report: Report) -> None:
+    from .tasks import render_report
+
+    report_id = str(report.pk)
+    transaction.on_commit(lambda: render_report.delay(report_id))
+
+
+def report_render(report_id: str) -> Report:
+    """Render a pending report and store its PDF and hash; safe to run twice (a ready report is
+    left alone). The start is committed first, so a render that dies midway is seen as stalled
+    and retried rather than pending for ever. A failure is stored with its error."""
+    from .documents import document_html
+    from .rendering import html_to_pdf
+
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.status == ReportStatus.READY:
+            return report
+        report.status = ReportStatus.PENDING
+        report.started_at = timezone.now()
+        report.attempts += 1
+        report.ledger_head = head_hash()
+        report.save(update_fields=["status", "started_at", "attempts", "ledger_head"])
+    try:
+        pdf = html_to_pdf(document_html(report))
+    except Exception as error:  # any failure is the report's to show, with what went wrong
+        log.exception("Rendering report %s failed", report_id)
+        Report.objects.filter(pk=report_id).update(
+            status=ReportStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        )
+        return Report.objects.get(pk=report_id)
+    Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
+        status=ReportStatus.READY, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), finished_at=timezone.now(), error=""
+    )
+    return Report.objects.get(pk=report_id)
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    """What a file is: a report Preflight issued (and which), and whether its facts still hold."""
+
+    report: Report | None
+    sha256: str
+    facts_hold: bool | None = None
+
+
+def report_verify(data: bytes) -> ReportCheck:
+    """Whether ``data`` is exactly a PDF Preflight issued (by its SHA-256), and if so whether the
+    facts it shows are still the facts today."""
+    digest = hashlib.sha256(data).hexdigest()
+    report = (
+        Report.objects.select_related("launch", "stage", "requested_by")
+        .filter(sha256=digest, status=ReportStatus.READY)
+        .first()
+    )
+    if report is None:
+        return ReportCheck(None, digest)
+    if report.launch_id and report.launch is None:
+        return ReportCheck(report, digest, False)
+    now = facts_fingerprint(kind=report.kind, launch=report.launch, stage=report.stage, user=report.requested_by)
+    return ReportCheck(report, digest, now == report.facts_fingerprint)
