@@ -269,6 +269,7 @@ def requests_awaiting(user):
         requests.filter(status=RequestStatus.PENDING, launch__archived=False)
         .exclude(pk__in=decided)
         .exclude(requested_by=user)
+        .exclude(launch__owner=user)
         .select_related("launch", "stage", "requested_by")
         .order_by("due_date", "created_at")
     )
@@ -305,6 +306,7 @@ def waivers_awaiting(user):
     return (
         Waiver.objects.filter(allowed, status=WaiverStatus.PENDING, launch__archived=False)
         .exclude(requested_by=user)
+        .exclude(launch__owner=user)
         .select_related("launch", "stage", "requested_by")
         .order_by("expires_on", "requested_at", "pk")
     )

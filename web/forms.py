@@ -73,7 +73,7 @@ class DelegateForm(forms.Form):
         self.fields["delegate"].queryset = (
             get_user_model()
             .objects.filter(is_active=True, stakeholder__teams__function=signoff.function)
-            .exclude(pk__in=[user.pk, signoff.requested_by_id])
+            .exclude(pk__in=[user.pk, signoff.requested_by_id, signoff.launch.owner_id])
             .distinct()
             .order_by("first_name", "last_name")
         )

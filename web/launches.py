@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from approvals.choices import PolicyChangeStatus
 from approvals.models import PolicyChange
 from approvals.services import launch_set_risk_tier, policy_change_decide, policy_change_request
 from approvals.services.policy import may_decide_policy_change
@@ -61,6 +60,12 @@ class LaunchForm(forms.ModelForm):
         )
         if lowering and not (data.get("justification") or "").strip():
             self.add_error("justification", _("Say why the launch is less risky; an executive reads it."))
+        handing_over = data.get("owner") and data["owner"].pk != self.initial["owner"].pk
+        if handing_over and data.get("risk_tier") and data["risk_tier"] != self.initial["risk_tier"]:
+            self.add_error(
+                "risk_tier",
+                _("Hand the launch over on its own; its new owner decides whether to change the risk tier."),
+            )
         return data
 
     def _post_clean(self) -> None:
@@ -71,6 +76,9 @@ class LaunchForm(forms.ModelForm):
 @login_required
 def edit_launch(request: HttpRequest, slug: str) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    if launch.archived:
+        messages.error(request, _("This launch is archived; reopen it to change it."))
+        return redirect("web:launch", slug=launch.slug)
     form = LaunchForm(request.POST or None, initial=_initial(launch))
     conflict = []
     if request.method == "POST" and form.is_valid():
@@ -174,7 +182,7 @@ def decide_policy_change(request: HttpRequest, slug: str, pk: int) -> HttpRespon
     if not may_decide_policy_change(request.user, change):
         raise PermissionDenied("Only an executive, or the function's lead, decides this; never whoever asked.")
     form = PolicyDecisionForm(request.POST or None)
-    if request.method == "POST" and change.status == PolicyChangeStatus.PENDING and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             policy_change_decide(
                 actor=request.user,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -156,6 +156,8 @@ def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> 
     """Edit one cell of the grid: in place with htmx (the cell becomes a small form, and saving
     redraws the people section, the verdict and the checklist), or as a page of its own without."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    if launch.archived:
+        raise PermissionDenied(_("This launch is archived; nothing about it can change."))
     area = _area_of(launch, area_pk)
     person = get_object_or_404(Stakeholder.objects.select_related("user"), pk=person_pk)
     held = list(RaciAssignment.objects.filter(area=area, stakeholder=person).order_by("role"))

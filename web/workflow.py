@@ -301,9 +301,11 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             "changed_meanwhile": changed_meanwhile,
             "form": form,
             "delegate_form": delegate_form,
-            "may_delegate": signoff.is_open and signoff.addressees.filter(pk=request.user.pk).exists(),
+            "may_delegate": signoff.is_open
+            and request.user.pk != facts.owner_id
+            and signoff.addressees.filter(pk=request.user.pk).exists(),
             "may_decide": signoff.is_open
-            and request.user.pk != signoff.requested_by_id
+            and request.user.pk not in (signoff.requested_by_id, facts.owner_id)
             and request.user.has_perm(DECIDE_REQUEST, signoff),
         },
     )

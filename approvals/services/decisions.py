@@ -67,6 +67,8 @@ def signoff_decide(
     require_view(actor, signoff.launch)
     if actor.pk == signoff.requested_by_id:
         raise PermissionDenied(_("You raised this request; someone else must decide it."))
+    if actor.pk == signoff.launch.owner_id:
+        raise PermissionDenied(_("You own this launch; nobody decides a sign-off of their own launch."))
     on_behalf_of = _acting_for(actor, signoff)
     refuse_if_archived(signoff.launch)
     refuse_if_closed(signoff)
@@ -163,6 +165,8 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         raise ValidationError({"delegate": _("You cannot delegate to yourself.")})
     if delegate.pk == signoff.requested_by_id:
         raise ValidationError({"delegate": _("The person who raised the request cannot decide it.")})
+    if delegate.pk == signoff.launch.owner_id:
+        raise ValidationError({"delegate": _("The launch's owner cannot decide a sign-off of their own launch.")})
     names = {"person": person_name(delegate), "function": signoff.get_function_display()}
     if not delegate.is_active:
         raise ValidationError({"delegate": _("%(person)s is deactivated.") % names})

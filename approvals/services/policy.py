@@ -20,7 +20,7 @@ from readiness.validators import clean_text
 
 from .. import ledger
 from ..choices import POLICY_CHANGE_TRANSITIONS, LedgerEvent, PolicyChangeStatus
-from ..models import PolicyChange, SignoffRequirement, StagePolicy
+from ..models import LedgerEntry, PolicyChange, SignoffRequirement, StagePolicy
 from ..policies import default_requirements, policy_state
 from ._common import expect_type, stage_of
 
@@ -220,6 +220,16 @@ def policy_change_request(
     return change
 
 
+def _tier_asked_from(change: PolicyChange) -> str | None:
+    """The tier the launch had when ``change`` was asked for, as its ledger entry records it."""
+    entry = (
+        LedgerEntry.objects.filter(event=LedgerEvent.POLICY_CHANGE_REQUESTED, launch_id=change.launch_id)
+        .filter(payload__change=change.pk)
+        .first()
+    )
+    return entry.payload.get("risk tier", {}).get("from") if entry else None
+
+
 def may_decide_policy_change(user, change: PolicyChange) -> bool:
     """An executive, or for a requirement the lead of a team of its function; never the person
     who asked, nor the launch's owner."""
@@ -250,6 +260,15 @@ def policy_change_decide(*, actor, change: PolicyChange, approve: bool, comment:
     if status not in POLICY_CHANGE_TRANSITIONS[change.status]:
         raise ValidationError(
             {"status": _("This change is already %(status)s.") % {"status": change.get_status_display().lower()}}
+        )
+    if approve and change.risk_tier and (asked_from := _tier_asked_from(change)) != launch.risk_tier:
+        raise ValidationError(
+            {
+                "risk_tier": _(
+                    "The risk tier was %(then)s when this was asked and is %(now)s now; the owner must ask again."
+                )
+                % {"then": RiskTier(asked_from).label if asked_from else "?", "now": launch.get_risk_tier_display()}
+            }
         )
     change.status = status
     change.decided_by = actor

@@ -102,7 +102,10 @@ def waiver_request(
 
 def _may_decide_waiver(user, waiver: Waiver) -> bool:
     """An executive, or the Accountable of the item's area while they still serve that area's
-    function (checked now, when they act, not only when they were made Accountable)."""
+    function (checked now, when they act, not only when they were made Accountable); never the
+    launch's owner, whose launch the waiver binds."""
+    if user.pk == waiver.launch.owner_id:
+        return False
     if is_executive(user):
         return True
     area_kind = WAIVER_AREAS.get(waiver.check_key)
@@ -122,6 +125,8 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
     require_view(actor, waiver.launch)
     if actor.pk == waiver.requested_by_id:
         raise PermissionDenied(_("You asked for this waiver; someone else must decide it."))
+    if actor.pk == waiver.launch.owner_id:
+        raise PermissionDenied(_("You own this launch; someone else must decide its waivers."))
     if not _may_decide_waiver(actor, waiver):
         raise PermissionDenied(_("Only the Accountable for this item's area or an executive may decide this waiver."))
     refuse_if_archived(waiver.launch)

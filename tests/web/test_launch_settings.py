@@ -109,7 +109,7 @@ def test_lowering_the_risk_tier_needs_a_reason_and_only_asks(owner, launch):
     change = PolicyChange.objects.get(launch=launch)
     assert (change.risk_tier, change.status) == ("low", "pending")
     page = owner.get(url("launch", launch)).content.decode()
-    assert "Lower the risk tier to Low." in page and "Internal only." in page
+    assert "Lower the risk tier to Low (it is Medium now)." in page and "Internal only." in page
     assert url("decide-policy-change", launch, change.pk) not in page  # never the owner's to decide
     assert owner.get(url("decide-policy-change", launch, change.pk)).status_code == 403
 
