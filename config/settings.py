@@ -222,6 +222,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # a tick no worker took in time is dropped, not piled up
     },
+    # A report whose worker died mid-render (or whose task the broker lost) is sent to render again
+    # once REPORT_RENDER_TIMEOUT_SECONDS have passed; without a broker, renders run in-process.
+    "requeue-stalled-reports": {
+        "task": "reports.tasks.requeue_stalled_reports",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # Mail: by default messages are written to files under sent_mail/ so a single machine needs no
@@ -284,4 +291,7 @@ LOGGING = {
 
 # Reports: a render that has not finished this long after it started (or was asked for) is taken
 # as lost (a worker died, the broker dropped it); asking again renders it anew.
-REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300)
+REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, min_value=1)
+# For tests only: a render sleeps this long after committing its start, so the worker-kill test
+# (tests/integration/test_report_worker.py) can kill a worker in the middle of one. Never set it.
+REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0, min_value=0, max_value=600)
