@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
@@ -205,10 +206,18 @@ def report_visible_to(user, report: Report) -> bool:
 
 
 def _dispatch_after_commit(report: Report) -> None:
+    report_id = str(report.pk)
+    transaction.on_commit(lambda: _send(report_id))
+
+
+def _send(report_id: str) -> None:
     from .tasks import render_report
 
-    report_id = str(report.pk)
-    transaction.on_commit(lambda: render_report.delay(report_id))
+    try:
+        render_report.delay(report_id)
+    except OperationalError:  # the broker is down: the report stays pending, and the sweep
+        # (``requeue_stalled_reports``) sends it once it counts as stalled
+        log.exception("Could not send report %s to be rendered; the sweep will send it again", report_id)
 
 
 def report_render(report_id: str) -> Report:

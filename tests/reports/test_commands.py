@@ -2,6 +2,7 @@
 there and then, as a named person), `verify_report` checks a file against the record with exit
 codes a script can use. Three renders for the module, made once."""
 
+import datetime
 import hashlib
 from io import StringIO
 
@@ -9,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from approvals.services import signoffs_request
 from raci.services import language_set
@@ -156,3 +158,16 @@ def test_an_unreadable_file_exits_2(world, tmp_path):
     with pytest.raises(CommandError) as error:
         run("verify_report", str(tmp_path / "missing.pdf"))
     assert error.value.returncode == 2 and "Cannot read" in str(error.value)
+
+
+def test_requeue_stalled_reports_does_by_hand_what_the_periodic_task_does(world, settings):
+    settings.REPORT_RENDER_TIMEOUT_SECONDS = 60
+    launch = Launch.objects.get(pk=world["launch"])
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    stalled = Report.objects.create(
+        kind=ReportKind.LAUNCH, launch=launch, language="ko", requested_by=launch.owner, requested_at=long_ago
+    )
+    assert "1 sent to render again, 0 failed." in run("requeue_stalled_reports")
+    stalled.refresh_from_db()
+    assert stalled.status == ReportStatus.PENDING and not stalled.is_stalled()
+    assert "0 sent to render again, 0 failed." in run("requeue_stalled_reports")

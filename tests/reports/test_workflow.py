@@ -394,3 +394,19 @@ def test_someone_who_may_not_see_the_launch_learns_only_that_it_was_issued(clien
 def test_verifying_needs_a_signed_in_person(client, world):
     response = upload(client, issued_pdf(world))
     assert response.status_code == 302 and "sign-in" in response.url
+
+
+def test_a_broker_down_leaves_the_report_pending_for_the_sweep(world, monkeypatch, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to the broker. Connection refused.")
+
+    monkeypatch.setattr(render_report, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = report_request(actor=world.viewer, kind=ReportKind.PORTFOLIO, language="en")
+    assert _status_of(report) == ReportStatus.PENDING
+
+
+def _status_of(report: Report) -> str:
+    return Report.objects.values_list("status", flat=True).get(pk=report.pk)
