@@ -13,6 +13,8 @@ Environment variables:
                        1–99 (defaults 5 and 50; Internal's at most Beta's)
     SEVERITY_P0_MAX_RESPONSE_MINUTES, SEVERITY_P1_MAX_RESPONSE_MINUTES  the slowest response a
                        launch's P0 and P1 may promise, 1–10080 (defaults 60 and 240; P0's at most P1's)
+    REPORT_RENDER_TIMEOUT_SECONDS  a report render not finished this long after it started (or was
+                       sent) is stalled and sent again (default 300)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),

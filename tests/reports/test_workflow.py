@@ -410,3 +410,12 @@ def test_a_broker_down_leaves_the_report_pending_for_the_sweep(world, monkeypatc
 
 def _status_of(report: Report) -> str:
     return Report.objects.values_list("status", flat=True).get(pk=report.pk)
+
+
+def test_the_admin_shows_reports_read_only_without_their_bytes(superuser_client, world):
+    from tests.helpers import admin_url
+
+    assert superuser_client.get(admin_url(Report, "changelist")).status_code == 200
+    page = superuser_client.get(admin_url(Report, "change", world.report.pk))
+    assert page.status_code == 200 and world.report.sha256 in page.content.decode()
+    assert b"%PDF" not in page.content
