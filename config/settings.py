@@ -13,6 +13,8 @@ Environment variables:
                        1–99 (defaults 5 and 50; Internal's at most Beta's)
     SEVERITY_P0_MAX_RESPONSE_MINUTES, SEVERITY_P1_MAX_RESPONSE_MINUTES  the slowest response a
                        launch's P0 and P1 may promise, 1–10080 (defaults 60 and 240; P0's at most P1's)
+    REPORT_RENDER_TIMEOUT_SECONDS  a report render not finished this long after it started (or was
+                       sent) is stalled and sent again (default 300)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
@@ -222,6 +224,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # a tick no worker took in time is dropped, not piled up
     },
+    # A report whose worker died mid-render (or whose task the broker lost) is sent to render again
+    # once REPORT_RENDER_TIMEOUT_SECONDS have passed; without a broker, renders run in-process.
+    "requeue-stalled-reports": {
+        "task": "reports.tasks.requeue_stalled_reports",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # Mail: by default messages are written to files under sent_mail/ so a single machine needs no
@@ -284,4 +293,7 @@ LOGGING = {
 
 # Reports: a render that has not finished this long after it started (or was asked for) is taken
 # as lost (a worker died, the broker dropped it); asking again renders it anew.
-REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300)
+REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, min_value=1)
+# For tests only: a render sleeps this long after committing its start, so the worker-kill test
+# (tests/integration/test_report_worker.py) can kill a worker in the middle of one. Never set it.
+REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0, min_value=0, max_value=600)

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
 from approvals.snapshot import canonical_json, launch_snapshot
-from readiness.access import require_view, visible_launches
+from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch, LaunchEvaluation, RolloutStage
 
@@ -82,12 +85,19 @@ def _sha256(data) -> str:
 
 @transaction.atomic
 def report_request(
-    *, actor, kind: str, language: str, launch: Launch | None = None, stage: RolloutStage | None = None
+    *,
+    actor,
+    kind: str,
+    language: str,
+    launch: Launch | None = None,
+    stage: RolloutStage | None = None,
+    dispatch: bool = True,
 ) -> Report:
     """The report of ``kind`` in ``language`` for ``actor``: the stored one when the facts it
     shows are unchanged (and its render has not stalled), else a new one, rendered after commit.
     Anyone who may view the launch may ask for its reports (others: 404); anyone signed in for
-    the portfolio, which shows only what they may see."""
+    the portfolio, which shows only what they may see. ``dispatch=False`` leaves the rendering to
+    the caller (``report_render``, e.g. the ``readiness_report`` command, which waits for it)."""
     if kind not in ReportKind.values:
         raise ValidationError({"kind": _("Unknown kind of report '%(kind)s'.") % {"kind": kind}})
     if language not in dict(settings.LANGUAGES):
@@ -120,9 +130,10 @@ def report_request(
     if stored is not None and not stored.is_stalled():
         return stored
     if stored is not None:  # stalled: render it again
-        stored.started_at = None
-        stored.save(update_fields=["started_at"])
         report = stored
+        if dispatch:
+            _redispatch(report)
+            return report
     else:
         report = Report.objects.create(
             kind=kind,
@@ -132,15 +143,81 @@ def report_request(
             requested_by=actor,
             facts_fingerprint=fingerprint,
         )
-    _dispatch_after_commit(report)
+    if dispatch:
+        _dispatch_after_commit(report)
     return report
 
 
+def _redispatch(report: Report) -> None:
+    """Send a stalled report to be rendered again. Its ``started_at`` is set to now, so it counts
+    as stalled again only if this dispatch, too, is not finished within the timeout: a sweep or a
+    second request meanwhile does not pile up tasks for one report."""
+    report.started_at = timezone.now()
+    report.save(update_fields=["started_at"])
+    _dispatch_after_commit(report)
+
+
+# A report whose render was started this many times without finishing (each attempt killed its
+# worker, say) is marked failed by the sweep rather than retried for ever; asking again starts anew.
+MAX_RENDER_ATTEMPTS = 3
+
+
+@transaction.atomic
+def reports_requeue_stalled(*, now=None) -> dict[str, int]:
+    """Re-dispatch every stalled report (pending, and its render started, or was dispatched,
+    longer ago than ``REPORT_RENDER_TIMEOUT_SECONDS``): what ``celery beat`` runs every minute, so a
+    worker killed mid-render leaves the report retried, never pending for ever. One already tried
+    ``MAX_RENDER_ATTEMPTS`` times is marked failed, with why."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.REPORT_RENDER_TIMEOUT_SECONDS)
+    stalled = list(
+        Report.objects.select_for_update(skip_locked=True)
+        .filter(status=ReportStatus.PENDING)
+        .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True, requested_at__lt=cutoff))
+        .defer("pdf")
+        .order_by("requested_at")
+    )
+    counts = {"requeued": 0, "failed": 0}
+    for report in stalled:
+        if report.attempts >= MAX_RENDER_ATTEMPTS:
+            Report.objects.filter(pk=report.pk).update(
+                status=ReportStatus.FAILED,
+                finished_at=now,
+                error=_("The render did not finish after %(attempts)d attempts.") % {"attempts": report.attempts},
+            )
+            counts["failed"] += 1
+        else:
+            _redispatch(report)
+            counts["requeued"] += 1
+    if stalled:
+        log.warning("Stalled reports: %(requeued)d sent to render again, %(failed)d given up", counts)
+    return counts
+
+
+def report_visible_to(user, report: Report) -> bool:
+    """Whether ``user`` may read ``report`` (its status, its PDF, what a verified copy covers):
+    a launch's reports, whoever may view the launch; a portfolio report, only the person who
+    asked for it, since it shows what they may see."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if report.kind == ReportKind.PORTFOLIO:
+        return report.requested_by_id == user.pk
+    return report.launch is not None and can_view(user, report.launch)
+
+
 def _dispatch_after_commit(report: Report) -> None:
+    report_id = str(report.pk)
+    transaction.on_commit(lambda: _send(report_id))
+
+
+def _send(report_id: str) -> None:
     from .tasks import render_report
 
-    report_id = str(report.pk)
-    transaction.on_commit(lambda: render_report.delay(report_id))
+    try:
+        render_report.delay(report_id)
+    except OperationalError:  # the broker is down: the report stays pending, and the sweep
+        # (``requeue_stalled_reports``) sends it once it counts as stalled
+        log.exception("Could not send report %s to be rendered; the sweep will send it again", report_id)
 
 
 def report_render(report_id: str) -> Report:
@@ -159,6 +236,8 @@ def report_render(report_id: str) -> Report:
         report.attempts += 1
         report.ledger_head = head_hash()
         report.save(update_fields=["status", "started_at", "attempts", "ledger_head"])
+    if settings.REPORT_RENDER_TEST_PAUSE_SECONDS:  # only the worker-kill integration test sets it
+        time.sleep(settings.REPORT_RENDER_TEST_PAUSE_SECONDS)
     try:
         pdf = html_to_pdf(document_html(report))
     except Exception as error:  # any failure is the report's to show, with what went wrong

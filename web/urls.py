@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, launches, raci, views, waivers, workflow
+from . import facts, history, launches, raci, reports, views, waivers, workflow
 
 app_name = "web"
 
@@ -52,4 +52,11 @@ urlpatterns = [
     path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
     path("launches/<slug:slug>/waivers/request/", waivers.request_waiver, name="waiver-request"),
     path("waivers/<int:pk>/", waivers.decide_waiver, name="waiver-decide"),
+    path("launches/<slug:slug>/reports/", reports.request_launch_report, name="report-request"),
+    path("launches/<slug:slug>/reports/<str:pk>/", reports.report_status, name="launch-report"),
+    path("reports/", reports.report_list, name="reports"),
+    path("reports/portfolio/", reports.request_portfolio_report, name="portfolio-report"),
+    path("reports/verify/", reports.verify, name="report-verify"),
+    path("reports/<uuid:pk>/", reports.report_status, name="report"),
+    path("reports/<uuid:pk>/download/", reports.report_download, name="report-download"),
 ]
