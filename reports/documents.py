@@ -1,15 +1,41 @@
 """What each kind of report shows: the context its template is rendered with, in the report's
-language. Reads through the domain's selectors, like the web pages."""
+language. Reads through the domain's selectors, like the web pages.
+
+Reports reuse two read-only helpers of the web interface rather than a copy of them:
+``web.facts.fact_sections`` (each fact of a launch with its values localised, as the launch page
+lists them) and ``web.views.portfolio_summary`` with ``web.charts.stacked_bars`` (the portfolio's
+counts and charts). Both are pure reads over the domain, so the page and the PDF say the same thing
+in the same words; ``web`` never imports ``documents``, so the dependency points one way. The
+evidence chart is drawn here (``reports.charts``) because the page's version marks its legend with
+glyphs the print font lacks."""
 
 from __future__ import annotations
 
+import datetime
+from collections import Counter
+
+from django.db.models import Count, Max, Min, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
+from approvals.models import LedgerEntry, SignoffRequest
+from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
+from approvals.snapshot import fingerprint, launch_snapshot
+from raci.checklist_items import area_problems
+from raci.choices import Role
+from raci.models import LaunchStakeholder
 from readiness.access import visible_launches
-from readiness.checklist import evaluate, evaluate_many, with_checklist_facts
+from readiness.checklist import Context, Readiness, evaluate, evaluate_many, with_checklist_facts
+from readiness.checklist_items import counted_run, percent
+from readiness.evidence import judge
 from readiness.models import Launch
+from readiness.people import person_name
+from web.facts import fact_sections
+from web.views import portfolio_summary
 
+from .charts import evidence_svg, for_print
 from .choices import ReportKind
 from .models import Report
 
@@ -19,20 +45,265 @@ TEMPLATES = {
     ReportKind.PORTFOLIO: "reports/portfolio.html",
 }
 
+# Fingerprints are SHA-256 hex digests; print enough of one to tell it apart and check it by eye.
+SHORT_FINGERPRINT = 12
+# The oldest sign-off requests still waiting, listed on the portfolio's first page.
+OLDEST_WAITING = 10
+
 
 def launch_with_facts(launch_id: int) -> Launch:
-    return with_checklist_facts(Launch.objects.filter(pk=launch_id).select_related("owner")).get()
+    slots = Prefetch("stakeholder_slots", queryset=LaunchStakeholder.objects.select_related("stakeholder__user"))
+    return with_checklist_facts(
+        Launch.objects.filter(pk=launch_id).select_related("owner").prefetch_related(slots)
+    ).get()
 
 
 def document_html(report: Report) -> str:
     """The report's HTML, in its language, as of now."""
     with translation.override(report.language):
-        context = {"report": report, "generated_at": timezone.now()}
+        now = timezone.now()
+        context = {
+            "report": report,
+            "generated_at": now,
+            "generated_by": person_name(report.requested_by),
+        }
         if report.kind == ReportKind.PORTFOLIO:
-            launches = visible_launches(report.requested_by).filter(archived=False).order_by("name", "pk")
-            context["entries"] = [(r.launch, r) for r in evaluate_many(launches)]
+            context.update(portfolio_context(report.requested_by, now))
+        elif report.kind == ReportKind.CHECKLIST:
+            context.update(checklist_context(launch_with_facts(report.launch_id), report.stage_id, now))
         else:
-            launch = launch_with_facts(report.launch_id)
-            stage = next((s for s in launch.stages.all() if s.pk == report.stage_id), None) if report.stage_id else None
-            context.update(launch=launch, readiness=evaluate(launch, stage, ignore_order=stage is not None))
+            context.update(launch_context(launch_with_facts(report.launch_id), now))
         return render_to_string(TEMPLATES[report.kind], context)
+
+
+# -- the launch report ---------------------------------------------------------------------------
+
+
+def launch_context(launch: Launch, now: datetime.datetime) -> dict:
+    readiness = evaluate(launch, now=now)
+    signoffs = stage_signoffs(launch, readiness.stage, now=now) if readiness.stage else []
+    sections = {section["name"]: section for section in fact_sections(launch)}
+    check_context = Context(launch=launch, stage=None, today=timezone.localdate(now), now=now)
+    for row in sections["qualitybar"]["rows"]:
+        row["evidence"] = bar_evidence(row["fact"], check_context)
+    return {
+        "launch": launch,
+        "current_stage": _current_stage(launch),
+        "readiness": readiness,
+        "verdict": verdict(readiness),
+        "signoffs": signoffs,
+        "stages": launch.ordered_stages(),
+        "stakeholders": sorted(
+            launch.stakeholder_slots.all(), key=lambda slot: (str(slot.get_function_display()), slot.pk)
+        ),
+        "raci_rows": raci_rows(launch),
+        "sections": sections,
+        "data_classes": _grouped(sections["dataasset"]["rows"], lambda row: row["fact"].get_classification_display()),
+        "decisions": decision_rows(launch, now),
+        "ledger": ledger_summary(launch),
+    }
+
+
+def _current_stage(launch: Launch):
+    return next((stage for stage in launch.ordered_stages() if stage.pk == launch.current_stage_id), None)
+
+
+def verdict(readiness: Readiness) -> dict:
+    """READY or NOT READY for the next stage, with every reason it is not: the checklist's
+    blockers (with their reasons) and the refusals outside it (order, archive, proposed values)."""
+    return {
+        "ready": readiness.may_enter,
+        "stage": readiness.stage,
+        "blockers": readiness.blockers,
+        "refusals": readiness.refusals,
+        "passed": readiness.passed,
+        "total": len(readiness.results),
+    }
+
+
+def bar_evidence(bar, context: Context) -> dict | None:
+    """The run that counts as the bar's evidence (or the latest, said to prove nothing), its
+    measured rate, one-sided upper bound and the agreed maximum, with the chart."""
+    run = counted_run(bar, context.launch, context)
+    counts = run is not None
+    run = run or bar.latest_eval_run()
+    if run is None or not run.samples:
+        return None
+    judgement = judge(bar, run)
+    observed, upper, maximum = run.failures / run.samples, judgement.upper_bound, float(bar.max_failure_rate)
+    confidence = f"{float(bar.confidence_level) * 100:g}"
+    labels = {
+        "observed": _("measured %(rate)s (%(failures)s of %(samples)s failed)")
+        % {"rate": percent(observed), "failures": run.failures, "samples": run.samples},
+        "upper": _("one-sided %(confidence)s %% bound %(rate)s") % {"confidence": confidence, "rate": percent(upper)},
+        "maximum": _("agreed maximum %(rate)s") % {"rate": percent(maximum)},
+    }
+    title = _("Quality bar %(metric)s: measured failure rate against the agreed maximum") % {"metric": bar.metric}
+    return {
+        "run": run,
+        "counts": counts,
+        "within": upper <= maximum,
+        "observed": percent(observed),
+        "upper": percent(upper),
+        "maximum": percent(maximum),
+        "confidence": confidence,
+        "chart": evidence_svg(title, observed, upper, maximum, labels),
+    }
+
+
+def raci_rows(launch: Launch) -> list[dict]:
+    """The RACI matrix for print: one row per area with the names holding each role, and the
+    rules the area breaks (a 60-column grid does not fit a page; names per role do)."""
+    rows = []
+    for area in launch.areas.all():
+        names: dict[str, list[str]] = {role: [] for role in Role.values}
+        for assignment in area.assignments.all():
+            names[assignment.role].append(assignment.stakeholder.display_name)
+        rows.append(
+            {
+                "area": area,
+                "roles": [sorted(names[role], key=str.casefold) for role in Role.values],
+                "problems": [problem for problem, _person in area_problems(area)],
+            }
+        )
+    return rows
+
+
+def _grouped(rows: list, key) -> list[tuple[str, list]]:
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(str(key(row)), []).append(row)
+    return list(groups.items())
+
+
+def decision_rows(launch: Launch, now: datetime.datetime) -> list[dict]:
+    """Every sign-off decision of the launch, newest request first: who decided what, when, with
+    which comment, and whether it still counts (fresh, stale, expired, superseded, closed)."""
+    current = {}
+    for stage in launch.ordered_stages():
+        current[stage.pk] = fingerprint(launch_snapshot(launch, stage))
+    rows = []
+    for request in launch.signoff_requests.all():
+        for decision in request.decisions.all():
+            rows.append(
+                {
+                    "request": request,
+                    "decision": decision,
+                    "person": person_name(decision.decided_by),
+                    "on_behalf_of": person_name(decision.on_behalf_of)
+                    if decision.on_behalf_of_id != decision.decided_by_id
+                    else "",
+                    "fingerprint": decision.fingerprint[:SHORT_FINGERPRINT],
+                    "freshness": _freshness(request, decision, current.get(request.stage_id), now),
+                }
+            )
+    return rows
+
+
+def _freshness(request: SignoffRequest, decision, current_fingerprint: str | None, now) -> tuple[str, str]:
+    """(css class, words) for whether a decision still counts."""
+    if decision.superseded_at is not None:
+        return "muted", _("superseded")
+    if not request.is_open:
+        return "muted", _("request %(status)s") % {"status": request.get_status_display()}
+    if decision.outcome != DecisionOutcome.APPROVE:
+        return "blocked", _("standing objection")
+    if decision.decided_at + approval_age_limit() < now:
+        return "blocked", _("expired")
+    if decision.fingerprint != current_fingerprint:
+        return "blocked", _("stale: the facts changed since")
+    return "ready", _("fresh")
+
+
+def ledger_summary(launch: Launch) -> dict:
+    """The launch's audit trail in figures: entries by event, the first and the last."""
+    entries = LedgerEntry.objects.filter(launch=launch)
+    by_event = entries.values("event").annotate(count=Count("pk"), first=Min("created_at"), last=Max("created_at"))
+    labels = dict(LedgerEvent.choices)
+    events = sorted(
+        ({**row, "label": labels.get(row["event"], row["event"])} for row in by_event),
+        key=lambda row: (-row["count"], str(row["label"])),
+    )
+    ends = entries.only("sequence", "event", "created_at", "entry_hash")
+    return {
+        "events": events,
+        "total": sum(row["count"] for row in events),
+        "first": ends.order_by("sequence").first(),
+        "last": ends.order_by("-sequence").first(),
+    }
+
+
+# -- the stage checklist -------------------------------------------------------------------------
+
+
+def checklist_context(launch: Launch, stage_id: int, now: datetime.datetime) -> dict:
+    stage = next(stage for stage in launch.stages.all() if stage.pk == stage_id)
+    readiness = evaluate(launch, stage, now=now, ignore_order=True)
+    snapshot = launch_snapshot(launch, stage)
+    current = fingerprint(snapshot)
+    blocks = []
+    for state in stage_signoffs(launch, stage, now=now):
+        decisions = []
+        for decision in state.request.current_decisions() if state.request else []:
+            problem = (
+                decision_problem(decision, current_fingerprint=current, current_snapshot=snapshot, now=now)
+                if decision.outcome == DecisionOutcome.APPROVE
+                else None
+            )
+            decisions.append(
+                {
+                    "decision": decision,
+                    "person": person_name(decision.decided_by),
+                    "on_behalf_of": person_name(decision.on_behalf_of)
+                    if decision.on_behalf_of_id != decision.decided_by_id
+                    else "",
+                    "fingerprint": decision.fingerprint[:SHORT_FINGERPRINT],
+                    "fresh": decision.outcome == DecisionOutcome.APPROVE and problem is None,
+                    "problem": problem,
+                }
+            )
+        blocks.append({"state": state, "decisions": decisions})
+    return {
+        "launch": launch,
+        "stage": stage,
+        "current_stage": _current_stage(launch),
+        "readiness": readiness,
+        "verdict": verdict(readiness),
+        "blocks": blocks,
+        "current_fingerprint": current[:SHORT_FINGERPRINT],
+    }
+
+
+# -- the portfolio -------------------------------------------------------------------------------
+
+
+def portfolio_context(user, now: datetime.datetime) -> dict:
+    today = timezone.localdate(now)
+    visible = visible_launches(user)
+    launches = visible.filter(archived=False).select_related("owner").order_by("name", "pk")
+    entries = []
+    for readiness in evaluate_many(launches, now=now):
+        entries.append({"launch": readiness.launch, "readiness": readiness, "verdict": verdict(readiness)})
+    verdicts = Counter("final" if e["readiness"].stage is None else e["verdict"]["ready"] for e in entries)
+    waiting = (
+        SignoffRequest.objects.filter(launch__in=visible.filter(archived=False), status=RequestStatus.PENDING)
+        .select_related("launch", "stage")
+        .prefetch_related("addressees")
+        .order_by("created_at", "pk")[:OLDEST_WAITING]
+    )
+    return {
+        "entries": entries,
+        "counts": {"ready": verdicts[True], "blocked": verdicts[False], "final": verdicts["final"]},
+        "oldest_waiting": [
+            {
+                "request": request,
+                "days": (today - timezone.localdate(request.created_at)).days,
+                "addressees": ", ".join(person_name(user) for user in request.addressees.all()),
+            }
+            for request in waiting
+        ],
+        **{
+            key: for_print(value) if key.endswith("_chart") else value
+            for key, value in portfolio_summary(visible, today).items()
+        },
+    }
