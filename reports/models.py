@@ -35,6 +35,11 @@ class Report(models.Model):
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     facts_fingerprint = models.CharField(_("facts fingerprint"), max_length=64)
+    layout = models.PositiveSmallIntegerField(
+        _("layout"),
+        default=1,  # reports rendered before layouts were numbered
+        help_text=_("The version of the report's layout it was rendered with; a new layout renders afresh."),
+    )
     ledger_head = models.CharField(_("ledger head"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

@@ -30,6 +30,11 @@ from .models import Report
 
 log = logging.getLogger(__name__)
 
+# The version of the reports' layout (templates, styles, fonts). Raise it when a change would make
+# a stored report look different: asking again then renders afresh instead of returning a PDF in
+# the old layout. Stored reports stay downloadable and verifiable.
+REPORT_LAYOUT = 2
+
 
 def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:
     """SHA-256 of what a report of ``kind`` shows, language aside: for a launch or a stage
@@ -122,6 +127,7 @@ def report_request(
             language=language,
             requested_by=actor,
             facts_fingerprint=fingerprint,
+            layout=REPORT_LAYOUT,
         )
         .exclude(status=ReportStatus.FAILED)
         .order_by("-requested_at")
@@ -142,6 +148,7 @@ def report_request(
             language=language,
             requested_by=actor,
             facts_fingerprint=fingerprint,
+            layout=REPORT_LAYOUT,
         )
     if dispatch:
         _dispatch_after_commit(report)
