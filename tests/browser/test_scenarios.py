@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 
 from approvals.models import SignoffDecision, SignoffRequest
-from approvals.services import signoff_decide
 from raci.models import Stakeholder
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version, launch_change
 from tests.browser.conftest import with_password
-from tests.builders import launch_at, ready_launch, team_for
+from tests.browser.steps import addressee, request_signoffs
+from tests.builders import ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,96 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def launch():
     owner = with_password(UserFactory(username="pam", first_name="Pam", last_name="Okafor"))
     return ready_launch(owner=owner, slug="assistant", name="Support assistant")
-
-
-def request_signoffs(pm, launch: Launch, stage: str = "Internal") -> None:
-    pm.goto(f"/launches/{launch.slug}/")
-    pm.snap("launch-before-requests")
-    pm.page.fill("#id_due_date", (datetime.date.today() + datetime.timedelta(days=7)).isoformat())
-    pm.page.fill("#id_message", f"Please review {launch.name} for {stage}.")
-    pm.page.click("text=Request sign-offs >> nth=-1")
-    pm.page.wait_for_load_state()
-    count = SignoffRequest.objects.filter(launch=launch, stage__name=stage, status="pending").count()
-    assert f"Requested {count} sign-offs for {stage}." in pm.page.content()
-    pm.snap("launch-requested")
-
-
-def addressee(launch: Launch, function: str):
-    """The person the request for ``function`` was routed to (through the RACI and the slots)."""
-    return with_password(SignoffRequest.objects.filter(launch=launch, function=function).latest("pk").addressees.get())
-
-
-def decide(approver, launch: Launch, outcome: str, comment: str = "") -> None:
-    approver.goto("/signoffs/")
-    approver.snap("inbox")
-    approver.page.click(f"text={launch.name} >> nth=0")
-    approver.page.wait_for_load_state()
-    approver.snap("decision-page")
-    approver.page.check(f"input[name=outcome][value={outcome}]")
-    if comment:
-        approver.page.fill("#id_comment", comment)
-    approver.page.click("text=Record my decision")
-    approver.page.wait_for_load_state()
-
-
-def test_security_rejects_the_pm_fixes_the_fact_and_advances_to_beta_with_both_approvals(visit):
-    """Scenarios (b) and (c): for Beta, legal approves and security rejects with a comment; the PM
-    reads why, fixes the fact, requests again, gets both approvals and advances."""
-    owner = with_password(UserFactory(username="pam", first_name="Pam", last_name="Okafor"))
-    launch = launch_at("Internal", owner=owner, slug="assistant", name="Support assistant")
-    pm = visit("pm")
-    pm.sign_in("pam")
-    pm.goto("/")
-    pm.snap("portfolio")
-    request_signoffs(pm, launch, "Beta")
-
-    legal = visit("legal")
-    legal.sign_in(addressee(launch, "legal").username)
-    decide(legal, launch, "approve")
-    assert "Your decision is recorded." in legal.page.content()
-    legal.snap("after-approving")
-
-    security = visit("security")
-    security.sign_in(addressee(launch, "security").username)
-    reason = "Support tickets are kept 30 days; our policy allows 14."
-    decide(security, launch, "reject", reason)
-    assert "Your decision is recorded." in security.page.content()
-    outcomes = dict(
-        SignoffDecision.objects.filter(request__stage__name="Beta").values_list("request__function", "outcome")
-    )
-    assert outcomes == {"legal": "approve", "security": "reject"}
-
-    pm.goto(f"/launches/{launch.slug}/")
-    assert reason in pm.page.content()
-    pm.snap("launch-after-rejection")
-    tickets = launch.data_assets.get(name="Support tickets")
-    pm.page.click(f"a[href$='/dataasset/{tickets.pk}/']")
-    pm.page.wait_for_load_state()
-    pm.page.fill("#id_retention_days", "14")
-    pm.page.click("text=Save")
-    pm.page.wait_for_load_state()
-    assert "Saved Data asset" in pm.page.content()
-    pm.snap("fact-fixed")
-
-    request_signoffs(pm, launch, "Beta")
-    decide(legal, launch, "approve")
-    decide(security, launch, "approve")
-    others = SignoffRequest.objects.filter(stage__name="Beta", status="pending").exclude(
-        function__in=["legal", "security"]
-    )
-    for request in others:  # the other functions approve off-screen
-        signoff_decide(actor=request.addressees.first(), signoff=request, outcome="approve")
-
-    pm.goto(f"/launches/{launch.slug}/")
-    assert "Ready to enter Beta" in pm.page.content()
-    pm.page.click("text=Advance to Beta…")
-    pm.page.wait_for_load_state()
-    pm.snap("advance-confirmation")
-    pm.page.click("main button[type=submit]")
-    pm.page.wait_for_load_state()
-    assert "Support assistant is now in Beta." in pm.page.content()
-    pm.snap("advanced")
-    assert Launch.objects.get(pk=launch.pk).current_stage.name == "Beta"
 
 
 def test_an_approver_whose_page_went_stale_is_refused_and_sees_the_change(visit, launch):

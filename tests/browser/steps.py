@@ -1,0 +1,37 @@
+"""Steps the browser scenarios share: the PM requests sign-offs, an approver decides from My sign-offs."""
+
+import datetime
+
+from approvals.models import SignoffRequest
+from readiness.models import Launch
+from tests.browser.conftest import with_password
+
+
+def request_signoffs(pm, launch: Launch, stage: str = "Internal") -> None:
+    pm.goto(f"/launches/{launch.slug}/")
+    pm.snap("launch-before-requests")
+    pm.page.fill("#id_due_date", (datetime.date.today() + datetime.timedelta(days=7)).isoformat())
+    pm.page.fill("#id_message", f"Please review {launch.name} for {stage}.")
+    pm.page.click("text=Request sign-offs >> nth=-1")
+    pm.page.wait_for_load_state()
+    count = SignoffRequest.objects.filter(launch=launch, stage__name=stage, status="pending").count()
+    assert f"Requested {count} sign-offs for {stage}." in pm.page.content()
+    pm.snap("launch-requested")
+
+
+def addressee(launch: Launch, function: str):
+    """The person the request for ``function`` was routed to (through the RACI and the slots)."""
+    return with_password(SignoffRequest.objects.filter(launch=launch, function=function).latest("pk").addressees.get())
+
+
+def decide(approver, launch: Launch, outcome: str, comment: str = "") -> None:
+    approver.goto("/signoffs/")
+    approver.snap("inbox")
+    approver.page.click(f"text={launch.name} >> nth=0")
+    approver.page.wait_for_load_state()
+    approver.snap("decision-page")
+    approver.page.check(f"input[name=outcome][value={outcome}]")
+    if comment:
+        approver.page.fill("#id_comment", comment)
+    approver.page.click("text=Record my decision")
+    approver.page.wait_for_load_state()
