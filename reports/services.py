@@ -22,7 +22,8 @@ from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
 from approvals.snapshot import canonical_json, launch_snapshot
 from readiness.access import can_view, require_view, visible_launches
-from readiness.checklist import with_checklist_facts
+from readiness.checklist import evaluate, with_checklist_facts
+from readiness.i18n import english
 from readiness.models import Launch, LaunchEvaluation, RolloutStage
 
 from .choices import ReportKind, ReportStatus
@@ -33,14 +34,16 @@ log = logging.getLogger(__name__)
 # The version of the reports' layout (templates, styles, fonts). Raise it when a change would make
 # a stored report look different: asking again then renders afresh instead of returning a PDF in
 # the old layout. Stored reports stay downloadable and verifiable.
-REPORT_LAYOUT = 2
+REPORT_LAYOUT = 3
 
 
 def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:
-    """SHA-256 of what a report of ``kind`` shows, language aside: for a launch or a stage
-    checklist, the facts its sign-offs cover (the approvals' snapshot) and the newest ledger entry
-    of the launch (any request, decision, waiver, agreement or stage change moves it); for the
-    portfolio, every launch the user sees with its stored evaluation and newest ledger entry."""
+    """SHA-256 of what a report of ``kind`` shows, language aside. For a launch or a stage
+    checklist: the launch's own fields, the checklist as evaluated now (each item's outcome and
+    reasons, the verdict and the gate's refusals: so an approval expiring, an audit falling due or
+    a Responsible leaving all move it), the facts its sign-offs cover (the approvals' snapshot)
+    and the newest ledger entry of the launch. For the portfolio: every launch the user sees with
+    its stored evaluation (refreshed after every change and hourly) and newest ledger entry."""
     if kind == ReportKind.PORTFOLIO:
         newest_entry = LedgerEntry.objects.filter(launch=OuterRef("pk")).order_by("-sequence").values("entry_hash")
         launches = (
@@ -64,12 +67,27 @@ def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage |
     facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
     covered = stage or facts.next_stage() or next(iter(facts.ordered_stages()[-1:]), None)
     tail = LedgerEntry.objects.filter(launch=facts).order_by("-sequence").values_list("entry_hash", flat=True).first()
+    with english():  # reasons are words: the same facts must give the same fingerprint in any language
+        readiness = evaluate(facts, stage, ignore_order=stage is not None)
+        checklist = [[r.key, r.status, list(r.reasons)] for r in readiness.results]
+        verdict = [readiness.may_enter, [str(reason) for reason in readiness.refusals]]
     return _sha256(
         {
             "kind": kind,
             "launch": facts.pk,
+            "fields": [
+                facts.name,
+                facts.summary,
+                facts.owner_id,
+                facts.risk_tier,
+                str(facts.target_date),
+                facts.serving_version,
+                facts.archived,
+            ],
             "stage": stage.pk if stage else None,
             "current stage": facts.current_stage_id,
+            "checklist": checklist,
+            "verdict": verdict,
             "facts": launch_snapshot(facts, covered) if covered else None,
             "ledger": tail or "",
         }
@@ -241,20 +259,35 @@ def report_render(report_id: str) -> Report:
         report.status = ReportStatus.PENDING
         report.started_at = timezone.now()
         report.attempts += 1
-        report.ledger_head = head_hash()
-        report.save(update_fields=["status", "started_at", "attempts", "ledger_head"])
+        report.save(update_fields=["status", "started_at", "attempts"])
     if settings.REPORT_RENDER_TEST_PAUSE_SECONDS:  # only the worker-kill integration test sets it
         time.sleep(settings.REPORT_RENDER_TEST_PAUSE_SECONDS)
     try:
-        pdf = html_to_pdf(document_html(report))
-    except Exception as error:  # any failure is the report's to show, with what went wrong
+        # The fingerprint and the ledger head are taken with the data the PDF draws, not when the
+        # report was asked for: facts changed in between are in the PDF, so in its fingerprint.
+        with transaction.atomic():
+            report.ledger_head = head_hash()
+            report.facts_fingerprint = facts_fingerprint(
+                kind=report.kind, launch=report.launch, stage=report.stage, user=report.requested_by
+            )
+            html = document_html(report)
+        pdf = html_to_pdf(html)
+    except Exception as error:  # the detail goes to the log; the row says only that it failed
         log.exception("Rendering report %s failed", report_id)
-        Report.objects.filter(pk=report_id).update(
-            status=ReportStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        # Never downgrade a report another render has finished meanwhile.
+        Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
+            status=ReportStatus.FAILED, error=type(error).__name__, finished_at=timezone.now()
         )
         return Report.objects.get(pk=report_id)
-    Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
-        status=ReportStatus.READY, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), finished_at=timezone.now(), error=""
+    # A report the stalled sweep gave up on while this render was still drawing is still ours to finish.
+    Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.FAILED]).update(
+        status=ReportStatus.READY,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        facts_fingerprint=report.facts_fingerprint,
+        ledger_head=report.ledger_head,
+        finished_at=timezone.now(),
+        error="",
     )
     return Report.objects.get(pk=report_id)
 

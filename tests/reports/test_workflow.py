@@ -207,7 +207,7 @@ def test_a_pending_report_polls_until_it_is_ready(client, world):
     assert reverse("web:report-download", args=[report.pk]) in ready
 
 
-def test_a_failed_render_shows_its_error_and_can_be_asked_again(client, world, monkeypatch):
+def test_a_failed_render_says_so_without_the_internal_error_and_can_be_asked_again(client, world, monkeypatch):
     def broken(html, **kwargs):
         raise RuntimeError("no font for <script>x</script>")
 
@@ -215,11 +215,11 @@ def test_a_failed_render_shows_its_error_and_can_be_asked_again(client, world, m
     report = pending_report(world)
     assert render_report(str(report.pk)) == ReportStatus.FAILED
     report.refresh_from_db()
-    assert report.error == "RuntimeError: no font for <script>x</script>" and report.pdf is None
+    assert report.error == "RuntimeError" and report.pdf is None  # the detail is in the log only
     url = reverse("web:launch-report", args=[world.assistant.slug, str(report.pk)])
     fragment = as_user(client, world.owner).get(url, **HTMX).content.decode()
-    assert "Failed" in fragment and "no font for &lt;script&gt;x&lt;/script&gt;" in fragment
-    assert "<script>x" not in fragment and "every 2s" not in fragment
+    assert "Failed" in fragment and "no font for" not in fragment and str(report.pk) in fragment
+    assert "every 2s" not in fragment
     assert "Ask again" in fragment and f'name="stage" value="{report.stage_id}"' in fragment
 
     again = ask(client, world.assistant, kind="checklist", stage=report.stage_id)
