@@ -48,6 +48,14 @@ class Report(models.Model):
     error = models.TextField(_("error"), blank=True)
     pdf = models.BinaryField(_("PDF"), null=True, blank=True, editable=False)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, db_index=True)
+    seal = models.CharField(
+        _("seal"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "HMAC-SHA256 with LEDGER_KEY over what the report is: a row rewritten in the database no longer verifies."
+        ),
+    )
 
     class Meta:
         verbose_name = _("report")

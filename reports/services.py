@@ -5,6 +5,7 @@ unchanged returns the stored one, unless its render stalled (a worker died), whi
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -279,17 +280,39 @@ def report_render(report_id: str) -> Report:
             status=ReportStatus.FAILED, error=type(error).__name__, finished_at=timezone.now()
         )
         return Report.objects.get(pk=report_id)
+    report.sha256 = hashlib.sha256(pdf).hexdigest()
     # A report the stalled sweep gave up on while this render was still drawing is still ours to finish.
     Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.FAILED]).update(
         status=ReportStatus.READY,
         pdf=pdf,
-        sha256=hashlib.sha256(pdf).hexdigest(),
+        sha256=report.sha256,
+        seal=report_seal(report),
         facts_fingerprint=report.facts_fingerprint,
         ledger_head=report.ledger_head,
         finished_at=timezone.now(),
         error="",
     )
     return Report.objects.get(pk=report_id)
+
+
+def report_seal(report: Report) -> str:
+    """HMAC-SHA256, keyed like the ledger (``LEDGER_KEY``), over what an issued report is: which
+    report, about what, for whom, in which layout, the facts and ledger head it shows and the hash
+    of its bytes. Someone who can write to the database but does not hold the key cannot make a
+    forged file, or an old report with today's fingerprint, verify."""
+    record = {
+        "id": str(report.pk),
+        "kind": report.kind,
+        "launch": report.launch_id,
+        "stage": report.stage_id,
+        "language": report.language,
+        "requested by": report.requested_by_id,
+        "layout": report.layout,
+        "facts": report.facts_fingerprint,
+        "ledger head": report.ledger_head,
+        "sha256": report.sha256,
+    }
+    return hmac.new(settings.LEDGER_KEY.encode(), canonical_json(record).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -311,6 +334,9 @@ def report_verify(data: bytes) -> ReportCheck:
         .first()
     )
     if report is None:
+        return ReportCheck(None, digest)
+    if not hmac.compare_digest(report.seal, report_seal(report)):
+        log.warning("Report %s does not match its seal: its row was changed outside Preflight", report.pk)
         return ReportCheck(None, digest)
     if report.launch_id and report.launch is None:
         return ReportCheck(report, digest, False)

@@ -2,12 +2,14 @@
 out, nor verified as current, once the launch is no longer ready (a Responsible gone, approvals
 expired, the launch archived); the fingerprint is of the facts the PDF draws; a failing second
 render never downgrades a finished report, nor does the stalled sweep discard one; a viewer never
-sees a render's internal error; a long word stays on the page.
+sees a render's internal error; a long word stays on the page; a report row rewritten in the
+database (its bytes and hash, or its fingerprint) no longer verifies.
 
 One module world: a launch whose first stage's sign-offs are all approved (READY), its launch report
 rendered once, a viewer."""
 
 import datetime
+import hashlib
 from types import SimpleNamespace
 from unittest import mock
 
@@ -142,6 +144,26 @@ def test_the_stored_fingerprint_is_of_the_facts_the_pdf_shows(world):
 
 
 # --- (c) a database operator rewriting a stored report -------------------------------------------
+
+
+# --- (c) a database operator rewriting a stored report -------------------------------------------
+
+
+def test_verify_rejects_a_pdf_and_hash_rewritten_in_the_database(world):
+    forged = bytes(world.report.pdf) + b"\n% rewritten by an operator\n"
+    Report.objects.filter(pk=world.report.pk).update(pdf=forged, sha256=hashlib.sha256(forged).hexdigest())
+    check = report_verify(forged)
+    assert check.report is None, "a forged PDF whose hash the operator rewrote is 'Issued by Preflight'"
+
+
+def test_verify_rejects_a_fingerprint_rewritten_in_the_database(world):
+    """An operator makes an old report 'hold' again by copying today's fingerprint into its row."""
+    drop_responsibles(world)
+    # the fix for the tests above makes the fingerprint move; the operator copies the new one in
+    today = facts_fingerprint(kind=ReportKind.LAUNCH, launch=world.launch, stage=None, user=world.owner)
+    Report.objects.filter(pk=world.report.pk).update(facts_fingerprint=today)
+    check = report_verify(bytes(world.report.pdf))
+    assert check.report is None or check.facts_hold is False, "a rewritten row is believed"
 
 
 # --- (e) robustness: concurrent asks, racing renders, the sweeper -----------------------------
