@@ -14,12 +14,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
+from approvals.choices import NotificationEvent
 from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
+from approvals.notifications import notify
 from approvals.snapshot import canonical_json, launch_snapshot
 from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import with_checklist_facts
@@ -253,10 +256,26 @@ def report_render(report_id: str) -> Report:
             status=ReportStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
         )
         return Report.objects.get(pk=report_id)
-    Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
-        status=ReportStatus.READY, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), finished_at=timezone.now(), error=""
-    )
-    return Report.objects.get(pk=report_id)
+    with transaction.atomic():
+        finished = Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
+            status=ReportStatus.READY,
+            pdf=pdf,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            finished_at=timezone.now(),
+            error="",
+        )
+        report = Report.objects.select_related("launch", "requested_by").get(pk=report_id)
+        if finished:  # only the render that made it ready tells whoever asked
+            notify(
+                event=NotificationEvent.REPORT_READY,
+                key=f"report:{report.pk}",
+                launch=report.launch,
+                actor=None,
+                recipients=[report.requested_by],
+                payload={"launch": report.launch.name if report.launch else ""},
+                link=reverse("web:report", args=[report.pk]),
+            )
+    return report
 
 
 @dataclass(frozen=True)
