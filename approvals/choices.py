@@ -103,6 +103,14 @@ class NotificationEvent(models.TextChoices):
     """What an outbox message tells its recipient about."""
 
     SIGNOFF_REQUESTED = "signoff_requested", _("Sign-off requested")
+    SIGNOFF_DECIDED = "signoff_decided", _("Sign-off decided")
+    SIGNOFF_DELEGATED = "signoff_delegated", _("Sign-off delegated")
+    SIGNOFF_WITHDRAWN = "signoff_withdrawn", _("Sign-off withdrawn")
+    WAIVER_REQUESTED = "waiver_requested", _("Waiver requested")
+    WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
+    STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
+    STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")
+    REPORT_READY = "report_ready", _("Report ready")
 
 
 class OutboxStatus(models.TextChoices):

@@ -537,11 +537,26 @@ class OutboxMessage(models.Model):
 
     event = models.CharField(verbose_name=_("event"), max_length=30, choices=NotificationEvent.choices)
     request = models.ForeignKey(
-        SignoffRequest, on_delete=models.CASCADE, verbose_name=_("request"), related_name="outbox_messages"
+        SignoffRequest,
+        on_delete=models.CASCADE,
+        verbose_name=_("request"),
+        related_name="outbox_messages",
+        null=True,
+        blank=True,
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("recipient"), related_name="+"
     )
+    # What the message is about, for events other than a sign-off request: ``key`` names the
+    # occurrence ("decision:12"), unique with the event and recipient; ``payload`` holds what the
+    # message says (names and codes, never sentences: it is written in the recipient's language
+    # when sent); ``link`` is the path of the page it points to.
+    key = models.CharField(verbose_name=_("key"), max_length=100, blank=True, default="")
+    launch = models.ForeignKey(
+        "readiness.Launch", on_delete=models.CASCADE, verbose_name=_("launch"), related_name="+", null=True, blank=True
+    )
+    payload = models.JSONField(verbose_name=_("payload"), default=dict, blank=True)
+    link = models.CharField(verbose_name=_("link"), max_length=300, blank=True, default="")
     status = models.CharField(
         verbose_name=_("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
@@ -564,6 +579,11 @@ class OutboxMessage(models.Model):
             models.UniqueConstraint(
                 fields=["event", "request", "recipient"], name="one_message_per_event_and_recipient"
             ),
+            models.UniqueConstraint(
+                fields=["event", "key", "recipient"],
+                condition=~Q(key=""),
+                name="one_message_per_event_key_and_recipient",
+            ),
             models.CheckConstraint(
                 condition=Q(status=OutboxStatus.SENT, sent_at__isnull=False)
                 | (~Q(status=OutboxStatus.SENT) & Q(sent_at__isnull=True)),
@@ -577,3 +597,34 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} → {self.recipient} ({self.get_status_display()})"
+
+
+class Notification(models.Model):
+    """One in-app notice to one person about one event, written with its outbox message (the same
+    event, key and payload) inside the transaction that causes it; listed on /notifications/."""
+
+    event = models.CharField(verbose_name=_("event"), max_length=30, choices=NotificationEvent.choices)
+    key = models.CharField(verbose_name=_("key"), max_length=100)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("recipient"), related_name="notifications"
+    )
+    launch = models.ForeignKey(
+        "readiness.Launch", on_delete=models.CASCADE, verbose_name=_("launch"), related_name="+", null=True, blank=True
+    )
+    payload = models.JSONField(verbose_name=_("payload"), default=dict, blank=True)
+    link = models.CharField(verbose_name=_("link"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(verbose_name=_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "key", "recipient"], name="one_notification_per_event_and_recipient"
+            )
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} ({self.key}) for {self.recipient_id}"

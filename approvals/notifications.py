@@ -21,15 +21,18 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from raci.choices import TeamFunction
 from raci.selectors import preferred_language
 from readiness.i18n import english
 from readiness.people import person_name
 
-from .choices import NotificationEvent, OutboxStatus
-from .models import OutboxMessage, SignoffRequest
+from .choices import DecisionOutcome, NotificationEvent, OutboxStatus, WaiverStatus
+from .models import Notification, OutboxMessage, SignoffRequest
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +50,182 @@ OUTCOMES = ("sent", "dropped", "retrying", "failed")
 
 
 def outbox_signoff_requested(*, request: SignoffRequest, recipients: Iterable) -> list[int]:
-    """Queue a "sign-off requested" mail to each recipient with an e-mail address; returns the
-    messages' ids. Call inside the transaction that creates ``request``."""
+    """Queue a "sign-off requested" mail to each recipient with an e-mail address, and an in-app
+    notice to each; returns the messages' ids. Call inside the transaction that creates ``request``."""
+    recipients = list(recipients)
+    link = reverse("web:decide", args=[request.pk])
+    payload = _request_payload(
+        request,
+        request.requested_by,
+        due=request.due_date.isoformat() if request.due_date else None,
+        text=request.message,
+    )
+    Notification.objects.bulk_create(
+        Notification(
+            event=NotificationEvent.SIGNOFF_REQUESTED,
+            key=f"request:{request.pk}",
+            recipient=person,
+            launch=request.launch,
+            payload=payload,
+            link=link,
+        )
+        for person in recipients
+        if person.is_active
+    )
     messages = OutboxMessage.objects.bulk_create(
-        OutboxMessage(event=NotificationEvent.SIGNOFF_REQUESTED, request=request, recipient=person)
+        OutboxMessage(
+            event=NotificationEvent.SIGNOFF_REQUESTED,
+            request=request,
+            recipient=person,
+            launch=request.launch,
+            payload=payload,
+            link=link,
+        )
         for person in recipients
         if person.email
     )
     return [message.pk for message in messages]
+
+
+def _request_payload(request: SignoffRequest, actor, **extra) -> dict:
+    return {
+        "launch": request.launch.name,
+        "stage": request.stage.name,
+        "function": request.function,
+        "person": person_name(actor),
+        **extra,
+    }
+
+
+def notify(*, event: str, key: str, launch, actor, recipients: Iterable, payload: dict, link: str) -> list[int]:
+    """Write one in-app notice and (with an e-mail address) one outbox message per recipient about
+    one occurrence of ``event`` (named by ``key``), inside the caller's transaction, and ask for the
+    mails to be delivered after commit. Never to ``actor``, nor to inactive people; a recipient
+    already told about this (event, key) is not told again. Returns the messages' ids."""
+    people = {}
+    for person in recipients:
+        if person is None or not person.is_active or (actor is not None and person.pk == actor.pk):
+            continue
+        people[person.pk] = person
+    if not people:
+        return []
+    told = set(
+        Notification.objects.filter(event=event, key=key, recipient__in=list(people)).values_list(
+            "recipient_id", flat=True
+        )
+    )
+    fresh = [person for pk, person in people.items() if pk not in told]
+    common = {"event": event, "key": key, "launch": launch, "payload": payload, "link": link}
+    Notification.objects.bulk_create(Notification(recipient=person, **common) for person in fresh)
+    messages = OutboxMessage.objects.bulk_create(
+        OutboxMessage(recipient=person, **common) for person in fresh if person.email
+    )
+    ids = [message.pk for message in messages]
+    deliver_after_commit(ids)
+    return ids
+
+
+def people_on_launch(launch) -> list:
+    """Everyone on ``launch``: its owner, its RACI people and the holders of its slots."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    return list(
+        get_user_model()
+        .objects.filter(
+            Q(pk=launch.owner_id)
+            | Q(stakeholder__assignments__area__launch=launch)
+            | Q(stakeholder__launch_slots__launch=launch)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def owner_and_accountables(launch) -> list:
+    """The launch's owner and its Accountables, in one query."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from raci.choices import Role
+
+    return list(
+        get_user_model()
+        .objects.filter(
+            Q(pk=launch.owner_id)
+            | Q(stakeholder__assignments__area__launch=launch, stakeholder__assignments__role=Role.ACCOUNTABLE)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+# Wording (in the language active when called) ---------------------------------------------------
+
+
+def _label(choices, value) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _check_title(key: str) -> str:
+    from readiness.checklist import registry
+
+    return str(registry.get(key).title) if key in registry else key
+
+
+def describe(event: str, payload: dict) -> tuple[str, list[str]]:
+    """The subject and the lines of a notice, in the active language, from its stored payload.
+    Lines other than the first quote what people wrote (a comment, a reason) and are user text."""
+    names = {
+        **payload,
+        "function": _label(TeamFunction, payload.get("function", "")),
+        "event": _label(NotificationEvent, event),
+        "check": _check_title(payload.get("check", "")),
+    }
+    subject = _("[Preflight] %(launch)s: %(event)s") % {
+        "launch": payload.get("launch") or _("Portfolio"),
+        "event": names["event"],
+    }
+    if event == NotificationEvent.SIGNOFF_REQUESTED:
+        subject = _("[Preflight] %(launch)s: %(function)s sign-off for %(stage)s") % names
+        if payload.get("due"):
+            line = _("%(person)s asks for your sign-off by %(due)s to move %(launch)s to %(stage)s.") % names
+        else:
+            line = _("%(person)s asks for your sign-off to move %(launch)s to %(stage)s.") % names
+    elif event == NotificationEvent.SIGNOFF_DECIDED:
+        names["outcome"] = _label(DecisionOutcome, payload.get("outcome", ""))
+        line = _("%(person)s decided the %(function)s sign-off for %(stage)s: %(outcome)s.") % names
+    elif event == NotificationEvent.SIGNOFF_DELEGATED:
+        line = _("%(person)s delegated the %(function)s sign-off for %(stage)s to you.") % names
+    elif event == NotificationEvent.SIGNOFF_WITHDRAWN:
+        line = _("%(person)s withdrew the request for the %(function)s sign-off for %(stage)s.") % names
+    elif event == NotificationEvent.WAIVER_REQUESTED:
+        line = _("%(person)s asks for a waiver of the check %(check)s for %(stage)s.") % names
+    elif event == NotificationEvent.WAIVER_DECIDED:
+        names["outcome"] = _label(WaiverStatus, payload.get("outcome", ""))
+        line = _("%(person)s decided your waiver of the check %(check)s for %(stage)s: %(outcome)s.") % names
+    elif event == NotificationEvent.STAGE_ADVANCED:
+        line = _("%(person)s moved %(launch)s from %(from)s to %(to)s.") % names
+    elif event == NotificationEvent.STAGE_ROLLED_BACK:
+        line = _("%(person)s rolled %(launch)s back from %(from)s to %(to)s.") % names
+    elif event == NotificationEvent.REPORT_READY:
+        if payload.get("launch"):
+            line = _("Your report on %(launch)s is ready to download.") % names
+        else:
+            line = _("Your portfolio report is ready to download.")
+    else:  # an event this version does not know: say what it is, not nothing
+        line = names["event"]
+    lines = [line]
+    if payload.get("text"):
+        lines.append(payload["text"])
+    return subject, lines
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path if path else ""
 
 
 def deliver_after_commit(message_ids: list[int]) -> None:
@@ -108,7 +279,7 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
         due = due.filter(pk__in=ids)
     message = (
         due.select_for_update(of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked)
-        .select_related("request__launch", "request__stage", "request__requested_by", "recipient")
+        .select_related("request__launch", "request__stage", "request__requested_by", "recipient", "launch")
         .order_by("next_attempt_at", "pk")
         .first()
     )
@@ -132,7 +303,7 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
 
 def _reason_to_drop(message: OutboxMessage) -> str:
     request, recipient = message.request, message.recipient
-    if not request.is_open:
+    if request is not None and not request.is_open:
         return f"Not sent: the request was {request.get_status_display().lower()} before delivery."
     if not recipient.is_active:
         return "Not sent: the recipient has been deactivated."
@@ -142,28 +313,29 @@ def _reason_to_drop(message: OutboxMessage) -> str:
 
 
 def _send(message: OutboxMessage) -> None:
-    """The mail speaks the recipient's chosen language (else the site's), whoever triggered delivery."""
+    """The mail speaks the recipient's chosen language (else the site's), whoever triggered delivery:
+    a plain-text body and the same in HTML, each with the link to the page it is about."""
+    payload = dict(message.payload)
     request = message.request
-    with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
-        names = {
-            "launch": request.launch.name,
-            "function": request.get_function_display(),
-            "stage": request.stage.name,
-            "person": person_name(request.requested_by),
+    if request is not None:  # messages written before payloads were stored: read the request
+        payload = {
+            **_request_payload(request, request.requested_by),
+            **payload,
+            "due": request.due_date.isoformat() if request.due_date else None,
+            "text": request.message,
         }
-        subject = _("[Preflight] %(launch)s: %(function)s sign-off for %(stage)s") % names
-        if request.due_date:
-            ask = _("%(person)s asks for your sign-off by %(due)s to move %(launch)s to %(stage)s.") % {
-                **names,
-                "due": request.due_date.isoformat(),
-            }
-        else:
-            ask = _("%(person)s asks for your sign-off to move %(launch)s to %(stage)s.") % names
+    link = message.link or (reverse("web:decide", args=[request.pk]) if request is not None else "")
+    with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
+        subject, lines = describe(message.event, payload)
+        context = {"subject": subject, "lines": lines, "url": absolute_url(link)}
+        text = render_to_string("notifications/email.txt", context)
+        html = render_to_string("notifications/email.html", context)
     send_mail(
         subject=subject,
-        message=f"{ask}\n\n{request.message}",
+        message=text,
         from_email=None,
         recipient_list=[message.recipient.email],
+        html_message=html,
     )
 
 
@@ -183,3 +355,21 @@ def _record_failure(message: OutboxMessage, error: Exception, now: datetime.date
         )
     message.save(update_fields=["status", "last_error", "attempts", "next_attempt_at"])
     return "failed" if message.status == OutboxStatus.FAILED else "retrying"
+
+
+# In-app notices ---------------------------------------------------------------------------------
+
+
+def notification_mark_read(*, actor, notification_id: int) -> Notification:
+    """Mark one of ``actor``'s notices read (again: no change). Someone else's, or none, raises
+    ``Notification.DoesNotExist``: a notice is its recipient's alone."""
+    notification = Notification.objects.get(pk=notification_id, recipient=actor)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, actor) -> int:
+    """Mark every unread notice of ``actor`` read; returns how many."""
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())

@@ -128,7 +128,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "web.views.awaiting_count",
+                "web.notifications.header_counts",
             ],
         },
     },
@@ -183,6 +183,8 @@ AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 
 LANGUAGE_CODE = "en"
+# Where the site is served, for the absolute links in notification mails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"

@@ -15,12 +15,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
+from approvals.choices import NotificationEvent
 from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
+from approvals.notifications import notify
 from approvals.snapshot import canonical_json, launch_snapshot
 from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import evaluate, with_checklist_facts
@@ -281,18 +284,30 @@ def report_render(report_id: str) -> Report:
         )
         return Report.objects.get(pk=report_id)
     report.sha256 = hashlib.sha256(pdf).hexdigest()
-    # A report the stalled sweep gave up on while this render was still drawing is still ours to finish.
-    Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.FAILED]).update(
-        status=ReportStatus.READY,
-        pdf=pdf,
-        sha256=report.sha256,
-        seal=report_seal(report),
-        facts_fingerprint=report.facts_fingerprint,
-        ledger_head=report.ledger_head,
-        finished_at=timezone.now(),
-        error="",
-    )
-    return Report.objects.get(pk=report_id)
+    with transaction.atomic():
+        # A report the stalled sweep gave up on while this render was still drawing is still ours to finish.
+        finished = Report.objects.filter(pk=report_id, status__in=[ReportStatus.PENDING, ReportStatus.FAILED]).update(
+            status=ReportStatus.READY,
+            pdf=pdf,
+            sha256=report.sha256,
+            seal=report_seal(report),
+            facts_fingerprint=report.facts_fingerprint,
+            ledger_head=report.ledger_head,
+            finished_at=timezone.now(),
+            error="",
+        )
+        report = Report.objects.select_related("launch", "requested_by").get(pk=report_id)
+        if finished:  # only the render that made it ready tells whoever asked
+            notify(
+                event=NotificationEvent.REPORT_READY,
+                key=f"report:{report.pk}",
+                launch=report.launch,
+                actor=None,
+                recipients=[report.requested_by],
+                payload={"launch": report.launch.name if report.launch else ""},
+                link=reverse("web:report", args=[report.pk]),
+            )
+    return report
 
 
 def report_seal(report: Report) -> str:

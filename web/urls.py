@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, launches, raci, reports, views, waivers, workflow
+from . import facts, history, launches, notifications, raci, reports, views, waivers, workflow
 
 app_name = "web"
 
@@ -55,6 +55,9 @@ urlpatterns = [
     path("launches/<slug:slug>/reports/", reports.request_launch_report, name="report-request"),
     path("launches/<slug:slug>/reports/<str:pk>/", reports.report_status, name="launch-report"),
     path("reports/", reports.report_list, name="reports"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read-all/", notifications.notification_read_all, name="notifications-read-all"),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification-read"),
     path("reports/portfolio/", reports.request_portfolio_report, name="portfolio-report"),
     path("reports/verify/", reports.verify, name="report-verify"),
     path("reports/<uuid:pk>/", reports.report_status, name="report"),

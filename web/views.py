@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
-from approvals.selectors import policy_changes_awaiting, requests_awaiting, stage_signoffs, waivers_awaiting
+from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
@@ -218,15 +218,3 @@ def new_launch(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Launch “%(name)s” created.") % {"name": launch.name})
             return redirect("web:launch", slug=launch.slug)
     return render(request, "web/new_launch.html", {"form": form})
-
-
-def awaiting_count(request: HttpRequest) -> dict:
-    """Context processor: how many sign-offs, waivers and requests to lower a bar wait for the
-    signed-in user's decision (the header's badge)."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    requests = requests_awaiting(user).order_by().values("pk")
-    waivers = waivers_awaiting(user).order_by().values("pk")
-    changes = policy_changes_awaiting(user).order_by().values("pk")
-    return {"awaiting_count": requests.union(waivers, changes, all=True).count()}  # one query for all

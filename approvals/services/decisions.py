@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,8 +17,9 @@ from readiness.people import person_name
 from readiness.validators import clean_text
 
 from .. import ledger
-from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, request_status
+from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, NotificationEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
+from ..notifications import notify, owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
 from ._common import launch_with_facts, locked_request, moment, refuse_if_closed
 
@@ -148,6 +150,22 @@ def signoff_decide(
         snapshot_hash=decision.fingerprint,
         seal=[*superseded, decision, signoff],
     )
+    notify(
+        event=NotificationEvent.SIGNOFF_DECIDED,
+        key=f"decision:{decision.pk}",
+        launch=signoff.launch,
+        actor=actor,
+        recipients=owner_and_accountables(signoff.launch),
+        payload={
+            "launch": signoff.launch.name,
+            "stage": signoff.stage.name,
+            "function": signoff.function,
+            "person": person_name(actor),
+            "outcome": outcome,
+            "text": comment,
+        },
+        link=reverse("web:decide", args=[signoff.pk]),
+    )
     return decision
 
 
@@ -200,6 +218,21 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
             "reason": reason,
         },
         seal=[delegation],
+    )
+    notify(
+        event=NotificationEvent.SIGNOFF_DELEGATED,
+        key=f"delegation:{delegation.pk}",
+        launch=signoff.launch,
+        actor=actor,
+        recipients=[delegate],
+        payload={
+            "launch": signoff.launch.name,
+            "stage": signoff.stage.name,
+            "function": signoff.function,
+            "person": person_name(actor),
+            "text": reason,
+        },
+        link=reverse("web:decide", args=[signoff.pk]),
     )
     return delegation
 

@@ -4,6 +4,8 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from raci.choices import Role
@@ -11,11 +13,13 @@ from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import Readiness, evaluate
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.people import person_name
 from readiness.validators import clean_text
 
 from .. import ledger
-from ..choices import LedgerEvent
+from ..choices import LedgerEvent, NotificationEvent
 from ..models import SignoffRequest
+from ..notifications import notify, people_on_launch
 from ..snapshot import fingerprint, launch_snapshot
 from ._common import launch_with_facts, moment, stage_of
 
@@ -77,6 +81,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.d
         snapshot_hash=fingerprint(launch_snapshot(facts, stage)),
         seal=[locked],
     )
+    _notify_stage_change(NotificationEvent.STAGE_ADVANCED, locked, actor, previous_name, stage.name, "")
     return readiness
 
 
@@ -111,4 +116,19 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         payload={"from": current.name, "to": stage.name, "reason": reason},
         seal=[locked],
     )
+    _notify_stage_change(NotificationEvent.STAGE_ROLLED_BACK, locked, actor, current.name, stage.name, reason)
     return locked
+
+
+def _notify_stage_change(event: str, launch: Launch, actor, from_name: str, to_name: str, reason: str) -> None:
+    """Tell everyone on the launch; the key is the moment of the change, so a stage entered again
+    after a rollback is news again."""
+    notify(
+        event=event,
+        key=f"launch:{launch.pk}:{to_name}:{timezone.now().isoformat()}"[:100],
+        launch=launch,
+        actor=actor,
+        recipients=people_on_launch(launch),
+        payload={"launch": launch.name, "from": from_name, "to": to_name, "person": person_name(actor), "text": reason},
+        link=reverse("web:launch", args=[launch.slug]),
+    )

@@ -5,6 +5,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,9 +18,9 @@ from readiness.people import person_name
 from readiness.validators import clean_text
 
 from .. import ledger
-from ..choices import CLOSED_STATUSES, LedgerEvent, RequestStatus
+from ..choices import CLOSED_STATUSES, LedgerEvent, NotificationEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
-from ..notifications import deliver_after_commit, outbox_signoff_requested
+from ..notifications import deliver_after_commit, notify, outbox_signoff_requested
 from ..policies import effective_requirements
 from ..routing import default_addressees
 from ..snapshot import fingerprint, launch_snapshot
@@ -227,5 +228,20 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
         actor=actor,
         payload={"request": signoff.pk, "stage": signoff.stage.name, "function": signoff.function, "reason": reason},
         seal=[signoff],
+    )
+    notify(
+        event=NotificationEvent.SIGNOFF_WITHDRAWN,
+        key=f"request:{signoff.pk}",
+        launch=signoff.launch,
+        actor=actor,
+        recipients=signoff.addressees.all(),
+        payload={
+            "launch": signoff.launch.name,
+            "stage": signoff.stage.name,
+            "function": signoff.function,
+            "person": person_name(actor),
+            "text": reason,
+        },
+        link=reverse("web:launch", args=[signoff.launch.slug]),
     )
     return signoff

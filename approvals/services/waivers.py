@@ -5,21 +5,24 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from raci.choices import AREA_FUNCTIONS, Role
+from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import registry
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.people import person_name
 from readiness.validators import clean_text
 
 from .. import ledger
 from ..access import is_executive
-from ..choices import UNWAIVABLE_CHECKS, WAIVER_TRANSITIONS, LedgerEvent, WaiverStatus
+from ..choices import UNWAIVABLE_CHECKS, WAIVER_TRANSITIONS, LedgerEvent, NotificationEvent, WaiverStatus
 from ..models import Waiver
+from ..notifications import notify
 from ._common import expect_type, stage_of
 
 # Longest a waiver may run before someone has to look again.
@@ -97,7 +100,42 @@ def waiver_request(
         },
         seal=[waiver],
     )
+    notify(
+        event=NotificationEvent.WAIVER_REQUESTED,
+        key=f"waiver:{waiver.pk}",
+        launch=launch,
+        actor=actor,
+        recipients=[person for person in _waiver_deciders(waiver) if _may_decide_waiver(person, waiver)],
+        payload={
+            "launch": launch.name,
+            "stage": stage.name,
+            "check": check_key,
+            "person": person_name(actor),
+            "text": waiver.justification,
+        },
+        link=reverse("web:waiver-decide", args=[waiver.pk]),
+    )
     return waiver
+
+
+def _waiver_deciders(waiver: Waiver) -> list:
+    """Who might decide ``waiver`` (executives and the launch's Accountables, active), to be
+    narrowed by ``_may_decide_waiver``, the rule the decision itself applies."""
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model()
+        .objects.filter(
+            Q(stakeholder__teams__function=TeamFunction.EXECUTIVE)
+            | Q(
+                stakeholder__assignments__area__launch=waiver.launch,
+                stakeholder__assignments__role=Role.ACCOUNTABLE,
+            ),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def _may_decide_waiver(user, waiver: Waiver) -> bool:
@@ -158,5 +196,21 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
             "decided at": waiver.decided_at.isoformat(),
         },
         seal=[waiver],
+    )
+    notify(
+        event=NotificationEvent.WAIVER_DECIDED,
+        key=f"waiver:{waiver.pk}",
+        launch=waiver.launch,
+        actor=actor,
+        recipients=[waiver.requested_by],
+        payload={
+            "launch": waiver.launch.name,
+            "stage": waiver.stage.name,
+            "check": waiver.check_key,
+            "person": person_name(actor),
+            "outcome": status,
+            "text": comment,
+        },
+        link=reverse("web:launch", args=[waiver.launch.slug]),
     )
     return waiver

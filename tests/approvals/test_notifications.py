@@ -399,14 +399,18 @@ def test_a_request_superseded_before_commit_is_not_mailed(
     assert statuses(request=again) == [OutboxStatus.SENT]
 
 
-def test_a_withdrawn_request_is_not_mailed(launch, owner, mailoutbox, django_capture_on_commit_callbacks):
+def test_a_withdrawn_request_is_not_mailed_only_its_withdrawal(
+    launch, owner, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         request = request_ml(launch, owner)
     signoff_withdraw(actor=owner, signoff=request)
 
-    assert deliver_outbox() == {"sent": 0, "dropped": 1, "retrying": 0, "failed": 0}
-    assert mailoutbox == []
+    assert deliver_outbox() == {"sent": 1, "dropped": 1, "retrying": 0, "failed": 0}
     assert statuses(request=request) == [OutboxStatus.DROPPED]
+    (mail,) = mailoutbox
+    assert mail.subject == "[Preflight] Support assistant: Sign-off withdrawn"
+    assert mail.to == [request.addressees.get().email]
 
 
 def test_a_deactivated_recipient_is_not_mailed(launch, owner, mailoutbox, django_capture_on_commit_callbacks):

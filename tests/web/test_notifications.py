@@ -1,0 +1,140 @@
+"""The in-app notifications: the header's count (one query with the sign-off badge), the list at
+/notifications/ newest first, marking one or all read; a notice is its recipient's alone."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals.choices import NotificationEvent
+from approvals.models import Notification
+from approvals.notifications import notify
+from tests.factories import LaunchFactory, UserFactory
+from web.notifications import header_counts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    launch = LaunchFactory(slug="assistant", name="Support <b>assistant</b>")
+    reader, other = UserFactory(username="reader"), UserFactory(username="other")
+    for number, to in enumerate(["Internal", "Beta", "GA"]):
+        notify(
+            event=NotificationEvent.STAGE_ADVANCED,
+            key=f"advance:{number}",
+            launch=launch,
+            actor=None,
+            recipients=[reader, other],
+            payload={
+                "launch": launch.name,
+                "from": "planning",
+                "to": to,
+                "person": "Olive Owner",
+                "text": "<script>alert(1)</script>",
+            },
+            link=f"/launches/{launch.slug}/",
+        )
+    # Oldest first in time: GA is the newest.
+    for number, notice in enumerate(Notification.objects.filter(recipient=reader).order_by("key")):
+        Notification.objects.filter(pk=notice.pk).update(
+            created_at=timezone.now() - datetime.timedelta(hours=3 - number)
+        )
+    return {"launch": launch, "reader": reader, "other": other}
+
+
+def notices(user):
+    return Notification.objects.filter(recipient=user).order_by("key")
+
+
+def test_the_list_shows_only_my_notifications_newest_first_escaped_and_linked(client, world):
+    client.force_login(world["reader"])
+    response = client.get(reverse("web:notifications"))
+
+    assert response.status_code == 200
+    rows = [row["notification"] for row in response.context["rows"]]
+    assert [n.payload["to"] for n in rows] == ["GA", "Beta", "Internal"]
+    assert {n.recipient for n in rows} == {world["reader"]}
+    html = response.content.decode()
+    assert "Olive Owner moved Support &lt;b&gt;assistant&lt;/b&gt; from planning to GA." in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+    assert 'href="/launches/assistant/"' in html
+    assert 'href="/notifications/"' in html and "Notifications <span" in html  # the header's link and count
+
+
+def test_the_list_costs_a_bounded_number_of_queries(client, world, django_assert_max_num_queries):
+    client.force_login(world["reader"])
+    with django_assert_max_num_queries(8):
+        client.get(reverse("web:notifications"))
+
+
+def test_the_header_counts_sign_offs_waiting_and_unread_notifications_in_one_query(world):
+    request = RequestFactory().get("/")
+    request.user = world["reader"]
+    Notification.objects.filter(pk=notices(world["reader"]).first().pk).update(read_at=timezone.now())
+
+    with CaptureQueriesContext(connection) as queries:
+        counts = header_counts(request)
+
+    assert counts == {"awaiting_count": 0, "unread_notifications": 2}
+    assert len(queries) == 1
+
+
+def test_marking_one_read_is_the_recipient_s_alone(client, world):
+    mine = notices(world["reader"]).first()
+
+    client.force_login(world["other"])
+    assert client.post(reverse("web:notification-read", args=[mine.pk])).status_code == 404
+    mine.refresh_from_db()
+    assert mine.read_at is None
+
+    client.force_login(world["reader"])
+    assert client.get(reverse("web:notification-read", args=[mine.pk])).status_code == 405
+    response = client.post(reverse("web:notification-read", args=[mine.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("web:notifications")
+    mine.refresh_from_db()
+    assert mine.read_at is not None
+    assert client.post(reverse("web:notification-read", args=[987654])).status_code == 404
+
+
+def test_marking_read_with_htmx_returns_the_row_without_its_button(client, world):
+    mine = notices(world["reader"]).first()
+    client.force_login(world["reader"])
+
+    response = client.post(reverse("web:notification-read", args=[mine.pk]), headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.startswith(f'<li id="notification-{mine.pk}"')
+    assert "Mark as read" not in html and "<html" not in html
+
+
+def test_mark_all_read_clears_my_unread_and_not_anyone_else_s(client, world):
+    client.force_login(world["reader"])
+    assert client.get(reverse("web:notifications")).context["unread_notifications"] == 3
+
+    response = client.post(reverse("web:notifications-read-all"))
+
+    assert response.status_code == 302
+    assert not notices(world["reader"]).filter(read_at__isnull=True).exists()
+    assert notices(world["other"]).filter(read_at__isnull=True).count() == 3
+    page = client.get(reverse("web:notifications"))
+    assert page.context["unread_notifications"] == 0
+    assert "Mark all read" not in page.content.decode()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, world):
+    for name, args, method in [
+        ("web:notifications", [], "get"),
+        ("web:notifications-read-all", [], "post"),
+        ("web:notification-read", [notices(world["reader"]).first().pk], "post"),
+    ]:
+        response = getattr(client, method)(reverse(name, args=args))
+        assert response.status_code == 302 and "sign-in" in response["Location"]
+    assert notices(world["reader"]).filter(read_at__isnull=True).count() == 3
