@@ -29,7 +29,7 @@ from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, S
 from raci.selectors import owning_area, slo_owning_area
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
-from readiness.checklist import Context
+from readiness.checklist import Context, with_checklist_facts
 from readiness.checklist_items import counted_run, percent
 from readiness.choices import SENSITIVITY
 from readiness.evidence import judge
@@ -243,6 +243,13 @@ def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
         "web/fact_remove.html",
         {"launch": launch, "kind": kind, "fact": fact, "form": form, "back": section_url(launch, model)},
     )
+
+
+def launch_with_facts(launch: Launch, *prefetch) -> Launch:
+    """``launch`` read again with its owner and every fact the checklist reads (a fixed number of
+    queries however big it is), and whatever else a page names in ``prefetch``."""
+    queryset = Launch.objects.filter(pk=launch.pk).select_related("owner").prefetch_related(*prefetch)
+    return with_checklist_facts(queryset).get()
 
 
 def launch_url(launch: Launch) -> str:

@@ -25,10 +25,11 @@ from raci.choices import STANDARD_AREA_CONCERNS, AreaKind, Role
 from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import area_omission_record, area_omission_withdraw, raci_set_roles
 from readiness.access import CHANGE_LAUNCH, get_launch_for
-from readiness.checklist import evaluate, with_checklist_facts
+from readiness.checklist import evaluate
 from readiness.models import Launch
 from readiness.services import EditConflict, fact_version
 
+from .facts import launch_with_facts
 from .forms import add_service_errors
 from .standing import Standing
 from .waivers import launch_waivers
@@ -146,10 +147,6 @@ def _area_of(launch: Launch, pk: int) -> ResponsibilityArea:
     return get_object_or_404(ResponsibilityArea.objects.select_related("launch"), pk=pk, launch=launch)
 
 
-def _launch_with_people(launch: Launch) -> Launch:
-    return with_checklist_facts(Launch.objects.filter(pk=launch.pk).prefetch_related(slots_prefetch())).get()
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> HttpResponse:
@@ -186,7 +183,7 @@ def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> 
             if not request.htmx:
                 messages.success(request, _("Saved the roles of %(person)s on %(area)s.") % _names(person, area))
                 return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
-            return people_section(request, _launch_with_people(launch), focus=(area.pk, person.pk))
+            return people_section(request, launch_with_facts(launch, slots_prefetch()), focus=(area.pk, person.pk))
     if request.htmx:
         response = render(request, "web/_raci_cell_form.html", context)
         return reswap(retarget(response, f"#cell-{area.pk}-{person.pk}"), "outerHTML") if form.errors else response
@@ -232,7 +229,7 @@ class OmissionForm(forms.Form):
 def omission_record(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner records why the launch does without a standard area; ledgered by the service."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    launch = _launch_with_people(launch)
+    launch = launch_with_facts(launch, slots_prefetch())
     kinds = raci_grid(launch)["missing"]
     if not kinds:
         messages.info(request, _("Every standard area is present or already left out with a reason."))

@@ -25,13 +25,13 @@ from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
-from readiness.checklist import evaluate, evaluate_many, with_checklist_facts
+from readiness.checklist import evaluate, evaluate_many
 from readiness.choices import StageKind
 from readiness.models import Launch, LaunchEvaluation, Verdict
 from readiness.services import launch_create, launch_create_from_template
 
 from .charts import Series, stacked_bars
-from .facts import fact_sections
+from .facts import fact_sections, launch_with_facts
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
 from .raci import raci_grid, slots_prefetch
@@ -153,9 +153,7 @@ def portfolio_summary(visible, today) -> dict:
 def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The launch's verdict for its next stage, its checklist and its rollout."""
     launch = get_launch_for(request.user, slug)
-    facts = with_checklist_facts(
-        Launch.objects.filter(pk=launch.pk).select_related("owner").prefetch_related(slots_prefetch())
-    ).get()
+    facts = launch_with_facts(launch, slots_prefetch())
     now = timezone.now()
     readiness = evaluate(facts, now=now)
     signoffs = stage_signoffs(facts, readiness.stage, now=now) if readiness.stage else []

@@ -25,9 +25,10 @@ from approvals.selectors import waivers_awaiting
 from approvals.services import waiver_decide, waiver_request
 from approvals.services.waivers import _may_decide_waiver
 from readiness.access import CHANGE_LAUNCH, get_launch_for
-from readiness.checklist import CheckResult, Readiness, Status, evaluate, registry, with_checklist_facts
+from readiness.checklist import CheckResult, Readiness, Status, evaluate, registry
 from readiness.models import Launch
 
+from .facts import launch_with_facts
 from .forms import WaiverDecisionForm, WaiverRequestForm, add_service_errors
 
 
@@ -85,10 +86,6 @@ def launch_waivers(user, launch: Launch, readiness: Readiness, *, may_change: bo
     return {"waivers": rows, "waivable": waivable}
 
 
-def _facts(launch: Launch) -> Launch:
-    return with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
-
-
 def _result(facts: Launch, stage, check_key: str) -> CheckResult | None:
     """How ``check_key`` stands for entering ``stage`` now, judged on the checklist alone."""
     if stage is None or check_key not in registry:
@@ -110,7 +107,7 @@ def request_waiver(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner asks to waive a checklist item for a stage not yet entered (the service refuses
     anyone else, sign-offs, a second live waiver and expiry dates out of range)."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = _facts(launch)
+    facts = launch_with_facts(launch)
     current = facts.current_stage
     stages = [s for s in facts.ordered_stages() if current is None or s.order > current.order]
     items = [check for check in registry.all() if check.key not in UNWAIVABLE_CHECKS]
@@ -177,7 +174,7 @@ def decide_waiver(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Your decision on the waiver is recorded."))
                 return redirect(reverse("web:launch", args=[waiver.launch.slug]) + "#waivers")
-    facts = _facts(waiver.launch)
+    facts = launch_with_facts(waiver.launch)
     stage = next((s for s in facts.stages.all() if s.pk == waiver.stage_id), None)
     return render(
         request,

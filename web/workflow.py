@@ -34,9 +34,10 @@ from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
 from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
-from readiness.checklist import registry, with_checklist_facts
+from readiness.checklist import registry
 from readiness.models import Launch
 
+from .facts import launch_with_facts
 from .forms import (
     ChooseAddresseesForm,
     DecisionForm,
@@ -50,10 +51,6 @@ from .forms import (
 # decision can say what changed since (the server's copy, not one the browser sends back).
 SHOWN_SNAPSHOTS = "shown_snapshots"
 SHOWN_KEEP = 20
-
-
-def _facts(launch: Launch) -> Launch:
-    return with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("owner")).get()
 
 
 @dataclass
@@ -88,7 +85,7 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner requests the next stage's sign-offs: straight from the launch page (routed), or
     from this page, which shows per function whom routing suggests and lets the owner choose."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = _facts(launch)
+    facts = launch_with_facts(launch)
     stage = facts.next_stage()
     if request.method == "POST" and "choose" not in request.POST:
         return _request_routed(request, launch, stage)
@@ -234,7 +231,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         require_view(request.user, signoff.launch)
     except PermissionDenied:
         raise Http404("No such sign-off request.") from None
-    facts = _facts(signoff.launch)
+    facts = launch_with_facts(signoff.launch)
     stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
     snapshot = launch_snapshot(facts, stage)
     posting_decision = request.method == "POST" and "delegate" not in request.POST
@@ -316,7 +313,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 def advance(request: HttpRequest, slug: str) -> HttpResponse:
     """Confirm, then ask the gate to move the launch to its next stage; a refusal shows why."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = _facts(launch)
+    facts = launch_with_facts(launch)
     stage = facts.next_stage()
     refusal = []
     if request.method == "POST" and stage is not None:
@@ -339,7 +336,7 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
 def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     """Go back to an earlier stage, with a reason (the owner or an Accountable; the service decides)."""
     launch = get_launch_for(request.user, slug)
-    facts = _facts(launch)
+    facts = launch_with_facts(launch)
     current = facts.current_stage
     earlier = [s for s in facts.ordered_stages() if current is not None and s.order < current.order]
     form = RollbackForm(request.POST or None, stages=earlier)
