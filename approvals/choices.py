@@ -111,6 +111,28 @@ class NotificationEvent(models.TextChoices):
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
     STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")
     REPORT_READY = "report_ready", _("Report ready")
+    # Found by the scheduled sweeps (approvals.reminders), not by a service's transaction.
+    SIGNOFF_STALE = "signoff_stale", _("Approval made stale by a change")
+    SIGNOFF_EXPIRING = "signoff_expiring", _("Approval about to expire")
+    SIGNOFF_OVERDUE = "signoff_overdue", _("Sign-off overdue")
+    SIGNOFF_ESCALATED = "signoff_escalated", _("Overdue sign-off escalated")
+    ACKNOWLEDGEMENT_REQUESTED = "ack_requested", _("Acknowledgement asked")
+    FACT_EXPIRING = "fact_expiring", _("About to expire")
+    DIGEST = "digest", _("Daily digest")
+    DELIVERY_FAILED = "delivery_failed", _("A notification could not be delivered")
+
+
+class NotificationChannel(models.TextChoices):
+    """How an outbox message travels. In-app notices are not a channel of the outbox: every event
+    writes one, whatever the recipient's preferences."""
+
+    EMAIL = "email", _("E-mail")
+    SLACK = "slack", _("Slack")
+
+
+class DeliveryMode(models.TextChoices):
+    IMMEDIATE = "immediate", _("As it happens")
+    DIGEST = "digest", _("In one daily digest")
 
 
 class OutboxStatus(models.TextChoices):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -22,7 +22,9 @@ from .choices import (
     CLOSED_STATUSES,
     UNWAIVABLE_CHECKS,
     DecisionOutcome,
+    DeliveryMode,
     LedgerEvent,
+    NotificationChannel,
     NotificationEvent,
     OutboxStatus,
     PolicyChangeStatus,
@@ -536,6 +538,9 @@ class OutboxMessage(models.Model):
     gets each notice at most once, however often delivery runs."""
 
     event = models.CharField(verbose_name=_("event"), max_length=30, choices=NotificationEvent.choices)
+    channel = models.CharField(
+        verbose_name=_("channel"), max_length=10, choices=NotificationChannel.choices, default=NotificationChannel.EMAIL
+    )
     request = models.ForeignKey(
         SignoffRequest,
         on_delete=models.CASCADE,
@@ -577,12 +582,12 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["event", "request", "recipient"], name="one_message_per_event_and_recipient"
+                fields=["event", "request", "recipient", "channel"], name="one_message_per_event_recipient_channel"
             ),
             models.UniqueConstraint(
-                fields=["event", "key", "recipient"],
+                fields=["event", "key", "recipient", "channel"],
                 condition=~Q(key=""),
-                name="one_message_per_event_key_and_recipient",
+                name="one_message_per_event_key_recipient_channel",
             ),
             models.CheckConstraint(
                 condition=Q(status=OutboxStatus.SENT, sent_at__isnull=False)
@@ -628,3 +633,56 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} ({self.key}) for {self.recipient_id}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants to be told: which channels, at once or in a daily digest, and hours in
+    which nothing is sent (in their time zone). Without a row: e-mail and Slack (where their team
+    has a webhook), at once, no quiet hours. In-app notices are always written."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        verbose_name=_("user"),
+        related_name="notification_preference",
+    )
+    email = models.BooleanField(verbose_name=_("by e-mail"), default=True)
+    slack = models.BooleanField(
+        verbose_name=_("in Slack"), default=True, help_text=_("Only where your team has a Slack webhook.")
+    )
+    mode = models.CharField(
+        verbose_name=_("when"), max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE
+    )
+    quiet_from = models.TimeField(verbose_name=_("quiet from"), null=True, blank=True)
+    quiet_until = models.TimeField(verbose_name=_("quiet until"), null=True, blank=True)
+    time_zone = models.CharField(
+        verbose_name=_("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("For quiet hours and the digest; empty means the site's time zone."),
+    )
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quiet_from__isnull=True, quiet_until__isnull=True)
+                | (Q(quiet_from__isnull=False, quiet_until__isnull=False) & ~Q(quiet_from=F("quiet_until"))),
+                name="quiet_hours_both_or_neither_and_not_empty",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"
+
+    def clean(self) -> None:
+        import zoneinfo
+
+        if (self.quiet_from is None) != (self.quiet_until is None):
+            raise ValidationError({"quiet_until": _("Give both ends of the quiet hours, or neither.")})
+        if self.quiet_from is not None and self.quiet_from == self.quiet_until:
+            raise ValidationError({"quiet_until": _("Quiet hours must not start and end at the same time.")})
+        if self.time_zone and self.time_zone not in zoneinfo.available_timezones():
+            raise ValidationError({"time_zone": _("“%(zone)s” is not a known time zone.") % {"zone": self.time_zone}})

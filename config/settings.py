@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "readiness",
     "raci",
     "approvals",
+    "operations",
     "reports",
     "web",
 ]

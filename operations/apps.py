@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    """What happens after a stage is entered: incidents, SLI actuals, failure reviews, rollbacks
+    that happened and recertification. Depends on raci and readiness, never on approvals."""
+
+    name = "operations"
+    verbose_name = "Operations after launch"
