@@ -7,3 +7,7 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations after launch"
+
+    def ready(self) -> None:
+        # Adds the missed-review rule to checklist item 11.
+        from . import checklist_items  # noqa: F401

@@ -71,6 +71,12 @@ class Check:
     gates_every_stage: bool = False
 
 
+@dataclass(frozen=True)
+class Contribution:
+    problems: Callable[[Context], list[str]]
+    prefetch: tuple = ()
+
+
 WaiverSource = Callable[[Context], dict[str, str]]
 Preparer = Callable[[list[Context]], None]
 
@@ -80,6 +86,7 @@ class CheckRegistry:
         self._checks: dict[str, Check] = {}
         self._waiver_sources: list[WaiverSource] = []
         self._preparers: list[Preparer] = []
+        self._contributions: dict[str, list[Contribution]] = {}
 
     def register_waiver_source(self, source: WaiverSource) -> None:
         """``source(context)`` returns {check key: note} for items waived when entering the stage."""
@@ -101,6 +108,19 @@ class CheckRegistry:
         for source in self._waiver_sources:
             waived.update(source(context))
         return waived
+
+    def contribute(self, key: str, problems: Callable[[Context], list[str]], *, prefetch: Iterable = ()) -> None:
+        """Let another app add to an item it does not own: ``problems(context)`` returns what else
+        fails the item (e.g. operations: a feedback channel whose reviews were missed fails
+        "Feedback loop exists", which readiness registers without knowing of reviews). An item that
+        passed fails with these problems; one that failed keeps its reasons and gains these; one
+        that does not apply is left alone."""
+        contributions = self._contributions.setdefault(key, [])
+        if all(existing.problems is not problems for existing in contributions):
+            contributions.append(Contribution(problems, tuple(prefetch)))
+
+    def contributed_problems(self, key: str, context: Context) -> list[str]:
+        return [problem for c in self._contributions.get(key, ()) for problem in c.problems(context)]
 
     def register(
         self,
@@ -146,7 +166,8 @@ class CheckRegistry:
         prefetches: dict[str, str | Prefetch] = {}
         for check in self.all():
             selects.extend(s for s in check.select if s not in selects)
-            for lookup in check.prefetch:
+            extra = [lookup for c in self._contributions.get(check.key, ()) for lookup in c.prefetch]
+            for lookup in (*check.prefetch, *extra):
                 resolved = lookup if isinstance(lookup, (str, Prefetch)) else lookup()
                 key = resolved if isinstance(resolved, str) else resolved.prefetch_to
                 prefetches.setdefault(key, resolved)
@@ -375,6 +396,8 @@ def _evaluate(context: Context, *, ignore_order: bool = False) -> Readiness:
     for check in registry.all():
         outcome = check.evaluate(context)
         status, reasons = outcome.status, outcome.reasons
+        if status != Status.NOT_APPLICABLE and (more := registry.contributed_problems(check.key, context)):
+            status, reasons = Status.FAIL, (*(reasons if status == Status.FAIL else ()), *more)
         if status == Status.FAIL and check.key in waived:
             status, reasons = Status.WAIVED, (*reasons, waived[check.key])
         results.append(CheckResult(check.key, check.number, check.title, status, reasons, check.key in gating))

@@ -788,6 +788,8 @@ class FeedbackChannel(FrozenWithArchivedLaunch, models.Model):
     review_cadence = models.CharField(
         verbose_name=_("review cadence"), max_length=10, choices=ReviewCadence.choices, blank=True
     )
+    # When the channel was recorded: the cadence's clock starts here until a first review is held.
+    created_at = models.DateTimeField(verbose_name=_("recorded at"), default=timezone.now, editable=False)
 
     history = HistoricalRecords()
 

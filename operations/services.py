@@ -1,0 +1,143 @@
+"""Every change to a launch's operating record, made by a named person, in one transaction with the
+launch locked, validated, and written with a history row naming who and why."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from raci.choices import Role
+from raci.models import RaciAssignment, Stakeholder
+from readiness.access import refuse_if_archived, require_view
+from readiness.history import save_with_history
+from readiness.models import FeedbackChannel, Launch
+from readiness.services.facts import lock_launch
+
+from .models import FailureCount, FailureReview, ReviewAction
+
+# Who runs a launch once it is out: its owner and the people Responsible or Accountable for one of
+# its areas. Consulted and Informed people read; they do not write the operating record.
+OPERATING_ROLES = (Role.RESPONSIBLE, Role.ACCOUNTABLE)
+
+
+def may_operate(user, launch: Launch) -> bool:
+    """Whether ``user`` may record what happens on ``launch`` after a stage is entered."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        user.pk == launch.owner_id
+        or RaciAssignment.objects.filter(area__launch=launch, stakeholder__user=user, role__in=OPERATING_ROLES).exists()
+    )
+
+
+def _operated_launch(actor, launch: Launch) -> Launch:
+    """The launch locked for the transaction, after checking ``actor`` may write its operating record."""
+    launch = lock_launch(launch)
+    require_view(actor, launch)
+    if not may_operate(actor, launch):
+        raise PermissionDenied(
+            _("Only the launch owner and the people Responsible or Accountable on its RACI may record its operations.")
+        )
+    refuse_if_archived(launch)
+    return launch
+
+
+def _people_on_raci(launch: Launch, stakeholders: Iterable[Stakeholder]) -> set[int]:
+    ids = {stakeholder.pk for stakeholder in stakeholders}
+    return set(
+        RaciAssignment.objects.filter(area__launch=launch, stakeholder__in=ids).values_list("stakeholder_id", flat=True)
+    )
+
+
+# Failure reviews ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def failure_count_record(
+    *, actor, channel: FeedbackChannel, period_start: datetime.date, period_end: datetime.date, cases: int
+) -> FailureCount:
+    """Record how many failure cases ``channel`` caught from ``period_start`` to ``period_end``.
+    Recording the same period again replaces the number (the history keeps the old one)."""
+    _operated_launch(actor, channel.launch)
+    count = FailureCount.objects.filter(channel=channel, period_start=period_start).first()
+    reason = "Failure cases corrected" if count else "Failure cases counted"
+    count = count or FailureCount(channel=channel, period_start=period_start)
+    count.period_end, count.cases, count.recorded_by, count.recorded_at = period_end, cases, actor, timezone.now()
+    return save_with_history(count, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def failure_review_record(
+    *,
+    actor,
+    channel: FeedbackChannel,
+    held_on: datetime.date,
+    attendees: Iterable[Stakeholder],
+    decisions: str,
+    actions: Iterable[Mapping] = (),
+) -> FailureReview:
+    """Record a review meeting of ``channel``'s failure cases, with the actions it decided; each
+    action (``description``, ``owner`` a Stakeholder, ``due_on``) is owned by a person on the
+    launch's RACI. All or nothing: one bad action saves nothing."""
+    launch = _operated_launch(actor, channel.launch)
+    attendees = list(attendees)
+    if not attendees:
+        raise ValidationError({"attendees": _("Name who attended the review.")})
+    actions = [dict(action) for action in actions]
+    on_raci = _people_on_raci(launch, [action["owner"] for action in actions if action.get("owner")])
+    review = save_with_history(
+        FailureReview(channel=channel, held_on=held_on, decisions=decisions, recorded_by=actor),
+        actor=actor,
+        reason="Failure review recorded",
+    )
+    review.attendees.set(attendees)
+    for number, action in enumerate(actions, start=1):
+        owner = action.get("owner")
+        if owner is not None and owner.pk not in on_raci:
+            raise ValidationError(
+                {
+                    "actions": _(
+                        "Action %(number)s: %(person)s is not on the launch's RACI; an action is owned by someone who is."
+                    )
+                    % {"number": number, "person": owner.display_name}
+                }
+            )
+        item = ReviewAction(
+            review=review, description=action.get("description", ""), owner=owner, due_on=action.get("due_on")
+        )
+        try:
+            save_with_history(item, actor=actor, reason="Review action recorded")
+        except ValidationError as error:
+            raise ValidationError(
+                {
+                    "actions": [
+                        _("Action %(number)s: %(problem)s") % {"number": number, "problem": message}
+                        for message in error.messages
+                    ]
+                }
+            ) from None
+    return review
+
+
+@transaction.atomic
+def review_action_complete(*, actor, action: ReviewAction, done_on: datetime.date | None = None) -> ReviewAction:
+    """Mark a review action done, by its owner or by someone who may operate the launch."""
+    launch = lock_launch(action.review.channel.launch)
+    require_view(actor, launch)
+    action = ReviewAction.objects.select_related("owner").get(pk=action.pk)
+    if action.owner.user_id != actor.pk and not may_operate(actor, launch):
+        raise PermissionDenied(_("Only the action's owner or the launch's operators may mark it done."))
+    refuse_if_archived(launch)
+    if action.done_on is not None:
+        raise ValidationError(
+            {"done_on": _("This action was already marked done on %(date)s.") % {"date": action.done_on.isoformat()}}
+        )
+    action.done_on = done_on or timezone.localdate()
+    if action.done_on > timezone.localdate():
+        raise ValidationError({"done_on": _("An action is done once it is done, not in advance.")})
+    return save_with_history(action, actor=actor, reason="Review action done")
