@@ -26,13 +26,19 @@ OPERATING_ROLES = (Role.RESPONSIBLE, Role.ACCOUNTABLE)
 
 
 def may_operate(user, launch: Launch) -> bool:
-    """Whether ``user`` may record what happens on ``launch`` after a stage is entered."""
+    """Whether ``user`` may record what happens on ``launch`` after a stage is entered. A page that
+    prefetched the launch's areas with their RACI rows is answered from them; otherwise one query."""
     if not user.is_authenticated or not user.is_active:
         return False
-    return (
-        user.pk == launch.owner_id
-        or RaciAssignment.objects.filter(area__launch=launch, stakeholder__user=user, role__in=OPERATING_ROLES).exists()
-    )
+    if user.pk == launch.owner_id:
+        return True
+    if "areas" in getattr(launch, "_prefetched_objects_cache", {}):
+        return any(
+            row.stakeholder.user_id == user.pk and row.role in OPERATING_ROLES
+            for area in launch.areas.all()
+            for row in area.assignments.all()
+        )
+    return RaciAssignment.objects.filter(area__launch=launch, stakeholder__user=user, role__in=OPERATING_ROLES).exists()
 
 
 def _operated_launch(actor, launch: Launch) -> Launch:

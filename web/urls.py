@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, launches, notifications, raci, reports, views, waivers, workflow
+from . import facts, failure_reviews, history, launches, notifications, raci, reports, views, waivers, workflow
 
 app_name = "web"
 
@@ -34,6 +34,21 @@ urlpatterns = [
     path("launches/<slug:slug>/request-signoffs/", workflow.request_signoffs, name="request-signoffs"),
     path("launches/<slug:slug>/advance/", workflow.advance, name="advance"),
     path("launches/<slug:slug>/rollback/", workflow.rollback, name="rollback"),
+    path(
+        "launches/<slug:slug>/feedback/<int:channel_pk>/reviews/add/",
+        failure_reviews.record_failure_review,
+        name="failure-review-add",
+    ),
+    path(
+        "launches/<slug:slug>/feedback/<int:channel_pk>/counts/add/",
+        failure_reviews.record_failure_count,
+        name="failure-count-add",
+    ),
+    path(
+        "launches/<slug:slug>/review-actions/<int:pk>/done/",
+        failure_reviews.complete_review_action,
+        name="review-action-done",
+    ),
     path("launches/<slug:slug>/facts/<str:kind_name>/add/", facts.add_fact, name="fact-add"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/", facts.change_fact, name="fact-change"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/remove/", facts.remove_fact, name="fact-remove"),

@@ -23,6 +23,8 @@ from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
 from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
+from operations.selectors import failure_reviews_of
+from operations.services import may_operate
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import evaluate, evaluate_many
@@ -172,6 +174,9 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
+            "failure_reviews": failure_reviews_of(facts),
+            "may_operate": may_operate(request.user, facts),
+            "today": timezone.localdate(now),
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
         },
     )
