@@ -23,6 +23,7 @@ from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.models import LedgerEntry, SignoffRequest
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
 from approvals.snapshot import fingerprint, launch_snapshot
+from operations.selectors import failure_reviews_of
 from raci.checklist_items import area_problems
 from raci.choices import Role
 from raci.models import LaunchStakeholder
@@ -101,6 +102,7 @@ def launch_context(launch: Launch, now: datetime.datetime) -> dict:
         "data_classes": _grouped(sections["dataasset"]["rows"], lambda row: row["fact"].get_classification_display()),
         "decisions": decision_rows(launch, now),
         "ledger": ledger_summary(launch),
+        "failure_reviews": failure_reviews_of(launch),
     }
 
 

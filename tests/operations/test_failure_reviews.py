@@ -269,3 +269,28 @@ def test_an_archived_launch_takes_no_more_reviews():
     with pytest.raises(ValidationError) as refused:
         _review(launch)
     assert "archived" in str(refused.value)
+
+
+# The launch report ---------------------------------------------------------------------------------
+
+
+def test_the_launch_report_prints_the_reviews_and_a_missed_cadence():
+    from reports.choices import ReportKind
+    from reports.services import report_request
+    from tests.reports.helpers import render, squeeze
+
+    launch = launch_at("Internal")
+    owner_of_action = accountable_of(launch, AreaKind.MODEL_QUALITY)
+    _review(
+        launch,
+        actions=[{"description": "Label <b>refund</b> cases", "owner": owner_of_action, "due_on": TODAY}],
+    )
+    FeedbackChannelFactory(launch=launch, kind=FeedbackKind.LOW_CONFIDENCE, review_cadence=ReviewCadence.DAILY)
+    FeedbackChannel.objects.filter(launch=launch).update(created_at=timezone.now() - datetime.timedelta(days=30))
+    report = report_request(actor=launch.owner, kind=ReportKind.LAUNCH, language="en", launch=launch, dispatch=False)
+    text = render(report).squeezed
+    assert squeeze("Failure reviews: Negative user feedback") in text
+    assert squeeze("Retrain the intent classifier on the refund cases.") in text
+    assert squeeze(f"Label <b>refund</b> cases — {owner_of_action.display_name}") in text
+    assert squeeze("Failure reviews: Low-confidence capture") in text
+    assert squeeze("No review held yet. Review missed.") in text
