@@ -29,8 +29,10 @@ from tests.reports.helpers import render, squeeze
 pytestmark = pytest.mark.django_db
 
 BULK_ASSETS = 100
-# Measured with this world (103 assets, 9 decisions, 2 launches): 33, 21 and 26.
-QUERY_BUDGET = {"launch": 34, "checklist": 22, "portfolio": 27}
+# Measured with this world (103 assets, 9 decisions, 2 launches): 33, 21 and 26; then one more each
+# for the feedback channels' reviews the checklist reads, and up to four for the launch report's
+# failure reviews (counts, reviews, attendees, actions: three are skipped while there is no review).
+QUERY_BUDGET = {"launch": 39, "checklist": 23, "portfolio": 28}
 REJECTION = "The beta terms do not disclose that answers are AI-generated."
 
 
