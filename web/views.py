@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
+from approvals.notifications import undelivered_messages
 from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
 from raci.choices import TeamFunction
@@ -172,6 +173,8 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "request_form": RequestSignoffsForm(),
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
+            # Only for who may change the launch (one query): who was not reached, and why.
+            "undelivered": undelivered_messages(facts) if is_owner else [],
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
         },
     )
