@@ -174,7 +174,7 @@ class NotificationSettingsForm(forms.Form):
 
     email = forms.BooleanField(label=_("By e-mail"), required=False)
     slack = forms.BooleanField(label=_("In Slack"), required=False)
-    mode = forms.ChoiceField(label=_("When"), choices=DeliveryMode.choices, widget=forms.RadioSelect)
+    mode = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMode.choices, widget=forms.RadioSelect)
     quiet_from = forms.TimeField(label=_("Quiet from"), required=False, widget=TimeInput(format="%H:%M"))
     quiet_until = forms.TimeField(label=_("Quiet until"), required=False, widget=TimeInput(format="%H:%M"))
     time_zone = forms.ChoiceField(
