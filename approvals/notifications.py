@@ -473,24 +473,24 @@ def _tell_owner_of_failure(message: OutboxMessage, now: datetime.datetime) -> No
     )
 
 
+@transaction.atomic
 def outbox_retry(*, actor, launch, message_id: int) -> OutboxMessage:
     """Put one of ``launch``'s failed (or still retrying) messages back in the queue, due now, with
     its attempts counted afresh. Only for people who may change the launch (``PermissionDenied``);
     a message not of this launch raises ``OutboxMessage.DoesNotExist``."""
     require_change(actor, launch)
-    with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().get(pk=message_id, launch=launch)
-        if message.status not in (OutboxStatus.FAILED, OutboxStatus.PENDING):
-            raise ValidationError(
-                {
-                    "message": _("This message was %(status)s; there is nothing to retry.")
-                    % {"status": message.get_status_display().lower()}
-                }
-            )
-        message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, timezone.now()
-        message.save(update_fields=["status", "attempts", "next_attempt_at"])
-        logger.info("Outbox message %s put back for delivery by user %s.", message.pk, actor.pk)
-        deliver_after_commit([message.pk])
+    message = OutboxMessage.objects.select_for_update().get(pk=message_id, launch=launch)
+    if message.status not in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+        raise ValidationError(
+            {
+                "message": _("This message was %(status)s; there is nothing to retry.")
+                % {"status": message.get_status_display().lower()}
+            }
+        )
+    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, timezone.now()
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    logger.info("Outbox message %s put back for delivery by user %s.", message.pk, actor.pk)
+    deliver_after_commit([message.pk])
     return message
 
 
