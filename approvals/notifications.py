@@ -1,14 +1,18 @@
 """Notifications through an outbox: a saved request is never lost or failed by its mail.
 
-A service writes one ``OutboxMessage`` per recipient inside its own transaction
-(``outbox_signoff_requested``) and asks for delivery after commit (``deliver_after_commit``).
+A service writes one ``OutboxMessage`` per recipient and channel (e-mail, Slack: as each person
+chose, ``approvals.preferences``) inside its own transaction (``notify``,
+``outbox_signoff_requested``) and asks for delivery after commit (``deliver_after_commit``).
 Enqueueing can fail (the broker is down); that is logged and the messages stay pending. Whatever
 is pending and due is delivered by ``deliver_outbox``: from the task enqueued on commit, from the
 periodic task beat runs every minute, or from ``manage.py deliver_notifications``.
 
-Delivery is at-least-once per (event, recipient) and in practice once: each message is locked,
-sent and marked sent in one short transaction, so concurrent drains skip each other's rows; only a
-crash between the mail server accepting a message and the commit can send it twice."""
+Delivery is at-least-once per (event, recipient, channel) and in practice once: each message is
+locked, sent and marked sent in one short transaction, so concurrent drains skip each other's rows;
+only a crash between the mail server (or webhook) accepting a message and the commit can send it
+twice. A message due in its recipient's quiet hours waits for their end without an attempt; one
+given up after ``MAX_ATTEMPTS`` is shown to its launch's owner (``_tell_owner_of_failure``,
+``undelivered_messages``), who may put it back (``outbox_retry``)."""
 
 from __future__ import annotations
 
@@ -306,7 +310,8 @@ def deliver_outbox(
     *, message_ids: Iterable[int] | None = None, now: datetime.datetime | None = None, limit: int = DRAIN_LIMIT
 ) -> dict[str, int]:
     """Deliver pending messages that are due (only ``message_ids``, if given), oldest first, each in
-    its own transaction; returns how many were sent, dropped, left to retry and given up. A message
+    its own transaction; returns how many were sent, dropped, left to retry and given up (messages
+    held for quiet hours are not counted: they are pending, due when the hours end). A message
     that fails is recorded and retried later; it never stops the others. Safe to run twice and
     concurrently."""
     ids = None if message_ids is None else list(message_ids)
