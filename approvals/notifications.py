@@ -266,7 +266,7 @@ def describe(event: str, payload: dict) -> tuple[str, list[str]]:
         names["channel"] = _label(NotificationChannel, payload.get("channel", ""))
         names["about"] = _label(NotificationEvent, payload.get("about", ""))
         line = (
-            _("%(person)s could not be reached about “%(about)s” on %(launch)s (%(channel)s, %(attempts)s attempts).")
+            _("%(person)s could not be reached about “%(about)s” on %(launch)s (%(channel)s; attempts: %(attempts)s).")
             % names
         )
         if payload.get("error"):  # as stored (a server's words, not ours): shown as a quoted line

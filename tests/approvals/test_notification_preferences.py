@@ -374,3 +374,11 @@ def test_outside_quiet_hours_a_message_goes_at_once(launch, alice, mailoutbox):
 
     assert deliver_outbox(now=afternoon_in_seoul)["sent"] == 1
     assert [mail.to for mail in mailoutbox] == [[alice.email]]
+
+
+def test_quiet_hours_ending_at_a_time_skipped_by_daylight_saving_still_end():
+    # Berlin skips 02:00-03:00 on 29 March 2026; hours "until 02:30" end at the first instant after.
+    berlin = quiet(T(22), T(2, 30), "Europe/Berlin")
+    found = quiet_hours_end(berlin, datetime.datetime(2026, 3, 28, 22, 0, tzinfo=UTC))  # 23:00 in Berlin
+    assert found is not None and found.astimezone(UTC) == datetime.datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert quiet_hours_end(berlin, found) is None  # 03:30 summer time: no longer quiet

@@ -364,7 +364,7 @@ def test_a_message_that_keeps_failing_is_given_up_and_logged(
     assert mail.subject == "[Preflight] Support assistant: A notification could not be delivered"
     assert (
         f"{message.recipient.get_full_name()} could not be reached about “Sign-off requested” on "
-        "Support assistant (E-mail, 3 attempts)." in mail.body
+        "Support assistant (E-mail; attempts: 3)." in mail.body
     )
     assert "Last error: SMTPServerDisconnected: Connection unexpectedly closed" in mail.body
 

@@ -208,7 +208,7 @@ def test_a_webhook_that_keeps_failing_is_given_up_and_the_owner_is_told(
     }
     (mail,) = mailoutbox
     assert mail.to == [owner.email]
-    assert "Ada Dressee could not be reached about “Sign-off requested” on Support assistant (Slack, 3 attempts)." in (
+    assert "Ada Dressee could not be reached about “Sign-off requested” on Support assistant (Slack; attempts: 3)." in (
         mail.body
     )
     assert "Last error: SlackError: the webhook answered HTTP 503" in mail.body

@@ -274,3 +274,23 @@ def test_retrying_is_a_post(client, world):
     client.force_login(world["owner"])
     assert client.get(reverse("web:retry-delivery", args=["assistant", world["failed"].pk])).status_code == 405
     assert unchanged(world, "failed")
+
+
+def test_the_owner_reads_the_failure_in_their_notifications_escaped_and_linked(client, world, monkeypatch):
+    from approvals import notifications
+
+    monkeypatch.setattr(notifications, "MAX_ATTEMPTS", 1)
+    message = world["early"]
+    OutboxMessage.objects.filter(pk=message.pk).update(last_error="", attempts=0)
+
+    def refuse(**kwargs):
+        raise ConnectionRefusedError("<b>mail server</b> down")
+
+    monkeypatch.setattr(notifications, "send_mail", refuse)
+    notifications.deliver_outbox(message_ids=[message.pk])
+
+    client.force_login(world["owner"])
+    html = client.get(reverse("web:notifications")).content.decode()
+    assert "Carol Choi could not be reached about “Stage advanced” on Support assistant (E-mail; attempts: 1)." in html
+    assert "Last error: ConnectionRefusedError: &lt;b&gt;mail server&lt;/b&gt; down" in html
+    assert 'href="/launches/assistant/#undelivered"' in html
