@@ -1,14 +1,18 @@
 """Notifications through an outbox: a saved request is never lost or failed by its mail.
 
-A service writes one ``OutboxMessage`` per recipient inside its own transaction
-(``outbox_signoff_requested``) and asks for delivery after commit (``deliver_after_commit``).
+A service writes one ``OutboxMessage`` per recipient and channel (e-mail, Slack: as each person
+chose, ``approvals.preferences``) inside its own transaction (``notify``,
+``outbox_signoff_requested``) and asks for delivery after commit (``deliver_after_commit``).
 Enqueueing can fail (the broker is down); that is logged and the messages stay pending. Whatever
 is pending and due is delivered by ``deliver_outbox``: from the task enqueued on commit, from the
 periodic task beat runs every minute, or from ``manage.py deliver_notifications``.
 
-Delivery is at-least-once per (event, recipient) and in practice once: each message is locked,
-sent and marked sent in one short transaction, so concurrent drains skip each other's rows; only a
-crash between the mail server accepting a message and the commit can send it twice."""
+Delivery is at-least-once per (event, recipient, channel) and in practice once: each message is
+locked, sent and marked sent in one short transaction, so concurrent drains skip each other's rows;
+only a crash between the mail server (or webhook) accepting a message and the commit can send it
+twice. A message due in its recipient's quiet hours waits for their end without an attempt; one
+given up after ``MAX_ATTEMPTS`` is shown to its launch's owner (``_tell_owner_of_failure``,
+``undelivered_messages``), who may put it back (``outbox_retry``)."""
 
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ from collections.abc import Iterable
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -28,11 +34,21 @@ from django.utils.translation import gettext as _
 
 from raci.choices import TeamFunction
 from raci.selectors import preferred_language
+from readiness.access import require_change
 from readiness.i18n import english
 from readiness.people import person_name
 
-from .choices import DecisionOutcome, NotificationEvent, OutboxStatus, WaiverStatus
+from . import slack
+from .choices import DecisionOutcome, NotificationChannel, NotificationEvent, OutboxStatus, WaiverStatus
 from .models import Notification, OutboxMessage, SignoffRequest
+from .preferences import (
+    channels_for,
+    preference_of,
+    preferences_of,
+    quiet_hours_end,
+    slack_team_names,
+    slack_webhook,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +60,24 @@ MAX_ATTEMPTS = 30
 # Messages one drain sends at most, so a task stays short; the next drain carries on.
 DRAIN_LIMIT = 500
 OUTCOMES = ("sent", "dropped", "retrying", "failed")
+# A message still failing after this many attempts shows on its launch's page, as a failed one does.
+UNDELIVERED_AFTER = 3
+UNDELIVERED_SHOWN = 50
 
 
 # Writing (inside the service's transaction) ------------------------------------------------------
 
 
-def outbox_signoff_requested(*, request: SignoffRequest, recipients: Iterable) -> list[int]:
-    """Queue a "sign-off requested" mail to each recipient with an e-mail address, and an in-app
-    notice to each; returns the messages' ids. Call inside the transaction that creates ``request``."""
+def outbox_signoff_requested(
+    *, request: SignoffRequest, recipients: Iterable, channels: dict[int, list[str]] | None = None
+) -> list[int]:
+    """Queue a "sign-off requested" message to each recipient on each channel they want now, and an
+    in-app notice to each; returns the messages' ids. Call inside the transaction that creates
+    ``request``. ``channels`` (``recipient_channels``), when a caller asking several sign-offs read
+    them once for everyone, saves reading them again per request."""
     recipients = list(recipients)
+    if channels is None:
+        channels = recipient_channels(NotificationEvent.SIGNOFF_REQUESTED, recipients)
     link = reverse("web:decide", args=[request.pk])
     payload = _request_payload(
         request,
@@ -75,6 +100,7 @@ def outbox_signoff_requested(*, request: SignoffRequest, recipients: Iterable) -
     messages = OutboxMessage.objects.bulk_create(
         OutboxMessage(
             event=NotificationEvent.SIGNOFF_REQUESTED,
+            channel=channel,
             request=request,
             recipient=person,
             launch=request.launch,
@@ -82,9 +108,25 @@ def outbox_signoff_requested(*, request: SignoffRequest, recipients: Iterable) -
             link=link,
         )
         for person in recipients
-        if person.email
+        if person.is_active
+        for channel in channels.get(person.pk, [])
     )
     return [message.pk for message in messages]
+
+
+def recipient_channels(event: str, people: Iterable) -> dict[int, list[str]]:
+    """By person id, the outbox channels each of ``people`` wants a message about ``event`` on now
+    (``approvals.preferences``): one query for the preferences, one more for their teams only when
+    Slack webhooks are configured, however many people."""
+    people = [person for person in people if person.is_active]
+    if not people:
+        return {}
+    preferences = preferences_of(people)
+    slack_teams = slack_team_names(people)
+    return {
+        person.pk: channels_for(person, preferences[person.pk], slack_teams.get(person.pk, []), event)
+        for person in people
+    }
 
 
 def _request_payload(request: SignoffRequest, actor, **extra) -> dict:
@@ -98,9 +140,10 @@ def _request_payload(request: SignoffRequest, actor, **extra) -> dict:
 
 
 def notify(*, event: str, key: str, launch, actor, recipients: Iterable, payload: dict, link: str) -> list[int]:
-    """Write one in-app notice and (with an e-mail address) one outbox message per recipient about
-    one occurrence of ``event`` (named by ``key``), inside the caller's transaction, and ask for the
-    mails to be delivered after commit. Never to ``actor``, nor to inactive people; a recipient
+    """Write one in-app notice per recipient about one occurrence of ``event`` (named by ``key``),
+    and one outbox message per channel each wants now (``approvals.preferences``: e-mail, Slack,
+    nothing while they take a digest), inside the caller's transaction, and ask for the messages to
+    be delivered after commit. Never to ``actor``, nor to inactive people; a recipient
     already told about this (event, key) is not told again. Returns the messages' ids."""
     people = {}
     for person in recipients:
@@ -117,8 +160,11 @@ def notify(*, event: str, key: str, launch, actor, recipients: Iterable, payload
     fresh = [person for pk, person in people.items() if pk not in told]
     common = {"event": event, "key": key, "launch": launch, "payload": payload, "link": link}
     Notification.objects.bulk_create(Notification(recipient=person, **common) for person in fresh)
+    channels = recipient_channels(event, fresh)
     messages = OutboxMessage.objects.bulk_create(
-        OutboxMessage(recipient=person, **common) for person in fresh if person.email
+        OutboxMessage(recipient=person, channel=channel, **common)
+        for person in fresh
+        for channel in channels.get(person.pk, [])
     )
     ids = [message.pk for message in messages]
     deliver_after_commit(ids)
@@ -216,6 +262,15 @@ def describe(event: str, payload: dict) -> tuple[str, list[str]]:
             line = _("Your report on %(launch)s is ready to download.") % names
         else:
             line = _("Your portfolio report is ready to download.")
+    elif event == NotificationEvent.DELIVERY_FAILED:
+        names["channel"] = _label(NotificationChannel, payload.get("channel", ""))
+        names["about"] = _label(NotificationEvent, payload.get("about", ""))
+        line = (
+            _("%(person)s could not be reached about “%(about)s” on %(launch)s (%(channel)s; attempts: %(attempts)s).")
+            % names
+        )
+        if payload.get("error"):  # as stored (a server's words, not ours): shown as a quoted line
+            payload = {**payload, "text": _("Last error: %(error)s") % names}
     else:  # an event this version does not know: say what it is, not nothing
         line = names["event"]
     lines = [line]
@@ -255,7 +310,8 @@ def deliver_outbox(
     *, message_ids: Iterable[int] | None = None, now: datetime.datetime | None = None, limit: int = DRAIN_LIMIT
 ) -> dict[str, int]:
     """Deliver pending messages that are due (only ``message_ids``, if given), oldest first, each in
-    its own transaction; returns how many were sent, dropped, left to retry and given up. A message
+    its own transaction; returns how many were sent, dropped, left to retry and given up (messages
+    held for quiet hours are not counted: they are pending, due when the hours end). A message
     that fails is recorded and retried later; it never stops the others. Safe to run twice and
     concurrently."""
     ids = None if message_ids is None else list(message_ids)
@@ -279,7 +335,13 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
         due = due.filter(pk__in=ids)
     message = (
         due.select_for_update(of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked)
-        .select_related("request__launch", "request__stage", "request__requested_by", "recipient", "launch")
+        .select_related(
+            "request__launch",
+            "request__stage",
+            "request__requested_by",
+            "recipient__notification_preference",
+            "launch__owner",
+        )
         .order_by("next_attempt_at", "pk")
         .first()
     )
@@ -291,6 +353,12 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
         message.status, message.last_error = OutboxStatus.DROPPED, reason
         message.save(update_fields=["status", "last_error"])
         return "dropped"
+    quiet_until = quiet_hours_end(preference_of(message.recipient), now)
+    if quiet_until is not None:  # not an attempt: it waits for the recipient's morning
+        message.next_attempt_at = quiet_until
+        message.save(update_fields=["next_attempt_at"])
+        logger.info("Outbox message %s held for quiet hours until %s.", message.pk, quiet_until.isoformat())
+        return "held"
     message.attempts += 1
     try:
         _send(message)
@@ -307,9 +375,22 @@ def _reason_to_drop(message: OutboxMessage) -> str:
         return f"Not sent: the request was {request.get_status_display().lower()} before delivery."
     if not recipient.is_active:
         return "Not sent: the recipient has been deactivated."
+    preference = preference_of(recipient)
+    if message.channel == NotificationChannel.SLACK:
+        if not preference.slack:
+            return "Not sent: the recipient turned Slack off."
+        if _slack_webhook_of(recipient) is None:
+            return "Not sent: none of the recipient's teams has a Slack webhook any more."
+        return ""
+    if not preference.email:
+        return "Not sent: the recipient turned e-mail off."
     if not recipient.email:
         return "Not sent: the recipient has no e-mail address."
     return ""
+
+
+def _slack_webhook_of(recipient) -> str | None:
+    return slack_webhook(slack_team_names([recipient]).get(recipient.pk, []))
 
 
 def _send(message: OutboxMessage) -> None:
@@ -327,6 +408,9 @@ def _send(message: OutboxMessage) -> None:
     link = message.link or (reverse("web:decide", args=[request.pk]) if request is not None else "")
     with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
         subject, lines = describe(message.event, payload)
+        if message.channel == NotificationChannel.SLACK:
+            _post_to_slack(message.recipient, subject, lines, absolute_url(link))
+            return
         context = {"subject": subject, "lines": lines, "url": absolute_url(link)}
         text = render_to_string("notifications/email.txt", context)
         html = render_to_string("notifications/email.html", context)
@@ -339,11 +423,22 @@ def _send(message: OutboxMessage) -> None:
     )
 
 
+def _post_to_slack(recipient, subject: str, lines: list[str], url: str) -> None:
+    """To the channel of the recipient's team: their name first, so the channel knows whom it is
+    for; every part escaped, so a launch name or a comment cannot mention or link anyone."""
+    webhook = _slack_webhook_of(recipient)
+    if webhook is None:  # removed between the check and now: fail, the next attempt drops it
+        raise slack.SlackError("no Slack webhook for the recipient's teams")
+    parts = [f"{person_name(recipient)}: {subject}", *lines, *([url] if url else [])]
+    slack.post(webhook, "\n".join(slack.escape(part) for part in parts))
+
+
 def _record_failure(message: OutboxMessage, error: Exception, now: datetime.datetime) -> str:
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     if message.attempts >= MAX_ATTEMPTS:
         message.status = OutboxStatus.FAILED
         logger.error("Gave up on outbox message %s after %s attempts: %s", message.pk, message.attempts, error)
+        _tell_owner_of_failure(message, now)
     else:
         message.next_attempt_at = now + min(RETRY_FIRST * 2 ** (message.attempts - 1), RETRY_LONGEST)
         logger.warning(
@@ -355,6 +450,64 @@ def _record_failure(message: OutboxMessage, error: Exception, now: datetime.date
         )
     message.save(update_fields=["status", "last_error", "attempts", "next_attempt_at"])
     return "failed" if message.status == OutboxStatus.FAILED else "retrying"
+
+
+def _tell_owner_of_failure(message: OutboxMessage, now: datetime.datetime) -> None:
+    """The launch's owner learns (in-app, and by their channels) who was not reached, how and
+    why; the launch page lists the message with a "retry now". Not for a failed notice of a failure
+    (no chain of them), nor for messages about no launch (they are logged only)."""
+    launch = message.launch
+    if launch is None or message.event == NotificationEvent.DELIVERY_FAILED:
+        return
+    notify(
+        event=NotificationEvent.DELIVERY_FAILED,
+        # Names the message; the time tells apart a second give-up after a "retry now".
+        key=f"outbox:{message.pk}:{now:%Y%m%dT%H%M%S}",
+        launch=launch,
+        actor=None,
+        recipients=[launch.owner],
+        payload={
+            "launch": launch.name,
+            "person": person_name(message.recipient),
+            "channel": message.channel,
+            "about": message.event,
+            "attempts": message.attempts,
+            "error": message.last_error,
+        },
+        link=reverse("web:launch", args=[launch.slug]) + "#undelivered",
+    )
+
+
+@transaction.atomic
+def outbox_retry(*, actor, launch, message_id: int) -> OutboxMessage:
+    """Put one of ``launch``'s failed (or still retrying) messages back in the queue, due now, with
+    its attempts counted afresh. Only for people who may change the launch (``PermissionDenied``);
+    a message not of this launch raises ``OutboxMessage.DoesNotExist``."""
+    require_change(actor, launch)
+    message = OutboxMessage.objects.select_for_update().get(pk=message_id, launch=launch)
+    if message.status not in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+        raise ValidationError(
+            {
+                "message": _("This message was %(status)s; there is nothing to retry.")
+                % {"status": message.get_status_display().lower()}
+            }
+        )
+    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, timezone.now()
+    message.save(update_fields=["status", "attempts", "next_attempt_at"])
+    logger.info("Outbox message %s put back for delivery by user %s.", message.pk, actor.pk)
+    deliver_after_commit([message.pk])
+    return message
+
+
+def undelivered_messages(launch) -> list[OutboxMessage]:
+    """``launch``'s messages given up, or still failing after ``UNDELIVERED_AFTER`` attempts, with
+    their recipients: one query."""
+    return list(
+        OutboxMessage.objects.filter(launch=launch)
+        .filter(Q(status=OutboxStatus.FAILED) | Q(status=OutboxStatus.PENDING, attempts__gte=UNDELIVERED_AFTER))
+        .select_related("recipient")
+        .order_by("-next_attempt_at", "-pk")[:UNDELIVERED_SHOWN]
+    )
 
 
 # In-app notices ---------------------------------------------------------------------------------

@@ -75,3 +75,29 @@ def env_header(name: str, default: tuple[str, str] | None) -> tuple[str, str] | 
         )
     key = header.upper().replace("-", "_")
     return (key if key.startswith("HTTP_") else f"HTTP_{key}", value)
+
+
+def env_url_map(name: str) -> dict[str, str]:
+    """A JSON object mapping names to http(s) URLs, e.g. ``{"Legal": "https://hooks.slack.com/..."}``;
+    unset or empty is ``{}``. The URLs may be secrets, so an error names the key, never the URL."""
+    import json
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f'{name} must be a JSON object, e.g. {{"Legal": "https://..."}}: {error.msg}'
+        ) from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object mapping names to URLs, got a {type(value).__name__}")
+    for key, url in value.items():
+        if not key.strip():
+            raise ImproperlyConfigured(f"{name} has an empty name")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ImproperlyConfigured(f"{name}: the value for {key!r} must be an http(s) URL")
+    return value

@@ -16,6 +16,10 @@ Environment variables:
     REPORT_RENDER_TIMEOUT_SECONDS  a report render not finished this long after it started (or was
                        sent) is stalled and sent again (default 300)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
+    SLACK_WEBHOOKS     a JSON object mapping a team's name to its Slack incoming-webhook URL, e.g.
+                       {"Legal": "https://hooks.slack.com/services/..."} (default: no Slack); the
+                       team's members who keep Slack on are told in that channel. Secrets: from
+                       the environment only, never in the database or the logs
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
     SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
@@ -28,7 +32,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_header, env_int, env_list, env_str
+from .env import env_bool, env_header, env_int, env_list, env_str, env_url_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -243,6 +247,9 @@ EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
+# Slack: one incoming webhook per team (by the team's name), from the environment only (secrets).
+SLACK_WEBHOOKS = env_url_map("SLACK_WEBHOOKS")
+SLACK_TIMEOUT_SECONDS = 5
 
 # Governance settings.
 SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90, min_value=1, max_value=3650)

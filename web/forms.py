@@ -1,11 +1,13 @@
 """Forms of the product's pages. They only collect input; the services decide and validate."""
 
+import zoneinfo
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from approvals.choices import DecisionOutcome
+from approvals.choices import DecisionOutcome, DeliveryMode
 from readiness.choices import RiskTier
 from readiness.launch_templates import TEMPLATES
 
@@ -161,3 +163,29 @@ class WaiverDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required to reject."),
     )
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+class NotificationSettingsForm(forms.Form):
+    """How a person is told; the service checks the rules (both ends of quiet hours, a known zone)."""
+
+    email = forms.BooleanField(label=_("By e-mail"), required=False)
+    slack = forms.BooleanField(label=_("In Slack"), required=False)
+    mode = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMode.choices, widget=forms.RadioSelect)
+    quiet_from = forms.TimeField(label=_("Quiet from"), required=False, widget=TimeInput(format="%H:%M"))
+    quiet_until = forms.TimeField(label=_("Quiet until"), required=False, widget=TimeInput(format="%H:%M"))
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("For quiet hours and the digest."),
+    )
+
+    def __init__(self, *args, site_zone: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", _("The site's (%(zone)s)") % {"zone": site_zone}),
+            *((zone, zone) for zone in sorted(zoneinfo.available_timezones())),
+        ]

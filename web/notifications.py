@@ -4,16 +4,26 @@ A notice is its recipient's alone: every lookup is by (pk, recipient), so anyone
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals.models import Notification
-from approvals.notifications import describe, notification_mark_read, notifications_mark_all_read
+from approvals.models import Notification, OutboxMessage
+from approvals.notifications import describe, notification_mark_read, notifications_mark_all_read, outbox_retry
+from approvals.preferences import preference_of, slack_team_names
 from approvals.selectors import policy_changes_awaiting, requests_awaiting, waivers_awaiting
+from approvals.services import notification_preferences_set
+from readiness.access import get_launch_for
+
+from .forms import NotificationSettingsForm, add_service_errors
 
 PAGE_SIZE = 50
 
@@ -74,3 +84,47 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     notifications_mark_all_read(actor=request.user)
     return redirect("web:notifications")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """One's own channels, at once or a daily digest, quiet hours and time zone."""
+    preference = preference_of(request.user)
+    initial = {
+        "email": preference.email,
+        "slack": preference.slack,
+        "mode": preference.mode,
+        "quiet_from": preference.quiet_from,
+        "quiet_until": preference.quiet_until,
+        "time_zone": preference.time_zone,
+    }
+    form = NotificationSettingsForm(request.POST or None, initial=initial, site_zone=settings.TIME_ZONE)
+    if request.method == "POST" and form.is_valid():
+        try:
+            notification_preferences_set(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Your notification settings are saved."))
+            return redirect("web:notification-settings")
+    slack_teams = slack_team_names([request.user]).get(request.user.pk, [])
+    return render(request, "web/notification_settings.html", {"form": form, "slack_teams": slack_teams})
+
+
+@login_required
+@require_POST
+def retry_delivery(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """ "Retry now" on the launch page's undelivered notifications: for who may change the launch
+    (an outsider gets 404, a viewer 403); a message of another launch is 404."""
+    launch = get_launch_for(request.user, slug)
+    try:
+        outbox_retry(actor=request.user, launch=launch, message_id=pk)
+    except OutboxMessage.DoesNotExist:
+        raise Http404 from None
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The notification is queued to be sent again now."))
+    return redirect(reverse("web:launch", args=[launch.slug]) + "#undelivered")

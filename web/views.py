@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
+from approvals.notifications import undelivered_messages
 from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
 from operations.selectors import failure_reviews_of
@@ -177,6 +178,8 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "failure_reviews": failure_reviews_of(facts),
             "may_operate": may_operate(request.user, facts),
             "today": timezone.localdate(now),
+            # Only for who may change the launch (one query): who was not reached, and why.
+            "undelivered": undelivered_messages(facts) if is_owner else [],
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
         },
     )

@@ -20,7 +20,7 @@ from readiness.validators import clean_text
 from .. import ledger
 from ..choices import CLOSED_STATUSES, LedgerEvent, NotificationEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
-from ..notifications import deliver_after_commit, notify, outbox_signoff_requested
+from ..notifications import deliver_after_commit, notify, outbox_signoff_requested, recipient_channels
 from ..policies import effective_requirements
 from ..routing import default_addressees
 from ..snapshot import fingerprint, launch_snapshot
@@ -149,6 +149,10 @@ def signoffs_request(
     replaced = {previous.function: previous for previous in superseded}
     snapshot_hash = fingerprint(launch_snapshot(facts, stage))
     created, message_ids = [], []
+    # How each addressee wants to be told, read once for every request of this call.
+    channels = recipient_channels(
+        NotificationEvent.SIGNOFF_REQUESTED, {p.pk: p for people in routed.values() for p in people}.values()
+    )
     for function in wanted:
         requirement, people = requirements[function], routed[function]
         request = SignoffRequest(
@@ -164,7 +168,7 @@ def signoffs_request(
         )
         save_with_history(request, actor=actor, reason=f"Requested for {stage.name}")
         request.addressees.set(people)  # grants them the decision and the view (approvals.signals)
-        message_ids += outbox_signoff_requested(request=request, recipients=people)
+        message_ids += outbox_signoff_requested(request=request, recipients=people, channels=channels)
         ledger.append(
             event=LedgerEvent.REQUESTED,
             launch=launch,
