@@ -222,6 +222,19 @@ def _check_title(key: str) -> str:
     return str(registry.get(key).title) if key in registry else key
 
 
+REMINDER_EVENTS = frozenset(
+    {
+        NotificationEvent.SIGNOFF_STALE,
+        NotificationEvent.SIGNOFF_EXPIRING,
+        NotificationEvent.SIGNOFF_OVERDUE,
+        NotificationEvent.SIGNOFF_ESCALATED,
+        NotificationEvent.ACKNOWLEDGEMENT_REQUESTED,
+        NotificationEvent.FACT_EXPIRING,
+        NotificationEvent.DIGEST,
+    }
+)
+
+
 def describe(event: str, payload: dict) -> tuple[str, list[str]]:
     """The subject and the lines of a notice, in the active language, from its stored payload.
     Lines other than the first quote what people wrote (a comment, a reason) and are user text."""
@@ -271,6 +284,11 @@ def describe(event: str, payload: dict) -> tuple[str, list[str]]:
         )
         if payload.get("error"):  # as stored (a server's words, not ours): shown as a quoted line
             payload = {**payload, "text": _("Last error: %(error)s") % names}
+    elif event in REMINDER_EVENTS:
+        from .reminders import describe_reminder  # the scheduled sweeps' notices (approvals.reminders)
+
+        subject, lines = describe_reminder(event, payload, names, subject)
+        return subject, lines
     else:  # an event this version does not know: say what it is, not nothing
         line = names["event"]
     lines = [line]

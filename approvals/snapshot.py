@@ -201,15 +201,32 @@ def readable_facts(snapshot: dict) -> list[tuple[str, str]]:
     return [(_named(key), _show(value)) for key, value in _flatten(snapshot).items()]
 
 
-def diff_snapshots(old: dict, new: dict) -> list[str]:
-    """What changed between two snapshots, one readable line per fact."""
+def fact_changes(old: dict, new: dict) -> list[dict]:
+    """What changed between two snapshots, as data in no language (for storing in a notice):
+    one ``{"fact", "change", "before", "after"}`` per fact, ``change`` being "added", "removed"
+    or "changed"; ``fact`` is the snapshot's English path, values as the snapshot holds them."""
     before, after = _flatten(old), _flatten(new)
     changes = []
     for key in sorted(before.keys() | after.keys()):
         if key not in after:
-            changes.append(_("%(fact)s: removed (was %(value)s)") % {"fact": _named(key), "value": _show(before[key])})
+            changes.append({"fact": key, "change": "removed", "before": before[key], "after": None})
         elif key not in before:
-            changes.append(_("%(fact)s: added (%(value)s)") % {"fact": _named(key), "value": _show(after[key])})
+            changes.append({"fact": key, "change": "added", "before": None, "after": after[key]})
         elif before[key] != after[key]:
-            changes.append(f"{_named(key)}: {_show(before[key])} → {_show(after[key])}")
+            changes.append({"fact": key, "change": "changed", "before": before[key], "after": after[key]})
     return changes
+
+
+def change_line(change: dict) -> str:
+    """One of ``fact_changes`` as a reader's language says it."""
+    fact = _named(change["fact"])
+    if change["change"] == "removed":
+        return _("%(fact)s: removed (was %(value)s)") % {"fact": fact, "value": _show(change["before"])}
+    if change["change"] == "added":
+        return _("%(fact)s: added (%(value)s)") % {"fact": fact, "value": _show(change["after"])}
+    return f"{fact}: {_show(change['before'])} → {_show(change['after'])}"
+
+
+def diff_snapshots(old: dict, new: dict) -> list[str]:
+    """What changed between two snapshots, one readable line per fact."""
+    return [change_line(change) for change in fact_changes(old, new)]

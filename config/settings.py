@@ -20,6 +20,12 @@ Environment variables:
                        {"Legal": "https://hooks.slack.com/services/..."} (default: no Slack); the
                        team's members who keep Slack on are told in that channel. Secrets: from
                        the environment only, never in the database or the logs
+    REMINDER_HOUR      hour of the day (0–23, in TIME_ZONE) beat runs the daily reminders: overdue
+                       sign-offs, escalations, expiry warnings and each person's digest (default 7)
+    REMINDER_ESCALATION_DAYS  a sign-off overdue this many days is escalated to the Accountable of
+                       its area, twice as many to the launch owner's executive, 1–365 (default 2)
+    EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
+                       runbook review expires its people are warned, 1–365 (default 14)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
     SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
@@ -30,6 +36,7 @@ import datetime
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_header, env_int, env_list, env_str, env_url_map
@@ -215,6 +222,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Beat reads crontab schedules in this zone: the daily reminders run at REMINDER_HOUR site time.
+CELERY_TIMEZONE = TIME_ZONE
+REMINDER_HOUR = env_int("REMINDER_HOUR", 7, min_value=0, max_value=23)
 # Run by `celery -A config beat` (exactly one): mail the outbox still holds, e.g. because the broker
 # was down when a request was saved. Without a broker nothing schedules: run
 # `manage.py deliver_notifications` from cron instead.
@@ -238,6 +248,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # An approval made stale by a change is news while it can still be re-decided: checked often.
+    "stale-approval-notices": {
+        "task": "approvals.tasks.send_stale_notices",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
+    # Once a day: overdue sign-offs and their escalation, expiry warnings, each person's digest.
+    # Missing a day is harmless: the next run finds what is still due (each notice is sent once).
+    "daily-reminders": {
+        "task": "approvals.tasks.send_daily_reminders",
+        "schedule": crontab(hour=REMINDER_HOUR, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # Mail: by default messages are written to files under sent_mail/ so a single machine needs no
@@ -252,6 +275,9 @@ SLACK_WEBHOOKS = env_url_map("SLACK_WEBHOOKS")
 SLACK_TIMEOUT_SECONDS = 5
 
 # Governance settings.
+# Chasing (approvals.reminders): when an overdue sign-off is escalated, how early expiries are announced.
+REMINDER_ESCALATION_DAYS = env_int("REMINDER_ESCALATION_DAYS", 2, min_value=1, max_value=365)
+EXPIRY_WARNING_DAYS = env_int("EXPIRY_WARNING_DAYS", 14, min_value=1, max_value=365)
 SIGNOFF_MAX_AGE_DAYS = env_int("SIGNOFF_MAX_AGE_DAYS", 90, min_value=1, max_value=3650)
 # An evaluation run older than this (by its run date) no longer counts as evidence (item 12).
 EVIDENCE_MAX_AGE_DAYS = env_int("EVIDENCE_MAX_AGE_DAYS", 90, min_value=1, max_value=3650)

@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
 
+from .choices import TeamFunction
 from .models import (
     AreaOmission,
     LanguagePreference,
@@ -21,7 +22,7 @@ from .models import (
     Stakeholder,
     Team,
 )
-from .services import MANAGE_TEAMS, team_add_member, team_remove_member, team_set_lead
+from .services import MANAGE_TEAMS, stakeholder_set_executive, team_add_member, team_remove_member, team_set_lead
 
 WAITING = "waiting to be filled"
 
@@ -77,8 +78,26 @@ class StakeholderAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Stakeholder | None = None):
         if not request.user.has_perm(MANAGE_TEAMS):
-            return (*super().get_readonly_fields(request, obj), "teams")
+            return (*super().get_readonly_fields(request, obj), "teams", "executive")
         return super().get_readonly_fields(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "executive":
+            kwargs.setdefault(
+                "queryset",
+                Stakeholder.objects.filter(teams__function=TeamFunction.EXECUTIVE).distinct().select_related("user"),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Stakeholder, form, change: bool) -> None:
+        """The executive changes through ``stakeholder_set_executive`` (team administrators, never
+        one's own), like team membership."""
+        if not (change and "executive" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        new_executive = obj.executive
+        obj.executive_id = form.initial.get("executive")
+        super().save_model(request, obj, form, change)
+        stakeholder_set_executive(actor=request.user, stakeholder=obj, executive=new_executive)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         """Team membership goes through the services: team administrators only, never one's own."""

@@ -58,6 +58,18 @@ class Stakeholder(models.Model):
     )
     teams = models.ManyToManyField(Team, verbose_name=_("teams"), related_name="members", blank=True)
     title = NameField(verbose_name=_("title"), max_length=120, blank=True)
+    executive = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        verbose_name=_("executive"),
+        null=True,
+        blank=True,
+        related_name="direct_reports",
+        help_text=_(
+            "The executive an overdue sign-off on this person's launches is escalated to; empty: the leads of "
+            "the executive teams. Set by team administrators, never by the person themselves."
+        ),
+    )
 
     history = HistoricalRecords(m2m_fields=[teams])
 
@@ -72,6 +84,19 @@ class Stakeholder(models.Model):
     @property
     def display_name(self) -> str:
         return person_name(self.user)
+
+    def clean(self) -> None:
+        if self.executive_id is None:
+            return
+        if self.executive_id == self.pk:
+            raise ValidationError({"executive": _("Nobody is their own executive.")})
+        if not serves(self.executive, TeamFunction.EXECUTIVE):
+            raise ValidationError(
+                {
+                    "executive": _("%(person)s is not in an executive team, so escalations cannot go to them.")
+                    % {"person": self.executive.display_name}
+                }
+            )
 
     @property
     def is_reachable(self) -> bool:

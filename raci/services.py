@@ -233,6 +233,19 @@ def team_set_lead(*, actor, team: Team, stakeholder: Stakeholder | None) -> Team
     return save_with_history(team, actor=actor, reason=f"Lead: {who}")
 
 
+@transaction.atomic
+def stakeholder_set_executive(*, actor, stakeholder: Stakeholder, executive: Stakeholder | None) -> Stakeholder:
+    """Name the executive ``stakeholder``'s overdue sign-offs are escalated to (an executive-team
+    member), or none (the executive teams' leads then). A reporting line, like team membership:
+    team administrators set it, never the person themselves, so an owner cannot route their own
+    escalations to someone who will not act."""
+    _require_team_admin(actor, stakeholder)
+    stakeholder = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
+    stakeholder.executive = executive
+    who = executive.display_name if executive else "nobody"
+    return save_with_history(stakeholder, actor=actor, reason=f"Executive: {who}")
+
+
 def raci_unassign(*, actor, assignment: RaciAssignment, seen_version: int, reason: str = "") -> None:
     """Take a RACI role away; the person keeps viewing the launch only if another role grants it."""
     reason = reason or f"{in_english(Role(assignment.role).label)} on '{assignment.area.name}' no longer needed"

@@ -203,10 +203,19 @@ def _route_consulted_and_informed(launch: Launch, stage: RolloutStage, *, actor)
                 assignment.role == Role.CONSULTED
                 and not Acknowledgement.objects.filter(stage=stage, user=user).exists()
             ):
-                save_with_history(
+                acknowledgement = save_with_history(
                     Acknowledgement(launch=launch, stage=stage, user=user, requested_by=actor),
                     actor=actor,
                     reason="Consulted: asked to acknowledge",
+                )
+                notify(
+                    event=NotificationEvent.ACKNOWLEDGEMENT_REQUESTED,
+                    key=f"acknowledgement:{acknowledgement.pk}",
+                    launch=launch,
+                    actor=actor,
+                    recipients=[user],
+                    payload={"launch": launch.name, "stage": stage.name, "person": person_name(actor)},
+                    link=reverse("web:inbox"),
                 )
             elif (
                 assignment.role == Role.INFORMED and not InformedNotice.objects.filter(stage=stage, user=user).exists()
