@@ -24,7 +24,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -435,10 +435,26 @@ def _send(message: OutboxMessage) -> None:
     send_mail(
         subject=subject,
         message=text,
-        from_email=None,
         recipient_list=[message.recipient.email],
         html_message=html,
+        headers={"Message-ID": message_id(message)},
     )
+
+
+def send_mail(*, subject: str, message: str, recipient_list: list[str], html_message: str, headers: dict) -> None:
+    """Django's ``send_mail`` (plain text with an HTML alternative, from DEFAULT_FROM_EMAIL), with
+    headers, which that function does not take."""
+    mail = EmailMultiAlternatives(subject=subject, body=message, to=recipient_list, headers=headers)
+    mail.attach_alternative(html_message, "text/html")
+    mail.send()
+
+
+def message_id(message: OutboxMessage) -> str:
+    """The same Message-ID however often the message is sent. Delivery is at-least-once: a worker
+    killed after the mail server accepted a message but before its "sent" committed sends it again,
+    and this lets mail servers and clients recognise the copy as the same message."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "preflight.invalid"
+    return f"<preflight-outbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 def _post_to_slack(recipient, subject: str, lines: list[str], url: str) -> None:

@@ -372,6 +372,22 @@ def test_a_message_that_keeps_failing_is_given_up_and_logged(
 # --- idempotence -----------------------------------------------------------------------------------
 
 
+def test_a_message_sent_again_carries_the_same_message_id(
+    launch, owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A worker killed after the mail server accepted a message but before "sent" committed sends
+    it again; the copy keeps its Message-ID, so servers and mail clients recognise it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        request = request_ml(launch, owner)
+    message = request.outbox_messages.get()
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.PENDING, sent_at=None)
+    assert deliver_outbox()["sent"] == 1
+    first, again = mailoutbox
+    sent_ids = [mail.message()["Message-ID"] for mail in (first, again)]
+    assert sent_ids == [notifications.message_id(message)] * 2
+    assert notifications.message_id(OutboxMessage(pk=message.pk + 1, created_at=message.created_at)) != sent_ids[0]
+
+
 def test_draining_twice_sends_each_mail_once(launch, owner, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         requests = signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))

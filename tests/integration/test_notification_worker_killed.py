@@ -199,3 +199,4 @@ def test_a_worker_killed_mid_send_loses_no_mail_and_sends_none_twice(queue, mail
         OutboxStatus.SENT
     }
     assert sorted(message["To"] for message in mail_server.accepted) == sorted(address for _, address in messages)
+    assert len({message["Message-ID"] for message in mail_server.accepted}) == len(messages)
