@@ -7,3 +7,8 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations after launch"
+
+    def ready(self) -> None:
+        # Incidents: checklist items 13 and 14, and the receiver that records every rollback
+        # executed (readiness.stage_events.stage_rolled_back, sent by the stage gate).
+        from . import checklist_items, services  # noqa: F401
