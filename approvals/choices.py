@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,6 +50,12 @@ OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.RE
 # An open P0 or P1 incident (operations' "no_open_major_incident") is not a paperwork gap to accept
 # for a stage: the service is down or broken now.
 UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved", "no_open_major_incident"})
+
+
+def unwaivable_reason(check_key: str) -> str:
+    if check_key == "no_open_major_incident":
+        return gettext("An open P0 or P1 incident cannot be waived; resolve it first.")
+    return gettext("Sign-offs cannot be waived; they are the approval itself.")
 
 
 class WaiverStatus(models.TextChoices):
