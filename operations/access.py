@@ -18,11 +18,19 @@ RESPONDING_ROLES = (Role.RESPONSIBLE, Role.ACCOUNTABLE)
 
 
 def may_respond(user, launch) -> bool:
-    """The owner, or someone Responsible or Accountable on the launch (one query at most)."""
+    """The owner, or someone Responsible or Accountable on the launch (one query at most; none
+    when the launch's areas come with their assignments)."""
     if not (user.is_authenticated and user.is_active):
         return False
     if user.pk == launch.owner_id:
         return True
+    areas = getattr(launch, "_prefetched_objects_cache", {}).get("areas")
+    if areas is not None and all("assignments" in getattr(a, "_prefetched_objects_cache", {}) for a in areas):
+        return any(
+            assignment.role in RESPONDING_ROLES and assignment.stakeholder.user_id == user.pk
+            for area in areas
+            for assignment in area.assignments.all()
+        )
     return RaciAssignment.objects.filter(
         area__launch_id=launch.pk, role__in=RESPONDING_ROLES, stakeholder__user_id=user.pk
     ).exists()

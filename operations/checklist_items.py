@@ -20,22 +20,25 @@ from readiness.checklist import Context, Outcome, register
 
 from .models import MAJOR_SEVERITIES, POSTMORTEM_DUE_DAYS, Incident
 
-MAJOR_INCIDENTS = "major_incidents"
+# Every incident of the launch with its post-mortem, in one query (and who was notified, in a second
+# one only when there are incidents at all): the checks read the P0/P1 ones, and the launch page lists
+# them all, with their breaches, from the same rows (``operations.selectors.launch_incidents``).
+INCIDENTS = "incidents_with_postmortems"
 
 
-def major_incidents() -> Prefetch:
+def incidents_with_postmortems() -> Prefetch:
     return Prefetch(
         "incidents",
-        queryset=Incident.objects.filter(severity__in=MAJOR_SEVERITIES).select_related("postmortem").order_by("pk"),
-        to_attr=MAJOR_INCIDENTS,
+        queryset=Incident.objects.select_related("postmortem").prefetch_related("notified").order_by("pk"),
+        to_attr=INCIDENTS,
     )
 
 
 def _majors(ctx: Context) -> list[Incident]:
-    incidents = getattr(ctx.launch, MAJOR_INCIDENTS, None)
+    incidents = getattr(ctx.launch, INCIDENTS, None)
     if incidents is None:  # not prefetched: a single evaluation outside the gate
-        incidents = list(major_incidents().queryset.filter(launch=ctx.launch))
-    return incidents
+        incidents = list(incidents_with_postmortems().queryset.filter(launch=ctx.launch))
+    return [incident for incident in incidents if incident.severity in MAJOR_SEVERITIES]
 
 
 def has_postmortem(incident: Incident) -> bool:
@@ -59,7 +62,7 @@ def postmortem_overdue(incident: Incident, now: datetime.datetime) -> bool:
     "incidents_reviewed",
     number=13,
     title=gettext_lazy("Incidents reviewed"),
-    prefetch=[major_incidents],
+    prefetch=[incidents_with_postmortems],
     gates_every_stage=True,
 )
 def incidents_reviewed(ctx: Context) -> Outcome:
@@ -93,7 +96,7 @@ def incidents_reviewed(ctx: Context) -> Outcome:
     "no_open_major_incident",
     number=14,
     title=gettext_lazy("No open P0 or P1 incident"),
-    prefetch=[major_incidents],
+    prefetch=[incidents_with_postmortems],
     gates_every_stage=True,
 )
 def no_open_major_incident(ctx: Context) -> Outcome:

@@ -274,6 +274,10 @@ class RollbackExecution(FrozenWithArchivedLaunch, models.Model):
     def __str__(self) -> str:
         return f"{self.from_stage_name} → {self.to_stage_name}"
 
+    @property
+    def duration_minutes(self) -> int | None:
+        return None if self.duration is None else int(self.duration.total_seconds() // 60)
+
     def clean(self) -> None:
         if self.duration is not None and self.duration < datetime.timedelta(0):
             raise ValidationError({"duration": _("How long it took cannot be negative.")})

@@ -14,8 +14,8 @@ from raci.checklist_items import people_to_notify
 from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
 from readiness.models import Launch, SeverityLevel, minutes_label
 
-from .checklist_items import has_postmortem, postmortem_overdue
-from .models import POSTMORTEM_DUE_DAYS, ActionItem, Incident, RollbackExecution
+from .checklist_items import INCIDENTS, has_postmortem, incidents_with_postmortems, postmortem_overdue
+from .models import POSTMORTEM_DUE_DAYS, ActionItem, Incident, PostMortem, RollbackExecution
 
 
 class BreachKind:
@@ -83,7 +83,10 @@ def paged_people(level: SeverityLevel, areas: list[ResponsibilityArea]) -> list[
 
 
 def incident_breaches(
-    incident: Incident, level: SeverityLevel | None, pages: list[Stakeholder], now: datetime.datetime
+    incident: Incident,
+    level: SeverityLevel | None,
+    pages: list[Stakeholder],
+    now: datetime.datetime,
 ) -> list[Breach]:
     """Where ``incident`` fell short of its severity level: answered late (or not yet, past the
     level's time), someone the level pages was not notified, no post-mortem for a resolved P0/P1."""
@@ -134,15 +137,31 @@ def incident_breaches(
     return breaches
 
 
+def _prefetched(launch: Launch, name: str):
+    cache = getattr(launch, "_prefetched_objects_cache", {})
+    return list(cache[name]) if name in cache else None
+
+
 def launch_incidents(*, launch: Launch, now: datetime.datetime | None = None) -> list[IncidentReview]:
     """Every incident of ``launch``, newest first, with its level, whom the level pages and its
-    breaches. Six queries, whatever the number of incidents, people or areas."""
+    breaches. Six queries, whatever the number of incidents, people or areas; none when the launch
+    comes with its checklist facts (``with_checklist_facts`` prefetches the incidents with their
+    post-mortems and who was notified, the severity levels and the areas with their people)."""
     now = now or timezone.now()
-    levels = {level.level: level for level in SeverityLevel.objects.filter(launch_id=launch.pk)}
-    areas = _areas(launch.pk)
+    levels = _prefetched(launch, "severity_levels")
+    if levels is None:
+        levels = list(SeverityLevel.objects.filter(launch_id=launch.pk))
+    levels = {level.level: level for level in levels}
+    areas = _prefetched(launch, "areas")
+    if areas is None:
+        areas = _areas(launch.pk)
     pages = {code: paged_people(level, areas) for code, level in levels.items()}
+    incidents = getattr(launch, INCIDENTS, None)
+    if incidents is None:
+        incidents = incidents_with_postmortems().queryset.filter(launch_id=launch.pk)
+    incidents = sorted(incidents, key=lambda incident: (incident.detected_at, incident.pk), reverse=True)
     reviews = []
-    for incident in _incidents(launch.pk):
+    for incident in incidents:
         level = levels.get(incident.severity)
         people = pages.get(incident.severity, [])
         reviews.append(IncidentReview(incident, level, people, incident_breaches(incident, level, people, now)))
@@ -156,6 +175,14 @@ def incident_review(*, incident: Incident, now: datetime.datetime | None = None)
     level = SeverityLevel.objects.filter(launch_id=incident.launch_id, level=incident.severity).first()
     people = paged_people(level, _areas(incident.launch_id)) if level else []
     return IncidentReview(incident, level, people, incident_breaches(incident, level, people, now))
+
+
+def postmortems_of(incidents: list[Incident]) -> dict[int, PostMortem]:
+    """The post-mortems of ``incidents`` with their action items and owners, by incident id (one
+    query, plus one for the items when there are post-mortems)."""
+    items = Prefetch("action_items", queryset=ActionItem.objects.select_related("owner__user"))
+    postmortems = PostMortem.objects.filter(incident__in=[incident.pk for incident in incidents])
+    return {pm.incident_id: pm for pm in postmortems.select_related("written_by").prefetch_related(items)}
 
 
 def launch_rollbacks(*, launch: Launch) -> list[RollbackExecution]:

@@ -23,6 +23,8 @@ from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
 from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
+from operations.access import may_respond
+from operations.selectors import launch_incidents
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import evaluate, evaluate_many
@@ -173,6 +175,8 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
+            "incidents": launch_incidents(launch=facts, now=now),
+            "may_report_incident": not facts.archived and may_respond(request.user, facts),
         },
     )
 
