@@ -11,4 +11,10 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         # Incidents: checklist items 13 and 14, and the receiver that records every rollback
         # executed (readiness.stage_events.stage_rolled_back, sent by the stage gate).
+        from readiness.recording import register_ledger_check
+
         from . import checklist_items, services  # noqa: F401
+        from .ledger_checks import incidents_disagree_with_entries
+
+        # verify_ledger cross-checks incidents and post-mortems against their entries.
+        register_ledger_check(incidents_disagree_with_entries)
