@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from operations.models import ActionItem, Incident, PostMortem, RollbackExecution
-from operations.services import incident_report
+from operations.services import incident_report, postmortem_record
 from raci.choices import Role
 from tests.builders import launch_at, ready_launch
 from tests.factories import UserFactory
@@ -297,3 +297,35 @@ def test_the_rollback_form_still_works_without_the_new_fields(client):
     assert response.status_code == 302
     execution = RollbackExecution.objects.get()
     assert execution.duration is None and execution.incident is None
+
+
+def test_the_incident_page_costs_the_same_queries_however_many_people_and_actions(
+    client, launch, django_assert_num_queries
+):
+    people = [assignment.stakeholder for area in launch.areas.all() for assignment in area.assignments.all()]
+    few = _resolved(launch)
+    many = report(
+        launch,
+        severity="P0",
+        acknowledged_at=ago(hours=2),
+        mitigated_at=ago(hours=1),
+        resolved_at=ago(minutes=30),
+        responders=people,
+        notified=people,
+    )
+    due = timezone.localdate()
+    for incident, count in ((few, 1), (many, 6)):
+        postmortem_record(
+            actor=launch.owner,
+            incident=incident,
+            summary="s",
+            root_cause="r",
+            action_items=[{"description": f"Do {n}", "owner": people[n], "due_date": due} for n in range(count)],
+        )
+    as_user(client, launch.owner)
+    few_path = reverse("web:incident", args=[launch.slug, few.pk])
+    client.get(few_path)
+    with CaptureQueriesContext(connection) as baseline:
+        client.get(few_path)
+    with django_assert_num_queries(len(baseline.captured_queries)):
+        assert client.get(reverse("web:incident", args=[launch.slug, many.pk])).status_code == 200
