@@ -37,15 +37,20 @@ from .forms import DateInput, add_service_errors
 
 
 class DateTimeInput(forms.DateTimeInput):
+    """To the second, so that saving a correction does not move the other times (and the breaches)."""
+
     input_type = "datetime-local"
 
     def __init__(self, attrs=None) -> None:
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+        super().__init__({"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
 
 
 def _when(label, required: bool = False) -> forms.DateTimeField:
     return forms.DateTimeField(
-        label=label, required=required, widget=DateTimeInput, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        label=label,
+        required=required,
+        widget=DateTimeInput,
+        input_formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 
 

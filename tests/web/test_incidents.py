@@ -329,3 +329,10 @@ def test_the_incident_page_costs_the_same_queries_however_many_people_and_action
         client.get(few_path)
     with django_assert_num_queries(len(baseline.captured_queries)):
         assert client.get(reverse("web:incident", args=[launch.slug, many.pk])).status_code == 200
+
+
+def test_the_edit_form_shows_the_times_to_the_second(client, launch):
+    detected = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=1, seconds=17)
+    incident = report(launch, detected_at=detected)
+    html = as_user(client, launch.owner).get(reverse("web:incident-edit", args=[launch.slug, incident.pk])).content
+    assert timezone.localtime(detected).strftime("%Y-%m-%dT%H:%M:%S") in html.decode()
