@@ -340,6 +340,8 @@ def record_rollback_execution(
         raise ValidationError({"duration": _("Give how long it took as a duration.")})
     incident = None
     if incident_id is not None:
+        if isinstance(incident_id, bool) or not isinstance(incident_id, int):
+            raise ValidationError({"incident": _("Name the incident by its number.")})
         incident = Incident.objects.filter(pk=incident_id, launch_id=launch.pk).first()
         if incident is None:
             raise ValidationError({"incident": _("The incident belongs to another launch.")})

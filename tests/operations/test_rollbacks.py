@@ -102,3 +102,15 @@ def test_a_refused_rollback_records_no_execution(in_beta):
     with pytest.raises(PermissionDenied):
         stage_rollback(actor=viewer, launch=launch, stage=launch.stages.get(name="Internal"), reason="Because")
     assert not RollbackExecution.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["12", 1.5, True])
+def test_an_incident_named_by_anything_but_its_number_undoes_the_rollback(in_beta, bad):
+    launch = in_beta
+    before = _state(launch)
+    with pytest.raises(ValidationError) as error:
+        stage_rollback(
+            actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Oops", incident_id=bad
+        )
+    assert "number" in error.value.message_dict["incident"][0]
+    assert _state(launch) == before
