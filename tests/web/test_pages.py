@@ -157,7 +157,7 @@ def test_a_page_of_rich_launches_stays_within_the_bound(client, world, django_as
     executive = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)]).user
     client.force_login(executive)
     client.get("/")
-    # 30 before issue 11; +1: the P0/P1 incidents the checklist reads, one prefetch for the whole page.
+    # 30 before issue 11; +1: the incidents the checklist reads, one prefetch for the whole page.
     with django_assert_max_num_queries(31):
         assert client.get("/").status_code == 200
 
