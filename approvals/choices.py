@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -46,7 +47,15 @@ OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.RE
 
 
 # Sign-offs are the four-eyes control itself: they cannot be waived.
-UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved"})
+# An open P0 or P1 incident (operations' "no_open_major_incident") is not a paperwork gap to accept
+# for a stage: the service is down or broken now.
+UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved", "no_open_major_incident"})
+
+
+def unwaivable_reason(check_key: str) -> str:
+    if check_key == "no_open_major_incident":
+        return gettext("An open P0 or P1 incident cannot be waived; resolve it first.")
+    return gettext("Sign-offs cannot be waived; they are the approval itself.")
 
 
 class WaiverStatus(models.TextChoices):
@@ -84,6 +93,10 @@ class LedgerEvent(models.TextChoices):
     AREA_OMITTED = "area_omitted", _("Standard area left out, with the reason")
     OMISSION_WITHDRAWN = "omission_withdrawn", _("Reason for leaving out a standard area withdrawn")
     DATA_DECLASSIFIED = "data_declassified", _("Personal or confidential data declassified or removed")
+    # Incidents, which "Incidents reviewed" and "No open P0 or P1 incident" read (operations).
+    INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
+    INCIDENT_CHANGED = "incident_changed", _("Incident changed")
+    POSTMORTEM_RECORDED = "postmortem_recorded", _("Post-mortem recorded")
 
 
 class PolicyChangeStatus(models.TextChoices):

@@ -15,6 +15,7 @@ from django.apps import apps
 from django.db.models import Prefetch
 
 from readiness.models import SLO, Launch, QualityBar
+from readiness.recording import ledger_checks
 from readiness.services.facts import bar_definition, slo_definition
 
 from .choices import LedgerEvent, RequestStatus, WaiverStatus, request_status
@@ -52,6 +53,7 @@ class _Entries:
         self.superseding: dict[int, LedgerEntry] = {}
         self.seals: list[tuple[LedgerEntry, dict]] = []
         self.last_agreement: dict[tuple[str, int], LedgerEntry] = {}
+        self.all_by_event: dict[str, list[LedgerEntry]] = defaultdict(list)
         self.problem = ""
         keys = {
             LedgerEvent.REQUESTED: "request",
@@ -73,6 +75,7 @@ class _Entries:
             self.problem = self.problem or _unexplained_change(self.last_by_launch.get(entry.launch_id), entry)
             self.last_by_launch[entry.launch_id] = entry
             self.slugs[entry.launch_id].add(entry.launch_slug)
+            self.all_by_event[entry.event].append(entry)
             key = keys.get(entry.event)
             if key is not None:
                 if entry.payload.get(key) in self.by_event[entry.event]:
@@ -134,6 +137,7 @@ def rows_disagree_with_entries() -> str:
         lambda: _policy_changes(entries),
         lambda: _agreements(entries),
         lambda: _area_omissions(entries),
+        lambda: _registered(entries),
         lambda: _seals(entries),
     )
     for check in checks:
@@ -428,6 +432,15 @@ def _area_omissions(entries: _Entries) -> str:
     for pk, entry in recorded.items():
         if pk not in rows and pk not in withdrawn:
             return f"area omission #{pk} recorded in entry #{entry.sequence} no longer exists"
+    return ""
+
+
+def _registered(entries: _Entries) -> str:
+    """The checks other apps registered for their own rows (``readiness.recording``)."""
+    for check in ledger_checks():
+        problem = check(entries.all_by_event)
+        if problem:
+            return problem
     return ""
 
 

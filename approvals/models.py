@@ -30,6 +30,7 @@ from .choices import (
     PolicyChangeStatus,
     RequestStatus,
     WaiverStatus,
+    unwaivable_reason,
 )
 
 
@@ -371,7 +372,7 @@ class Waiver(models.Model):
 
         errors = {}
         if self.check_key in UNWAIVABLE_CHECKS:
-            errors["check_key"] = _("Sign-offs cannot be waived; they are the approval itself.")
+            errors["check_key"] = unwaivable_reason(self.check_key)
         elif self.check_key and self.check_key not in registry:
             errors["check_key"] = _("Unknown checklist item '%(key)s'.") % {"key": self.check_key}
         if not self.justification.strip():

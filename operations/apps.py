@@ -9,5 +9,13 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations after launch"
 
     def ready(self) -> None:
-        # Adds the missed-review rule to checklist item 11.
-        from . import checklist_items  # noqa: F401
+        # Checklist items 13 and 14 (incidents) and the missed-review rule of item 11; the receiver
+        # that records every rollback executed (readiness.stage_events.stage_rolled_back, sent by
+        # the stage gate).
+        from readiness.recording import register_ledger_check
+
+        from . import checklist_items, services  # noqa: F401
+        from .ledger_checks import incidents_disagree_with_entries
+
+        # verify_ledger cross-checks incidents and post-mortems against their entries.
+        register_ledger_check(incidents_disagree_with_entries)

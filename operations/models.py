@@ -1,6 +1,12 @@
-"""Operations after launch: what happens once a stage is entered."""
+"""Operations after launch (issue 11): what happens once a stage is entered.
+
+Sections, one per piece of work sharing this app: "Incidents" (incidents, post-mortems and their
+action items), "Rollbacks" (rollbacks that happened) and "Failure reviews" (failure cases counted
+per feedback channel, review meetings and their actions)."""
 
 from __future__ import annotations
+
+import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,10 +16,278 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from raci.models import RaciAssignment, Stakeholder
+from readiness.choices import Severity
 from readiness.fields import LimitedTextField, NameField
-from readiness.models import FeedbackChannel, FrozenWithArchivedLaunch
+from readiness.models import FeedbackChannel, FrozenWithArchivedLaunch, Launch, RolloutStage
 
-# Failure reviews ----------------------------------------------------------------------------------
+# =============================================================================================
+# Incidents
+# =============================================================================================
+
+# Severities whose incidents block advancing while open and need a post-mortem once resolved.
+MAJOR_SEVERITIES = (Severity.P0, Severity.P1)
+# A resolved major incident has this many days to get its post-mortem before "Incidents reviewed" fails.
+POSTMORTEM_DUE_DAYS = 7
+
+# Each step of an incident, in the order it must happen, with its label.
+INCIDENT_STEPS = (
+    ("detected_at", _("detected")),
+    ("acknowledged_at", _("acknowledged")),
+    ("mitigated_at", _("mitigated")),
+    ("resolved_at", _("resolved")),
+)
+
+
+def _step_constraints() -> list[models.CheckConstraint]:
+    """detected ≤ acknowledged ≤ mitigated ≤ resolved, and no step without the one before it."""
+    constraints = []
+    for (earlier, _label), (later, _later_label) in zip(INCIDENT_STEPS, INCIDENT_STEPS[1:], strict=False):
+        constraints.append(
+            models.CheckConstraint(
+                condition=Q(**{f"{later}__isnull": True})
+                | (Q(**{f"{earlier}__isnull": False}) & Q(**{f"{later}__gte": F(earlier)})),
+                name=f"incident_{later.removesuffix('_at')}_after_{earlier.removesuffix('_at')}",
+            )
+        )
+    return constraints
+
+
+class Incident(FrozenWithArchivedLaunch, models.Model):
+    """Something that went wrong with a launch in service, judged against its severity policy."""
+
+    launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="incidents")
+    title = models.CharField(verbose_name=_("title"), max_length=200)
+    severity = models.CharField(verbose_name=_("severity"), max_length=2, choices=Severity.choices)
+    user_impact = LimitedTextField(
+        verbose_name=_("impact on users"), help_text=_("What the incident did to users, and how many.")
+    )
+    detected_at = models.DateTimeField(verbose_name=_("detected at"))
+    acknowledged_at = models.DateTimeField(verbose_name=_("acknowledged at"), null=True, blank=True)
+    mitigated_at = models.DateTimeField(verbose_name=_("mitigated at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(verbose_name=_("resolved at"), null=True, blank=True)
+    responders = models.ManyToManyField(
+        Stakeholder, verbose_name=_("responders"), related_name="incidents_responded", blank=True
+    )
+    notified = models.ManyToManyField(
+        Stakeholder,
+        verbose_name=_("people notified"),
+        related_name="incidents_notified",
+        blank=True,
+        help_text=_("Who was paged; compared with whom the severity level pages through the RACI."),
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("reported by"), related_name="+"
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+
+    history = HistoricalRecords(m2m_fields=[responders, notified])
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-detected_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="incident_severity_p0_to_p3"),
+            models.CheckConstraint(condition=~Q(title=""), name="incident_title_not_empty"),
+            *_step_constraints(),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.title}"
+
+    def clean(self) -> None:
+        if not self.title.strip():
+            raise ValidationError({"title": _("Give the incident a title.")})
+        errors = {}
+        for (earlier, earlier_label), (later, later_label) in zip(INCIDENT_STEPS, INCIDENT_STEPS[1:], strict=False):
+            before, after = getattr(self, earlier), getattr(self, later)
+            if after is None:
+                continue
+            if before is None:
+                errors[later] = _("It cannot be %(later)s before it is %(earlier)s.") % {
+                    "later": later_label,
+                    "earlier": earlier_label,
+                }
+            elif after < before:
+                errors[later] = _("It was %(later)s before it was %(earlier)s: the times are out of order.") % {
+                    "later": later_label,
+                    "earlier": earlier_label,
+                }
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_major(self) -> bool:
+        return self.severity in MAJOR_SEVERITIES
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def status_label(self) -> str:
+        for field, label in reversed(INCIDENT_STEPS):
+            if getattr(self, field) is not None:
+                return str(label)
+        return ""
+
+
+class PostMortem(FrozenWithArchivedLaunch, models.Model):
+    """What was learned from a resolved incident, with the actions it led to."""
+
+    launch_lookup = "incident__launch"
+
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, verbose_name=_("incident"), related_name="postmortem"
+    )
+    summary = LimitedTextField(verbose_name=_("summary"))
+    root_cause = LimitedTextField(verbose_name=_("root cause"))
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("written by"), related_name="+"
+    )
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("post-mortem")
+        verbose_name_plural = _("post-mortems")
+
+    def __str__(self) -> str:
+        return f"Post-mortem of {self.incident}"
+
+    def clean(self) -> None:
+        if self.incident_id and self.incident.resolved_at is None:
+            raise ValidationError({"incident": _("A post-mortem is written once the incident is resolved.")})
+
+
+class ActionItem(FrozenWithArchivedLaunch, models.Model):
+    """Something a post-mortem says must change, owned by a person on the launch's RACI, by a date."""
+
+    launch_lookup = "postmortem__incident__launch"
+
+    postmortem = models.ForeignKey(
+        PostMortem, on_delete=models.CASCADE, verbose_name=_("post-mortem"), related_name="action_items"
+    )
+    description = models.CharField(verbose_name=_("description"), max_length=500)
+    owner = models.ForeignKey(
+        Stakeholder, on_delete=models.PROTECT, verbose_name=_("owner"), related_name="incident_actions"
+    )
+    due_date = models.DateField(verbose_name=_("due date"))
+    completed_at = models.DateTimeField(verbose_name=_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("completed by"),
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(description=""), name="action_item_description_not_empty"),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True, completed_by__isnull=True)
+                | Q(completed_at__isnull=False, completed_by__isnull=False),
+                name="action_item_completed_with_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    def clean(self) -> None:
+        if not self.description.strip():
+            raise ValidationError({"description": _("Say what must be done.")})
+        if self.owner_id and self.postmortem_id:
+            launch_id = self.postmortem.incident.launch_id
+            if not RaciAssignment.objects.filter(area__launch_id=launch_id, stakeholder_id=self.owner_id).exists():
+                raise ValidationError(
+                    {
+                        "owner": _("%(person)s is not on this launch's RACI; an action item's owner must be.")
+                        % {"person": self.owner.display_name}
+                    }
+                )
+
+
+# =============================================================================================
+# Rollbacks
+# =============================================================================================
+
+
+class RollbackExecution(FrozenWithArchivedLaunch, models.Model):
+    """A rollback that happened (``approvals.services.gate.stage_rollback``), as opposed to a
+    rehearsal (``RollbackPlan.last_rehearsed_at``): who, why, how long it took, which incident caused it."""
+
+    launch = models.ForeignKey(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="rollback_executions"
+    )
+    from_stage = models.ForeignKey(
+        RolloutStage, on_delete=models.SET_NULL, null=True, verbose_name=_("from stage"), related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        RolloutStage, on_delete=models.SET_NULL, null=True, verbose_name=_("to stage"), related_name="+"
+    )
+    # The stages' names as they were, kept should a stage later be renamed or removed.
+    from_stage_name = models.CharField(verbose_name=_("from stage name"), max_length=100)
+    to_stage_name = models.CharField(verbose_name=_("to stage name"), max_length=100)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("performed by"), related_name="+"
+    )
+    reason = LimitedTextField(verbose_name=_("reason"))
+    rolled_back_at = models.DateTimeField(verbose_name=_("rolled back at"), default=timezone.now)
+    duration = models.DurationField(
+        verbose_name=_("how long it took"),
+        null=True,
+        blank=True,
+        help_text=_("From starting the rollback to users being on the earlier stage."),
+    )
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("caused by incident"),
+        related_name="rollbacks",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("rollback executed")
+        verbose_name_plural = _("rollbacks executed")
+        ordering = ["-rolled_back_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration__isnull=True) | Q(duration__gte=datetime.timedelta(0)),
+                name="rollback_execution_duration_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage_name} → {self.to_stage_name}"
+
+    @property
+    def duration_minutes(self) -> int | None:
+        return None if self.duration is None else int(self.duration.total_seconds() // 60)
+
+    def clean(self) -> None:
+        if self.duration is not None and self.duration < datetime.timedelta(0):
+            raise ValidationError({"duration": _("How long it took cannot be negative.")})
+        if self.incident_id and self.launch_id and self.incident.launch_id != self.launch_id:
+            raise ValidationError({"incident": _("The incident belongs to another launch.")})
+
+
+# =============================================================================================
+# Failure reviews
+# =============================================================================================
 
 
 class FailureCount(FrozenWithArchivedLaunch, models.Model):

@@ -15,6 +15,11 @@ from django.db import models
 
 Recorder = Callable[..., object]
 _recorder: Recorder | None = None
+# Cross-checks of an app's own rows against the entries its services wrote, run by the ledger's
+# verification: ``check(entries_by_event)`` gets {event: [entries, oldest first]} and returns the
+# first disagreement as a sentence, or "".
+LedgerCheck = Callable[[dict], str]
+_ledger_checks: list[LedgerCheck] = []
 
 
 def install_recorder(recorder: Recorder) -> None:
@@ -27,3 +32,14 @@ def record(*, event: str, launch, actor, payload: dict, seal: Iterable[models.Mo
     if _recorder is None:
         raise ImproperlyConfigured("No ledger is installed: add 'approvals' to INSTALLED_APPS.")
     return _recorder(event=event, launch=launch, actor=actor, payload=payload, seal=seal)
+
+
+def register_ledger_check(check: LedgerCheck) -> None:
+    """Let ``verify_ledger`` cross-check rows the gate reads that an app above ``readiness`` owns
+    (``operations``' incidents) without the ledger's app importing it."""
+    if check not in _ledger_checks:
+        _ledger_checks.append(check)
+
+
+def ledger_checks() -> list[LedgerCheck]:
+    return list(_ledger_checks)

@@ -23,7 +23,7 @@ from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.models import LedgerEntry, SignoffRequest
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
 from approvals.snapshot import fingerprint, launch_snapshot
-from operations.selectors import failure_reviews_of
+from operations.selectors import failure_reviews_of, launch_incidents, launch_rollbacks, postmortems_of
 from raci.checklist_items import area_problems
 from raci.choices import Role
 from raci.models import LaunchStakeholder
@@ -103,6 +103,18 @@ def launch_context(launch: Launch, now: datetime.datetime) -> dict:
         "decisions": decision_rows(launch, now),
         "ledger": ledger_summary(launch),
         "failure_reviews": failure_reviews_of(launch),
+        **operations_context(launch, now),
+    }
+
+
+def operations_context(launch: Launch, now: datetime.datetime) -> dict:
+    """Incidents with their breaches and post-mortems (action items with owners and due dates), and
+    the rollbacks executed: from the checklist's prefetched incidents, two queries more."""
+    incidents = launch_incidents(launch=launch, now=now)
+    postmortems = postmortems_of([review.incident for review in incidents])
+    return {
+        "incidents": [(review, postmortems.get(review.incident.pk)) for review in incidents],
+        "rollbacks": launch_rollbacks(launch=launch),
     }
 
 

@@ -25,6 +25,7 @@ from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
 from approvals.notifications import notify
 from approvals.snapshot import canonical_json, launch_snapshot
+from operations.models import ActionItem
 from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.i18n import english
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 # The version of the reports' layout (templates, styles, fonts). Raise it when a change would make
 # a stored report look different: asking again then renders afresh instead of returning a PDF in
 # the old layout. Stored reports stay downloadable and verifiable.
-REPORT_LAYOUT = 4
+REPORT_LAYOUT = 5
 
 
 def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:
@@ -94,6 +95,12 @@ def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage |
             "verdict": verdict,
             "facts": launch_snapshot(facts, covered) if covered else None,
             "ledger": tail or "",
+            # Incidents, post-mortems and rollbacks are ledgered; completing an action item is not.
+            "action items done": sorted(
+                ActionItem.objects.filter(postmortem__incident__launch=facts, completed_at__isnull=False).values_list(
+                    "pk", flat=True
+                )
+            ),
         }
     )
 

@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from operations.access import may_respond
 from operations.models import ReviewAction
-from operations.services import failure_count_record, failure_review_record, may_operate, review_action_complete
+from operations.services import failure_count_record, failure_review_record, review_action_complete
 from raci.models import Stakeholder
 from readiness.access import get_launch_for
 from readiness.models import FeedbackChannel, Launch
@@ -90,7 +91,7 @@ def _operated(request: HttpRequest, slug: str, channel_pk: int) -> tuple[Launch,
         channel = FeedbackChannel.objects.get(pk=channel_pk, launch=launch)
     except FeedbackChannel.DoesNotExist:
         raise Http404("No such feedback channel.") from None
-    if not may_operate(request.user, launch):
+    if not may_respond(request.user, launch):
         raise PermissionDenied(
             _("Only the launch owner and its Responsible or Accountable people record failure reviews.")
         )

@@ -85,10 +85,21 @@ class DelegateForm(forms.Form):
 class RollbackForm(forms.Form):
     stage = forms.TypedChoiceField(label=_("Roll back to"), coerce=int)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    duration_minutes = forms.IntegerField(
+        label=_("How long it took (minutes)"),
+        required=False,
+        min_value=0,
+        max_value=60 * 24 * 30,
+        help_text=_("From starting the rollback to users being on the earlier stage."),
+    )
+    incident = forms.TypedChoiceField(label=_("Caused by incident"), coerce=int, required=False, empty_value=None)
 
-    def __init__(self, *args, stages=(), **kwargs) -> None:
+    def __init__(self, *args, stages=(), incidents=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = [(stage.pk, stage.name) for stage in stages]
+        self.fields["incident"].choices = [("", _("None"))] + [
+            (incident.pk, f"{incident.severity} · {incident.title}") for incident in incidents
+        ]
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

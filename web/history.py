@@ -13,14 +13,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from approvals.models import LedgerEntry
+from operations.models import Incident, RollbackExecution
+from operations.selectors import launch_rollbacks
 from readiness.access import get_launch_for
-from readiness.models import Launch
+from readiness.models import Launch, RollbackPlan
 from readiness.people import person_name
 from readiness.services import fact_kinds
 
 from .facts import shown_value
 
 HIDDEN_FIELDS = {"updated_at", "created_at", "proposed"}
+# Many-to-many lists (who responded to an incident, who was notified) are shown on the incident's
+# page; diffing them here would cost a query per row.
+M2M_FIELDS = {"responders", "notified"}
 # simple-history's own words for what happened to a row, in the reader's language.
 ACTIONS = {"+": gettext_lazy("Created"), "~": gettext_lazy("Changed"), "-": gettext_lazy("Deleted")}
 CHANGES_SHOWN = 300
@@ -39,7 +44,9 @@ class Change:
 def launch_changes(launch: Launch) -> list[Change]:
     changes = []
     kinds = fact_kinds()
-    for model in [Launch, *kinds]:
+    # Incidents and rollbacks executed are not facts a PM edits, but their changes are history too.
+    described = {Incident: str, RollbackExecution: str}
+    for model in [Launch, *kinds, *described]:
         if model is Launch:
             records = Launch.history.filter(id=launch.pk)
         else:
@@ -54,14 +61,14 @@ def launch_changes(launch: Launch) -> list[Change]:
             previous = previous_by_id.get(record.id)
             fields = []
             if previous is not None and record.history_type == "~":
-                delta = record.diff_against(previous, excluded_fields=HIDDEN_FIELDS)
+                delta = record.diff_against(previous, excluded_fields=HIDDEN_FIELDS | M2M_FIELDS)
                 fields = [(model._meta.get_field(c.field), c.old, c.new) for c in delta.changes]
             previous_by_id[record.id] = record
             changes.append(
                 Change(
                     when=record.history_date,
                     who=person_name(record.history_user) if record.history_user_id else "—",
-                    what=label if model is Launch else f"{label} “{kinds[model].describe(record.instance)}”",
+                    what=label if model is Launch else f"{label} “{_describe(model, kinds, described, record)}”",
                     action=ACTIONS.get(record.history_type) or record.get_history_type_display(),
                     reason=record.history_change_reason or "",
                     fields=fields,
@@ -71,6 +78,12 @@ def launch_changes(launch: Launch) -> list[Change]:
     changes = changes[:CHANGES_SHOWN]
     _name_related_rows(changes)
     return changes
+
+
+def _describe(model, kinds, described, record) -> str:
+    if model in described:
+        return described[model](record.instance)
+    return kinds[model].describe(record.instance)
 
 
 def _name_related_rows(changes: list[Change]) -> None:
@@ -127,5 +140,12 @@ def launch_history(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "web/history.html",
-        {"launch": launch, "changes": launch_changes(launch), "entries": entries, "limit": CHANGES_SHOWN},
+        {
+            "launch": launch,
+            "changes": launch_changes(launch),
+            "entries": entries,
+            "limit": CHANGES_SHOWN,
+            "rollbacks": launch_rollbacks(launch=launch),
+            "rollback_plan": RollbackPlan.objects.filter(launch=launch).first(),
+        },
     )

@@ -1,7 +1,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, failure_reviews, history, launches, notifications, raci, reports, views, waivers, workflow
+from . import (
+    facts,
+    failure_reviews,
+    history,
+    incidents,
+    launches,
+    notifications,
+    raci,
+    reports,
+    views,
+    waivers,
+    workflow,
+)
 
 app_name = "web"
 
@@ -61,6 +73,16 @@ urlpatterns = [
     ),
     path("launches/<slug:slug>/areas/left-out/", raci.omission_record, name="omission-record"),
     path("launches/<slug:slug>/areas/left-out/<int:pk>/withdraw/", raci.omission_withdraw, name="omission-withdraw"),
+    path("launches/<slug:slug>/incidents/new/", incidents.incident_new, name="incident-new"),
+    path("launches/<slug:slug>/incidents/<int:pk>/", incidents.incident_detail, name="incident"),
+    path("launches/<slug:slug>/incidents/<int:pk>/edit/", incidents.incident_edit, name="incident-edit"),
+    path(
+        "launches/<slug:slug>/incidents/<int:pk>/post-mortem/",
+        incidents.incident_postmortem,
+        name="incident-postmortem",
+    ),
+    path("launches/<slug:slug>/incidents/<int:pk>/<str:step>/", incidents.incident_step, name="incident-step"),
+    path("launches/<slug:slug>/action-items/<int:pk>/done/", incidents.action_item_done, name="action-item-done"),
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),

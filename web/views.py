@@ -24,8 +24,8 @@ from approvals.models import PolicyChange, SignoffRequest
 from approvals.notifications import undelivered_messages
 from approvals.selectors import stage_signoffs
 from approvals.services.policy import may_decide_policy_change
-from operations.selectors import failure_reviews_of
-from operations.services import may_operate
+from operations.access import may_respond
+from operations.selectors import failure_reviews_of, launch_incidents
 from raci.choices import TeamFunction
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import evaluate, evaluate_many
@@ -176,11 +176,13 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
             "failure_reviews": failure_reviews_of(facts),
-            "may_operate": may_operate(request.user, facts),
+            "may_operate": may_respond(request.user, facts),
             "today": timezone.localdate(now),
             # Only for who may change the launch (one query): who was not reached, and why.
             "undelivered": undelivered_messages(facts) if is_owner else [],
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
+            "incidents": launch_incidents(launch=facts, now=now),
+            "may_report_incident": not facts.archived and may_respond(request.user, facts),
         },
     )
 

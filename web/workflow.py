@@ -4,6 +4,7 @@ pages only show the controls to those allowed."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -33,6 +34,7 @@ from approvals.services import (
 from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
+from operations.models import Incident
 from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
 from readiness.checklist import registry
 from readiness.models import Launch
@@ -339,11 +341,21 @@ def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     facts = launch_with_facts(launch)
     current = facts.current_stage
     earlier = [s for s in facts.ordered_stages() if current is not None and s.order < current.order]
-    form = RollbackForm(request.POST or None, stages=earlier)
+    incidents = Incident.objects.filter(launch=launch).order_by("-detected_at", "-pk")[:50]
+    form = RollbackForm(request.POST or None, stages=earlier, incidents=incidents)
     if request.method == "POST" and form.is_valid():
-        stage = next(s for s in earlier if s.pk == form.cleaned_data["stage"])
+        data = form.cleaned_data
+        stage = next(s for s in earlier if s.pk == data["stage"])
+        minutes = data["duration_minutes"]
         try:
-            stage_rollback(actor=request.user, launch=launch, stage=stage, reason=form.cleaned_data["reason"])
+            stage_rollback(
+                actor=request.user,
+                launch=launch,
+                stage=stage,
+                reason=data["reason"],
+                duration=None if minutes is None else datetime.timedelta(minutes=minutes),
+                incident_id=data["incident"],
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:

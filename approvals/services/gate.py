@@ -14,6 +14,7 @@ from readiness.checklist import Readiness, evaluate
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.stage_events import stage_rolled_back
 from readiness.validators import clean_text
 
 from .. import ledger
@@ -90,8 +91,21 @@ def _is_accountable(user, launch: Launch) -> bool:
 
 
 @transaction.atomic
-def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -> Launch:
-    """Go back to an earlier stage. Always allowed to the owner and the launch's Accountables."""
+def stage_rollback(
+    *,
+    actor,
+    launch: Launch,
+    stage: RolloutStage,
+    reason: str,
+    duration: datetime.timedelta | None = None,
+    incident_id: int | None = None,
+) -> Launch:
+    """Go back to an earlier stage. Always allowed to the owner and the launch's Accountables.
+
+    Every rollback is also recorded as an execution by whoever receives
+    ``readiness.stage_events.stage_rolled_back`` (``operations``), in this transaction, with the
+    optional ``duration`` (how long it took) and ``incident_id`` (the incident that caused it);
+    a receiver's refusal (say, an incident of another launch) undoes the rollback."""
     require_view(actor, launch)
     # Lock only the launch row: PostgreSQL cannot lock the nullable side of the stage join.
     locked = (
@@ -109,13 +123,23 @@ def stage_rollback(*, actor, launch: Launch, stage: RolloutStage, reason: str) -
         )
     locked.current_stage = stage
     save_with_history(locked, actor=actor, reason=f"Rolled back from {current.name} to {stage.name}: {reason}")
-    ledger.append(
-        event=LedgerEvent.STAGE_ROLLED_BACK,
+    stage_rolled_back.send(
+        sender=Launch,
         launch=locked,
         actor=actor,
-        payload={"from": current.name, "to": stage.name, "reason": reason},
-        seal=[locked],
+        from_stage=current,
+        to_stage=stage,
+        reason=reason,
+        at=timezone.now(),
+        duration=duration,
+        incident_id=incident_id,
     )
+    payload = {"from": current.name, "to": stage.name, "reason": reason}
+    if duration is not None:
+        payload["duration seconds"] = int(duration.total_seconds())
+    if incident_id is not None:
+        payload["incident"] = incident_id
+    ledger.append(event=LedgerEvent.STAGE_ROLLED_BACK, launch=locked, actor=actor, payload=payload, seal=[locked])
     _notify_stage_change(NotificationEvent.STAGE_ROLLED_BACK, locked, actor, current.name, stage.name, reason)
     return locked
 

@@ -20,7 +20,14 @@ from readiness.validators import clean_text
 
 from .. import ledger
 from ..access import is_executive
-from ..choices import UNWAIVABLE_CHECKS, WAIVER_TRANSITIONS, LedgerEvent, NotificationEvent, WaiverStatus
+from ..choices import (
+    UNWAIVABLE_CHECKS,
+    WAIVER_TRANSITIONS,
+    LedgerEvent,
+    NotificationEvent,
+    WaiverStatus,
+    unwaivable_reason,
+)
 from ..models import Waiver
 from ..notifications import notify
 from ._common import expect_type, stage_of
@@ -43,6 +50,7 @@ WAIVER_AREAS = {
     "rollback_plan": "infrastructure",
     "incident_runbook": "infrastructure",
     "feedback_loop": "user_experience",
+    "incidents_reviewed": "infrastructure",
 }
 
 
@@ -56,7 +64,7 @@ def waiver_request(
     expect_type(expires_on, datetime.date, "expires_on")
     justification = clean_text(justification, field="justification", required=_("A waiver needs a justification."))
     if check_key in UNWAIVABLE_CHECKS:
-        raise ValidationError({"check_key": _("Sign-offs cannot be waived; they are the approval itself.")})
+        raise ValidationError({"check_key": unwaivable_reason(check_key)})
     if check_key not in registry:
         raise ValidationError({"check_key": _("Unknown checklist item '%(key)s'.") % {"key": check_key}})
     today = timezone.localdate()

@@ -28,7 +28,9 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-QUERY_BOUND = 35
+# 35 before issue 11 and undelivered notifications; those sections add their rows' reads, the same
+# for a small and a big launch.
+QUERY_BOUND = 36
 
 
 def _stale(launch: Launch) -> None:

@@ -1,5 +1,8 @@
-"""Every change to a launch's operating record, made by a named person, in one transaction with the
-launch locked, validated, and written with a history row naming who and why."""
+"""Failure reviews: failure cases counted per feedback channel and period, and review meetings with
+the actions they decide. Recorded by those who answer for the launch in service (its owner and its
+Responsible or Accountable people, ``operations.access``); an action's owner marks it done. Each
+service runs in one transaction with the launch locked, validates, and writes history; nothing here
+is ledgered, since the gate reads only the review dates, which history keeps."""
 
 from __future__ import annotations
 
@@ -11,41 +14,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from raci.choices import Role
 from raci.models import RaciAssignment, Stakeholder
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.models import FeedbackChannel, Launch
 from readiness.services.facts import lock_launch
 
-from .models import FailureCount, FailureReview, ReviewAction
-
-# Who runs a launch once it is out: its owner and the people Responsible or Accountable for one of
-# its areas. Consulted and Informed people read; they do not write the operating record.
-OPERATING_ROLES = (Role.RESPONSIBLE, Role.ACCOUNTABLE)
-
-
-def may_operate(user, launch: Launch) -> bool:
-    """Whether ``user`` may record what happens on ``launch`` after a stage is entered. A page that
-    prefetched the launch's areas with their RACI rows is answered from them; otherwise one query."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.pk == launch.owner_id:
-        return True
-    if "areas" in getattr(launch, "_prefetched_objects_cache", {}):
-        return any(
-            row.stakeholder.user_id == user.pk and row.role in OPERATING_ROLES
-            for area in launch.areas.all()
-            for row in area.assignments.all()
-        )
-    return RaciAssignment.objects.filter(area__launch=launch, stakeholder__user=user, role__in=OPERATING_ROLES).exists()
+from ..access import may_respond
+from ..models import FailureCount, FailureReview, ReviewAction
 
 
 def _operated_launch(actor, launch: Launch) -> Launch:
     """The launch locked for the transaction, after checking ``actor`` may write its operating record."""
     launch = lock_launch(launch)
     require_view(actor, launch)
-    if not may_operate(actor, launch):
+    if not may_respond(actor, launch):
         raise PermissionDenied(
             _("Only the launch owner and the people Responsible or Accountable on its RACI may record its operations.")
         )
@@ -58,9 +41,6 @@ def _people_on_raci(launch: Launch, stakeholders: Iterable[Stakeholder]) -> set[
     return set(
         RaciAssignment.objects.filter(area__launch=launch, stakeholder__in=ids).values_list("stakeholder_id", flat=True)
     )
-
-
-# Failure reviews ----------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -136,7 +116,7 @@ def review_action_complete(*, actor, action: ReviewAction, done_on: datetime.dat
     launch = lock_launch(action.review.channel.launch)
     require_view(actor, launch)
     action = ReviewAction.objects.select_related("owner").get(pk=action.pk)
-    if action.owner.user_id != actor.pk and not may_operate(actor, launch):
+    if action.owner.user_id != actor.pk and not may_respond(actor, launch):
         raise PermissionDenied(_("Only the action's owner or the launch's operators may mark it done."))
     refuse_if_archived(launch)
     if action.done_on is not None:

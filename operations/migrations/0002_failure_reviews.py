@@ -10,9 +10,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('operations', '0001_incidents_and_rollbacks'),
         ('raci', '0004_language_preference_and_translatable_labels'),
         ('readiness', '0008_feedback_channel_recorded_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -1,0 +1,363 @@
+"""State changes on incidents, post-mortems, action items and rollback executions.
+
+Every service takes the acting user, runs in one transaction, checks who may act
+(``operations.access``), refuses archived launches, validates through the model's ``clean()``
+and writes history. Incidents are read by the stage gate ("Incidents reviewed", "No open P0 or P1
+incident"), so their changes and post-mortems are appended to the ledger through
+``readiness.recording`` (operations never imports approvals)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from raci.models import Stakeholder
+from readiness.access import refuse_if_archived, require_view
+from readiness.choices import Severity
+from readiness.history import save_with_history
+from readiness.models import Launch
+from readiness.recording import record
+from readiness.stage_events import stage_rolled_back
+from readiness.validators import clean_text
+
+from ..access import may_respond, require_respond
+from ..models import ActionItem, Incident, PostMortem, RollbackExecution
+
+# Fields a person may set on an incident (the rest are who reported it and when).
+INCIDENT_FIELDS = (
+    "title",
+    "severity",
+    "user_impact",
+    "detected_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+)
+TIME_FIELDS = ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
+
+
+def _moment(value, field: str, *, required: bool = False) -> datetime.datetime | None:
+    if value is None:
+        if required:
+            raise ValidationError({field: _("Give the time.")})
+        return None
+    if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+        raise ValidationError({field: _("Give an aware date and time.")})
+    if value > timezone.now():
+        raise ValidationError({field: _("This time is in the future.")})
+    return value
+
+
+def _people(values: Iterable, field: str) -> list[Stakeholder]:
+    people = list(values or ())
+    for person in people:
+        if not isinstance(person, Stakeholder):
+            raise ValidationError(
+                {field: _("Expected people (stakeholders), got %(type)s.") % {"type": type(person).__name__}}
+            )
+    return people
+
+
+def incident_payload(incident: Incident) -> dict:
+    """What the ledger keeps of an incident: what the gate reads of it."""
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "incident": incident.pk,
+        "title": incident.title,
+        "severity": incident.severity,
+        "detected": iso(incident.detected_at),
+        "acknowledged": iso(incident.acknowledged_at),
+        "mitigated": iso(incident.mitigated_at),
+        "resolved": iso(incident.resolved_at),
+    }
+
+
+def _locked_launch(actor, launch: Launch) -> Launch:
+    require_view(actor, launch)
+    locked = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=launch.pk)
+    require_respond(actor, locked)
+    refuse_if_archived(locked)
+    return locked
+
+
+def _locked_incident(actor, incident: Incident) -> tuple[Launch, Incident]:
+    if not isinstance(incident, Incident):
+        raise ValidationError({"incident": _("Expected an incident.")})
+    launch = _locked_launch(actor, incident.launch)
+    return launch, Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _save_incident(
+    incident: Incident, *, actor, launch: Launch, reason: str, event: str, responders, notified
+) -> Incident:
+    save_with_history(incident, actor=actor, reason=reason)
+    if responders is not None:
+        incident.responders.set(responders)
+    if notified is not None:
+        incident.notified.set(notified)
+    payload = incident_payload(incident)
+    payload["notified"] = sorted(incident.notified.values_list("pk", flat=True))
+    record(event=event, launch=launch, actor=actor, payload=payload, seal=[incident])
+    return incident
+
+
+@transaction.atomic
+def incident_report(
+    *,
+    actor,
+    launch: Launch,
+    title: str,
+    severity: str,
+    user_impact: str,
+    detected_at: datetime.datetime,
+    acknowledged_at: datetime.datetime | None = None,
+    mitigated_at: datetime.datetime | None = None,
+    resolved_at: datetime.datetime | None = None,
+    responders: Iterable[Stakeholder] = (),
+    notified: Iterable[Stakeholder] = (),
+) -> Incident:
+    """Record an incident on ``launch``; its times may be given at once when reported afterwards."""
+    locked = _locked_launch(actor, launch)
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("Choose a severity from P0 to P3.")})
+    incident = Incident(
+        launch=locked,
+        title=clean_text(title, field="title", required=_("Give the incident a title."), max_length=200),
+        severity=severity,
+        user_impact=clean_text(user_impact, field="user_impact", required=_("Say what the incident did to users.")),
+        detected_at=_moment(detected_at, "detected_at", required=True),
+        acknowledged_at=_moment(acknowledged_at, "acknowledged_at"),
+        mitigated_at=_moment(mitigated_at, "mitigated_at"),
+        resolved_at=_moment(resolved_at, "resolved_at"),
+        reported_by=actor,
+    )
+    return _save_incident(
+        incident,
+        actor=actor,
+        launch=locked,
+        reason=f"Reported ({severity})",
+        event="incident_recorded",
+        responders=_people(responders, "responders"),
+        notified=_people(notified, "notified"),
+    )
+
+
+@transaction.atomic
+def incident_update(
+    *, actor, incident: Incident, responders: Iterable[Stakeholder] | None = None, notified=None, **changes
+) -> Incident:
+    """Correct what an incident records. ``changes`` names fields of ``INCIDENT_FIELDS``;
+    ``responders`` and ``notified``, when given, replace the lists."""
+    unknown = set(changes) - set(INCIDENT_FIELDS)
+    if unknown:
+        raise ValidationError({field: _("This field cannot be changed here.") for field in sorted(unknown)})
+    launch, incident = _locked_incident(actor, incident)
+    if "severity" in changes and changes["severity"] not in Severity.values:
+        raise ValidationError({"severity": _("Choose a severity from P0 to P3.")})
+    for field, value in changes.items():
+        if field in TIME_FIELDS:
+            value = _moment(value, field, required=field == "detected_at")
+        elif field == "title":
+            value = clean_text(value, field="title", required=_("Give the incident a title."), max_length=200)
+        elif field == "user_impact":
+            value = clean_text(value, field="user_impact", required=_("Say what the incident did to users."))
+        setattr(incident, field, value)
+    if incident.resolved_at is None and hasattr(incident, "postmortem"):
+        raise ValidationError({"resolved_at": _("The incident has a post-mortem; it stays resolved.")})
+    return _save_incident(
+        incident,
+        actor=actor,
+        launch=launch,
+        reason="Changed",
+        event="incident_changed",
+        responders=None if responders is None else _people(responders, "responders"),
+        notified=None if notified is None else _people(notified, "notified"),
+    )
+
+
+def _step(*, actor, incident: Incident, field: str, at, reason: str, already: str) -> Incident:
+    launch, incident = _locked_incident(actor, incident)
+    if getattr(incident, field) is not None:
+        raise ValidationError({field: already})
+    setattr(incident, field, _moment(at, field) or timezone.now())
+    return _save_incident(
+        incident, actor=actor, launch=launch, reason=reason, event="incident_changed", responders=None, notified=None
+    )
+
+
+@transaction.atomic
+def incident_acknowledge(*, actor, incident: Incident, at: datetime.datetime | None = None) -> Incident:
+    return _step(
+        actor=actor,
+        incident=incident,
+        field="acknowledged_at",
+        at=at,
+        reason="Acknowledged",
+        already=_("The incident is already acknowledged."),
+    )
+
+
+@transaction.atomic
+def incident_mitigate(*, actor, incident: Incident, at: datetime.datetime | None = None) -> Incident:
+    return _step(
+        actor=actor,
+        incident=incident,
+        field="mitigated_at",
+        at=at,
+        reason="Mitigated",
+        already=_("The incident is already mitigated."),
+    )
+
+
+@transaction.atomic
+def incident_resolve(*, actor, incident: Incident, at: datetime.datetime | None = None) -> Incident:
+    return _step(
+        actor=actor,
+        incident=incident,
+        field="resolved_at",
+        at=at,
+        reason="Resolved",
+        already=_("The incident is already resolved."),
+    )
+
+
+@transaction.atomic
+def postmortem_record(
+    *, actor, incident: Incident, summary: str, root_cause: str, action_items: list[dict]
+) -> PostMortem:
+    """Record the post-mortem of a resolved incident with at least one action item, each
+    ``{"description", "owner" (a Stakeholder on the RACI), "due_date"}``. One per incident."""
+    launch, incident = _locked_incident(actor, incident)
+    if incident.resolved_at is None:
+        raise ValidationError({"incident": _("A post-mortem is written once the incident is resolved.")})
+    if PostMortem.objects.filter(incident=incident).exists():
+        raise ValidationError({"incident": _("This incident already has a post-mortem.")})
+    if not action_items:
+        raise ValidationError({"action_items": _("A post-mortem needs at least one action item.")})
+    postmortem = save_with_history(
+        PostMortem(
+            incident=incident,
+            summary=clean_text(summary, field="summary", required=_("Summarise what happened.")),
+            root_cause=clean_text(root_cause, field="root_cause", required=_("Say what caused the incident.")),
+            written_by=actor,
+        ),
+        actor=actor,
+        reason="Post-mortem recorded",
+    )
+    items = []
+    for number, data in enumerate(action_items, start=1):
+        owner, due_date = data.get("owner"), data.get("due_date")
+        if not isinstance(owner, Stakeholder):
+            raise ValidationError({"action_items": _("Action item %(number)s has no owner.") % {"number": number}})
+        if not isinstance(due_date, datetime.date):
+            raise ValidationError({"action_items": _("Action item %(number)s has no due date.") % {"number": number}})
+        item = ActionItem(
+            postmortem=postmortem,
+            description=clean_text(
+                data.get("description"),
+                field="action_items",
+                required=_("Action item %(number)s says nothing to do.") % {"number": number},
+                max_length=500,
+            ),
+            owner=owner,
+            due_date=due_date,
+        )
+        try:
+            items.append(save_with_history(item, actor=actor, reason="Action item from the post-mortem"))
+        except ValidationError as error:
+            raise ValidationError(
+                {"action_items": [_("Action item %(number)s: ") % {"number": number} + m for m in error.messages]}
+            ) from None
+    record(
+        event="postmortem_recorded",
+        launch=launch,
+        actor=actor,
+        payload={
+            "incident": incident.pk,
+            "postmortem": postmortem.pk,
+            "action items": [
+                {"owner": item.owner.user.get_username(), "due": item.due_date.isoformat()} for item in items
+            ],
+        },
+        seal=[postmortem],
+    )
+    return postmortem
+
+
+@transaction.atomic
+def action_item_complete(*, actor, item: ActionItem) -> ActionItem:
+    """Mark an action item done: its owner, the launch owner or a Responsible/Accountable."""
+    if not isinstance(item, ActionItem):
+        raise ValidationError({"item": _("Expected an action item.")})
+    item = (
+        ActionItem.objects.select_for_update().select_related("postmortem__incident__launch", "owner").get(pk=item.pk)
+    )
+    launch = item.postmortem.incident.launch
+    require_view(actor, launch)
+    if item.owner.user_id != actor.pk and not may_respond(actor, launch):
+        raise PermissionDenied(
+            _(
+                "Only the action item's owner, the launch owner or its Responsible or Accountable people may complete it."
+            )
+        )
+    refuse_if_archived(launch)
+    if item.completed_at is not None:
+        raise ValidationError({"item": _("This action item is already done.")})
+    item.completed_at, item.completed_by = timezone.now(), actor
+    return save_with_history(item, actor=actor, reason="Completed")
+
+
+# Rollbacks ------------------------------------------------------------------------------------
+
+
+@receiver(stage_rolled_back, dispatch_uid="operations_records_rollback_execution")
+def record_rollback_execution(
+    sender,
+    *,
+    launch: Launch,
+    actor,
+    from_stage,
+    to_stage,
+    reason: str,
+    at: datetime.datetime,
+    duration: datetime.timedelta | None = None,
+    incident_id: int | None = None,
+    **kwargs,
+) -> RollbackExecution:
+    """Every ``stage_rollback`` is recorded as an execution, in the rollback's transaction: the
+    gate sends ``readiness.stage_events.stage_rolled_back`` (approvals does not know this app),
+    and a refusal here (an incident of another launch, a negative duration) undoes the rollback."""
+    if duration is not None and not isinstance(duration, datetime.timedelta):
+        raise ValidationError({"duration": _("Give how long it took as a duration.")})
+    incident = None
+    if incident_id is not None:
+        if isinstance(incident_id, bool) or not isinstance(incident_id, int):
+            raise ValidationError({"incident": _("Name the incident by its number.")})
+        incident = Incident.objects.filter(pk=incident_id, launch_id=launch.pk).first()
+        if incident is None:
+            raise ValidationError({"incident": _("The incident belongs to another launch.")})
+    return save_with_history(
+        RollbackExecution(
+            launch=launch,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            from_stage_name=from_stage.name,
+            to_stage_name=to_stage.name,
+            performed_by=actor,
+            reason=reason,
+            rolled_back_at=at,
+            duration=duration,
+            incident=incident,
+        ),
+        actor=actor,
+        reason=f"Rolled back from {from_stage.name} to {to_stage.name}",
+    )

@@ -1,0 +1,116 @@
+"""Rollbacks that happened: every stage_rollback leaves an execution (who, why, from and to, how
+long, which incident), separate from the plan's rehearsals; a bad extra fact undoes the rollback."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from approvals.ledger import verify
+from approvals.models import LedgerEntry
+from approvals.services import stage_rollback
+from operations.models import RollbackExecution
+from tests.builders import launch_at, ready_launch
+from tests.factories import UserFactory
+from tests.helpers import give_view
+
+from .conftest import report
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def in_beta(db):
+    return launch_at("Beta")
+
+
+def _state(launch):
+    launch.refresh_from_db()
+    return launch.current_stage.name, RollbackExecution.objects.count(), LedgerEntry.objects.count()
+
+
+def test_every_rollback_is_recorded_as_an_execution(in_beta):
+    launch = in_beta
+    rehearsed = launch.rollback_plan.last_rehearsed_at
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="p95 doubled")
+    execution = RollbackExecution.objects.get()
+    assert (execution.from_stage_name, execution.to_stage_name) == ("Beta", "Internal")
+    assert execution.from_stage.name == "Beta" and execution.to_stage.name == "Internal"
+    assert (execution.performed_by, execution.reason) == (launch.owner, "p95 doubled")
+    assert execution.duration is None and execution.incident is None
+    assert execution.history.get().history_user == launch.owner
+    launch.rollback_plan.refresh_from_db()
+    assert launch.rollback_plan.last_rehearsed_at == rehearsed  # an execution is not a rehearsal
+    assert verify().ok
+
+
+def test_a_rollback_records_how_long_it_took_and_the_incident_behind_it(in_beta):
+    launch = in_beta
+    incident = report(launch, severity="P1")
+    stage_rollback(
+        actor=launch.owner,
+        launch=launch,
+        stage=launch.stages.get(name="Internal"),
+        reason="Core feature broken",
+        duration=datetime.timedelta(minutes=12),
+        incident_id=incident.pk,
+    )
+    execution = RollbackExecution.objects.get()
+    assert execution.duration == datetime.timedelta(minutes=12)
+    assert execution.incident == incident
+    entry = LedgerEntry.objects.filter(event="stage_rolled_back").get()
+    assert entry.payload["duration seconds"] == 720
+    assert entry.payload["incident"] == incident.pk
+    assert verify().ok
+
+
+def test_an_incident_of_another_launch_undoes_the_rollback(in_beta):
+    launch = in_beta
+    other = ready_launch(owner=launch.owner, slug="other", name="Other")
+    foreign = report(other, severity="P1")
+    before = _state(launch)
+    with pytest.raises(ValidationError) as error:
+        stage_rollback(
+            actor=launch.owner,
+            launch=launch,
+            stage=launch.stages.get(name="Internal"),
+            reason="Oops",
+            incident_id=foreign.pk,
+        )
+    assert "another launch" in error.value.message_dict["incident"][0]
+    assert _state(launch) == before
+
+
+def test_a_negative_duration_undoes_the_rollback(in_beta):
+    launch = in_beta
+    before = _state(launch)
+    with pytest.raises(ValidationError) as error:
+        stage_rollback(
+            actor=launch.owner,
+            launch=launch,
+            stage=launch.stages.get(name="Internal"),
+            reason="Oops",
+            duration=datetime.timedelta(minutes=-5),
+        )
+    assert "negative" in error.value.message_dict["duration"][0]
+    assert _state(launch) == before
+
+
+def test_a_refused_rollback_records_no_execution(in_beta):
+    launch = in_beta
+    viewer = give_view(UserFactory(username="viewer"), launch)
+    with pytest.raises(PermissionDenied):
+        stage_rollback(actor=viewer, launch=launch, stage=launch.stages.get(name="Internal"), reason="Because")
+    assert not RollbackExecution.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["12", 1.5, True])
+def test_an_incident_named_by_anything_but_its_number_undoes_the_rollback(in_beta, bad):
+    launch = in_beta
+    before = _state(launch)
+    with pytest.raises(ValidationError) as error:
+        stage_rollback(
+            actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Oops", incident_id=bad
+        )
+    assert "number" in error.value.message_dict["incident"][0]
+    assert _state(launch) == before

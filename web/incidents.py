@@ -1,0 +1,270 @@
+"""A launch's incidents in the browser: report one, read it against the severity policy (its
+breaches), correct it, move it on (acknowledged, mitigated, resolved), write its post-mortem with
+action items and complete them. Every change goes through ``operations.services``, which checks who
+may act; here an outsider gets 404 before anything is read, and someone who may see the launch but
+not respond is shown no forms and refused (403) if they post."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from operations.access import may_respond, require_respond
+from operations.models import ActionItem, Incident
+from operations.selectors import incident_review
+from operations.services import (
+    action_item_complete,
+    incident_acknowledge,
+    incident_mitigate,
+    incident_report,
+    incident_resolve,
+    incident_update,
+    postmortem_record,
+)
+from raci.models import Stakeholder
+from readiness.access import get_launch_for
+from readiness.choices import Severity
+from readiness.models import Launch
+
+from .forms import DateInput, add_service_errors
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """To the second, so that saving a correction does not move the other times (and the breaches)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__({"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
+
+
+def _when(label, required: bool = False) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        widget=DateTimeInput,
+        input_formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+
+class PeopleField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Stakeholder) -> str:
+        return obj.display_name
+
+
+def raci_people(launch: Launch):
+    """The people on the launch's RACI: who may be named responder, notified or action owner
+    (nobody outside the launch is listed)."""
+    return (
+        Stakeholder.objects.filter(assignments__area__launch=launch)
+        .distinct()
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "pk")
+    )
+
+
+class IncidentForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    severity = forms.ChoiceField(label=gettext_lazy("Severity"), choices=Severity.choices)
+    user_impact = forms.CharField(label=gettext_lazy("What it did to users"), widget=forms.Textarea(attrs={"rows": 3}))
+    detected_at = _when(gettext_lazy("Detected at"), required=True)
+    acknowledged_at = _when(gettext_lazy("Acknowledged at"))
+    mitigated_at = _when(gettext_lazy("Mitigated at"))
+    resolved_at = _when(gettext_lazy("Resolved at"))
+    responders = PeopleField(
+        label=gettext_lazy("Who responded"),
+        queryset=Stakeholder.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    notified = PeopleField(
+        label=gettext_lazy("Who was notified"),
+        queryset=Stakeholder.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, launch: Launch, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("responders", "notified"):
+            self.fields[name].queryset = raci_people(launch)
+
+
+class PostMortemForm(forms.Form):
+    summary = forms.CharField(label=gettext_lazy("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
+    root_cause = forms.CharField(label=gettext_lazy("Root cause"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ActionItemForm(forms.Form):
+    description = forms.CharField(label=gettext_lazy("Action"), max_length=500, required=False)
+    owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=Stakeholder.objects.none(), required=False)
+    due_date = forms.DateField(label=gettext_lazy("Due date"), required=False, widget=DateInput)
+
+    def __init__(self, *args, launch: Launch, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = raci_people(launch)
+        self.fields["owner"].label_from_instance = lambda person: person.display_name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("description") and (not data.get("owner") or not data.get("due_date")):
+            raise ValidationError(_("Each action needs an owner on the RACI and a due date."))
+        return data
+
+
+ActionItemFormSet = forms.formset_factory(ActionItemForm, extra=3)
+
+
+def _incident_of(launch: Launch, pk: int) -> Incident:
+    incident = Incident.objects.filter(pk=pk, launch=launch).first()
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+def _services_input(data: dict) -> dict:
+    return {**data, "responders": list(data["responders"]), "notified": list(data["notified"])}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def incident_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Report an incident: the owner and the launch's Responsible or Accountable people."""
+    launch = get_launch_for(request.user, slug)
+    require_respond(request.user, launch)
+    form = IncidentForm(request.POST or None, launch=launch)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = incident_report(actor=request.user, launch=launch, **_services_input(form.cleaned_data))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Incident “%(title)s” recorded.") % {"title": incident.title})
+            return redirect("web:incident", slug=slug, pk=incident.pk)
+    return render(request, "web/incident_form.html", {"launch": launch, "form": form, "incident": None})
+
+
+@require_GET
+@login_required
+def incident_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug)
+    review = incident_review(incident=_incident_of(launch, pk))
+    responds = may_respond(request.user, launch) and not launch.archived
+    postmortem_form = items = None
+    if responds and review.postmortem is None and review.incident.resolved_at is not None:
+        postmortem_form, items = PostMortemForm(), ActionItemFormSet(form_kwargs={"launch": launch})
+    return render(
+        request,
+        "web/incident.html",
+        {
+            "launch": launch,
+            "review": review,
+            "incident": review.incident,
+            "may_respond": responds,
+            "user_stakeholder_id": getattr(getattr(request.user, "stakeholder", None), "pk", None),
+            "postmortem_form": postmortem_form,
+            "action_items": items,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def incident_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug)
+    incident = _incident_of(launch, pk)
+    require_respond(request.user, launch)
+    initial = {
+        **{
+            field: getattr(incident, field)
+            for field in IncidentForm.base_fields
+            if field not in ("responders", "notified")
+        },
+        "responders": list(incident.responders.all()),
+        "notified": list(incident.notified.all()),
+    }
+    form = IncidentForm(request.POST or None, launch=launch, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = _services_input(form.cleaned_data)
+        try:
+            incident_update(actor=request.user, incident=incident, **data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Incident “%(title)s” changed.") % {"title": data["title"]})
+            return redirect("web:incident", slug=slug, pk=pk)
+    return render(request, "web/incident_form.html", {"launch": launch, "form": form, "incident": incident})
+
+
+STEPS = {"acknowledge": incident_acknowledge, "mitigate": incident_mitigate, "resolve": incident_resolve}
+
+
+@require_POST
+@login_required
+def incident_step(request: HttpRequest, slug: str, pk: int, step: str) -> HttpResponse:
+    """Acknowledge, mitigate or resolve now."""
+    launch = get_launch_for(request.user, slug)
+    incident = _incident_of(launch, pk)
+    if step not in STEPS:
+        raise Http404("No such step.")
+    try:
+        STEPS[step](actor=request.user, incident=incident)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("web:incident", slug=slug, pk=pk)
+
+
+@require_POST
+@login_required
+def incident_postmortem(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug)
+    incident = _incident_of(launch, pk)
+    require_respond(request.user, launch)
+    form = PostMortemForm(request.POST)
+    items = ActionItemFormSet(request.POST, form_kwargs={"launch": launch})
+    if form.is_valid() and items.is_valid():
+        actions = [item.cleaned_data for item in items if item.cleaned_data.get("description")]
+        try:
+            postmortem_record(actor=request.user, incident=incident, action_items=actions, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Post-mortem recorded."))
+            return redirect("web:incident", slug=slug, pk=pk)
+    review = incident_review(incident=incident)
+    return render(
+        request,
+        "web/incident.html",
+        {
+            "launch": launch,
+            "review": review,
+            "incident": review.incident,
+            "may_respond": True,
+            "postmortem_form": form,
+            "action_items": items,
+        },
+        status=400,
+    )
+
+
+@require_POST
+@login_required
+def action_item_done(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    launch = get_launch_for(request.user, slug)
+    item = ActionItem.objects.filter(pk=pk, postmortem__incident__launch=launch).first()
+    if item is None:
+        raise Http404("No such action item.")
+    try:
+        action_item_complete(actor=request.user, item=item)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("web:incident", slug=slug, pk=item.postmortem.incident_id)
