@@ -99,13 +99,15 @@ def stage_rollback(
     reason: str,
     duration: datetime.timedelta | None = None,
     incident_id: int | None = None,
+    now: datetime.datetime | None = None,
 ) -> Launch:
     """Go back to an earlier stage. Always allowed to the owner and the launch's Accountables.
 
     Every rollback is also recorded as an execution by whoever receives
     ``readiness.stage_events.stage_rolled_back`` (``operations``), in this transaction, with the
     optional ``duration`` (how long it took) and ``incident_id`` (the incident that caused it);
-    a receiver's refusal (say, an incident of another launch) undoes the rollback."""
+    a receiver's refusal (say, an incident of another launch) undoes the rollback. ``now`` dates
+    the execution (loading history that happened earlier, as ``stage_advance``'s does)."""
     require_view(actor, launch)
     # Lock only the launch row: PostgreSQL cannot lock the nullable side of the stage join.
     locked = (
@@ -130,7 +132,7 @@ def stage_rollback(
         from_stage=current,
         to_stage=stage,
         reason=reason,
-        at=timezone.now(),
+        at=now or timezone.now(),
         duration=duration,
         incident_id=incident_id,
     )

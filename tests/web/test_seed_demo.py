@@ -75,6 +75,8 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
             "pii_policy",
         },
         "hr-helpdesk": {"stakeholders_approved"},
+        # In service for three months: its evidence has aged and last week's failure review was missed.
+        "billing-faq": {"stakeholders_approved", "quality_evidence", "feedback_loop"},
     }
     stages = {
         launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()
@@ -86,6 +88,7 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
         "code-review-bot": "Internal",
         "contract-summariser": None,
         "hr-helpdesk": None,
+        "billing-faq": "Beta",
     }
 
 

@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: a realistic demo portfolio. Safe to run again: existing rows are kept.
 
-It lives in `approvals` because that app sits on top of the dependency graph and may use them all."""
+It lives in `web`, an interface, because it uses every domain app: launches, RACI, sign-offs and
+the operating record (incidents, failure reviews, rollbacks, SLI actuals)."""
 
 import datetime
 from dataclasses import dataclass
@@ -13,7 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.choices import DecisionOutcome
-from approvals.services import signoff_decide, signoffs_request, stage_advance
+from approvals.services import signoff_decide, signoffs_request, stage_advance, stage_rollback
+from operations.services import (
+    failure_count_record,
+    failure_review_record,
+    incident_report,
+    postmortem_record,
+    review_action_complete,
+)
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
 from raci.services import area_omission_record, launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
@@ -198,6 +206,7 @@ class DemoPortfolio:
             ("code-review-bot", "Code review bot", RiskTier.MEDIUM, self._rejected_and_blocked_on_evidence),
             ("contract-summariser", "Contract summariser", RiskTier.HIGH, self._stale_and_blocked_on_pii_and_raci),
             ("hr-helpdesk", "HR helpdesk assistant", RiskTier.LOW, self._internal_waiting_for_legal_and_security),
+            ("billing-faq", "Billing FAQ assistant", RiskTier.MEDIUM, self._in_service_three_months),
         )
         created = 0
         # The contract summariser's PM has not yet entered a cost budget, nor confirmed the
@@ -302,7 +311,13 @@ class DemoPortfolio:
         )
 
     def _classify_data(
-        self, launch: Launch, *, pii_controls: bool = True, pii_access: str = AccessLevel.RESTRICTED
+        self,
+        launch: Launch,
+        *,
+        pii_controls: bool = True,
+        pii_access: str = AccessLevel.RESTRICTED,
+        audited_days_ago: int = 20,
+        audit_interval_days: int = 90,
     ) -> None:
         self._add(
             launch,
@@ -321,8 +336,8 @@ class DemoPortfolio:
             access_level=pii_access,
             masked_in_logs=pii_controls,
             retention_days=30 if pii_controls else None,
-            audit_interval_days=90 if pii_controls else None,
-            last_audit_at=self.today - datetime.timedelta(days=20) if pii_controls else None,
+            audit_interval_days=audit_interval_days if pii_controls else None,
+            last_audit_at=self.today - datetime.timedelta(days=audited_days_ago) if pii_controls else None,
         )
 
     def _confidential_asset(self, launch: Launch, name: str, description: str, *, audited: bool = True) -> None:
@@ -346,7 +361,9 @@ class DemoPortfolio:
         if reason:
             area_omission_record(actor=self.pm, launch=launch, kind=kind, reason=reason)
 
-    def _operations(self, launch: Launch, *, rehearsed: bool = True) -> None:
+    def _operations(
+        self, launch: Launch, *, rehearsed: bool = True, rehearsed_days_ago: int = 14, reviewed_days_ago: int = 7
+    ) -> None:
         for slo in launch.slos.all():
             slo = self._change(slo, dashboard_link=f"https://grafana.example.com/d/{launch.slug}")
             # Operations' Accountable agrees the targets (confirming the template's proposals).
@@ -356,13 +373,15 @@ class DemoPortfolio:
             RollbackPlan,
             procedure="Turn the feature flag off; the previous prompt version is redeployed automatically.",
             one_click=True,
-            last_rehearsed_at=self.today - datetime.timedelta(days=14) if rehearsed else None,
+            last_rehearsed_at=self.today - datetime.timedelta(days=rehearsed_days_ago) if rehearsed else None,
+            max_rehearsal_age_days=180,
         )
         self._add(
             launch,
             Runbook,
             link=f"https://wiki.example.com/runbooks/{launch.slug}",
-            last_reviewed_at=self.today - datetime.timedelta(days=7),
+            last_reviewed_at=self.today - datetime.timedelta(days=reviewed_days_ago),
+            review_interval_days=180,
         )
         self._add(
             launch,
@@ -503,3 +522,119 @@ class DemoPortfolio:
         self._advance(launch, "Internal", now=long_ago)
         self._approve_all(launch, "Beta", now=long_ago)
         self._change(personal, "Audited", last_audit_at=self.today - datetime.timedelta(days=20))
+
+    def _in_service_three_months(self, launch: Launch) -> None:
+        """The launched product: in internal use 95 days ago, in beta 90 days ago, rolled back for a
+        P1 incident that was answered late and re-admitted to beta after its fix, with a second,
+        smaller incident since, a post-mortem, weekly failure reviews (the latest one missed) and
+        evidence that has aged: its beta no longer holds."""
+        days_ago = self._days_ago
+        self._staff_raci(launch)
+        self._agree_quality_bar(launch, samples=1500, failures=30, days_ago=93)
+        self._classify_data(launch, audited_days_ago=96, audit_interval_days=180)
+        self._operations(launch, rehearsed_days_ago=97, reviewed_days_ago=97)
+        for stage_name, when in (("Internal", days_ago(95)), ("Beta", days_ago(90))):
+            self._approve_all(launch, stage_name, now=when)
+            self._advance(launch, stage_name, now=when)
+        self._operating_record(launch)
+        self._approve_all(launch, "Full", except_functions={TeamFunction.EXECUTIVE})
+
+    def _days_ago(self, days: int, hour: int = 10, minute: int = 0) -> datetime.datetime:
+        moment = datetime.datetime.combine(self.today - datetime.timedelta(days=days), datetime.time(hour, minute))
+        return timezone.make_aware(moment)
+
+    def _operating_record(self, launch: Launch) -> None:
+        days_ago = self._days_ago
+        pat, raj, mia, cora = (self.people[name] for name in ("pat", "raj", "mia", "cora"))
+        # Everyone the severity levels page through the RACI was told, each time.
+        paged = [self.people[name] for name in ("pam", "pat", "raj", "mia", "cora", "dana", "lena", "sam")]
+        # P1, answered after 3 hours where the policy promises 1: the rollback mitigated it.
+        wrong_refunds = incident_report(
+            actor=pat.user,
+            launch=launch,
+            title="Quoted refund amounts from the wrong price list",
+            severity="P1",
+            user_impact="About 340 customers were told a refund larger than they were due.",
+            detected_at=days_ago(31, 9, 5),
+            acknowledged_at=days_ago(31, 12, 10),
+            mitigated_at=days_ago(31, 12, 40),
+            resolved_at=days_ago(30, 16),
+            responders=[pat, raj],
+            notified=paged,
+        )
+        stage_rollback(
+            actor=self.pm,
+            launch=launch,
+            stage=launch.stages.get(name="Internal"),
+            reason="Refund answers quoted the wrong price list; back to internal use until the retrieval index is fixed.",
+            duration=datetime.timedelta(minutes=25),
+            incident_id=wrong_refunds.pk,
+            now=days_ago(31, 12, 40),
+        )
+        postmortem_record(
+            actor=pat.user,
+            incident=wrong_refunds,
+            summary="The nightly index job picked up last year's price list after a folder was renamed.",
+            root_cause="The retrieval index had no check on the price list's effective date.",
+            action_items=[
+                {
+                    "description": "Fail the index job when a price list is out of date",
+                    "owner": pat,
+                    "due_date": self.today - datetime.timedelta(days=20),
+                },
+                {
+                    "description": "Add refund questions to the golden set",
+                    "owner": raj,
+                    "due_date": self.today + datetime.timedelta(days=10),
+                },
+            ],
+        )
+        self._approve_all(launch, "Beta", now=days_ago(28))
+        self._advance(launch, "Beta", now=days_ago(28))
+        # P2, answered within its time.
+        incident_report(
+            actor=pat.user,
+            launch=launch,
+            title="Slow answers at the start of the billing cycle",
+            severity="P2",
+            user_impact="Answers took up to 20 seconds for two hours; nobody got a wrong answer.",
+            detected_at=days_ago(9, 8, 0),
+            acknowledged_at=days_ago(9, 8, 20),
+            mitigated_at=days_ago(9, 9, 30),
+            resolved_at=days_ago(9, 10, 0),
+            responders=[pat],
+            notified=paged,
+        )
+        # Weekly failure reviews of negative feedback; the one due last week was not held.
+        channel = launch.feedback_channels.get()
+        for week in range(12, 0, -1):
+            start = self.today - datetime.timedelta(days=7 * week)
+            failure_count_record(
+                actor=raj.user,
+                channel=channel,
+                period_start=start,
+                period_end=start + datetime.timedelta(days=6),
+                cases=[14, 11, 17, 9, 12, 31, 26, 13, 10, 12, 15, 11][12 - week],
+            )
+        for week in range(12, 2, -1):
+            held_on = self.today - datetime.timedelta(days=7 * week - 2)
+            review = failure_review_record(
+                actor=raj.user,
+                channel=channel,
+                held_on=held_on,
+                attendees=[raj, mia, cora],
+                decisions="Reviewed the week's thumbs-down answers; no new failure pattern."
+                if week != 6
+                else "Most complaints are the wrong refund amounts; add them to the golden set.",
+                actions=[]
+                if week != 6
+                else [
+                    {
+                        "description": "Label 50 refund conversations",
+                        "owner": raj,
+                        "due_on": held_on + datetime.timedelta(days=7),
+                    }
+                ],
+            )
+            for action in review.actions.all():
+                review_action_complete(actor=raj.user, action=action, done_on=held_on + datetime.timedelta(days=5))
