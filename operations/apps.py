@@ -7,3 +7,7 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations after launch"
+
+    def ready(self) -> None:
+        # Registers checklist item 15, "operating within SLOs".
+        from . import checklist_items  # noqa: F401
