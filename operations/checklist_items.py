@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy
 from readiness.checklist import Context, Outcome, register
 from readiness.checklist_items import slos_with_agreements
 
-
 from .selectors import SloStanding, recent_actuals, slo_standings
 
 
@@ -47,9 +46,7 @@ def breach_reasons(standing: SloStanding) -> list[str]:
             % names
         )
         if standing.budget_left is not None and standing.budget_left < 0:
-            reasons.append(
-                _("SLO '%(slo)s' has used its whole error budget for the month.") % names
-            )
+            reasons.append(_("SLO '%(slo)s' has used its whole error budget for the month.") % names)
     if "budget" in standing.breaches:
         reasons.append(
             _(
@@ -117,5 +114,3 @@ def operating_within_slos(ctx: Context) -> Outcome:
         _("Every SLO is met from %(start)s to %(end)s: %(slos)s.")
         % {"start": first.start.isoformat(), "end": first.end.isoformat(), "slos": ", ".join(fine)}
     )
-
-

@@ -62,7 +62,9 @@ def fetch_json(url: str) -> dict:
         if not body:
             raise PrometheusError(f"The Prometheus server answered HTTP {error.code}.") from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise PrometheusError(f"The Prometheus server could not be reached: {getattr(error, 'reason', error)}") from None
+        raise PrometheusError(
+            f"The Prometheus server could not be reached: {getattr(error, 'reason', error)}"
+        ) from None
     if len(body) > limit:
         raise PrometheusError(f"The Prometheus answer is larger than {limit} bytes; narrow the query.")
     try:

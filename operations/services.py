@@ -152,7 +152,9 @@ def _store(launch: Launch, measurements: list[Measurement], *, source: str, acto
     days = {m.day for m in measurements}
     existing = {
         (a.indicator, a.day): a
-        for a in SliActual.objects.filter(launch=launch, day__in=days, indicator__in={m.indicator for m in measurements})
+        for a in SliActual.objects.filter(
+            launch=launch, day__in=days, indicator__in={m.indicator for m in measurements}
+        )
     }
     return [_save_actual(launch, m, source=source, actor=actor, existing=existing) for m in measurements]
 

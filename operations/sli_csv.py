@@ -33,9 +33,7 @@ def parse_sli_csv(text: str) -> list[Measurement]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or [column.strip().lower() for column in header] != COLUMNS:
-        raise ValidationError(
-            _("Line 1: the header must be exactly %(columns)s.") % {"columns": ",".join(COLUMNS)}
-        )
+        raise ValidationError(_("Line 1: the header must be exactly %(columns)s.") % {"columns": ",".join(COLUMNS)})
     measurements, problems = [], []
     for row in reader:
         line = reader.line_num

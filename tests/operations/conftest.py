@@ -29,4 +29,6 @@ def period_days() -> list[datetime.date]:
 
 def values(indicator: str, *numbers, days=None) -> list[Measurement]:
     days = days or period_days()
-    return [Measurement(day=day, indicator=indicator, value=Decimal(str(n))) for day, n in zip(days, numbers)]
+    return [
+        Measurement(day=day, indicator=indicator, value=Decimal(str(n))) for day, n in zip(days, numbers, strict=False)
+    ]

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def record(launch, *batches):
-    sli_record(
-        actor=launch.owner, launch=launch, measurements=[m for b in batches for m in b], source=SliSource.FORM
-    )
+    sli_record(actor=launch.owner, launch=launch, measurements=[m for b in batches for m in b], source=SliSource.FORM)
 
 
 def all_fine(days):
@@ -61,8 +59,12 @@ def test_within_every_slo_it_passes(launch):
 def test_exactly_at_target_every_day_is_met_and_the_budget_used_pro_rata(launch):
     days = period_days()
     n = len(days)
-    record(serving(launch), values("success_rate", *[99.5] * n), values("latency_p95", *[3000] * n),
-           values("cost_daily", *[100] * n))
+    record(
+        serving(launch),
+        values("success_rate", *[99.5] * n),
+        values("latency_p95", *[3000] * n),
+        values("cost_daily", *[100] * n),
+    )
     result, _ = item(launch)
     assert result.status == Status.PASS, result.reasons
     standing = next(s for s in slo_standings(launch, timezone.localdate()) if s.slo.indicator == "success_rate")

@@ -78,7 +78,11 @@ def test_a_day_in_the_future_is_refused(launch):
 def test_the_database_refuses_a_percentage_above_100_whatever_the_door(launch):
     with pytest.raises(IntegrityError), transaction.atomic():
         SliActual.objects.create(
-            launch=launch, indicator="success_rate", day=TODAY(), value=Decimal("100.1"), source="form",
+            launch=launch,
+            indicator="success_rate",
+            day=TODAY(),
+            value=Decimal("100.1"),
+            source="form",
             recorded_by=launch.owner,
         )
 

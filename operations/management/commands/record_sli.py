@@ -40,9 +40,7 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"Cannot read {file}: {error}") from None
         try:
-            actuals = sli_record(
-                actor=actor, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND
-            )
+            actuals = sli_record(actor=actor, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
         except ValidationError as error:
             raise CommandError(f"{file}: nothing recorded.\n" + "\n".join(error.messages)) from None
         except (PermissionDenied, Http404) as error:
