@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from readiness.checklist import Context, Outcome, register
+from readiness.checklist import Context, Outcome, register, registry
 from readiness.checklist_items import slos_with_agreements
 
-from .selectors import SloStanding, recent_actuals, slo_standings
+from .selectors import SloStanding, load_recent_actuals, slo_standings
 
 
 def number(value: Decimal | None) -> str:
     if value is None:
         return "—"
     return f"{value.quantize(Decimal('0.01')).normalize():f}"
-
-
-def _recent_actuals():
-    return recent_actuals(timezone.localdate())
 
 
 def breach_reasons(standing: SloStanding) -> list[str]:
@@ -68,49 +63,54 @@ def breach_reasons(standing: SloStanding) -> list[str]:
     "operating_within_slos",
     number=15,
     title=gettext_lazy("Operating within SLOs"),
-    prefetch=[slos_with_agreements, _recent_actuals],
-    gates_every_stage=True,
+    prefetch=[slos_with_agreements],
 )
 def operating_within_slos(ctx: Context) -> Outcome:
     """Once a launch serves users (it has entered a stage), its measured SLIs must keep within its
-    SLOs for it to go further: this item gates the *next* stage. Judged on the month of the latest
-    complete day, through yesterday (``operations.selectors`` says exactly what is computed).
+    SLOs for it to go further: this item gates the *next* stage (it is in the Internal and Beta
+    defaults, and a Full stage is gated by every item). Judged on the month of the latest complete
+    day, through yesterday (``operations.selectors`` says exactly what is computed).
 
-    - Not applicable while the launch is in planning (nothing serves users yet, so there are no
-      actuals), and when it has no SLO (item 7 asks for them).
+    - Not applicable while the launch is in planning (nothing serves users, so there are no
+      actuals), when it has no SLO (item 7 asks for them), and while no SLO has any actual for the
+      period: a launch that has just entered its first stage has nothing to judge yet. The reason
+      says so, and which values to record.
     - Fails when any SLO is breached: the month-to-date mean misses the target (success rate below,
-      error rate, latency or daily cost above; exactly at the target is met, and for the rates that
-      is the same as the pro-rata error budget exactly used); the monthly cost so far is above the
-      monthly budget; or the latest day's cost is above the daily alert limit.
-    - Fails when an SLO has no actual at all for the period: a launch in service that reports
-      nothing cannot show it operates within its SLOs.
+      error rate, latency or daily cost above; exactly at the target is met, which for the rates
+      is the pro-rata error budget exactly used); the monthly cost so far is above the monthly
+      budget; or the latest day's cost is above the daily alert limit.
+    - Passes when no SLO is breached; an SLO without actuals for the period is named in the
+      reasons ("not measured"), so the page shows what is missing.
 
-    Gates every stage (``gates_every_stage``): before the first it is not applicable, so in effect
-    it gates each stage after the first one entered."""
+    Missing actuals do not fail the item on their own: a freshness rule ("a launch in service
+    must report daily") needs the day its stage was entered, which the ledger holds and operations
+    does not read; see the report of this change."""
     if ctx.launch.current_stage_id is None:
         return Outcome.not_applicable(_("The launch serves no users yet; SLO actuals count once a stage is entered."))
     standings = slo_standings(ctx.launch, ctx.today)
     if not standings:
         return Outcome.not_applicable(_("No SLO is recorded (item 7 asks for them), so nothing can be breached."))
-    problems, fine = [], []
-    for standing in standings:
-        label = standing.slo.get_indicator_display()
-        if not standing.days_measured:
-            problems.append(
-                _(
-                    "SLO '%(slo)s' has no measured value from %(start)s to %(end)s: record the daily values "
-                    "(record_sli command, the form on the launch page, or a Prometheus source)."
-                )
-                % {"slo": label, "start": standing.start.isoformat(), "end": standing.end.isoformat()}
-            )
-        elif standing.breached:
-            problems.extend(breach_reasons(standing))
-        else:
-            fine.append(label)
-    if problems:
-        return Outcome.failed(*problems)
     first = standings[0]
+    names = {"start": first.start.isoformat(), "end": first.end.isoformat()}
+    unmeasured = [
+        _(
+            "SLO '%(slo)s' has no measured value from %(start)s to %(end)s: record the daily values "
+            "(record_sli command, the form on the launch page, or a Prometheus source)."
+        )
+        % {**names, "slo": standing.slo.get_indicator_display()}
+        for standing in standings
+        if not standing.days_measured
+    ]
+    if len(unmeasured) == len(standings):
+        return Outcome.not_applicable(*unmeasured)
+    problems = [reason for standing in standings if standing.breached for reason in breach_reasons(standing)]
+    if problems:
+        return Outcome.failed(*problems, *unmeasured)
+    fine = [s.slo.get_indicator_display() for s in standings if s.days_measured]
     return Outcome.passed(
-        _("Every SLO is met from %(start)s to %(end)s: %(slos)s.")
-        % {"start": first.start.isoformat(), "end": first.end.isoformat(), "slos": ", ".join(fine)}
+        _("No SLO is breached from %(start)s to %(end)s: %(slos)s.") % {**names, "slos": ", ".join(fine)},
+        *unmeasured,
     )
+
+
+registry.register_preparer(load_recent_actuals)

@@ -35,8 +35,6 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch
-
 from readiness.choices import HIGHER_IS_BETTER, SloIndicator
 
 from .models import SliActual
@@ -47,14 +45,20 @@ CHART_DAYS = 60
 ACTUALS_WINDOW_DAYS = 62
 
 
-def recent_actuals(today: datetime.date) -> Prefetch:
-    """The actuals a launch page, report or checklist reads, as a prefetch (one query)."""
-    since = today - datetime.timedelta(days=ACTUALS_WINDOW_DAYS)
-    return Prefetch(
-        "sli_actuals",
-        queryset=SliActual.objects.filter(day__gte=since).order_by("indicator", "day"),
-        to_attr="recent_sli_actuals",
-    )
+def load_recent_actuals(contexts) -> None:
+    """Checklist preparer: for the launches being evaluated that serve users (in a stage), their
+    recent actuals in one query, kept on the launch as ``recent_sli_actuals``. Launches in
+    planning need none (item 15 does not apply to them), so evaluating them costs no query."""
+    serving = {ctx.launch.pk: ctx.launch for ctx in contexts if ctx.launch.current_stage_id is not None}
+    missing = {pk: launch for pk, launch in serving.items() if not hasattr(launch, "recent_sli_actuals")}
+    if not missing:
+        return
+    since = min(ctx.today for ctx in contexts) - datetime.timedelta(days=ACTUALS_WINDOW_DAYS)
+    found: dict[int, list] = {pk: [] for pk in missing}
+    for actual in SliActual.objects.filter(launch_id__in=missing, day__gte=since).order_by("indicator", "day"):
+        found[actual.launch_id].append(actual)
+    for pk, launch in missing.items():
+        launch.recent_sli_actuals = found[pk]
 
 
 def measured_indicator(slo_indicator: str) -> str:

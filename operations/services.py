@@ -47,7 +47,7 @@ class Measurement:
     line: int | None = None
 
 
-def _areas(launch: Launch) -> list[ResponsibilityArea]:
+def launch_areas(launch: Launch) -> list[ResponsibilityArea]:
     assignments = RaciAssignment.objects.select_related("stakeholder")
     return list(launch.areas.order_by("pk").prefetch_related(Prefetch("assignments", queryset=assignments)))
 
@@ -64,7 +64,7 @@ def recordable_indicators(user, launch: Launch, areas: list[ResponsibilityArea] 
         return set()
     if user.pk == launch.owner_id:
         return set(SLI_INDICATORS)
-    areas = _areas(launch) if areas is None else areas
+    areas = launch_areas(launch) if areas is None else areas
     return {
         indicator
         for indicator in SLI_INDICATORS
@@ -77,7 +77,7 @@ def may_configure_source(user, launch: Launch, areas: list[ResponsibilityArea] |
         return False
     if user.pk == launch.owner_id:
         return True
-    areas = _areas(launch) if areas is None else areas
+    areas = launch_areas(launch) if areas is None else areas
     return user.pk in _holders(slo_owning_area(areas, SloIndicator.SUCCESS_RATE), (Role.ACCOUNTABLE,))
 
 

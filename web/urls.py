@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import facts, history, launches, notifications, raci, reports, views, waivers, workflow
+from . import facts, history, launches, notifications, operations, raci, reports, views, waivers, workflow
 
 app_name = "web"
 
@@ -50,6 +50,9 @@ urlpatterns = [
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),
     path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
+    path("launches/<slug:slug>/sli/record/", operations.record_day, name="sli-record"),
+    path("launches/<slug:slug>/sli/upload/", operations.upload_csv, name="sli-upload"),
+    path("launches/<slug:slug>/sli/prometheus/", operations.prometheus_source, name="sli-prometheus"),
     path("launches/<slug:slug>/waivers/request/", waivers.request_waiver, name="waiver-request"),
     path("waivers/<int:pk>/", waivers.decide_waiver, name="waiver-decide"),
     path("launches/<slug:slug>/reports/", reports.request_launch_report, name="report-request"),

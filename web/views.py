@@ -34,6 +34,7 @@ from .charts import Series, stacked_bars
 from .facts import fact_sections, launch_with_facts
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
+from .operations import slo_actuals_section
 from .raci import raci_grid, slots_prefetch
 from .standing import Standing
 from .waivers import launch_waivers
@@ -173,6 +174,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "fact_sections": fact_sections(facts, request.user),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
+            **slo_actuals_section(request.user, facts, may_change=is_owner and not facts.archived),
         },
     )
 

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from operations.models import SliSource
-from operations.selectors import slo_standings
+from operations.selectors import load_recent_actuals, slo_standings
 from operations.services import sli_record
-from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.checklist import Context, Status, evaluate, with_checklist_facts
 from readiness.models import Launch
 from tests.operations.conftest import period_days, serving, values
 
@@ -42,18 +42,31 @@ def test_not_applicable_while_in_planning(launch):
     assert "serves no users yet" in result.reasons[0]
 
 
-def test_in_service_without_actuals_it_fails_and_says_how_to_record_them(launch):
+def test_in_service_without_any_actual_there_is_nothing_to_judge_and_it_says_what_to_record(launch):
     result, readiness = item(serving(launch))
-    assert result.status == Status.FAIL
-    assert result.gating and result in readiness.blockers
-    assert any("no measured value" in r and "record_sli" in r for r in result.reasons)
+    assert result.status == Status.NOT_APPLICABLE
+    assert result.gating and result not in readiness.blockers
+    assert len(result.reasons) == 3
+    assert all("no measured value" in r and "record_sli" in r for r in result.reasons)
+
+
+def test_an_slo_without_actuals_is_named_when_the_others_are_judged(launch):
+    days = period_days()
+    record(serving(launch), values("success_rate", *[99.9] * len(days)))
+    result, _ = item(launch)
+    assert result.status == Status.PASS
+    assert "Success rate (%)" in result.reasons[0]
+    assert any("'Latency p95 (ms)' has no measured value" in r for r in result.reasons[1:])
 
 
 def test_within_every_slo_it_passes(launch):
     record(serving(launch), *all_fine(period_days()))
     result, _ = item(launch)
     assert result.status == Status.PASS, result.reasons
-    assert "Every SLO is met" in result.reasons[0]
+    assert result.reasons == (
+        f"No SLO is breached from {period_days()[0]} to {period_days()[-1]}: "
+        "Success rate (%), Latency p95 (ms), Monthly cost.",
+    )
 
 
 def test_exactly_at_target_every_day_is_met_and_the_budget_used_pro_rata(launch):
@@ -141,9 +154,14 @@ def test_the_latest_day_over_the_daily_alert_fails_an_earlier_one_is_counted_onl
     assert item(launch)[0].status == Status.PASS
 
 
-def test_standings_read_from_the_prefetch_cost_no_query(launch, django_assert_num_queries):
+def test_the_actuals_cost_one_query_for_launches_in_service_and_none_in_planning(launch, django_assert_num_queries):
+    planning = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    with django_assert_num_queries(0):
+        load_recent_actuals([Context(planning, None, timezone.localdate(), timezone.now())])
     record(serving(launch), *all_fine(period_days()))
     facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    with django_assert_num_queries(1):
+        load_recent_actuals([Context(facts, None, timezone.localdate(), timezone.now())])
     with django_assert_num_queries(0):
         standings = slo_standings(facts, timezone.localdate())
     assert [s.slo.indicator for s in standings] == ["success_rate", "latency_p95", "cost_monthly"]

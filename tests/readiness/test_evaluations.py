@@ -21,7 +21,7 @@ def test_refreshing_stores_the_verdict_the_items_passed_and_the_blockers():
     moment = timezone.now() - datetime.timedelta(minutes=5)
     assert refresh_evaluations([launch.pk], now=moment) == 1
     stored = LaunchEvaluation.objects.get(launch=launch)
-    assert (stored.next_stage, stored.verdict, stored.passed, stored.total) == ("Internal", Verdict.BLOCKED, 11, 12)
+    assert (stored.next_stage, stored.verdict, stored.passed, stored.total) == ("Internal", Verdict.BLOCKED, 12, 13)
     assert stored.blockers == ["stakeholders_approved"]
     assert stored.evaluated_at == moment
 
