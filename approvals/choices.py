@@ -84,6 +84,8 @@ class LedgerEvent(models.TextChoices):
     AREA_OMITTED = "area_omitted", _("Standard area left out, with the reason")
     OMISSION_WITHDRAWN = "omission_withdrawn", _("Reason for leaving out a standard area withdrawn")
     DATA_DECLASSIFIED = "data_declassified", _("Personal or confidential data declassified or removed")
+    # Daily SLI values recorded or replaced (operations): item 15 reads them to gate the next stage.
+    SLI_RECORDED = "sli_recorded", _("SLI actuals recorded")
 
 
 class PolicyChangeStatus(models.TextChoices):

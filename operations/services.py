@@ -30,6 +30,7 @@ from readiness.access import refuse_if_archived, require_view
 from readiness.choices import SloIndicator
 from readiness.history import save_with_history
 from readiness.models import Launch
+from readiness.recording import record
 from readiness.services.facts import lock_launch
 
 from .models import SLI_INDICATORS, PrometheusSource, SliActual, SliSource, sli_value_problem
@@ -148,7 +149,20 @@ def sli_record(*, actor, launch: Launch, measurements: Iterable[Measurement], so
     return _store(launch, measurements, source=source, actor=actor)
 
 
+class ScheduledPull:
+    """The acting party the ledger names for values the scheduled Prometheus pull recorded (no
+    person acted; the values' history names nobody)."""
+
+    pk = None
+
+    def get_username(self) -> str:
+        return "scheduled-prometheus-pull"
+
+
 def _store(launch: Launch, measurements: list[Measurement], *, source: str, actor) -> list[SliActual]:
+    """Save the values and ledger them in the same transaction, sealing their history rows: item
+    15 reads them to gate the next stage, so a value rewritten later outside the services shows up
+    in ``verify_ledger``."""
     days = {m.day for m in measurements}
     existing = {
         (a.indicator, a.day): a
@@ -156,7 +170,27 @@ def _store(launch: Launch, measurements: list[Measurement], *, source: str, acto
             launch=launch, day__in=days, indicator__in={m.indicator for m in measurements}
         )
     }
-    return [_save_actual(launch, m, source=source, actor=actor, existing=existing) for m in measurements]
+    before = {key: f"{actual.value.normalize():f}" for key, actual in existing.items()}
+    actuals = [_save_actual(launch, m, source=source, actor=actor, existing=existing) for m in measurements]
+    record(
+        event="sli_recorded",
+        launch=launch,
+        actor=actor or ScheduledPull(),
+        payload={
+            "source": source,
+            "values": [
+                {
+                    "indicator": a.indicator,
+                    "day": a.day.isoformat(),
+                    "value": f"{a.value.normalize():f}",
+                    "replaced": before.get((a.indicator, a.day)),
+                }
+                for a in actuals
+            ],
+        },
+        seal=actuals,
+    )
+    return actuals
 
 
 @transaction.atomic

@@ -133,8 +133,13 @@ def test_a_pull_fills_the_missing_days_once_and_is_idempotent(launch, allowed, s
     assert (first.status, first.recorded) == ("ok", 3)
     assert {a.source for a in SliActual.objects.all()} == {"prometheus"}
     assert {a.recorded_by for a in SliActual.objects.all()} == {None}
+    from approvals.models import LedgerEntry
+
+    (entry,) = LedgerEntry.objects.filter(event="sli_recorded")
+    assert entry.actor == "scheduled-prometheus-pull" and len(entry.seals) == 3
     second = pull_source(source)
     assert (second.status, second.recorded) == ("ok", 0)
+    assert LedgerEntry.objects.filter(event="sli_recorded").count() == 1
     assert SliActual.objects.count() == 3 and PrometheusPull.objects.count() == 2
 
 

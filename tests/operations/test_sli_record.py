@@ -116,3 +116,21 @@ def test_an_archived_launch_takes_no_values(launch):
 def test_people_cannot_claim_the_prometheus_source(launch):
     with pytest.raises(ValidationError, match="command or the form"):
         sli_record(actor=launch.owner, launch=launch, measurements=one(), source=SliSource.PROMETHEUS)
+
+
+def test_recorded_values_are_ledgered_with_their_history_sealed_and_a_rewrite_is_caught(launch):
+    from approvals import ledger
+    from approvals.models import LedgerEntry
+
+    sli_record(actor=launch.owner, launch=launch, measurements=one(value="98"), source=SliSource.FORM)
+    sli_record(actor=launch.owner, launch=launch, measurements=one(value="99.9"), source=SliSource.FORM)
+    entries = list(LedgerEntry.objects.filter(event="sli_recorded").order_by("sequence"))
+    assert [e.payload["values"][0]["value"] for e in entries] == ["98", "99.9"]
+    assert [e.payload["values"][0]["replaced"] for e in entries] == [None, "98"]
+    assert entries[-1].actor == launch.owner.get_username() and len(entries[-1].seals) == 1
+    assert ledger.verify().ok, ledger.verify().problem
+    # Someone with database access turns the breach into a good day, history and all.
+    SliActual.objects.update(value=Decimal("99.99"))
+    SliActual.history.update(value=Decimal("99.99"))
+    result = ledger.verify()
+    assert not result.ok and "SliActual" in result.problem
