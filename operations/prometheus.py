@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .models import (
@@ -138,7 +139,7 @@ def pull_source(source: PrometheusSource, *, now: datetime.datetime | None = Non
     if measurements:
         try:
             recorded = sli_record_pulled(launch=source.launch, measurements=measurements)
-        except Exception as error:  # a value out of range: report it on the page, record nothing
+        except ValidationError as error:  # a value out of range: report it on the page, record nothing
             errors.append(" ".join(getattr(error, "messages", [str(error)])))
     return PrometheusPull.objects.create(
         source=source,

@@ -211,7 +211,7 @@ def upload_csv(request: HttpRequest, slug: str) -> HttpResponse:
             except UnicodeDecodeError:
                 raise ValidationError(_("The file is not UTF-8 text.")) from None
             actuals = sli_record(
-                actor=request.user, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND
+                actor=request.user, launch=launch, measurements=parse_sli_csv(text), source=SliSource.FORM
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -38,12 +38,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/huge"):
             body = b'{"status":"success","data":"' + b"x" * 2_000_000 + b'"}'
         else:
-            body = json.dumps(
-                {
-                    "status": "success",
-                    "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "99.25"]}]},
-                }
-            ).encode()
+            value = "150" if "overflow" in self.path else "99.25"
+            series = [{"metric": {"n": str(n)}, "value": [0, value]} for n in range(2 if "many" in self.path else 1)]
+            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": series}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -150,3 +147,27 @@ def test_the_scheduled_task_pulls_every_source(launch, allowed, server, settings
     prometheus_source_set(actor=launch.owner, launch=launch, base_url=server, queries=QUERIES)
     assert pull_sli_actuals.delay().get() == 2
     assert settings.CELERY_BEAT_SCHEDULE["pull-sli-actuals"]["task"] == "operations.tasks.pull_sli_actuals"
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("100 * overflow", "is a percentage: 0 to 100"),
+        ("many", "returned 2 series"),
+    ],
+)
+def test_an_answer_that_is_not_one_valid_value_records_nothing_and_is_reported(
+    launch, allowed, server, settings, query, fragment
+):
+    settings.PROMETHEUS_BACKFILL_DAYS = 2
+    source = prometheus_source_set(actor=launch.owner, launch=launch, base_url=server, queries={"success_rate": query})
+    pull = pull_source(source)
+    assert pull.status == "failed" and fragment in " ".join(pull.errors)
+    assert not SliActual.objects.exists()
+
+
+def test_an_unreachable_server_is_reported(launch, allowed):
+    source = prometheus_source_set(actor=launch.owner, launch=launch, base_url="http://127.0.0.1:9", queries=QUERIES)
+    pull = pull_source(source)
+    assert pull.status == "failed" and "could not be reached" in pull.errors[0]
+    assert len(pull.errors) == 1  # the days after the first failure are not asked again
