@@ -128,7 +128,8 @@ def slo_series_chart(
     """An SLI's daily values over the last ``days`` days: ``points`` are (day index from the
     chart's first day, value, meets the target), joined by a line, each day a dot (red where the
     target is missed); ``lines`` are horizontal (value, css class, label) lines, the target and
-    the alert. Legend marks are drawn shapes, so the chart prints with any font."""
+    the alert; ``labels`` names the values and, optionally, the ``first`` and ``last`` days.
+    Legend marks are drawn shapes, so the chart prints with any font."""
     width, height, left, right, top, plot_h = 420, 150, 8, 8, 8, 90
     values = [value for _, value, _ in points] + [value for value, _, _ in lines]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
@@ -171,7 +172,19 @@ def slo_series_chart(
                 "dot-ok" if ok else "dot-miss",
             )
         )
-    legend_y = top + plot_h + 18
+    if labels.get("first") and labels.get("last"):  # the days the x axis spans
+        parts.append(
+            format_html('<text x="{}" y="{}" class="chart-legend">{}</text>', left, top + plot_h + 12, labels["first"])
+        )
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" class="chart-legend" text-anchor="end">{}</text>',
+                left + span_x,
+                top + plot_h + 12,
+                labels["last"],
+            )
+        )
+    legend_y = top + plot_h + 30
     legend = [
         format_html(
             '<circle cx="{}" cy="{}" r="3" class="dot-ok"></circle><text x="{}" y="{}" class="chart-legend">{}</text>',

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -131,7 +131,15 @@ def standing_row(standing: SloStanding, today: datetime.date) -> dict:
         "label": slo.get_indicator_display(),
         "objective": str(slo),
         "chart": slo_series_chart(
-            title, points, CHART_DAYS, lines, {"values": _("Daily cost") if monthly else _("Daily value")}
+            title,
+            points,
+            CHART_DAYS,
+            lines,
+            {
+                "values": _("Daily cost") if monthly else _("Daily value"),
+                "first": formats.date_format(first_day, "SHORT_DATE_FORMAT"),
+                "last": formats.date_format(today, "SHORT_DATE_FORMAT"),
+            },
         )
         if points
         else None,

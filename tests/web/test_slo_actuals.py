@@ -155,3 +155,11 @@ def test_the_page_with_actuals_stays_within_the_query_bound(client, launch, djan
     client.force_login(launch.owner)
     with django_assert_max_num_queries(30):
         assert client.get(reverse("web:launch", args=[launch.slug])).status_code == 200
+
+
+def test_a_viewer_s_page_costs_no_more_queries_for_the_section(client, launch, django_assert_max_num_queries):
+    """Who may record is read from the RACI the checklist already prefetched."""
+    legal = person(launch, AreaKind.POLICY, Role.ACCOUNTABLE)
+    client.force_login(legal)
+    with django_assert_max_num_queries(30):
+        assert client.get(reverse("web:launch", args=[launch.slug])).status_code == 200
