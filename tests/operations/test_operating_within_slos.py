@@ -165,3 +165,16 @@ def test_the_actuals_cost_one_query_for_launches_in_service_and_none_in_planning
     with django_assert_num_queries(0):
         standings = slo_standings(facts, timezone.localdate())
     assert [s.slo.indicator for s in standings] == ["success_rate", "latency_p95", "cost_monthly"]
+
+
+def test_the_stored_evaluation_the_portfolio_reads_shows_the_breach(launch):
+    from readiness.evaluations import refresh_evaluations
+    from readiness.models import LaunchEvaluation
+
+    days = period_days()
+    fine = all_fine(days)
+    fine[0] = values("success_rate", *[90] * len(days))
+    record(serving(launch), *fine)
+    refresh_evaluations([launch.pk])  # what the commit of the recording triggers (readiness.signals)
+    stored = LaunchEvaluation.objects.get(launch=launch)
+    assert stored.next_stage == "Beta" and "operating_within_slos" in stored.blockers
