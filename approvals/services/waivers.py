@@ -43,6 +43,7 @@ WAIVER_AREAS = {
     "rollback_plan": "infrastructure",
     "incident_runbook": "infrastructure",
     "feedback_loop": "user_experience",
+    "operating_within_slos": "infrastructure",
 }
 
 

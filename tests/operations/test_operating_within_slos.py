@@ -2,6 +2,7 @@
 SLO (month-to-date mean off target, monthly cost over budget, latest day over the daily alert) and
 gating the next stage; the boundaries (exactly at target, budget exactly used) pass."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -178,3 +179,26 @@ def test_the_stored_evaluation_the_portfolio_reads_shows_the_breach(launch):
     refresh_evaluations([launch.pk])  # what the commit of the recording triggers (readiness.signals)
     stored = LaunchEvaluation.objects.get(launch=launch)
     assert stored.next_stage == "Beta" and "operating_within_slos" in stored.blockers
+
+
+def test_a_breach_may_be_waived_for_the_next_stage_by_the_accountable_for_operations(launch):
+    from approvals.services import waiver_decide, waiver_request
+    from raci.choices import AreaKind, Role
+
+    days = period_days()
+    fine = all_fine(days)
+    fine[0] = values("success_rate", *[90] * len(days))
+    record(serving(launch), *fine)
+    beta = launch.stages.get(name="Beta")
+    waiver = waiver_request(
+        actor=launch.owner,
+        launch=launch,
+        stage=beta,
+        check_key="operating_within_slos",
+        justification="A provider outage; the fallback is deployed.",
+        expires_on=timezone.localdate() + datetime.timedelta(days=7),
+    )
+    operations = launch.areas.get(kind=AreaKind.INFRASTRUCTURE).assignments.get(role=Role.ACCOUNTABLE)
+    waiver_decide(actor=operations.stakeholder.user, waiver=waiver, approve=True)
+    result, readiness = item(launch)
+    assert result.status == Status.WAIVED and result not in readiness.blockers
