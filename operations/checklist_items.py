@@ -13,10 +13,17 @@ from readiness.checklist_items import slos_with_agreements
 from .selectors import SloStanding, load_recent_actuals, slo_standings
 
 
-def number(value: Decimal | None) -> str:
+def number(value: Decimal | None, *, apart_from: Decimal | None = None) -> str:
+    """``value`` to two decimals, or as many more (up to six) as it takes not to print the same
+    as ``apart_from``: a mean of 99.496 is "99.496" against a target of 99.5, never "99.5"."""
     if value is None:
         return "—"
-    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+    places = 2
+    while apart_from is not None and value != apart_from and places < 6:
+        if value.quantize(Decimal(1).scaleb(-places)) != apart_from.quantize(Decimal(1).scaleb(-places)):
+            break
+        places += 1
+    return f"{value.quantize(Decimal(1).scaleb(-places)).normalize():f}"
 
 
 def breach_reasons(standing: SloStanding) -> list[str]:
@@ -24,7 +31,7 @@ def breach_reasons(standing: SloStanding) -> list[str]:
     slo = standing.slo
     names = {
         "slo": slo.get_indicator_display(),
-        "value": number(standing.value),
+        "value": number(standing.value, apart_from=slo.target),
         "target": number(slo.target),
         "comparator": slo.comparator,
         "start": standing.start.isoformat(),
@@ -54,7 +61,11 @@ def breach_reasons(standing: SloStanding) -> list[str]:
         day, value = standing.latest
         reasons.append(
             _("The daily cost on %(day)s was %(value)s, above the daily alert limit of %(limit)s.")
-            % {"day": day.isoformat(), "value": number(value), "limit": number(slo.alert_threshold)}
+            % {
+                "day": day.isoformat(),
+                "value": number(value, apart_from=slo.alert_threshold),
+                "limit": number(slo.alert_threshold),
+            }
         )
     return reasons
 

@@ -202,3 +202,12 @@ def test_a_breach_may_be_waived_for_the_next_stage_by_the_accountable_for_operat
     waiver_decide(actor=operations.stakeholder.user, waiver=waiver, approve=True)
     result, readiness = item(launch)
     assert result.status == Status.WAIVED and result not in readiness.blockers
+
+
+def test_a_mean_just_off_target_is_printed_with_the_decimals_that_show_it():
+    from operations.checklist_items import number
+
+    assert number(Decimal("99.4966667"), apart_from=Decimal("99.5")) == "99.497"
+    assert number(Decimal("99.41"), apart_from=Decimal("99.5")) == "99.41"
+    assert number(Decimal("500.001"), apart_from=Decimal("500")) == "500.001"
+    assert number(Decimal("99.5"), apart_from=Decimal("99.5")) == "99.5"

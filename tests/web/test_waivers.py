@@ -339,4 +339,4 @@ def test_the_inbox_and_launch_page_do_not_grow_with_the_number_of_waivers(client
     for name in ("executive", "ml", "owner"):
         client.force_login(world[name])
         assert (_queries(client, launch_url), _queries(client, inbox_url)) == few[name], name
-        assert few[name][0] <= 32
+        assert few[name][0] <= 34  # 32 before the SLO actuals section (recent actuals, Prometheus source)
