@@ -5,6 +5,7 @@ go to a real HTTP server the test serves on 127.0.0.1."""
 import http.server
 import json
 import threading
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -171,3 +172,13 @@ def test_an_unreachable_server_is_reported(launch, allowed):
     pull = pull_source(source)
     assert pull.status == "failed" and "could not be reached" in pull.errors[0]
     assert len(pull.errors) == 1  # the days after the first failure are not asked again
+
+
+def test_the_pull_sli_command_does_what_the_task_does(launch, allowed, server, settings, capsys):
+    from django.core.management import call_command
+
+    settings.PROMETHEUS_BACKFILL_DAYS = 1
+    prometheus_source_set(actor=launch.owner, launch=launch, base_url=server, queries=QUERIES)
+    call_command("pull_sli")
+    assert f"{launch.slug}: ok, 1 recorded" in capsys.readouterr().out
+    assert SliActual.objects.get().value == Decimal("99.25")
