@@ -30,6 +30,16 @@ PROMETHEUS = os.environ.get("PREFLIGHT_PROMETHEUS_BINARY", "/usr/bin/prometheus"
 pytestmark = pytest.mark.django_db
 
 
+def require_binary(path: str) -> None:
+    """Skip, naming what is missing, unless CI requires the test (PREFLIGHT_REQUIRE_PROMETHEUS=1)."""
+    if shutil.which(path):
+        return
+    reason = f"{path} is not installed (Debian: apt-get install prometheus)"
+    if os.environ.get("PREFLIGHT_REQUIRE_PROMETHEUS") == "1":
+        pytest.fail(f"The Prometheus test is required (PREFLIGHT_REQUIRE_PROMETHEUS=1) but cannot run: {reason}.")
+    pytest.skip(reason)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -75,11 +85,7 @@ def _wait_for_sample(base_url: str, deadline: float) -> None:
 
 @pytest.fixture(scope="module")
 def prometheus(exporter, tmp_path_factory, request):
-    if not shutil.which(PROMETHEUS):
-        reason = f"{PROMETHEUS} is not installed (Debian: apt-get install prometheus)"
-        if os.environ.get("PREFLIGHT_REQUIRE_PROMETHEUS") == "1":
-            pytest.fail(f"The Prometheus test is required (PREFLIGHT_REQUIRE_PROMETHEUS=1) but cannot run: {reason}.")
-        pytest.skip(reason)
+    require_binary(PROMETHEUS)
     workdir = tmp_path_factory.mktemp("prometheus")
     config = workdir / "prometheus.yml"
     config.write_text(
@@ -148,3 +154,12 @@ def test_a_query_prometheus_refuses_is_reported_on_the_source(prometheus, settin
     pull = pull_source(source, now=timezone.now() + datetime.timedelta(days=1))
     assert pull.status == "failed" and "Prometheus refused the query" in pull.errors[0]
     assert not SliActual.objects.filter(launch=launch).exists()
+
+
+def test_a_missing_binary_skips_with_its_reason_but_fails_when_ci_requires_it(monkeypatch):
+    monkeypatch.delenv("PREFLIGHT_REQUIRE_PROMETHEUS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="/nonexistent/prometheus is not installed"):
+        require_binary("/nonexistent/prometheus")
+    monkeypatch.setenv("PREFLIGHT_REQUIRE_PROMETHEUS", "1")
+    with pytest.raises(pytest.fail.Exception, match="required \\(PREFLIGHT_REQUIRE_PROMETHEUS=1\\)"):
+        require_binary("/nonexistent/prometheus")
