@@ -129,8 +129,33 @@ def test_recorded_values_are_ledgered_with_their_history_sealed_and_a_rewrite_is
     assert [e.payload["values"][0]["replaced"] for e in entries] == [None, "98"]
     assert entries[-1].actor == launch.owner.get_username() and len(entries[-1].seals) == 1
     assert ledger.verify().ok, ledger.verify().problem
-    # Someone with database access turns the breach into a good day, history and all.
-    SliActual.objects.update(value=Decimal("99.99"))
+    # Someone with database access rewrites what the history says was recorded.
     SliActual.history.update(value=Decimal("99.99"))
     result = ledger.verify()
-    assert not result.ok and "SliActual" in result.problem
+    assert not result.ok and "HistoricalSliActual" in result.problem and "altered" in result.problem
+
+
+def test_verify_ledger_catches_a_live_value_rewritten_or_inserted_outside_the_services(launch):
+    from approvals import ledger
+
+    sli_record(actor=launch.owner, launch=launch, measurements=one(value="98"), source=SliSource.FORM)
+    assert ledger.verify().ok
+    SliActual.objects.update(value=Decimal("99.99"))  # the row the gate reads, history left alone
+    result = ledger.verify()
+    assert not result.ok and "does not match its ledger entry" in result.problem
+    SliActual.objects.update(value=Decimal("98"))
+    assert ledger.verify().ok
+    SliActual.objects.create(
+        launch=launch,
+        indicator="latency_p95",
+        day=TODAY() - datetime.timedelta(days=2),
+        value=Decimal("900"),
+        source="form",
+        recorded_by=launch.owner,
+    )
+    result = ledger.verify()
+    assert not result.ok and "has no ledger entry" in result.problem
+    SliActual.objects.filter(indicator="latency_p95").delete()
+    SliActual.objects.all().delete()
+    result = ledger.verify()
+    assert not result.ok and "no longer exists" in result.problem
