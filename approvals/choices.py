@@ -97,6 +97,8 @@ class LedgerEvent(models.TextChoices):
     INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
     INCIDENT_CHANGED = "incident_changed", _("Incident changed")
     POSTMORTEM_RECORDED = "postmortem_recorded", _("Post-mortem recorded")
+    # Daily SLI values recorded or replaced (operations): item 15 reads them to gate the next stage.
+    SLI_RECORDED = "sli_recorded", _("SLI actuals recorded")
 
 
 class PolicyChangeStatus(models.TextChoices):

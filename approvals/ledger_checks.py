@@ -2,7 +2,7 @@
 
 Someone with database access can rewrite a row without a service; they cannot write a matching
 entry without the ledger key. So every decision, request, waiver, policy, policy change,
-delegation, acknowledgement and standard area left out must agree with the entries written with it, every entry must
+delegation, acknowledgement, standard area left out and SLI actual must agree with the entries written with it, every entry must
 still have its row, each launch must be in the state its newest entry recorded, and every history
 row a service sealed must be unchanged. The first disagreement is returned as a sentence."""
 
@@ -54,6 +54,8 @@ class _Entries:
         self.seals: list[tuple[LedgerEntry, dict]] = []
         self.last_agreement: dict[tuple[str, int], LedgerEntry] = {}
         self.all_by_event: dict[str, list[LedgerEntry]] = defaultdict(list)
+        # (launch id, indicator, day) -> the newest entry recording that SLI actual, and its value.
+        self.sli_actuals: dict[tuple[int, str, str], tuple[LedgerEntry, dict]] = {}
         self.problem = ""
         keys = {
             LedgerEvent.REQUESTED: "request",
@@ -92,6 +94,9 @@ class _Entries:
                 for superseded in entry.payload.get("supersedes", []):
                     self.superseding[superseded] = entry
             self.seals.extend((entry, seal) for seal in entry.seals)
+            if entry.event == LedgerEvent.SLI_RECORDED:
+                for value in entry.payload.get("values", []):
+                    self.sli_actuals[(entry.launch_id, value.get("indicator"), value.get("day"))] = (entry, value)
 
 
 # Events about one agreed fact, and the payload key naming it.
@@ -138,6 +143,7 @@ def rows_disagree_with_entries() -> str:
         lambda: _agreements(entries),
         lambda: _area_omissions(entries),
         lambda: _registered(entries),
+        lambda: _sli_actuals(entries),
         lambda: _seals(entries),
     )
     for check in checks:
@@ -441,6 +447,35 @@ def _registered(entries: _Entries) -> str:
         problem = check(entries.all_by_event)
         if problem:
             return problem
+
+
+def _sli_actuals(entries: _Entries) -> str:
+    """Every daily SLI value (item 15 reads them) is the one its newest ledger entry recorded, from
+    the same source; every recorded value still exists. Read through the app registry: approvals
+    does not depend on operations, and without it there is nothing to check."""
+    from decimal import Decimal, InvalidOperation
+
+    if not apps.is_installed("operations"):
+        return ""
+    model = apps.get_model("operations", "SliActual")
+    seen = set()
+    rows = model.objects.values_list("pk", "launch_id", "indicator", "day", "value", "source").order_by("pk")
+    for pk, launch_id, indicator, day, value, source in rows.iterator(chunk_size=2000):
+        key = (launch_id, indicator, day.isoformat())
+        seen.add(key)
+        recorded = entries.sli_actuals.get(key)
+        if recorded is None:
+            return f"SLI actual #{pk} ({indicator} on {key[2]}) has no ledger entry"
+        entry, payload = recorded
+        try:
+            same = Decimal(str(payload.get("value"))) == value and entry.payload.get("source") == source
+        except InvalidOperation:
+            same = False
+        if not same:
+            return f"SLI actual #{pk} ({indicator} on {key[2]}) does not match its ledger entry #{entry.sequence}"
+    for key, (entry, _value) in entries.sli_actuals.items():
+        if key not in seen:
+            return f"SLI actual {key[1]} on {key[2]} recorded in entry #{entry.sequence} no longer exists"
     return ""
 
 

@@ -15,6 +15,8 @@ Environment variables:
                        launch's P0 and P1 may promise, 1–10080 (defaults 60 and 240; P0's at most P1's)
     REPORT_RENDER_TIMEOUT_SECONDS  a report render not finished this long after it started (or was
                        sent) is stalled and sent again (default 300)
+    PROMETHEUS_ALLOWED_HOSTS  comma-separated hosts (or host:port) a launch's Prometheus source may
+                       name; the server fetches only these (default empty: no Prometheus pulls)
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
     SLACK_WEBHOOKS     a JSON object mapping a team's name to its Slack incoming-webhook URL, e.g.
                        {"Legal": "https://hooks.slack.com/services/..."} (default: no Slack); the
@@ -243,6 +245,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     # A report whose worker died mid-render (or whose task the broker lost) is sent to render again
     # once REPORT_RENDER_TIMEOUT_SECONDS have passed; without a broker, renders run in-process.
+    # Each launch's daily SLI values from its Prometheus source (operations): the days still
+    # missing, up to yesterday. Without a broker, run `manage.py pull_sli` from cron instead.
+    "pull-sli-actuals": {
+        "task": "operations.tasks.pull_sli_actuals",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
     "requeue-stalled-reports": {
         "task": "reports.tasks.requeue_stalled_reports",
         "schedule": 60.0,
@@ -262,6 +271,15 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
 }
+
+# Prometheus sources (operations): the URL is chosen by a launch's owner and fetched by the server,
+# so only these hosts are ever asked (SSRF); requests time out quickly, never follow redirects and
+# read at most PROMETHEUS_MAX_RESPONSE_BYTES.
+PROMETHEUS_ALLOWED_HOSTS = env_list("PROMETHEUS_ALLOWED_HOSTS", [])
+PROMETHEUS_TIMEOUT_SECONDS = 5
+PROMETHEUS_MAX_RESPONSE_BYTES = 1_000_000
+# How many days back a pull fills in missing values.
+PROMETHEUS_BACKFILL_DAYS = 31
 
 # Mail: by default messages are written to files under sent_mail/ so a single machine needs no
 # mail server; set EMAIL_BACKEND (and EMAIL_HOST etc.) to send for real.

@@ -5,10 +5,11 @@ who may act and ledger what the gate reads; the admin is a window onto the recor
 from __future__ import annotations
 
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
 
-from .models import ActionItem, Incident, PostMortem, RollbackExecution
+from .models import ActionItem, Incident, PostMortem, PrometheusPull, PrometheusSource, RollbackExecution, SliActual
 
 # =============================================================================================
 # Incidents
@@ -57,3 +58,26 @@ class RollbackExecutionAdmin(FactOfLaunchAdmin):
     list_select_related = ("launch", "performed_by")
     search_fields = ("reason", "launch__name", "launch__slug")
     date_hierarchy = "rolled_back_at"
+
+
+@admin.register(SliActual)
+class SliActualAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ("launch", "indicator", "day", "value", "source", "recorded_by", "recorded_at")
+    list_filter = ("indicator", "source")
+    list_select_related = ("launch", "recorded_by")
+    search_fields = ("launch__slug", "launch__name")
+    date_hierarchy = "day"
+
+
+@admin.register(PrometheusSource)
+class PrometheusSourceAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ("launch", "base_url", "configured_by")
+    list_select_related = ("launch", "configured_by")
+    search_fields = ("launch__slug", "launch__name", "base_url")
+
+
+@admin.register(PrometheusPull)
+class PrometheusPullAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("source", "pulled_at", "status", "recorded")
+    list_filter = ("status",)
+    list_select_related = ("source__launch",)

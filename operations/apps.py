@@ -9,9 +9,9 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations after launch"
 
     def ready(self) -> None:
-        # Checklist items 13 and 14 (incidents) and the missed-review rule of item 11; the receiver
-        # that records every rollback executed (readiness.stage_events.stage_rolled_back, sent by
-        # the stage gate).
+        # Checklist items 13 and 14 (incidents) and 15 (operating within SLOs), and the missed-review
+        # rule of item 11; the receiver that records every rollback executed
+        # (readiness.stage_events.stage_rolled_back, sent by the stage gate).
         from readiness.recording import register_ledger_check
 
         from . import checklist_items, services  # noqa: F401

@@ -186,6 +186,9 @@ DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
         "raci_defined",
         "data_classified",
         "pii_policy",
+        # Registered by operations: not applicable in planning, so it gates a stage entered from
+        # another one (an Internal stage after an Internal stage, a custom stage, ...).
+        "operating_within_slos",
     ),
     "beta": (
         "stakeholders_approved",
@@ -200,6 +203,7 @@ DEFAULT_STAGE_CHECKS: dict[str, tuple[str, ...]] = {
         "incident_runbook",
         "feedback_loop",
         "quality_evidence",
+        "operating_within_slos",
     ),
 }
 

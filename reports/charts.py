@@ -61,6 +61,9 @@ PRINT_STYLE = (
     ".bar-none{fill:#b8bec8}.bar-waiting{fill:#d9a400}"
     ".whisker{stroke:#1a1a1a;stroke-width:1.5}"
     ".maximum{stroke:#b3261e;stroke-width:1.5;stroke-dasharray:3 2}"
+    ".plot{fill:none;stroke:#c8ccd2}.series{fill:none;stroke:#1a1a1a;stroke-width:1.2}"
+    ".dot-ok{fill:#2e8b57}.dot-miss{fill:#c0392b}"
+    ".target{stroke:#0b5cad;stroke-width:1.5;stroke-dasharray:4 2}.alert{stroke:#b3261e;stroke-width:1.5;stroke-dasharray:1 2}"
     "</style>"
 )
 

@@ -23,7 +23,7 @@ from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.models import LedgerEntry, SignoffRequest
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
 from approvals.snapshot import fingerprint, launch_snapshot
-from operations.selectors import failure_reviews_of, launch_incidents, launch_rollbacks, postmortems_of
+from operations.selectors import failure_reviews_of, launch_incidents, launch_rollbacks, postmortems_of, slo_standings
 from raci.checklist_items import area_problems
 from raci.choices import Role
 from raci.models import LaunchStakeholder
@@ -34,6 +34,7 @@ from readiness.evidence import judge
 from readiness.models import Launch
 from readiness.people import person_name
 from web.facts import fact_sections
+from web.operations import standing_row
 from web.views import portfolio_summary
 
 from .charts import evidence_svg, for_print
@@ -104,6 +105,7 @@ def launch_context(launch: Launch, now: datetime.datetime) -> dict:
         "ledger": ledger_summary(launch),
         "failure_reviews": failure_reviews_of(launch),
         **operations_context(launch, now),
+        **slo_actuals(launch, now),
     }
 
 
@@ -116,6 +118,17 @@ def operations_context(launch: Launch, now: datetime.datetime) -> dict:
         "incidents": [(review, postmortems.get(review.incident.pk)) for review in incidents],
         "rollbacks": launch_rollbacks(launch=launch),
     }
+
+
+def slo_actuals(launch: Launch, now: datetime.datetime) -> dict:
+    """The SLO actuals as the launch page shows them (``web.operations.standing_row``), with the
+    charts in print colours."""
+    today = timezone.localdate(now)
+    standings = slo_standings(launch, today)
+    rows = [standing_row(standing, today) for standing in standings]
+    for row in rows:
+        row["chart"] = for_print(row["chart"])
+    return {"slo_rows": rows, "slo_period": (standings[0].start, standings[0].end) if standings else None}
 
 
 def _current_stage(launch: Launch):

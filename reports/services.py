@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # The version of the reports' layout (templates, styles, fonts). Raise it when a change would make
 # a stored report look different: asking again then renders afresh instead of returning a PDF in
 # the old layout. Stored reports stay downloadable and verifiable.
-REPORT_LAYOUT = 5
+REPORT_LAYOUT = 6
 
 
 def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:
@@ -101,8 +101,16 @@ def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage |
                     "pk", flat=True
                 )
             ),
+            "sli actuals": _sli_actuals_state(facts),
         }
     )
+
+
+def _sli_actuals_state(launch: Launch) -> list:
+    """What the report's SLO actuals section reads changes with every value recorded or replaced:
+    how many there are, the newest recording and the newest day (the page's days move with the date)."""
+    state = launch.sli_actuals.aggregate(count=Count("pk"), newest=Max("recorded_at"), last_day=Max("day"))
+    return [state["count"], str(state["newest"]), str(state["last_day"]), str(timezone.localdate())]
 
 
 def _evaluation(launch: Launch) -> tuple:

@@ -116,3 +116,109 @@ def evidence_chart(title: str, observed: float, upper: float, maximum: float, la
         up_label=labels["upper"],
         max_label=labels["maximum"],
     )
+
+
+def slo_series_chart(
+    title: str,
+    points: list[tuple[int, float, bool]],
+    days: int,
+    lines: list[tuple[float, str, str]],
+    labels: dict[str, str],
+) -> SafeString:
+    """An SLI's daily values over the last ``days`` days: ``points`` are (day index from the
+    chart's first day, value, meets the target), joined by a line, each day a dot (red where the
+    target is missed); ``lines`` are horizontal (value, css class, label) lines, the target and
+    the alert; ``labels`` names the values and, optionally, the ``first`` and ``last`` days.
+    Legend marks are drawn shapes, so the chart prints with any font."""
+    width, height, left, right, top, plot_h = 420, 150, 8, 8, 8, 90
+    values = [value for _, value, _ in points] + [value for value, _, _ in lines]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = (high - low) * 0.15 or abs(high) * 0.05 or 1.0
+    low, high = low - pad, high + pad
+    span_x = width - left - right
+
+    def x(index: int) -> float:
+        return round(left + span_x * index / max(1, days - 1), 1)
+
+    def y(value: float) -> float:
+        return round(top + plot_h * (high - value) / (high - low), 1)
+
+    parts = [format_html('<rect x="{}" y="{}" width="{}" height="{}" class="plot"></rect>', left, top, span_x, plot_h)]
+    for value, css_class, label in lines:
+        parts.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" class="{}"><title>{}</title></line>',
+                left,
+                y(value),
+                left + span_x,
+                y(value),
+                css_class,
+                label,
+            )
+        )
+    if len(points) > 1:
+        parts.append(
+            format_html(
+                '<polyline points="{}" class="series"></polyline>',
+                " ".join(f"{x(index)},{y(value)}" for index, value, _ in points),
+            )
+        )
+    for index, value, ok in points:
+        parts.append(
+            format_html(
+                '<circle cx="{}" cy="{}" r="2.5" class="{}"></circle>',
+                x(index),
+                y(value),
+                "dot-ok" if ok else "dot-miss",
+            )
+        )
+    if labels.get("first") and labels.get("last"):  # the days the x axis spans
+        parts.append(
+            format_html('<text x="{}" y="{}" class="chart-legend">{}</text>', left, top + plot_h + 12, labels["first"])
+        )
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" class="chart-legend" text-anchor="end">{}</text>',
+                left + span_x,
+                top + plot_h + 12,
+                labels["last"],
+            )
+        )
+    legend_y = top + plot_h + 30
+    legend = [
+        format_html(
+            '<circle cx="{}" cy="{}" r="3" class="dot-ok"></circle><text x="{}" y="{}" class="chart-legend">{}</text>',
+            left + 5,
+            legend_y - 4,
+            left + 14,
+            legend_y,
+            labels["values"],
+        )
+    ]
+    for row, (_, css_class, label) in enumerate(lines, start=1):
+        line_y = legend_y + 16 * row
+        legend.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" class="{}"></line>'
+                '<text x="{}" y="{}" class="chart-legend">{}</text>',
+                left,
+                line_y - 4,
+                left + 10,
+                line_y - 4,
+                css_class,
+                left + 14,
+                line_y,
+                label,
+            )
+        )
+    total_height = max(height, legend_y + 16 * len(lines) + 6)
+    return format_html(
+        '<svg class="chart slo-chart" role="img" viewBox="0 0 {} {}" width="100%" aria-label="{}">'
+        "<title>{}</title>{}{}</svg>",
+        width,
+        total_height,
+        title,
+        title,
+        format_html_join("", "{}", ((p,) for p in parts)),
+        format_html_join("", "{}", ((p,) for p in legend)),
+    )

@@ -37,6 +37,7 @@ from .charts import Series, stacked_bars
 from .facts import fact_sections, launch_with_facts
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
+from .operations import slo_actuals_section
 from .raci import raci_grid, slots_prefetch
 from .standing import Standing
 from .waivers import launch_waivers
@@ -53,7 +54,7 @@ class SignInView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if settings.DEBUG:
-            from approvals.management.commands.seed_demo import DEMO_PASSWORD, OUTSIDER, PEOPLE
+            from web.management.commands.seed_demo import DEMO_PASSWORD, OUTSIDER, PEOPLE
 
             context["demo_logins"] = [(person.username, person.role) for person in (*PEOPLE, OUTSIDER)]
             context["demo_password"] = DEMO_PASSWORD
@@ -183,6 +184,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             **launch_waivers(request.user, facts, readiness, may_change=is_owner and not facts.archived),
             "incidents": launch_incidents(launch=facts, now=now),
             "may_report_incident": not facts.archived and may_respond(request.user, facts),
+            **slo_actuals_section(request.user, facts, may_change=is_owner and not facts.archived),
         },
     )
 

@@ -51,6 +51,7 @@ WAIVER_AREAS = {
     "incident_runbook": "infrastructure",
     "feedback_loop": "user_experience",
     "incidents_reviewed": "infrastructure",
+    "operating_within_slos": "infrastructure",
 }
 
 

@@ -2,12 +2,14 @@
 the launch, a viewer (Informed) who may see but not act, and an outsider who may not see it."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from operations.services import incident_report
+from operations.services import Measurement, incident_report
 from raci.choices import Role
+from readiness.models import Launch
 from tests.builders import ready_launch
 from tests.factories import UserFactory
 from tests.helpers import give_view
@@ -61,3 +63,23 @@ def report(launch, actor=None, *, severity="P2", detected=None, **kwargs):
         detected_at=detected or ago(hours=2),
         **kwargs,
     )
+
+
+def serving(launch: Launch, stage_name: str = "Internal") -> Launch:
+    """The launch as if it had entered ``stage_name`` (the gate's own tests cover getting there)."""
+    Launch.objects.filter(pk=launch.pk).update(current_stage=launch.stages.get(name=stage_name))
+    launch.refresh_from_db()
+    return launch
+
+
+def period_days() -> list[datetime.date]:
+    """The days item 15 judges today: the month of yesterday, through yesterday."""
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    return [yesterday.replace(day=n) for n in range(1, yesterday.day + 1)]
+
+
+def values(indicator: str, *numbers, days=None) -> list[Measurement]:
+    days = days or period_days()
+    return [
+        Measurement(day=day, indicator=indicator, value=Decimal(str(n))) for day, n in zip(days, numbers, strict=False)
+    ]

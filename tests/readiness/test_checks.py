@@ -81,9 +81,20 @@ def launch(shared_launch, db) -> Launch:
 # --- the starting point ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", [key for key in registry.keys() if key != "stakeholders_approved"])
+# Items about operating after launch do not apply to a launch still in planning (tests/operations).
+AFTER_LAUNCH = ("operating_within_slos",)
+
+
+@pytest.mark.parametrize(
+    "key", [key for key in registry.keys() if key != "stakeholders_approved" and key not in AFTER_LAUNCH]
+)
 def test_a_ready_launch_passes_every_check_but_sign_offs(launch, key):
     assert result_of(launch, key).status == Status.PASS
+
+
+@pytest.mark.parametrize("key", AFTER_LAUNCH)
+def test_items_about_operating_after_launch_do_not_apply_in_planning(launch, key):
+    assert result_of(launch, key).status == Status.NOT_APPLICABLE
 
 
 # --- 5. data classified ---------------------------------------------------------------------------
@@ -814,6 +825,7 @@ def test_entering_internal_is_gated_by_sign_offs_agreement_raci_and_data_only(la
             "raci_defined",
             "data_classified",
             "pii_policy",
+            "operating_within_slos",  # not applicable in planning: it gates the stages after the first
         }
         | every_stage()
     )
@@ -982,12 +994,14 @@ def test_the_next_stage_follows_the_current_one(launch):
 # runbook joined) + rollout stages + 4 for sign-offs (requests, stage policies, acknowledgements,
 # waivers) + 9 for the facts (quality bars with their agreeing users, their eval runs with
 # golden-set owners, areas, RACI assignments with people, standard areas left out with who recorded
-# why, severity levels, data assets, SLOs with their agreeing users, feedback channels).
+# why, severity levels, data assets, SLOs with their agreeing users, feedback channels) + 1 for the
+# recent SLI actuals of the launches in service (item 15; none when every launch is in planning).
 # The bound is the same whatever the number of launches, areas, people, assets or runs; raise it
 # only when a check starts reading a new kind of row. 17: incidents with their post-mortems (operations,
 # issue 11; who was notified is one query more, only for launches that have incidents); 18: the
-# feedback channels' failure reviews (item 11's cadence).
-QUERY_BOUND = 18
+# feedback channels' failure reviews (item 11's cadence); 19: SLI actuals (item 15), loaded by a
+# preparer only when a launch is in a stage.
+QUERY_BOUND = 19
 
 
 def grow(launch: Launch) -> None:

@@ -107,7 +107,14 @@ def test_stage_name_is_unique_per_launch(launch):
     assert_rejected_everywhere(duplicate, NON_FIELD_ERRORS, "Launch and Name already exists")
 
 
-INTERNAL_MINIMUM = ["stakeholders_approved", "failure_rate_agreed", "raci_defined", "data_classified", "pii_policy"]
+INTERNAL_MINIMUM = [
+    "stakeholders_approved",
+    "failure_rate_agreed",
+    "raci_defined",
+    "data_classified",
+    "pii_policy",
+    "operating_within_slos",
+]
 
 
 @pytest.mark.parametrize(

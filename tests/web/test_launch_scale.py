@@ -25,12 +25,11 @@ from tests.factories import (
     StakeholderFactory,
     UserFactory,
 )
+from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
-# 35 before issue 11 and undelivered notifications; those sections add their rows' reads, the same
-# for a small and a big launch.
-QUERY_BOUND = 36
+QUERY_BOUND = LAUNCH_PAGE_QUERIES
 
 
 def _stale(launch: Launch) -> None:

@@ -19,6 +19,7 @@ from readiness.services import launch_create
 from tests.builders import ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
+from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +192,7 @@ def test_an_unknown_launch_is_a_branded_404(client, world):
 def test_the_launch_page_runs_a_bounded_number_of_queries(client, world, django_assert_max_num_queries):
     client.force_login(world["owner"])
     client.get(reverse("web:launch", args=["assistant"]))
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(LAUNCH_PAGE_QUERIES):
         assert client.get(reverse("web:launch", args=["assistant"])).status_code == 200
 
 

@@ -15,6 +15,7 @@ from readiness.services import EditConflict, fact_remove, fact_version
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
+from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -335,6 +336,5 @@ def test_only_the_owner_records_or_withdraws_an_omission(client, launch):
 
 
 def test_the_launch_page_runs_a_bounded_number_of_queries(owner, launch, django_assert_max_num_queries):
-    # 25 before the failure reviews' and undelivered notifications' sections.
-    with django_assert_max_num_queries(27):
+    with django_assert_max_num_queries(LAUNCH_PAGE_QUERIES):
         owner.get(url("launch", launch))

@@ -22,6 +22,7 @@ from readiness.services import fact_change, fact_version
 from tests.builders import accountable_of, approve_signoffs, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
+from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -339,4 +340,4 @@ def test_the_inbox_and_launch_page_do_not_grow_with_the_number_of_waivers(client
     for name in ("executive", "ml", "owner"):
         client.force_login(world[name])
         assert (_queries(client, launch_url), _queries(client, inbox_url)) == few[name], name
-        assert few[name][0] <= 37  # 32 before issue 11 and undelivered notifications (see test_launch_scale)
+        assert few[name][0] <= LAUNCH_PAGE_QUERIES

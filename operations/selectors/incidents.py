@@ -1,29 +1,25 @@
-"""Read paths of operations, each in a fixed number of queries however many incidents, people,
-rollbacks or reviews a launch has: its incidents judged against its severity policy, its rollbacks
-executed, and its feedback channels' failure reviews."""
+"""Incidents judged against the launch's severity policy, and its rollbacks executed, each in a fixed
+number of queries however many incidents, people or rollbacks a launch has."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from raci.checklist_items import people_to_notify
 from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
-from readiness.models import FeedbackChannel, Launch, SeverityLevel, minutes_label
+from readiness.models import Launch, SeverityLevel, minutes_label
 
-from .checklist_items import INCIDENTS, has_postmortem, incidents_with_postmortems, postmortem_overdue, review_due
-from .models import (
+from ..checklist_items.incidents import INCIDENTS, has_postmortem, incidents_with_postmortems, postmortem_overdue
+from ..models import (
     POSTMORTEM_DUE_DAYS,
     ActionItem,
-    FailureCount,
-    FailureReview,
     Incident,
     PostMortem,
-    ReviewAction,
     RollbackExecution,
 )
 
@@ -198,70 +194,3 @@ def postmortems_of(incidents: list[Incident]) -> dict[int, PostMortem]:
 def launch_rollbacks(*, launch: Launch) -> list[RollbackExecution]:
     """Rollbacks executed on ``launch``, newest first, in one query."""
     return list(RollbackExecution.objects.filter(launch_id=launch.pk).select_related("performed_by", "incident"))
-
-
-# Failure reviews ---------------------------------------------------------------------------------
-
-RECENT_COUNTS = 6
-RECENT_REVIEWS = 3
-
-
-@dataclass
-class ChannelReviews:
-    """One feedback channel's failure counts, reviews and open actions, with its cadence's state."""
-
-    channel: FeedbackChannel
-    last_review: datetime.date | None
-    missed_on: datetime.date | None
-    counts: list[FailureCount] = field(default_factory=list)
-    reviews: list[FailureReview] = field(default_factory=list)
-    open_actions: list[ReviewAction] = field(default_factory=list)
-
-    @property
-    def missed(self) -> bool:
-        launch = self.channel.launch
-        return (
-            launch.current_stage_id is not None
-            and self.missed_on is not None
-            and timezone.localdate() >= self.missed_on
-        )
-
-
-def failure_reviews_of(launch: Launch) -> list[ChannelReviews]:
-    """Each feedback channel of ``launch`` with its recent counts, its recent reviews (attendees and
-    actions with their owners) and every action still open: four queries, or three when the
-    launch's channels are prefetched already (``with_checklist_facts`` does)."""
-    channels = sorted(launch.feedback_channels.all(), key=lambda channel: (channel.kind, channel.pk))
-    prefetch_related_objects(
-        channels,
-        Prefetch("failure_counts", queryset=FailureCount.objects.order_by("-period_start")),
-        # Into an attribute of its own: the checklist's prefetch of the same relation holds only
-        # the review dates, and a cached relation is not fetched again.
-        Prefetch(
-            "failure_reviews",
-            queryset=FailureReview.objects.order_by("-held_on", "-pk").prefetch_related(
-                Prefetch("attendees", queryset=Stakeholder.objects.select_related("user")),
-                Prefetch("actions", queryset=ReviewAction.objects.select_related("owner__user")),
-            ),
-            to_attr="reviews_in_full",
-        ),
-    )
-    board = []
-    for channel in channels:
-        channel.launch = launch
-        last, missed_on = review_due(channel)
-        reviews = channel.reviews_in_full
-        board.append(
-            ChannelReviews(
-                channel=channel,
-                last_review=last,
-                missed_on=missed_on,
-                counts=list(channel.failure_counts.all())[:RECENT_COUNTS],
-                reviews=reviews[:RECENT_REVIEWS],
-                open_actions=sorted(
-                    (action for review in reviews for action in review.actions.all() if action.done_on is None),
-                    key=lambda action: (action.due_on, action.pk),
-                ),
-            )
-        )
-    return board

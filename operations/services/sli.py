@@ -1,0 +1,221 @@
+"""State changes of operations after launch. Every function is keyword-only, takes the acting user,
+runs in one transaction with the launch locked, checks permission, and writes history.
+
+SLI actuals
+-----------
+Who may record a day's SLI values: the launch's owner, and the Responsible and Accountable people
+of the area owning the SLI's concern (``raci.selectors.slo_owning_area``: availability for success
+and error rates, latency, cost; operations by default) — those who run the service and answer for
+it. Who may configure the Prometheus source: the owner and the Accountable of the area owning
+availability (the source feeds every SLI, so one person answers for it besides the owner).
+Anyone else is refused (404 for who may not see the launch, 403 for a viewer)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from raci.choices import Role
+from raci.models import RaciAssignment, ResponsibilityArea
+from raci.selectors import slo_owning_area
+from readiness.access import refuse_if_archived, require_view
+from readiness.choices import SloIndicator
+from readiness.history import save_with_history
+from readiness.models import Launch
+from readiness.recording import record
+from readiness.services.facts import lock_launch
+
+from ..models import SLI_INDICATORS, PrometheusSource, SliActual, SliSource, sli_value_problem
+
+RECORDING_ROLES = (Role.RESPONSIBLE, Role.ACCOUNTABLE)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One value to record: ``line`` names where it came from (a CSV line) in error messages."""
+
+    day: datetime.date
+    indicator: str
+    value: Decimal
+    line: int | None = None
+
+
+def launch_areas(launch: Launch) -> list[ResponsibilityArea]:
+    assignments = RaciAssignment.objects.select_related("stakeholder")
+    return list(launch.areas.order_by("pk").prefetch_related(Prefetch("assignments", queryset=assignments)))
+
+
+def _holders(area: ResponsibilityArea | None, roles: Iterable[str]) -> set[int]:
+    if area is None:
+        return set()
+    return {a.stakeholder.user_id for a in area.assignments.all() if a.role in roles}
+
+
+def recordable_indicators(user, launch: Launch, areas: list[ResponsibilityArea] | None = None) -> set[str]:
+    """The SLI indicators ``user`` may record values of on ``launch`` (see the module's docstring)."""
+    if not (user.is_authenticated and user.is_active):
+        return set()
+    if user.pk == launch.owner_id:
+        return set(SLI_INDICATORS)
+    areas = launch_areas(launch) if areas is None else areas
+    return {
+        indicator
+        for indicator in SLI_INDICATORS
+        if user.pk in _holders(slo_owning_area(areas, indicator), RECORDING_ROLES)
+    }
+
+
+def may_configure_source(user, launch: Launch, areas: list[ResponsibilityArea] | None = None) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.pk == launch.owner_id:
+        return True
+    areas = launch_areas(launch) if areas is None else areas
+    return user.pk in _holders(slo_owning_area(areas, SloIndicator.SUCCESS_RATE), (Role.ACCOUNTABLE,))
+
+
+def _where(measurement: Measurement) -> str:
+    if measurement.line is None:
+        return ""
+    return _("Line %(line)s: ") % {"line": measurement.line}
+
+
+def _check_values(measurements: list[Measurement], today: datetime.date) -> None:
+    """Every problem of every value, each naming its line and column; nothing is saved if any."""
+    problems, seen = [], {}
+    for m in measurements:
+        where = _where(m)
+        if problem := sli_value_problem(m.indicator, m.value):
+            column = "indicator" if m.indicator not in SLI_INDICATORS else "value"
+            problems.append(f"{where}{column}: {problem}")
+        if m.day > today:
+            problems.append(
+                f"{where}date: "
+                + _("%(day)s is in the future; record a day once it has been measured.") % {"day": m.day.isoformat()}
+            )
+        key = (m.indicator, m.day)
+        if key in seen:
+            problems.append(
+                f"{where}date: "
+                + _("%(indicator)s on %(day)s is given twice (also line %(other)s).")
+                % {"indicator": m.indicator, "day": m.day.isoformat(), "other": seen[key]}
+            )
+        seen[key] = m.line
+    if problems:
+        raise ValidationError(problems)
+
+
+def _save_actual(launch: Launch, m: Measurement, *, source: str, actor, existing: dict) -> SliActual:
+    actual = existing.get((m.indicator, m.day))
+    replaced = actual is not None
+    if actual is None:
+        actual = SliActual(launch=launch, indicator=m.indicator, day=m.day)
+    actual.value, actual.source, actual.recorded_by, actual.recorded_at = m.value, source, actor, timezone.now()
+    reason = f"{'Re-recorded' if replaced else 'Recorded'} from {source}"
+    return save_with_history(actual, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def sli_record(*, actor, launch: Launch, measurements: Iterable[Measurement], source: str) -> list[SliActual]:
+    """Record daily SLI values, all or nothing. A day already recorded is replaced (its history
+    keeps the earlier value and who recorded it). ``source`` is the command or the form."""
+    if source not in (SliSource.COMMAND, SliSource.FORM):
+        raise ValidationError({"source": _("People record values from the command or the form.")})
+    measurements = list(measurements)
+    launch = lock_launch(launch)
+    require_view(actor, launch)
+    refuse_if_archived(launch)
+    if not measurements:
+        raise ValidationError(_("There are no values to record."))
+    allowed = recordable_indicators(actor, launch)
+    refused = sorted({m.indicator for m in measurements if m.indicator in SLI_INDICATORS} - allowed)
+    if refused:
+        raise PermissionDenied(
+            _(
+                "Only the launch owner and the Responsible or Accountable of the area owning an SLI "
+                "record its values; you may not record %(indicators)s."
+            )
+            % {"indicators": ", ".join(refused)}
+        )
+    _check_values(measurements, timezone.localdate())
+    return _store(launch, measurements, source=source, actor=actor)
+
+
+class ScheduledPull:
+    """The acting party the ledger names for values the scheduled Prometheus pull recorded (no
+    person acted; the values' history names nobody)."""
+
+    pk = None
+
+    def get_username(self) -> str:
+        return "scheduled-prometheus-pull"
+
+
+def _store(launch: Launch, measurements: list[Measurement], *, source: str, actor) -> list[SliActual]:
+    """Save the values and ledger them in the same transaction, sealing their history rows: item
+    15 reads them to gate the next stage, so a value rewritten later outside the services shows up
+    in ``verify_ledger``."""
+    days = {m.day for m in measurements}
+    existing = {
+        (a.indicator, a.day): a
+        for a in SliActual.objects.filter(
+            launch=launch, day__in=days, indicator__in={m.indicator for m in measurements}
+        )
+    }
+    before = {key: f"{actual.value.normalize():f}" for key, actual in existing.items()}
+    actuals = [_save_actual(launch, m, source=source, actor=actor, existing=existing) for m in measurements]
+    record(
+        event="sli_recorded",
+        launch=launch,
+        actor=actor or ScheduledPull(),
+        payload={
+            "source": source,
+            "values": [
+                {
+                    "indicator": a.indicator,
+                    "day": a.day.isoformat(),
+                    "value": f"{a.value.normalize():f}",
+                    "replaced": before.get((a.indicator, a.day)),
+                }
+                for a in actuals
+            ],
+        },
+        seal=actuals,
+    )
+    return actuals
+
+
+@transaction.atomic
+def sli_record_pulled(*, launch: Launch, measurements: list[Measurement]) -> list[SliActual]:
+    """Values the scheduled Prometheus pull measured; no person acts, so none is named."""
+    launch = lock_launch(launch)
+    if launch.archived or not measurements:
+        return []
+    _check_values(measurements, timezone.localdate())
+    return _store(launch, measurements, source=SliSource.PROMETHEUS, actor=None)
+
+
+@transaction.atomic
+def prometheus_source_set(*, actor, launch: Launch, base_url: str, queries: dict[str, str]) -> PrometheusSource:
+    """Name the launch's Prometheus server and its PromQL query per SLI (replacing what was set)."""
+    launch = lock_launch(launch)
+    require_view(actor, launch)
+    refuse_if_archived(launch)
+    if not may_configure_source(actor, launch):
+        raise PermissionDenied(
+            _("Only the launch owner and the Accountable for availability configure its Prometheus source.")
+        )
+    source = PrometheusSource.objects.filter(launch=launch).first() or PrometheusSource(launch=launch)
+    changed = source.pk is not None
+    source.base_url, source.queries, source.configured_by = base_url.strip(), dict(queries), actor
+    return save_with_history(
+        source, actor=actor, reason="Prometheus source changed" if changed else "Prometheus source configured"
+    )
