@@ -1,0 +1,156 @@
+"""Recertification: every day, does the stage each launch is in still hold?
+
+A launch entered its stage because the gate found every gating item passing and every sign-off
+approved and fresh. Time and events undo that: approvals expire, evidence ages, a new version
+goes into service, an audit or a rehearsal falls overdue, a review is missed, an incident is left
+unreviewed, an SLO is breached. ``recertify`` judges each launch (not archived, in a stage)
+against the stage it is *in*, with the gate's own rules: the checklist as registered, whatever
+app registered the items (``evaluate_many(..., at_current_stage=True)``), so item 1 asks whether
+the current stage's sign-offs still count and the stage's waivers still apply.
+
+Why here, in ``approvals``: "does the stage still hold" is the gate's question asked again, and
+its answer depends on sign-offs, waivers and the ledger, which ``approvals`` owns; notifying the
+owner uses ``approvals.notifications``. ``operations`` contributes what happened in service as
+checklist items (13, 14, item 11's missed reviews, and the SLO item), so it needs no hook: it
+stays below, knowing nothing of ``approvals``.
+
+What is recorded: the latest finding per launch in ``StageStanding`` (what the portfolio, the
+launch page and the reports read), and each change between holding and not holding in the ledger
+(``STAGE_LAPSED`` with the failing items' keys, ``STAGE_RESTORED``); the owner is told of a lapse
+once per lapse. Entering a stage proves it held, so a launch first found failing after it entered
+a stage (or after a move to another stage) lapses; one found holding records nothing in the ledger.
+Running it again finds the same and records nothing new."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from readiness.checklist import Readiness, evaluate_many
+from readiness.models import Launch
+
+from . import ledger
+from .choices import LedgerEvent, NotificationEvent
+from .models import StageStanding
+from .notifications import notify
+
+BATCH = 200
+
+
+class _Recertification:
+    """The actor ledger entries name for the scheduled recertification. Brackets are not allowed
+    in usernames, so no person can ever be mistaken for it."""
+
+    username = "[recertification]"
+    pk = None
+
+    def get_username(self) -> str:
+        return self.username
+
+
+SYSTEM = _Recertification()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One launch whose stage stopped holding or holds again."""
+
+    launch: str
+    stage: str
+    holds: bool
+    reasons: tuple[str, ...]
+
+    def line(self) -> str:
+        if self.holds:
+            return f"{self.launch}: {self.stage} holds again"
+        return f"{self.launch}: {self.stage} no longer holds ({len(self.reasons)}: {', '.join(self.reasons)})"
+
+
+def recertify(*, now: datetime.datetime | None = None) -> list[Change]:
+    """Judge every launch that is in a stage and not archived against that stage; store what was
+    found, ledger and announce the changes. Returns the changes. Each batch of launches costs a
+    fixed number of queries plus a few per launch whose standing changed."""
+    now = now or timezone.now()
+    ids = list(
+        Launch.objects.filter(archived=False, current_stage__isnull=False).order_by("pk").values_list("pk", flat=True)
+    )
+    changes: list[Change] = []
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        found = evaluate_many(Launch.objects.filter(pk__in=batch), now=now, at_current_stage=True)
+        stored = {standing.launch_id: standing for standing in StageStanding.objects.filter(launch_id__in=batch)}
+        unchanged = []
+        for readiness in found:
+            standing = stored.get(readiness.launch.pk)
+            if _same(standing, readiness):
+                unchanged.append(standing.pk)
+            else:
+                change = _record(readiness, now=now)
+                if change is not None:
+                    changes.append(change)
+        # Derived rows without history: a plain update is the point (one query for the batch).
+        StageStanding.objects.filter(pk__in=unchanged).update(checked_at=now)
+    return changes
+
+
+def lapse_reasons(readiness: Readiness) -> list[str]:
+    """Keys of the current stage's gating items that fail now, in checklist order."""
+    return [result.key for result in readiness.blockers]
+
+
+def _same(standing: StageStanding | None, readiness: Readiness) -> bool:
+    return (
+        standing is not None
+        and standing.stage_id == readiness.stage.pk
+        and standing.holds == (not readiness.blockers)
+        and standing.reasons == lapse_reasons(readiness)
+    )
+
+
+@transaction.atomic
+def _record(readiness: Readiness, *, now: datetime.datetime) -> Change | None:
+    """Store what was found for one launch; on a change between holding and not, ledger it and,
+    on a lapse, tell the owner. Under the launch's lock (the gate takes the same), re-reading the
+    standing, so two runs at once record one change."""
+    launch = (
+        Launch.objects.select_for_update(of=("self",), no_key=True).select_related("owner").get(pk=readiness.launch.pk)
+    )
+    stage = readiness.stage
+    if launch.current_stage_id != stage.pk or launch.archived:
+        return None  # moved or archived since the evaluation: the next run judges it afresh
+    standing = StageStanding.objects.filter(launch=launch).first()
+    reasons = lapse_reasons(readiness)
+    holds = not reasons
+    # Entering a stage proves it held: a standing of another stage says nothing about this one.
+    held = standing.holds if standing is not None and standing.stage_id == stage.pk else True
+    if standing is None:
+        standing = StageStanding(launch=launch)
+    if standing.stage_id != stage.pk or standing.holds != holds:
+        standing.since = now
+    standing.stage, standing.holds, standing.reasons, standing.checked_at = stage, holds, reasons, now
+    standing.save()
+    if held == holds:
+        return None
+    if holds:
+        ledger.append(event=LedgerEvent.STAGE_RESTORED, launch=launch, actor=SYSTEM, payload={"stage": stage.name})
+    else:
+        entry = ledger.append(
+            event=LedgerEvent.STAGE_LAPSED,
+            launch=launch,
+            actor=SYSTEM,
+            payload={"stage": stage.name, "reasons": reasons},
+        )
+        notify(
+            event=NotificationEvent.STAGE_LAPSED,
+            key=f"lapsed:{launch.pk}:{entry.sequence}",
+            launch=launch,
+            actor=None,
+            recipients=[launch.owner],
+            payload={"launch": launch.name, "stage": stage.name, "reasons": reasons, "count": len(reasons)},
+            link=reverse("web:launch", args=[launch.slug]),
+        )
+    return Change(launch.slug, stage.name, holds, tuple(reasons))
