@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from readiness.checklist import Readiness, evaluate_many
+from readiness.checklist import Readiness, evaluate_many, registry
 from readiness.models import Launch
 
 from . import ledger
@@ -154,3 +158,93 @@ def _record(readiness: Readiness, *, now: datetime.datetime) -> Change | None:
             link=reverse("web:launch", args=[launch.slug]),
         )
     return Change(launch.slug, stage.name, holds, tuple(reasons))
+
+
+# Reading what was found (the portfolio, the launch page, the reports) ------------------------------
+
+
+class Health(StrEnum):
+    HOLDS = "holds"
+    LAPSED = "lapsed"
+    NOT_LAUNCHED = "not_launched"
+
+
+HEALTH_CHOICES = [
+    (Health.HOLDS, gettext_lazy("Holds")),
+    (Health.LAPSED, gettext_lazy("No longer holds")),
+    (Health.NOT_LAUNCHED, gettext_lazy("Not launched")),
+]
+
+
+@dataclass(frozen=True)
+class LapseReason:
+    key: str
+    number: int
+    title: str
+
+
+@dataclass(frozen=True)
+class StageHealth:
+    """How the stage a launch is in stands, as the last recertification found it. A launch in a
+    stage the recertification has not judged yet holds: the gate found it holding on entry."""
+
+    state: Health
+    stage: object | None = None
+    reasons: tuple[LapseReason, ...] = ()
+    checked_at: datetime.datetime | None = None
+    since: datetime.datetime | None = None
+
+    @property
+    def lapsed(self) -> bool:
+        return self.state == Health.LAPSED
+
+    @property
+    def label(self) -> str:
+        if self.state == Health.NOT_LAUNCHED:
+            return _("not launched")
+        if self.state == Health.HOLDS:
+            return _("holds")
+        count = len(self.reasons)
+        return ngettext("no longer holds: %(count)s reason", "no longer holds: %(count)s reasons", count) % {
+            "count": count
+        }
+
+
+def stage_health(launch) -> StageHealth:
+    """What the last recertification found for ``launch``; reads ``launch.stage_standing`` (no
+    query when the caller selected it with ``select_related("stage_standing")``) and the current
+    stage (``select_related("current_stage")``)."""
+    if launch.current_stage_id is None:
+        return StageHealth(Health.NOT_LAUNCHED)
+    try:
+        standing = launch.stage_standing
+    except StageStanding.DoesNotExist:
+        standing = None
+    stage = launch.current_stage
+    if standing is None or standing.stage_id != launch.current_stage_id:
+        return StageHealth(Health.HOLDS, stage)  # entered since the last run: the gate proved it held
+    reasons = tuple(_reason(key) for key in standing.reasons)
+    state = Health.HOLDS if standing.holds else Health.LAPSED
+    return StageHealth(state, stage, reasons, standing.checked_at, standing.since)
+
+
+def _reason(key: str) -> LapseReason:
+    if key in registry:
+        check = registry.get(key)
+        return LapseReason(key, check.number, check.title)
+    return LapseReason(key, 0, key)  # an item no longer registered: named by its key
+
+
+def lapsed_filter() -> Q:
+    """Launches whose current stage the last recertification found not holding (for a queryset of launches)."""
+    return Q(stage_standing__holds=False, stage_standing__stage=F("current_stage"), current_stage__isnull=False)
+
+
+def filter_by_health(queryset, health: str):
+    if health == Health.NOT_LAUNCHED:
+        return queryset.filter(current_stage__isnull=True)
+    if health == Health.LAPSED:
+        return queryset.filter(lapsed_filter())
+    if health == Health.HOLDS:
+        return queryset.filter(current_stage__isnull=False).exclude(lapsed_filter())
+    return queryset
