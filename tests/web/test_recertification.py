@@ -79,7 +79,9 @@ def test_the_portfolio_shows_each_launch_s_operations_health(client, lapsed):
     ready_launch(owner=lapsed.owner, slug="planning", name="Planned assistant")
     recertify()
     html = page(client, lapsed.owner, reverse("web:portfolio"))
-    rows = {name: row for row in html.split("<tr>")[2:] for name in re.findall(r'href="/launches/[^"]+/">([^<]+)<', row)}
+    rows = {
+        name: row for row in html.split("<tr>")[2:] for name in re.findall(r'href="/launches/[^"]+/">([^<]+)<', row)
+    }
     assert "no longer holds: 1 reason" in rows["Lapsed assistant"]
     assert f'href="/launches/{lapsed.slug}/#stage-health"' in rows["Lapsed assistant"]
     assert "Stakeholders have approved" in rows["Lapsed assistant"]
