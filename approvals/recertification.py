@@ -167,6 +167,7 @@ class Health(StrEnum):
     HOLDS = "holds"
     LAPSED = "lapsed"
     NOT_LAUNCHED = "not_launched"
+    ARCHIVED = "archived"  # not judged any more: whatever was found last is history
 
 
 HEALTH_CHOICES = [
@@ -202,6 +203,8 @@ class StageHealth:
     def label(self) -> str:
         if self.state == Health.NOT_LAUNCHED:
             return _("not launched")
+        if self.state == Health.ARCHIVED:
+            return _("archived")
         if self.state == Health.HOLDS:
             return _("holds")
         count = len(self.reasons)
@@ -216,6 +219,8 @@ def stage_health(launch) -> StageHealth:
     stage (``select_related("current_stage")``)."""
     if launch.current_stage_id is None:
         return StageHealth(Health.NOT_LAUNCHED)
+    if launch.archived:
+        return StageHealth(Health.ARCHIVED, launch.current_stage)
     try:
         standing = launch.stage_standing
     except StageStanding.DoesNotExist:
@@ -241,10 +246,12 @@ def lapsed_filter() -> Q:
 
 
 def filter_by_health(queryset, health: str):
+    """Launches of ``queryset`` in ``health`` as ``stage_health`` says it (archived ones are never
+    lapsed nor holding: they are not judged any more)."""
     if health == Health.NOT_LAUNCHED:
         return queryset.filter(current_stage__isnull=True)
     if health == Health.LAPSED:
-        return queryset.filter(lapsed_filter())
+        return queryset.filter(lapsed_filter(), archived=False)
     if health == Health.HOLDS:
-        return queryset.filter(current_stage__isnull=False).exclude(lapsed_filter())
+        return queryset.filter(current_stage__isnull=False, archived=False).exclude(lapsed_filter())
     return queryset

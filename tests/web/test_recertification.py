@@ -75,7 +75,7 @@ def test_the_version_history_escapes_what_the_owner_typed(client, lapsed):
 
 
 def test_the_portfolio_shows_each_launch_s_operations_health(client, lapsed):
-    holding = launch_at("Internal", owner=lapsed.owner, slug="holding", name="Holding assistant")
+    launch_at("Internal", owner=lapsed.owner, slug="holding", name="Holding assistant")
     ready_launch(owner=lapsed.owner, slug="planning", name="Planned assistant")
     recertify()
     html = page(client, lapsed.owner, reverse("web:portfolio"))
@@ -87,7 +87,16 @@ def test_the_portfolio_shows_each_launch_s_operations_health(client, lapsed):
     assert "Stakeholders have approved" in rows["Lapsed assistant"]
     assert ">holds<" in rows["Holding assistant"]
     assert "not launched" in rows["Planned assistant"]
-    assert holding.slug
+
+
+def test_an_archived_launch_shows_no_lapse_it_is_no_longer_judged(client, lapsed):
+    from readiness.services import launch_archive
+
+    launch_archive(actor=lapsed.owner, launch=lapsed, seen_version=fact_version(lapsed), reason="Retired")
+    html = page(client, lapsed.owner, reverse("web:launch", args=[lapsed.slug]))
+    assert 'id="stage-health"' not in html
+    html = page(client, lapsed.owner, reverse("web:portfolio") + "?show=archived")
+    assert "no longer holds" not in html and "health-archived" in html
 
 
 @pytest.mark.parametrize(
