@@ -184,3 +184,51 @@ def test_the_lapse_notice_names_the_stage_and_the_items_in_english_and_korean():
         _, [korean] = describe(NotificationEvent.STAGE_LAPSED, payload)
     assert "Support assistant" in korean and "Beta" in korean and korean != line
     assert "no longer holds" not in korean
+
+
+def test_an_open_p0_incident_makes_the_stage_lapse_through_the_operations_item(launched):
+    from operations.services import incident_report
+
+    incident_report(
+        actor=launched.owner,
+        launch=launched,
+        title="Whole service down",
+        severity="P0",
+        user_impact="Every answer failed.",
+        detected_at=timezone.now() - datetime.timedelta(minutes=5),
+    )
+    [change] = recertify()
+    assert not change.holds
+    assert "no_open_major_incident" in change.reasons
+    assert verify_ledger()[0] == 0
+
+
+def test_whatever_item_is_registered_is_judged_generically(launched, monkeypatch):
+    """A later item (say, item 15 "Operating within SLOs" on another branch) gates the stage it
+    is registered for without recertification knowing of it."""
+    from readiness.checklist import Check, Outcome, registry
+
+    def breached(ctx):
+        return Outcome.failed("p95 latency above its SLO for 3 days")
+
+    monkeypatch.setitem(
+        registry._checks,
+        "within_slos",
+        Check("within_slos", 99, "Operating within SLOs", breached, gates_every_stage=True),
+    )
+    [change] = recertify()
+    # The item and, since the stage's gating items are among the facts approved, the sign-offs.
+    assert change.reasons == ("stakeholders_approved", "within_slos")
+    monkeypatch.delitem(registry._checks, "within_slos")
+    [restored] = recertify()
+    assert restored.holds
+
+
+def test_a_stage_s_non_gating_items_failing_do_not_make_it_lapse(launched, monkeypatch):
+    from readiness.checklist import Check, Outcome, registry
+
+    monkeypatch.setitem(
+        registry._checks, "advisory", Check("advisory", 98, "Advisory", lambda ctx: Outcome.failed("advice"))
+    )
+    assert recertify() == []
+    assert StageStanding.objects.get(launch=launched).holds
