@@ -175,3 +175,13 @@ def test_the_stage_the_launch_is_in_lapses_on_a_new_version_and_holds_again_afte
     [restored] = recertify()
     assert (restored.stage, restored.holds) == ("Internal", True)
     assert verify_ledger()[0] == 0
+
+
+def test_a_version_rewritten_in_sql_is_caught_by_verify_ledger(in_internal):
+    change_version(in_internal)
+    assert verify_ledger()[0] == 0
+    Launch.objects.filter(pk=in_internal.pk).update(serving_version=SERVING_VERSION)  # no service, no entry
+    code, _out, err = verify_ledger()
+    assert code != 0
+    assert f"serves version '{SERVING_VERSION}', but entry" in err + _out
+    assert f"recorded '{NEW_VERSION}'" in err + _out
