@@ -185,3 +185,13 @@ def test_a_version_rewritten_in_sql_is_caught_by_verify_ledger(in_internal):
     assert code != 0
     assert f"serves version '{SERVING_VERSION}', but entry" in err + _out
     assert f"recorded '{NEW_VERSION}'" in err + _out
+
+
+def test_the_quality_bar_agreement_survives_a_new_version(in_internal):
+    """The Accountable agreed the bar (what counts as a failure, the maximum rate), not a version:
+    the new version is held to the same bar, proven by new evidence and re-approved in the ML
+    sign-off, without agreeing the bar again."""
+    change_version(in_internal)
+    bar = in_internal.quality_bars.get()
+    assert bar.agreed_by_id is not None
+    assert item(evaluate(facts(in_internal)), "failure_rate_agreed").status == Status.PASS
