@@ -232,3 +232,15 @@ def test_a_stage_s_non_gating_items_failing_do_not_make_it_lapse(launched, monke
     )
     assert recertify() == []
     assert StageStanding.objects.get(launch=launched).holds
+
+
+def test_beat_recertifies_once_a_day_with_the_task_that_exists():
+    from celery.schedules import crontab
+
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["recertify-launches"]
+    assert entry["task"] == "approvals.tasks.recertify_launches"
+    assert entry["task"] in app.tasks
+    assert isinstance(entry["schedule"], crontab)
+    assert entry["schedule"].hour == {settings.RECERTIFY_HOUR} and entry["schedule"].minute == {30}
