@@ -38,6 +38,7 @@ from .models import (
     SignoffRequest,
     SignoffRequirement,
     StagePolicy,
+    StageStanding,
     Waiver,
 )
 
@@ -264,3 +265,13 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("request__launch", "request__stage", "recipient")
     search_fields = ("recipient__username", "recipient__email", "last_error", "request__launch__slug")
     date_hierarchy = "created_at"
+
+
+@admin.register(StageStanding)
+class StageStandingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What the daily recertification last found; written only by ``approvals.recertification``."""
+
+    list_display = ("launch", "stage", "holds", "since", "checked_at")
+    list_filter = ("holds",)
+    search_fields = _LAUNCH_SEARCH
+    list_select_related = ("launch", "stage")

@@ -99,6 +99,12 @@ class LedgerEvent(models.TextChoices):
     POSTMORTEM_RECORDED = "postmortem_recorded", _("Post-mortem recorded")
     # Daily SLI values recorded or replaced (operations): item 15 reads them to gate the next stage.
     SLI_RECORDED = "sli_recorded", _("SLI actuals recorded")
+    # The model/prompt version in service changed (readiness.services.launch_change).
+    VERSION_CHANGED = "version_changed", _("Serving version changed")
+    # The daily recertification (approvals.recertification): the stage a launch is in stopped
+    # holding, or holds again.
+    STAGE_LAPSED = "stage_lapsed", _("Stage no longer holds")
+    STAGE_RESTORED = "stage_restored", _("Stage holds again")
 
 
 class PolicyChangeStatus(models.TextChoices):
@@ -135,6 +141,7 @@ class NotificationEvent(models.TextChoices):
     FACT_EXPIRING = "fact_expiring", _("About to expire")
     DIGEST = "digest", _("Daily digest")
     DELIVERY_FAILED = "delivery_failed", _("A notification could not be delivered")
+    STAGE_LAPSED = "stage_lapsed", _("Stage no longer holds")
 
 
 class NotificationChannel(models.TextChoices):

@@ -133,6 +133,7 @@ def rows_disagree_with_entries() -> str:
     checks = (
         lambda: entries.problem,
         lambda: _launches(entries),
+        lambda: _serving_versions(entries),
         lambda: _decisions(entries),
         lambda: _requests(entries),
         lambda: _delegations(entries),
@@ -180,6 +181,23 @@ def _launches(entries: _Entries) -> str:
             return (
                 f"launch '{launch.slug}' (risk tier, current stage, its kind or exposure) differs from "
                 f"what entry #{last.sequence} recorded"
+            )
+    return ""
+
+
+def _serving_versions(entries: _Entries) -> str:
+    """The version in service decides what evidence counts: a launch whose version changed through
+    ``launch_change`` must still serve the version its last ``VERSION_CHANGED`` entry recorded.
+    (A version set before versions were ledgered has no entry, and nothing to compare with.)"""
+    last: dict[int, LedgerEntry] = {}
+    for entry in entries.all_by_event[LedgerEvent.VERSION_CHANGED]:
+        last[entry.launch_id] = entry
+    serving = dict(Launch.objects.filter(pk__in=list(last)).values_list("pk", "serving_version"))
+    for launch_id, entry in last.items():
+        if launch_id in serving and serving[launch_id] != entry.payload.get("to"):
+            return (
+                f"launch '{entry.launch_slug}' serves version {serving[launch_id]!r}, but entry #{entry.sequence} "
+                f"recorded {entry.payload.get('to')!r}"
             )
     return ""
 

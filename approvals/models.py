@@ -687,3 +687,35 @@ class NotificationPreference(models.Model):
             raise ValidationError({"quiet_until": _("Quiet hours must not start and end at the same time.")})
         if self.time_zone and self.time_zone not in zoneinfo.available_timezones():
             raise ValidationError({"time_zone": _("“%(zone)s” is not a known time zone.") % {"zone": self.time_zone}})
+
+
+class StageStanding(models.Model):
+    """Whether the stage a launch is in still holds, as the daily recertification last found it
+    (``approvals.recertification``): kept so that the portfolio and the reports read one row per
+    launch instead of evaluating a thousand checklists. Derived data, like
+    ``readiness.LaunchEvaluation``: every change between holding and not holding is in the ledger
+    (``STAGE_LAPSED`` / ``STAGE_RESTORED``), which is the record; this row is only the latest."""
+
+    launch = models.OneToOneField(
+        Launch, on_delete=models.CASCADE, verbose_name=_("launch"), primary_key=True, related_name="stage_standing"
+    )
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, verbose_name=_("stage"), related_name="+")
+    holds = models.BooleanField(verbose_name=_("holds"))
+    reasons = models.JSONField(
+        verbose_name=_("reasons"),
+        default=list,
+        blank=True,
+        help_text=_("Keys of the checklist items of the stage that no longer pass, in checklist order."),
+    )
+    since = models.DateTimeField(
+        verbose_name=_("since"), help_text=_("When the recertification first found the stage in this state.")
+    )
+    checked_at = models.DateTimeField(verbose_name=_("checked at"))
+
+    class Meta:
+        verbose_name = _("stage standing")
+        verbose_name_plural = _("stage standings")
+
+    def __str__(self) -> str:
+        state = "holds" if self.holds else f"no longer holds ({', '.join(self.reasons)})"
+        return f"{self.launch_id} in stage {self.stage_id}: {state}"

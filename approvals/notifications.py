@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from raci.choices import TeamFunction
 from raci.selectors import preferred_language
@@ -270,6 +271,18 @@ def describe(event: str, payload: dict) -> tuple[str, list[str]]:
         line = _("%(person)s moved %(launch)s from %(from)s to %(to)s.") % names
     elif event == NotificationEvent.STAGE_ROLLED_BACK:
         line = _("%(person)s rolled %(launch)s back from %(from)s to %(to)s.") % names
+    elif event == NotificationEvent.STAGE_LAPSED:
+        reasons = payload.get("reasons", [])
+        names["count"] = len(reasons)
+        names["items"] = "; ".join(_check_title(key) for key in reasons)
+        line = (
+            ngettext(
+                "%(launch)s is in %(stage)s, but the stage no longer holds: %(count)s reason (%(items)s).",
+                "%(launch)s is in %(stage)s, but the stage no longer holds: %(count)s reasons (%(items)s).",
+                len(reasons),
+            )
+            % names
+        )
     elif event == NotificationEvent.REPORT_READY:
         if payload.get("launch"):
             line = _("Your report on %(launch)s is ready to download.") % names

@@ -16,8 +16,16 @@ from raci.choices import Role
 from readiness.people import person_name
 
 from .access import DECIDE_REQUEST
-from .choices import DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
-from .models import Acknowledgement, PolicyChange, SignoffDecision, SignoffDelegation, SignoffRequest, Waiver
+from .choices import DecisionOutcome, LedgerEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
+from .models import (
+    Acknowledgement,
+    LedgerEntry,
+    PolicyChange,
+    SignoffDecision,
+    SignoffDelegation,
+    SignoffRequest,
+    Waiver,
+)
 from .policies import Requirement, consulted_must_acknowledge, effective_requirements
 from .snapshot import diff_snapshots, fingerprint, launch_snapshot
 
@@ -335,4 +343,15 @@ def policy_changes_awaiting(user):
         .exclude(launch__owner=user)
         .select_related("launch", "stage", "requested_by")
         .order_by("requested_at", "pk")
+    )
+
+
+VERSIONS_SHOWN = 10
+
+
+def version_changes(launch, *, limit: int = VERSIONS_SHOWN) -> list[LedgerEntry]:
+    """The launch's latest serving-version changes, newest first, as the ledger recorded them
+    (``from``, ``to``, the stage it was in; who and when). One query."""
+    return list(
+        LedgerEntry.objects.filter(launch=launch, event=LedgerEvent.VERSION_CHANGED).order_by("-sequence")[:limit]
     )

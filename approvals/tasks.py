@@ -29,3 +29,13 @@ def send_daily_reminders() -> int:
     from .reminders import send_daily_reminders as sweep
 
     return len(sweep(now=timezone.now()))
+
+
+@shared_task(acks_late=True)
+def recertify_launches() -> int:
+    """Beat, daily at ``RECERTIFY_HOUR``: judge every launch in a stage against that stage (what
+    ``manage.py recertify`` runs). Safe to run twice: a second run finds nothing changed. Returns
+    how many launches changed between holding and not holding."""
+    from .recertification import recertify
+
+    return len(recertify(now=timezone.now()))

@@ -24,6 +24,8 @@ Environment variables:
                        the environment only, never in the database or the logs
     REMINDER_HOUR      hour of the day (0–23, in TIME_ZONE) beat runs the daily reminders: overdue
                        sign-offs, escalations, expiry warnings and each person's digest (default 7)
+    RECERTIFY_HOUR     hour of the day (0–23, in TIME_ZONE) beat recertifies every launch in a stage
+                       (default 6)
     REMINDER_ESCALATION_DAYS  a sign-off overdue this many days is escalated to the Accountable of
                        its area, twice as many to the launch owner's executive, 1–365 (default 2)
     EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
@@ -227,6 +229,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Beat reads crontab schedules in this zone: the daily reminders run at REMINDER_HOUR site time.
 CELERY_TIMEZONE = TIME_ZONE
 REMINDER_HOUR = env_int("REMINDER_HOUR", 7, min_value=0, max_value=23)
+# Hour of the day (site time) beat recertifies every launch in a stage; before the reminders, so
+# an owner reads the lapse the same morning.
+RECERTIFY_HOUR = env_int("RECERTIFY_HOUR", 6, min_value=0, max_value=23)
 # Run by `celery -A config beat` (exactly one): mail the outbox still holds, e.g. because the broker
 # was down when a request was saved. Without a broker nothing schedules: run
 # `manage.py deliver_notifications` from cron instead.
@@ -268,6 +273,13 @@ CELERY_BEAT_SCHEDULE = {
     "daily-reminders": {
         "task": "approvals.tasks.send_daily_reminders",
         "schedule": crontab(hour=REMINDER_HOUR, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
+    # Once a day: does the stage each launch is in still hold (approvals.recertification)?
+    # Missing a day is harmless: the next run finds what changed, and runs twice record nothing new.
+    "recertify-launches": {
+        "task": "approvals.tasks.recertify_launches",
+        "schedule": crontab(hour=RECERTIFY_HOUR, minute=30),
         "options": {"expires": 6 * 3600},
     },
 }

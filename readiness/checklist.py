@@ -408,13 +408,31 @@ def _evaluate(context: Context, *, ignore_order: bool = False) -> Readiness:
     return Readiness(launch=launch, stage=stage, results=results, ignore_order=ignore_order)
 
 
-def evaluate_many(launches: QuerySet, *, now: datetime.datetime | None = None) -> list[Readiness]:
-    """Evaluate each launch of ``launches`` for its next stage, in a bounded number of queries."""
+def evaluate_many(
+    launches: QuerySet, *, now: datetime.datetime | None = None, at_current_stage: bool = False
+) -> list[Readiness]:
+    """Evaluate each launch of ``launches`` for its next stage, in a bounded number of queries.
+
+    With ``at_current_stage``, each launch is judged for the stage it is *in* (as if entering it
+    now, order ignored): whether the stage it entered still holds. A launch in no stage is judged
+    for nothing (``stage`` None, item 1 not applicable)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     contexts = [
-        Context(launch=launch, stage=launch.next_stage(), today=today, now=now)
+        Context(
+            launch=launch,
+            stage=current_stage_of(launch) if at_current_stage else launch.next_stage(),
+            today=today,
+            now=now,
+        )
         for launch in with_checklist_facts(launches)
     ]
     registry.prepare(contexts)
-    return [_evaluate(context) for context in contexts]
+    return [_evaluate(context, ignore_order=at_current_stage) for context in contexts]
+
+
+def current_stage_of(launch):
+    """The stage ``launch`` is in, from its prefetched stages (no query), or None."""
+    if launch.current_stage_id is None:
+        return None
+    return next((stage for stage in launch.ordered_stages() if stage.pk == launch.current_stage_id), None)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
 from approvals.models import LedgerEntry, SignoffRequest
+from approvals.recertification import stage_health
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
 from approvals.snapshot import fingerprint, launch_snapshot
 from operations.selectors import failure_reviews_of, launch_incidents, launch_rollbacks, postmortems_of, slo_standings
@@ -56,7 +57,7 @@ OLDEST_WAITING = 10
 def launch_with_facts(launch_id: int) -> Launch:
     slots = Prefetch("stakeholder_slots", queryset=LaunchStakeholder.objects.select_related("stakeholder__user"))
     return with_checklist_facts(
-        Launch.objects.filter(pk=launch_id).select_related("owner").prefetch_related(slots)
+        Launch.objects.filter(pk=launch_id).select_related("owner", "stage_standing").prefetch_related(slots)
     ).get()
 
 
@@ -91,6 +92,7 @@ def launch_context(launch: Launch, now: datetime.datetime) -> dict:
     return {
         "launch": launch,
         "current_stage": _current_stage(launch),
+        "health": stage_health(launch),
         "readiness": readiness,
         "verdict": verdict(readiness),
         "signoffs": signoffs,
@@ -294,6 +296,7 @@ def checklist_context(launch: Launch, stage_id: int, now: datetime.datetime) -> 
         "launch": launch,
         "stage": stage,
         "current_stage": _current_stage(launch),
+        "health": stage_health(launch),
         "readiness": readiness,
         "verdict": verdict(readiness),
         "blocks": blocks,
@@ -307,10 +310,17 @@ def checklist_context(launch: Launch, stage_id: int, now: datetime.datetime) -> 
 def portfolio_context(user, now: datetime.datetime) -> dict:
     today = timezone.localdate(now)
     visible = visible_launches(user)
-    launches = visible.filter(archived=False).select_related("owner").order_by("name", "pk")
+    launches = visible.filter(archived=False).select_related("owner", "stage_standing").order_by("name", "pk")
     entries = []
     for readiness in evaluate_many(launches, now=now):
-        entries.append({"launch": readiness.launch, "readiness": readiness, "verdict": verdict(readiness)})
+        entries.append(
+            {
+                "launch": readiness.launch,
+                "readiness": readiness,
+                "verdict": verdict(readiness),
+                "health": stage_health(readiness.launch),
+            }
+        )
     verdicts = Counter("final" if e["readiness"].stage is None else e["verdict"]["ready"] for e in entries)
     waiting = (
         SignoffRequest.objects.filter(launch__in=visible.filter(archived=False), status=RequestStatus.PENDING)

@@ -24,6 +24,7 @@ from approvals.choices import NotificationEvent
 from approvals.ledger import head_hash
 from approvals.models import LedgerEntry
 from approvals.notifications import notify
+from approvals.recertification import stage_health
 from approvals.snapshot import canonical_json, launch_snapshot
 from operations.models import ActionItem
 from readiness.access import can_view, require_view, visible_launches
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 # The version of the reports' layout (templates, styles, fonts). Raise it when a change would make
 # a stored report look different: asking again then renders afresh instead of returning a PDF in
 # the old layout. Stored reports stay downloadable and verifiable.
-REPORT_LAYOUT = 6
+REPORT_LAYOUT = 7
 
 
 def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:
@@ -55,7 +56,7 @@ def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage |
             visible_launches(user)
             .filter(archived=False)
             .annotate(ledger_tail=Subquery(newest_entry[:1]))
-            .select_related("evaluation")
+            .select_related("evaluation", "stage_standing")
             .order_by("pk")
         )
         data = [
@@ -64,12 +65,13 @@ def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage |
                 launch.name,
                 launch.current_stage_id,
                 *_evaluation(launch),
+                _standing(launch),
                 launch.ledger_tail or "",
             ]
             for launch in launches
         ]
         return _sha256({"kind": kind, "user": user.pk, "launches": data})
-    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+    facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk).select_related("stage_standing")).get()
     covered = stage or facts.next_stage() or next(iter(facts.ordered_stages()[-1:]), None)
     tail = LedgerEntry.objects.filter(launch=facts).order_by("-sequence").values_list("entry_hash", flat=True).first()
     with english():  # reasons are words: the same facts must give the same fingerprint in any language
@@ -95,6 +97,8 @@ def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage |
             "verdict": verdict,
             "facts": launch_snapshot(facts, covered) if covered else None,
             "ledger": tail or "",
+            # What the daily recertification found (its changes are ledgered; more reasons are not).
+            "standing": _standing(facts),
             # Incidents, post-mortems and rollbacks are ledgered; completing an action item is not.
             "action items done": sorted(
                 ActionItem.objects.filter(postmortem__incident__launch=facts, completed_at__isnull=False).values_list(
@@ -119,6 +123,11 @@ def _evaluation(launch: Launch) -> tuple:
     except LaunchEvaluation.DoesNotExist:
         return (None, None, None, None)
     return (evaluation.verdict, evaluation.passed, evaluation.total, sorted(evaluation.blockers))
+
+
+def _standing(launch: Launch) -> list:
+    health = stage_health(launch)
+    return [str(health.state), health.stage.pk if health.stage else None, [reason.key for reason in health.reasons]]
 
 
 def _sha256(data) -> str:

@@ -248,7 +248,7 @@ def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
 def launch_with_facts(launch: Launch, *prefetch) -> Launch:
     """``launch`` read again with its owner and every fact the checklist reads (a fixed number of
     queries however big it is), and whatever else a page names in ``prefetch``."""
-    queryset = Launch.objects.filter(pk=launch.pk).select_related("owner").prefetch_related(*prefetch)
+    queryset = Launch.objects.filter(pk=launch.pk).select_related("owner", "stage_standing").prefetch_related(*prefetch)
     return with_checklist_facts(queryset).get()
 
 

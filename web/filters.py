@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from approvals.recertification import HEALTH_CHOICES, filter_by_health
 from raci.models import Team
 from readiness.choices import RiskTier, StageKind
 from readiness.models import Launch, Verdict
@@ -31,6 +32,12 @@ class PortfolioFilter(django_filters.FilterSet):
         choices=Verdict.choices,
         empty_label=_("Any verdict"),
     )
+    health = django_filters.ChoiceFilter(
+        method="by_health",
+        label=_("Operations health"),
+        choices=HEALTH_CHOICES,
+        empty_label=_("Any health"),
+    )
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.order_by("name"),
         method="with_team",
@@ -56,7 +63,7 @@ class PortfolioFilter(django_filters.FilterSet):
 
     class Meta:
         model = Launch
-        fields = ["q", "stage", "verdict", "team", "risk_tier", "owner", "show"]
+        fields = ["q", "stage", "verdict", "health", "team", "risk_tier", "owner", "show"]
 
     def __init__(self, *args, owners: QuerySet | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -88,6 +95,10 @@ class PortfolioFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(areas__assignments__stakeholder__teams=value) | Q(stakeholder_slots__stakeholder__teams=value)
         ).distinct()
+
+    def by_health(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """By what the last daily recertification found of the stage each launch is in."""
+        return filter_by_health(queryset, value)
 
     def in_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == PLANNING:

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange, SignoffRequest
 from approvals.notifications import undelivered_messages
-from approvals.selectors import stage_signoffs
+from approvals.recertification import stage_health
+from approvals.selectors import stage_signoffs, version_changes
 from approvals.services.policy import may_decide_policy_change
 from operations.access import may_respond
 from operations.selectors import failure_reviews_of, launch_incidents
@@ -68,7 +69,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     visible = visible_launches(request.user)
     owners = get_user_model().objects.filter(pk__in=visible.values("owner_id")).order_by("first_name", "last_name")
-    launches = visible.select_related("owner", "current_stage").annotate(
+    launches = visible.select_related("owner", "current_stage", "stage_standing").annotate(
         pending_signoffs=Count("signoff_requests", filter=Q(signoff_requests__status=RequestStatus.PENDING)),
         overdue_signoffs=Count(
             "signoff_requests",
@@ -82,7 +83,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = {launch.pk: launch for launch in page.object_list}
     readiness = {r.launch.pk: r for r in evaluate_many(Launch.objects.filter(pk__in=shown))}
-    entries = [(launch, Standing.of(readiness[launch.pk])) for launch in page.object_list]
+    entries = [(launch, Standing.of(readiness[launch.pk]), stage_health(launch)) for launch in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -160,6 +161,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     facts = launch_with_facts(launch, slots_prefetch())
     now = timezone.now()
     readiness = evaluate(facts, now=now)
+    health = stage_health(facts)
     signoffs = stage_signoffs(facts, readiness.stage, now=now) if readiness.stage else []
     is_owner = request.user.pk == facts.owner_id or request.user.has_perm(CHANGE_LAUNCH, facts)
     return render(
@@ -168,6 +170,8 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "launch": facts,
             "verdict": Standing.of(readiness),
+            "health": health,
+            "versions": version_changes(facts),
             "stages": facts.ordered_stages(),
             "signoffs": signoffs,
             "may_change": is_owner and not facts.archived,

@@ -14,6 +14,7 @@ from ..choices import SloIndicator
 from ..history import save_with_history
 from ..launch_templates import TEMPLATES
 from ..models import SLO, Launch, QualityBar, RolloutStage, SeverityLevel
+from ..recording import record
 from ..validators import clean_text
 from .facts import lock_launch, require_version
 
@@ -172,9 +173,28 @@ def launch_change(*, actor, launch: Launch, seen_version: int, values: dict) -> 
     changed = sorted(name for name, value in values.items() if getattr(launch, name) != value)
     if not changed:
         return launch
+    previous_version = launch.serving_version
     for name in changed:
         setattr(launch, name, values[name])
-    return save_with_history(launch, actor=actor, reason=f"Changed {', '.join(n.replace('_', ' ') for n in changed)}")
+    save_with_history(launch, actor=actor, reason=f"Changed {', '.join(n.replace('_', ' ') for n in changed)}")
+    if "serving_version" in changed:
+        _record_version_change(launch, actor, previous_version)
+    return launch
+
+
+def _record_version_change(launch: Launch, actor, previous: str) -> None:
+    """A new model/prompt version in service is an event the gate reads: evidence measured on the
+    old version stops counting (checklist item 12) and every approval given on the old version is
+    stale (the serving version is in each sign-off's snapshot). Ledgered, so the version history is
+    as tamper-evident as the approvals it invalidates."""
+    stage = launch.current_stage
+    record(
+        event="version_changed",
+        launch=launch,
+        actor=actor,
+        payload={"from": previous, "to": launch.serving_version, "stage": stage.name if stage else None},
+        seal=[launch],
+    )
 
 
 @transaction.atomic

@@ -68,3 +68,22 @@ def test_evaluating_twelve_launches_together_stays_within_the_same_query_bound(d
     assert len(results) == 12
     assert stages["launch-1"] == StageKind.BETA
     assert stages["launch-0"] == StageKind.INTERNAL
+
+
+def test_at_current_stage_judges_each_launch_for_the_stage_it_is_in_not_the_next(db):
+    from tests.builders import launch_at
+
+    launched = launch_at("Internal", slug="launched")
+    planned = ready_launch(slug="planned")
+    found = {
+        r.launch.slug: r
+        for r in evaluate_many(Launch.objects.filter(pk__in=[launched.pk, planned.pk]), at_current_stage=True)
+    }
+    assert found["launched"].stage.name == "Internal" and found["launched"].ignore_order
+    assert found["launched"].blockers == []  # it entered Internal through the gate just now
+    assert found["planned"].stage is None  # in no stage: judged for nothing
+    signoffs = next(r for r in found["planned"].results if r.key == "stakeholders_approved")
+    assert signoffs.status == Status.NOT_APPLICABLE
+    # The same launch for its next stage: Beta, whose sign-offs nobody asked for.
+    [next_stage] = evaluate_many(Launch.objects.filter(pk=launched.pk))
+    assert next_stage.stage.name == "Beta" and next_stage.blockers

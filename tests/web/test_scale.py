@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from approvals.models import StageStanding
 from raci.choices import TeamFunction
 from readiness.checklist import evaluate_many
 from readiness.choices import StageKind
@@ -44,16 +45,37 @@ def people(shared_people, db, django_user_model):
     return {name: django_user_model.objects.get(pk=pk) for name, pk in shared_people.items()}
 
 
-def bulk_launches(owner, start: int, count: int, *, prefix: str = "Scale launch") -> None:
+def bulk_launches(owner, start: int, count: int, *, prefix: str = "Scale launch", in_stage_every: int = 0) -> None:
     """``count`` launches of ``owner`` as the portfolio reads them: a stage to enter, the owner's
     grants and a stored evaluation (every other one blocked)."""
     launches = Launch.objects.bulk_create(
         Launch(name=f"{prefix} {n:04d}", slug=f"{prefix.replace(' ', '-').lower()}-{n:04d}", owner=owner)
         for n in range(start, start + count)
     )
-    RolloutStage.objects.bulk_create(
+    stages = RolloutStage.objects.bulk_create(
         RolloutStage(launch=launch, kind=StageKind.INTERNAL, name="Internal", order=1, exposure_percent=Decimal("1"))
         for launch in launches
+    )
+    # With ``in_stage_every=3``, every third launch is in its stage, as the daily recertification
+    # found it: every other one of those no longer holds (issue 11, point 6).
+    launched = [
+        (n, launch, stage)
+        for n, launch, stage in zip(range(start, start + count), launches, stages, strict=True)
+        if in_stage_every and n % in_stage_every == 0
+    ]
+    for _, launch, stage in launched:
+        launch.current_stage = stage
+    Launch.objects.bulk_update([launch for _, launch, _ in launched], ["current_stage"])
+    StageStanding.objects.bulk_create(
+        StageStanding(
+            launch=launch,
+            stage=stage,
+            holds=n % (2 * in_stage_every) != 0,
+            reasons=[] if n % (2 * in_stage_every) != 0 else ["stakeholders_approved", "quality_evidence"],
+            since=timezone.now(),
+            checked_at=timezone.now(),
+        )
+        for n, launch, stage in launched
     )
     grants = Permission.objects.filter(
         content_type__app_label="readiness", codename__in=["view_launch", "change_launch"]
@@ -93,19 +115,31 @@ def portfolio(client, params):
 # With which parameters each sees how many of the 10 and of the 1,000 launches (the PM owns them;
 # another PM owns 5 more, which only the executive sees).
 CASES = {
-    "executive": [({}, (15, 1005)), ({"verdict": "blocked"}, (7, 502)), ({"q": "scale launch 00"}, (10, 100))],
-    "pm": [({}, (10, 1000)), ({"verdict": "blocked"}, (5, 500)), ({"q": "scale launch 00"}, (10, 100))],
+    "executive": [
+        ({}, (15, 1005)),
+        ({"verdict": "blocked"}, (7, 502)),
+        ({"q": "scale launch 00"}, (10, 100)),
+        ({"health": "lapsed"}, (3, 168)),
+        ({"health": "holds"}, (3, 168)),
+    ],
+    "pm": [
+        ({}, (10, 1000)),
+        ({"verdict": "blocked"}, (5, 500)),
+        ({"q": "scale launch 00"}, (10, 100)),
+        ({"health": "lapsed"}, (2, 167)),
+        ({"health": "not_launched"}, (6, 666)),
+    ],
 }
 
 
 @pytest.mark.parametrize("who", CASES)
 def test_the_portfolio_runs_the_same_queries_for_10_and_1000_launches(client, people, who):
-    bulk_launches(people["other_pm"], 0, 5, prefix="Other launch")
-    bulk_launches(people["pm"], 0, 10)
+    bulk_launches(people["other_pm"], 0, 5, prefix="Other launch", in_stage_every=3)
+    bulk_launches(people["pm"], 0, 10, in_stage_every=3)
     client.force_login(people[who])
     client.get("/")  # session, content types and the like are cached from here on
     few = {str(params): portfolio(client, params) for params, _ in CASES[who]}
-    bulk_launches(people["pm"], 10, 990)
+    bulk_launches(people["pm"], 10, 990, in_stage_every=3)
     many = {str(params): portfolio(client, params) for params, _ in CASES[who]}
 
     for params, shown in CASES[who]:
