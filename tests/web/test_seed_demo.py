@@ -75,8 +75,9 @@ def test_seed_demo_portfolio_has_ready_and_blocked_launches_for_different_reason
             "pii_policy",
         },
         "hr-helpdesk": {"stakeholders_approved"},
-        # In service for three months: its evidence has aged and last week's failure review was missed.
-        "billing-faq": {"stakeholders_approved", "quality_evidence", "feedback_loop"},
+        # In service for three months: its evidence has aged, last week's failure review was missed
+        # and its p95 latency is over target this month.
+        "billing-faq": {"stakeholders_approved", "quality_evidence", "feedback_loop", "operating_within_slos"},
     }
     stages = {
         launch.slug: launch.current_stage.name if launch.current_stage else None for launch in Launch.objects.all()

@@ -4,6 +4,7 @@ It lives in `web`, an interface, because it uses every domain app: launches, RAC
 the operating record (incidents, failure reviews, rollbacks, SLI actuals)."""
 
 import datetime
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,17 +16,20 @@ from django.utils import timezone
 
 from approvals.choices import DecisionOutcome
 from approvals.services import signoff_decide, signoffs_request, stage_advance, stage_rollback
+from operations.models import SliSource
 from operations.services import (
+    Measurement,
     failure_count_record,
     failure_review_record,
     incident_report,
     postmortem_record,
     review_action_complete,
+    sli_record,
 )
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
 from raci.services import area_omission_record, launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
-from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier
+from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier, SloIndicator
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
 from readiness.services import (
@@ -526,8 +530,9 @@ class DemoPortfolio:
     def _in_service_three_months(self, launch: Launch) -> None:
         """The launched product: in internal use 95 days ago, in beta 90 days ago, rolled back for a
         P1 incident that was answered late and re-admitted to beta after its fix, with a second,
-        smaller incident since, a post-mortem, weekly failure reviews (the latest one missed) and
-        evidence that has aged: its beta no longer holds."""
+        smaller incident since, a post-mortem, weekly failure reviews (the latest one missed), 90
+        days of SLI actuals with its latency SLO breached this month, and evidence that has aged:
+        its beta no longer holds."""
         days_ago = self._days_ago
         self._staff_raci(launch)
         self._agree_quality_bar(launch, samples=1500, failures=30, days_ago=93)
@@ -537,6 +542,7 @@ class DemoPortfolio:
             self._approve_all(launch, stage_name, now=when)
             self._advance(launch, stage_name, now=when)
         self._operating_record(launch)
+        self._sli_actuals(launch)
         self._approve_all(launch, "Full", except_functions={TeamFunction.EXECUTIVE})
 
     def _days_ago(self, days: int, hour: int = 10, minute: int = 0) -> datetime.datetime:
@@ -638,3 +644,23 @@ class DemoPortfolio:
             )
             for action in review.actions.all():
                 review_action_complete(actor=raj.user, action=action, done_on=held_on + datetime.timedelta(days=5))
+
+    def _sli_actuals(self, launch: Launch) -> None:
+        """90 days of daily values: the success rate meets its 99.5 % but for the P1's day; p95
+        latency has crept past its 3 s target this month (the breached SLO), with the P2's spike;
+        the daily cost stays under its alert limit and the month under its budget."""
+        measurements = []
+        for days in range(90, 0, -1):
+            day = self.today - datetime.timedelta(days=days)
+            wave = Decimal(str(round(math.sin(days / 3) * 40)))  # a weekly-ish ripple, the same every run
+            success = Decimal("97.20") if days == 31 else Decimal("99.78") + wave / 1000
+            latency = Decimal("2350") + (Decimal(40) * (30 - days) if days < 30 else 0) + wave * 3
+            if days == 9:
+                latency = Decimal("9100")
+            cost = Decimal("215") + wave / 2
+            measurements += [
+                Measurement(day=day, indicator=SloIndicator.SUCCESS_RATE, value=success.quantize(Decimal("0.01"))),
+                Measurement(day=day, indicator=SloIndicator.LATENCY_P95, value=latency.quantize(Decimal("1"))),
+                Measurement(day=day, indicator=SloIndicator.COST_DAILY, value=cost.quantize(Decimal("0.01"))),
+            ]
+        sli_record(actor=self.pm, launch=launch, measurements=measurements, source=SliSource.COMMAND)
