@@ -6,13 +6,13 @@ import datetime
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from raci.choices import Role, TeamFunction
-from raci.models import RaciAssignment, Stakeholder
+from raci.models import RaciAssignment, Stakeholder, Team
 
 from ..choices import DeliveryMode, NotificationEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
 from ..models import (
@@ -48,9 +48,7 @@ def sweep_digests(*, now: datetime.datetime) -> list[Sent]:
         waiting[user_id]["waivers"].append(_waiver_item(waiver))
     for user_id, change in _policy_changes_waiting():
         waiting[user_id]["policy_changes"].append(_policy_change_item(change))
-    for ack in Acknowledgement.objects.filter(acknowledged_at__isnull=True, launch__archived=False).select_related(
-        "launch", "stage"
-    ):
+    for ack in _acknowledgements_waiting():
         waiting[ack.user_id]["acknowledgements"].append(
             {"launch": ack.launch.name, "stage": ack.stage.name, "link": reverse("web:inbox")}
         )
@@ -107,6 +105,26 @@ def _signoffs_waiting():
         .order_by("content_object__due_date", "content_object__created_at", "pk")
     )
     return [(grant.user_id, grant.content_object) for grant in grants]
+
+
+def _acknowledgements_waiting():
+    """Acknowledgements not yet given, on launches not archived that their person still sees
+    (``readiness.access.can_view``, for everyone at once: one query). A Consulted person taken off
+    the launch cannot acknowledge any more; the digest must not name the launch to them daily."""
+    from readiness.models import LaunchUserObjectPermission
+
+    grant = LaunchUserObjectPermission.objects.filter(
+        content_object=OuterRef("launch"),
+        user=OuterRef("user"),
+        permission__codename="view_launch",
+        permission__content_type__app_label="readiness",
+    )
+    executive = Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=OuterRef("user"))
+    return (
+        Acknowledgement.objects.filter(acknowledged_at__isnull=True, launch__archived=False)
+        .filter(Q(launch__owner=F("user")) | Q(user__is_superuser=True) | Exists(grant) | Exists(executive))
+        .select_related("launch", "stage")
+    )
 
 
 def _signoff_item(request: SignoffRequest) -> dict:
