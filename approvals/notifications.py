@@ -389,9 +389,10 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
 
 # A message waiting in the outbox (quiet hours, retries, a broker down) is about a launch its
 # recipient could see when it was written. One who has since lost sight of the launch is not sent it
-# (it would name the launch and quote what happened on it), except a withdrawal: withdrawing the
-# request is what takes an outside addressee's view away, and they must learn nothing is asked.
-TOLD_AFTER_LOSING_SIGHT = frozenset({NotificationEvent.SIGNOFF_WITHDRAWN})
+# (it would name the launch and quote what happened on it), except: a withdrawal (withdrawing the
+# request is what takes an outside addressee's view away, and they must learn nothing is asked) and
+# an escalation (it goes by post, to the function's leads when the area has no Accountable to ask).
+TOLD_WITHOUT_SEEING = frozenset({NotificationEvent.SIGNOFF_WITHDRAWN, NotificationEvent.SIGNOFF_ESCALATED})
 
 
 def _reason_to_drop(message: OutboxMessage) -> str:
@@ -400,7 +401,7 @@ def _reason_to_drop(message: OutboxMessage) -> str:
         return f"Not sent: the request was {request.get_status_display().lower()} before delivery."
     if not recipient.is_active:
         return "Not sent: the recipient has been deactivated."
-    if message.launch is not None and message.event not in TOLD_AFTER_LOSING_SIGHT:
+    if message.launch is not None and message.event not in TOLD_WITHOUT_SEEING:
         if not can_view(recipient, message.launch):
             return "Not sent: the recipient no longer sees the launch."
     preference = preference_of(recipient)

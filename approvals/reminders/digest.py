@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from raci.choices import Role, TeamFunction
-from raci.models import RaciAssignment, Stakeholder, Team
+from raci.models import RaciAssignment, Stakeholder
 
 from ..choices import DeliveryMode, NotificationEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
 from ..models import (
@@ -25,7 +25,8 @@ from ..models import (
     SignoffRequestUserObjectPermission,
     Waiver,
 )
-from .common import Sent, leads_by_function, local_date, request_names, tell
+from ..notifications import TOLD_WITHOUT_SEEING
+from .common import Sent, leads_by_function, local_date, request_names, sees_launch, tell
 
 User = get_user_model()
 
@@ -111,18 +112,9 @@ def _acknowledgements_waiting():
     """Acknowledgements not yet given, on launches not archived that their person still sees
     (``readiness.access.can_view``, for everyone at once: one query). A Consulted person taken off
     the launch cannot acknowledge any more; the digest must not name the launch to them daily."""
-    from readiness.models import LaunchUserObjectPermission
-
-    grant = LaunchUserObjectPermission.objects.filter(
-        content_object=OuterRef("launch"),
-        user=OuterRef("user"),
-        permission__codename="view_launch",
-        permission__content_type__app_label="readiness",
-    )
-    executive = Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=OuterRef("user"))
     return (
         Acknowledgement.objects.filter(acknowledged_at__isnull=True, launch__archived=False)
-        .filter(Q(launch__owner=F("user")) | Q(user__is_superuser=True) | Exists(grant) | Exists(executive))
+        .filter(sees_launch("user"))
         .select_related("launch", "stage")
     )
 
@@ -246,6 +238,9 @@ def _notices_for_digest_readers(now: datetime.datetime) -> dict[int, list[dict]]
     for notice in (
         Notification.objects.filter(recipient_id__in=readers, created_at__gt=min(since.values()))
         .exclude(event=NotificationEvent.DIGEST)
+        # As the outbox does (``notifications.TOLD_WITHOUT_SEEING``): a launch the reader no
+        # longer sees is not named to them again by mail.
+        .filter(Q(launch__isnull=True) | Q(event__in=TOLD_WITHOUT_SEEING) | sees_launch("recipient"))
         .order_by("created_at", "pk")
     ):
         if notice.created_at > since[notice.recipient_id]:

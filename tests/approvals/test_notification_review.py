@@ -3,18 +3,24 @@ someone who no longer sees the launch it is about."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from approvals.choices import NotificationEvent, OutboxStatus
-from approvals.models import Acknowledgement, Notification, OutboxMessage
+from approvals.choices import DeliveryMode, NotificationEvent, OutboxStatus, WaiverStatus
+from approvals.models import Acknowledgement, Notification, NotificationPreference, OutboxMessage, Waiver
 from approvals.notifications import deliver_outbox, notify
-from approvals.reminders import sweep_digests
+from approvals.reminders import sweep_digests, sweep_expiring, sweep_overdue
+from approvals.services import signoffs_request
+from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import RaciAssignment
+from raci.services import stakeholder_set_executive
 from readiness.access import can_view
-from tests.builders import ready_launch
-from tests.factories import UserFactory
+from tests.builders import accountable_of, ready_launch, team_for
+from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +122,120 @@ def test_the_digest_still_asks_for_an_acknowledgement_the_person_may_give(launch
 
     (digest,) = Notification.objects.filter(event=NotificationEvent.DIGEST, recipient=watcher)
     assert [item["launch"] for item in digest.payload["acknowledgements"]] == ["Project Codename"]
+
+
+def test_a_digest_readers_digest_does_not_name_a_launch_they_no_longer_see(launch, watcher):
+    """Someone who takes their news in a daily digest and was taken off the launch since: the
+    digest (a mail) must not list the launch's notices; the in-app notice stays theirs."""
+    NotificationPreference.objects.create(user=watcher, mode=DeliveryMode.DIGEST)
+    stage_change_notice(launch, [watcher], event=NotificationEvent.STAGE_ADVANCED)
+    other = ready_launch(slug="other", name="Other launch")
+    stage_change_notice(other, [give_view(watcher, other)], event=NotificationEvent.STAGE_ADVANCED)
+    take_role_away(watcher, launch)
+
+    sweep_digests(now=timezone.now())
+
+    (digest,) = Notification.objects.filter(event=NotificationEvent.DIGEST, recipient=watcher)
+    assert [item["launch"] for item in digest.payload["notices"]] == ["Other launch"]
+    assert Notification.objects.filter(recipient=watcher, launch=launch).exists()
+
+
+# Escalation goes to people who still hold the post it is escalated to ----------------------------
+
+
+def overdue_ml_request(launch):
+    """The ML sign-off for Internal, addressed to the model-quality Responsible, due yesterday."""
+    area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
+    responsible = area.assignments.get(role=Role.RESPONSIBLE).stakeholder.user
+    (request,) = signoffs_request(
+        actor=launch.owner,
+        launch=launch,
+        stage=launch.stages.get(name="Internal"),
+        functions=[TeamFunction.ML],
+        addressees={TeamFunction.ML: [responsible]},
+        due_date=timezone.localdate() + datetime.timedelta(days=1),
+    )
+    return request
+
+
+def overdue_by(request, days: int) -> datetime.datetime:
+    date = request.due_date + datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(7)))
+
+
+def escalated_to(sent, level: int) -> list:
+    return [item.recipient for item in sent if item.key.endswith(f":level{level}")]
+
+
+def test_a_former_executive_is_not_escalated_to_the_executive_leads_are(launch):
+    """The owner's named executive left the executive teams: they no longer see every launch, and
+    the escalation must reach someone who can act (the leads of the executive teams)."""
+    executives = team_for(TeamFunction.EXECUTIVE)
+    boss = StakeholderFactory(user=UserFactory(username="boss"), teams=[executives])
+    lead = StakeholderFactory(user=UserFactory(username="lead-exec"), teams=[executives])
+    executives.lead = lead
+    executives.save()
+    admin = UserFactory(username="teamadmin")
+    admin.user_permissions.add(Permission.objects.get(codename="manage_teams"))
+    admin = User.objects.get(pk=admin.pk)
+    stakeholder_set_executive(actor=admin, stakeholder=StakeholderFactory(user=launch.owner), executive=boss)
+    boss.teams.remove(executives)  # moved out of leadership; the reporting line was not updated
+
+    sent = sweep_overdue(now=overdue_by(overdue_ml_request(launch), 4))
+
+    assert escalated_to(sent, 2) == [lead.user]
+
+
+def test_an_accountable_who_left_the_areas_function_gives_way_to_the_function_leads(launch):
+    request = overdue_ml_request(launch)
+    accountable = accountable_of(launch, AreaKind.MODEL_QUALITY)
+    ml = team_for(TeamFunction.ML)
+    accountable.teams.remove(ml)  # moved to another team; still Accountable on this launch's RACI
+    lead = StakeholderFactory(user=UserFactory(username="ml-lead"), teams=[ml])
+    ml.lead = lead
+    ml.save()
+
+    sent = sweep_overdue(now=overdue_by(request, 2))
+
+    assert escalated_to(sent, 1) == [lead.user]
+
+
+def test_a_sweep_does_not_tell_someone_who_no_longer_sees_the_launch(launch, watcher):
+    """Sweeps find their recipients in history (who decided a waiver, who approved): one taken off
+    the launch since must not get an in-app notice naming it; the owner still does."""
+    waiver = Waiver.objects.create(
+        launch=launch,
+        stage=launch.stages.get(name="Beta"),
+        check_key="pii_policy",
+        justification="Masking ships next week",
+        expires_on=timezone.localdate() + datetime.timedelta(days=3),
+        requested_by=launch.owner,
+        status=WaiverStatus.APPROVED,
+        decided_by=watcher,
+    )
+    take_role_away(watcher, launch)
+
+    sent = sweep_expiring(now=timezone.now())
+
+    told = {item.recipient for item in sent if item.key.startswith(f"waiver:{waiver.pk}:")}
+    assert told == {launch.owner}
+    assert not Notification.objects.filter(recipient=watcher).exists()
+
+
+def test_an_escalation_to_a_function_lead_off_the_launch_is_mailed(launch, mailoutbox):
+    """Escalations go by post: the function's lead need not be on the launch to be chased by mail."""
+    request = overdue_ml_request(launch)
+    accountable = accountable_of(launch, AreaKind.MODEL_QUALITY).user
+    accountable.is_active = False
+    accountable.save()
+    ml = team_for(TeamFunction.ML)
+    lead = StakeholderFactory(user=UserFactory(username="ml-lead", email="ml-lead@example.com"), teams=[ml])
+    ml.lead = lead
+    ml.save()
+    assert not can_view(lead.user, launch)
+    sweep_overdue(now=overdue_by(request, 2))
+    mailoutbox.clear()
+
+    deliver_outbox()
+
+    assert [mail.to for mail in mailoutbox if mail.to == [lead.user.email]] == [[lead.user.email]]
