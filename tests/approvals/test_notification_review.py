@@ -239,3 +239,17 @@ def test_an_escalation_to_a_function_lead_off_the_launch_is_mailed(launch, mailo
     deliver_outbox()
 
     assert [mail.to for mail in mailoutbox if mail.to == [lead.user.email]] == [[lead.user.email]]
+
+
+def test_a_mail_server_that_never_answers_fails_the_attempt_instead_of_holding_the_worker(settings):
+    """Without a timeout Django's SMTP connection waits for ever: the drain holds the message's lock
+    (on SQLite, the database's write lock, which every request waits for), the message is never
+    recorded as failing, and its owner never hears of it."""
+    from django.core.mail import get_connection
+
+    import config.settings as project_settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert get_connection().timeout == project_settings.EMAIL_TIMEOUT
+    # Shorter than SQLite's wait for the write lock, so a request behind a drain waits, never fails.
+    assert 0 < project_settings.EMAIL_TIMEOUT < project_settings._SQLITE_OPTIONS["timeout"]
