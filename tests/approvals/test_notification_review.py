@@ -253,3 +253,16 @@ def test_a_mail_server_that_never_answers_fails_the_attempt_instead_of_holding_t
     assert get_connection().timeout == project_settings.EMAIL_TIMEOUT
     # Shorter than SQLite's wait for the write lock, so a request behind a drain waits, never fails.
     assert 0 < project_settings.EMAIL_TIMEOUT < project_settings._SQLITE_OPTIONS["timeout"]
+
+
+def test_a_time_zone_no_longer_known_does_not_stop_the_outbox(launch, watcher, mailoutbox):
+    """A zone saved while valid can disappear from a later tz database. Reading it must not raise:
+    the message would roll back, stay first in line and stop every drain from sending anything."""
+    NotificationPreference.objects.create(user=watcher, quiet_from=datetime.time(22), quiet_until=datetime.time(7))
+    NotificationPreference.objects.filter(user=watcher).update(time_zone="Europe/Atlantis")
+    stage_change_notice(launch, [watcher], event=NotificationEvent.STAGE_ADVANCED)
+
+    counts = deliver_outbox(now=timezone.now().replace(hour=12))
+
+    assert counts["sent"] == 1
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING, attempts__gt=0).count() == 0
