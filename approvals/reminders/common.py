@@ -71,20 +71,6 @@ def tell(
     sent. One savepoint: all of it or, when another run
     told them meanwhile, nothing."""
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
-    # Never someone taken off the launch since (one query); escalations go by post, not history.
-    if people and launch is not None and event not in TOLD_WITHOUT_SEEING:
-        seeing = set(
-            get_user_model()
-            .objects.filter(pk__in=list(people))
-            .filter(
-                Q(pk=launch.owner_id)
-                | Q(is_superuser=True)
-                | Exists(_view_grants(launch, OuterRef("pk")))
-                | Exists(_executive_teams(OuterRef("pk")))
-            )
-            .values_list("pk", flat=True)
-        )
-        people = {pk: person for pk, person in people.items() if pk in seeing}
     if not people:
         return []
     if told is None:
@@ -93,7 +79,23 @@ def tell(
                 "recipient_id", flat=True
             )
         )
-    fresh = [person for pk, person in sorted(people.items()) if pk not in told]
+    fresh = {pk: person for pk, person in people.items() if pk not in told}
+    # Never someone taken off the launch since (one query, only when someone is new to tell);
+    # escalations go by post, not history.
+    if fresh and launch is not None and event not in TOLD_WITHOUT_SEEING:
+        seeing = set(
+            get_user_model()
+            .objects.filter(pk__in=list(fresh))
+            .filter(
+                Q(pk=launch.owner_id)
+                | Q(is_superuser=True)
+                | Exists(_view_grants(launch, OuterRef("pk")))
+                | Exists(_executive_teams(OuterRef("pk")))
+            )
+            .values_list("pk", flat=True)
+        )
+        fresh = {pk: person for pk, person in fresh.items() if pk in seeing}
+    fresh = [person for _pk, person in sorted(fresh.items())]
     if not fresh:
         return []
     try:
