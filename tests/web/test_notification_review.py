@@ -1,17 +1,23 @@
-"""Hostile review of the notifications page (issue 10): its cost does not grow with the notices
-shown, and it tells a reader no more about a launch than the notice told them."""
+"""Hostile review of the notifications pages (issue 10): the list's cost does not grow with the
+notices shown, it tells a reader no more about a launch than the notice told them, and nobody names
+their own executive (where their escalations go) through the admin."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from approvals.choices import NotificationEvent
 from approvals.notifications import notify
+from raci.choices import TeamFunction
+from raci.models import Stakeholder
 from readiness.models import Launch
-from tests.factories import LaunchFactory, UserFactory
+from tests.builders import team_for
+from tests.factories import LaunchFactory, StakeholderFactory, UserFactory
+from tests.helpers import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +67,48 @@ def test_a_notice_names_the_launch_as_it_was_told_not_its_later_name(client):
 
     assert "Project Falcon" in page
     assert "Acme acquisition" not in page
+
+
+# The escalation line cannot be set by the person it escalates about, on any admin path ----------
+
+
+def test_nobody_names_their_own_executive_by_adding_their_own_stakeholder_in_the_admin(client):
+    """A team administrator who owns launches and has no stakeholder row yet must not be able to add
+    one for themselves with an executive of their choosing (their escalations would go there)."""
+    boss = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)], title="Friendly VP")
+    owner = UserFactory(is_staff=True)
+    owner.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_stakeholder", "change_stakeholder", "add_stakeholder", "manage_teams"]
+        )
+    )
+    client.force_login(owner)
+
+    response = client.post(
+        admin_url(Stakeholder, "add"), {"user": owner.pk, "title": "PM", "executive": boss.pk, "teams": []}
+    )
+
+    assert response.status_code == 403
+    mine = Stakeholder.objects.filter(user=owner).first()
+    assert mine is None or mine.executive_id is None
+
+
+def test_a_team_administrator_adds_someone_elses_stakeholder_with_an_executive_through_the_service(client):
+    boss = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)], title="VP")
+    admin = UserFactory(is_staff=True)
+    admin.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_stakeholder", "change_stakeholder", "add_stakeholder", "manage_teams"]
+        )
+    )
+    client.force_login(admin)
+    person = UserFactory()
+
+    response = client.post(
+        admin_url(Stakeholder, "add"), {"user": person.pk, "title": "PM", "executive": boss.pk, "teams": []}
+    )
+
+    assert response.status_code == 302
+    added = Stakeholder.objects.get(user=person)
+    assert added.executive == boss
+    assert added.history.first().history_change_reason == f"Executive: {boss.display_name}"
