@@ -64,12 +64,11 @@ def tell(
     detail: str,
     told: set[int] | None = None,
 ) -> list[Sent]:
-    """``notify`` the active ``recipients`` who still see ``launch`` (sweeps find people in history:
-    who approved, who decided a waiver; one taken off the launch since is not told about it; but
-    see ``notifications.TOLD_WITHOUT_SEEING``) and
-    were not yet told about (event, key) (``told``, when the caller already knows); what was newly
-    sent. One savepoint: all of it or, when another run
-    told them meanwhile, nothing."""
+    """``notify`` the active ``recipients`` not yet told about (event, key) (``told``, when the
+    caller already knows) who still see ``launch``: sweeps find people in history (who approved,
+    who decided a waiver), and one taken off the launch since is not told about it (but see
+    ``notifications.TOLD_WITHOUT_SEEING``). What was newly sent. One savepoint: all of it or, when
+    another run told them meanwhile, nothing."""
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
     if not people:
         return []
