@@ -193,7 +193,8 @@ def _level_one(request: SignoffRequest, waiting: list, accountables, leads) -> l
 
 def _level_two(request: SignoffRequest, waiting: list, accountables, leads) -> list:
     """The executive the launch owner reports to (``Stakeholder.executive``); else the leads of the
-    executive teams."""
+    executive teams. Never the people it waits for, as at level one."""
+    waited = {person.pk for person in waiting}
     try:
         executive = request.launch.owner.stakeholder.executive
     except Stakeholder.DoesNotExist:
@@ -204,9 +205,10 @@ def _level_two(request: SignoffRequest, waiting: list, accountables, leads) -> l
         executive is not None
         and executive.user.is_active
         and any(team.function == TeamFunction.EXECUTIVE for team in executive.teams.all())
+        and executive.user_id not in waited
     ):
         return [executive.user]
-    return leads.get(TeamFunction.EXECUTIVE, [])
+    return [p for p in leads.get(TeamFunction.EXECUTIVE, []) if p.pk not in waited]
 
 
 # 3. Expiry warnings ------------------------------------------------------------------------------

@@ -266,3 +266,25 @@ def test_a_time_zone_no_longer_known_does_not_stop_the_outbox(launch, watcher, m
 
     assert counts["sent"] == 1
     assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING, attempts__gt=0).count() == 0
+
+
+def test_the_executive_level_skips_an_executive_the_request_already_waits_for(launch):
+    """Escalating to the person who is sitting on the sign-off tells nobody new (level one already
+    skips them): the executive teams' leads are told instead."""
+    request = overdue_ml_request(launch)
+    (responsible,) = request.addressees.all()
+    executives = team_for(TeamFunction.EXECUTIVE)
+    responsible.stakeholder.teams.add(executives)
+    lead = StakeholderFactory(user=UserFactory(username="lead-exec"), teams=[executives])
+    executives.lead = lead
+    executives.save()
+    admin = UserFactory(username="teamadmin")
+    admin.user_permissions.add(Permission.objects.get(codename="manage_teams"))
+    admin = User.objects.get(pk=admin.pk)
+    stakeholder_set_executive(
+        actor=admin, stakeholder=StakeholderFactory(user=launch.owner), executive=responsible.stakeholder
+    )
+
+    sent = sweep_overdue(now=overdue_by(request, 4))
+
+    assert escalated_to(sent, 2) == [lead.user]
