@@ -112,3 +112,24 @@ def test_a_team_administrator_adds_someone_elses_stakeholder_with_an_executive_t
     added = Stakeholder.objects.get(user=person)
     assert added.executive == boss
     assert added.history.first().history_change_reason == f"Executive: {boss.display_name}"
+
+
+def test_the_inbox_does_not_ask_for_an_acknowledgement_on_a_launch_the_person_no_longer_sees(client):
+    """As the digest: a Consulted person taken off the launch cannot acknowledge (404); the inbox
+    must not keep naming the launch and asking."""
+    from approvals.models import Acknowledgement
+    from raci.models import RaciAssignment
+    from tests.builders import ready_launch
+    from tests.helpers import give_view
+
+    launch = ready_launch(slug="codename", name="Project Falcon")
+    person = give_view(UserFactory(username="consulted"), launch)
+    Acknowledgement.objects.create(
+        launch=launch, stage=launch.stages.get(name="Internal"), user=person, requested_by=launch.owner
+    )
+    client.force_login(person)
+    assert "Project Falcon" in client.get(reverse("web:inbox")).content.decode()
+
+    RaciAssignment.objects.filter(stakeholder__user=person, area__launch=launch).delete()
+
+    assert "Project Falcon" not in client.get(reverse("web:inbox")).content.decode()
