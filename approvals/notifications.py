@@ -35,7 +35,7 @@ from django.utils.translation import ngettext
 
 from raci.choices import TeamFunction
 from raci.selectors import preferred_language
-from readiness.access import require_change
+from readiness.access import can_view, require_change
 from readiness.i18n import english
 from readiness.people import person_name
 
@@ -400,12 +400,23 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
     return "sent"
 
 
+# A message waiting in the outbox (quiet hours, retries, a broker down) is about a launch its
+# recipient could see when it was written. One who has since lost sight of the launch is not sent it
+# (it would name the launch and quote what happened on it), except: a withdrawal (withdrawing the
+# request is what takes an outside addressee's view away, and they must learn nothing is asked) and
+# an escalation (it goes by post, to the function's leads when the area has no Accountable to ask).
+TOLD_WITHOUT_SEEING = frozenset({NotificationEvent.SIGNOFF_WITHDRAWN, NotificationEvent.SIGNOFF_ESCALATED})
+
+
 def _reason_to_drop(message: OutboxMessage) -> str:
     request, recipient = message.request, message.recipient
     if request is not None and not request.is_open:
         return f"Not sent: the request was {request.get_status_display().lower()} before delivery."
     if not recipient.is_active:
         return "Not sent: the recipient has been deactivated."
+    if message.launch is not None and message.event not in TOLD_WITHOUT_SEEING:
+        if not can_view(recipient, message.launch):
+            return "Not sent: the recipient no longer sees the launch."
     preference = preference_of(recipient)
     if message.channel == NotificationChannel.SLACK:
         if not preference.slack:

@@ -92,7 +92,12 @@ def channels_for(person, preference: NotificationPreference, slack_teams: list[s
 
 
 def time_zone_of(preference: NotificationPreference) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(preference.time_zone or settings.TIME_ZONE)
+    """The person's zone; the site's when theirs is no longer known (a zone valid when saved can
+    leave a later tz database): raising here would stop every drain at their message."""
+    try:
+        return zoneinfo.ZoneInfo(preference.time_zone or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def quiet_hours_end(preference: NotificationPreference, now: datetime.datetime) -> datetime.datetime | None:

@@ -300,6 +300,10 @@ EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
+# Seconds an SMTP server may take to answer before the attempt fails and is retried later. Without
+# it a server that never answers holds the delivering worker, and the message's lock, for ever
+# (on SQLite the database's write lock); shorter than SQLite's wait for that lock (20 s).
+EMAIL_TIMEOUT = 10
 # Slack: one incoming webhook per team (by the team's name), from the environment only (secrets).
 SLACK_WEBHOOKS = env_url_map("SLACK_WEBHOOKS")
 SLACK_TIMEOUT_SECONDS = 5

@@ -91,11 +91,12 @@ class StakeholderAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Stakeholder, form, change: bool) -> None:
         """The executive changes through ``stakeholder_set_executive`` (team administrators, never
-        one's own), like team membership."""
-        if not (change and "executive" in form.changed_data):
+        one's own), like team membership; on the add form too, where one could otherwise add
+        one's own stakeholder row with an executive of one's choosing."""
+        if "executive" not in form.changed_data:
             return super().save_model(request, obj, form, change)
         new_executive = obj.executive
-        obj.executive_id = form.initial.get("executive")
+        obj.executive_id = form.initial.get("executive") if change else None
         super().save_model(request, obj, form, change)
         stakeholder_set_executive(actor=request.user, stakeholder=obj, executive=new_executive)
 

@@ -54,7 +54,9 @@ def _rows(notifications) -> list[dict]:
     rows = []
     for notification in notifications:
         _subject, lines = describe(notification.event, notification.payload)
-        rows.append({"notification": notification, "lines": lines})
+        # The launch as the notice named it: no query per row, and a reader who has since lost
+        # sight of the launch learns nothing new (a later name) from an old notice.
+        rows.append({"notification": notification, "lines": lines, "launch": notification.payload.get("launch", "")})
     return rows
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals.access import DECIDE_REQUEST
 from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
+from approvals.reminders.common import sees_launch
 from approvals.routing import default_addressees
 from approvals.selectors import open_request, policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from approvals.services import (
@@ -156,9 +157,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     waiting = list(requests_awaiting(request.user))
     waiting.sort(key=lambda r: (r.due_date is None, r.due_date or today, r.created_at))
-    consultations = Acknowledgement.objects.filter(
-        user=request.user, acknowledged_at__isnull=True, launch__archived=False
-    ).select_related("launch", "stage", "requested_by")
+    # Only on launches the person still sees: taken off one, they can no longer acknowledge there.
+    consultations = (
+        Acknowledgement.objects.filter(user=request.user, acknowledged_at__isnull=True, launch__archived=False)
+        .filter(sees_launch("user"))
+        .select_related("launch", "stage", "requested_by")
+    )
     waivers = [
         (waiver, registry.get(waiver.check_key).title if waiver.check_key in registry else waiver.check_key)
         for waiver in waivers_awaiting(request.user)

@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,7 +25,8 @@ from ..models import (
     SignoffRequestUserObjectPermission,
     Waiver,
 )
-from .common import Sent, leads_by_function, local_date, request_names, tell
+from ..notifications import TOLD_WITHOUT_SEEING
+from .common import Sent, leads_by_function, local_date, request_names, sees_launch, tell
 
 User = get_user_model()
 
@@ -48,9 +49,7 @@ def sweep_digests(*, now: datetime.datetime) -> list[Sent]:
         waiting[user_id]["waivers"].append(_waiver_item(waiver))
     for user_id, change in _policy_changes_waiting():
         waiting[user_id]["policy_changes"].append(_policy_change_item(change))
-    for ack in Acknowledgement.objects.filter(acknowledged_at__isnull=True, launch__archived=False).select_related(
-        "launch", "stage"
-    ):
+    for ack in _acknowledgements_waiting():
         waiting[ack.user_id]["acknowledgements"].append(
             {"launch": ack.launch.name, "stage": ack.stage.name, "link": reverse("web:inbox")}
         )
@@ -107,6 +106,17 @@ def _signoffs_waiting():
         .order_by("content_object__due_date", "content_object__created_at", "pk")
     )
     return [(grant.user_id, grant.content_object) for grant in grants]
+
+
+def _acknowledgements_waiting():
+    """Acknowledgements not yet given, on launches not archived that their person still sees
+    (``readiness.access.can_view``, for everyone at once: one query). A Consulted person taken off
+    the launch cannot acknowledge any more; the digest must not name the launch to them daily."""
+    return (
+        Acknowledgement.objects.filter(acknowledged_at__isnull=True, launch__archived=False)
+        .filter(sees_launch("user"))
+        .select_related("launch", "stage")
+    )
 
 
 def _signoff_item(request: SignoffRequest) -> dict:
@@ -228,6 +238,9 @@ def _notices_for_digest_readers(now: datetime.datetime) -> dict[int, list[dict]]
     for notice in (
         Notification.objects.filter(recipient_id__in=readers, created_at__gt=min(since.values()))
         .exclude(event=NotificationEvent.DIGEST)
+        # As the outbox does (``notifications.TOLD_WITHOUT_SEEING``): a launch the reader no
+        # longer sees is not named to them again by mail.
+        .filter(Q(launch__isnull=True) | Q(event__in=TOLD_WITHOUT_SEEING) | sees_launch("recipient"))
         .order_by("created_at", "pk")
     ):
         if notice.created_at > since[notice.recipient_id]:

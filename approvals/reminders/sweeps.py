@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.urls import reverse
 
-from raci.choices import FUNCTION_AREAS, Role, TeamFunction
+from raci.choices import AREA_FUNCTIONS, FUNCTION_AREAS, Role, TeamFunction
 from raci.models import RaciAssignment, Stakeholder
 from readiness.checklist import with_checklist_facts
 from readiness.choices import Classification
@@ -94,7 +94,9 @@ def sweep_overdue(*, now: datetime.datetime) -> list[Sent]:
     requests = list(
         SignoffRequest.objects.filter(status=RequestStatus.PENDING, launch__archived=False, due_date__lt=today)
         .select_related("launch__owner__stakeholder__executive__user", "stage")
-        .prefetch_related("addressees", "delegations__delegate", "decisions")
+        .prefetch_related(
+            "addressees", "delegations__delegate", "decisions", "launch__owner__stakeholder__executive__teams"
+        )
         .order_by("due_date", "pk")
     )
     if not requests:
@@ -161,11 +163,20 @@ def _waiting_on(request: SignoffRequest) -> list:
 
 
 def _accountables_by_area(launch_ids: set[int]) -> dict[tuple[int, str], list]:
-    """(launch, area kind) → the area's Accountables, for all ``launch_ids`` in one query."""
+    """(launch, area kind) → the area's Accountables who still serve one of its functions (someone
+    who moved to another team since keeps the RACI role but is no longer whom the area answers to,
+    as for waivers), for all ``launch_ids`` in two queries."""
     found = defaultdict(list)
-    for assignment in RaciAssignment.objects.filter(
-        area__launch_id__in=launch_ids, role=Role.ACCOUNTABLE, stakeholder__user__is_active=True
-    ).select_related("area", "stakeholder__user"):
+    for assignment in (
+        RaciAssignment.objects.filter(
+            area__launch_id__in=launch_ids, role=Role.ACCOUNTABLE, stakeholder__user__is_active=True
+        )
+        .select_related("area", "stakeholder__user")
+        .prefetch_related("stakeholder__teams")
+    ):
+        functions = AREA_FUNCTIONS.get(assignment.area.kind)
+        if functions and not any(team.function in functions for team in assignment.stakeholder.teams.all()):
+            continue
         found[assignment.area.launch_id, assignment.area.kind].append(assignment.stakeholder.user)
     return found
 
@@ -182,14 +193,22 @@ def _level_one(request: SignoffRequest, waiting: list, accountables, leads) -> l
 
 def _level_two(request: SignoffRequest, waiting: list, accountables, leads) -> list:
     """The executive the launch owner reports to (``Stakeholder.executive``); else the leads of the
-    executive teams."""
+    executive teams. Never the people it waits for, as at level one."""
+    waited = {person.pk for person in waiting}
     try:
         executive = request.launch.owner.stakeholder.executive
     except Stakeholder.DoesNotExist:
         executive = None
-    if executive is not None and executive.user.is_active:
+    # Still an executive (``raci.selectors.is_executive``): one who left the executive teams no
+    # longer sees every launch nor decides for it, whatever reporting line was left behind.
+    if (
+        executive is not None
+        and executive.user.is_active
+        and any(team.function == TeamFunction.EXECUTIVE for team in executive.teams.all())
+        and executive.user_id not in waited
+    ):
         return [executive.user]
-    return leads.get(TeamFunction.EXECUTIVE, [])
+    return [p for p in leads.get(TeamFunction.EXECUTIVE, []) if p.pk not in waited]
 
 
 # 3. Expiry warnings ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from reports.choices import ReportKind
 from reports.services import report_render, report_request
 from tests.builders import approve_signoffs, team_for
 from tests.factories import StakeholderFactory, UserFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 SITE = "http://127.0.0.1:8000"
@@ -241,7 +242,10 @@ def test_a_ready_report_tells_whoever_asked_once(launch, owner, monkeypatch, sen
 
 
 def test_notify_is_idempotent_skips_the_actor_and_the_inactive_and_mails_only_addresses(launch, owner, sent):
-    active, inactive, no_email = UserFactory(), UserFactory(is_active=False), UserFactory(email="")
+    # On the launch, as anyone told of its stage changes is (others' messages are dropped).
+    active, inactive, no_email = (
+        give_view(user, launch) for user in (UserFactory(), UserFactory(is_active=False), UserFactory(email=""))
+    )
     kwargs = {
         "event": NotificationEvent.STAGE_ADVANCED,
         "key": "test:1",

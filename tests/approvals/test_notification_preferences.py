@@ -21,6 +21,7 @@ from approvals.notifications import deliver_outbox, notify
 from approvals.preferences import NEVER_HELD_FOR_DIGEST, quiet_hours_end, wants_immediately
 from approvals.services import notification_preferences_set, signoffs_request
 from tests.factories import LaunchFactory, StakeholderFactory, TeamFactory, UserFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -349,7 +350,7 @@ def test_a_message_due_in_quiet_hours_waits_for_their_end_without_an_attempt_whi
     launch, alice, bob, mailoutbox
 ):
     choose(alice, quiet_from=T(22), quiet_until=T(7), time_zone="Asia/Seoul")
-    tell(launch, [alice, bob])
+    tell(launch, [give_view(alice, launch), give_view(bob, launch)])  # on the launch, as anyone told of it
     night_in_seoul = timezone.now().replace(hour=14, minute=0, second=0, microsecond=0) + datetime.timedelta(days=1)
     morning_in_seoul = night_in_seoul.replace(hour=22)  # 07:00 the next day in Seoul
 
@@ -369,7 +370,7 @@ def test_a_message_due_in_quiet_hours_waits_for_their_end_without_an_attempt_whi
 
 def test_outside_quiet_hours_a_message_goes_at_once(launch, alice, mailoutbox):
     choose(alice, quiet_from=T(22), quiet_until=T(7), time_zone="Asia/Seoul")
-    tell(launch, [alice])
+    tell(launch, [give_view(alice, launch)])
     afternoon_in_seoul = timezone.now().replace(hour=5, minute=0, second=0, microsecond=0) + datetime.timedelta(days=1)
 
     assert deliver_outbox(now=afternoon_in_seoul)["sent"] == 1

@@ -34,6 +34,7 @@ from raci.services import language_set, stakeholder_set_executive
 from readiness.models import DataAsset, Launch, RollbackPlan, Runbook
 from tests.builders import accountable_of, approve_signoffs, ready_launch, team_for
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 SITE = "http://127.0.0.1:8000"
@@ -601,7 +602,8 @@ def test_a_long_digest_shows_the_first_items_and_counts_the_rest(launch, owner, 
 
 
 def _people_waiting(launch, owner, count: int) -> list:
-    people = [StakeholderFactory(teams=[team_for(TeamFunction.QA)]).user for _ in range(count)]
+    # Consulted people see the launch (a role grants it); the digest asks nobody else.
+    people = [give_view(StakeholderFactory(teams=[team_for(TeamFunction.QA)]).user, launch) for _ in range(count)]
     for person in people:
         Acknowledgement.objects.create(launch=launch, stage=stage(launch, "Beta"), user=person, requested_by=owner)
     return people

@@ -142,7 +142,9 @@ def world(db):
     launch = ready_launch(slug="assistant")
     owner = launch.owner
     viewer = give_view(UserFactory(username="viewer"), launch)
-    reached = UserFactory(username="carol", first_name="Carol", last_name="Choi")
+    # On the launch, as everyone told of its stage changes is (a message to someone who no longer
+    # sees the launch is dropped, not sent).
+    reached = give_view(UserFactory(username="carol", first_name="Carol", last_name="Choi"), launch)
 
     def message(status, attempts, error, *, on=launch, channel=NotificationChannel.EMAIL, key="") -> OutboxMessage:
         return OutboxMessage.objects.create(
