@@ -483,11 +483,13 @@ def message_id(message: OutboxMessage) -> str:
 
 def _post_to_slack(recipient, subject: str, lines: list[str], url: str) -> None:
     """To the channel of the recipient's team: their name first, so the channel knows whom it is
-    for; every part escaped, so a launch name or a comment cannot mention or link anyone."""
+    for, then what happened and the link. What people wrote (comments, reasons, a digest's list)
+    stays behind the sign-in: a team channel may hold people who do not see the launch. Every part
+    is escaped, so a launch name cannot mention or link anyone."""
     webhook = _slack_webhook_of(recipient)
     if webhook is None:  # removed between the check and now: fail, the next attempt drops it
         raise slack.SlackError("no Slack webhook for the recipient's teams")
-    parts = [f"{person_name(recipient)}: {subject}", *lines, *([url] if url else [])]
+    parts = [f"{person_name(recipient)}: {subject}", *lines[:1], *([url] if url else [])]
     slack.post(webhook, "\n".join(slack.escape(part) for part in parts))
 
 

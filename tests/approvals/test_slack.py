@@ -21,6 +21,7 @@ from approvals.models import Notification, OutboxMessage, SignoffRequest
 from approvals.notifications import deliver_outbox
 from approvals.services import signoffs_request
 from raci.services import language_set
+from readiness.models import Launch
 
 pytestmark = pytest.mark.django_db
 
@@ -117,8 +118,7 @@ def test_the_message_reaches_the_team_channel_starting_with_the_recipients_name(
     assert received["body"] == {
         "text": "Ada Dressee: [Preflight] Support assistant: Legal sign-off for Beta\n"
         "Olive Owner asks for your sign-off to move Support assistant to Beta.\n"
-        "Please review the data processing terms.\n"
-        f"http://127.0.0.1:8000/signoffs/{request.pk}/"
+        f"http://127.0.0.1:8000/signoffs/{request.pk}/"  # the request's message stays behind the sign-in
     }
     message = slack_message(request)
     assert (message.status, message.attempts, message.last_error) == (OutboxStatus.SENT, 1, "")
@@ -139,14 +139,24 @@ def test_the_message_speaks_the_recipients_language(
     assert "승인을 요청했습니다" in text.splitlines()[1]
 
 
-def test_user_text_cannot_mention_or_link_anyone(
-    launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
-):
+def test_user_text_never_reaches_the_channel(launch, owner, slack_only, webhook, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         request_legal(launch, owner, slack_only, message="<!channel> see <https://evil.example|the terms> & sign")
 
     (text,) = webhook.texts
-    assert "&lt;!channel&gt; see &lt;https://evil.example|the terms&gt; &amp; sign" in text
+    assert "channel" not in text and "evil.example" not in text
+
+
+def test_a_launch_name_cannot_mention_or_link_anyone(
+    launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
+):
+    Launch.objects.filter(pk=launch.pk).update(name="<!channel> & <https://evil.example|terms>")
+    launch.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        request_legal(launch, owner, slack_only)
+
+    (text,) = webhook.texts
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|terms&gt;" in text
     assert "<!channel>" not in text and "<https://evil" not in text
 
 
