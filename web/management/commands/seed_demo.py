@@ -19,6 +19,7 @@ from approvals.services import signoff_decide, signoffs_request, stage_advance, 
 from operations.models import SliSource
 from operations.services import (
     Measurement,
+    action_item_complete,
     failure_count_record,
     failure_review_record,
     incident_report,
@@ -577,7 +578,7 @@ class DemoPortfolio:
             incident_id=wrong_refunds.pk,
             now=days_ago(31, 12, 40),
         )
-        postmortem_record(
+        postmortem = postmortem_record(
             actor=pat.user,
             incident=wrong_refunds,
             summary="The nightly index job picked up last year's price list after a folder was renamed.",
@@ -595,6 +596,7 @@ class DemoPortfolio:
                 },
             ],
         )
+        action_item_complete(actor=pat.user, item=postmortem.action_items.order_by("due_date").first())
         self._approve_all(launch, "Beta", now=days_ago(28))
         self._advance(launch, "Beta", now=days_ago(28))
         # P2, answered within its time.
