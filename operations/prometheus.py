@@ -75,30 +75,44 @@ def fetch_json(url: str) -> dict:
 
 
 def query_value(source: PrometheusSource, query: str, at: datetime.datetime) -> Decimal | None:
-    """The query's value at ``at``; None when Prometheus has no sample for it."""
+    """The query's value at ``at``; None when Prometheus has no sample for it. Any answer that is
+    not one finite number fitting a day's value is a ``PrometheusError``: the server is not
+    trusted, and an answer it cannot read must fail this source's pull, never the others'."""
     url = f"{source.base_url.rstrip('/')}/api/v1/query?" + urlencode({"query": query, "time": f"{at.timestamp():.3f}"})
     answer = fetch_json(url)
-    if answer.get("status") != "success":
-        raise PrometheusError(f"Prometheus refused the query: {answer.get('error', 'no reason given')}")
-    data = answer.get("data") or {}
-    kind, result = data.get("resultType"), data.get("result")
-    if kind == "scalar":
-        raw = result[1]
-    elif kind == "vector":
-        if not result:
-            return None
-        if len(result) > 1:
-            raise PrometheusError(f"The query returned {len(result)} series; write one that returns a single value.")
-        raw = result[0]["value"][1]
-    else:
-        raise PrometheusError(f"The query returned a {kind}; write one that returns a single value.")
+    try:
+        raw = _raw_value(answer)
+    except (AttributeError, IndexError, KeyError, TypeError):
+        raise PrometheusError("The Prometheus answer is not the shape of a query result.") from None
+    if raw is None:
+        return None
     try:
         value = Decimal(str(raw))
     except InvalidOperation:
         raise PrometheusError(f"Prometheus returned '{raw}', not a number.") from None
     if not value.is_finite():
         raise PrometheusError(f"Prometheus returned '{raw}', not a finite number.")
-    return value.quantize(Decimal("0.001"))
+    try:
+        return value.quantize(Decimal("0.001"))
+    except InvalidOperation:  # too many digits to keep to the thousandth
+        raise PrometheusError(f"Prometheus returned '{raw}', not a plausible daily value.") from None
+
+
+def _raw_value(answer):
+    """The single sample of a query result (None when there is none); raises on other shapes."""
+    if answer.get("status") != "success":
+        raise PrometheusError(f"Prometheus refused the query: {answer.get('error', 'no reason given')}")
+    data = answer.get("data") or {}
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        return result[1]
+    if kind == "vector":
+        if not result:
+            return None
+        if len(result) > 1:
+            raise PrometheusError(f"The query returned {len(result)} series; write one that returns a single value.")
+        return result[0]["value"][1]
+    raise PrometheusError(f"The query returned a {kind}; write one that returns a single value.")
 
 
 def days_to_pull(today: datetime.date) -> list[datetime.date]:
