@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 
-from .models import Incident, PostMortem, RollbackExecution
+from .models import FailureReview, Incident, PostMortem, RollbackExecution
 
 INCIDENT_EVENTS = ("incident_recorded", "incident_changed")
 
@@ -115,4 +115,20 @@ def rollbacks_disagree_with_entries(by_event: dict) -> str:
         for i, entry in enumerate(candidates):
             if entry.sequence > since and i not in used:
                 return f"the stage rollback of entry #{entry.sequence} has no rollback execution any more"
+    return ""
+
+
+def failure_reviews_disagree_with_entries(by_event: dict) -> str:
+    """Item 11 reads when each channel was last reviewed: every failure review is on the channel and
+    date its entry recorded, and every recorded review still exists."""
+    recorded = _newest(by_event, ("failure_review",), "review")
+    rows = FailureReview.objects.values_list("pk", "channel_id", "held_on").order_by("pk")
+    for pk, channel_id, held_on in rows.iterator(chunk_size=2000):
+        entry = recorded.pop(pk, None)
+        if entry is None:
+            return f"failure review #{pk} has no ledger entry"
+        if entry.payload.get("channel") != channel_id or entry.payload.get("held on") != held_on.isoformat():
+            return f"failure review #{pk} does not match its ledger entry #{entry.sequence}"
+    for pk, entry in recorded.items():
+        return f"failure review #{pk} recorded in entry #{entry.sequence} no longer exists"
     return ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 import urllib.error
 import urllib.request
 from decimal import Decimal, InvalidOperation
@@ -49,6 +50,25 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
+def _read_by_deadline(response, size: int) -> bytes:
+    """Up to ``size`` bytes of ``response``, within ``PROMETHEUS_TIMEOUT_SECONDS`` in all: the
+    socket's timeout bounds each read only, and a server sending a byte now and then would hold the
+    daily pull, every launch's, for as long as it liked."""
+    deadline = time.monotonic() + settings.PROMETHEUS_TIMEOUT_SECONDS
+    chunks, received = [], 0
+    while received < size:
+        if time.monotonic() > deadline:
+            raise PrometheusError(
+                f"The Prometheus answer took longer than {settings.PROMETHEUS_TIMEOUT_SECONDS} seconds to arrive."
+            )
+        chunk = response.read1(min(65536, size - received))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
 def fetch_json(url: str) -> dict:
     """GET ``url`` (already checked against the allowed hosts) and decode its JSON body, bounded."""
     if problem := prometheus_url_problem(url.split("/api/v1/", 1)[0]):
@@ -57,9 +77,9 @@ def fetch_json(url: str) -> dict:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
         with _opener.open(request, timeout=settings.PROMETHEUS_TIMEOUT_SECONDS) as response:
-            body = response.read(limit + 1)
+            body = _read_by_deadline(response, limit + 1)
     except urllib.error.HTTPError as error:
-        body = error.read(limit + 1)
+        body = _read_by_deadline(error, limit + 1)
         if not body:
             raise PrometheusError(f"The Prometheus server answered HTTP {error.code}.") from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:

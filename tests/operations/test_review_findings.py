@@ -145,3 +145,170 @@ def test_verify_ledger_catches_a_rollback_execution_deleted_in_sql():
     RollbackExecution.objects.filter(reason="Second").delete()
     result = verify()
     assert not result.ok and "no rollback execution" in result.problem
+
+
+# --- 4. Item 11 reads failure review dates, yet a review written or moved in SQL went unnoticed ------
+
+
+def _failure_review(launch, held_on):
+    from operations.services import failure_review_record
+    from raci.choices import AreaKind
+    from tests.builders import accountable_of
+
+    return failure_review_record(
+        actor=launch.owner,
+        channel=launch.feedback_channels.get(),
+        held_on=held_on,
+        attendees=[accountable_of(launch, AreaKind.MODEL_QUALITY)],
+        decisions="Retrain the intent classifier on the refund cases.",
+    )
+
+
+def test_a_failure_review_is_ledgered():
+    from django.utils import timezone
+
+    from approvals.models import LedgerEntry
+
+    launch = launch_at("Internal")
+    review = _failure_review(launch, timezone.localdate())
+    (entry,) = LedgerEntry.objects.filter(event="failure_review")
+    assert entry.payload["review"] == review.pk and entry.payload["held on"] == review.held_on.isoformat()
+    assert verify().ok
+
+
+def test_verify_ledger_catches_a_failure_review_invented_or_moved_in_sql():
+    from django.utils import timezone
+
+    from operations.models import FailureReview
+
+    launch = launch_at("Internal")
+    review = _failure_review(launch, timezone.localdate() - datetime.timedelta(days=30))
+    assert verify().ok
+    FailureReview.objects.filter(pk=review.pk).update(held_on=timezone.localdate())  # the cadence looks kept
+    result = verify()
+    assert not result.ok and "failure review" in result.problem
+    FailureReview.objects.filter(pk=review.pk).update(held_on=review.held_on)
+    assert verify().ok
+    invented = FailureReview.objects.create(
+        channel=review.channel, held_on=timezone.localdate(), decisions="None", recorded_by=launch.owner
+    )
+    result = verify()
+    assert not result.ok and f"failure review #{invented.pk}" in result.problem
+    invented.delete()
+    FailureReview.objects.filter(pk=review.pk).delete()
+    result = verify()
+    assert not result.ok and "no longer exists" in result.problem
+
+
+# --- 5. Items 13 and 14 named times in UTC, not in the server's time zone ------------------------------
+
+
+def test_items_13_and_14_give_dates_and_times_in_the_time_zone(launch, settings):
+    from django.utils import timezone
+
+    from readiness.checklist import evaluate, with_checklist_facts
+    from readiness.models import Launch
+
+    from .conftest import report
+
+    settings.TIME_ZONE = "Asia/Seoul"
+    with timezone.override("Asia/Seoul"):
+        now = timezone.now()
+        # Resolved at 20:00 UTC ten days ago: already the next day in Seoul (05:00).
+        resolved = (
+            (now - datetime.timedelta(days=10))
+            .astimezone(datetime.UTC)
+            .replace(hour=20, minute=0, second=0, microsecond=0)
+        )
+        report(
+            launch,
+            severity="P1",
+            detected=resolved - datetime.timedelta(hours=3),
+            acknowledged_at=resolved - datetime.timedelta(hours=2),
+            mitigated_at=resolved - datetime.timedelta(hours=1),
+            resolved_at=resolved,
+            title="Resolved",
+        )
+        detected = (
+            (now - datetime.timedelta(days=1))
+            .astimezone(datetime.UTC)
+            .replace(hour=16, minute=30, second=0, microsecond=0)
+        )
+        report(launch, severity="P0", detected=detected, title="Open")
+        facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+        results = {r.key: r for r in evaluate(facts, now=now).results}
+        seoul_resolved = timezone.localtime(resolved).date().isoformat()
+        assert seoul_resolved in " ".join(results["incidents_reviewed"].reasons)
+        seoul_detected = timezone.localtime(detected).strftime("%Y-%m-%d %H:%M")
+        assert seoul_detected in " ".join(results["no_open_major_incident"].reasons)
+
+
+# --- 6. A server dripping its answer held the daily pull (every launch's) for as long as it liked ------
+
+
+class _Drip:
+    """An HTTP server that answers 200 and then one byte every 0.3 seconds, never finishing."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        import time
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                try:
+                    for _ in range(200):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.3)
+                except OSError:
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+def test_an_answer_dripped_slowly_is_cut_off_at_the_timeout(allowed):
+    import time
+
+    allowed.PROMETHEUS_TIMEOUT_SECONDS = 1
+    drip = _Drip()
+    try:
+        started = time.monotonic()
+        with pytest.raises(PrometheusError, match="took longer"):
+            prometheus.fetch_json(f"{drip.url}/api/v1/query")
+        assert time.monotonic() - started < 4
+    finally:
+        drip.httpd.shutdown()
+
+
+def test_a_refusal_with_an_http_error_still_reports_prometheus_reason(allowed):
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = b'{"status":"error","error":"bad query"}'
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        answer = prometheus.fetch_json(f"http://127.0.0.1:{httpd.server_address[1]}/api/v1/query")
+        assert answer == {"status": "error", "error": "bad query"}
+    finally:
+        httpd.shutdown()
