@@ -312,3 +312,33 @@ def test_a_refusal_with_an_http_error_still_reports_prometheus_reason(allowed):
         assert answer == {"status": "error", "error": "bad query"}
     finally:
         httpd.shutdown()
+
+
+# --- 7. A CSV value with more decimals than kept was refused without naming its line -------------------
+
+
+def test_a_value_with_too_many_decimals_is_refused_naming_its_line(launch):
+    from django.utils import timezone
+
+    from operations.models import SliSource
+    from operations.services import sli_record
+
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    text = f"date,indicator,value\n{yesterday},success_rate,99.5\n{yesterday},latency_p95,1840.12345\n"
+    with pytest.raises(ValidationError) as raised:
+        sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+    assert "Line 3" in " ".join(raised.value.messages)
+    assert not SliActual.objects.exists()
+
+
+def test_a_value_too_large_to_keep_is_refused_naming_its_line(launch):
+    from django.utils import timezone
+
+    from operations.models import SliSource
+    from operations.services import sli_record
+
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    text = f"date,indicator,value\n{yesterday},latency_p95,123456789012345\n"
+    with pytest.raises(ValidationError) as raised:
+        sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+    assert "Line 2" in " ".join(raised.value.messages)
