@@ -342,3 +342,34 @@ def test_a_value_too_large_to_keep_is_refused_naming_its_line(launch):
     with pytest.raises(ValidationError) as raised:
         sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
     assert "Line 2" in " ".join(raised.value.messages)
+
+
+# --- 8. A value a person recorded while the pull was asking Prometheus was overwritten by the pull -----
+
+
+def test_a_day_recorded_by_a_person_during_the_pull_is_left_alone(launch, allowed, monkeypatch):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from operations.models import SliSource
+    from operations.services import Measurement, sli_record
+
+    source = prometheus_source_set(actor=launch.owner, launch=launch, base_url="http://127.0.0.1:9090", queries=QUERIES)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+
+    def person_records_meanwhile(url):
+        sli_record(
+            actor=launch.owner,
+            launch=launch,
+            measurements=[Measurement(day=yesterday, indicator="success_rate", value=Decimal("97.5"))],
+            source=SliSource.FORM,
+        )
+        return _answer("99.9")
+
+    monkeypatch.setattr(prometheus, "fetch_json", person_records_meanwhile)
+    pull = pull_source(source)
+    actual = SliActual.objects.get()
+    assert (actual.value, actual.source) == (Decimal("97.5"), "form")
+    assert (pull.status, pull.recorded) == ("ok", 0)
+    assert verify().ok
