@@ -99,6 +99,8 @@ class LedgerEvent(models.TextChoices):
     POSTMORTEM_RECORDED = "postmortem_recorded", _("Post-mortem recorded")
     # Daily SLI values recorded or replaced (operations): item 15 reads them to gate the next stage.
     SLI_RECORDED = "sli_recorded", _("SLI actuals recorded")
+    # A failure review held (operations): item 11 reads when each channel was last reviewed.
+    FAILURE_REVIEW_RECORDED = "failure_review", _("Failure review recorded")
     # The model/prompt version in service changed (readiness.services.launch_change).
     VERSION_CHANGED = "version_changed", _("Serving version changed")
     # The daily recertification (approvals.recertification): the stage a launch is in stopped

@@ -15,7 +15,14 @@ class OperationsConfig(AppConfig):
         from readiness.recording import register_ledger_check
 
         from . import checklist_items, services  # noqa: F401
-        from .ledger_checks import incidents_disagree_with_entries
+        from .ledger_checks import (
+            failure_reviews_disagree_with_entries,
+            incidents_disagree_with_entries,
+            rollbacks_disagree_with_entries,
+        )
 
-        # verify_ledger cross-checks incidents and post-mortems against their entries.
+        # verify_ledger cross-checks incidents, post-mortems, rollback executions and failure
+        # reviews against their entries.
         register_ledger_check(incidents_disagree_with_entries)
+        register_ledger_check(rollbacks_disagree_with_entries)
+        register_ledger_check(failure_reviews_disagree_with_entries)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import DecimalValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -410,6 +410,11 @@ class SliSource(models.TextChoices):
     PROMETHEUS = "prometheus", _("Prometheus")
 
 
+# The value column's digits (``SliActual.value``): checked with the other problems of a value, so a
+# file's bad row is named by its line instead of failing when saved.
+SLI_VALUE_DIGITS = DecimalValidator(max_digits=14, decimal_places=3)
+
+
 def sli_value_problem(indicator: str, value: Decimal | None) -> str | None:
     """Why ``value`` cannot be a day's measurement of ``indicator`` (None when it can)."""
     if indicator not in SLI_INDICATORS:
@@ -423,6 +428,10 @@ def sli_value_problem(indicator: str, value: Decimal | None) -> str | None:
         return str(_("The value must be a finite number."))
     if value < 0:
         return str(_("%(indicator)s cannot be negative.")) % {"indicator": SloIndicator(indicator).label}
+    try:  # what the column keeps: a value rounded or cut on saving would not be the one measured
+        SLI_VALUE_DIGITS(value)
+    except ValidationError as error:
+        return " ".join(error.messages)
     if indicator in PERCENT_INDICATORS and value > HUNDRED:
         return str(_("%(indicator)s is a percentage: 0 to 100.")) % {"indicator": SloIndicator(indicator).label}
     return None

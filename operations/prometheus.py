@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 import urllib.error
 import urllib.request
 from decimal import Decimal, InvalidOperation
@@ -49,6 +50,25 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
+def _read_by_deadline(response, size: int) -> bytes:
+    """Up to ``size`` bytes of ``response``, within ``PROMETHEUS_TIMEOUT_SECONDS`` in all: the
+    socket's timeout bounds each read only, and a server sending a byte now and then would hold the
+    daily pull, every launch's, for as long as it liked."""
+    deadline = time.monotonic() + settings.PROMETHEUS_TIMEOUT_SECONDS
+    chunks, received = [], 0
+    while received < size:
+        if time.monotonic() > deadline:
+            raise PrometheusError(
+                f"The Prometheus answer took longer than {settings.PROMETHEUS_TIMEOUT_SECONDS} seconds to arrive."
+            )
+        chunk = response.read1(min(65536, size - received))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
 def fetch_json(url: str) -> dict:
     """GET ``url`` (already checked against the allowed hosts) and decode its JSON body, bounded."""
     if problem := prometheus_url_problem(url.split("/api/v1/", 1)[0]):
@@ -57,9 +77,9 @@ def fetch_json(url: str) -> dict:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
         with _opener.open(request, timeout=settings.PROMETHEUS_TIMEOUT_SECONDS) as response:
-            body = response.read(limit + 1)
+            body = _read_by_deadline(response, limit + 1)
     except urllib.error.HTTPError as error:
-        body = error.read(limit + 1)
+        body = _read_by_deadline(error, limit + 1)
         if not body:
             raise PrometheusError(f"The Prometheus server answered HTTP {error.code}.") from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
@@ -75,30 +95,44 @@ def fetch_json(url: str) -> dict:
 
 
 def query_value(source: PrometheusSource, query: str, at: datetime.datetime) -> Decimal | None:
-    """The query's value at ``at``; None when Prometheus has no sample for it."""
+    """The query's value at ``at``; None when Prometheus has no sample for it. Any answer that is
+    not one finite number fitting a day's value is a ``PrometheusError``: the server is not
+    trusted, and an answer it cannot read must fail this source's pull, never the others'."""
     url = f"{source.base_url.rstrip('/')}/api/v1/query?" + urlencode({"query": query, "time": f"{at.timestamp():.3f}"})
     answer = fetch_json(url)
-    if answer.get("status") != "success":
-        raise PrometheusError(f"Prometheus refused the query: {answer.get('error', 'no reason given')}")
-    data = answer.get("data") or {}
-    kind, result = data.get("resultType"), data.get("result")
-    if kind == "scalar":
-        raw = result[1]
-    elif kind == "vector":
-        if not result:
-            return None
-        if len(result) > 1:
-            raise PrometheusError(f"The query returned {len(result)} series; write one that returns a single value.")
-        raw = result[0]["value"][1]
-    else:
-        raise PrometheusError(f"The query returned a {kind}; write one that returns a single value.")
+    try:
+        raw = _raw_value(answer)
+    except (AttributeError, IndexError, KeyError, TypeError):
+        raise PrometheusError("The Prometheus answer is not the shape of a query result.") from None
+    if raw is None:
+        return None
     try:
         value = Decimal(str(raw))
     except InvalidOperation:
         raise PrometheusError(f"Prometheus returned '{raw}', not a number.") from None
     if not value.is_finite():
         raise PrometheusError(f"Prometheus returned '{raw}', not a finite number.")
-    return value.quantize(Decimal("0.001"))
+    try:
+        return value.quantize(Decimal("0.001"))
+    except InvalidOperation:  # too many digits to keep to the thousandth
+        raise PrometheusError(f"Prometheus returned '{raw}', not a plausible daily value.") from None
+
+
+def _raw_value(answer):
+    """The single sample of a query result (None when there is none); raises on other shapes."""
+    if answer.get("status") != "success":
+        raise PrometheusError(f"Prometheus refused the query: {answer.get('error', 'no reason given')}")
+    data = answer.get("data") or {}
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        return result[1]
+    if kind == "vector":
+        if not result:
+            return None
+        if len(result) > 1:
+            raise PrometheusError(f"The query returned {len(result)} series; write one that returns a single value.")
+        return result[0]["value"][1]
+    raise PrometheusError(f"The query returned a {kind}; write one that returns a single value.")
 
 
 def days_to_pull(today: datetime.date) -> list[datetime.date]:

@@ -31,11 +31,23 @@ MAX_ROWS = 10_000
 
 def parse_sli_csv(text: str) -> list[Measurement]:
     reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        header = None
     if header is None or [column.strip().lower() for column in header] != COLUMNS:
         raise ValidationError(_("Line 1: the header must be exactly %(columns)s.") % {"columns": ",".join(COLUMNS)})
     measurements, problems = [], []
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a cell beyond the csv module's field limit, a stray quote
+            raise ValidationError(
+                _("Line %(line)s: this is not a CSV row (%(problem)s).") % {"line": reader.line_num, "problem": error}
+            ) from None
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -72,7 +73,7 @@ def incidents_reviewed(ctx: Context) -> Outcome:
         % {
             "severity": incident.severity,
             "title": incident.title,
-            "date": incident.resolved_at.date().isoformat(),
+            "date": timezone.localtime(incident.resolved_at).date().isoformat(),
             "days": POSTMORTEM_DUE_DAYS,
         }
         for incident in majors
@@ -105,7 +106,7 @@ def no_open_major_incident(ctx: Context) -> Outcome:
         % {
             "severity": incident.severity,
             "title": incident.title,
-            "when": incident.detected_at.isoformat(timespec="minutes"),
+            "when": timezone.localtime(incident.detected_at).strftime("%Y-%m-%d %H:%M"),
         }
         for incident in _majors(ctx)
         if incident.is_open

@@ -1,8 +1,9 @@
 """Failure reviews: failure cases counted per feedback channel and period, and review meetings with
 the actions they decide. Recorded by those who answer for the launch in service (its owner and its
 Responsible or Accountable people, ``operations.access``); an action's owner marks it done. Each
-service runs in one transaction with the launch locked, validates, and writes history; nothing here
-is ledgered, since the gate reads only the review dates, which history keeps."""
+service runs in one transaction with the launch locked, validates, and writes history. Item 11 reads
+when each channel was last reviewed, so a review is ledgered (``failure_review``) with its channel
+and date: a review written or moved in SQL shows up in ``verify_ledger``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from raci.models import RaciAssignment, Stakeholder
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.models import FeedbackChannel, Launch
+from readiness.recording import record
 from readiness.services.facts import lock_launch
 
 from ..access import may_respond
@@ -107,6 +109,13 @@ def failure_review_record(
                     ]
                 }
             ) from None
+    record(
+        event="failure_review",
+        launch=launch,
+        actor=actor,
+        payload={"review": review.pk, "channel": channel.pk, "held on": review.held_on.isoformat()},
+        seal=[review],
+    )
     return review
 
 

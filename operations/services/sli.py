@@ -195,9 +195,19 @@ def _store(launch: Launch, measurements: list[Measurement], *, source: str, acto
 
 @transaction.atomic
 def sli_record_pulled(*, launch: Launch, measurements: list[Measurement]) -> list[SliActual]:
-    """Values the scheduled Prometheus pull measured; no person acts, so none is named."""
+    """Values the scheduled Prometheus pull measured; no person acts, so none is named. A day
+    recorded meanwhile (by a person while the pull was asking Prometheus) is left alone: the pull
+    fills in missing days, it never replaces a value."""
     launch = lock_launch(launch)
     if launch.archived or not measurements:
+        return []
+    recorded = set(
+        SliActual.objects.filter(
+            launch=launch, day__in={m.day for m in measurements}, indicator__in={m.indicator for m in measurements}
+        ).values_list("indicator", "day")
+    )
+    measurements = [m for m in measurements if (m.indicator, m.day) not in recorded]
+    if not measurements:
         return []
     _check_values(measurements, timezone.localdate())
     return _store(launch, measurements, source=SliSource.PROMETHEUS, actor=None)
