@@ -1,4 +1,4 @@
-"""Who may act on a launch's incidents.
+"""Who may act on a launch's operating record (incidents, failure reviews).
 
 Incidents are the work of the people who answer for the launch in service: its owner and the
 people Responsible or Accountable in any of its responsibility areas. Consulted and Informed
@@ -41,5 +41,5 @@ def require_respond(user, launch) -> None:
     require_view(user, launch)
     if not may_respond(user, launch):
         raise PermissionDenied(
-            _("Only the launch owner and its Responsible or Accountable people may record incidents.")
+            _("Only the launch owner and the people Responsible or Accountable on its RACI may record its operations.")
         )

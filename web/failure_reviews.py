@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from operations.access import may_respond
+from operations.access import require_respond
 from operations.models import ReviewAction
 from operations.services import failure_count_record, failure_review_record, review_action_complete
 from raci.models import Stakeholder
@@ -25,6 +25,7 @@ from readiness.access import get_launch_for
 from readiness.models import FeedbackChannel, Launch
 
 from .forms import DateInput, add_service_errors
+from .incidents import raci_people
 
 ACTION_ROWS = 3
 
@@ -91,22 +92,15 @@ def _operated(request: HttpRequest, slug: str, channel_pk: int) -> tuple[Launch,
         channel = FeedbackChannel.objects.get(pk=channel_pk, launch=launch)
     except FeedbackChannel.DoesNotExist:
         raise Http404("No such feedback channel.") from None
-    if not may_respond(request.user, launch):
-        raise PermissionDenied(
-            _("Only the launch owner and its Responsible or Accountable people record failure reviews.")
-        )
+    require_respond(request.user, launch)
     if launch.archived:
         raise PermissionDenied(_("The launch is archived; its record can no longer change."))
     return launch, channel
 
 
 def _people_on(launch: Launch):
-    return (
-        Stakeholder.objects.filter(assignments__area__launch=launch, user__is_active=True)
-        .select_related("user")
-        .distinct()
-        .order_by("user__first_name", "user__last_name", "pk")
-    )
+    """Who may attend or own an action: the active people on the launch's RACI."""
+    return raci_people(launch).filter(user__is_active=True)
 
 
 def _back(slug: str) -> str:

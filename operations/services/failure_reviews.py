@@ -22,18 +22,14 @@ from readiness.models import FeedbackChannel, Launch
 from readiness.recording import record
 from readiness.services.facts import lock_launch
 
-from ..access import may_respond
+from ..access import may_respond, require_respond
 from ..models import FailureCount, FailureReview, ReviewAction
 
 
 def _operated_launch(actor, launch: Launch) -> Launch:
     """The launch locked for the transaction, after checking ``actor`` may write its operating record."""
     launch = lock_launch(launch)
-    require_view(actor, launch)
-    if not may_respond(actor, launch):
-        raise PermissionDenied(
-            _("Only the launch owner and the people Responsible or Accountable on its RACI may record its operations.")
-        )
+    require_respond(actor, launch)
     refuse_if_archived(launch)
     return launch
 

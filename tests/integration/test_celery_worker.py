@@ -5,8 +5,6 @@ both. The worker runs in a thread of this process with its own database connecti
 commits for real.
 """
 
-import os
-import time
 import uuid
 
 import pytest
@@ -24,8 +22,7 @@ from approvals.services import signoffs_request
 from approvals.tasks import deliver_notifications
 from config.celery import app as project_app
 from tests.builders import ready_launch
-
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+from tests.integration.workers import BROKER_URL, require_redis, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -37,21 +34,11 @@ pytestmark = [
 ]
 
 
-def _redis_available() -> bool:
-    try:
-        return redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def redis_worker():
     """A worker thread consuming a queue of its own, so concurrent test runs on the same Redis
     (CI's two databases, a developer's run) never take each other's tasks."""
-    if not _redis_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI for the Celery integration tests ({BROKER_URL}).")
-        pytest.skip(f"Redis not reachable at {BROKER_URL}")
+    require_redis()
     queue = f"preflight-test-{uuid.uuid4().hex}"
     # A fresh app configured like the project's, made current for the test: the project's app
     # may have cached an in-process broker and queues from the eager tests that ran before.
@@ -69,15 +56,6 @@ def redis_worker():
         redis.Redis.from_url(BROKER_URL).delete(queue)
 
 
-def _wait_until(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def sent(requests) -> bool:
     messages = OutboxMessage.objects.filter(request__in=[r.pk for r in requests])
     return messages.exists() and not messages.exclude(status=OutboxStatus.SENT).exists()
@@ -87,7 +65,7 @@ def test_requesting_sign_offs_notifies_addressees_through_the_worker(redis_worke
     launch = ready_launch(slug="assistant")
     requests = signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"))
 
-    assert _wait_until(lambda: sent(requests)), "the worker did not deliver the outbox"
+    assert wait_until(lambda: sent(requests)), "the worker did not deliver the outbox"
     recipients = sorted(p.email for r in requests for p in r.addressees.all())
     assert sorted(m.to[0] for m in mail.outbox) == recipients
     # Delivery is plumbing: the governance record gets no history row from the worker.
@@ -100,7 +78,7 @@ def test_a_delivery_task_run_twice_sends_one_mail(redis_worker):
     requests = signoffs_request(
         actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), functions=["ml"]
     )
-    assert _wait_until(lambda: sent(requests))
+    assert wait_until(lambda: sent(requests))
     ids = list(OutboxMessage.objects.values_list("pk", flat=True))
     results = [deliver_notifications.delay(ids), deliver_notifications.delay()]
     assert [r.get(timeout=60)["sent"] for r in results] == [0, 0]

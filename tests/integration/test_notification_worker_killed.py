@@ -14,9 +14,7 @@ import os
 import signal
 import socketserver
 import subprocess
-import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -32,9 +30,7 @@ from approvals.services import signoffs_request
 from approvals.tasks import deliver_notifications  # noqa: F401  registered with the worker's app
 from config.celery import app as project_app
 from tests.builders import ready_launch
-
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.integration.workers import BROKER_URL, require_redis, wait_until, worker_process
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -99,19 +95,9 @@ def mail_server():
     server.server_close()
 
 
-def _redis_available() -> bool:
-    try:
-        return redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def queue():
-    if not _redis_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI for the Celery integration tests ({BROKER_URL}).")
-        pytest.skip(f"Redis not reachable at {BROKER_URL}")
+    require_redis()
     name = f"preflight-test-{uuid.uuid4().hex}"
     app = Celery("preflight-integration", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -123,37 +109,21 @@ def queue():
 
 
 def _worker_process(queue: str, mail_port: int, log_path: Path) -> subprocess.Popen:
-    """`celery -A config worker` in a process of its own, on this test database, mailing through
-    the test's server."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER_URL,
-        "CELERY_RESULT_BACKEND": BROKER_URL,
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(mail_port),
-    }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue]
-    command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
-    log = log_path.open("wb")
-    return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    """A worker mailing through the test's server, its results joinable by the test."""
+    return worker_process(
+        queue,
+        log_path,
+        CELERY_RESULT_BACKEND=BROKER_URL,
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(mail_port),
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-
-
-def _wait_until(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_worker_killed_mid_send_loses_no_mail_and_sends_none_twice(queue, mail_server, tmp_path):
@@ -176,7 +146,7 @@ def test_a_worker_killed_mid_send_loses_no_mail_and_sends_none_twice(queue, mail
 
     # The killed worker's transaction died with its connection: no message is marked sent, none
     # counts an attempt, and none was accepted by the mail server.
-    assert _wait_until(
+    assert wait_until(
         lambda: (
             set(OutboxMessage.objects.filter(pk__in=[pk for pk, _ in messages]).values_list("status", "attempts"))
             == {(OutboxStatus.PENDING, 0)}

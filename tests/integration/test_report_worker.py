@@ -12,11 +12,7 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
@@ -31,9 +27,7 @@ from reports.models import Report
 from reports.services import report_request
 from reports.tasks import render_report, requeue_stalled_reports  # registered with the worker's app
 from tests.builders import ready_launch
-
-BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.integration.workers import BROKER_URL, require_redis, wait_until, worker_process
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -45,21 +39,11 @@ pytestmark = [
 ]
 
 
-def _redis_available() -> bool:
-    try:
-        return redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def queue():
     """A queue of the test's own, so concurrent runs on the same Redis never take each other's
     tasks; emptied afterwards, with the message a killed worker left unacknowledged."""
-    if not _redis_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI for the Celery integration tests ({BROKER_URL}).")
-        pytest.skip(f"Redis not reachable at {BROKER_URL}")
+    require_redis()
     name = f"preflight-test-{uuid.uuid4().hex}"
     yield name
     client = redis.Redis.from_url(BROKER_URL)
@@ -87,15 +71,6 @@ def thread_worker(app, queue):
     return start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue])
 
 
-def _wait_until(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _status(report: Report) -> Report:
     return Report.objects.defer("pdf").get(pk=report.pk)
 
@@ -104,7 +79,7 @@ def test_a_worker_renders_the_report_and_the_finished_pdf_downloads(worker_app, 
     launch = ready_launch(slug="assistant")
     with thread_worker(worker_app, queue):
         report = report_request(actor=launch.owner, kind=ReportKind.LAUNCH, language="ko", launch=launch)
-        assert _wait_until(lambda: _status(report).status != ReportStatus.PENDING), "the worker did not render it"
+        assert wait_until(lambda: _status(report).status != ReportStatus.PENDING), "the worker did not render it"
     report = Report.objects.get(pk=report.pk)
     assert report.status == ReportStatus.READY, report.error
     assert report.attempts == 1
@@ -116,31 +91,16 @@ def test_a_worker_renders_the_report_and_the_finished_pdf_downloads(worker_app, 
     assert bytes(report.pdf) == response.content
 
 
-def _worker_process(queue: str, log_path: Path) -> subprocess.Popen:
-    """`celery -A config worker` in a process of its own, on this test database, its renders
-    pausing after they commit their start (the test-only REPORT_RENDER_TEST_PAUSE_SECONDS)."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER_URL,
-        "REPORT_RENDER_TEST_PAUSE_SECONDS": "60",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue]
-    command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
-    with log_path.open("wb") as log:
-        return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 def test_a_worker_killed_mid_render_leaves_the_report_retried_and_finished(worker_app, queue, settings, tmp_path):
     settings.REPORT_RENDER_TIMEOUT_SECONDS = 3
     launch = ready_launch(slug="assistant")
     report = report_request(actor=launch.owner, kind=ReportKind.LAUNCH, language="en", launch=launch, dispatch=False)
     log_path = tmp_path / "worker.log"
-    process = _worker_process(queue, log_path)
+    # its renders pause after they commit their start (the test-only REPORT_RENDER_TEST_PAUSE_SECONDS)
+    process = worker_process(queue, log_path, REPORT_RENDER_TEST_PAUSE_SECONDS="60")
     try:
         worker_app.tasks[render_report.name].apply_async([str(report.pk)], queue=queue)
-        started = _wait_until(lambda: _status(report).started_at is not None, timeout=90)
+        started = wait_until(lambda: _status(report).started_at is not None, timeout=90)
         assert started, f"the worker never started the render:\n{log_path.read_text()[-3000:]}"
         assert process.poll() is None
         os.kill(process.pid, signal.SIGKILL)  # in the middle of the render (its pause)
@@ -153,7 +113,7 @@ def test_a_worker_killed_mid_render_leaves_the_report_retried_and_finished(worke
     killed = _status(report)
     assert (killed.status, killed.attempts, killed.sha256) == (ReportStatus.PENDING, 1, "")
     assert not killed.is_stalled()  # not yet: a render may take REPORT_RENDER_TIMEOUT_SECONDS
-    assert _wait_until(lambda: _status(report).is_stalled(), timeout=10), "it never counted as stalled"
+    assert wait_until(lambda: _status(report).is_stalled(), timeout=10), "it never counted as stalled"
 
     # What beat sends every minute, by the name and options in the schedule, to another worker
     # (this one renders without pausing): the sweep sends the report again, and it is finished.
@@ -162,7 +122,7 @@ def test_a_worker_killed_mid_render_leaves_the_report_retried_and_finished(worke
     with thread_worker(worker_app, queue):
         result = current_app.send_task(entry["task"], **entry["options"])
         assert result.get(timeout=60) == {"requeued": 1, "failed": 0}
-        assert _wait_until(lambda: _status(report).status != ReportStatus.PENDING), "the second worker did not finish"
+        assert wait_until(lambda: _status(report).status != ReportStatus.PENDING), "the second worker did not finish"
     finished = Report.objects.get(pk=report.pk)
     assert finished.status == ReportStatus.READY, finished.error
     assert finished.attempts == 2
