@@ -58,6 +58,13 @@ class TeamAdmin(SimpleHistoryAdmin):
         readonly = ("function",) if request.user.has_perm(MANAGE_TEAMS) else ("function", "lead")
         return (*super().get_readonly_fields(request, obj), *readonly)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
+        # Deleting drops the memberships without the services (and the access they re-derive).
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.members.exists())
+
+    def get_actions(self, request: HttpRequest):
+        return {name: action for name, action in super().get_actions(request).items() if name != "delete_selected"}
+
     def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
         if not (change and "lead" in form.changed_data):
             return super().save_model(request, obj, form, change)
@@ -77,9 +84,12 @@ class StakeholderAdmin(SimpleHistoryAdmin):
     filter_horizontal = ("teams",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Stakeholder | None = None):
+        # The user is the person: changing it would hand another account this row's teams and
+        # executive standing past the membership services (the model and PostgreSQL refuse it too).
+        fixed = () if obj is None else ("user",)
         if not request.user.has_perm(MANAGE_TEAMS):
-            return (*super().get_readonly_fields(request, obj), "teams", "executive")
-        return super().get_readonly_fields(request, obj)
+            return (*super().get_readonly_fields(request, obj), *fixed, "teams", "executive")
+        return (*super().get_readonly_fields(request, obj), *fixed)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "executive":
@@ -88,6 +98,13 @@ class StakeholderAdmin(SimpleHistoryAdmin):
                 Stakeholder.objects.filter(teams__function=TeamFunction.EXECUTIVE).distinct().select_related("user"),
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Stakeholder | None = None) -> bool:
+        # As for teams: a person leaves their teams through team_remove_member first.
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.teams.exists())
+
+    def get_actions(self, request: HttpRequest):
+        return {name: action for name, action in super().get_actions(request).items() if name != "delete_selected"}
 
     def save_model(self, request: HttpRequest, obj: Stakeholder, form, change: bool) -> None:
         """The executive changes through ``stakeholder_set_executive`` (team administrators, never
