@@ -6,11 +6,13 @@ dependency stays one-way, raci → readiness."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
+from readiness.formfields import InRangeAutocompleteSelect, RowChoiceField, RowsChoiceField
 
 from .choices import TeamFunction
 from .models import (
@@ -25,6 +27,11 @@ from .models import (
 from .services import MANAGE_TEAMS, stakeholder_set_executive, team_add_member, team_remove_member, team_set_lead
 
 WAITING = "waiting to be filled"
+# A posted id beyond the id column's range is an invalid choice, not a 500 (readiness.formfields).
+ROW_PICKERS = {
+    models.ForeignKey: {"form_class": RowChoiceField},
+    models.ManyToManyField: {"form_class": RowsChoiceField},
+}
 
 
 class StakeholderPickerMixin:
@@ -41,6 +48,7 @@ class TeamAdmin(SimpleHistoryAdmin):
     """Who serves a function is the team administrators' call (``raci.manage_teams``)."""
 
     list_display = ("name", "function", "lead")
+    formfield_overrides = ROW_PICKERS
     list_filter = ("function",)
     list_select_related = ("lead__user",)
     search_fields = ("name",)
@@ -77,6 +85,7 @@ class TeamAdmin(SimpleHistoryAdmin):
 @admin.register(Stakeholder)
 class StakeholderAdmin(SimpleHistoryAdmin):
     list_display = ("display_name", "user", "title", "team_names", "is_active")
+    formfield_overrides = ROW_PICKERS
     list_filter = ("teams__function", "user__is_active")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email", "title")
@@ -92,6 +101,8 @@ class StakeholderAdmin(SimpleHistoryAdmin):
         return (*super().get_readonly_fields(request, obj), *fixed)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "user":
+            kwargs.setdefault("widget", InRangeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")))
         if db_field.name == "executive":
             kwargs.setdefault(
                 "queryset",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import DecisionOutcome, DeliveryMode
 from readiness.choices import RiskTier
+from readiness.formfields import RowChoiceField
 from readiness.launch_templates import TEMPLATES
 
 
@@ -67,7 +68,7 @@ class DecisionForm(forms.Form):
 class DelegateForm(forms.Form):
     """Hand one's decision to another active member of a team of the request's function."""
 
-    delegate = forms.ModelChoiceField(label=_("Delegate to"), queryset=None)
+    delegate = RowChoiceField(label=_("Delegate to"), queryset=None)
     reason = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, signoff, user, **kwargs) -> None:
