@@ -32,9 +32,6 @@ class NewLaunchForm(forms.Form):
     numbers proposed for a person to confirm) or blank."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    slug = forms.SlugField(
-        label=_("Short name"), max_length=80, help_text=_("Used in URLs and commands, e.g. support-assistant.")
-    )
     summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     risk_tier = forms.ChoiceField(label=_("Risk tier"), choices=RiskTier.choices, initial=RiskTier.MEDIUM)
     target_date = forms.DateField(label=_("Target date"), required=False, widget=DateInput)
