@@ -8,9 +8,13 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         # Registers checklist item 1 and the waivers, and the access sign-off requests grant.
         from readiness.access import register_access_rule
+        from readiness.models import RolloutStage
         from readiness.recording import install_recorder
+        from readiness.services import register_removal_guard
 
         from . import checklist_items, ledger, signals  # noqa: F401
+        from .services.gate import stage_record_kept
 
         register_access_rule(signals.SignoffAccess())
         install_recorder(ledger.append)
+        register_removal_guard(RolloutStage, stage_record_kept)

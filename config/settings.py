@@ -28,6 +28,9 @@ Environment variables:
                        (default 6)
     REMINDER_ESCALATION_DAYS  a sign-off overdue this many days is escalated to the Accountable of
                        its area, twice as many to the launch owner's executive, 1–365 (default 2)
+    TRUSTED_PROXIES    comma-separated addresses or networks of the reverse proxies in front of the
+                       app (e.g. 10.0.0.0/8); only requests from them have their X-Forwarded-For read
+                       for the client's address (default empty: the header is ignored)
     EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
                        runbook review expires its people are warned, 1–365 (default 14)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
@@ -43,7 +46,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_header, env_int, env_list, env_str, env_url_map
+from .env import env_bool, env_header, env_int, env_list, env_networks, env_str, env_url_map
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -189,11 +192,16 @@ LOGIN_URL = "web:sign-in"
 LOGIN_REDIRECT_URL = "web:portfolio"
 LOGOUT_REDIRECT_URL = "web:sign-in"
 
-# Repeated failed sign-ins (django-axes): after AXES_FAILURE_LIMIT failures for one username from
-# one address, that pair is refused for AXES_COOLOFF_TIME; a successful sign-in resets the count.
+# Repeated failed sign-ins (django-axes): after AXES_FAILURE_LIMIT failures from one client address
+# that address is refused for AXES_COOLOFF_TIME; a successful sign-in resets the count. The client,
+# never the account: keyed on a username, anyone could keep any person locked out. Behind a proxy
+# the client's address comes from X-Forwarded-For, read only on requests from TRUSTED_PROXIES
+# (config/client_ip.py); without them the header is ignored.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, min_value=1, max_value=100)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, min_value=1, max_value=1440))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"

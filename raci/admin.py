@@ -6,11 +6,13 @@ dependency stays one-way, raci → readiness."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
+from readiness.formfields import InRangeAutocompleteSelect, RowChoiceField, RowsChoiceField
 
 from .choices import TeamFunction
 from .models import (
@@ -25,6 +27,11 @@ from .models import (
 from .services import MANAGE_TEAMS, stakeholder_set_executive, team_add_member, team_remove_member, team_set_lead
 
 WAITING = "waiting to be filled"
+# A posted id beyond the id column's range is an invalid choice, not a 500 (readiness.formfields).
+ROW_PICKERS = {
+    models.ForeignKey: {"form_class": RowChoiceField},
+    models.ManyToManyField: {"form_class": RowsChoiceField},
+}
 
 
 class StakeholderPickerMixin:
@@ -41,6 +48,7 @@ class TeamAdmin(SimpleHistoryAdmin):
     """Who serves a function is the team administrators' call (``raci.manage_teams``)."""
 
     list_display = ("name", "function", "lead")
+    formfield_overrides = ROW_PICKERS
     list_filter = ("function",)
     list_select_related = ("lead__user",)
     search_fields = ("name",)
@@ -58,6 +66,13 @@ class TeamAdmin(SimpleHistoryAdmin):
         readonly = ("function",) if request.user.has_perm(MANAGE_TEAMS) else ("function", "lead")
         return (*super().get_readonly_fields(request, obj), *readonly)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
+        # Deleting drops the memberships without the services (and the access they re-derive).
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.members.exists())
+
+    def get_actions(self, request: HttpRequest):
+        return {name: action for name, action in super().get_actions(request).items() if name != "delete_selected"}
+
     def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
         if not (change and "lead" in form.changed_data):
             return super().save_model(request, obj, form, change)
@@ -70,6 +85,7 @@ class TeamAdmin(SimpleHistoryAdmin):
 @admin.register(Stakeholder)
 class StakeholderAdmin(SimpleHistoryAdmin):
     list_display = ("display_name", "user", "title", "team_names", "is_active")
+    formfield_overrides = ROW_PICKERS
     list_filter = ("teams__function", "user__is_active")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email", "title")
@@ -77,17 +93,29 @@ class StakeholderAdmin(SimpleHistoryAdmin):
     filter_horizontal = ("teams",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Stakeholder | None = None):
+        # The user is the person: changing it would hand another account this row's teams and
+        # executive standing past the membership services (the model and PostgreSQL refuse it too).
+        fixed = () if obj is None else ("user",)
         if not request.user.has_perm(MANAGE_TEAMS):
-            return (*super().get_readonly_fields(request, obj), "teams", "executive")
-        return super().get_readonly_fields(request, obj)
+            return (*super().get_readonly_fields(request, obj), *fixed, "teams", "executive")
+        return (*super().get_readonly_fields(request, obj), *fixed)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "user":
+            kwargs.setdefault("widget", InRangeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")))
         if db_field.name == "executive":
             kwargs.setdefault(
                 "queryset",
                 Stakeholder.objects.filter(teams__function=TeamFunction.EXECUTIVE).distinct().select_related("user"),
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Stakeholder | None = None) -> bool:
+        # As for teams: a person leaves their teams through team_remove_member first.
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.teams.exists())
+
+    def get_actions(self, request: HttpRequest):
+        return {name: action for name, action in super().get_actions(request).items() if name != "delete_selected"}
 
     def save_model(self, request: HttpRequest, obj: Stakeholder, form, change: bool) -> None:
         """The executive changes through ``stakeholder_set_executive`` (team administrators, never

@@ -81,11 +81,45 @@ class Stakeholder(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def save(self, *args, **kwargs) -> None:
+        self.refuse_another_user()
+        super().save(*args, **kwargs)
+        self._stored_user_id = self.user_id
+
     @property
     def display_name(self) -> str:
         return person_name(self.user)
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        stakeholder = super().from_db(db, field_names, values)
+        stakeholder._stored_user_id = stakeholder.__dict__.get("user_id")
+        return stakeholder
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._stored_user_id = self.__dict__.get("user_id")
+
+    def refuse_another_user(self) -> None:
+        """A stakeholder row is one person's identity (teams, executive standing, roles): moving it
+        to another account would hand that account all of it, past the membership services."""
+        if self.pk is None:
+            return
+        stored = getattr(self, "_stored_user_id", None)
+        if stored is None:  # built by hand or loaded without the user: ask the database
+            stored = Stakeholder.objects.filter(pk=self.pk).values_list("user_id", flat=True).first()
+        if stored is not None and stored != self.user_id:
+            raise ValidationError(
+                {
+                    "user": _(
+                        "A stakeholder's user account never changes. Add a stakeholder for the other account "
+                        "and let a team administrator give it its teams."
+                    )
+                }
+            )
+
     def clean(self) -> None:
+        self.refuse_another_user()
         if self.executive_id is None:
             return
         if self.executive_id == self.pk:

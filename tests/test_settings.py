@@ -190,6 +190,11 @@ def test_a_header_setting_reads_as_a_request_meta_key_and_value(monkeypatch, raw
             id="proxy header without a value",
         ),
         pytest.param({"DEBUG": "maybe"}, "DEBUG must be a boolean", id="unreadable DEBUG"),
+        pytest.param(
+            {"TRUSTED_PROXIES": "10.0.0.1, proxy.internal"},
+            "TRUSTED_PROXIES must list IP addresses or networks separated by commas, got 'proxy.internal'",
+            id="proxy named by host name",
+        ),
     ],
 )
 def test_an_unsafe_or_unreadable_production_setting_is_refused_with_a_clear_message(monkeypatch, overrides, message):
@@ -292,3 +297,16 @@ def test_evidence_age_and_severity_limits_come_from_the_environment(monkeypatch)
     )
     assert configured.EVIDENCE_MAX_AGE_DAYS == 30
     assert (configured.SEVERITY_P0_MAX_RESPONSE_MINUTES, configured.SEVERITY_P1_MAX_RESPONSE_MINUTES) == (15, 15)
+
+
+def test_trusted_proxies_read_as_networks_and_default_to_none(monkeypatch):
+    import ipaddress
+
+    assert settings_with(monkeypatch, TRUSTED_PROXIES=None).TRUSTED_PROXIES == ()
+    configured = settings_with(monkeypatch, TRUSTED_PROXIES="10.0.0.5, 172.16.0.0/12,fd00::/8")
+    assert configured.TRUSTED_PROXIES == (
+        ipaddress.ip_network("10.0.0.5/32"),
+        ipaddress.ip_network("172.16.0.0/12"),
+        ipaddress.ip_network("fd00::/8"),
+    )
+    assert configured.AXES_LOCKOUT_PARAMETERS == ["ip_address"]  # the client, never the account

@@ -22,6 +22,7 @@ from operations.models import ReviewAction
 from operations.services import failure_count_record, failure_review_record, review_action_complete
 from raci.models import Stakeholder
 from readiness.access import get_launch_for
+from readiness.formfields import RowChoiceField, RowsChoiceField
 from readiness.models import FeedbackChannel, Launch
 
 from .forms import DateInput, add_service_errors
@@ -40,7 +41,7 @@ class FailureReviewForm(forms.Form):
     """A review meeting and up to three actions it decided; an action row left empty is ignored."""
 
     held_on = forms.DateField(label=gettext_lazy("Held on"), widget=DateInput)
-    attendees = forms.ModelMultipleChoiceField(
+    attendees = RowsChoiceField(
         label=gettext_lazy("Who attended"), queryset=Stakeholder.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     decisions = forms.CharField(label=gettext_lazy("What was decided"), widget=forms.Textarea(attrs={"rows": 4}))
@@ -53,7 +54,7 @@ class FailureReviewForm(forms.Form):
             self.fields[f"action_{number}"] = forms.CharField(
                 label=_("Action %(number)s") % names, required=False, max_length=300
             )
-            self.fields[f"owner_{number}"] = forms.ModelChoiceField(
+            self.fields[f"owner_{number}"] = RowChoiceField(
                 label=_("Owner of action %(number)s") % names, queryset=people, required=False
             )
             self.fields[f"due_{number}"] = forms.DateField(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import DecisionOutcome, DeliveryMode
 from readiness.choices import RiskTier
+from readiness.formfields import RowChoiceField
 from readiness.launch_templates import TEMPLATES
 
 
@@ -31,9 +32,6 @@ class NewLaunchForm(forms.Form):
     numbers proposed for a person to confirm) or blank."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    slug = forms.SlugField(
-        label=_("Short name"), max_length=80, help_text=_("Used in URLs and commands, e.g. support-assistant.")
-    )
     summary = forms.CharField(label=_("Summary"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     risk_tier = forms.ChoiceField(label=_("Risk tier"), choices=RiskTier.choices, initial=RiskTier.MEDIUM)
     target_date = forms.DateField(label=_("Target date"), required=False, widget=DateInput)
@@ -67,7 +65,7 @@ class DecisionForm(forms.Form):
 class DelegateForm(forms.Form):
     """Hand one's decision to another active member of a team of the request's function."""
 
-    delegate = forms.ModelChoiceField(label=_("Delegate to"), queryset=None)
+    delegate = RowChoiceField(label=_("Delegate to"), queryset=None)
     reason = forms.CharField(label=_("Why"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, signoff, user, **kwargs) -> None:

@@ -31,6 +31,7 @@ from operations.services import (
 from raci.models import Stakeholder
 from readiness.access import get_launch_for
 from readiness.choices import Severity
+from readiness.formfields import RowChoiceField, RowsChoiceField
 from readiness.models import Launch
 
 from .forms import DateInput, add_service_errors
@@ -54,7 +55,7 @@ def _when(label, required: bool = False) -> forms.DateTimeField:
     )
 
 
-class PeopleField(forms.ModelMultipleChoiceField):
+class PeopleField(RowsChoiceField):
     def label_from_instance(self, obj: Stakeholder) -> str:
         return obj.display_name
 
@@ -104,7 +105,7 @@ class PostMortemForm(forms.Form):
 
 class ActionItemForm(forms.Form):
     description = forms.CharField(label=gettext_lazy("Action"), max_length=500, required=False)
-    owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=Stakeholder.objects.none(), required=False)
+    owner = RowChoiceField(label=gettext_lazy("Owner"), queryset=Stakeholder.objects.none(), required=False)
     due_date = forms.DateField(label=gettext_lazy("Due date"), required=False, widget=DateInput)
 
     def __init__(self, *args, launch: Launch, **kwargs) -> None:

@@ -33,6 +33,7 @@ from readiness.checklist import evaluate, evaluate_many
 from readiness.choices import StageKind
 from readiness.models import Launch, LaunchEvaluation, Verdict
 from readiness.services import launch_create, launch_create_from_template
+from readiness.services.launches import new_launch_slug
 
 from .charts import Series, stacked_bars
 from .facts import fact_sections, launch_with_facts
@@ -211,7 +212,7 @@ def new_launch(request: HttpRequest) -> HttpResponse:
         common = {
             "actor": request.user,
             "name": data["name"],
-            "slug": data["slug"],
+            "slug": new_launch_slug(data["name"]),
             "summary": data["summary"],
             "risk_tier": data["risk_tier"],
             "target_date": data["target_date"],

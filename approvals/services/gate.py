@@ -19,10 +19,31 @@ from readiness.validators import clean_text
 
 from .. import ledger
 from ..choices import LedgerEvent, NotificationEvent
-from ..models import SignoffRequest
+from ..models import Acknowledgement, InformedNotice, PolicyChange, SignoffRequest, Waiver
 from ..notifications import notify, people_on_launch
 from ..snapshot import fingerprint, launch_snapshot
 from ._common import launch_with_facts, moment, stage_of
+
+
+def stage_record_kept(stage: RolloutStage) -> dict[str, str]:
+    """A stage with sign-off requests, waivers, policy changes, acknowledgements or informed notices
+    on record is not removed: they would go with it (or, once decided, make removing it fail)."""
+    on_record = (
+        SignoffRequest.objects.filter(stage=stage).exists()
+        or Waiver.objects.filter(stage=stage).exists()
+        or PolicyChange.objects.filter(stage=stage).exists()
+        or Acknowledgement.objects.filter(stage=stage).exists()
+        or InformedNotice.objects.filter(stage=stage).exists()
+    )
+    if not on_record:
+        return {}
+    return {
+        "fact": _(
+            "Stage '%(stage)s' has sign-off requests on record, so it is not removed: the record is kept. "
+            "Rename it or change its date or exposure instead."
+        )
+        % {"stage": stage.name}
+    }
 
 
 class GateRefused(ValidationError):

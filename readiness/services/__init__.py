@@ -12,6 +12,7 @@ from .facts import (
     fact_version,
     fact_versions,
     register_fact_kind,
+    register_removal_guard,
 )
 from .launches import launch_archive, launch_change, launch_create, launch_create_from_template
 
@@ -30,4 +31,5 @@ __all__ = [
     "launch_create",
     "launch_create_from_template",
     "register_fact_kind",
+    "register_removal_guard",
 ]

@@ -98,6 +98,18 @@ def fact_kinds() -> dict[type[models.Model], FactKind]:
     return dict(_kinds)
 
 
+# Another app's reasons a fact stays: a guard answers, field by field, why ``fact`` may not be
+# removed (e.g. approvals: a stage with sign-offs on record), or nothing. readiness knows no app above it.
+RemovalGuard = Callable[[models.Model], dict[str, str]]
+_removal_guards: dict[type[models.Model], list[RemovalGuard]] = {}
+
+
+def register_removal_guard(model: type[models.Model], guard: RemovalGuard) -> None:
+    guards = _removal_guards.setdefault(model, [])
+    if guard not in guards:
+        guards.append(guard)
+
+
 def kind_of(model: type[models.Model]) -> FactKind:
     try:
         return _kinds[model]
@@ -332,6 +344,9 @@ def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) ->
         reason, field="reason", required=_("Say why the %(kind)s is removed.") % {"kind": kind.label}, max_length=500
     )
     require_version(fact, seen_version, what=kind.name(fact))
+    for guard in _removal_guards.get(type(fact), ()):
+        if errors := guard(fact):
+            raise ValidationError(errors)
     if kind.after_change is not None:
         kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
     delete_with_history(fact, actor=actor, reason=f"Removed: {reason}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ..access import access_synced_once, require_change
@@ -21,6 +23,18 @@ from .facts import lock_launch, require_version
 # What a person may change on the launch row itself. The slug never changes (the ledger names it);
 # the risk tier changes through approvals.services; the stage only through the gate.
 LAUNCH_FIELDS = ("name", "summary", "owner", "target_date", "serving_version")
+
+
+def new_launch_slug(name: str) -> str:
+    """A fresh slug for a launch named ``name``: its name as a slug plus a random suffix, always
+    (``"Claims triage"`` → ``claims-triage-3f9a1c``). Slugs are unique across launches nobody may
+    all see: a suffix added only on a clash, or a "taken" refusal, would tell a person that a launch
+    they cannot see exists. Launch.slug.max_length is 80."""
+    stem = slugify(name)[:60].strip("-") or "launch"
+    while True:
+        slug = f"{stem}-{secrets.token_hex(3)}"
+        if not Launch.objects.filter(slug=slug).exists():  # 16.7 million suffixes per name
+            return slug
 
 
 @transaction.atomic

@@ -68,7 +68,6 @@ def test_a_pm_creates_a_launch_from_the_template_fills_the_facts_and_requests_si
     pm.page.wait_for_load_state()
     pm.snap("new-launch")
     pm.page.fill("#id_name", "Claims triage")
-    pm.page.fill("#id_slug", "claims-triage")
     pm.page.select_option("#id_risk_tier", "high")
     pm.page.fill("#id_monthly_cost_budget", "5000")
     pm.page.fill("#id_daily_cost_alert", "250")
@@ -78,7 +77,7 @@ def test_a_pm_creates_a_launch_from_the_template_fills_the_facts_and_requests_si
     pm.snap("created")
 
     # The template proposed the Internal stage's exposure: the PM confirms it.
-    internal = Launch.objects.get(slug="claims-triage").stages.get(name="Internal")
+    internal = Launch.objects.get(name="Claims triage").stages.get(name="Internal")
     pm.page.locator(f"form[action$='/rolloutstage/{internal.pk}/confirm/'] button").click()
     pm.page.wait_for_load_state()
     internal.refresh_from_db()
@@ -103,7 +102,7 @@ def test_a_pm_creates_a_launch_from_the_template_fills_the_facts_and_requests_si
     pm.page.wait_for_load_state()
     assert "Added data asset." in pm.page.content()
     pm.snap("facts-filled")
-    launch = Launch.objects.get(slug="claims-triage")
+    launch = Launch.objects.get(name="Claims triage")
     asset = launch.data_assets.get()
     assert (asset.classification, asset.retention_days, asset.history.get().history_user.username) == (
         "personal",

@@ -53,7 +53,7 @@ def test_a_wrong_password_is_refused_with_a_message_and_no_session(client, user)
     assert client.get("/").status_code == 302
 
 
-def test_repeated_failures_lock_the_username_out_even_with_the_right_password(client, user, settings):
+def test_repeated_failures_lock_the_client_out_even_with_the_right_password(client, user, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert sign_in(client, "pam", "wrong").status_code == 200
     locked = sign_in(client, "pam", "wrong")
@@ -64,7 +64,7 @@ def test_repeated_failures_lock_the_username_out_even_with_the_right_password(cl
     assert client.get("/").status_code == 302
 
 
-def test_a_lockout_is_per_username_and_a_success_resets_the_count(client, user, settings):
+def test_a_success_resets_the_count_of_failures_from_that_client(client, user, settings):
     other = UserFactory(username="lena")
     other.set_password(PASSWORD)
     other.save()

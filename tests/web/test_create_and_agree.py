@@ -14,7 +14,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-NEW = {"name": "Claims triage", "slug": "claims-triage", "summary": "", "risk_tier": "high", "target_date": ""}
+NEW = {"name": "Claims triage", "summary": "", "risk_tier": "high", "target_date": ""}
 
 
 def test_anyone_signed_in_starts_a_launch_from_the_template_and_owns_it(client):
@@ -24,7 +24,7 @@ def test_anyone_signed_in_starts_a_launch_from_the_template_and_owns_it(client):
     data = {**NEW, "template": "genai-feature", "monthly_cost_budget": "5000", "daily_cost_alert": "250"}
     response = client.post(reverse("web:new-launch"), data)
     assert response.status_code == 302
-    launch = Launch.objects.get(slug="claims-triage")
+    launch = Launch.objects.get(name="Claims triage")
     assert (launch.owner, launch.risk_tier) == (pm, "high")
     assert [s.name for s in launch.ordered_stages()] == ["Internal", "Beta", "Full"]
     page = client.get(response.url).content.decode()
@@ -35,13 +35,12 @@ def test_anyone_signed_in_starts_a_launch_from_the_template_and_owns_it(client):
 def test_a_blank_launch_has_no_facts_yet(client):
     client.force_login(UserFactory())
     client.post(reverse("web:new-launch"), {**NEW, "template": "blank"})
-    assert not Launch.objects.get(slug="claims-triage").stages.exists()
+    assert not Launch.objects.get(name="Claims triage").stages.exists()
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"slug": "Not a slug!"}, "slug", "Enter a valid “slug”"),
         (
             {"monthly_cost_budget": "5000"},
             "daily_cost_alert",
@@ -59,19 +58,11 @@ def test_bad_input_is_named_and_nothing_is_created(client, changes, field, messa
     assert not Launch.objects.exists()
 
 
-def test_a_taken_slug_is_refused_by_name(client):
-    ready_launch(slug="claims-triage")
-    client.force_login(UserFactory())
-    response = client.post(reverse("web:new-launch"), {**NEW, "template": "blank"})
-    assert "slug" in response.context["form"].errors
-    assert Launch.objects.filter(slug="claims-triage").count() == 1
-
-
 def test_the_owner_confirms_the_template_s_proposals(client):
     pm = UserFactory()
     client.force_login(pm)
     client.post(reverse("web:new-launch"), {**NEW, "template": "genai-feature"})
-    launch = Launch.objects.get(slug="claims-triage")
+    launch = Launch.objects.get(name="Claims triage")
     stage = launch.stages.get(name="Internal")
     assert stage.proposed == ["exposure_percent"]
     url = reverse("web:fact-confirm", args=[launch.slug, "rolloutstage", stage.pk])

@@ -134,6 +134,13 @@ class Command(BaseCommand):
                 "Refusing to load demo data with DEBUG off: it creates people with the known password "
                 f"'{DEMO_PASSWORD}' and a superuser. Use --force to load it anyway, without a superuser."
             )
+        strangers = not_of_the_demo()
+        if strangers:
+            raise CommandError(
+                "Refusing to load demo data into a database that holds real people or teams: the demo would "
+                f"put its people (known password '{DEMO_PASSWORD}') into real teams and real people into demo "
+                f"roles. Not of the demo: {strangers}. Load the demo into an empty database."
+            )
         with_superuser = settings.DEBUG
         with transaction.atomic():
             people = self._people(with_superuser=with_superuser)
@@ -185,6 +192,26 @@ class Command(BaseCommand):
             team.lead = people[TEAM_LEADS[team.name]]
             save_with_history(team, actor=None, reason="Demo team lead")
         return people
+
+
+def not_of_the_demo(limit: int = 5) -> str:
+    """The people and teams (a few of each, by name) that the demo did not create: a user is the
+    demo's only with a demo username and the demo's name and address, a team only with a demo name
+    and function. Empty when the database holds nothing or only the demo."""
+    demo_people = {p.username: (p.first_name, p.last_name, f"{p.username}@example.com") for p in (*PEOPLE, OUTSIDER)}
+    demo_people["admin"] = ("", "", "admin@example.com")
+    demo_teams = {p.team: p.function for p in PEOPLE}
+    users = get_user_model().objects.values_list("username", "first_name", "last_name", "email").order_by("pk")
+    people = [name for name, *who in users.iterator() if demo_people.get(name) != tuple(who)]
+    teams = [
+        name for name, function in Team.objects.values_list("name", "function") if demo_teams.get(name) != function
+    ]
+    found = []
+    for kind, names in (("people", people), ("teams", teams)):
+        if names:
+            shown = ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+            found.append(f"{kind} {shown}")
+    return "; ".join(found)
 
 
 class DemoPortfolio:
