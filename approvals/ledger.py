@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,14 +97,38 @@ def history_digest(history_row: models.Model) -> str:
 
 
 def _seals(instances: Iterable[models.Model]) -> list[dict]:
-    seals = []
+    rows = []
     for instance in instances:
         row = getattr(instance, "_latest_history_row", None)
         if row is None:
             raise RuntimeError(f"{instance!r} was not saved with history before being sealed.")
-        stored = type(row).objects.get(pk=row.pk)  # digest what the database holds, not the Python values
-        seals.append({"model": row._meta.label, "id": row.pk, "digest": history_digest(stored)})
-    return seals
+        rows.append(row)
+    stored = _as_stored(rows)  # digest what the database holds, not the Python values
+    return [
+        {"model": row._meta.label, "id": row.pk, "digest": history_digest(stored[type(row), row.pk])} for row in rows
+    ]
+
+
+def _as_stored(rows: list[models.Model]) -> dict[tuple[type, int], models.Model]:
+    """The history rows re-read from the database in a few queries however many there are (a bulk
+    SLI upload seals thousands): the rows a service just wrote have neighbouring ids, so one range
+    of ids usually holds them all; ids far apart are asked for by the hundred."""
+    wanted: dict[type, set[int]] = defaultdict(set)
+    for row in rows:
+        wanted[type(row)].add(row.pk)
+    stored = {}
+    for model, pks in wanted.items():
+        low, high = min(pks), max(pks)
+        if high - low < 2 * len(pks) + 1000:
+            queries = [model.objects.filter(pk__range=(low, high))]
+        else:
+            ordered = sorted(pks)
+            queries = [model.objects.filter(pk__in=ordered[i : i + 500]) for i in range(0, len(ordered), 500)]
+        for query in queries:
+            for found in query.iterator(chunk_size=2000):
+                if found.pk in pks:
+                    stored[model, found.pk] = found
+    return stored
 
 
 # --- appending ------------------------------------------------------------------------------------

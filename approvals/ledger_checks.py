@@ -505,7 +505,8 @@ def _seals(entries: _Entries) -> str:
         wanted[seal["model"]][seal["id"]] = (entry, seal["digest"])
     for label, sealed in wanted.items():
         model = apps.get_model(label)
-        found = {row.pk: row for row in model.objects.filter(pk__in=sealed)}
+        ids = sorted(sealed)  # by the hundred: a bulk SLI upload seals thousands of rows of one model
+        found = {row.pk: row for i in range(0, len(ids), 500) for row in model.objects.filter(pk__in=ids[i : i + 500])}
         for pk, (entry, digest) in sorted(sealed.items()):
             row = found.get(pk)
             if row is None:

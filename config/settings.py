@@ -17,6 +17,8 @@ Environment variables:
                        sent) is stalled and sent again (default 300)
     PROMETHEUS_ALLOWED_HOSTS  comma-separated hosts (or host:port) a launch's Prometheus source may
                        name; the server fetches only these (default empty: no Prometheus pulls)
+    SLI_UPLOAD_MAX_ROWS  the most SLI values one CSV upload or ``record_sli`` file may hold,
+                       1–100000 (default 10000); a bigger file is refused, naming the limit
     EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
     SLACK_WEBHOOKS     a JSON object mapping a team's name to its Slack incoming-webhook URL, e.g.
                        {"Legal": "https://hooks.slack.com/services/..."} (default: no Slack); the
@@ -131,6 +133,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A write that gave up waiting for SQLite's lock answers 503 "try again", not 500.
+    "web.busy.DatabaseBusyMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -156,7 +160,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 _SQLITE_OPTIONS = {
-    # Concurrent writers wait instead of failing with "database is locked".
+    # Concurrent writers wait instead of failing with "database is locked": every write holds the
+    # lock well under this (the largest, a 10,000-row SLI upload, about a second; scripts/
+    # bench_sli_upload.py); one that still times out answers 503 "try again" (web.busy).
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL;",
@@ -300,6 +306,9 @@ PROMETHEUS_TIMEOUT_SECONDS = 5
 PROMETHEUS_MAX_RESPONSE_BYTES = 1_000_000
 # How many days back a pull fills in missing values.
 PROMETHEUS_BACKFILL_DAYS = 31
+# The most values one SLI CSV (upload or ``record_sli``) may hold: all are validated before the
+# write, which then holds the database for about a second per 10,000 rows.
+SLI_UPLOAD_MAX_ROWS = env_int("SLI_UPLOAD_MAX_ROWS", 10_000, min_value=1, max_value=100_000)
 
 # Mail: by default messages are written to files under sent_mail/ so a single machine needs no
 # mail server; set EMAIL_BACKEND (and EMAIL_HOST etc.) to send for real.

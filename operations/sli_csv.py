@@ -9,8 +9,9 @@ The file has a header row ``date,indicator,value`` and one row per day and indic
 
 ``date`` is ISO (YYYY-MM-DD); ``indicator`` one of success_rate, latency_p50, latency_p95,
 latency_p99, error_rate, cost_daily (``cost`` is accepted for cost_daily); ``value`` a plain
-number in the SLI's unit (percent, milliseconds, currency units). Parsing reports every bad row,
-naming its line and column; the services then record all rows or none."""
+number in the SLI's unit (percent, milliseconds, currency units). A file holds at most
+``SLI_UPLOAD_MAX_ROWS`` values (10,000 by default). Parsing reports every bad row, naming its line
+and column; the services then record all rows or none."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import datetime
 import io
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -26,7 +28,6 @@ from .models import SLI_ALIASES, SLI_INDICATORS
 from .services import Measurement
 
 COLUMNS = ["date", "indicator", "value"]
-MAX_ROWS = 10_000
 
 
 def parse_sli_csv(text: str) -> list[Measurement]:
@@ -51,8 +52,11 @@ def parse_sli_csv(text: str) -> list[Measurement]:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if len(measurements) + len(problems) >= MAX_ROWS:
-            raise ValidationError(_("The file has more than %(max)s rows; split it.") % {"max": MAX_ROWS})
+        if len(measurements) + len(problems) >= settings.SLI_UPLOAD_MAX_ROWS:
+            raise ValidationError(
+                _("The file has more than %(max)s rows, the most one upload takes (SLI_UPLOAD_MAX_ROWS); split it.")
+                % {"max": f"{settings.SLI_UPLOAD_MAX_ROWS:,}"}
+            )
         if len(row) != len(COLUMNS):
             problems.append(
                 _("Line %(line)s: expected 3 columns (date, indicator, value), found %(count)s.")

@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -63,10 +64,13 @@ class DayValuesForm(forms.Form):
 
 
 class CsvUploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("CSV file"),
-        help_text=gettext_lazy("Columns date,indicator,value; all rows are recorded or none."),
-    )
+    file = forms.FileField(label=gettext_lazy("CSV file"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "Columns date,indicator,value; at most %(max)s rows; all rows are recorded or none."
+        ) % {"max": f"{settings.SLI_UPLOAD_MAX_ROWS:,}"}
 
 
 class PrometheusSourceForm(forms.Form):
@@ -175,6 +179,17 @@ def _back(slug: str) -> HttpResponse:
     return redirect(reverse("web:launch", args=[slug]) + "#slo-actuals")
 
 
+def _recorded(request: HttpRequest, *, written: int, given: int) -> None:
+    if written == given:
+        messages.success(request, _("%(count)s SLI value(s) recorded.") % {"count": written})
+    else:
+        messages.success(
+            request,
+            _("%(count)s SLI value(s) recorded; %(unchanged)s already held the same value and were left alone.")
+            % {"count": written, "unchanged": given - written},
+        )
+
+
 def _recording_launch(request: HttpRequest, slug: str) -> tuple[Launch, set[str]]:
     """The launch (404 for who may not see it) and what the user may record (403 if nothing)."""
     launch = get_launch_for(request.user, slug)
@@ -192,14 +207,13 @@ def record_day(request: HttpRequest, slug: str) -> HttpResponse:
     launch, indicators = _recording_launch(request, slug)
     form = DayValuesForm(request.POST or None, indicators=indicators)
     if request.method == "POST" and form.is_valid():
+        measurements = form.measurements()
         try:
-            actuals = sli_record(
-                actor=request.user, launch=launch, measurements=form.measurements(), source=SliSource.FORM
-            )
+            actuals = sli_record(actor=request.user, launch=launch, measurements=measurements, source=SliSource.FORM)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("%(count)s SLI value(s) recorded.") % {"count": len(actuals)})
+            _recorded(request, written=len(actuals), given=len(measurements))
             return _back(slug)
     return render(request, "web/sli_form.html", {"launch": launch, "form": form, "upload": False})
 
@@ -218,13 +232,12 @@ def upload_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 text = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise ValidationError(_("The file is not UTF-8 text.")) from None
-            actuals = sli_record(
-                actor=request.user, launch=launch, measurements=parse_sli_csv(text), source=SliSource.FORM
-            )
+            measurements = parse_sli_csv(text)
+            actuals = sli_record(actor=request.user, launch=launch, measurements=measurements, source=SliSource.FORM)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("%(count)s SLI value(s) recorded.") % {"count": len(actuals)})
+            _recorded(request, written=len(actuals), given=len(measurements))
             return _back(slug)
     return render(request, "web/sli_form.html", {"launch": launch, "form": form, "upload": True})
 

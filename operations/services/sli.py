@@ -17,11 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from raci.choices import Role
 from raci.models import RaciAssignment, ResponsibilityArea
@@ -113,30 +115,43 @@ def _check_values(measurements: list[Measurement], today: datetime.date) -> None
         raise ValidationError(problems)
 
 
-def _save_actual(launch: Launch, m: Measurement, *, source: str, actor, existing: dict) -> SliActual:
-    actual = existing.get((m.indicator, m.day))
-    replaced = actual is not None
-    if actual is None:
-        actual = SliActual(launch=launch, indicator=m.indicator, day=m.day)
-    actual.value, actual.source, actual.recorded_by, actual.recorded_at = m.value, source, actor, timezone.now()
-    reason = f"{'Re-recorded' if replaced else 'Recorded'} from {source}"
-    return save_with_history(actual, actor=actor, reason=reason)
+def _check_batch(measurements: list[Measurement]) -> None:
+    """What a batch of values must be before any transaction starts: not empty, within
+    ``SLI_UPLOAD_MAX_ROWS``, and every value valid (each problem naming its line and column)."""
+    if not measurements:
+        raise ValidationError(_("There are no values to record."))
+    limit = settings.SLI_UPLOAD_MAX_ROWS
+    if len(measurements) > limit:
+        raise ValidationError(
+            _("There are %(count)s values; at most %(max)s are recorded at once (SLI_UPLOAD_MAX_ROWS): split them.")
+            % {"count": f"{len(measurements):,}", "max": f"{limit:,}"}
+        )
+    _check_values(measurements, timezone.localdate())
 
 
-@transaction.atomic
 def sli_record(*, actor, launch: Launch, measurements: Iterable[Measurement], source: str) -> list[SliActual]:
-    """Record daily SLI values, all or nothing. A day already recorded is replaced (its history
-    keeps the earlier value and who recorded it). ``source`` is the command or the form."""
+    """Record daily SLI values, all or nothing. A day already recorded with another value is
+    replaced (its history keeps the earlier value and who recorded it); a day recorded with the
+    same value from the same source is left as it is, so recording a file twice writes nothing
+    the second time. Returns the values written. ``source`` is the command or the form.
+
+    The values are validated before the transaction starts, and the transaction writes them in
+    bulk: on SQLite it holds the whole database's write lock, so a 10,000-row file must not keep
+    everyone else waiting for long (scripts/bench_sli_upload.py measures it)."""
     if source not in (SliSource.COMMAND, SliSource.FORM):
         raise ValidationError({"source": _("People record values from the command or the form.")})
     measurements = list(measurements)
+    _check_batch(measurements)
+    return _record_checked(actor=actor, launch=launch, measurements=measurements, source=source)
+
+
+@transaction.atomic
+def _record_checked(*, actor, launch: Launch, measurements: list[Measurement], source: str) -> list[SliActual]:
     launch = lock_launch(launch)
     require_view(actor, launch)
     refuse_if_archived(launch)
-    if not measurements:
-        raise ValidationError(_("There are no values to record."))
     allowed = recordable_indicators(actor, launch)
-    refused = sorted({m.indicator for m in measurements if m.indicator in SLI_INDICATORS} - allowed)
+    refused = sorted({m.indicator for m in measurements} - allowed)
     if refused:
         raise PermissionDenied(
             _(
@@ -145,7 +160,6 @@ def sli_record(*, actor, launch: Launch, measurements: Iterable[Measurement], so
             )
             % {"indicators": ", ".join(refused)}
         )
-    _check_values(measurements, timezone.localdate())
     return _store(launch, measurements, source=source, actor=actor)
 
 
@@ -159,19 +173,46 @@ class ScheduledPull:
         return "scheduled-prometheus-pull"
 
 
+WRITTEN_FIELDS = ["value", "source", "recorded_by", "recorded_at"]
+
+
+def _value_text(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 def _store(launch: Launch, measurements: list[Measurement], *, source: str, actor) -> list[SliActual]:
-    """Save the values and ledger them in the same transaction, sealing their history rows: item
-    15 reads them to gate the next stage, so a value rewritten later outside the services shows up
-    in ``verify_ledger``."""
-    days = {m.day for m in measurements}
+    """Save the values in bulk, each with its history row, and ledger them in one entry of the
+    same transaction sealing those history rows: item 15 reads them to gate the next stage, so a
+    value rewritten later outside the services shows up in ``verify_ledger``. The queries are a
+    fixed few plus one per batch of rows the database takes in one statement, never one per row;
+    days whose value (and source) is unchanged are not written."""
+    now = timezone.now()
+    days = [m.day for m in measurements]
     existing = {
-        (a.indicator, a.day): a
-        for a in SliActual.objects.filter(
-            launch=launch, day__in=days, indicator__in={m.indicator for m in measurements}
-        )
+        (a.indicator, a.day): a for a in SliActual.objects.filter(launch=launch, day__range=(min(days), max(days)))
     }
-    before = {key: f"{actual.value.normalize():f}" for key, actual in existing.items()}
-    actuals = [_save_actual(launch, m, source=source, actor=actor, existing=existing) for m in measurements]
+    created, changed, replaced = [], [], {}
+    for m in measurements:
+        actual = existing.get((m.indicator, m.day))
+        if actual is None:
+            actual = SliActual(launch=launch, indicator=m.indicator, day=m.day)
+            created.append(actual)
+        elif actual.value == m.value and actual.source == source:
+            continue
+        else:
+            replaced[(m.indicator, m.day)] = _value_text(actual.value)
+            changed.append(actual)
+        # Validated before the transaction (_check_values applies the model's own sli_value_problem
+        # and the rules of its clean()); the database's constraints stand behind it.
+        actual.value, actual.source, actual.recorded_by, actual.recorded_at = m.value, source, actor, now
+        actual._history_user = actor
+        actual._change_reason = f"{'Re-recorded' if actual.pk else 'Recorded'} from {source}"
+    if not created and not changed:
+        return []
+    bulk_create_with_history(created, SliActual, default_date=now)
+    bulk_update_with_history(changed, SliActual, fields=WRITTEN_FIELDS, default_date=now)
+    written = created + changed
+    _attach_history_rows(launch, written, now)
     record(
         event="sli_recorded",
         launch=launch,
@@ -182,15 +223,28 @@ def _store(launch: Launch, measurements: list[Measurement], *, source: str, acto
                 {
                     "indicator": a.indicator,
                     "day": a.day.isoformat(),
-                    "value": f"{a.value.normalize():f}",
-                    "replaced": before.get((a.indicator, a.day)),
+                    "value": _value_text(a.value),
+                    "replaced": replaced.get((a.indicator, a.day)),
                 }
-                for a in actuals
+                for a in written
             ],
         },
-        seal=actuals,
+        seal=written,
     )
-    return actuals
+    return written
+
+
+def _attach_history_rows(launch: Launch, actuals: list[SliActual], when: datetime.datetime) -> None:
+    """Bulk writes send no history signals: name the history rows just written (all dated
+    ``when``; their ids in one query) so that the ledger can seal them (it reads them back)."""
+    history = SliActual.history.model
+    ids = dict(
+        SliActual.history.filter(launch_id=launch.pk, history_date=when)
+        .order_by("history_id")
+        .values_list("id", "history_id")
+    )
+    for actual in actuals:
+        actual._latest_history_row = history(history_id=ids[actual.pk])
 
 
 @transaction.atomic
@@ -201,10 +255,9 @@ def sli_record_pulled(*, launch: Launch, measurements: list[Measurement]) -> lis
     launch = lock_launch(launch)
     if launch.archived or not measurements:
         return []
+    days = [m.day for m in measurements]
     recorded = set(
-        SliActual.objects.filter(
-            launch=launch, day__in={m.day for m in measurements}, indicator__in={m.indicator for m in measurements}
-        ).values_list("indicator", "day")
+        SliActual.objects.filter(launch=launch, day__range=(min(days), max(days))).values_list("indicator", "day")
     )
     measurements = [m for m in measurements if (m.indicator, m.day) not in recorded]
     if not measurements:

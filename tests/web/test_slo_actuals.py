@@ -164,3 +164,28 @@ def test_a_viewer_s_page_costs_no_more_queries_for_the_section(client, launch, d
     client.force_login(legal)
     with django_assert_max_num_queries(LAUNCH_PAGE_QUERIES):
         assert client.get(reverse("web:launch", args=[launch.slug])).status_code == 200
+
+
+def test_an_upload_over_the_row_limit_is_refused_naming_it_and_the_form_says_the_limit(client, launch, settings):
+    settings.SLI_UPLOAD_MAX_ROWS = 3
+    client.force_login(launch.owner)
+    url = reverse("web:sli-upload", args=[launch.slug])
+    assert "at most 3 rows" in client.get(url).content.decode()
+    rows = "".join(f"{YESTERDAY - datetime.timedelta(days=n)},latency_p95,{900 + n}\n" for n in range(4))
+    response = client.post(url, {"file": SimpleUploadedFile("sli.csv", f"date,indicator,value\n{rows}".encode())})
+    assert response.status_code == 200
+    assert "The file has more than 3 rows, the most one upload takes (SLI_UPLOAD_MAX_ROWS); split it." in (
+        response.content.decode()
+    )
+    assert not SliActual.objects.exists()
+
+
+def test_uploading_the_same_file_again_records_nothing_and_says_so(client, launch):
+    client.force_login(launch.owner)
+    url = reverse("web:sli-upload", args=[launch.slug])
+    good = f"date,indicator,value\n{YESTERDAY},success_rate,99.9\n{YESTERDAY},cost,120\n"
+    assert client.post(url, {"file": SimpleUploadedFile("sli.csv", good.encode())}).status_code == 302
+    history = SliActual.history.count()
+    response = client.post(url, {"file": SimpleUploadedFile("sli.csv", good.encode())}, follow=True)
+    assert "0 SLI value(s) recorded; 2 already held the same value and were left alone." in response.content.decode()
+    assert SliActual.history.count() == history

@@ -2,7 +2,9 @@
 
 The CSV format is described in ``operations.sli_csv`` (header ``date,indicator,value``). All rows
 are recorded or none: a bad row prints its line and column and the command exits 1 with nothing
-saved. A day already recorded is replaced (history keeps the earlier value). The values are
+saved. A day already recorded is replaced (history keeps the earlier value); a day already holding
+the same value is left alone, so running a file twice records it once. At most
+``SLI_UPLOAD_MAX_ROWS`` rows (10,000 by default). The values are
 recorded as ``--as`` (default: the launch's owner), who must be allowed to record them."""
 
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 from django.http import Http404
 
 from operations.models import SliSource
@@ -40,13 +43,22 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"Cannot read {file}: {error}") from None
         try:
-            actuals = sli_record(actor=actor, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+            measurements = parse_sli_csv(text)
+            actuals = sli_record(actor=actor, launch=launch, measurements=measurements, source=SliSource.COMMAND)
         except ValidationError as error:
             raise CommandError(f"{file}: nothing recorded.\n" + "\n".join(error.messages)) from None
         except (PermissionDenied, Http404) as error:
             raise CommandError(f"{actor.get_username()} may not record SLI values of '{slug}': {error}") from None
+        except OperationalError as error:
+            if "is locked" not in str(error):  # SQLite gave up waiting for another writer
+                raise
+            raise CommandError(f"{file}: nothing recorded; the database was busy ({error}). Run it again.") from None
         for actual in actuals:
             self.stdout.write(f"{actual.day.isoformat()}  {actual.indicator:<13} {actual.value.normalize():f}")
+        unchanged = len(measurements) - len(actuals)
         self.stdout.write(
-            self.style.SUCCESS(f"Recorded {len(actuals)} value(s) for '{slug}' as {actor.get_username()}.")
+            self.style.SUCCESS(
+                f"Recorded {len(actuals)} value(s) for '{slug}' as {actor.get_username()}."
+                + (f" {unchanged} day(s) already held the same value and were left as they were." if unchanged else "")
+            )
         )
