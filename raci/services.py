@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -48,8 +50,55 @@ from .selectors import (
     slo_owning_area,
 )
 
+
+def _rehome_agreements(*, fact: ResponsibilityArea, changed: set[str], actor, previous, **_ignored) -> None:
+    """An agreement answers for a concern as owned when it was given: when adding, removing or
+    changing an area's concerns makes another area own an agreed bar's or SLO's concern, that
+    agreement is cleared, with history and a ``bar_redefined``/``slo_redefined`` entry, in the
+    same transaction. (The checklist already refuses an agreement whose giver is no longer the
+    owning area's Accountable; this also covers a concern moved to an area the same person holds.)"""
+    if not changed & {"added", "removed", "concerns"}:
+        return
+    launch = fact.launch_id
+    now = list(ResponsibilityArea.objects.filter(launch_id=launch).order_by("pk"))
+    if "added" in changed:
+        before, after = [area for area in now if area.pk != fact.pk], now
+    elif "removed" in changed:
+        before, after = now, [area for area in now if area.pk != fact.pk]
+    else:
+        old = copy.copy(next(area for area in now if area.pk == fact.pk))
+        old.concerns = previous["concerns"]
+        before, after = [old if area.pk == fact.pk else area for area in now], now
+
+    def moved(owner) -> tuple[ResponsibilityArea | None, ResponsibilityArea | None] | None:
+        was, becomes = owner(before), owner(after)
+        return None if getattr(was, "pk", None) == getattr(becomes, "pk", None) else (was, becomes)
+
+    for bar in QualityBar.objects.filter(launch_id=launch, agreed_by__isnull=False).order_by("pk"):
+        if areas := moved(lambda areas, bar=bar: owning_area(areas, bar.metric)):
+            _clear_moved_agreement(bar, areas, actor, "bar_redefined", bar_definition)
+    for slo in SLO.objects.filter(launch_id=launch, agreed_by__isnull=False).order_by("pk"):
+        if areas := moved(lambda areas, slo=slo: slo_owning_area(areas, slo.indicator)):
+            _clear_moved_agreement(slo, areas, actor, "slo_redefined", slo_definition)
+
+
+def _clear_moved_agreement(fact, areas, actor, event: str, definition) -> None:
+    was, becomes = (area.name if area else "none" for area in areas)
+    fact = locked_fact(fact)
+    fact.agreed_by, fact.agreed_at = None, None
+    save_with_history(fact, actor=actor, reason=f"Agreement cleared: its concern moved from '{was}' to '{becomes}'")
+    payload = {**definition(fact), "agreement cleared": True, "concern moved from": was, "concern moved to": becomes}
+    record(event=event, launch=fact.launch, actor=actor, payload=payload, seal=[fact])
+
+
 register_fact_kind(
-    FactKind(ResponsibilityArea, gettext_lazy("responsibility area"), fields=("name", "concerns"), fixed=("kind",))
+    FactKind(
+        ResponsibilityArea,
+        gettext_lazy("responsibility area"),
+        fields=("name", "concerns"),
+        fixed=("kind",),
+        after_change=_rehome_agreements,
+    )
 )
 register_fact_kind(
     FactKind(
@@ -318,7 +367,7 @@ def _accountable_for(
             _("Only the Accountable for '%(area)s' (%(names)s) may agree %(what)s.")
             % {"area": area.name, "names": names, "what": what}
         )
-    functions = concern_functions(concern, area, fallback_kind)
+    functions = concern_functions(concern, fallback_kind)
     if functions and not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
             _("You are not in a %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")

@@ -340,6 +340,14 @@ def quality_evidence(ctx: Context) -> Outcome:
             problems.append(_why_nothing_counts(bar, ctx.launch, ctx))
             continue
         verdict, proves = _judge_run(bar, run, ctx)
+        if proves and bar.agreed_by_id is None:
+            # A maximum nobody who answers for it agreed proves nothing: the owner could loosen it
+            # to whatever the evidence shows.
+            problems.append(
+                _("Quality bar '%(metric)s': the evaluation is within its maximum, but nobody agreed that maximum.")
+                % {"metric": bar.metric}
+            )
+            continue
         (proven if proves else problems).extend(verdict)
     if problems:
         return Outcome.failed(*problems)

@@ -13,7 +13,7 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from raci.checklist_items import people_to_notify
 from raci.choices import Role
 from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
-from raci.selectors import owning_area, slo_owning_area
+from raci.selectors import bar_functions, owning_area, serves_any, slo_functions, slo_owning_area
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import Context, with_checklist_facts
@@ -329,6 +329,9 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
         raise Http404("No version given.")
     try:
         agree(actor=request.user, seen_version=form.cleaned_data["seen_version"], **{argument: fact})
+    except PermissionDenied as error:
+        # The viewer may see the launch; say why they do not answer for this fact.
+        return render(request, "403.html", {"reason": str(error)}, status=403)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -367,8 +370,13 @@ def _evidence(bar: QualityBar, context: Context):
     )
 
 
-def _accountable_user_ids(area) -> set[int]:
-    return {a.stakeholder.user_id for a in area.assignments.all() if a.role == Role.ACCOUNTABLE} if area else set()
+def _answers_for(user, area, functions: frozenset[str]) -> bool:
+    """``user`` is the Accountable of ``area`` and serves one of ``functions`` (read from the
+    prefetched assignments and teams): the rule the agreement services apply."""
+    return area is not None and any(
+        a.role == Role.ACCOUNTABLE and a.stakeholder.user_id == user.pk and serves_any(a.stakeholder, functions)
+        for a in area.assignments.all()
+    )
 
 
 def fact_sections(launch: Launch, user=None) -> list[dict]:
@@ -395,12 +403,14 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
         agreeable |= {
             ("qualitybar", bar.pk)
             for bar in rows["qualitybar"]
-            if bar.agreed_by_id != user.pk and user.pk in _accountable_user_ids(owning_area(areas, bar.metric))
+            if bar.agreed_by_id != user.pk
+            and _answers_for(user, owning_area(areas, bar.metric), bar_functions(bar.metric))
         }
         agreeable |= {
             ("slo", slo.pk)
             for slo in rows["slo"]
-            if slo.agreed_by_id != user.pk and user.pk in _accountable_user_ids(slo_owning_area(areas, slo.indicator))
+            if slo.agreed_by_id != user.pk
+            and _answers_for(user, slo_owning_area(areas, slo.indicator), slo_functions(slo.indicator))
         }
     # The versions the Agree and Confirm buttons carry: one query per kind of fact, not one per row.
     versions = {

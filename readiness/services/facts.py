@@ -62,7 +62,9 @@ class FactKind:
     ``fields`` may be set when adding and changed later; ``fixed`` may be set only when adding (a
     RACI row's person, an evaluation's measured numbers: a wrong one is removed, with a reason, and
     recorded again). Anything else (agreements, proposals, timestamps) only services set.
-    ``after_change(fact=, changed=, actor=)`` runs in the transaction after a change is saved.
+    ``after_change(fact=, changed=, actor=, agreement_cleared=, previous=)`` runs in the
+    transaction after a fact is added (``changed`` is ``{"added"}``) or changed (``previous``: the
+    changed fields' old values), and before one is removed (``{"removed"}``, with ``reason``).
     ``not_the_owners(fact, values)`` names, field by field, what in a change (``values``) or a
     removal (``None``) would lower a bar that binds the launch: someone who answers for it does that
     through a service of their own, never the owner through these."""
@@ -220,7 +222,10 @@ def fact_add(*, actor, launch: Launch, model: type[models.Model], values: Mappin
                 % {"kind": kind.label, "slug": launch.slug}
             }
         )
-    return save_with_history(fact, actor=actor, reason=reason or f"Added {in_english(kind.label)}")
+    fact = save_with_history(fact, actor=actor, reason=reason or f"Added {in_english(kind.label)}")
+    if kind.after_change is not None:
+        kind.after_change(fact=fact, changed={"added"}, actor=actor, agreement_cleared=False, previous={})
+    return fact
 
 
 def locked_fact(fact: models.Model) -> models.Model:
@@ -269,9 +274,10 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     kind, fact = _prepare(actor, fact)
     require_version(fact, seen_version, what=kind.name(fact))
     _refuse_lowering(kind, fact, values)
-    changed = set()
+    changed, previous = set(), {}
     for name, value in values.items():
         if getattr(fact, name) != value:
+            previous[name] = getattr(fact, name)
             setattr(fact, name, value)
             changed.add(name)
     if not changed:
@@ -283,7 +289,9 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     note = "; agreement cleared" if agreement_cleared else ""
     save_with_history(fact, actor=actor, reason=reason or f"Changed {labels}{note}")
     if kind.after_change is not None:
-        kind.after_change(fact=fact, changed=changed, actor=actor, agreement_cleared=agreement_cleared)
+        kind.after_change(
+            fact=fact, changed=changed, actor=actor, agreement_cleared=agreement_cleared, previous=previous
+        )
     return fact
 
 
@@ -333,7 +341,9 @@ def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) ->
     )
     require_version(fact, seen_version, what=kind.name(fact))
     if kind.after_change is not None:
-        kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
+        kind.after_change(
+            fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason, previous={}
+        )
     delete_with_history(fact, actor=actor, reason=f"Removed: {reason}")
 
 
@@ -387,7 +397,7 @@ def slo_definition(slo: SLO) -> dict:
 
 
 def _ledger_redefinition(event: str, definition: Callable[[models.Model], dict]) -> ChangeHook:
-    def hook(*, fact, changed, actor, agreement_cleared, reason: str = "") -> None:
+    def hook(*, fact, changed, actor, agreement_cleared, reason: str = "", previous=None) -> None:
         if "removed" in changed:
             payload = {**definition(fact), "removed": reason, "was agreed": fact.agreed_by_id is not None}
             record(event=event, launch=launch_of(fact), actor=actor, payload=payload)
