@@ -42,6 +42,7 @@ from .models import (
 )
 from .selectors import (
     SLO_CONCERNS,
+    bar_functions,
     concern_functions,
     function_labels,
     owning_area,
@@ -463,6 +464,48 @@ def eval_run_remove(*, actor, run: EvalRun, seen_version: int, reason: str) -> N
         actor, launch, metric, _("the evaluation runs of quality bar '%(metric)s'") % {"metric": metric}
     )
     delete_with_history(run, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
+
+
+@transaction.atomic
+def eval_run_accept(*, actor, run: EvalRun, seen_version: int) -> EvalRun:
+    """Accept an evaluation run that waits for acceptance (one the launch owner recorded, or one
+    recorded while the bar's counting evidence failed), so it counts as evidence: someone who
+    serves the bar's function (ML for a quality metric) and may view the launch — never the
+    launch owner, never whoever recorded the run. Ledgered; until then the earlier run keeps counting."""
+    launch, run = _locked(run, actor)
+    what = _("Evaluation run %(failures)s/%(samples)s") % {"failures": run.failures, "samples": run.samples}
+    require_version(run, seen_version, what=what)
+    if not run.needs_acceptance or run.accepted_by_id is not None:
+        raise ValidationError({"accepted_by": _("%(what)s needs no acceptance; it counts already.") % {"what": what}})
+    if actor.pk == launch.owner_id:
+        raise PermissionDenied(_("You own this launch; someone of the bar's function must accept its evidence."))
+    if actor.pk == run.recorded_by_id:
+        raise PermissionDenied(_("You recorded this run; someone else of the bar's function must accept it."))
+    bar = run.quality_bar
+    functions = bar_functions(bar.metric)
+    if not any(serves_function(actor, function) for function in sorted(functions)):
+        raise PermissionDenied(
+            _("You are not in a %(functions)s team, so you cannot accept evidence for quality bar '%(metric)s'.")
+            % {"functions": function_labels(functions), "metric": bar.metric}
+        )
+    run.accepted_by, run.accepted_at = actor, timezone.now()
+    save_with_history(run, actor=actor, reason=f"Accepted as evidence for '{bar.metric}'")
+    record(event="eval_run_accepted", launch=launch, actor=actor, payload=eval_run_acceptance(run), seal=[run])
+    return run
+
+
+def eval_run_acceptance(run: EvalRun) -> dict:
+    """What the ledger keeps of an accepted run (and what ``verify_ledger`` compares the row against)."""
+    return {
+        "evaluation run": run.pk,
+        "quality bar": run.quality_bar_id,
+        "samples": run.samples,
+        "failures": run.failures,
+        "golden set": f"{run.golden_set_name} {run.golden_set_version}",
+        "measured version": run.measured_version,
+        "recorded by": run.recorded_by.get_username() if run.recorded_by_id else None,
+        "accepted at": run.accepted_at.isoformat() if run.accepted_at else None,
+    }
 
 
 @transaction.atomic

@@ -76,6 +76,8 @@ class FactKind:
     after_change: ChangeHook | None = None
     describe: Callable[[models.Model], str] = field(default=lambda fact: str(fact))
     not_the_owners: Callable[[models.Model, Mapping | None], dict[str, str]] | None = None
+    # Fills what only services set on a fact being added (``before_add(fact=, actor=, launch=)``).
+    before_add: Callable[..., None] | None = None
 
     def name(self, fact: models.Model) -> str:
         """How messages name one fact, e.g. "Quality bar 'wrong_answers'"."""
@@ -222,6 +224,8 @@ def fact_add(*, actor, launch: Launch, model: type[models.Model], values: Mappin
                 % {"kind": kind.label, "slug": launch.slug}
             }
         )
+    if kind.before_add is not None:
+        kind.before_add(fact=fact, actor=actor, launch=launch)
     fact = save_with_history(fact, actor=actor, reason=reason or f"Added {in_english(kind.label)}")
     if kind.after_change is not None:
         kind.after_change(fact=fact, changed={"added"}, actor=actor, agreement_cleared=False, previous={})
@@ -443,6 +447,27 @@ register_fact_kind(
         ),
     )
 )
+
+
+def _evidence_to_accept(*, fact: EvalRun, actor, launch: Launch) -> None:
+    """A run the launch owner records, or one recorded while the bar's counting evidence fails,
+    counts only once someone of the bar's function accepts it (``raci.services.eval_run_accept``):
+    otherwise the owner could outvote a failing run with numbers of her own. Any other run counts at once."""
+    fact.recorded_by = actor
+    fact.needs_acceptance = actor.pk == launch.owner_id or evidence_fails(fact.quality_bar, launch)
+
+
+def evidence_fails(bar: QualityBar, launch: Launch) -> bool:
+    """The run that counts as ``bar``'s evidence now (item 12's choice) does not prove it."""
+    from ..checklist import Context
+    from ..checklist_items import counted_run, run_proves
+
+    now = timezone.now()
+    context = Context(launch=launch, stage=None, today=timezone.localdate(now), now=now)
+    run = counted_run(bar, launch, context)
+    return run is not None and not run_proves(bar, run, context)
+
+
 register_fact_kind(
     FactKind(
         EvalRun,
@@ -468,6 +493,7 @@ register_fact_kind(
                 "golden_version": run.golden_set_version,
             }
         ),
+        before_add=_evidence_to_accept,
         # Evidence is not the owner's to drop (a failing run would vanish and an older passing one
         # count again): the Accountable of the area owning the bar's metric removes a wrong run
         # (raci.services.eval_run_remove).
