@@ -246,7 +246,8 @@ def feedback_loop(ctx: Context) -> Outcome:
 
 def _eval_runs_with_owners() -> Prefetch:
     return Prefetch(
-        "quality_bars__eval_runs", queryset=EvalRun.objects.select_related("golden_set_owner", "recorded_by")
+        "quality_bars__eval_runs",
+        queryset=EvalRun.objects.select_related("golden_set_owner", "recorded_by", "accepted_by"),
     )
 
 

@@ -35,7 +35,7 @@ from raci.selectors import (
     slo_owning_area,
 )
 from raci.services import eval_run_accept, quality_bar_agree, slo_agree
-from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import Context, with_checklist_facts
 from readiness.checklist_items import counted_run, percent
 from readiness.choices import SENSITIVITY
@@ -505,6 +505,26 @@ def may_accept(user, launch: Launch, run, functions: frozenset[str]) -> bool:
         and user.pk not in (launch.owner_id, run.recorded_by_id)
         and bool(functions & bar_functions(run.quality_bar.metric))
     )
+
+
+def runs_awaiting(user) -> list:
+    """Evaluation runs waiting for ``user``'s acceptance on launches they see (for "My sign-offs"):
+    two queries however many there are."""
+    functions = _functions_of(user)
+    if not functions:
+        return []
+    runs = (
+        EvalRun.objects.filter(
+            needs_acceptance=True,
+            accepted_by__isnull=True,
+            quality_bar__launch__in=visible_launches(user),
+            quality_bar__launch__archived=False,
+        )
+        .exclude(quality_bar__launch__owner=user)
+        .select_related("quality_bar__launch", "recorded_by")
+        .order_by("recorded_at", "pk")
+    )
+    return [run for run in runs if may_accept(user, run.quality_bar.launch, run, functions)]
 
 
 def _waiting_for(run, launch: Launch, areas) -> str:

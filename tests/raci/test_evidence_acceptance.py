@@ -239,3 +239,21 @@ def _values(launch) -> dict:
         "measured_version": SERVING_VERSION,
         "human_reviewed": 100,
     }
+
+
+def test_my_signoffs_lists_runs_waiting_for_my_acceptance_in_bounded_queries(
+    client, launch, failing, django_assert_max_num_queries
+):
+    mine = record_as_owner(client, launch)
+    other = ready_launch(slug="evidence-two", name="Evidence two")
+    record_as_owner(client, other)
+    ml = accountable_of(launch, AreaKind.MODEL_QUALITY).user
+    client.force_login(ml)
+    with django_assert_max_num_queries(20):
+        page = client.get(reverse("web:inbox")).content.decode()
+    assert "Evaluation runs to accept" in page
+    assert "0/1000 · my-golden v1" in page
+    assert "Evidence two" not in page  # another launch's ML Accountable, whom she is not
+    client.force_login(launch.owner)
+    assert "Evaluation runs to accept" not in client.get(reverse("web:inbox")).content.decode()
+    assert mine.pk
