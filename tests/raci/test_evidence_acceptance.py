@@ -21,6 +21,7 @@ from readiness.models import EvalRun, Launch
 from readiness.services import fact_add, fact_version
 from tests.builders import SERVING_VERSION, accountable_of, ready_launch, team_for
 from tests.factories import EvalRunFactory, StakeholderFactory, UserFactory
+from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +258,17 @@ def test_my_signoffs_lists_runs_waiting_for_my_acceptance_in_bounded_queries(
     client.force_login(launch.owner)
     assert "Evaluation runs to accept" not in client.get(reverse("web:inbox")).content.decode()
     assert mine.pk
+
+
+def test_the_launch_page_stays_within_its_bound_however_many_runs_wait(
+    client, launch, failing, django_assert_max_num_queries
+):
+    for _ in range(3):
+        record_as_owner(client, launch)
+    ml = accountable_of(launch, AreaKind.MODEL_QUALITY).user
+    client.force_login(ml)
+    url = reverse("web:launch", args=[launch.slug])
+    client.get(url)  # warm the session and the caches of the first request
+    with django_assert_max_num_queries(LAUNCH_PAGE_QUERIES):
+        page = client.get(url).content.decode()
+    assert page.count("Accept as evidence") == 3
