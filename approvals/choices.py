@@ -93,6 +93,8 @@ class LedgerEvent(models.TextChoices):
     AREA_OMITTED = "area_omitted", _("Standard area left out, with the reason")
     OMISSION_WITHDRAWN = "omission_withdrawn", _("Reason for leaving out a standard area withdrawn")
     DATA_DECLASSIFIED = "data_declassified", _("Personal or confidential data declassified or removed")
+    # An evaluation run that needed acceptance was accepted as evidence (raci.services.eval_run_accept).
+    EVAL_RUN_ACCEPTED = "eval_run_accepted", _("Evaluation run accepted as evidence")
     # Incidents, which "Incidents reviewed" and "No open P0 or P1 incident" read (operations).
     INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
     INCIDENT_CHANGED = "incident_changed", _("Incident changed")

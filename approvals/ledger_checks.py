@@ -12,7 +12,7 @@ import datetime
 from collections import defaultdict
 
 from django.apps import apps
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch, Q
 
 from readiness.models import SLO, Launch, QualityBar
 from readiness.recording import ledger_checks
@@ -142,6 +142,7 @@ def rows_disagree_with_entries() -> str:
         lambda: _policies(entries),
         lambda: _policy_changes(entries),
         lambda: _agreements(entries),
+        lambda: _eval_run_acceptances(entries),
         lambda: _area_omissions(entries),
         lambda: _registered(entries),
         lambda: _sli_actuals(entries),
@@ -429,6 +430,49 @@ def _agreements(entries: _Entries) -> str:
                 return f"{key} #{pk} recorded in entry #{entry.sequence} no longer exists, and no entry records its removal"
             if pk in rows and removed:
                 return f"{key} #{pk} was removed in entry #{entry.sequence} but exists again"
+
+
+def _eval_run_acceptances(entries: _Entries) -> str:
+    """An accepted run was accepted by whom, and as the very run, its entry records; a run the
+    launch owner recorded still needs acceptance; every accepted run recorded still exists, or
+    its history says it was removed."""
+    from raci.services import eval_run_acceptance
+    from readiness.models import EvalRun
+
+    recorded = {
+        entry.payload.get("evaluation run"): entry for entry in entries.all_by_event[LedgerEvent.EVAL_RUN_ACCEPTED]
+    }
+    rows = {
+        run.pk: run
+        for run in EvalRun.objects.select_related("accepted_by", "recorded_by", "quality_bar__launch").filter(
+            Q(accepted_by__isnull=False)
+            | Q(pk__in=list(recorded))
+            | Q(recorded_by_id=F("quality_bar__launch__owner_id"))
+        )
+    }
+    for pk, run in rows.items():
+        launch = run.quality_bar.launch
+        if run.recorded_by_id == launch.owner_id and not run.needs_acceptance:
+            return f"evaluation run #{pk} was recorded by the launch owner but counts without acceptance"
+        entry = recorded.get(pk)
+        if run.accepted_by_id is None:
+            if entry is not None:
+                return f"evaluation run #{pk} is not accepted, but entry #{entry.sequence} records its acceptance"
+            continue
+        if entry is None:
+            return (
+                f"evaluation run #{pk} is accepted by {run.accepted_by.get_username()}, which no ledger entry records"
+            )
+        if (
+            entry.launch_id != launch.pk
+            or entry.actor != run.accepted_by.get_username()
+            or entry.payload != eval_run_acceptance(run)
+        ):
+            return f"evaluation run #{pk} does not match its acceptance recorded in entry #{entry.sequence}"
+    for pk, entry in recorded.items():
+        if pk not in rows and not EvalRun.history.filter(id=pk, history_type="-").exists():
+            return f"evaluation run #{pk} accepted in entry #{entry.sequence} no longer exists, and no history records its removal"
+    return ""
 
 
 def _area_omissions(entries: _Entries) -> str:

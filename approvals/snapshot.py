@@ -41,7 +41,8 @@ def launch_snapshot(launch, stage) -> dict:
 def _launch_snapshot(launch, stage) -> dict:
     quality_bars = {}
     for bar in launch.quality_bars.all():
-        run = bar.latest_eval_run()
+        # The evidence that counts; a newer run waiting for acceptance is named beside it.
+        run, pending = bar.latest_counting_run(), bar.pending_run()
         quality_bars[bar.metric] = _optional(
             {
                 "what counts as a failure": bar.failure_definition,
@@ -67,7 +68,14 @@ def _launch_snapshot(launch, stage) -> dict:
             {
                 "minimum human-reviewed share": _decimal(bar.min_human_reviewed_share)
                 if bar.min_human_reviewed_share
-                else None
+                else None,
+                "evidence waiting for acceptance": None
+                if pending is None
+                else {
+                    "samples": pending.samples,
+                    "failures": pending.failures,
+                    "golden set": f"{pending.golden_set_name} {pending.golden_set_version}",
+                },
             },
         )
     data_assets = {

@@ -35,10 +35,11 @@ def _names(stakeholders) -> str:
     return ", ".join(s.display_name for s in stakeholders)
 
 
-def _not_serving(what: str, agreed_by, accountables, concern: str, area, fallback_kind: str) -> str | None:
+def _not_serving(what: str, agreed_by, accountables, concern: str, fallback_kind: str) -> str | None:
     """Why an agreement by a current Accountable does not count: they are not (or no longer) in a
-    team of a function that answers for the concern."""
-    functions = concern_functions(concern, area, fallback_kind)
+    team of a function that answers for the concern (from the concern itself, never from the area
+    claiming it)."""
+    functions = concern_functions(concern, fallback_kind)
     person = next(s for s in accountables if s.user_id == agreed_by.pk)
     if not functions or serves_any(person, functions):
         return None
@@ -82,7 +83,7 @@ def failure_rate_agreed(ctx: Context) -> Outcome:
                 % {**names, "person": person_name(bar.agreed_by), "names": _names(accountables)}
             )
         elif problem := _not_serving(
-            _("Quality bar '%(metric)s'") % names, bar.agreed_by, accountables, bar.metric, area, AreaKind.MODEL_QUALITY
+            _("Quality bar '%(metric)s'") % names, bar.agreed_by, accountables, bar.metric, AreaKind.MODEL_QUALITY
         ):
             problems.append(problem)
     success = ngettext(
@@ -236,7 +237,7 @@ def _slo_problems(slo, areas: list[ResponsibilityArea]) -> list[str]:
         ]
     concern = SLO_CONCERNS.get(slo.indicator, "")
     problem = _not_serving(
-        _("The %(slo)s SLO") % {"slo": label}, slo.agreed_by, accountables, concern, area, AreaKind.INFRASTRUCTURE
+        _("The %(slo)s SLO") % {"slo": label}, slo.agreed_by, accountables, concern, AreaKind.INFRASTRUCTURE
     )
     return [problem] if problem else []
 

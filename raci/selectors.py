@@ -44,16 +44,27 @@ def privacy_owning_area(areas: list[ResponsibilityArea]) -> ResponsibilityArea |
     return _owner(areas, "privacy", fallback=AreaKind.POLICY)
 
 
-def concern_functions(concern: str, area: ResponsibilityArea | None, fallback_kind: str) -> frozenset[str]:
-    """The functions whose people may answer for ``concern``: those of the standard area the
-    concern belongs to, whichever area claims it (an owner who moves "privacy" to an area of their
-    own still needs legal, compliance or security to agree); for any other concern, those of the
-    claiming area's kind, else of ``fallback_kind``."""
+def concern_functions(concern: str, fallback_kind: str = AreaKind.MODEL_QUALITY) -> frozenset[str]:
+    """The functions whose people answer for ``concern``, from the concern alone, never from the
+    area that claims it: a standard concern, those of the standard area it belongs to (privacy:
+    legal, compliance or security; latency, availability, cost: platform); any other concern, those
+    of ``fallback_kind``'s standard area (an unlisted quality metric: ML). So an owner who moves a
+    metric to an area of their own, or renames it to one nobody listed, chooses no one."""
     for kind, concerns in STANDARD_AREA_CONCERNS.items():
         if concern in concerns:
             return AREA_FUNCTIONS[kind]
-    kind = area.kind if area is not None and area.kind in AREA_FUNCTIONS else fallback_kind
-    return AREA_FUNCTIONS.get(kind, frozenset())
+    return AREA_FUNCTIONS.get(fallback_kind, frozenset())
+
+
+def bar_functions(metric: str) -> frozenset[str]:
+    """Who answers for a quality bar (its agreement, removal and evidence): ML, unless the metric
+    is a standard concern of another area."""
+    return concern_functions(metric, AreaKind.MODEL_QUALITY)
+
+
+def slo_functions(indicator: str) -> frozenset[str]:
+    """Who answers for an SLO: those of the standard area owning its concern (platform)."""
+    return concern_functions(SLO_CONCERNS.get(indicator, ""), AreaKind.INFRASTRUCTURE)
 
 
 def function_labels(functions: frozenset[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -40,6 +42,7 @@ from .models import (
 )
 from .selectors import (
     SLO_CONCERNS,
+    bar_functions,
     concern_functions,
     function_labels,
     owning_area,
@@ -48,8 +51,55 @@ from .selectors import (
     slo_owning_area,
 )
 
+
+def _rehome_agreements(*, fact: ResponsibilityArea, changed: set[str], actor, previous, **_ignored) -> None:
+    """An agreement answers for a concern as owned when it was given: when adding, removing or
+    changing an area's concerns makes another area own an agreed bar's or SLO's concern, that
+    agreement is cleared, with history and a ``bar_redefined``/``slo_redefined`` entry, in the
+    same transaction. (The checklist already refuses an agreement whose giver is no longer the
+    owning area's Accountable; this also covers a concern moved to an area the same person holds.)"""
+    if not changed & {"added", "removed", "concerns"}:
+        return
+    launch = fact.launch_id
+    now = list(ResponsibilityArea.objects.filter(launch_id=launch).order_by("pk"))
+    if "added" in changed:
+        before, after = [area for area in now if area.pk != fact.pk], now
+    elif "removed" in changed:
+        before, after = now, [area for area in now if area.pk != fact.pk]
+    else:
+        old = copy.copy(next(area for area in now if area.pk == fact.pk))
+        old.concerns = previous["concerns"]
+        before, after = [old if area.pk == fact.pk else area for area in now], now
+
+    def moved(owner) -> tuple[ResponsibilityArea | None, ResponsibilityArea | None] | None:
+        was, becomes = owner(before), owner(after)
+        return None if getattr(was, "pk", None) == getattr(becomes, "pk", None) else (was, becomes)
+
+    for bar in QualityBar.objects.filter(launch_id=launch, agreed_by__isnull=False).order_by("pk"):
+        if areas := moved(lambda areas, bar=bar: owning_area(areas, bar.metric)):
+            _clear_moved_agreement(bar, areas, actor, "bar_redefined", bar_definition)
+    for slo in SLO.objects.filter(launch_id=launch, agreed_by__isnull=False).order_by("pk"):
+        if areas := moved(lambda areas, slo=slo: slo_owning_area(areas, slo.indicator)):
+            _clear_moved_agreement(slo, areas, actor, "slo_redefined", slo_definition)
+
+
+def _clear_moved_agreement(fact, areas, actor, event: str, definition) -> None:
+    was, becomes = (area.name if area else "none" for area in areas)
+    fact = locked_fact(fact)
+    fact.agreed_by, fact.agreed_at = None, None
+    save_with_history(fact, actor=actor, reason=f"Agreement cleared: its concern moved from '{was}' to '{becomes}'")
+    payload = {**definition(fact), "agreement cleared": True, "concern moved from": was, "concern moved to": becomes}
+    record(event=event, launch=fact.launch, actor=actor, payload=payload, seal=[fact])
+
+
 register_fact_kind(
-    FactKind(ResponsibilityArea, gettext_lazy("responsibility area"), fields=("name", "concerns"), fixed=("kind",))
+    FactKind(
+        ResponsibilityArea,
+        gettext_lazy("responsibility area"),
+        fields=("name", "concerns"),
+        fixed=("kind",),
+        after_change=_rehome_agreements,
+    )
 )
 register_fact_kind(
     FactKind(
@@ -318,7 +368,7 @@ def _accountable_for(
             _("Only the Accountable for '%(area)s' (%(names)s) may agree %(what)s.")
             % {"area": area.name, "names": names, "what": what}
         )
-    functions = concern_functions(concern, area, fallback_kind)
+    functions = concern_functions(concern, fallback_kind)
     if functions and not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
             _("You are not in a %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")
@@ -414,6 +464,48 @@ def eval_run_remove(*, actor, run: EvalRun, seen_version: int, reason: str) -> N
         actor, launch, metric, _("the evaluation runs of quality bar '%(metric)s'") % {"metric": metric}
     )
     delete_with_history(run, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
+
+
+@transaction.atomic
+def eval_run_accept(*, actor, run: EvalRun, seen_version: int) -> EvalRun:
+    """Accept an evaluation run that waits for acceptance (one the launch owner recorded, or one
+    recorded while the bar's counting evidence failed), so it counts as evidence: someone who
+    serves the bar's function (ML for a quality metric) and may view the launch — never the
+    launch owner, never whoever recorded the run. Ledgered; until then the earlier run keeps counting."""
+    launch, run = _locked(run, actor)
+    what = _("Evaluation run %(failures)s/%(samples)s") % {"failures": run.failures, "samples": run.samples}
+    require_version(run, seen_version, what=what)
+    if not run.needs_acceptance or run.accepted_by_id is not None:
+        raise ValidationError({"accepted_by": _("%(what)s needs no acceptance; it counts already.") % {"what": what}})
+    if actor.pk == launch.owner_id:
+        raise PermissionDenied(_("You own this launch; someone of the bar's function must accept its evidence."))
+    if actor.pk == run.recorded_by_id:
+        raise PermissionDenied(_("You recorded this run; someone else of the bar's function must accept it."))
+    bar = run.quality_bar
+    functions = bar_functions(bar.metric)
+    if not any(serves_function(actor, function) for function in sorted(functions)):
+        raise PermissionDenied(
+            _("You are not in a %(functions)s team, so you cannot accept evidence for quality bar '%(metric)s'.")
+            % {"functions": function_labels(functions), "metric": bar.metric}
+        )
+    run.accepted_by, run.accepted_at = actor, timezone.now()
+    save_with_history(run, actor=actor, reason=f"Accepted as evidence for '{bar.metric}'")
+    record(event="eval_run_accepted", launch=launch, actor=actor, payload=eval_run_acceptance(run), seal=[run])
+    return run
+
+
+def eval_run_acceptance(run: EvalRun) -> dict:
+    """What the ledger keeps of an accepted run (and what ``verify_ledger`` compares the row against)."""
+    return {
+        "evaluation run": run.pk,
+        "quality bar": run.quality_bar_id,
+        "samples": run.samples,
+        "failures": run.failures,
+        "golden set": f"{run.golden_set_name} {run.golden_set_version}",
+        "measured version": run.measured_version,
+        "recorded by": run.recorded_by.get_username() if run.recorded_by_id else None,
+        "accepted at": run.accepted_at.isoformat() if run.accepted_at else None,
+    }
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from .choices import AccessLevel, Classification
 from .evidence import failures_tolerated, judge, samples_needed_without_failures
 from .i18n import join_and, join_or
 from .models import SLO, EvalRun, QualityBar, RollbackPlan, Runbook
+from .people import person_name
 from .validators import is_future
 
 
@@ -244,7 +245,10 @@ def feedback_loop(ctx: Context) -> Outcome:
 
 
 def _eval_runs_with_owners() -> Prefetch:
-    return Prefetch("quality_bars__eval_runs", queryset=EvalRun.objects.select_related("golden_set_owner"))
+    return Prefetch(
+        "quality_bars__eval_runs",
+        queryset=EvalRun.objects.select_related("golden_set_owner", "recorded_by", "accepted_by"),
+    )
 
 
 def _version(value: str) -> str:
@@ -263,15 +267,18 @@ def _days_ago(days: int) -> str:
 
 
 def counted_run(bar, launch, ctx: Context):
-    """The run that counts as the bar's evidence: the latest *recorded* among those that measured
-    the version in service and ran within ``EVIDENCE_MAX_AGE_DAYS``. A run dated in the future is
+    """The run that counts as the bar's evidence: the latest *recorded* among those that count
+    (accepted, where they needed acceptance), measured the version in service and ran within
+    ``EVIDENCE_MAX_AGE_DAYS``. A run dated in the future is
     not filtered out here: recorded last, it is the evidence, and it proves nothing."""
     serving = launch.serving_version
     if not serving:
         return None
     limit = settings.EVIDENCE_MAX_AGE_DAYS
     candidates = [
-        run for run in bar.eval_runs.all() if run.measured_version == serving and _run_age_days(run, ctx) <= limit
+        run
+        for run in bar.eval_runs.all()
+        if run.counts and run.measured_version == serving and _run_age_days(run, ctx) <= limit
     ]
     return max(candidates, key=lambda run: (run.recorded_at, run.pk)) if candidates else None
 
@@ -286,6 +293,8 @@ def _why_nothing_counts(bar, launch, ctx: Context) -> str:
     run = bar.latest_eval_run()
     limit = settings.EVIDENCE_MAX_AGE_DAYS
     reasons = []
+    if not run.counts:
+        reasons.append(_("waits for acceptance"))
     if run.measured_version != launch.serving_version:
         reasons.append(
             _("measured %(measured)s, but %(serving)s is in service")
@@ -340,10 +349,37 @@ def quality_evidence(ctx: Context) -> Outcome:
             problems.append(_why_nothing_counts(bar, ctx.launch, ctx))
             continue
         verdict, proves = _judge_run(bar, run, ctx)
+        if (pending := bar.pending_run()) is not None:
+            verdict.append(_pending_note(bar, pending))
+        if proves and bar.agreed_by_id is None:
+            # A maximum nobody who answers for it agreed proves nothing: the owner could loosen it
+            # to whatever the evidence shows.
+            problems.append(
+                _("Quality bar '%(metric)s': the evaluation is within its maximum, but nobody agreed that maximum.")
+                % {"metric": bar.metric}
+            )
+            continue
         (proven if proves else problems).extend(verdict)
     if problems:
         return Outcome.failed(*problems)
     return Outcome.passed(*proven)
+
+
+def _pending_note(bar, run) -> str:
+    return _(
+        "Quality bar '%(metric)s': a newer evaluation (%(failures)s/%(samples)s, recorded by %(person)s) "
+        "waits for acceptance and does not count yet."
+    ) % {
+        "metric": bar.metric,
+        "failures": run.failures,
+        "samples": run.samples,
+        "person": person_name(run.recorded_by) if run.recorded_by_id else _("someone"),
+    }
+
+
+def run_proves(bar, run, ctx: Context) -> bool:
+    """The counted ``run`` proves ``bar`` (item 12's verdict on it)."""
+    return _judge_run(bar, run, ctx)[1]
 
 
 def _judge_run(bar, run, ctx: Context) -> tuple[list[str], bool]:

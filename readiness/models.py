@@ -418,6 +418,16 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
         runs = list(self.eval_runs.all())
         return max(runs, key=lambda run: (run.recorded_at, run.pk)) if runs else None
 
+    def latest_counting_run(self) -> EvalRun | None:
+        """The latest recorded run that counts as evidence: one waiting for acceptance does not."""
+        runs = [run for run in self.eval_runs.all() if run.counts]
+        return max(runs, key=lambda run: (run.recorded_at, run.pk)) if runs else None
+
+    def pending_run(self) -> EvalRun | None:
+        """The latest recorded run still waiting for acceptance, if it is newer than every run that counts."""
+        latest = self.latest_eval_run()
+        return latest if latest is not None and not latest.counts else None
+
 
 class EvalRun(FrozenWithArchivedLaunch, models.Model):
     """Measured evaluation evidence for a quality bar."""
@@ -459,6 +469,30 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
         ),
     )
     link = SafeURLField(verbose_name=_("link"), blank=True, help_text=_("Where the full results live."))
+    # Who recorded the run, and whether it must be accepted before it counts: a run the launch
+    # owner records, or one recorded while the bar's counting evidence fails, counts only once
+    # someone of the bar's function other than its recorder and the owner accepts it
+    # (raci.services.eval_run_accept). Set by the fact services when the run is added.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    needs_acceptance = models.BooleanField(verbose_name=_("needs acceptance"), default=False, editable=False)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        verbose_name=_("accepted by"),
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    accepted_at = FactDateTimeField(verbose_name=_("accepted at"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords()
 
@@ -472,10 +506,20 @@ class EvalRun(FrozenWithArchivedLaunch, models.Model):
             models.CheckConstraint(
                 condition=Q(human_reviewed__lte=F("samples")), name="eval_run_reviewed_within_samples"
             ),
+            models.CheckConstraint(
+                condition=Q(accepted_by__isnull=True, accepted_at__isnull=True)
+                | Q(accepted_by__isnull=False, accepted_at__isnull=False, needs_acceptance=True),
+                name="eval_run_acceptance_complete",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.failures}/{self.samples} on {self.golden_set_name} {self.golden_set_version}"
+
+    @property
+    def counts(self) -> bool:
+        """Evidence only once accepted, where it needed acceptance."""
+        return not self.needs_acceptance or self.accepted_by_id is not None
 
     def clean(self) -> None:
         errors = {}

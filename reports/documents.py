@@ -16,7 +16,7 @@ from collections import Counter
 
 from django.db.models import Count, Max, Min, Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
@@ -168,15 +168,29 @@ def bar_evidence(bar, context: Context) -> dict | None:
         "maximum": _("agreed maximum %(rate)s") % {"rate": percent(maximum)},
     }
     title = _("Quality bar %(metric)s: measured failure rate against the agreed maximum") % {"metric": bar.metric}
+    pending = bar.pending_run()
     return {
         "run": run,
         "counts": counts,
+        "which": _run_label(run),
+        "accepted_by": run.accepted_by if counts and run.accepted_by_id else None,
+        "pending": _run_label(pending) if pending is not None else None,
         "within": upper <= maximum,
         "observed": percent(observed),
         "upper": percent(upper),
         "maximum": percent(maximum),
         "confidence": confidence,
         "chart": evidence_svg(title, observed, upper, maximum, labels),
+    }
+
+
+def _run_label(run) -> str:
+    return _("%(failures)s/%(samples)s on %(golden_set)s %(golden_version)s, recorded %(when)s") % {
+        "failures": run.failures,
+        "samples": run.samples,
+        "golden_set": run.golden_set_name,
+        "golden_version": run.golden_set_version,
+        "when": formats.date_format(timezone.localtime(run.recorded_at), "DATE_FORMAT"),
     }
 
 

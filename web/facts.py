@@ -13,7 +13,7 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,15 +25,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from raci.checklist_items import people_to_notify
 from raci.choices import Role
-from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
-from raci.selectors import owning_area, slo_owning_area
-from raci.services import quality_bar_agree, slo_agree
-from readiness.access import CHANGE_LAUNCH, get_launch_for
+from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+from raci.selectors import (
+    bar_functions,
+    function_labels,
+    owning_area,
+    serves_any,
+    slo_functions,
+    slo_owning_area,
+)
+from raci.services import eval_run_accept, quality_bar_agree, slo_agree
+from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import Context, with_checklist_facts
 from readiness.checklist_items import counted_run, percent
 from readiness.choices import SENSITIVITY
 from readiness.evidence import judge
-from readiness.models import SLO, Launch, QualityBar
+from readiness.models import SLO, EvalRun, Launch, QualityBar
 from readiness.services import (
     EditConflict,
     fact_add,
@@ -329,11 +336,35 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
         raise Http404("No version given.")
     try:
         agree(actor=request.user, seen_version=form.cleaned_data["seen_version"], **{argument: fact})
+    except PermissionDenied as error:
+        # The viewer may see the launch; say why they do not answer for this fact.
+        return render(request, "403.html", {"reason": str(error)}, status=403)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("You agreed %(what)s.") % {"what": kind_of(model).name(fact)})
     return redirect(section_url(launch, model))
+
+
+@require_POST
+@login_required
+def accept_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Someone of the bar's function accepts an evaluation run waiting for acceptance, as shown
+    (the service refuses the owner, the run's recorder and anyone else)."""
+    launch = get_launch_for(request.user, slug)
+    run = _fact_of(launch, EvalRun, pk)
+    form = SeenVersion(request.POST)
+    if not form.is_valid():
+        raise Http404("No version given.")
+    try:
+        eval_run_accept(actor=request.user, run=run, seen_version=form.cleaned_data["seen_version"])
+    except PermissionDenied as error:
+        return render(request, "403.html", {"reason": str(error)}, status=403)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("You accepted %(what)s as evidence.") % {"what": kind_of(EvalRun).name(run)})
+    return redirect(section_url(launch, EvalRun))
 
 
 def _evidence(bar: QualityBar, context: Context):
@@ -367,8 +398,13 @@ def _evidence(bar: QualityBar, context: Context):
     )
 
 
-def _accountable_user_ids(area) -> set[int]:
-    return {a.stakeholder.user_id for a in area.assignments.all() if a.role == Role.ACCOUNTABLE} if area else set()
+def _answers_for(user, area, functions: frozenset[str]) -> bool:
+    """``user`` is the Accountable of ``area`` and serves one of ``functions`` (read from the
+    prefetched assignments and teams): the rule the agreement services apply."""
+    return area is not None and any(
+        a.role == Role.ACCOUNTABLE and a.stakeholder.user_id == user.pk and serves_any(a.stakeholder, functions)
+        for a in area.assignments.all()
+    )
 
 
 def fact_sections(launch: Launch, user=None) -> list[dict]:
@@ -395,13 +431,19 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
         agreeable |= {
             ("qualitybar", bar.pk)
             for bar in rows["qualitybar"]
-            if bar.agreed_by_id != user.pk and user.pk in _accountable_user_ids(owning_area(areas, bar.metric))
+            if bar.agreed_by_id != user.pk
+            and _answers_for(user, owning_area(areas, bar.metric), bar_functions(bar.metric))
         }
         agreeable |= {
             ("slo", slo.pk)
             for slo in rows["slo"]
-            if slo.agreed_by_id != user.pk and user.pk in _accountable_user_ids(slo_owning_area(areas, slo.indicator))
+            if slo.agreed_by_id != user.pk
+            and _answers_for(user, slo_owning_area(areas, slo.indicator), slo_functions(slo.indicator))
         }
+    pending = [run for run in rows["evalrun"] if not run.counts]
+    functions = _functions_of(user) if pending else frozenset()
+    acceptable = {("evalrun", run.pk) for run in pending if may_accept(user, launch, run, functions)}
+    agreeable |= acceptable
     # The versions the Agree and Confirm buttons carry: one query per kind of fact, not one per row.
     versions = {
         (name, pk): version
@@ -428,7 +470,11 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
                         # The owner's remove control appears only where the owner may remove.
                         "removable": not (kind.not_the_owners and kind.not_the_owners(fact, None)),
                         "proposed": bool(getattr(fact, "proposed", None)),
-                        "agreeable": (name, fact.pk) in agreeable,
+                        "agreeable": (name, fact.pk) in agreeable and (name, fact.pk) not in acceptable,
+                        "acceptable": (name, fact.pk) in acceptable,
+                        "waiting_for": _waiting_for(fact, launch, areas)
+                        if name == "evalrun" and not fact.counts
+                        else None,
                         "agreed_by": getattr(fact, "agreed_by", None) if getattr(fact, "agreed_by_id", None) else None,
                         "version": versions.get((name, fact.pk), 0)
                         if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
@@ -442,6 +488,62 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
             }
         )
     return sections
+
+
+def _functions_of(user) -> frozenset[str]:
+    """The functions ``user`` serves (one query), or none for nobody."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    return frozenset(Team.objects.filter(members__user=user).values_list("function", flat=True))
+
+
+def may_accept(user, launch: Launch, run, functions: frozenset[str]) -> bool:
+    """Whether ``user`` (serving ``functions``) may accept ``run`` — the rule of
+    ``raci.services.eval_run_accept``, which checks it again."""
+    return (
+        user is not None
+        and user.pk not in (launch.owner_id, run.recorded_by_id)
+        and bool(functions & bar_functions(run.quality_bar.metric))
+    )
+
+
+def runs_awaiting(user) -> list:
+    """Evaluation runs waiting for ``user``'s acceptance on launches they see (for "My sign-offs"):
+    two queries however many there are."""
+    functions = _functions_of(user)
+    if not functions:
+        return []
+    runs = (
+        EvalRun.objects.filter(
+            needs_acceptance=True,
+            accepted_by__isnull=True,
+            quality_bar__launch__in=visible_launches(user),
+            quality_bar__launch__archived=False,
+        )
+        .exclude(quality_bar__launch__owner=user)
+        .select_related("quality_bar__launch", "recorded_by")
+        .order_by("recorded_at", "pk")
+    )
+    return [run for run in runs if may_accept(user, run.quality_bar.launch, run, functions)]
+
+
+def _waiting_for(run, launch: Launch, areas) -> str:
+    """Who a run waiting for acceptance waits for: the bar's function, and the Accountable
+    answering for it where they may accept."""
+    bar = run.quality_bar
+    functions = bar_functions(bar.metric)
+    area = owning_area(areas, bar.metric)
+    names = [
+        a.stakeholder.display_name
+        for a in (area.assignments.all() if area else [])
+        if a.role == Role.ACCOUNTABLE
+        and serves_any(a.stakeholder, functions)
+        and a.stakeholder.user_id not in (run.recorded_by_id, launch.owner_id)
+    ]
+    labels = {"functions": function_labels(functions), "names": ", ".join(names)}
+    if names:
+        return _("waiting for acceptance by %(names)s (or another member of a %(functions)s team)") % labels
+    return _("waiting for acceptance by a member of a %(functions)s team") % labels
 
 
 def _reaches(level, areas) -> list[tuple[str, str]]:

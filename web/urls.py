@@ -62,6 +62,7 @@ urlpatterns = [
         failure_reviews.complete_review_action,
         name="review-action-done",
     ),
+    path("launches/<slug:slug>/facts/evalrun/<int:pk>/accept/", facts.accept_run, name="evalrun-accept"),
     path("launches/<slug:slug>/facts/<str:kind_name>/add/", facts.add_fact, name="fact-add"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/", facts.change_fact, name="fact-change"),
     path("launches/<slug:slug>/facts/<str:kind_name>/<int:pk>/remove/", facts.remove_fact, name="fact-remove"),

@@ -40,7 +40,7 @@ from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
 from readiness.checklist import registry
 from readiness.models import Launch
 
-from .facts import launch_with_facts
+from .facts import launch_with_facts, runs_awaiting
 from .forms import (
     ChooseAddresseesForm,
     DecisionForm,
@@ -176,6 +176,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "consultations": consultations,
             "waivers": waivers,
             "policy_changes": list(policy_changes_awaiting(request.user)),
+            "runs": runs_awaiting(request.user),
         },
     )
 

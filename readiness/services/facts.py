@@ -62,7 +62,9 @@ class FactKind:
     ``fields`` may be set when adding and changed later; ``fixed`` may be set only when adding (a
     RACI row's person, an evaluation's measured numbers: a wrong one is removed, with a reason, and
     recorded again). Anything else (agreements, proposals, timestamps) only services set.
-    ``after_change(fact=, changed=, actor=)`` runs in the transaction after a change is saved.
+    ``after_change(fact=, changed=, actor=, agreement_cleared=, previous=)`` runs in the
+    transaction after a fact is added (``changed`` is ``{"added"}``) or changed (``previous``: the
+    changed fields' old values), and before one is removed (``{"removed"}``, with ``reason``).
     ``not_the_owners(fact, values)`` names, field by field, what in a change (``values``) or a
     removal (``None``) would lower a bar that binds the launch: someone who answers for it does that
     through a service of their own, never the owner through these."""
@@ -74,6 +76,8 @@ class FactKind:
     after_change: ChangeHook | None = None
     describe: Callable[[models.Model], str] = field(default=lambda fact: str(fact))
     not_the_owners: Callable[[models.Model, Mapping | None], dict[str, str]] | None = None
+    # Fills what only services set on a fact being added (``before_add(fact=, actor=, launch=)``).
+    before_add: Callable[..., None] | None = None
 
     def name(self, fact: models.Model) -> str:
         """How messages name one fact, e.g. "Quality bar 'wrong_answers'"."""
@@ -232,7 +236,12 @@ def fact_add(*, actor, launch: Launch, model: type[models.Model], values: Mappin
                 % {"kind": kind.label, "slug": launch.slug}
             }
         )
-    return save_with_history(fact, actor=actor, reason=reason or f"Added {in_english(kind.label)}")
+    if kind.before_add is not None:
+        kind.before_add(fact=fact, actor=actor, launch=launch)
+    fact = save_with_history(fact, actor=actor, reason=reason or f"Added {in_english(kind.label)}")
+    if kind.after_change is not None:
+        kind.after_change(fact=fact, changed={"added"}, actor=actor, agreement_cleared=False, previous={})
+    return fact
 
 
 def locked_fact(fact: models.Model) -> models.Model:
@@ -281,9 +290,10 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     kind, fact = _prepare(actor, fact)
     require_version(fact, seen_version, what=kind.name(fact))
     _refuse_lowering(kind, fact, values)
-    changed = set()
+    changed, previous = set(), {}
     for name, value in values.items():
         if getattr(fact, name) != value:
+            previous[name] = getattr(fact, name)
             setattr(fact, name, value)
             changed.add(name)
     if not changed:
@@ -295,7 +305,9 @@ def fact_change(*, actor, fact: models.Model, seen_version: int, values: Mapping
     note = "; agreement cleared" if agreement_cleared else ""
     save_with_history(fact, actor=actor, reason=reason or f"Changed {labels}{note}")
     if kind.after_change is not None:
-        kind.after_change(fact=fact, changed=changed, actor=actor, agreement_cleared=agreement_cleared)
+        kind.after_change(
+            fact=fact, changed=changed, actor=actor, agreement_cleared=agreement_cleared, previous=previous
+        )
     return fact
 
 
@@ -348,7 +360,9 @@ def fact_remove(*, actor, fact: models.Model, seen_version: int, reason: str) ->
         if errors := guard(fact):
             raise ValidationError(errors)
     if kind.after_change is not None:
-        kind.after_change(fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason)
+        kind.after_change(
+            fact=fact, changed={"removed"}, actor=actor, agreement_cleared=False, reason=reason, previous={}
+        )
     delete_with_history(fact, actor=actor, reason=f"Removed: {reason}")
 
 
@@ -402,7 +416,7 @@ def slo_definition(slo: SLO) -> dict:
 
 
 def _ledger_redefinition(event: str, definition: Callable[[models.Model], dict]) -> ChangeHook:
-    def hook(*, fact, changed, actor, agreement_cleared, reason: str = "") -> None:
+    def hook(*, fact, changed, actor, agreement_cleared, reason: str = "", previous=None) -> None:
         if "removed" in changed:
             payload = {**definition(fact), "removed": reason, "was agreed": fact.agreed_by_id is not None}
             record(event=event, launch=launch_of(fact), actor=actor, payload=payload)
@@ -448,6 +462,27 @@ register_fact_kind(
         ),
     )
 )
+
+
+def _evidence_to_accept(*, fact: EvalRun, actor, launch: Launch) -> None:
+    """A run the launch owner records, or one recorded while the bar's counting evidence fails,
+    counts only once someone of the bar's function accepts it (``raci.services.eval_run_accept``):
+    otherwise the owner could outvote a failing run with numbers of her own. Any other run counts at once."""
+    fact.recorded_by = actor
+    fact.needs_acceptance = actor.pk == launch.owner_id or evidence_fails(fact.quality_bar, launch)
+
+
+def evidence_fails(bar: QualityBar, launch: Launch) -> bool:
+    """The run that counts as ``bar``'s evidence now (item 12's choice) does not prove it."""
+    from ..checklist import Context
+    from ..checklist_items import counted_run, run_proves
+
+    now = timezone.now()
+    context = Context(launch=launch, stage=None, today=timezone.localdate(now), now=now)
+    run = counted_run(bar, launch, context)
+    return run is not None and not run_proves(bar, run, context)
+
+
 register_fact_kind(
     FactKind(
         EvalRun,
@@ -473,6 +508,7 @@ register_fact_kind(
                 "golden_version": run.golden_set_version,
             }
         ),
+        before_add=_evidence_to_accept,
         # Evidence is not the owner's to drop (a failing run would vanish and an older passing one
         # count again): the Accountable of the area owning the bar's metric removes a wrong run
         # (raci.services.eval_run_remove).

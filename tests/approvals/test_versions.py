@@ -13,11 +13,13 @@ from approvals.choices import LedgerEvent
 from approvals.models import LedgerEntry
 from approvals.recertification import recertify
 from approvals.services import signoff_decide, stage_advance
+from raci.choices import AreaKind
+from raci.services import eval_run_accept
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import EvalRun, Launch
 from readiness.services import fact_add, fact_version, launch_change
 from tests.approvals.test_ledger import verify_ledger
-from tests.builders import SERVING_VERSION, approve_signoffs, launch_at
+from tests.builders import SERVING_VERSION, accountable_of, approve_signoffs, launch_at
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +44,8 @@ def change_version(launch: Launch, version: str = NEW_VERSION, actor=None) -> La
 
 
 def record_run(launch: Launch, *, measured: str, failures: int = 30) -> EvalRun:
-    return fact_add(
+    """The owner records a run; the ML Accountable accepts it, so it counts."""
+    run = fact_add(
         actor=launch.owner,
         launch=launch,
         model=EvalRun,
@@ -58,6 +61,8 @@ def record_run(launch: Launch, *, measured: str, failures: int = 30) -> EvalRun:
             "run_at": timezone.now(),
         },
     )
+    ml = accountable_of(launch, AreaKind.MODEL_QUALITY).user
+    return eval_run_accept(actor=ml, run=run, seen_version=fact_version(run))
 
 
 def reapprove(launch: Launch, stage_name: str) -> None:

@@ -29,7 +29,14 @@ from operations.services import (
 )
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, ResponsibilityArea, Stakeholder, Team
-from raci.services import area_omission_record, launch_stakeholder_fill, quality_bar_agree, raci_assign, slo_agree
+from raci.services import (
+    area_omission_record,
+    eval_run_accept,
+    launch_stakeholder_fill,
+    quality_bar_agree,
+    raci_assign,
+    slo_agree,
+)
 from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier, SloIndicator
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
@@ -315,7 +322,8 @@ class DemoPortfolio:
         min_human_reviewed_share: str = "0",
     ) -> None:
         """Put a model/prompt version in service, agree the bar and record an evaluation run of the
-        version in service (unless ``measured_version`` names another)."""
+        version in service (unless ``measured_version`` names another). The PM records the run, so
+        it counts only once the ML Accountable accepts it, which she does."""
         launch_change(
             actor=self.pm,
             launch=launch,
@@ -327,7 +335,7 @@ class DemoPortfolio:
         if min_human_reviewed_share != "0":
             bar = self._change(bar, "Human review required", min_human_reviewed_share=Decimal(min_human_reviewed_share))
         quality_bar_agree(actor=self.people["mia"].user, bar=bar, seen_version=fact_version(bar))
-        self._add(
+        run = self._add(
             launch,
             EvalRun,
             quality_bar=bar,
@@ -341,6 +349,7 @@ class DemoPortfolio:
             run_at=timezone.now() - datetime.timedelta(days=days_ago),
             link="https://evals.example.com/runs/latest",
         )
+        eval_run_accept(actor=self.people["mia"].user, run=run, seen_version=fact_version(run))
 
     def _classify_data(
         self,
