@@ -476,6 +476,7 @@ def fact_sections(launch: Launch, user=None) -> list[dict]:
                         if name == "evalrun" and not fact.counts
                         else None,
                         "agreed_by": getattr(fact, "agreed_by", None) if getattr(fact, "agreed_by_id", None) else None,
+                        "accepted_by": fact.accepted_by if name == "evalrun" and fact.accepted_by_id else None,
                         "version": versions.get((name, fact.pk), 0)
                         if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
                         else None,
