@@ -229,6 +229,21 @@ def test_an_outside_addressee_learns_of_a_withdrawal_without_the_launch_or_the_r
     assert_blind([subject, *lines, mail.subject, mail.body], "walked away")
 
 
+def test_a_digest_lists_a_withdrawal_to_an_outside_addressee_without_the_launch(launch):
+    outsider = StakeholderFactory(user=UserFactory(email="outside@example.com"), teams=[team_for(TeamFunction.LEGAL)])
+    NotificationPreference.objects.create(user=outsider.user, mode=DeliveryMode.DIGEST)
+    request = ask_legal(launch, outsider.user)
+    signoff_withdraw(actor=launch.owner, signoff=request, reason="Acme walked away.")
+
+    sweep_digests(now=timezone.now())
+
+    (digest,) = Notification.objects.filter(event=NotificationEvent.DIGEST, recipient=outsider.user)
+    assert digest.payload["notices"] == [{"event": NotificationEvent.SIGNOFF_WITHDRAWN, "launch": "", "link": ""}]
+    subject, lines = notifications.describe(digest.event, digest.payload)
+    assert "Notice: Sign-off withdrawn." in lines
+    assert_blind([subject, *lines], "walked away")
+
+
 def test_an_escalation_to_a_function_lead_off_the_launch_names_whom_to_chase_not_the_launch(launch, mailoutbox):
     addressee = LaunchStakeholder.objects.get(launch=launch, function=TeamFunction.LEGAL).stakeholder.user
     request = ask_legal(launch, addressee)
