@@ -98,6 +98,8 @@ class LedgerEvent(models.TextChoices):
     # Incidents, which "Incidents reviewed" and "No open P0 or P1 incident" read (operations).
     INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
     INCIDENT_CHANGED = "incident_changed", _("Incident changed")
+    # Its severity changed: lowering needs the area's Accountable or an executive (operations).
+    INCIDENT_SEVERITY_CHANGED = "incident_severity", _("Incident severity changed")
     POSTMORTEM_RECORDED = "postmortem_recorded", _("Post-mortem recorded")
     # Daily SLI values recorded or replaced (operations): item 15 reads them to gate the next stage.
     SLI_RECORDED = "sli_recorded", _("SLI actuals recorded")

@@ -39,7 +39,7 @@ from readiness.access import can_view, require_change
 from readiness.i18n import english
 from readiness.people import person_name
 
-from . import slack
+from . import audience, slack
 from .choices import DecisionOutcome, NotificationChannel, NotificationEvent, OutboxStatus, WaiverStatus
 from .models import Notification, OutboxMessage, SignoffRequest
 from .preferences import (
@@ -144,8 +144,10 @@ def notify(*, event: str, key: str, launch, actor, recipients: Iterable, payload
     """Write one in-app notice per recipient about one occurrence of ``event`` (named by ``key``),
     and one outbox message per channel each wants now (``approvals.preferences``: e-mail, Slack,
     nothing while they take a digest), inside the caller's transaction, and ask for the messages to
-    be delivered after commit. Never to ``actor``, nor to inactive people; a recipient
-    already told about this (event, key) is not told again. Returns the messages' ids."""
+    be delivered after commit. Never to ``actor``, nor to inactive people, nor to anyone who does
+    not see ``launch`` now (``approvals.audience``: writing the notice is delivering it; a
+    withdrawal or an escalation reaches them blind, without the launch or anyone's words); a
+    recipient already told about this (event, key) is not told again. Returns the messages' ids."""
     people = {}
     for person in recipients:
         if person is None or not person.is_active or (actor is not None and person.pk == actor.pk):
@@ -159,12 +161,23 @@ def notify(*, event: str, key: str, launch, actor, recipients: Iterable, payload
         )
     )
     fresh = [person for pk, person in people.items() if pk not in told]
-    common = {"event": event, "key": key, "launch": launch, "payload": payload, "link": link}
-    Notification.objects.bulk_create(Notification(recipient=person, **common) for person in fresh)
-    channels = recipient_channels(event, fresh)
+    if launch is not None and fresh:
+        sees = audience.seeing(launch, fresh)
+        unseeing = [] if event not in audience.TOLD_WITHOUT_SEEING else [p for p in fresh if p.pk not in sees]
+        fresh = [person for person in fresh if person.pk in sees]
+    else:
+        unseeing = []
+    common = {"event": event, "key": key, "launch": launch}
+    told_as = [(person, payload, link) for person in fresh] + [
+        (person, audience.blind(payload), "") for person in unseeing
+    ]
+    Notification.objects.bulk_create(
+        Notification(recipient=person, payload=words, link=where, **common) for person, words, where in told_as
+    )
+    channels = recipient_channels(event, [person for person, _words, _where in told_as])
     messages = OutboxMessage.objects.bulk_create(
-        OutboxMessage(recipient=person, channel=channel, **common)
-        for person in fresh
+        OutboxMessage(recipient=person, channel=channel, payload=words, link=where, **common)
+        for person, words, where in told_as
         for channel in channels.get(person.pk, [])
     )
     ids = [message.pk for message in messages]
@@ -245,6 +258,8 @@ def describe(event: str, payload: dict) -> tuple[str, list[str]]:
         "event": _label(NotificationEvent, event),
         "check": _check_title(payload.get("check", "")),
     }
+    if payload.get("blind"):
+        return _describe_blind(event, names)
     subject = _("[Preflight] %(launch)s: %(event)s") % {
         "launch": payload.get("launch") or _("Portfolio"),
         "event": names["event"],
@@ -308,6 +323,26 @@ def describe(event: str, payload: dict) -> tuple[str, list[str]]:
     if payload.get("text"):
         lines.append(payload["text"])
     return subject, lines
+
+
+def _describe_blind(event: str, names: dict) -> tuple[str, list[str]]:
+    """A notice to someone who does not see its launch (``approvals.audience.blind``): what
+    happened, to whose sign-off, with no launch, no stage and nobody's words."""
+    subject = _("[Preflight] %(event)s") % names
+    if event == NotificationEvent.SIGNOFF_WITHDRAWN:
+        line = _("%(person)s withdrew a request for your %(function)s sign-off; nothing is asked of you any more.")
+    elif event == NotificationEvent.SIGNOFF_ESCALATED:
+        names["people"] = ", ".join(names.get("people", [])) or _("nobody")
+        line = ngettext(
+            "Escalated to you: a %(function)s sign-off was due on %(due)s and is %(days)s day overdue; "
+            "it waits for %(people)s.",
+            "Escalated to you: a %(function)s sign-off was due on %(due)s and is %(days)s days overdue; "
+            "it waits for %(people)s.",
+            names.get("days", 0),
+        )
+    else:
+        return subject, [names["event"]]
+    return subject, [line % names]
 
 
 def absolute_url(path: str) -> str:
@@ -400,23 +435,18 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
     return "sent"
 
 
-# A message waiting in the outbox (quiet hours, retries, a broker down) is about a launch its
-# recipient could see when it was written. One who has since lost sight of the launch is not sent it
-# (it would name the launch and quote what happened on it), except: a withdrawal (withdrawing the
-# request is what takes an outside addressee's view away, and they must learn nothing is asked) and
-# an escalation (it goes by post, to the function's leads when the area has no Accountable to ask).
-TOLD_WITHOUT_SEEING = frozenset({NotificationEvent.SIGNOFF_WITHDRAWN, NotificationEvent.SIGNOFF_ESCALATED})
-
-
 def _reason_to_drop(message: OutboxMessage) -> str:
+    """Why ``message`` is not sent now, or "". A message waiting in the outbox (quiet hours,
+    retries, a broker down) is about a launch its recipient could see when it was written; one who
+    has since lost sight of the launch is not sent it (``approvals.audience``; a withdrawal or an
+    escalation goes blind instead, ``_send``)."""
     request, recipient = message.request, message.recipient
     if request is not None and not request.is_open:
         return f"Not sent: the request was {request.get_status_display().lower()} before delivery."
     if not recipient.is_active:
         return "Not sent: the recipient has been deactivated."
-    if message.launch is not None and message.event not in TOLD_WITHOUT_SEEING:
-        if not can_view(recipient, message.launch):
-            return "Not sent: the recipient no longer sees the launch."
+    if _blind_to_launch(message) and message.event not in audience.TOLD_WITHOUT_SEEING:
+        return "Not sent: the recipient no longer sees the launch."
     preference = preference_of(recipient)
     if message.channel == NotificationChannel.SLACK:
         if not preference.slack:
@@ -429,6 +459,13 @@ def _reason_to_drop(message: OutboxMessage) -> str:
     if not recipient.email:
         return "Not sent: the recipient has no e-mail address."
     return ""
+
+
+def _blind_to_launch(message: OutboxMessage) -> bool:
+    """The recipient does not see the message's launch now (read once per message)."""
+    if not hasattr(message, "_blind"):
+        message._blind = message.launch is not None and not can_view(message.recipient, message.launch)
+    return message._blind
 
 
 def _slack_webhook_of(recipient) -> str | None:
@@ -448,10 +485,12 @@ def _send(message: OutboxMessage) -> None:
             "text": request.message,
         }
     link = message.link or (reverse("web:decide", args=[request.pk]) if request is not None else "")
+    if _blind_to_launch(message):  # a withdrawal or an escalation to someone off the launch
+        payload, link = audience.blind(payload), ""
     with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
         subject, lines = describe(message.event, payload)
         if message.channel == NotificationChannel.SLACK:
-            _post_to_slack(message.recipient, subject, lines, absolute_url(link))
+            _post_to_slack(message.recipient)
             return
         context = {"subject": subject, "lines": lines, "url": absolute_url(link)}
         text = render_to_string("notifications/email.txt", context)
@@ -481,16 +520,17 @@ def message_id(message: OutboxMessage) -> str:
     return f"<preflight-outbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
-def _post_to_slack(recipient, subject: str, lines: list[str], url: str) -> None:
-    """To the channel of the recipient's team: their name first, so the channel knows whom it is
-    for, then what happened and the link. What people wrote (comments, reasons, a digest's list)
-    stays behind the sign-in: a team channel may hold people who do not see the launch. Every part
-    is escaped, so a launch name cannot mention or link anyone."""
+def _post_to_slack(recipient) -> None:
+    """To the channel of the recipient's team: only whom it is for and a link to their notices.
+    A team channel may hold people who do not see the launch, so the post names no launch, no
+    stage, nobody else and nothing anyone wrote (the subject and lines stay behind the sign-in,
+    as does the page the notice is about: its address can carry the launch's name). Escaped, so
+    a person's name cannot mention or link anyone."""
     webhook = _slack_webhook_of(recipient)
     if webhook is None:  # removed between the check and now: fail, the next attempt drops it
         raise slack.SlackError("no Slack webhook for the recipient's teams")
-    parts = [f"{person_name(recipient)}: {subject}", *lines[:1], *([url] if url else [])]
-    slack.post(webhook, "\n".join(slack.escape(part) for part in parts))
+    text = _("%(person)s: you have a new notice in Preflight.") % {"person": person_name(recipient)}
+    slack.post(webhook, "\n".join(slack.escape(part) for part in (text, absolute_url(reverse("web:notifications")))))
 
 
 def _record_failure(message: OutboxMessage, error: Exception, now: datetime.datetime) -> str:

@@ -9,6 +9,9 @@ from django.utils.translation import gettext as _
 from raci.choices import TeamFunction as F
 from readiness.choices import Classification, RiskTier, StageKind
 
+from .choices import PolicyChangeStatus
+from .models import PolicyChange
+
 # Functions that must approve entering a stage of each kind, by risk tier, with how many approvals.
 _INTERNAL = {F.PRODUCT: 1, F.ML: 1}
 _BETA = _INTERNAL | {F.LEGAL: 1, F.SECURITY: 1, F.DATA: 1}
@@ -52,17 +55,48 @@ def _policy(stage):
         return None
 
 
+def _approved_floors(policy, requirements) -> dict[str, int]:
+    """Function → the lowest number of approvals an approved policy change allowed for the
+    policy's stage (0 removed the function): from the rows' ``approved_floor`` when they come
+    from ``with_checklist_facts`` (``selectors.requirements_with_approved_floor``), else one query."""
+    if all(hasattr(r, "approved_floor") for r in requirements):
+        return {r.function: r.approved_floor for r in requirements if r.approved_floor is not None}
+    floors: dict[str, int] = {}
+    for function, count in (
+        PolicyChange.objects.filter(stage_id=policy.stage_id, status=PolicyChangeStatus.APPROVED)
+        .exclude(function="")
+        .values_list("function", "approvals_required")
+    ):
+        floors[function] = min(floors.get(function, 5), count or 0)
+    return floors
+
+
 def effective_requirements(launch, stage) -> list[Requirement]:
     """The sign-offs entering ``stage`` needs. Reads prefetched rows only when the launch comes
-    from ``with_checklist_facts``."""
+    from ``with_checklist_facts``.
+
+    The launch's risk tier sets the defaults; a written policy is an exception on top of them,
+    computed here on every read so that raising (or lowering) the tier changes a stage with a
+    written policy too: per function, the more of the tier's default and the policy's number,
+    except that a default an approved policy change lowered counts as lowered (never below what
+    was approved). The stored policy stays as written (and ledgered)."""
     policy = _policy(stage)
-    if policy is None:
-        base = default_requirements(launch.risk_tier, stage.kind)
-        default = _("%(tier)s-risk default") % {"tier": launch.get_risk_tier_display()}
-        why = {function: default for function in base}
-    else:
-        base = {r.function: r.approvals_required for r in policy.requirements.all()}
-        why = {function: _("launch policy") for function in base}
+    defaults = default_requirements(launch.risk_tier, stage.kind)
+    default = _("%(tier)s-risk default") % {"tier": launch.get_risk_tier_display()}
+    base, why = dict(defaults), {function: default for function in defaults}
+    if policy is not None:
+        requirements = list(policy.requirements.all())
+        written = {r.function: r.approvals_required for r in requirements}
+        # Only a row below the tier's default may stand on an approved lowering.
+        below = any(count < defaults.get(function, 0) for function, count in written.items())
+        lowered = _approved_floors(policy, requirements) if below else {}
+        for function in set(defaults) | set(written):
+            floor = defaults.get(function, 0)
+            if function in lowered:
+                floor = min(floor, lowered[function])
+            base[function] = max(floor, written.get(function, 0))
+            if base[function] != defaults.get(function, 0):
+                why[function] = _("launch policy")
     required = {function: count for function, count in base.items() if count > 0}
 
     def demand(function: str, reason: str) -> None:

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from guardian.shortcuts import get_objects_for_user
@@ -24,6 +24,7 @@ from .models import (
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
+    SignoffRequirement,
     Waiver,
 )
 from .policies import Requirement, consulted_must_acknowledge, effective_requirements
@@ -48,10 +49,23 @@ def signoff_prefetches() -> list:
                 Prefetch("delegations", queryset=SignoffDelegation.objects.select_related("delegator", "delegate")),
             ),
         ),
-        "stages__signoff_policy__requirements",
+        # Each written requirement with the lowest number an approved policy change allowed for
+        # it (``policies.effective_requirements``), in the same query.
+        Prefetch("stages__signoff_policy__requirements", queryset=requirements_with_approved_floor()),
         Prefetch("acknowledgements", queryset=Acknowledgement.objects.select_related("user")),
         Prefetch("waivers", queryset=Waiver.objects.select_related("requested_by", "decided_by")),
     ]
+
+
+def requirements_with_approved_floor():
+    lowest_approved = (
+        PolicyChange.objects.filter(
+            stage=OuterRef("policy__stage"), function=OuterRef("function"), status=PolicyChangeStatus.APPROVED
+        )
+        .order_by("approvals_required")
+        .values("approvals_required")[:1]
+    )
+    return SignoffRequirement.objects.annotate(approved_floor=Subquery(lowest_approved))
 
 
 def approval_age_limit() -> datetime.timedelta:

@@ -11,7 +11,8 @@ import datetime
 
 from .models import FailureReview, Incident, PostMortem, RollbackExecution
 
-INCIDENT_EVENTS = ("incident_recorded", "incident_changed")
+INCIDENT_EVENTS = ("incident_recorded", "incident_changed", "incident_severity")
+SEVERITIES = ("P0", "P1", "P2", "P3")
 
 
 def _time(value) -> datetime.datetime | None:
@@ -42,7 +43,33 @@ def _incident_matches(incident: Incident, entry, notified: list[int]) -> bool:
     )
 
 
+def _severity_changes_disagree(by_event: dict) -> str:
+    """Each ``incident_severity`` entry starts from the severity the incident's previous entry
+    recorded, and one that lowers it says on whose authority (the area's Accountable or an
+    executive: ``operations.access.severity_lowered_by``)."""
+    entries = sorted((e for event in INCIDENT_EVENTS for e in by_event.get(event, ())), key=lambda e: e.sequence)
+    last: dict[int, str] = {}
+    for entry in entries:
+        pk, severity = entry.payload.get("incident"), entry.payload.get("severity")
+        if entry.event == "incident_severity":
+            before = entry.payload.get("severity from")
+            if pk in last and before != last[pk]:
+                return f"incident #{pk}'s severity change in entry #{entry.sequence} does not start from {last[pk]}"
+            lowered = (
+                before in SEVERITIES
+                and severity in SEVERITIES
+                and SEVERITIES.index(severity) > SEVERITIES.index(before)
+            )
+            if lowered and entry.payload.get("lowered by") not in ("accountable", "executive"):
+                return f"incident #{pk}'s severity was lowered in entry #{entry.sequence} without an Accountable or an executive"
+        last[pk] = severity
+    return ""
+
+
 def incidents_disagree_with_entries(by_event: dict) -> str:
+    problem = _severity_changes_disagree(by_event)
+    if problem:
+        return problem
     newest = _newest(by_event, INCIDENT_EVENTS, "incident")
     notified: dict[int, list[int]] = {}
     for incident_id, stakeholder_id in Incident.notified.through.objects.values_list("incident_id", "stakeholder_id"):

@@ -186,6 +186,18 @@ def schedule_access_sync(launch_id: int, origin=None) -> None:
         sync_launch_access(launch)
 
 
+def settle_access(launch_id: int) -> None:
+    """Inside ``access_synced_once``, derive ``launch_id``'s access now if a change put it off, so
+    a question asked of the stored grants meanwhile (who may be told of an event) has the answer
+    the roles give (a later change in the block puts it off again). Outside, nothing is pending."""
+    pending = getattr(_deferred, "launch_ids", None)
+    if pending and launch_id in pending:
+        pending.discard(launch_id)
+        launch = Launch.objects.filter(pk=launch_id).first()
+        if launch is not None:
+            sync_launch_access(launch)
+
+
 def sync_access_of_users(user_ids: Iterable[int]) -> None:
     """Re-derive access on every launch where these users hold, or might gain, something (after a
     change that is not about one launch, such as team membership)."""

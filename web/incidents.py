@@ -9,14 +9,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from operations.access import may_respond, require_respond
+from operations.access import is_lower_severity, may_respond, require_respond, severity_lowered_by
 from operations.models import ActionItem, Incident
 from operations.selectors import incident_review
 from operations.services import (
@@ -92,10 +92,26 @@ class IncidentForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, launch: Launch, **kwargs) -> None:
+    def __init__(self, *args, launch: Launch, lowest: str | None = None, **kwargs) -> None:
+        """``lowest``: the least severe level the user may choose (an incident's own severity, for
+        someone who may raise it but not lower it)."""
         super().__init__(*args, **kwargs)
         for name in ("responders", "notified"):
             self.fields[name].queryset = raci_people(launch)
+        if lowest is not None:
+            self.fields["severity"].choices = [
+                (value, label) for value, label in Severity.choices if not is_lower_severity(value, lowest)
+            ]
+            self.fields["severity"].error_messages["invalid_choice"] = _(
+                "You may raise the severity but not lower it: the Accountable for the incident area or an "
+                "executive may."
+            )
+
+
+class SeverityForm(forms.Form):
+    """The severity alone, for those who may lower it (the incident area's Accountable, an executive)."""
+
+    severity = forms.ChoiceField(label=gettext_lazy("Severity"), choices=Severity.choices)
 
 
 class PostMortemForm(forms.Form):
@@ -158,6 +174,7 @@ def incident_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug)
     review = incident_review(incident=_incident_of(launch, pk))
     responds = may_respond(request.user, launch) and not launch.archived
+    lowers = bool(severity_lowered_by(request.user, launch)) and not launch.archived
     postmortem_form = items = None
     if responds and review.postmortem is None and review.incident.resolved_at is not None:
         postmortem_form, items = PostMortemForm(), ActionItemFormSet(form_kwargs={"launch": launch})
@@ -169,6 +186,7 @@ def incident_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "review": review,
             "incident": review.incident,
             "may_respond": responds,
+            "severity_form": SeverityForm(initial={"severity": review.incident.severity}) if lowers else None,
             "user_stakeholder_id": getattr(getattr(request.user, "stakeholder", None), "pk", None),
             "postmortem_form": postmortem_form,
             "action_items": items,
@@ -191,7 +209,9 @@ def incident_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "responders": list(incident.responders.all()),
         "notified": list(incident.notified.all()),
     }
-    form = IncidentForm(request.POST or None, launch=launch, initial=initial)
+    # Who may not lower the severity is not offered a lower one (the service refuses it too).
+    lowest = None if severity_lowered_by(request.user, launch) else incident.severity
+    form = IncidentForm(request.POST or None, launch=launch, initial=initial, lowest=lowest)
     if request.method == "POST" and form.is_valid():
         data = _services_input(form.cleaned_data)
         try:
@@ -202,6 +222,30 @@ def incident_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.success(request, _("Incident “%(title)s” changed.") % {"title": data["title"]})
             return redirect("web:incident", slug=slug, pk=pk)
     return render(request, "web/incident_form.html", {"launch": launch, "form": form, "incident": incident})
+
+
+@require_POST
+@login_required
+def incident_severity(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Change the severity alone: the incident area's Accountable or an executive (who may lower
+    it); anyone else is refused by the service with who may."""
+    launch = get_launch_for(request.user, slug)
+    incident = _incident_of(launch, pk)
+    form = SeverityForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("severity", []):
+            messages.error(request, error)
+        return redirect("web:incident", slug=slug, pk=pk)
+    try:
+        incident_update(actor=request.user, incident=incident, severity=form.cleaned_data["severity"])
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The incident is now %(severity)s.") % {"severity": form.cleaned_data["severity"]})
+    return redirect("web:incident", slug=slug, pk=pk)
 
 
 STEPS = {"acknowledge": incident_acknowledge, "mitigate": incident_mitigate, "resolve": incident_resolve}

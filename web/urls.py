@@ -78,6 +78,7 @@ urlpatterns = [
     path("launches/<slug:slug>/incidents/new/", incidents.incident_new, name="incident-new"),
     path("launches/<slug:slug>/incidents/<int:pk>/", incidents.incident_detail, name="incident"),
     path("launches/<slug:slug>/incidents/<int:pk>/edit/", incidents.incident_edit, name="incident-edit"),
+    path("launches/<slug:slug>/incidents/<int:pk>/severity/", incidents.incident_severity, name="incident-severity"),
     path(
         "launches/<slug:slug>/incidents/<int:pk>/post-mortem/",
         incidents.incident_postmortem,

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.access import DECIDE_REQUEST
+from approvals.audience import sees_launch
 from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
-from approvals.reminders.common import sees_launch
 from approvals.routing import default_addressees
 from approvals.selectors import open_request, policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from approvals.services import (

@@ -9,22 +9,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 
 from raci.choices import TeamFunction
 from raci.models import Team
-from readiness.models import LaunchUserObjectPermission
 from readiness.people import person_name
 
+from ..audience import TOLD_WITHOUT_SEEING, seeing
 from ..choices import DecisionOutcome, NotificationEvent, RequestStatus
 from ..models import (
     Notification,
     SignoffDecision,
     SignoffRequest,
 )
-from ..notifications import TOLD_WITHOUT_SEEING, notify
+from ..notifications import notify
 
 # Requests an approval may stand on: open, and not held by an objection.
 STANDING = (RequestStatus.PENDING, RequestStatus.APPROVED)
@@ -67,7 +66,7 @@ def tell(
     """``notify`` the active ``recipients`` not yet told about (event, key) (``told``, when the
     caller already knows) who still see ``launch``: sweeps find people in history (who approved,
     who decided a waiver), and one taken off the launch since is not told about it (but see
-    ``notifications.TOLD_WITHOUT_SEEING``). What was newly sent. One savepoint: all of it or, when
+    ``audience.TOLD_WITHOUT_SEEING``). What was newly sent. One savepoint: all of it or, when
     another run told them meanwhile, nothing."""
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
     if not people:
@@ -80,20 +79,10 @@ def tell(
         )
     fresh = {pk: person for pk, person in people.items() if pk not in told}
     # Never someone taken off the launch since (one query, only when someone is new to tell);
-    # escalations go by post, not history.
+    # escalations reach them blind (``approvals.audience``).
     if fresh and launch is not None and event not in TOLD_WITHOUT_SEEING:
-        seeing = set(
-            get_user_model()
-            .objects.filter(pk__in=list(fresh))
-            .filter(
-                Q(pk=launch.owner_id)
-                | Q(is_superuser=True)
-                | Exists(_view_grants(launch, OuterRef("pk")))
-                | Exists(_executive_teams(OuterRef("pk")))
-            )
-            .values_list("pk", flat=True)
-        )
-        fresh = {pk: person for pk, person in fresh.items() if pk in seeing}
+        sees = seeing(launch, fresh.values())
+        fresh = {pk: person for pk, person in fresh.items() if pk in sees}
     fresh = [person for _pk, person in sorted(fresh.items())]
     if not fresh:
         return []
@@ -104,31 +93,6 @@ def tell(
         return []
     name = launch.name if launch is not None else None
     return [Sent(event, name, person, key, detail) for person in fresh]
-
-
-def _view_grants(launch, user):
-    return LaunchUserObjectPermission.objects.filter(
-        content_object=launch,
-        user=user,
-        permission__codename="view_launch",
-        permission__content_type__app_label="readiness",
-    )
-
-
-def _executive_teams(user):
-    return Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=user)
-
-
-def sees_launch(person: str) -> Q:
-    """The row's ``person`` may view the row's ``launch`` (both name fields): ``readiness.access.
-    can_view`` as a condition on many rows at once (the owner, a role's stored grant, an
-    executive, a superuser)."""
-    return (
-        Q(launch__owner=F(person))
-        | Q(**{f"{person}__is_superuser": True})
-        | Exists(_view_grants(OuterRef("launch"), OuterRef(person)))
-        | Exists(_executive_teams(OuterRef(person)))
-    )
 
 
 def not_entered(prefix: str = "request__") -> Q:

@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from raci.choices import Role, TeamFunction
 from raci.models import RaciAssignment, Stakeholder
 
+from ..audience import TOLD_WITHOUT_SEEING, sees_launch
 from ..choices import DeliveryMode, NotificationEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
 from ..models import (
     Acknowledgement,
@@ -25,8 +26,7 @@ from ..models import (
     SignoffRequestUserObjectPermission,
     Waiver,
 )
-from ..notifications import TOLD_WITHOUT_SEEING
-from .common import Sent, leads_by_function, local_date, request_names, sees_launch, tell
+from .common import Sent, leads_by_function, local_date, request_names, tell
 
 User = get_user_model()
 
@@ -238,15 +238,18 @@ def _notices_for_digest_readers(now: datetime.datetime) -> dict[int, list[dict]]
     for notice in (
         Notification.objects.filter(recipient_id__in=readers, created_at__gt=min(since.values()))
         .exclude(event=NotificationEvent.DIGEST)
-        # As the outbox does (``notifications.TOLD_WITHOUT_SEEING``): a launch the reader no
-        # longer sees is not named to them again by mail.
-        .filter(Q(launch__isnull=True) | Q(event__in=TOLD_WITHOUT_SEEING) | sees_launch("recipient"))
+        # As every channel does (``approvals.audience``): a launch the reader no longer sees is not
+        # named to them again; a withdrawal or an escalation is listed blind.
+        .annotate(seen=Case(When(Q(launch__isnull=True) | sees_launch("recipient"), then=True), default=False))
+        .filter(Q(seen=True) | Q(event__in=TOLD_WITHOUT_SEEING))
         .order_by("created_at", "pk")
     ):
         if notice.created_at > since[notice.recipient_id]:
-            notices[notice.recipient_id].append(
-                {"event": notice.event, "launch": notice.payload.get("launch", ""), "link": notice.link}
-            )
+            if notice.seen:
+                line = {"event": notice.event, "launch": notice.payload.get("launch", ""), "link": notice.link}
+            else:
+                line = {"event": notice.event, "launch": "", "link": ""}
+            notices[notice.recipient_id].append(line)
     return notices
 
 

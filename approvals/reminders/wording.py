@@ -117,8 +117,10 @@ def _describe_digest(payload: dict) -> tuple[str, list[str]]:
         values = {**item, "event": _label(NotificationEvent, item.get("event", "")), "url": absolute_url(item["link"])}
         if item.get("launch"):
             lines.append(_("Notice: %(launch)s — %(event)s: %(url)s") % values)
-        else:
+        elif values["url"]:
             lines.append(_("Notice: %(event)s: %(url)s") % values)
+        else:  # about a launch the reader does not see (``approvals.audience``): nothing to open
+            lines.append(_("Notice: %(event)s.") % values)
     hidden = sum(payload.get("counts", {}).values()) - sum(len(payload.get(kind, [])) for kind in DIGEST_KINDS)
     if hidden > 0:
         lines.append(

@@ -49,8 +49,9 @@ def _check_requirement_input(function, approvals_required) -> None:
         raise ValidationError({"approvals_required": _("Give a number of approvals from 0 (not required) to 5.")})
 
 
-def _default_for(stage: RolloutStage, function: str) -> int:
-    return default_requirements(stage.launch.risk_tier, stage.kind).get(function, 0)
+def _default_for(launch: Launch, stage: RolloutStage, function: str) -> int:
+    """The tier's default as the locked ``launch`` has it now (``stage.launch`` may be an older copy)."""
+    return default_requirements(launch.risk_tier, stage.kind).get(function, 0)
 
 
 def _apply_requirement(*, actor, stage: RolloutStage, function: str, approvals_required: int, why: dict):
@@ -87,7 +88,7 @@ def policy_set_requirement(*, actor, stage: RolloutStage, function: str, approva
     require_change(actor, launch)
     refuse_if_archived(launch)
     _check_requirement_input(function, approvals_required)
-    default = _default_for(stage, function)
+    default = _default_for(launch, stage, function)
     if approvals_required < default:
         label = TeamFunction(function).label
         raise ValidationError(
@@ -197,7 +198,7 @@ def policy_change_request(
             raise ValidationError({"stage": _("Name the stage whose requirement should be lowered.")})
         stage_of(launch, stage)
         _check_requirement_input(function, approvals_required)
-        if approvals_required >= _default_for(stage, function):
+        if approvals_required >= _default_for(launch, stage, function):
             raise ValidationError(
                 {"approvals_required": _("This is not below the risk-tier default; set it directly instead.")}
             )

@@ -26,7 +26,7 @@ from readiness.recording import record
 from readiness.stage_events import stage_rolled_back
 from readiness.validators import clean_text
 
-from ..access import may_respond, require_respond
+from ..access import is_lower_severity, may_respond, require_lower_severity, require_respond
 from ..models import ActionItem, Incident, PostMortem, RollbackExecution
 
 # Fields a person may set on an incident (the rest are who reported it and when).
@@ -97,7 +97,7 @@ def _locked_incident(actor, incident: Incident) -> tuple[Launch, Incident]:
 
 
 def _save_incident(
-    incident: Incident, *, actor, launch: Launch, reason: str, event: str, responders, notified
+    incident: Incident, *, actor, launch: Launch, reason: str, event: str, responders, notified, extra=None
 ) -> Incident:
     save_with_history(incident, actor=actor, reason=reason)
     if responders is not None:
@@ -106,6 +106,7 @@ def _save_incident(
         incident.notified.set(notified)
     payload = incident_payload(incident)
     payload["notified"] = sorted(incident.notified.values_list("pk", flat=True))
+    payload.update(extra or {})
     record(event=event, launch=launch, actor=actor, payload=payload, seal=[incident])
     return incident
 
@@ -156,13 +157,30 @@ def incident_update(
     *, actor, incident: Incident, responders: Iterable[Stakeholder] | None = None, notified=None, **changes
 ) -> Incident:
     """Correct what an incident records. ``changes`` names fields of ``INCIDENT_FIELDS``;
-    ``responders`` and ``notified``, when given, replace the lists."""
+    ``responders`` and ``notified``, when given, replace the lists.
+
+    Lowering the severity (P1 → P3) needs the Accountable of the area that answers for incidents or
+    an executive (``operations.access.require_lower_severity``; an executive may change the
+    severity alone without being a responder); raising it is anyone's who may respond. A changed
+    severity is its own ledger entry (``incident_severity``), saying from what and on whose
+    authority."""
     unknown = set(changes) - set(INCIDENT_FIELDS)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in sorted(unknown)})
-    launch, incident = _locked_incident(actor, incident)
+    if not isinstance(incident, Incident):
+        raise ValidationError({"incident": _("Expected an incident.")})
     if "severity" in changes and changes["severity"] not in Severity.values:
         raise ValidationError({"severity": _("Choose a severity from P0 to P3.")})
+    require_view(actor, incident.launch)
+    launch = Launch.objects.select_for_update(of=("self",), no_key=True).get(pk=incident.launch_id)
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    before = incident.severity
+    lowering = "severity" in changes and is_lower_severity(changes["severity"], before)
+    severity_only = set(changes) <= {"severity"} and responders is None and notified is None
+    lowered_by = require_lower_severity(actor, launch) if lowering else ""
+    if not (severity_only and lowered_by):  # anything else is the responders' work
+        require_respond(actor, launch)
+    refuse_if_archived(launch)
     for field, value in changes.items():
         if field in TIME_FIELDS:
             value = _moment(value, field, required=field == "detected_at")
@@ -173,14 +191,20 @@ def incident_update(
         setattr(incident, field, value)
     if incident.resolved_at is None and hasattr(incident, "postmortem"):
         raise ValidationError({"resolved_at": _("The incident has a post-mortem; it stays resolved.")})
+    if incident.severity == before:
+        event, reason, extra = "incident_changed", "Changed", {}
+    else:
+        event, reason = "incident_severity", f"Severity {before} → {incident.severity}"
+        extra = {"severity from": before, **({"lowered by": lowered_by} if lowering else {})}
     return _save_incident(
         incident,
         actor=actor,
         launch=launch,
-        reason="Changed",
-        event="incident_changed",
+        reason=reason,
+        event=event,
         responders=None if responders is None else _people(responders, "responders"),
         notified=None if notified is None else _people(notified, "notified"),
+        extra=extra,
     )
 
 

@@ -1,6 +1,7 @@
 """Slack through a team's incoming webhook, against a real HTTP server on 127.0.0.1 (a thread of
 the standard library's ``ThreadingHTTPServer``): the message reaches the team's channel in the
-recipient's language, starting with their name, escaped; a failing webhook is retried with the
+recipient's language, with only whom it is for and a link to their notices (never the launch, a
+stage, a person or their words), escaped; a failing webhook is retried with the
 outbox's back-off and given up after ``MAX_ATTEMPTS`` (the launch's owner is told); a webhook
 removed from the settings drops its messages with the reason."""
 
@@ -22,6 +23,7 @@ from approvals.notifications import deliver_outbox
 from approvals.services import signoffs_request
 from raci.services import language_set
 from readiness.models import Launch
+from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +108,7 @@ def slack_message(request) -> OutboxMessage:
     return request.outbox_messages.get(channel=NotificationChannel.SLACK)
 
 
-def test_the_message_reaches_the_team_channel_starting_with_the_recipients_name(
+def test_the_post_reaches_the_team_channel_with_only_whom_it_is_for_and_a_link(
     launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -115,17 +117,18 @@ def test_the_message_reaches_the_team_channel_starting_with_the_recipients_name(
     (received,) = webhook.received
     assert received["path"] == "/services/legal"
     assert received["content_type"] == "application/json; charset=utf-8"
+    # A team channel may hold people who do not see the launch: no launch, no stage, nobody
+    # else's name, no words; the link is to the recipient's notices, not to a page whose address
+    # names the launch.
     assert received["body"] == {
-        "text": "Ada Dressee: [Preflight] Support assistant: Legal sign-off for Beta\n"
-        "Olive Owner asks for your sign-off to move Support assistant to Beta.\n"
-        f"http://127.0.0.1:8000/signoffs/{request.pk}/"  # the request's message stays behind the sign-in
+        "text": "Ada Dressee: you have a new notice in Preflight.\nhttp://127.0.0.1:8000/notifications/"
     }
     message = slack_message(request)
     assert (message.status, message.attempts, message.last_error) == (OutboxStatus.SENT, 1, "")
     assert not request.outbox_messages.filter(channel=NotificationChannel.EMAIL).exists()
 
 
-def test_the_message_speaks_the_recipients_language(
+def test_the_post_speaks_the_recipients_language(
     launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
 ):
     language_set(actor=slack_only, language="ko")
@@ -134,9 +137,7 @@ def test_the_message_speaks_the_recipients_language(
         request_legal(launch, owner, slack_only)
 
     (text,) = webhook.texts
-    first_line = text.splitlines()[0]
-    assert first_line.startswith("Ada Dressee: [Preflight] Support assistant: Beta 단계")
-    assert "승인을 요청했습니다" in text.splitlines()[1]
+    assert text.splitlines() == ["Ada Dressee: Preflight에 새 알림이 있습니다.", "http://127.0.0.1:8000/notifications/"]
 
 
 def test_user_text_never_reaches_the_channel(launch, owner, slack_only, webhook, django_capture_on_commit_callbacks):
@@ -147,11 +148,51 @@ def test_user_text_never_reaches_the_channel(launch, owner, slack_only, webhook,
     assert "channel" not in text and "evil.example" not in text
 
 
-def test_a_launch_name_cannot_mention_or_link_anyone(
+def test_a_post_about_a_rollback_or_a_waiver_names_no_launch_stage_person_or_words(
     launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
 ):
-    Launch.objects.filter(pk=launch.pk).update(name="<!channel> & <https://evil.example|terms>")
+    """Whatever the event, the post is the same two lines: the stage rollback (with the owner's
+    reason) and the waiver decision (with the decider's comment) reach the channel as nothing but
+    whom they are for and the link."""
+    Launch.objects.filter(pk=launch.pk).update(name="Project Nightingale", slug="nightingale")
     launch.refresh_from_db()
+    give_view(slack_only, launch)  # only who sees the launch is told anything (tests/approvals/test_notice_audience.py)
+    for event, text in (
+        (NotificationEvent.STAGE_ROLLED_BACK, "Rolled back: the breach at Acme is confirmed."),
+        (NotificationEvent.WAIVER_DECIDED, "Approved: Acme's lawyers signed off in the meeting."),
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            notifications.notify(
+                event=event,
+                key=f"review:{event}",
+                launch=launch,
+                actor=owner,
+                recipients=[slack_only],
+                payload={
+                    "launch": launch.name,
+                    "stage": "Beta",
+                    "from": "Beta",
+                    "to": "Internal",
+                    "check": "signoffs",
+                    "outcome": "approved",
+                    "person": "Olive Owner",
+                    "text": text,
+                },
+                link=f"/launches/{launch.slug}/",
+            )
+
+    assert (
+        webhook.texts == ["Ada Dressee: you have a new notice in Preflight.\nhttp://127.0.0.1:8000/notifications/"] * 2
+    )
+    for forbidden in ("Nightingale", "nightingale", "Beta", "Internal", "Olive", "Acme", "breach", "lawyers"):
+        assert all(forbidden not in text for text in webhook.texts), forbidden
+
+
+def test_a_recipients_name_cannot_mention_or_link_anyone(
+    launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
+):
+    slack_only.first_name, slack_only.last_name = "<!channel>", "& <https://evil.example|terms>"
+    slack_only.save()
     with django_capture_on_commit_callbacks(execute=True):
         request_legal(launch, owner, slack_only)
 

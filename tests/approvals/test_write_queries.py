@@ -63,6 +63,8 @@ def test_sign_off_write_paths_cost_the_same_with_8_or_80_earlier_requests():
     # deciding 83 (the decision's snapshot is the whole checklist's, which now reads incidents and
     # failure reviews too), advancing 53, withdrawing 41;
     # telling people of a decision, an advance or a withdrawal costs 5-6 of those (who, who was
-    # told already, the notices, their preferences, the mails), whatever the number of recipients.
-    assert costs["request sign-offs"] <= 150 and costs["decide"] <= 84, costs
-    assert costs["advance"] <= 55 and costs["withdraw"] <= 42, costs
+    # told already, who of them sees the launch, the notices, their preferences, the mails),
+    # whatever the number of recipients. Measured after notices reached only who sees the launch:
+    # 149, 84, 56, 42.
+    assert costs["request sign-offs"] <= 150 and costs["decide"] <= 85, costs
+    assert costs["advance"] <= 57 and costs["withdraw"] <= 43, costs

@@ -187,7 +187,9 @@ def test_updating_corrects_times_and_who_was_notified(launch):
     incident.refresh_from_db()
     assert (incident.severity, incident.title) == ("P0", "Full outage")
     assert list(incident.notified.all()) == [person]
-    assert LedgerEntry.objects.filter(event="incident_changed").last().payload["notified"] == [person.pk]
+    # Raising the severity is anyone's who responds; a changed severity is its own kind of entry.
+    entry = LedgerEntry.objects.filter(event="incident_severity").last()
+    assert (entry.payload["notified"], entry.payload["severity from"]) == ([person.pk], "P2")
     with pytest.raises(ValidationError) as error:
         incident_update(actor=launch.owner, incident=incident, reported_by=None)
     assert "reported_by" in error.value.message_dict

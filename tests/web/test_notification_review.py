@@ -11,19 +11,22 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from approvals.choices import NotificationEvent
+from approvals.models import Notification
 from approvals.notifications import notify
 from raci.choices import TeamFunction
-from raci.models import Stakeholder
+from raci.models import RaciAssignment, Stakeholder
 from readiness.models import Launch
 from tests.builders import team_for
 from tests.factories import LaunchFactory, StakeholderFactory, UserFactory
-from tests.helpers import admin_url
+from tests.helpers import admin_url, give_view
 
 pytestmark = pytest.mark.django_db
 
 
 def notices_about(launches, reader):
+    """A notice about each launch to ``reader``, who sees them (nobody else is told anything)."""
     for number, launch in enumerate(launches):
+        give_view(reader, launch)
         notify(
             event=NotificationEvent.STAGE_ADVANCED,
             key=f"advance:{launch.pk}:{number}",
@@ -33,6 +36,7 @@ def notices_about(launches, reader):
             payload={"launch": launch.name, "from": "Planning", "to": "Internal", "person": "Olive Owner"},
             link=f"/launches/{launch.slug}/",
         )
+    assert Notification.objects.filter(recipient=reader, launch__in=launches).count() == len(launches)
 
 
 def page_queries(client) -> int:
@@ -60,6 +64,7 @@ def test_a_notice_names_the_launch_as_it_was_told_not_its_later_name(client):
     reader = UserFactory(username="reader")
     launch = LaunchFactory(slug="codename", name="Project Falcon")
     notices_about([launch], reader)
+    RaciAssignment.objects.filter(stakeholder__user=reader, area__launch=launch).delete()  # sight lost
     Launch.objects.filter(pk=launch.pk).update(name="Acme acquisition assistant")
     client.force_login(reader)
 

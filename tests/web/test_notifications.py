@@ -16,6 +16,7 @@ from approvals.choices import NotificationEvent
 from approvals.models import Notification
 from approvals.notifications import notify
 from tests.factories import LaunchFactory, UserFactory
+from tests.helpers import give_view
 from web.notifications import header_counts
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.django_db
 def world(db):
     launch = LaunchFactory(slug="assistant", name="Support <b>assistant</b>")
     reader, other = UserFactory(username="reader"), UserFactory(username="other")
+    give_view(reader, launch), give_view(other, launch)  # nobody else is told anything about it
     for number, to in enumerate(["Internal", "Beta", "GA"]):
         notify(
             event=NotificationEvent.STAGE_ADVANCED,
