@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from raci.choices import AreaKind, Role, TeamFunction
@@ -30,6 +31,29 @@ from readiness.models import (
     Runbook,
     SeverityLevel,
 )
+from readiness.recording import record_facts, sealed
+
+
+def seal(*rows) -> None:
+    """Record ``rows`` in the ledger as a service would have (readiness.recording's sealed facts),
+    so a world built with factories verifies like one built through the services."""
+    for row in rows:
+        spec = sealed(type(row))
+        with transaction.atomic():
+            record_facts(actor=None, launch=spec.launch_of(row), rows=[row])
+
+
+class SealedFactory(factory.django.DjangoModelFactory):
+    """A factory for a model the ledger seals: each row it creates is recorded, as by a service."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            seal(instance)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -45,7 +69,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(SealedFactory):
     class Meta:
         model = Team
 
@@ -53,7 +77,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     function = TeamFunction.ML
 
 
-class StakeholderFactory(factory.django.DjangoModelFactory):
+class StakeholderFactory(SealedFactory):
     class Meta:
         model = Stakeholder
         skip_postgeneration_save = True
@@ -65,9 +89,10 @@ class StakeholderFactory(factory.django.DjangoModelFactory):
     def teams(self, create, extracted, **kwargs):
         if create and extracted:
             self.teams.set(extracted)
+            seal(*Stakeholder.teams.through.objects.filter(stakeholder=self))
 
 
-class LaunchFactory(factory.django.DjangoModelFactory):
+class LaunchFactory(SealedFactory):
     class Meta:
         model = Launch
 
@@ -77,7 +102,7 @@ class LaunchFactory(factory.django.DjangoModelFactory):
     summary = "An assistant that answers questions."
 
 
-class RolloutStageFactory(factory.django.DjangoModelFactory):
+class RolloutStageFactory(SealedFactory):
     class Meta:
         model = RolloutStage
 
@@ -88,7 +113,7 @@ class RolloutStageFactory(factory.django.DjangoModelFactory):
     exposure_percent = Decimal("1")
 
 
-class QualityBarFactory(factory.django.DjangoModelFactory):
+class QualityBarFactory(SealedFactory):
     class Meta:
         model = QualityBar
 
@@ -100,7 +125,7 @@ class QualityBarFactory(factory.django.DjangoModelFactory):
     min_samples = 100
 
 
-class EvalRunFactory(factory.django.DjangoModelFactory):
+class EvalRunFactory(SealedFactory):
     class Meta:
         model = EvalRun
 
@@ -116,7 +141,7 @@ class EvalRunFactory(factory.django.DjangoModelFactory):
     run_at = factory.LazyFunction(timezone.now)
 
 
-class DataAssetFactory(factory.django.DjangoModelFactory):
+class DataAssetFactory(SealedFactory):
     class Meta:
         model = DataAsset
 
@@ -127,7 +152,7 @@ class DataAssetFactory(factory.django.DjangoModelFactory):
     access_level = AccessLevel.ALL_EMPLOYEES
 
 
-class SLOFactory(factory.django.DjangoModelFactory):
+class SLOFactory(SealedFactory):
     class Meta:
         model = SLO
 
@@ -138,7 +163,7 @@ class SLOFactory(factory.django.DjangoModelFactory):
     dashboard_link = "https://grafana.example.com/d/assistant"
 
 
-class SeverityLevelFactory(factory.django.DjangoModelFactory):
+class SeverityLevelFactory(SealedFactory):
     class Meta:
         model = SeverityLevel
 
@@ -149,7 +174,7 @@ class SeverityLevelFactory(factory.django.DjangoModelFactory):
     notify = NotifyScope.ALL_TEAMS
 
 
-class RollbackPlanFactory(factory.django.DjangoModelFactory):
+class RollbackPlanFactory(SealedFactory):
     class Meta:
         model = RollbackPlan
 
@@ -160,7 +185,7 @@ class RollbackPlanFactory(factory.django.DjangoModelFactory):
     max_rehearsal_age_days = 90
 
 
-class RunbookFactory(factory.django.DjangoModelFactory):
+class RunbookFactory(SealedFactory):
     class Meta:
         model = Runbook
 
@@ -169,7 +194,7 @@ class RunbookFactory(factory.django.DjangoModelFactory):
     last_reviewed_at = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
 
 
-class FeedbackChannelFactory(factory.django.DjangoModelFactory):
+class FeedbackChannelFactory(SealedFactory):
     class Meta:
         model = FeedbackChannel
 
@@ -178,7 +203,7 @@ class FeedbackChannelFactory(factory.django.DjangoModelFactory):
     review_cadence = ReviewCadence.WEEKLY
 
 
-class ResponsibilityAreaFactory(factory.django.DjangoModelFactory):
+class ResponsibilityAreaFactory(SealedFactory):
     class Meta:
         model = ResponsibilityArea
 
@@ -188,7 +213,7 @@ class ResponsibilityAreaFactory(factory.django.DjangoModelFactory):
     concerns = factory.LazyFunction(list)
 
 
-class RaciAssignmentFactory(factory.django.DjangoModelFactory):
+class RaciAssignmentFactory(SealedFactory):
     class Meta:
         model = RaciAssignment
 
@@ -197,7 +222,7 @@ class RaciAssignmentFactory(factory.django.DjangoModelFactory):
     role = Role.RESPONSIBLE
 
 
-class LaunchStakeholderFactory(factory.django.DjangoModelFactory):
+class LaunchStakeholderFactory(SealedFactory):
     class Meta:
         model = LaunchStakeholder
 
