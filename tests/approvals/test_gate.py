@@ -24,7 +24,7 @@ from readiness.models import Launch
 from readiness.services import fact_change, fact_confirm, fact_version
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RaciAssignmentFactory, RolloutStageFactory, StakeholderFactory, UserFactory
-from tests.helpers import give_view
+from tests.helpers import archive, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -384,8 +384,7 @@ def test_only_the_owner_may_advance(internal_approved, viewer, executive, outsid
 
 def test_an_archived_launch_cannot_advance(internal_approved, owner):
     launch = internal_approved
-    launch.archived = True
-    launch.save()
+    archive(launch)
     unchanged = Unchanged(launch)
 
     with pytest.raises(ValidationError) as refused:
@@ -485,8 +484,7 @@ def test_a_launch_in_planning_has_nothing_to_roll_back(launch, owner):
 
 
 def test_an_archived_launch_cannot_be_rolled_back(in_beta, owner):
-    in_beta.archived = True
-    in_beta.save()
+    archive(in_beta)
     unchanged = Unchanged(in_beta)
 
     with pytest.raises(ValidationError) as refused:

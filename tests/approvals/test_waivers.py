@@ -22,7 +22,7 @@ from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory, UserFactory
-from tests.helpers import assert_refused_by_database, give_view
+from tests.helpers import archive, assert_refused_by_database, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -398,8 +398,7 @@ def test_a_decided_waiver_cannot_be_decided_again(blocked, owner):
 def test_waivers_on_an_archived_launch_are_refused(blocked, owner):
     infra = accountable(blocked, AreaKind.INFRASTRUCTURE)
     waiver = ask(blocked, owner)
-    blocked.archived = True
-    blocked.save()
+    archive(blocked)
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ValidationError) as refused_ask:
