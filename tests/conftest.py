@@ -73,3 +73,26 @@ def flush_past_the_ledger_guards():
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def direct_saves_stand_for_services():
+    """A test that sets up a fact with a plain ``save()`` (a factory, ``fact.save()``) stands for a
+    service writing it: the row is recorded in the ledger as ``save_with_history`` would
+    (readiness.recording's sealed facts). ``QuerySet.update``, raw SQL and deletes are not: those
+    are how the tampering tests rewrite rows behind the services' back."""
+    from django.db import transaction
+    from django.db.models.signals import post_save
+
+    from readiness.recording import record_facts, sealed
+
+    def record(sender, instance, raw=False, **kwargs):
+        spec = sealed(sender)
+        if raw or spec is None or getattr(instance, "_change_reason", None) is not None:
+            return  # not sealed, or save_with_history records it itself
+        with transaction.atomic():
+            record_facts(actor=None, launch=spec.launch_of(instance), rows=[instance])
+
+    post_save.connect(record, dispatch_uid="tests_direct_saves_stand_for_services")
+    yield
+    post_save.disconnect(dispatch_uid="tests_direct_saves_stand_for_services")

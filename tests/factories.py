@@ -43,19 +43,6 @@ def seal(*rows) -> None:
             record_facts(actor=None, launch=spec.launch_of(row), rows=[row])
 
 
-class SealedFactory(factory.django.DjangoModelFactory):
-    """A factory for a model the ledger seals: each row it creates is recorded, as by a service."""
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def _after_postgeneration(cls, instance, create, results=None):
-        super()._after_postgeneration(instance, create, results)
-        if create:
-            seal(instance)
-
-
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -69,7 +56,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
 
 
-class TeamFactory(SealedFactory):
+class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Team
 
@@ -77,7 +64,7 @@ class TeamFactory(SealedFactory):
     function = TeamFunction.ML
 
 
-class StakeholderFactory(SealedFactory):
+class StakeholderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Stakeholder
         skip_postgeneration_save = True
@@ -92,7 +79,7 @@ class StakeholderFactory(SealedFactory):
             seal(*Stakeholder.teams.through.objects.filter(stakeholder=self))
 
 
-class LaunchFactory(SealedFactory):
+class LaunchFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Launch
 
@@ -102,7 +89,7 @@ class LaunchFactory(SealedFactory):
     summary = "An assistant that answers questions."
 
 
-class RolloutStageFactory(SealedFactory):
+class RolloutStageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RolloutStage
 
@@ -113,7 +100,7 @@ class RolloutStageFactory(SealedFactory):
     exposure_percent = Decimal("1")
 
 
-class QualityBarFactory(SealedFactory):
+class QualityBarFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = QualityBar
 
@@ -125,7 +112,7 @@ class QualityBarFactory(SealedFactory):
     min_samples = 100
 
 
-class EvalRunFactory(SealedFactory):
+class EvalRunFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = EvalRun
 
@@ -141,7 +128,7 @@ class EvalRunFactory(SealedFactory):
     run_at = factory.LazyFunction(timezone.now)
 
 
-class DataAssetFactory(SealedFactory):
+class DataAssetFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DataAsset
 
@@ -152,7 +139,7 @@ class DataAssetFactory(SealedFactory):
     access_level = AccessLevel.ALL_EMPLOYEES
 
 
-class SLOFactory(SealedFactory):
+class SLOFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SLO
 
@@ -163,7 +150,7 @@ class SLOFactory(SealedFactory):
     dashboard_link = "https://grafana.example.com/d/assistant"
 
 
-class SeverityLevelFactory(SealedFactory):
+class SeverityLevelFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SeverityLevel
 
@@ -174,7 +161,7 @@ class SeverityLevelFactory(SealedFactory):
     notify = NotifyScope.ALL_TEAMS
 
 
-class RollbackPlanFactory(SealedFactory):
+class RollbackPlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RollbackPlan
 
@@ -185,7 +172,7 @@ class RollbackPlanFactory(SealedFactory):
     max_rehearsal_age_days = 90
 
 
-class RunbookFactory(SealedFactory):
+class RunbookFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Runbook
 
@@ -194,7 +181,7 @@ class RunbookFactory(SealedFactory):
     last_reviewed_at = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
 
 
-class FeedbackChannelFactory(SealedFactory):
+class FeedbackChannelFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = FeedbackChannel
 
@@ -203,7 +190,7 @@ class FeedbackChannelFactory(SealedFactory):
     review_cadence = ReviewCadence.WEEKLY
 
 
-class ResponsibilityAreaFactory(SealedFactory):
+class ResponsibilityAreaFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ResponsibilityArea
 
@@ -213,7 +200,7 @@ class ResponsibilityAreaFactory(SealedFactory):
     concerns = factory.LazyFunction(list)
 
 
-class RaciAssignmentFactory(SealedFactory):
+class RaciAssignmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RaciAssignment
 
@@ -222,7 +209,7 @@ class RaciAssignmentFactory(SealedFactory):
     role = Role.RESPONSIBLE
 
 
-class LaunchStakeholderFactory(SealedFactory):
+class LaunchStakeholderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = LaunchStakeholder
 
