@@ -20,6 +20,7 @@ from approvals.services import GateRefused, stage_advance, stage_rollback
 from approvals.snapshot import fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role
 from readiness.checklist import with_checklist_facts
+from readiness.history import delete_with_history
 from readiness.models import Launch
 from readiness.services import fact_change, fact_confirm, fact_version
 from tests.builders import approve_signoffs, ready_launch
@@ -249,7 +250,7 @@ def test_an_expired_approval_keeps_the_launch_out(internal_approved, owner, sett
 
 def test_a_failing_gating_item_keeps_the_launch_out_even_with_every_sign_off(in_internal_with_beta_approved, owner):
     launch = in_internal_with_beta_approved
-    launch.runbook.delete()
+    delete_with_history(launch.runbook, actor=launch.owner, reason="No runbook yet")
     unchanged = Unchanged(launch)
 
     with pytest.raises(GateRefused) as refused:
@@ -263,7 +264,8 @@ def test_a_failing_gating_item_keeps_the_launch_out_even_with_every_sign_off(in_
 
 def test_failing_items_that_do_not_gate_the_stage_do_not_block(internal_approved, owner):
     launch = internal_approved
-    launch.feedback_channels.all().delete()
+    for channel in launch.feedback_channels.all():
+        delete_with_history(channel, actor=launch.owner, reason="No channel yet")
 
     readiness = stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
@@ -277,7 +279,8 @@ def test_a_stage_can_name_its_own_gating_items(internal_approved, owner):
     internal = stage(launch, "Internal")
     internal.gating_checks = ["stakeholders_approved", "feedback_loop"]
     internal.save()
-    launch.feedback_channels.all().delete()
+    for channel in launch.feedback_channels.all():
+        delete_with_history(channel, actor=launch.owner, reason="No channel yet")
     unchanged = Unchanged(launch)
 
     with pytest.raises(GateRefused) as refused:
