@@ -111,6 +111,9 @@ class LedgerEvent(models.TextChoices):
     # holding, or holds again.
     STAGE_LAPSED = "stage_lapsed", _("Stage no longer holds")
     STAGE_RESTORED = "stage_restored", _("Stage holds again")
+    # A row the gate reads written or deleted through readiness.history (readiness.recording's sealed
+    # facts: stages, bars, runs, data assets, SLOs, RACI, teams and their members, ...).
+    FACT_RECORDED = "fact_recorded", _("Facts recorded")
 
 
 class PolicyChangeStatus(models.TextChoices):

@@ -31,6 +31,7 @@ from simple_history.signals import post_create_historical_record
 
 from readiness.models import Launch
 
+from .choices import LedgerEvent
 from .models import LedgerEntry, LedgerHead
 from .snapshot import canonical_json
 
@@ -137,7 +138,7 @@ def _as_stored(rows: list[models.Model]) -> dict[tuple[type, int], models.Model]
 def append(
     *,
     event: str,
-    launch: Launch,
+    launch: Launch | None,
     actor,
     payload: dict,
     snapshot_hash: str = "",
@@ -145,22 +146,26 @@ def append(
 ) -> LedgerEntry:
     """Append one entry. Appends are serialised on the single head row, so two transactions can
     never chain onto the same previous entry. ``seal`` names the governance rows the service just
-    saved: the digests of their new history rows go into the entry."""
+    saved: the digests of their new history rows go into the entry. Only FACT_RECORDED entries
+    may name no launch (teams and memberships); they record no launch state, which the entries of
+    the events that change it record."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Ledger appends must run inside the service's transaction.")
     head, _ = LedgerHead.objects.select_for_update().get_or_create(pk=1)
     entry = LedgerEntry(
         sequence=head.sequence + 1,
         event=event,
-        launch_id=launch.pk,
-        launch_slug=launch.slug,
-        actor=actor.get_username(),
+        launch_id=launch.pk if launch is not None else None,
+        launch_slug=launch.slug if launch is not None else "",
+        actor=actor.get_username() if actor is not None else "",
         # Round-trip through canonical JSON so what is MACed is exactly what is stored.
         payload=json.loads(canonical_json(payload)),
         snapshot_hash=snapshot_hash,
         previous_hash=head.entry_hash,
         created_at=timezone.now(),
-        launch_state=json.loads(canonical_json(launch_state(launch.pk))),
+        launch_state=(
+            {} if event == LedgerEvent.FACT_RECORDED else json.loads(canonical_json(launch_state(launch.pk)))
+        ),
         seals=_seals(seal),
     )
     entry.entry_hash = entry_mac(entry.previous_hash, entry_body(entry))

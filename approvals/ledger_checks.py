@@ -15,7 +15,7 @@ from django.apps import apps
 from django.db.models import F, Prefetch, Q
 
 from readiness.models import SLO, Launch, QualityBar
-from readiness.recording import ledger_checks
+from readiness.recording import fact_value, ledger_checks, sealed_facts
 from readiness.services.facts import bar_definition, slo_definition
 
 from .choices import LedgerEvent, RequestStatus, WaiverStatus, request_status
@@ -70,7 +70,17 @@ class _Entries:
             LedgerEvent.AREA_OMITTED: "omission",
             LedgerEvent.OMISSION_WITHDRAWN: "omission",
         }
+        # (model label, id) -> the newest entry recording that sealed fact, and what it recorded.
+        self.facts: dict[tuple[str, int], tuple[LedgerEntry, dict]] = {}
         for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=2000):
+            if entry.event == LedgerEvent.FACT_RECORDED:
+                # Facts entries record no launch state (the events that change it do), and those of
+                # teams and memberships name no launch; they are checked by ``_sealed_facts``.
+                if entry.launch_id is not None:
+                    self.slugs[entry.launch_id].add(entry.launch_slug)
+                for fact in entry.payload.get("facts", []):
+                    self.facts[(fact.get("model"), fact.get("id"))] = (entry, fact)
+                continue
             if entry.launch_id is None:
                 self.problem = self.problem or f"entry #{entry.sequence} names no launch"
                 continue
@@ -146,6 +156,7 @@ def rows_disagree_with_entries() -> str:
         lambda: _area_omissions(entries),
         lambda: _registered(entries),
         lambda: _sli_actuals(entries),
+        lambda: _sealed_facts(entries),
         lambda: _seals(entries),
     )
     for check in checks:
@@ -557,4 +568,36 @@ def _seals(entries: _Entries) -> str:
                 return f"history row {label} #{pk} sealed by entry #{entry.sequence} was deleted"
             if history_digest(row) != digest:
                 return f"history row {label} #{pk} sealed by entry #{entry.sequence} was altered"
+    return ""
+
+
+def _sealed_facts(entries: _Entries) -> str:
+    """Every row of a sealed model (``readiness.recording``: stages, bars, runs, data assets, the
+    RACI, teams and memberships, ...) holds the values its newest FACT_RECORDED entry recorded, on
+    every field that entry recorded; every fact recorded and not removed still exists. One query
+    per model, read in chunks."""
+    seen: set[tuple[str, int]] = set()
+    for spec in sealed_facts().values():
+        fields = spec.fields
+        rows = spec.model._default_manager.order_by("pk").values_list("pk", *fields)
+        for pk, *values in rows.iterator(chunk_size=2000):
+            key = (spec.label, pk)
+            seen.add(key)
+            recorded = entries.facts.get(key)
+            if recorded is None:
+                return f"{spec.label} #{pk} has no ledger entry (written without a service)"
+            entry, fact = recorded
+            if fact.get("removed"):
+                return f"{spec.label} #{pk} was removed in entry #{entry.sequence} but exists again"
+            was = fact.get("values", {})
+            changed = [
+                name
+                for name, value in zip(fields, values, strict=True)
+                if name in was and was[name] != fact_value(value)
+            ]
+            if changed:
+                return f"{spec.label} #{pk} differs from what entry #{entry.sequence} recorded ({', '.join(changed)})"
+    for key, (entry, fact) in entries.facts.items():
+        if key not in seen and not fact.get("removed"):
+            return f"{key[0]} #{key[1]} recorded in entry #{entry.sequence} no longer exists, and no entry records its removal"
     return ""

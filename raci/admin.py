@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from readiness.admin import FactOfLaunchAdmin, ReadOnlyAdminMixin
 from readiness.formfields import InRangeAutocompleteSelect, RowChoiceField, RowsChoiceField
+from readiness.history import save_with_history
 
 from .choices import TeamFunction
 from .models import (
@@ -74,11 +75,13 @@ class TeamAdmin(SimpleHistoryAdmin):
         return {name: action for name, action in super().get_actions(request).items() if name != "delete_selected"}
 
     def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
+        # Teams are sealed facts (readiness.recording): saved with history and recorded in the ledger.
         if not (change and "lead" in form.changed_data):
-            return super().save_model(request, obj, form, change)
+            save_with_history(obj, actor=request.user, reason="Changed in the admin" if change else "Team created")
+            return
         new_lead = obj.lead
         obj.lead_id = form.initial.get("lead")  # the stored lead stays; the service changes it
-        super().save_model(request, obj, form, change)
+        save_with_history(obj, actor=request.user, reason="Changed in the admin")
         team_set_lead(actor=request.user, team=obj, stakeholder=new_lead)
 
 
@@ -121,11 +124,13 @@ class StakeholderAdmin(SimpleHistoryAdmin):
         """The executive changes through ``stakeholder_set_executive`` (team administrators, never
         one's own), like team membership; on the add form too, where one could otherwise add
         one's own stakeholder row with an executive of one's choosing."""
+        reason = "Changed in the admin" if change else "Added in the admin"
         if "executive" not in form.changed_data:
-            return super().save_model(request, obj, form, change)
+            save_with_history(obj, actor=request.user, reason=reason)  # a sealed fact, like teams
+            return
         new_executive = obj.executive
         obj.executive_id = form.initial.get("executive") if change else None
-        super().save_model(request, obj, form, change)
+        save_with_history(obj, actor=request.user, reason=reason)
         stakeholder_set_executive(actor=request.user, stakeholder=obj, executive=new_executive)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:

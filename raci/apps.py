@@ -15,3 +15,20 @@ class RaciConfig(AppConfig):
 
         register_access_rule(signals.RaciAccess())
         register_portfolio_viewer(is_executive)
+        _register_sealed_facts()
+
+
+def _register_sealed_facts() -> None:
+    """Who serves a function (teams, their leads, their members, whose account a stakeholder is)
+    and who answers for a launch (areas, RACI rows, filled slots) are sealed in the ledger whenever
+    a service writes them (readiness.recording). Teams and memberships belong to no launch."""
+    from readiness.recording import register_sealed_facts
+
+    from .models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
+
+    register_sealed_facts(Team, launch=None)
+    register_sealed_facts(Stakeholder, launch=None)
+    register_sealed_facts(Stakeholder.teams.through, launch=None)
+    register_sealed_facts(LaunchStakeholder, launch="launch")
+    register_sealed_facts(ResponsibilityArea, launch="launch")
+    register_sealed_facts(RaciAssignment, launch="area.launch")

@@ -18,7 +18,7 @@ from readiness.history import delete_with_history, save_with_history
 from readiness.i18n import english, in_english
 from readiness.launch_templates import TEMPLATES, LaunchTemplate, register_contributor
 from readiness.models import SLO, DataAsset, EvalRun, Launch, QualityBar
-from readiness.recording import record
+from readiness.recording import record, record_facts
 from readiness.services import EditConflict, FactKind, fact_add, fact_change, fact_remove, register_fact_kind
 from readiness.services.facts import (
     bar_definition,
@@ -247,6 +247,8 @@ def team_add_member(*, actor, team: Team, stakeholder: Stakeholder) -> Stakehold
     stakeholder._history_user = actor
     stakeholder._change_reason = f"Joined {team.name}"
     stakeholder.teams.add(team)
+    membership = Stakeholder.teams.through.objects.get(stakeholder=stakeholder, team=team)
+    record_facts(actor=actor, launch=None, rows=[membership])
     return stakeholder
 
 
@@ -266,7 +268,9 @@ def team_remove_member(*, actor, team: Team, stakeholder: Stakeholder) -> Stakeh
         save_with_history(team, actor=actor, reason=f"{stakeholder.display_name} left the team")
     stakeholder._history_user = actor
     stakeholder._change_reason = f"Left {team.name}"
+    membership = Stakeholder.teams.through.objects.get(stakeholder=stakeholder, team=team)
     stakeholder.teams.remove(team)
+    record_facts(actor=actor, launch=None, removed=[(membership._meta.label, membership.pk)])
     return stakeholder
 
 

@@ -8,7 +8,12 @@ without one installed is a configuration error, never a silent skip."""
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -43,3 +48,130 @@ def register_ledger_check(check: LedgerCheck) -> None:
 
 def ledger_checks() -> list[LedgerCheck]:
     return list(_ledger_checks)
+
+
+# --- sealed facts ---------------------------------------------------------------------------------
+# Every row the gate, the checklist, the sign-off requirements or an approval's snapshot reads is a
+# "sealed fact": whenever ``save_with_history`` or ``delete_with_history`` writes one, the same
+# transaction appends a FACT_RECORDED entry holding the row's values (``fact_record``), and
+# ``verify_ledger`` checks every such row equals its newest entry and every entry still has its row.
+# Each app registers its models (``register_sealed_facts``) from its ``AppConfig.ready()``.
+#
+# Sealed fields are every concrete field of the model except its key and ``exclude``, read when the
+# row is written: a field added by a later migration is sealed from the next write on, and compared
+# only where an entry recorded it, so old entries never disagree. Such a migration should end by
+# sealing the rows again (``approvals.ledger_facts.seal_unrecorded(fields_added=True)``), or the new
+# field of rows untouched since is not covered until their next write.
+
+# Text longer than this is recorded as a digest, so the ledger does not copy whole runbooks.
+LONG_VALUE = 120
+
+
+@dataclass(frozen=True)
+class SealedFacts:
+    """One model of sealed facts. ``launch`` is the attribute path from a row to its launch
+    ("launch", "quality_bar.launch", "" for the launch itself, None for rows of no launch such as
+    teams and team memberships); ``exclude`` names fields nothing reads."""
+
+    model: type[models.Model]
+    launch: str | None
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.fields_of(self.model)
+
+    def fields_of(self, model: type[models.Model]) -> tuple[str, ...]:
+        """The sealed fields of ``model``: this one, or its state in a migration."""
+        return tuple(
+            field.attname
+            for field in model._meta.concrete_fields
+            if not field.primary_key and field.name not in self.exclude and field.attname not in self.exclude
+        )
+
+    @property
+    def launch_lookup(self) -> str | None:
+        """The ORM lookup of a row's launch id ("quality_bar__launch_id"), for reading many rows."""
+        if self.launch is None:
+            return None
+        return "__".join([*filter(None, self.launch.split(".")), "id"]) if self.launch else "pk"
+
+    def launch_of(self, row: models.Model):
+        if self.launch is None:
+            return None
+        launch = row
+        for part in filter(None, self.launch.split(".")):
+            launch = getattr(launch, part)
+        return launch
+
+
+_sealed: dict[type[models.Model], SealedFacts] = {}
+
+
+def register_sealed_facts(model: type[models.Model], *, launch: str | None, exclude: Iterable[str] = ()) -> None:
+    _sealed[model] = SealedFacts(model=model, launch=launch, exclude=tuple(exclude))
+
+
+def sealed_facts() -> dict[type[models.Model], SealedFacts]:
+    return dict(_sealed)
+
+
+def sealed(model: type[models.Model]) -> SealedFacts | None:
+    return _sealed.get(model)
+
+
+def fact_value(value):
+    """One field's value as the ledger records it: JSON, the same whichever database read it."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict | list):
+        value = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    value = str(value)
+    if len(value) > LONG_VALUE:
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return value
+
+
+def fact_records(model: type[models.Model], pks: Iterable[int], *, spec: SealedFacts | None = None) -> list[dict]:
+    """What the ledger records of the rows ``pks`` of a sealed model, read back from the database
+    (so what is recorded is what a later read returns): [{model, id, values}], one query. A
+    migration passes its historical ``model`` and the live ``spec``."""
+    spec = spec or _sealed[model]
+    fields = spec.fields_of(model)
+    pks = sorted(pks)
+    records = []
+    for start in range(0, len(pks), 500):  # SQLite bounds the parameters of one query
+        rows = model._default_manager.filter(pk__in=pks[start : start + 500]).order_by("pk").values_list("pk", *fields)
+        records.extend(
+            {"model": spec.label, "id": pk, "values": dict(zip(fields, map(fact_value, values), strict=True))}
+            for pk, *values in rows
+        )
+    return records
+
+
+def record_facts(*, actor, launch, rows: Iterable[models.Model] = (), removed: Iterable[tuple[str, int]] = ()):
+    """Append one FACT_RECORDED entry for ``launch`` (None for teams and memberships) recording the
+    current values of ``rows`` and the removal of ``removed`` ((model label, id) pairs)."""
+    facts: list[dict] = []
+    by_model: dict[type[models.Model], list[int]] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row.pk)
+    for model, pks in by_model.items():
+        facts.extend(fact_records(model, pks))
+    facts.extend({"model": label, "id": pk, "removed": True} for label, pk in sorted(set(removed)))
+    if not facts:
+        return None
+    return record(event=FACT_RECORDED, launch=launch, actor=actor, payload={"facts": facts})
+
+
+FACT_RECORDED = "fact_recorded"

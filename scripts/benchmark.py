@@ -58,7 +58,7 @@ def configure(database: Path) -> None:
 
 def build_people():
     """The demo's people (pam the PM, the approvers, eve the executive) and their teams."""
-    from approvals.management.commands.seed_demo import Command
+    from web.management.commands.seed_demo import Command
 
     return Command()._people(with_superuser=False)
 
@@ -382,6 +382,20 @@ def run(args, folder: Path) -> int:
     started = time.perf_counter()
     refresh_evaluations()
     print(f"Stored {Launch.objects.count()} evaluations in {time.perf_counter() - started:.1f} s")
+
+    # The extra people were created directly (not through the services): seal them as a migration
+    # would, then time the whole verification (chain, MACs and every cross-check).
+    from approvals.ledger import verify
+    from approvals.ledger_facts import seal_unrecorded
+    from approvals.models import LedgerEntry
+
+    seal_unrecorded()
+    started = time.perf_counter()
+    verification = verify()
+    print(
+        f"verify_ledger over {LedgerEntry.objects.count()} entries: {time.perf_counter() - started:.1f} s, "
+        + ("intact" if verification.ok else f"BROKEN: {verification.problem}")
+    )
 
     eve, pam = people["eve"].user, people["pam"].user
     rows = []

@@ -21,6 +21,7 @@ from tests.factories import (
     RunbookFactory,
     StakeholderFactory,
     UserFactory,
+    seal,
 )
 
 # The function whose people staff each standard area in built launches.
@@ -42,7 +43,11 @@ def accountable_of(launch: Launch, kind: str) -> Stakeholder:
 
 
 def team_for(function: str) -> Team:
-    team, _ = Team.objects.get_or_create(name=f"{TeamFunction(function).label} team", defaults={"function": function})
+    team, created = Team.objects.get_or_create(
+        name=f"{TeamFunction(function).label} team", defaults={"function": function}
+    )
+    if created:
+        seal(team)
     return team
 
 
@@ -108,6 +113,9 @@ def _staffed_launch(*, owner, slug: str, name: str) -> Launch:
     RollbackPlanFactory(launch=launch)
     RunbookFactory(launch=launch)
     FeedbackChannelFactory(launch=launch)
+    # What was set above without the services is recorded as if a service had set it.
+    seal(launch, *launch.stages.all(), *launch.severity_levels.all(), *launch.stakeholder_slots.all())
+    seal(*launch.slos.all())
     return launch
 
 

@@ -1,4 +1,6 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -73,3 +75,46 @@ def flush_past_the_ledger_guards():
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+_PROJECT = Path(__file__).resolve().parent.parent
+_TESTS = _PROJECT / "tests"
+
+
+def _saved_by_a_test() -> bool:
+    """The nearest caller in this project's own files is test code (a test, a factory, a builder),
+    not the application: a service that saved a sealed fact without recording it must still fail
+    ``verify_ledger`` in the tests, as it would in production."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        own_save = path.name == "models.py" and frame.f_code.co_name == "save"  # a model's save(), not its caller
+        if path.is_relative_to(_PROJECT) and ".venv" not in path.parts and path.name != "conftest.py" and not own_save:
+            return path.is_relative_to(_TESTS)
+        frame = frame.f_back
+    return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def direct_saves_stand_for_services():
+    """A test that sets up a fact with a plain ``save()`` (a factory, ``fact.save()``) stands for a
+    service writing it: the row is recorded in the ledger as ``save_with_history`` would
+    (readiness.recording's sealed facts). ``QuerySet.update``, raw SQL and deletes are not: those
+    are how the tampering tests rewrite rows behind the services' back."""
+    from django.db import transaction
+    from django.db.models.signals import post_save
+
+    from readiness.recording import record_facts, sealed
+
+    def record(sender, instance, raw=False, **kwargs):
+        spec = sealed(sender)
+        if raw or spec is None or getattr(instance, "_change_reason", None) is not None:
+            return  # not sealed, or save_with_history records it itself
+        if not _saved_by_a_test():
+            return  # the project's own code must record what it saves: never cover for it here
+        with transaction.atomic():
+            record_facts(actor=None, launch=spec.launch_of(instance), rows=[instance])
+
+    post_save.connect(record, dispatch_uid="tests_direct_saves_stand_for_services")
+    yield
+    post_save.disconnect(dispatch_uid="tests_direct_saves_stand_for_services")

@@ -80,8 +80,25 @@ def give_view(user, launch):
     area, created if the launch has none)."""
     from raci.choices import Role
     from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
+    from tests.factories import seal
 
-    stakeholder, _ = Stakeholder.objects.get_or_create(user=user)
-    area = launch.areas.first() or ResponsibilityArea.objects.create(launch=launch, name="General")
-    RaciAssignment.objects.get_or_create(area=area, stakeholder=stakeholder, role=Role.INFORMED)
+    stakeholder, created = Stakeholder.objects.get_or_create(user=user)
+    if created:
+        seal(stakeholder)
+    area = launch.areas.first()
+    if area is None:
+        area = ResponsibilityArea.objects.create(launch=launch, name="General")
+        seal(area)
+    assignment, created = RaciAssignment.objects.get_or_create(area=area, stakeholder=stakeholder, role=Role.INFORMED)
+    if created:
+        seal(assignment)  # as raci_assign records it in the ledger
     return user
+
+
+def archive(launch):
+    """Archive ``launch`` through the service its owner uses (so the ledger records it)."""
+    from readiness.services import fact_version, launch_archive
+
+    archived = launch_archive(actor=launch.owner, launch=launch, seen_version=fact_version(launch), reason="Shelved")
+    launch.archived = archived.archived
+    return launch

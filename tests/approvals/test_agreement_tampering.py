@@ -5,13 +5,25 @@ from decimal import Decimal
 
 import pytest
 
+from approvals.choices import LedgerEvent
 from approvals.ledger import verify
+from approvals.models import LedgerEntry
 from raci.choices import AreaKind
 from raci.services import slo_remove
 from readiness.models import SLO, QualityBar
 from readiness.services import fact_change, fact_version
 from tests.builders import accountable_of, ready_launch
 from tests.factories import UserFactory
+
+
+def agreed_in(bar: QualityBar) -> int:
+    """The sequence of the entry recording ``bar``'s agreement."""
+    [sequence] = [
+        entry.sequence
+        for entry in LedgerEntry.objects.filter(event=LedgerEvent.BAR_AGREED)
+        if entry.payload["quality bar"] == bar.pk
+    ]
+    return sequence
 
 
 @pytest.fixture
@@ -26,7 +38,7 @@ def test_an_agreement_written_in_sql_by_someone_else_is_caught(launch):
     QualityBar.objects.filter(pk=bar.pk).update(agreed_by=UserFactory(username="mallory"))
     result = verify()
     assert not result.ok
-    assert f"quality bar #{bar.pk} does not match the agreement recorded in entry #1" in result.problem
+    assert f"quality bar #{bar.pk} does not match the agreement recorded in entry #{agreed_in(bar)}" in result.problem
 
 
 def test_a_bar_loosened_in_sql_under_its_agreement_is_caught(launch):
@@ -38,7 +50,7 @@ def test_a_bar_loosened_in_sql_under_its_agreement_is_caught(launch):
 def test_an_agreement_cleared_in_sql_is_caught(launch):
     bar = launch.quality_bars.get()
     QualityBar.objects.filter(pk=bar.pk).update(agreed_by=None, agreed_at=None)
-    assert f"quality bar #{bar.pk} is not agreed, but entry #1 records an agreement nothing cleared" in (
+    assert f"quality bar #{bar.pk} is not agreed, but entry #{agreed_in(bar)} records an agreement nothing cleared" in (
         verify().problem
     )
 
@@ -53,7 +65,7 @@ def test_an_agreed_bar_deleted_in_sql_is_caught(launch):
     bar = launch.quality_bars.get()
     QualityBar.objects.filter(pk=bar.pk).delete()
     assert verify().problem == (
-        f"quality bar #{bar.pk} recorded in entry #1 no longer exists, and no entry records its removal"
+        f"quality bar #{bar.pk} recorded in entry #{agreed_in(bar)} no longer exists, and no entry records its removal"
     )
 
 

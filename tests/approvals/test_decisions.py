@@ -20,7 +20,7 @@ from readiness.access import VIEW_LAUNCH
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 from tests.factories import StakeholderFactory, TeamFactory, UserFactory
-from tests.helpers import give_view
+from tests.helpers import archive, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -453,8 +453,7 @@ def test_deciding_a_superseded_request_is_refused(launch, request_, owner, addre
 
 @pytest.fixture
 def archived(launch):
-    launch.archived = True
-    launch.save()
+    archive(launch)
     return launch
 
 

@@ -20,11 +20,12 @@ from approvals.services import GateRefused, stage_advance, stage_rollback
 from approvals.snapshot import fingerprint, launch_snapshot
 from raci.choices import AreaKind, Role
 from readiness.checklist import with_checklist_facts
+from readiness.history import delete_with_history
 from readiness.models import Launch
 from readiness.services import fact_change, fact_confirm, fact_version
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RaciAssignmentFactory, RolloutStageFactory, StakeholderFactory, UserFactory
-from tests.helpers import give_view
+from tests.helpers import archive, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +250,7 @@ def test_an_expired_approval_keeps_the_launch_out(internal_approved, owner, sett
 
 def test_a_failing_gating_item_keeps_the_launch_out_even_with_every_sign_off(in_internal_with_beta_approved, owner):
     launch = in_internal_with_beta_approved
-    launch.runbook.delete()
+    delete_with_history(launch.runbook, actor=launch.owner, reason="No runbook yet")
     unchanged = Unchanged(launch)
 
     with pytest.raises(GateRefused) as refused:
@@ -263,7 +264,8 @@ def test_a_failing_gating_item_keeps_the_launch_out_even_with_every_sign_off(in_
 
 def test_failing_items_that_do_not_gate_the_stage_do_not_block(internal_approved, owner):
     launch = internal_approved
-    launch.feedback_channels.all().delete()
+    for channel in launch.feedback_channels.all():
+        delete_with_history(channel, actor=launch.owner, reason="No channel yet")
 
     readiness = stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
@@ -277,7 +279,8 @@ def test_a_stage_can_name_its_own_gating_items(internal_approved, owner):
     internal = stage(launch, "Internal")
     internal.gating_checks = ["stakeholders_approved", "feedback_loop"]
     internal.save()
-    launch.feedback_channels.all().delete()
+    for channel in launch.feedback_channels.all():
+        delete_with_history(channel, actor=launch.owner, reason="No channel yet")
     unchanged = Unchanged(launch)
 
     with pytest.raises(GateRefused) as refused:
@@ -384,8 +387,7 @@ def test_only_the_owner_may_advance(internal_approved, viewer, executive, outsid
 
 def test_an_archived_launch_cannot_advance(internal_approved, owner):
     launch = internal_approved
-    launch.archived = True
-    launch.save()
+    archive(launch)
     unchanged = Unchanged(launch)
 
     with pytest.raises(ValidationError) as refused:
@@ -485,8 +487,7 @@ def test_a_launch_in_planning_has_nothing_to_roll_back(launch, owner):
 
 
 def test_an_archived_launch_cannot_be_rolled_back(in_beta, owner):
-    in_beta.archived = True
-    in_beta.save()
+    archive(in_beta)
     unchanged = Unchanged(in_beta)
 
     with pytest.raises(ValidationError) as refused:
@@ -505,5 +506,9 @@ def test_after_a_rollback_the_launch_may_advance_again_on_fresh_sign_offs(in_int
     stage_advance(actor=owner, launch=launch, stage=stage(launch, "Beta"))
 
     assert current_stage_name(launch) == "Beta"
-    events = list(LedgerEntry.objects.order_by("sequence").values_list("event", flat=True))[-3:]
+    events = list(
+        LedgerEntry.objects.exclude(event=LedgerEvent.FACT_RECORDED)
+        .order_by("sequence")
+        .values_list("event", flat=True)
+    )[-3:]
     assert events == [LedgerEvent.STAGE_ADVANCED, LedgerEvent.STAGE_ROLLED_BACK, LedgerEvent.STAGE_ADVANCED]

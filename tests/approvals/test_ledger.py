@@ -81,9 +81,10 @@ def test_an_empty_ledger_is_intact_at_the_genesis_hash(db):
 def test_appending_outside_a_transaction_is_refused():
     """Outside the service's transaction the head row could not be held until the entry is written."""
     launch = LaunchFactory()
+    before = LedgerEntry.objects.count()
     with pytest.raises(RuntimeError, match="inside the service's transaction"):
         ledger.append(event=LedgerEvent.REQUESTED, launch=launch, actor=launch.owner, payload={})
-    assert LedgerEntry.objects.count() == 0
+    assert LedgerEntry.objects.count() == before
 
 
 # --- each service appends exactly one entry --------------------------------------------------------
@@ -203,12 +204,16 @@ def test_acknowledging_appends_one_entry(launch, owner):
     }
 
 
-def test_advancing_appends_one_entry_with_the_snapshot_the_gate_passed(launch, owner):
+def test_advancing_appends_the_launch_row_and_one_entry_with_the_snapshot_the_gate_passed(launch, owner):
     internal = launch.stages.get(name="Internal")
     approve_signoffs(launch, "Internal")
     before = last_sequence()
     stage_advance(actor=owner, launch=launch, stage=internal)
-    [entry] = new_entries(before)
+    [facts, entry] = new_entries(before)
+    assert facts.event == LedgerEvent.FACT_RECORDED
+    assert [(f["model"], f["values"]["current_stage_id"]) for f in facts.payload["facts"]] == [
+        ("readiness.Launch", internal.pk)
+    ]
     assert entry.event == LedgerEvent.STAGE_ADVANCED
     assert entry.payload["from"] == "planning"
     assert entry.payload["to"] == "Internal"
@@ -224,11 +229,12 @@ def test_a_refused_advance_appends_nothing(launch, owner):
     assert new_entries(before) == []
 
 
-def test_rolling_back_appends_one_entry(owner):
+def test_rolling_back_appends_the_launch_row_and_one_entry(owner):
     launch = launch_at("Beta", owner=owner, slug="rolled")
     before = last_sequence()
     stage_rollback(actor=owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Error spike")
-    [entry] = new_entries(before)
+    [facts, entry] = new_entries(before)
+    assert facts.event == LedgerEvent.FACT_RECORDED
     assert entry.event == LedgerEvent.STAGE_ROLLED_BACK
     assert entry.payload == {"from": "Beta", "to": "Internal", "reason": "Error spike"}
     assert verify_ledger()[0] == 0

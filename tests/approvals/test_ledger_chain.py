@@ -25,10 +25,13 @@ from approvals import ledger
 from approvals.choices import DecisionOutcome, LedgerEvent
 from approvals.models import LedgerEntry, LedgerHead
 from approvals.services import stage_advance
+from raci.choices import AreaKind
+from raci.services import data_asset_declassify
 from readiness.choices import Classification
 from readiness.models import Launch
+from readiness.services import fact_version
 from tests.approvals.test_ledger import entries, verify_ledger
-from tests.builders import approve_signoffs, ready_launch
+from tests.builders import accountable_of, approve_signoffs, ready_launch
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,25 +107,43 @@ def delete_entry(sequence: int) -> None:
 # --- the chain ----------------------------------------------------------------------------------
 
 
-# The chain's entries, by sequence number.
-AGREEMENTS = range(1, 5)  # the quality bar, then the three SLOs, agreed while building the launch
-FIRST_REQUEST, SECOND_REQUEST, FIRST_DECISION, SECOND_DECISION, ADVANCE = range(5, 10)
+# The chain's entries, by sequence number, found by ``build_chain`` among the entries recording
+# the facts it wrote (``fact_recorded``, readiness.recording): the agreements of the quality bar and
+# the three SLOs, then two requests, two decisions and the advance (the last entry).
+AGREEMENTS: list[int] = []
+FIRST_REQUEST = SECOND_REQUEST = FIRST_DECISION = SECOND_DECISION = ADVANCE = 0
 
 
 def build_chain() -> None:
-    """A real chain of nine entries: the agreements of the launch's quality bar and three SLOs,
+    """A real chain: besides the facts recorded, the agreements of the launch's quality bar and three SLOs,
     then two requests (Internal: product, ML), their approvals and the advance to Internal. The
     support tickets are reclassified first: personal data would add legal and security requests."""
     owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
     launch = ready_launch(owner=owner, slug="assistant")
-    assert [e.event for e in entries()] == [LedgerEvent.BAR_AGREED] + [LedgerEvent.SLO_AGREED] * 3
-    launch.data_assets.filter(classification=Classification.PERSONAL).update(classification=Classification.INTERNAL)
+    global FIRST_REQUEST, SECOND_REQUEST, FIRST_DECISION, SECOND_DECISION, ADVANCE
+    assert [e.event for e in governance()] == [LedgerEvent.BAR_AGREED] + [LedgerEvent.SLO_AGREED] * 3
+    AGREEMENTS[:] = [e.sequence for e in governance()]
+    personal = launch.data_assets.get(classification=Classification.PERSONAL)
+    data_asset_declassify(
+        actor=accountable_of(launch, AreaKind.POLICY).user,
+        asset=personal,
+        seen_version=fact_version(personal),
+        classification=Classification.INTERNAL,
+        reason="Tickets are pseudonymised",
+    )
     approve_signoffs(launch, "Internal")
-    assert [e.event for e in entries()[FIRST_REQUEST - 1 :]] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
+    later = [e for e in governance() if e.event != LedgerEvent.DATA_DECLASSIFIED][4:]
+    assert [e.event for e in later] == [LedgerEvent.REQUESTED] * 2 + [LedgerEvent.DECIDED] * 2
+    FIRST_REQUEST, SECOND_REQUEST, FIRST_DECISION, SECOND_DECISION = (e.sequence for e in later)
     internal = launch.stages.get(name="Internal")
     stage_advance(actor=launch.owner, launch=launch, stage=internal)
     assert [e.event for e in entries()][-1:] == [LedgerEvent.STAGE_ADVANCED]
-    assert len(entries()) == ADVANCE
+    ADVANCE = len(entries())
+
+
+def governance() -> list[LedgerEntry]:
+    """The entries other than the facts recorded."""
+    return [e for e in entries() if e.event != LedgerEvent.FACT_RECORDED]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +157,7 @@ def shared_chain(django_db_setup, django_db_blocker) -> None:
 
 @pytest.fixture
 def chain(shared_chain, db) -> list[LedgerEntry]:
-    """The nine entries, read back from the database."""
+    """The entries, read back from the database."""
     return entries()
 
 
@@ -147,20 +168,20 @@ def test_verify_ledger_passes_an_intact_chain_and_prints_the_head(chain):
     code, out, err = verify_ledger()
     assert code == 0, err
     head = chain[-1].entry_hash
-    assert out.strip() == f"Ledger intact: 9 entries, head {head}."
+    assert out.strip() == f"Ledger intact: {ADVANCE} entries, head {head}."
     assert ledger.head_hash() == head
-    assert LedgerHead.objects.get().sequence == 9
+    assert LedgerHead.objects.get().sequence == ADVANCE
     assert err == ""
 
 
 def test_verify_ledger_passes_with_the_right_head(chain):
     code, out, _ = verify_ledger("--head", chain[-1].entry_hash)
     assert code == 0
-    assert "9 entries" in out
+    assert f"{ADVANCE} entries" in out
 
 
 def test_entries_link_each_to_the_one_before(chain):
-    assert [e.sequence for e in chain] == list(range(1, 10))
+    assert [e.sequence for e in chain] == list(range(1, ADVANCE + 1))
     assert chain[0].previous_hash == ledger.GENESIS_HASH
     for before, after in pairwise(chain):
         assert after.previous_hash == before.entry_hash
@@ -190,8 +211,9 @@ def test_an_altered_snapshot_hash_is_named(chain):
     ("column", "value"),
     [("event", LedgerEvent.WITHDRAWN), ("actor", "someone-else"), ("launch_slug", "another-launch")],
 )
-@pytest.mark.parametrize("sequence", [AGREEMENTS[-1], SECOND_REQUEST])
-def test_any_altered_column_is_named(chain, column, value, sequence):
+@pytest.mark.parametrize("which", ["the last agreement", "the second request"])
+def test_any_altered_column_is_named(chain, column, value, which):
+    sequence = AGREEMENTS[-1] if which == "the last agreement" else SECOND_REQUEST
     set_column(sequence, column, value)
     code, _, err = verify_ledger()
     assert code == 1
@@ -253,7 +275,9 @@ def test_a_truncated_tail_is_caught_by_the_head_row(chain):
     code, out, err = verify_ledger()
     assert code == 1
     assert out == ""
-    assert err.strip() == "Ledger BROKEN: the chain ends at entry #8, but the head records entry #9."
+    assert (
+        err.strip() == f"Ledger BROKEN: the chain ends at entry #{ADVANCE - 1}, but the head records entry #{ADVANCE}."
+    )
 
 
 def test_a_truncated_tail_with_a_rewound_head_is_caught_by_the_rows_and_against_the_expected_head(chain):
@@ -262,21 +286,21 @@ def test_a_truncated_tail_with_a_rewound_head_is_caught_by_the_rows_and_against_
     printed_head = chain[-1].entry_hash
     delete_entry(ADVANCE)
     with head_unguarded():
-        LedgerHead.objects.filter(pk=1).update(sequence=8, entry_hash=chain[7].entry_hash)
+        LedgerHead.objects.filter(pk=1).update(sequence=ADVANCE - 1, entry_hash=chain[-2].entry_hash)
     code, out, err = verify_ledger()
     assert code == 1
-    assert "differs from what entry #8 recorded" in err
+    assert f"differs from what entry #{SECOND_DECISION} recorded" in err
     Launch.objects.filter(current_stage__isnull=False).update(current_stage=None)  # the rows put back too
     code, out, err = verify_ledger("--head", printed_head)
     assert code == 1
     assert out == ""
     assert err.strip() == (
-        f"Ledger BROKEN: the chain ends at {chain[7].entry_hash}, not at the expected head {printed_head}."
+        f"Ledger BROKEN: the chain ends at {chain[-2].entry_hash}, not at the expected head {printed_head}."
     )
 
 
 def test_a_wholly_rewritten_tail_is_caught_against_the_head(chain):
-    """Even rewriting the last entry (#9) with a valid MAC (a forger who holds the key) changes the head."""
+    """Even rewriting the last entry with a valid MAC (a forger who holds the key) changes the head."""
     printed_head = chain[-1].entry_hash
     last = chain[-1]
     payload = {**last.payload, "to": "Full"}
@@ -285,7 +309,7 @@ def test_a_wholly_rewritten_tail_is_caught_against_the_head(chain):
     set_column(ADVANCE, "entry_hash", forged)
     code, _, err = verify_ledger()
     assert code == 1
-    assert "the head records entry #9" in err
+    assert f"the head records entry #{ADVANCE}" in err
     with head_unguarded():
         LedgerHead.objects.filter(pk=1).update(entry_hash=forged)
     assert verify_ledger()[0] == 0
@@ -308,7 +332,7 @@ def test_the_model_refuses_to_save_an_existing_entry(chain):
 def test_the_model_refuses_to_delete_an_entry(chain):
     with pytest.raises(ValidationError, match="append-only"):
         LedgerEntry.objects.get(sequence=2).delete()
-    assert LedgerEntry.objects.count() == 9
+    assert LedgerEntry.objects.count() == ADVANCE
     assert verify_ledger()[0] == 0
 
 

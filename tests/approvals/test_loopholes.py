@@ -27,6 +27,7 @@ from readiness.checklist import evaluate, with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs
 from tests.factories import StakeholderFactory, UserFactory
+from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
 
@@ -219,8 +220,7 @@ def test_an_acknowledgement_is_given_once(launch, owner):
 
 
 def test_the_raci_of_an_archived_launch_cannot_change(launch, owner):
-    launch.archived = True
-    launch.save()
+    archive(launch)
     with pytest.raises(ValidationError, match="archived"):
         raci_assign(area=launch.areas.first(), stakeholder=StakeholderFactory(), role=Role.ACCOUNTABLE, actor=owner)
 

@@ -22,6 +22,7 @@ from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import Classification, RiskTier, StageKind
 from readiness.models import Launch
 from tests.factories import DataAssetFactory, LaunchFactory, RolloutStageFactory, StakeholderFactory, UserFactory
+from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
 
@@ -273,8 +274,7 @@ def test_only_the_owner_may_edit_a_policy(launch, viewer, outsider):
 
 
 def test_the_policy_of_an_archived_launch_cannot_change(launch, owner):
-    launch.archived = True
-    launch.save()
+    archive(launch)
 
     with pytest.raises(ValidationError) as refused:
         policy_set_requirement(

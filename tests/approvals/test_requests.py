@@ -28,6 +28,7 @@ from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
 from tests.builders import team_for
 from tests.factories import LaunchFactory, RolloutStageFactory, StakeholderFactory, TeamFactory, UserFactory
+from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
 
@@ -302,8 +303,7 @@ def test_only_the_owner_may_request_sign_offs(launch, viewer, outsider):
 
 
 def test_sign_offs_cannot_be_requested_on_an_archived_launch(launch, owner):
-    launch.archived = True
-    launch.save()
+    archive(launch)
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ValidationError) as refused:

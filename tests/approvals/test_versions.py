@@ -84,8 +84,8 @@ def in_internal():
 def test_a_version_change_is_a_ledgered_event_naming_both_versions_and_the_stage(in_internal):
     before = LedgerEntry.objects.count()
     change_version(in_internal)
-    entry = LedgerEntry.objects.order_by("-sequence").first()
-    assert LedgerEntry.objects.count() == before + 1
+    facts, entry = LedgerEntry.objects.filter(sequence__gt=before).order_by("sequence")
+    assert facts.event == LedgerEvent.FACT_RECORDED  # the launch row, sealed (readiness.recording)
     assert entry.event == LedgerEvent.VERSION_CHANGED
     assert entry.payload == {"from": SERVING_VERSION, "to": NEW_VERSION, "stage": "Internal"}
     assert entry.actor == in_internal.owner.username
@@ -93,13 +93,14 @@ def test_a_version_change_is_a_ledgered_event_naming_both_versions_and_the_stage
     assert verify_ledger()[0] == 0
 
 
-def test_changing_other_fields_or_setting_the_same_version_ledgers_nothing(in_internal):
+def test_changing_other_fields_or_setting_the_same_version_records_no_version_change(in_internal):
     before = LedgerEntry.objects.count()
     launch_change(
         actor=in_internal.owner, launch=in_internal, seen_version=fact_version(in_internal), values={"name": "Renamed"}
     )
     change_version(in_internal, SERVING_VERSION)
-    assert LedgerEntry.objects.count() == before
+    events = set(LedgerEntry.objects.filter(sequence__gt=before).values_list("event", flat=True))
+    assert events <= {LedgerEvent.FACT_RECORDED}  # the renamed launch row is sealed, nothing more
 
 
 def test_only_the_owner_changes_the_version_and_a_refusal_records_nothing(in_internal):

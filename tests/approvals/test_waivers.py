@@ -20,9 +20,10 @@ from approvals.services import MAX_WAIVER_DAYS, GateRefused, stage_advance, waiv
 from raci.choices import AreaKind, Role
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch
+from readiness.services import fact_change, fact_version
 from tests.builders import approve_signoffs, ready_launch
 from tests.factories import LaunchFactory, RolloutStageFactory, UserFactory
-from tests.helpers import assert_refused_by_database, give_view
+from tests.helpers import archive, assert_refused_by_database, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +69,12 @@ def build_blocked() -> int:
     approve_signoffs(launch, "Internal")
     stage_advance(actor=launch.owner, launch=launch, stage=stage(launch, "Internal"))
     plan = launch.rollback_plan
-    plan.last_rehearsed_at = today() - datetime.timedelta(days=200)
-    plan.save()
+    fact_change(
+        actor=owner,
+        fact=plan,
+        seen_version=fact_version(plan),
+        values={"last_rehearsed_at": today() - datetime.timedelta(days=200)},
+    )
     approve_signoffs(launch, "Beta")
     return launch.pk
 
@@ -312,10 +317,11 @@ def test_the_accountable_rejects_a_waiver_with_a_comment(blocked, owner):
 
 def test_rejecting_a_waiver_needs_a_comment(blocked, owner):
     waiver = ask(blocked, owner)
+    infra = accountable(blocked, AreaKind.INFRASTRUCTURE)
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ValidationError) as refused:
-        waiver_decide(actor=accountable(blocked, AreaKind.INFRASTRUCTURE), waiver=waiver, approve=False, comment="  ")
+        waiver_decide(actor=infra, waiver=waiver, approve=False, comment="  ")
 
     assert "comment" in refused.value.message_dict
     waiver.refresh_from_db()
@@ -365,10 +371,11 @@ def test_the_requester_never_decides_their_own_waiver(blocked, owner, powers):
         owner.save()
     else:
         assignment = blocked.areas.get(kind=AreaKind.INFRASTRUCTURE).assignments.get(role=Role.ACCOUNTABLE)
-        from tests.factories import StakeholderFactory
+        from tests.factories import StakeholderFactory, seal
 
         assignment.stakeholder = StakeholderFactory(user=owner)
         assignment.save()
+        seal(assignment)  # as a RACI change through the services records it
     waiver = ask(blocked, owner)
     before = LedgerEntry.objects.count()
 
@@ -398,8 +405,7 @@ def test_a_decided_waiver_cannot_be_decided_again(blocked, owner):
 def test_waivers_on_an_archived_launch_are_refused(blocked, owner):
     infra = accountable(blocked, AreaKind.INFRASTRUCTURE)
     waiver = ask(blocked, owner)
-    blocked.archived = True
-    blocked.save()
+    archive(blocked)
     before = LedgerEntry.objects.count()
 
     with pytest.raises(ValidationError) as refused_ask:

@@ -61,10 +61,11 @@ def test_sign_off_write_paths_cost_the_same_with_8_or_80_earlier_requests():
     # writes history, a ledger entry with the launch's snapshot, a mail and an in-app notice; the
     # addressees' notification preferences are read once for all four),
     # deciding 83 (the decision's snapshot is the whole checklist's, which now reads incidents and
-    # failure reviews too), advancing 53, withdrawing 41;
+    # failure reviews too), advancing 59 (53, and 6 to record the launch row's new stage as a sealed
+    # fact: readiness.recording), withdrawing 41;
     # telling people of a decision, an advance or a withdrawal costs 5-6 of those (who, who was
     # told already, who of them sees the launch, the notices, their preferences, the mails),
-    # whatever the number of recipients. Measured after notices reached only who sees the launch:
-    # 149, 84, 56, 42.
+    # whatever the number of recipients. Measured after notices reached only who sees the launch
+    # and the launch row was sealed: 149, 84, 60?, 42.
     assert costs["request sign-offs"] <= 150 and costs["decide"] <= 85, costs
-    assert costs["advance"] <= 57 and costs["withdraw"] <= 43, costs
+    assert costs["advance"] <= 62 and costs["withdraw"] <= 43, costs

@@ -22,7 +22,7 @@ from operations.services import (
 from raci.choices import Role
 from raci.models import Stakeholder
 from readiness.services import fact_version, launch_archive
-from tests.factories import StakeholderFactory
+from tests.factories import RaciAssignmentFactory, StakeholderFactory
 from tests.helpers import assert_refused_by_database
 
 from .conftest import ago, report
@@ -267,7 +267,7 @@ def test_a_postmortem_waits_for_resolution_and_is_written_once(launch):
 
 def test_an_action_item_is_completed_by_its_owner_once(launch, viewer):
     consulted = StakeholderFactory()
-    launch.areas.first().assignments.create(stakeholder=consulted, role=Role.CONSULTED)
+    RaciAssignmentFactory(area=launch.areas.first(), stakeholder=consulted, role=Role.CONSULTED)
     postmortem = postmortem_record(
         actor=launch.owner,
         incident=_resolved(launch),

@@ -40,7 +40,7 @@ from readiness.services import (
     launch_create_from_template,
 )
 from tests.builders import accountable_of, ready_launch, team_for
-from tests.factories import StakeholderFactory, UserFactory
+from tests.factories import StakeholderFactory, UserFactory, seal
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,8 @@ def item(launch, key):
 
 
 def last_entry() -> LedgerEntry:
-    return LedgerEntry.objects.order_by("-sequence").first()
+    """The newest entry other than the facts recorded with it (readiness.recording)."""
+    return LedgerEntry.objects.exclude(event=LedgerEvent.FACT_RECORDED).order_by("-sequence").first()
 
 
 # --- quality bars ------------------------------------------------------------------------------------
@@ -278,7 +279,10 @@ def _launch_with_raci_rows(slug: str, rows: int) -> Launch:
     launch = ready_launch(slug=slug, name=slug)
     area = launch.areas.get(kind=AreaKind.USER_EXPERIENCE)
     people = [StakeholderFactory() for _ in range(rows)]
-    RaciAssignment.objects.bulk_create(RaciAssignment(area=area, stakeholder=p, role=Role.INFORMED) for p in people)
+    informed = RaciAssignment.objects.bulk_create(
+        RaciAssignment(area=area, stakeholder=p, role=Role.INFORMED) for p in people
+    )
+    seal(*informed)  # as raci_assign would have recorded them
     return launch
 
 
@@ -340,7 +344,9 @@ def test_write_paths_cost_the_same_queries_with_10_or_100_raci_rows(db):
     small = _write_costs(_launch_with_raci_rows("small", 10))
     large = _write_costs(_launch_with_raci_rows("large", 100))
     assert small == large
-    assert max(small.values()) <= 60, small
+    # Each write that saves or removes a fact the gate reads also records it in the ledger
+    # (readiness.recording): 6 queries more than before (60 → 66).
+    assert max(small.values()) <= 66, small
 
 
 # --- what binds the owner is dropped by whoever answers for it ------------------------------------------

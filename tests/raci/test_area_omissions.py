@@ -12,12 +12,13 @@ from approvals.models import LedgerEntry
 from raci.choices import AreaKind
 from raci.models import AreaOmission
 from raci.services import area_omission_record, area_omission_withdraw
+from readiness.history import delete_with_history
 from readiness.models import Launch
 from readiness.services import EditConflict, fact_version
 from readiness.validators import COMMENT_MAX_LENGTH
 from tests.builders import ready_launch
 from tests.factories import UserFactory
-from tests.helpers import assert_refused_by_database, give_view
+from tests.helpers import archive, assert_refused_by_database, give_view
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ REASON = "No retrieval: the model answers from the prompt alone."
 def launch(db):
     """A ready launch without its data and retrieval area."""
     launch = ready_launch()
-    launch.areas.get(kind=DATA).delete()
+    delete_with_history(launch.areas.get(kind=DATA), actor=launch.owner, reason="No retrieval")
     return launch
 
 
@@ -87,7 +88,7 @@ def test_an_outsider_is_told_the_launch_does_not_exist(launch):
 
 
 def test_an_omission_is_refused_on_an_archived_launch(launch):
-    Launch.objects.filter(pk=launch.pk).update(archived=True)
+    archive(launch)
     launch.refresh_from_db()
     with pytest.raises(ValidationError) as refused:
         omit(launch)
@@ -208,7 +209,7 @@ def test_someone_who_may_only_view_the_launch_cannot_withdraw_an_omission(launch
 
 def test_an_omission_cannot_be_withdrawn_on_an_archived_launch(launch):
     omission = omit(launch)
-    Launch.objects.filter(pk=launch.pk).update(archived=True)
+    archive(launch)
     omission.launch.refresh_from_db()
     with pytest.raises(ValidationError):
         withdraw(launch, omission)

@@ -181,7 +181,10 @@ def test_changing_concerns_that_move_nothing_keeps_every_agreement(launch):
     fact_change(actor=launch.owner, fact=ux, seen_version=fact_version(ux), values={"concerns": ["ux", "tone"]})
     assert QualityBar.objects.get().agreed_by_id is not None
     assert not SLO.objects.filter(launch=launch, agreed_by__isnull=True).exists()
-    assert LedgerEntry.objects.count() == before
+    # Only the area's own change is recorded (as a sealed fact); no agreement is cleared.
+    assert list(LedgerEntry.objects.order_by("sequence")[before:].values_list("event", flat=True)) == [
+        LedgerEvent.FACT_RECORDED
+    ]
 
 
 def test_moving_an_slo_s_concern_clears_its_agreement(launch):

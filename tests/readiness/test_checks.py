@@ -38,6 +38,7 @@ from tests.factories import (
     SLOFactory,
     StakeholderFactory,
 )
+from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
 
@@ -917,8 +918,7 @@ def test_a_custom_stage_without_its_own_list_is_gated_by_every_check(launch):
 
 
 def test_an_archived_launch_may_not_enter_a_stage_whatever_its_checks_say(launch):
-    launch.archived = True
-    launch.save()
+    archive(launch)
     readiness = readiness_of(launch)
     assert checklist_blockers(readiness) == []
     assert readiness.refusals == ["The launch is archived."]

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from tests.builders import approve_signoffs, launch_at, ready_launch
+from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
 
@@ -129,8 +130,7 @@ def test_json_output_is_machine_readable():
 
 def test_archived_launch_may_not_enter_any_stage():
     launch = ready_launch(slug="assistant")
-    launch.archived = True
-    launch.save()
+    archive(launch)
     code, out = run("assistant")
     assert code == 1
     assert "The launch is archived." in out

@@ -40,6 +40,7 @@ from raci.services import (
 from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier, SloIndicator
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
+from readiness.recording import record_facts
 from readiness.services import (
     fact_add,
     fact_change,
@@ -190,10 +191,20 @@ class Command(BaseCommand):
                 user.save()
             if not person.team:
                 continue
-            stakeholder, _ = Stakeholder.objects.get_or_create(user=user, defaults={"title": person.title})
-            team, _ = Team.objects.get_or_create(name=person.team, defaults={"function": person.function})
+            stakeholder = Stakeholder.objects.filter(user=user).first() or save_with_history(
+                Stakeholder(user=user, title=person.title), actor=None, reason="Demo person"
+            )
+            team = Team.objects.filter(name=person.team).first() or save_with_history(
+                Team(name=person.team, function=person.function), actor=None, reason="Demo team"
+            )
             if not stakeholder.teams.filter(pk=team.pk).exists():
                 stakeholder.teams.add(team)
+                # Who serves a function is sealed in the ledger, as team_add_member does.
+                record_facts(
+                    actor=None,
+                    launch=None,
+                    rows=[Stakeholder.teams.through.objects.get(stakeholder=stakeholder, team=team)],
+                )
             people[person.username] = stakeholder
         for team in Team.objects.filter(name__in=TEAM_LEADS, lead__isnull=True):
             team.lead = people[TEAM_LEADS[team.name]]
