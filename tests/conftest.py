@@ -79,6 +79,7 @@ def flush_past_the_ledger_guards():
 
 _PROJECT = Path(__file__).resolve().parent.parent
 _TESTS = _PROJECT / "tests"
+_THIS_FILE = Path(__file__).resolve()
 
 
 def _saved_by_a_test() -> bool:
@@ -89,7 +90,8 @@ def _saved_by_a_test() -> bool:
     while frame is not None:
         path = Path(frame.f_code.co_filename)
         own_save = path.name == "models.py" and frame.f_code.co_name == "save"  # a model's save(), not its caller
-        if path.is_relative_to(_PROJECT) and ".venv" not in path.parts and path.name != "conftest.py" and not own_save:
+        this_hook = path == _THIS_FILE and frame.f_code.co_name == "record"
+        if path.is_relative_to(_PROJECT) and ".venv" not in path.parts and not this_hook and not own_save:
             return path.is_relative_to(_TESTS)
         frame = frame.f_back
     return False

@@ -30,7 +30,7 @@ from config.celery import app as project_app
 from readiness.choices import Classification
 from readiness.models import Launch
 from tests.builders import ready_launch
-from tests.factories import UserFactory
+from tests.factories import UserFactory, seal
 
 pytestmark = pytest.mark.django_db
 
@@ -325,6 +325,7 @@ def test_a_header_breaking_launch_name_fails_the_mail_not_the_request(
     # However it got there (the validation refuses it now), a newline in a subject is BadHeaderError.
     Launch.objects.filter(pk=launch.pk).update(name="Support assistant\nBcc: everyone@example.com")
     launch.refresh_from_db()
+    seal(launch)  # an old row, recorded as it stands: this test is about the mail, not the ledger
 
     with django_capture_on_commit_callbacks(execute=True):
         request = request_ml(launch, owner)
