@@ -116,6 +116,9 @@ def test_the_ml_accountable_accepts_through_the_page_and_then_it_counts(client, 
     )
     assert entry.seals and entry.seals[0]["model"] == "readiness.HistoricalEvalRun"
     assert mine.history.first().history_user == ml
+    page = client.get(reverse("web:launch", args=[launch.slug])).content.decode()
+    assert f"accepted as evidence by {ml.get_full_name() or ml.username}" in page
+    assert url not in page  # accepted once: no button any more
 
 
 def test_any_run_the_owner_records_waits_for_acceptance_even_after_passing_evidence(client, launch):
