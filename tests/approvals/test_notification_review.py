@@ -262,7 +262,9 @@ def test_a_time_zone_no_longer_known_does_not_stop_the_outbox(launch, watcher, m
     NotificationPreference.objects.filter(user=watcher).update(time_zone="Europe/Atlantis")
     stage_change_notice(launch, [watcher], event=NotificationEvent.STAGE_ADVANCED)
 
-    counts = deliver_outbox(now=timezone.now().replace(hour=12))
+    # Noon (outside the quiet hours in the site's zone, UTC) of the next day: noon today would be
+    # before the message was queued whenever the test runs in the afternoon.
+    counts = deliver_outbox(now=(timezone.now() + datetime.timedelta(days=1)).replace(hour=12))
 
     assert counts["sent"] == 1
     assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING, attempts__gt=0).count() == 0
