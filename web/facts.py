@@ -299,6 +299,14 @@ SECTION_LABELS = {
 }
 
 
+def _seen_version(request: HttpRequest) -> int:
+    """The fact version the page showed, which every one-button form posts; without one, 404."""
+    form = SeenVersion(request.POST)
+    if not form.is_valid():
+        raise Http404("No version given.")
+    return form.cleaned_data["seen_version"]
+
+
 @require_POST
 @login_required
 def confirm_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
@@ -306,11 +314,9 @@ def confirm_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Ht
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
     fact = _fact_of(launch, model, pk)
-    form = SeenVersion(request.POST)
-    if not form.is_valid():
-        raise Http404("No version given.")
+    seen_version = _seen_version(request)
     try:
-        fact_confirm(actor=request.user, fact=fact, seen_version=form.cleaned_data["seen_version"])
+        fact_confirm(actor=request.user, fact=fact, seen_version=seen_version)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -331,11 +337,9 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
         raise Http404("Only quality bars and SLOs are agreed.")
     model, agree, argument = AGREEMENTS[kind_name]
     fact = _fact_of(launch, model, pk)
-    form = SeenVersion(request.POST)
-    if not form.is_valid():
-        raise Http404("No version given.")
+    seen_version = _seen_version(request)
     try:
-        agree(actor=request.user, seen_version=form.cleaned_data["seen_version"], **{argument: fact})
+        agree(actor=request.user, seen_version=seen_version, **{argument: fact})
     except PermissionDenied as error:
         # The viewer may see the launch; say why they do not answer for this fact.
         return render(request, "403.html", {"reason": str(error)}, status=403)
@@ -353,11 +357,9 @@ def accept_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     (the service refuses the owner, the run's recorder and anyone else)."""
     launch = get_launch_for(request.user, slug)
     run = _fact_of(launch, EvalRun, pk)
-    form = SeenVersion(request.POST)
-    if not form.is_valid():
-        raise Http404("No version given.")
+    seen_version = _seen_version(request)
     try:
-        eval_run_accept(actor=request.user, run=run, seen_version=form.cleaned_data["seen_version"])
+        eval_run_accept(actor=request.user, run=run, seen_version=seen_version)
     except PermissionDenied as error:
         return render(request, "403.html", {"reason": str(error)}, status=403)
     except ValidationError as error:
