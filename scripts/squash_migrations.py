@@ -9,9 +9,9 @@ project state for each. This script writes, for each app named (give them in dep
     <app>/migrations/0001_squashed_<last>.py
 
 holding one ``CreateModel`` per model as the models define it now (``makemigrations`` run against
-an empty migrations package, so the schema is the one the old chain ends with), every
-``AddConstraint`` folded into its ``CreateModel``, ``replaces`` naming the whole old chain, and the
-other squashed apps depended on by their squashed names. The old files stay: a database that ran
+an empty migrations package, so the schema is the one the old chain ends with), every constraint
+and index folded into its ``CreateModel``, ``replaces`` naming the whole old chain, and the other
+squashed apps depended on by their squashed names. The old files stay: a database that ran
 them has the squash marked applied; one part-way finishes the old chain.
 
 What it cannot regenerate it lists: the replaced migrations' ``RunPython`` and ``RunSQL``. Copy into
@@ -90,28 +90,28 @@ def hand_work(app: str, chain: list[str]) -> list[str]:
     return found
 
 
-def fold_constraints(path: Path, module: str, app: str) -> None:
-    """Move each AddConstraint into its model's CreateModel (none of them names a field added later)."""
+def fold_into_create_model(path: Path, module: str, app: str) -> None:
+    """Fold each constraint, index and unique_together of the regenerated migration into its
+    model's CreateModel (with Django's own reduction), unless a field was added to the model after
+    its creation (a foreign key the autodetector had to put off): that one stays where it is."""
     from django.db import migrations
     from django.db.migrations.writer import MigrationWriter
 
+    foldable = migrations.AddConstraint | migrations.AddIndex | migrations.AlterUniqueTogether
     migration = importlib.import_module(module).Migration(path.stem, app)
-    created, widened, kept = {}, set(), []
+    operations, created, widened = [], {}, set()
     for operation in migration.operations:
-        if isinstance(operation, migrations.CreateModel):
-            created[operation.name_lower] = operation
-        elif isinstance(operation, migrations.AddField):
-            widened.add(operation.model_name_lower)
-        if (
-            isinstance(operation, migrations.AddConstraint)
-            and operation.model_name_lower in created
-            and operation.model_name_lower not in widened
-        ):
-            options = created[operation.model_name_lower].options
-            options["constraints"] = [*options.get("constraints", []), operation.constraint]
+        name = getattr(operation, "model_name_lower", None) or getattr(operation, "name_lower", None)
+        if isinstance(operation, migrations.AddField):
+            widened.add(name)
+        if isinstance(operation, foldable) and name in created and name not in widened:
+            index = created[name]
+            (operations[index],) = operations[index].reduce(operation, app)
             continue
-        kept.append(operation)
-    migration.operations = kept
+        if isinstance(operation, migrations.CreateModel):
+            created[operation.name_lower] = len(operations)
+        operations.append(operation)
+    migration.operations = operations
     path.write_text(MigrationWriter(migration).as_string())
 
 
@@ -172,7 +172,7 @@ def main() -> int:
         sys.path.insert(0, folder)
         for app in args.apps:
             path = package / app / "0001_initial.py"
-            fold_constraints(path, f"regenerated.{app}.0001_initial", app)
+            fold_into_create_model(path, f"regenerated.{app}.0001_initial", app)
             target = Path(apps.get_app_config(app).path) / "migrations" / f"{names[app]}.py"
             target.write_text(finish(app, path.read_text(), chains[app], names))
             print(f"Wrote {target.relative_to(ROOT)} (replaces {len(chains[app])} migrations).")
