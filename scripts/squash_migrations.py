@@ -16,8 +16,11 @@ them has the squash marked applied; one part-way finishes the old chain.
 
 What it cannot regenerate it lists: the replaced migrations' ``RunPython`` and ``RunSQL``. Copy into
 the squash, by hand, every one a fresh database needs (PostgreSQL triggers, rows the code expects);
-leave out those that only converted existing rows. Then check: ``makemigrations --check``, a fresh
-``migrate`` on SQLite and PostgreSQL (triggers in ``pg_trigger``), and ``tests/upgrade/``.
+leave out those that only converted existing rows. A model moved to another app with a state-only
+``SeparateDatabaseAndState`` keeps the table the old chain made: squash the receiving app in the
+same run (its regenerated migration then creates the table) and carry the table's triggers there.
+Then check: ``makemigrations --check``, a fresh ``migrate`` on SQLite and PostgreSQL (triggers in
+``pg_trigger``), and ``tests/upgrade/``.
 
 Apps whose migrations depend on a squashed app and are not squashed with it are left out while the
 models are read (their migrations name the old chain); an app squashed after one left out is refused.
@@ -78,16 +81,31 @@ def dependants(squashed: list[str]) -> set[str]:
 
 
 def hand_work(app: str, chain: list[str]) -> list[str]:
-    """The replaced migrations' RunPython and RunSQL, which the squash does not carry."""
+    """The replaced migrations' RunPython and RunSQL, which the squash does not carry, and their
+    state-only operations (SeparateDatabaseAndState), whose tables another app's migrations made."""
     from django.db import migrations
 
     found = []
     for name in chain:
         for operation in importlib.import_module(f"{app}.migrations.{name}").Migration.operations:
-            if isinstance(operation, migrations.RunPython | migrations.RunSQL):
+            if isinstance(operation, migrations.RunPython | migrations.RunSQL | migrations.SeparateDatabaseAndState):
                 kind = type(operation).__name__
                 found.append(f"{app}.{name}: {kind}{' (elidable)' if operation.elidable else ''}")
     return found
+
+
+def state_only(app: str) -> list[str]:
+    """An app left out that creates models in its state only: their tables were made by a squashed
+    app's old chain, which a fresh database no longer runs."""
+    from django.db import migrations
+    from django.db.migrations.loader import MigrationLoader
+
+    nodes = MigrationLoader(None, ignore_no_migrations=True).graph.nodes
+    return [
+        f"{app}.{name}"
+        for (label, name), migration in sorted(nodes.items())
+        if label == app and any(isinstance(op, migrations.SeparateDatabaseAndState) for op in migration.operations)
+    ]
 
 
 def fold_into_create_model(path: Path, module: str, app: str) -> None:
@@ -178,6 +196,12 @@ def main() -> int:
             print(f"Wrote {target.relative_to(ROOT)} (replaces {len(chains[app])} migrations).")
     if left_out:
         print(f"Left out while the models were read (they depend on a squashed app): {', '.join(sorted(left_out))}.")
+        moved = [name for app in sorted(left_out) for name in state_only(app)]
+        if moved:
+            print(
+                "WARNING: these keep tables in their state only, made by the old chain a fresh database no longer "
+                f"runs; squash their apps together with the others (before them): {', '.join(moved)}."
+            )
     todo = [line for app in args.apps for line in hand_work(app, chains[app])]
     if todo:
         print("Not carried; copy into the squash by hand what a fresh database needs:")
