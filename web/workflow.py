@@ -36,11 +36,12 @@ from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
 from operations.models import Incident
+from presentation.facts import runs_awaiting
 from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
 from readiness.checklist import registry
 from readiness.models import Launch
+from readiness.selectors import launch_with_facts
 
-from .facts import launch_with_facts, runs_awaiting
 from .forms import (
     ChooseAddresseesForm,
     DecisionForm,
@@ -88,7 +89,7 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner requests the next stage's sign-offs: straight from the launch page (routed), or
     from this page, which shows per function whom routing suggests and lets the owner choose."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
     if request.method == "POST" and "choose" not in request.POST:
         return _request_routed(request, launch, stage)
@@ -238,7 +239,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         require_view(request.user, signoff.launch)
     except PermissionDenied:
         raise Http404("No such sign-off request.") from None
-    facts = launch_with_facts(signoff.launch)
+    facts = launch_with_facts(signoff.launch_id)
     stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
     snapshot = launch_snapshot(facts, stage)
     posting_decision = request.method == "POST" and "delegate" not in request.POST
@@ -320,7 +321,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 def advance(request: HttpRequest, slug: str) -> HttpResponse:
     """Confirm, then ask the gate to move the launch to its next stage; a refusal shows why."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
     refusal = []
     if request.method == "POST" and stage is not None:
@@ -343,7 +344,7 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
 def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     """Go back to an earlier stage, with a reason (the owner or an Accountable; the service decides)."""
     launch = get_launch_for(request.user, slug)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     current = facts.current_stage
     earlier = [s for s in facts.ordered_stages() if current is not None and s.order < current.order]
     incidents = Incident.objects.filter(launch=launch).order_by("-detected_at", "-pk")[:50]

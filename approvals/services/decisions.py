@@ -14,6 +14,7 @@ from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.i18n import in_english
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
 from .. import ledger
@@ -21,7 +22,7 @@ from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, No
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from ..notifications import notify, owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
-from ._common import launch_with_facts, locked_request, moment, refuse_if_closed
+from ._common import locked_request, moment, refuse_if_closed
 
 # Decisions ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from readiness.checklist import Readiness, evaluate
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.stage_events import stage_rolled_back
 from readiness.validators import clean_text
 
@@ -22,7 +23,7 @@ from ..choices import LedgerEvent, NotificationEvent
 from ..models import Acknowledgement, InformedNotice, PolicyChange, SignoffRequest, Waiver
 from ..notifications import notify, people_on_launch
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import launch_with_facts, moment, stage_of
+from ._common import moment, stage_of
 
 
 def stage_record_kept(stage: RolloutStage) -> dict[str, str]:

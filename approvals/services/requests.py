@@ -15,6 +15,7 @@ from readiness.access import access_synced_once, refuse_if_archived, require_cha
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
 from .. import ledger
@@ -27,7 +28,6 @@ from ..snapshot import fingerprint, launch_snapshot
 from ._common import (
     close_request,
     expect_type,
-    launch_with_facts,
     locked_request,
     moment,
     refuse_if_closed,

@@ -1,4 +1,7 @@
-"""Small SVG charts drawn by the server (no JavaScript, no external assets): every label escaped."""
+"""Small SVG charts drawn by the server (no JavaScript, no external assets), one drawing for the
+page and the PDF: every label escaped, legends drawn as shapes so that any font prints them. The
+report adds its print colours inside a chart (``reports.charts.for_print``); the page styles it
+from its stylesheet."""
 
 from __future__ import annotations
 
@@ -83,32 +86,40 @@ def _slug(text: str) -> str:
 
 
 def evidence_chart(title: str, observed: float, upper: float, maximum: float, labels: dict[str, str]) -> SafeString:
-    """One quality bar's latest evidence: the measured failure rate as a bar, its one-sided upper
-    bound as a whisker, the agreed maximum as a vertical line; within the maximum the bar is green."""
-    width, left, right = 360, 10, 10
+    """One quality bar's evidence: the measured failure rate as a bar, its one-sided upper bound as
+    a whisker, the agreed maximum as a dashed vertical line; the bar is green when the bound is
+    within the maximum. ``labels`` name the ``observed``, ``upper`` and ``maximum`` values. The
+    legend's marks are drawn shapes, not glyphs, so the chart prints with any font."""
+    width, left, right = 420, 10, 10
     scale_max = max(upper, maximum, observed) * 1.25 or 0.01
     span = width - left - right
 
     def x(rate: float) -> float:
         return round(left + span * rate / scale_max, 1)
 
-    within = upper <= maximum
     return format_html(
-        '<svg class="chart evidence" role="img" viewBox="0 0 {w} 84" width="100%" aria-label="{title}">'
+        '<svg class="chart evidence" role="img" viewBox="0 0 {w} 92" width="100%" aria-label="{title}">'
         "<title>{title}</title>"
-        '<rect x="{l}" y="10" width="{bar}" height="16" class="{cls}"><title>{obs_label}</title></rect>'
-        '<line x1="{ox}" y1="18" x2="{ux}" y2="18" class="whisker"></line>'
-        '<line x1="{ux}" y1="12" x2="{ux}" y2="24" class="whisker"><title>{up_label}</title></line>'
-        '<line x1="{mx}" y1="4" x2="{mx}" y2="32" class="maximum"><title>{max_label}</title></line>'
-        '<text x="{l}" y="46" class="chart-legend">■ {obs_label}</text>'
-        '<text x="{l}" y="62" class="chart-legend">⊢ {up_label}</text>'
-        '<text x="{l}" y="78" class="chart-legend maximum-label">┆ {max_label}</text>'
+        '<rect x="{l}" y="8" width="{bar}" height="16" class="{cls}"><title>{obs_label}</title></rect>'
+        '<line x1="{ox}" y1="16" x2="{ux}" y2="16" class="whisker"></line>'
+        '<line x1="{ux}" y1="10" x2="{ux}" y2="22" class="whisker"><title>{up_label}</title></line>'
+        '<line x1="{mx}" y1="2" x2="{mx}" y2="30" class="maximum"><title>{max_label}</title></line>'
+        '<rect x="{l}" y="40" width="12" height="9" class="{cls}"></rect>'
+        '<text x="{tx}" y="49" class="chart-legend">{obs_label}</text>'
+        '<line x1="{l}" y1="62" x2="{l12}" y2="62" class="whisker"></line>'
+        '<line x1="{l12}" y1="57" x2="{l12}" y2="67" class="whisker"></line>'
+        '<text x="{tx}" y="67" class="chart-legend">{up_label}</text>'
+        '<line x1="{l6}" y1="76" x2="{l6}" y2="88" class="maximum"></line>'
+        '<text x="{tx}" y="85" class="chart-legend maximum-label">{max_label}</text>'
         "</svg>",
         w=width,
         title=title,
         l=left,
+        l6=left + 6,
+        l12=left + 12,
+        tx=left + 18,
         bar=max(1, x(observed) - left),
-        cls="bar-ready" if within else "bar-blocked",
+        cls="bar-ready" if upper <= maximum else "bar-blocked",
         ox=x(observed),
         ux=x(upper),
         mx=x(maximum),
