@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import eval_run_accept, quality_bar_agree, slo_agree
-from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
 from readiness.models import SLO, EvalRun, Launch, QualityBar
 from readiness.services import (
     EditConflict,
@@ -31,7 +31,7 @@ from readiness.services import (
     fact_remove,
     fact_version,
 )
-from readiness.services.facts import kind_of, launch_of
+from readiness.services.facts import kind_of
 
 from .forms import DateInput, add_service_errors
 
@@ -41,16 +41,6 @@ def _kind_by_name(name: str):
         if model._meta.model_name == name:
             return model, kind
     raise Http404("No such kind of fact.")
-
-
-def _fact_of(launch: Launch, model: type[models.Model], pk: int) -> models.Model:
-    try:
-        fact = model.objects.get(pk=pk)
-    except model.DoesNotExist:
-        raise Http404("No such fact.") from None
-    if launch_of(fact).pk != launch.pk:
-        raise Http404("No such fact.")
-    return fact
 
 
 class ConcernsField(forms.CharField):
@@ -165,7 +155,7 @@ def add_fact(request: HttpRequest, slug: str, kind_name: str) -> HttpResponse:
 def change_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     versioned = SeenVersion(request.POST or None, initial={"seen_version": fact_version(fact)})
     form = _fact_form(model, kind.fields, launch, data=request.POST or None, instance=model.objects.get(pk=pk))
     conflict = []
@@ -209,7 +199,7 @@ class RemoveForm(SeenVersion):
 def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     form = RemoveForm(request.POST or None, initial={"seen_version": fact_version(fact)})
     if request.method == "POST" and form.is_valid():
         try:
@@ -258,7 +248,7 @@ def confirm_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Ht
     """The owner confirms the values the template proposed, unchanged."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     seen_version = _seen_version(request)
     try:
         fact_confirm(actor=request.user, fact=fact, seen_version=seen_version)
@@ -281,7 +271,7 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
     if kind_name not in AGREEMENTS:
         raise Http404("Only quality bars and SLOs are agreed.")
     model, agree, argument = AGREEMENTS[kind_name]
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     seen_version = _seen_version(request)
     try:
         agree(actor=request.user, seen_version=seen_version, **{argument: fact})
@@ -301,7 +291,7 @@ def accept_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Someone of the bar's function accepts an evaluation run waiting for acceptance, as shown
     (the service refuses the owner, the run's recorder and anyone else)."""
     launch = get_launch_for(request.user, slug)
-    run = _fact_of(launch, EvalRun, pk)
+    run = get_of_launch(EvalRun.objects, launch, pk)
     seen_version = _seen_version(request)
     try:
         eval_run_accept(actor=request.user, run=run, seen_version=seen_version)

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from raci.checklist_items import area_problems
 from raci.choices import STANDARD_AREA_CONCERNS, AreaKind, Role
 from raci.models import AreaOmission, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import area_omission_record, area_omission_withdraw, raci_set_roles
-from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
 from readiness.checklist import evaluate
 from readiness.models import Launch
 from readiness.services import EditConflict, fact_version
@@ -138,10 +138,6 @@ class CellForm(forms.Form):
         }
 
 
-def _area_of(launch: Launch, pk: int) -> ResponsibilityArea:
-    return get_object_or_404(ResponsibilityArea.objects.select_related("launch"), pk=pk, launch=launch)
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> HttpResponse:
@@ -150,7 +146,7 @@ def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> 
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     if launch.archived:
         raise PermissionDenied(_("This launch is archived; nothing about it can change."))
-    area = _area_of(launch, area_pk)
+    area = get_of_launch(ResponsibilityArea.objects.select_related("launch"), launch, area_pk)
     person = get_object_or_404(Stakeholder.objects.select_related("user"), pk=person_pk)
     held = list(RaciAssignment.objects.filter(area=area, stakeholder=person).order_by("role"))
     form = CellForm(request.POST or None, held=held)
@@ -252,9 +248,7 @@ class WithdrawOmissionForm(forms.Form):
 @login_required
 def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    omission = AreaOmission.objects.filter(pk=pk, launch=launch).select_related("recorded_by").first()
-    if omission is None:
-        raise Http404("No such omission.")
+    omission = get_of_launch(AreaOmission.objects.select_related("recorded_by"), launch, pk)
     form = WithdrawOmissionForm(request.POST or None, initial={"seen_version": fact_version(omission)})
     if request.method == "POST" and form.is_valid():
         try:

@@ -113,7 +113,7 @@ def test_a_failure_review_naming_a_huge_person_id_is_a_field_error(client, launc
 def test_delegating_to_a_huge_user_id_is_a_field_error(client, launch):
     signoff = signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.order_by("order").first())[0]
     client.force_login(signoff.addressees.first())
-    response = client.post(reverse("web:decide", args=[signoff.pk]), {"delegate": HUGE, "reason": ""})
+    response = client.post(reverse("web:delegate", args=[signoff.pk]), {"delegate": HUGE, "reason": ""})
     assert response.status_code == 200
     assert INVALID in response.content.decode()
     assert not signoff.delegations.exists()

@@ -226,13 +226,13 @@ def test_an_addressee_delegates_to_a_colleague_of_the_same_function(client, laun
         teams=[team_for("product" if signoff.function != "product" else "ml")]
     ).user
     as_user(client, addressee)
-    url = reverse("web:decide", args=[signoff.pk])
+    url = reverse("web:delegate", args=[signoff.pk])
     refused = client.post(url, {"delegate": outsider_to_function.pk, "reason": ""}, follow=False)
     assert "Select a valid choice" in refused.content.decode()
     assert client.post(url, {"delegate": colleague.pk, "reason": "On leave"}).status_code == 302
     assert SignoffDelegation.objects.get(request=signoff).delegate == colleague
     inbox = as_user(client, colleague).get(reverse("web:inbox")).content.decode()
-    assert url in inbox
+    assert reverse("web:decide", args=[signoff.pk]) in inbox
 
 
 def test_a_consulted_person_acknowledges_from_their_inbox(client, launch):
