@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, OuterRef, Q, Subquery
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
@@ -329,7 +328,7 @@ def report_render(report_id: str) -> Report:
                 actor=None,
                 recipients=[report.requested_by],
                 payload={"launch": report.launch.name if report.launch else ""},
-                link=reverse("web:report", args=[report.pk]),
+                link=report.get_absolute_url(),
             )
     return report
 
