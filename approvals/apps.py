@@ -6,15 +6,19 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Sign-offs and approvals"
 
     def ready(self) -> None:
-        # Registers checklist item 1 and the waivers, and the access sign-off requests grant.
+        # Registers checklist item 1 and the waivers, the access sign-off requests grant, and the
+        # ledger's cross-checks of approvals' rows.
         from readiness.access import register_access_rule
         from readiness.models import RolloutStage
-        from readiness.recording import install_recorder
+        from readiness.recording import register_ledger_check
         from readiness.services import register_removal_guard
 
-        from . import checklist_items, ledger, signals  # noqa: F401
+        from . import checklist_items, signals  # noqa: F401
+        from .ledger_checks import signoffs_disagree_with_entries
         from .services.gate import stage_record_kept
 
         register_access_rule(signals.SignoffAccess())
-        install_recorder(ledger.append)
         register_removal_guard(RolloutStage, stage_record_kept)
+        # verify_ledger cross-checks requests, decisions, delegations, acknowledgements, waivers,
+        # policies and policy changes against their entries.
+        register_ledger_check(signoffs_disagree_with_entries)

@@ -19,10 +19,12 @@ class OperationsConfig(AppConfig):
             failure_reviews_disagree_with_entries,
             incidents_disagree_with_entries,
             rollbacks_disagree_with_entries,
+            sli_actuals_disagree_with_entries,
         )
 
-        # verify_ledger cross-checks incidents, post-mortems, rollback executions and failure
-        # reviews against their entries.
+        # verify_ledger cross-checks incidents, post-mortems, rollback executions, failure reviews
+        # and daily SLI values against their entries.
         register_ledger_check(incidents_disagree_with_entries)
         register_ledger_check(rollbacks_disagree_with_entries)
         register_ledger_check(failure_reviews_disagree_with_entries)
+        register_ledger_check(sli_actuals_disagree_with_entries)

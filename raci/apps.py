@@ -16,6 +16,7 @@ class RaciConfig(AppConfig):
         register_access_rule(signals.RaciAccess())
         register_portfolio_viewer(is_executive)
         _register_sealed_facts()
+        _register_ledger_checks()
 
 
 def _register_sealed_facts() -> None:
@@ -32,3 +33,14 @@ def _register_sealed_facts() -> None:
     register_sealed_facts(LaunchStakeholder, launch="launch")
     register_sealed_facts(ResponsibilityArea, launch="launch")
     register_sealed_facts(RaciAssignment, launch="area.launch")
+
+
+def _register_ledger_checks() -> None:
+    """verify_ledger cross-checks the evaluation runs accepted as evidence and the reasons standard
+    areas were left out against their entries."""
+    from readiness.recording import register_ledger_check
+
+    from .ledger_checks import acceptances_disagree_with_entries, omissions_disagree_with_entries
+
+    register_ledger_check(acceptances_disagree_with_entries)
+    register_ledger_check(omissions_disagree_with_entries)

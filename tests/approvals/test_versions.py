@@ -9,10 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent
-from approvals.models import LedgerEntry
 from approvals.recertification import recertify
 from approvals.services import signoff_decide, stage_advance
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind
 from raci.services import eval_run_accept
 from readiness.checklist import Status, evaluate, with_checklist_facts

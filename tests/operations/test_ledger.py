@@ -5,7 +5,7 @@ the gate reads it) is caught."""
 import pytest
 from django.utils import timezone
 
-from approvals.ledger import verify
+from ledger.verification import verify
 from operations.models import Incident, PostMortem
 from operations.services import incident_acknowledge, postmortem_record
 
