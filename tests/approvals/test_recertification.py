@@ -24,8 +24,8 @@ from approvals.tasks import recertify_launches
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
 from readiness.services import fact_version, launch_archive, launch_change
-from tests.approvals.test_ledger import verify_ledger
 from tests.builders import SERVING_VERSION, launch_at, ready_launch
+from tests.ledger.helpers import verify_ledger
 
 pytestmark = pytest.mark.django_db
 

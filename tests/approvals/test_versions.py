@@ -18,8 +18,8 @@ from raci.services import eval_run_accept
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import EvalRun, Launch
 from readiness.services import fact_add, fact_version, launch_change
-from tests.approvals.test_ledger import verify_ledger
 from tests.builders import SERVING_VERSION, accountable_of, approve_signoffs, launch_at
+from tests.ledger.helpers import verify_ledger
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 from ledger.verification import verify
 from operations.models import Incident, PostMortem
 from operations.services import incident_acknowledge, postmortem_record
-
-from .conftest import ago, report
+from tests.operations.conftest import ago, report
 
 pytestmark = pytest.mark.django_db
 

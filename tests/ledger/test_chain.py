@@ -1,7 +1,7 @@
 """``verify_ledger`` on a real chain of nine entries, and the chain refusing edits (the model always,
 a trigger on PostgreSQL): it names the first entry that was altered, removed or re-linked, and,
 given the head hash printed on a report, notices entries cut off the end. (How each service
-appends its entry: ``test_ledger``.)
+appends its entry: ``test_appends``.)
 
 Tampering is simulated with raw SQL, as someone with database access would do it. On PostgreSQL
 the append-only trigger refuses that SQL, so those tests switch the trigger off for the moment of
@@ -31,9 +31,9 @@ from raci.services import data_asset_declassify
 from readiness.choices import Classification
 from readiness.models import Launch
 from readiness.services import fact_version
-from tests.approvals.test_ledger import entries, verify_ledger
 from tests.builders import accountable_of, approve_signoffs, ready_launch
 from tests.factories import UserFactory
+from tests.ledger.helpers import entries, verify_ledger
 
 pytestmark = pytest.mark.django_db
 

@@ -1,15 +1,13 @@
-"""The tamper-evident ledger: every governance act appends exactly one hash-chained entry, and each
+"""Appending to the ledger: every sign-off act appends exactly one hash-chained entry, and each
 entry's MAC covers everything in it. ``verify_ledger`` on a real chain, tampered with in SQL, and
-the chain refusing edits (the model always, a trigger on PostgreSQL): ``test_ledger_chain``."""
+the chain refusing edits (the model always, a trigger on PostgreSQL): ``test_chain``."""
 
 from __future__ import annotations
 
 import datetime
-from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management import call_command
 from django.http import Http404
 from django.utils import timezone
 
@@ -36,25 +34,12 @@ from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs, launch_at, team_for
 from tests.factories import LaunchFactory, StakeholderFactory
+from tests.ledger.helpers import entries, verify_ledger
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def verify_ledger(*args: str) -> tuple[int, str, str]:
-    """Run the command as an operator would: (exit code, stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("verify_ledger", *args, stdout=out, stderr=err)
-    except SystemExit as exit_:
-        return exit_.code, out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
-
-
-def entries() -> list[LedgerEntry]:
-    return list(LedgerEntry.objects.order_by("sequence"))
 
 
 def new_entries(since: int) -> list[LedgerEntry]:
