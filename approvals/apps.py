@@ -10,15 +10,10 @@ class ApprovalsConfig(AppConfig):
         # ledger's cross-checks of approvals' rows.
         from readiness.access import register_access_rule
         from readiness.models import RolloutStage
-        from readiness.recording import register_ledger_check
         from readiness.services import register_removal_guard
 
-        from . import checklist_items, signals  # noqa: F401
-        from .ledger_checks import signoffs_disagree_with_entries
+        from . import checklist_items, ledger_checks, signals  # noqa: F401
         from .services.gate import stage_record_kept
 
         register_access_rule(signals.SignoffAccess())
         register_removal_guard(RolloutStage, stage_record_kept)
-        # verify_ledger cross-checks requests, decisions, delegations, acknowledgements, waivers,
-        # policies and policy changes against their entries.
-        register_ledger_check(signoffs_disagree_with_entries)

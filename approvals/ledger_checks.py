@@ -1,5 +1,6 @@
 """Approvals' cross-checks of its own rows against the ledger, both ways and on every field, run
-by ``verify_ledger`` (registered in ``ApprovalsConfig.ready()``).
+by ``verify_ledger`` (registered through ``readiness.recording`` when ``ApprovalsConfig.ready()``
+imports this module).
 
 Someone with database access can rewrite a row without a service; they cannot write a matching
 entry without the ledger key. So every request, decision, delegation, acknowledgement, waiver,
@@ -12,6 +13,7 @@ from django.db.models import Prefetch
 
 from ledger.events import LedgerEvent
 from ledger.verification import recorded_time
+from readiness.recording import register_ledger_check
 
 from .choices import RequestStatus, WaiverStatus, request_status
 from .models import (
@@ -66,6 +68,7 @@ class _Signoffs:
         }
 
 
+@register_ledger_check
 def signoffs_disagree_with_entries(entries) -> str:
     """The first of approvals' rows that disagrees with its entries, or an entry without its row."""
     signoffs = _Signoffs(entries)
@@ -85,9 +88,9 @@ def _orphans(rows: dict, recorded: dict, what: str) -> str:
     return ""
 
 
-def _requests(entries: _Signoffs) -> str:
-    requested = entries.by_event[LedgerEvent.REQUESTED]
-    withdrawn = entries.by_event[LedgerEvent.WITHDRAWN]
+def _requests(signoffs: _Signoffs) -> str:
+    requested = signoffs.by_event[LedgerEvent.REQUESTED]
+    withdrawn = signoffs.by_event[LedgerEvent.WITHDRAWN]
     rows = {
         r.pk: r
         for r in SignoffRequest.objects.select_related("requested_by").prefetch_related(
@@ -115,9 +118,9 @@ def _requests(entries: _Signoffs) -> str:
         if request.status == RequestStatus.WITHDRAWN:
             expected_closed = pk in withdrawn
         elif request.status == RequestStatus.SUPERSEDED:
-            expected_closed = pk in entries.replaced
+            expected_closed = pk in signoffs.replaced
         else:
-            expected_closed = pk not in withdrawn and pk not in entries.replaced
+            expected_closed = pk not in withdrawn and pk not in signoffs.replaced
             outcomes = [decision.outcome for decision in request.decisions.all()]
             if expected_closed and request.status != request_status(outcomes, request.approvals_required):
                 return f"sign-off request #{pk} is {request.status}, which its decisions do not say"
@@ -126,8 +129,8 @@ def _requests(entries: _Signoffs) -> str:
     return _orphans(rows, requested, "sign-off request") or _orphans(rows, withdrawn, "sign-off request")
 
 
-def _decisions(entries: _Signoffs) -> str:
-    decided = entries.by_event[LedgerEvent.DECIDED]
+def _decisions(signoffs: _Signoffs) -> str:
+    decided = signoffs.by_event[LedgerEvent.DECIDED]
     rows = {d.pk: d for d in SignoffDecision.objects.select_related("decided_by", "on_behalf_of")}
     for pk, decision in rows.items():
         entry = decided.get(pk)
@@ -148,15 +151,15 @@ def _decisions(entries: _Signoffs) -> str:
             or fingerprint(decision.snapshot) != decision.fingerprint
         ):
             return f"decision #{pk} does not match its ledger entry #{entry.sequence}"
-        superseding = entries.superseding.get(pk)
+        superseding = signoffs.superseding.get(pk)
         expected = recorded_time(superseding.payload["decided at"]) if superseding else None
         if decision.superseded_at != expected:
             return f"decision #{pk} is marked superseded differently from what the ledger records"
     return _orphans(rows, decided, "decision")
 
 
-def _delegations(entries: _Signoffs) -> str:
-    delegated = entries.by_event[LedgerEvent.DELEGATED]
+def _delegations(signoffs: _Signoffs) -> str:
+    delegated = signoffs.by_event[LedgerEvent.DELEGATED]
     rows = {d.pk: d for d in SignoffDelegation.objects.select_related("delegator", "delegate")}
     for pk, delegation in rows.items():
         entry = delegated.get(pk)
@@ -176,8 +179,8 @@ def _delegations(entries: _Signoffs) -> str:
     return _orphans(rows, delegated, "delegation")
 
 
-def _acknowledgements(entries: _Signoffs) -> str:
-    acknowledged = entries.by_event[LedgerEvent.ACKNOWLEDGED]
+def _acknowledgements(signoffs: _Signoffs) -> str:
+    acknowledged = signoffs.by_event[LedgerEvent.ACKNOWLEDGED]
     rows = {a.pk: a for a in Acknowledgement.objects.select_related("user")}
     for pk, acknowledgement in rows.items():
         entry = acknowledged.get(pk)
@@ -195,9 +198,9 @@ def _acknowledgements(entries: _Signoffs) -> str:
     return _orphans(rows, acknowledged, "acknowledgement")
 
 
-def _waivers(entries: _Signoffs) -> str:
-    requested = entries.by_event[LedgerEvent.WAIVER_REQUESTED]
-    decided = entries.by_event[LedgerEvent.WAIVER_DECIDED]
+def _waivers(signoffs: _Signoffs) -> str:
+    requested = signoffs.by_event[LedgerEvent.WAIVER_REQUESTED]
+    decided = signoffs.by_event[LedgerEvent.WAIVER_DECIDED]
     rows = {w.pk: w for w in Waiver.objects.select_related("requested_by", "decided_by")}
     for pk, waiver in rows.items():
         asked, answer = requested.get(pk), decided.get(pk)
@@ -232,20 +235,20 @@ def _waivers(entries: _Signoffs) -> str:
     return _orphans(rows, requested, "waiver") or _orphans(rows, decided, "waiver")
 
 
-def _policies(entries: _Signoffs) -> str:
+def _policies(signoffs: _Signoffs) -> str:
     rows = {p.stage_id: p for p in StagePolicy.objects.prefetch_related("requirements")}
     for stage_id, policy in rows.items():
-        entry = entries.last_policy.get(stage_id)
+        entry = signoffs.last_policy.get(stage_id)
         if entry is None:
             return f"the sign-off policy of stage #{stage_id} has no ledger entry"
         if policy_state(policy) != entry.payload["policy"]:
             return f"the sign-off policy of stage #{stage_id} differs from ledger entry #{entry.sequence}"
-    return _orphans(rows, entries.last_policy, "the sign-off policy of stage")
+    return _orphans(rows, signoffs.last_policy, "the sign-off policy of stage")
 
 
-def _policy_changes(entries: _Signoffs) -> str:
-    requested = entries.by_event[LedgerEvent.POLICY_CHANGE_REQUESTED]
-    decided = entries.by_event[LedgerEvent.POLICY_CHANGE_DECIDED]
+def _policy_changes(signoffs: _Signoffs) -> str:
+    requested = signoffs.by_event[LedgerEvent.POLICY_CHANGE_REQUESTED]
+    decided = signoffs.by_event[LedgerEvent.POLICY_CHANGE_DECIDED]
     rows = {c.pk: c for c in PolicyChange.objects.select_related("requested_by", "decided_by", "stage")}
     for pk, change in rows.items():
         asked, answer = requested.get(pk), decided.get(pk)

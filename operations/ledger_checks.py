@@ -1,6 +1,6 @@
 """Operations' cross-checks of its own rows against the ledger entries its services wrote, run by
-``verify_ledger`` (registered in ``OperationsConfig.ready()`` through ``readiness.recording``).
-The gate reads incidents: a row rewritten or deleted in SQL (an open P0 quietly removed, a
+``verify_ledger`` (registered through ``readiness.recording`` when ``OperationsConfig.ready()``
+imports this module). The gate reads incidents: a row rewritten or deleted in SQL (an open P0 quietly removed, a
 resolution time moved) no longer matches its newest entry, and every recorded one must still exist.
 Rollback executions are checked against the gate's ``stage_rolled_back`` entries, written in the
 same transaction with the same facts; failure reviews and daily SLI values against theirs."""
@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from ledger.events import LedgerEvent
 from ledger.verification import recorded_time
+from readiness.recording import register_ledger_check
 
 from .models import FailureReview, Incident, PostMortem, RollbackExecution, SliActual
 
@@ -65,6 +66,7 @@ def _severity_changes_disagree(entries) -> str:
     return ""
 
 
+@register_ledger_check
 def incidents_disagree_with_entries(entries) -> str:
     problem = _severity_changes_disagree(entries)
     if problem:
@@ -111,6 +113,7 @@ def _entry_facts(entry) -> tuple:
     )
 
 
+@register_ledger_check
 def rollbacks_disagree_with_entries(entries) -> str:
     """Every rollback execution is the record of one ``stage_rolled_back`` entry of its launch (same
     stages, reason, duration and incident), oldest first; and once rollbacks are recorded as executions
@@ -144,6 +147,7 @@ def rollbacks_disagree_with_entries(entries) -> str:
     return ""
 
 
+@register_ledger_check
 def failure_reviews_disagree_with_entries(entries) -> str:
     """Item 11 reads when each channel was last reviewed: every failure review is on the channel and
     date its entry recorded, and every recorded review still exists."""
@@ -160,6 +164,7 @@ def failure_reviews_disagree_with_entries(entries) -> str:
     return ""
 
 
+@register_ledger_check
 def sli_actuals_disagree_with_entries(entries) -> str:
     """Every daily SLI value (item 15 reads them) is the one its newest ledger entry recorded, from
     the same source; every recorded value still exists."""

@@ -7,16 +7,16 @@ class RaciConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the RACI checklist items, the template step that creates areas and slots, the
-        # access that RACI roles, slots and executive teams grant, and the signals that keep it.
+        # access that RACI roles, slots and executive teams grant, the signals that keep it, and
+        # the ledger's cross-checks of evaluation runs accepted and standard areas left out.
         from readiness.access import register_access_rule, register_portfolio_viewer
 
-        from . import checklist_items, services, signals  # noqa: F401
+        from . import checklist_items, ledger_checks, services, signals  # noqa: F401
         from .selectors import is_executive
 
         register_access_rule(signals.RaciAccess())
         register_portfolio_viewer(is_executive)
         _register_sealed_facts()
-        _register_ledger_checks()
 
 
 def _register_sealed_facts() -> None:
@@ -33,14 +33,3 @@ def _register_sealed_facts() -> None:
     register_sealed_facts(LaunchStakeholder, launch="launch")
     register_sealed_facts(ResponsibilityArea, launch="launch")
     register_sealed_facts(RaciAssignment, launch="area.launch")
-
-
-def _register_ledger_checks() -> None:
-    """verify_ledger cross-checks the evaluation runs accepted as evidence and the reasons standard
-    areas were left out against their entries."""
-    from readiness.recording import register_ledger_check
-
-    from .ledger_checks import acceptances_disagree_with_entries, omissions_disagree_with_entries
-
-    register_ledger_check(acceptances_disagree_with_entries)
-    register_ledger_check(omissions_disagree_with_entries)

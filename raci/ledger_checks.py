@@ -1,6 +1,6 @@
-"""RACI's cross-checks of its own acts against the ledger, run by ``verify_ledger`` (registered in
-``RaciConfig.ready()`` through ``readiness.recording``): the reasons standard areas were left out,
-and the acceptance of evaluation runs as evidence."""
+"""RACI's cross-checks of its own acts against the ledger, run by ``verify_ledger`` (registered
+through ``readiness.recording`` when ``RaciConfig.ready()`` imports this module): the reasons
+standard areas were left out, and the acceptance of evaluation runs as evidence."""
 
 from __future__ import annotations
 
@@ -9,39 +9,13 @@ from django.db.models import F, Q
 from ledger.events import LedgerEvent
 from ledger.verification import recorded_time
 from readiness.models import EvalRun
+from readiness.recording import register_ledger_check
 
 from .models import AreaOmission
 from .services import eval_run_acceptance
 
 
-def omissions_disagree_with_entries(entries) -> str:
-    """Every reason for leaving out a standard area was recorded as it stands and not withdrawn;
-    every recorded, unwithdrawn one still exists."""
-    recorded, twice = entries.one_each(LedgerEvent.AREA_OMITTED, "omission")
-    withdrawn, twice_withdrawn = entries.one_each(LedgerEvent.OMISSION_WITHDRAWN, "omission")
-    if twice or twice_withdrawn:
-        return twice or twice_withdrawn
-    rows = {o.pk: o for o in AreaOmission.objects.select_related("recorded_by")}
-    for pk, omission in rows.items():
-        entry = recorded.get(pk)
-        if entry is None:
-            return f"area omission #{pk} has no ledger entry"
-        if pk in withdrawn:
-            return f"area omission #{pk} was withdrawn in entry #{withdrawn[pk].sequence} but still exists"
-        if (
-            entry.launch_id != omission.launch_id
-            or entry.actor != omission.recorded_by.get_username()
-            or entry.payload.get("area kind") != omission.kind
-            or entry.payload.get("reason") != omission.reason
-            or recorded_time(entry.payload.get("recorded at")) != omission.recorded_at
-        ):
-            return f"area omission #{pk} does not match its ledger entry #{entry.sequence}"
-    for pk, entry in recorded.items():
-        if pk not in rows and pk not in withdrawn:
-            return f"area omission #{pk} recorded in entry #{entry.sequence} no longer exists"
-    return ""
-
-
+@register_ledger_check
 def acceptances_disagree_with_entries(entries) -> str:
     """An accepted run was accepted by whom, and as the very run, its entry records; a run the
     launch owner recorded still needs acceptance; every accepted run recorded still exists, or
@@ -77,4 +51,33 @@ def acceptances_disagree_with_entries(entries) -> str:
     for pk, entry in recorded.items():
         if pk not in rows and not EvalRun.history.filter(id=pk, history_type="-").exists():
             return f"evaluation run #{pk} accepted in entry #{entry.sequence} no longer exists, and no history records its removal"
+    return ""
+
+
+@register_ledger_check
+def omissions_disagree_with_entries(entries) -> str:
+    """Every reason for leaving out a standard area was recorded as it stands and not withdrawn;
+    every recorded, unwithdrawn one still exists."""
+    recorded, twice = entries.one_each(LedgerEvent.AREA_OMITTED, "omission")
+    withdrawn, twice_withdrawn = entries.one_each(LedgerEvent.OMISSION_WITHDRAWN, "omission")
+    if twice or twice_withdrawn:
+        return twice or twice_withdrawn
+    rows = {o.pk: o for o in AreaOmission.objects.select_related("recorded_by")}
+    for pk, omission in rows.items():
+        entry = recorded.get(pk)
+        if entry is None:
+            return f"area omission #{pk} has no ledger entry"
+        if pk in withdrawn:
+            return f"area omission #{pk} was withdrawn in entry #{withdrawn[pk].sequence} but still exists"
+        if (
+            entry.launch_id != omission.launch_id
+            or entry.actor != omission.recorded_by.get_username()
+            or entry.payload.get("area kind") != omission.kind
+            or entry.payload.get("reason") != omission.reason
+            or recorded_time(entry.payload.get("recorded at")) != omission.recorded_at
+        ):
+            return f"area omission #{pk} does not match its ledger entry #{entry.sequence}"
+    for pk, entry in recorded.items():
+        if pk not in rows and pk not in withdrawn:
+            return f"area omission #{pk} recorded in entry #{entry.sequence} no longer exists"
     return ""

@@ -1,14 +1,15 @@
 """Readiness' cross-checks of its own rows against the ledger, run by ``verify_ledger`` (registered
-in ``ReadinessConfig.ready()`` through the port, ``readiness.recording``; this app never imports
-the ledger but for its events): the version each launch serves, the agreements of quality bars and
-SLOs, and every sealed fact (``readiness.recording``: the rows of every app the gate reads)."""
+through the port, ``readiness.recording``, when ``ReadinessConfig.ready()`` imports this module;
+this app imports nothing of the ledger but its events): the version each launch serves, the
+agreements of quality bars and SLOs, and every sealed fact (``readiness.recording``: the rows of
+every app that the gate reads)."""
 
 from __future__ import annotations
 
 from ledger.events import LedgerEvent
 
 from .models import SLO, Launch, QualityBar
-from .recording import fact_value, sealed_facts
+from .recording import fact_value, register_ledger_check, sealed_facts
 from .services.facts import bar_definition, slo_definition
 
 # Events about one agreed fact, and the payload key naming it.
@@ -20,6 +21,7 @@ _AGREEMENT_EVENTS = {
 }
 
 
+@register_ledger_check
 def serving_versions_disagree_with_entries(entries) -> str:
     """The version in service decides what evidence counts: a launch whose version changed through
     ``launch_change`` must still serve the version its last ``VERSION_CHANGED`` entry recorded.
@@ -37,6 +39,7 @@ def serving_versions_disagree_with_entries(entries) -> str:
     return ""
 
 
+@register_ledger_check
 def agreements_disagree_with_entries(entries) -> str:
     """An agreed quality bar or SLO is agreed by whom, and on the very definition, that its newest
     entry records; a fact its newest entry records as agreed is still agreed and still exists."""
@@ -79,6 +82,7 @@ def agreements_disagree_with_entries(entries) -> str:
     return ""
 
 
+@register_ledger_check(catch_all=True)
 def sealed_facts_disagree_with_entries(entries) -> str:
     """Every row of a sealed model (``readiness.recording``: stages, bars, runs, data assets, the
     RACI, teams and memberships, ...) holds the values its newest FACT_RECORDED entry recorded, on

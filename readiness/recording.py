@@ -46,12 +46,20 @@ def record(*, event: LedgerEvent, launch, actor, payload: dict, seal: Iterable[m
     return _recorder(event=event, launch=launch, actor=actor, payload=payload, seal=seal)
 
 
-def register_ledger_check(check: LedgerCheck, *, catch_all: bool = False) -> None:
-    """Let ``verify_ledger`` cross-check the rows an app owns against the entries its services
-    wrote, without the ledger importing the app. Checks run in the order they were registered,
-    a ``catch_all`` (the sealed facts, which also cover rows other checks read more closely) after
-    every other: a disagreement is named by the most specific check that sees it."""
-    _ledger_checks.setdefault(check, catch_all)
+def register_ledger_check(check: LedgerCheck | None = None, *, catch_all: bool = False):
+    """Decorator (``@register_ledger_check``, or ``@register_ledger_check(catch_all=True)``)
+    registering ``check(entries) -> str``, so that ``verify_ledger`` cross-checks the rows an app
+    owns against the entries its services wrote, without the ledger importing the app. Each app
+    decorates its checks in its ``ledger_checks`` module, which its ``AppConfig.ready()`` imports.
+    Checks run in the order they were registered, a ``catch_all`` (the sealed facts, which also
+    cover rows other checks read more closely) after every other: a disagreement is named by the
+    most specific check that sees it."""
+
+    def register(check: LedgerCheck) -> LedgerCheck:
+        _ledger_checks.setdefault(check, catch_all)
+        return check
+
+    return register if check is None else register(check)
 
 
 def ledger_checks() -> list[LedgerCheck]:

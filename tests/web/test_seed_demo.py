@@ -34,7 +34,7 @@ def seed() -> str:
 def row_counts() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
-        for app in ("readiness", "raci", "approvals")
+        for app in ("readiness", "ledger", "raci", "approvals")
         for model in apps.get_app_config(app).get_models()
     }
 
