@@ -1,4 +1,4 @@
-"""Sign-off policies, requests, decisions, waivers and the tamper-evident ledger."""
+"""Sign-off policies, requests, decisions and waivers (the ledger they append to is ``ledger``)."""
 
 from __future__ import annotations
 
