@@ -34,11 +34,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from ledger import chain
+from ledger.events import LedgerEvent
 from readiness.checklist import Readiness, evaluate_many, registry
 from readiness.models import Launch
 
-from . import ledger
-from .choices import LedgerEvent, NotificationEvent
+from .choices import NotificationEvent
 from .models import StageStanding
 from .notifications import notify
 
@@ -140,9 +141,9 @@ def _record(readiness: Readiness, *, now: datetime.datetime) -> Change | None:
     if held == holds:
         return None
     if holds:
-        ledger.append(event=LedgerEvent.STAGE_RESTORED, launch=launch, actor=SYSTEM, payload={"stage": stage.name})
+        chain.append(event=LedgerEvent.STAGE_RESTORED, launch=launch, actor=SYSTEM, payload={"stage": stage.name})
     else:
-        entry = ledger.append(
+        entry = chain.append(
             event=LedgerEvent.STAGE_LAPSED,
             launch=launch,
             actor=SYSTEM,

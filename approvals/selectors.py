@@ -12,14 +12,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from guardian.shortcuts import get_objects_for_user
 
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import Role
 from readiness.people import person_name
 
 from .access import DECIDE_REQUEST
-from .choices import DecisionOutcome, LedgerEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
+from .choices import DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
 from .models import (
     Acknowledgement,
-    LedgerEntry,
     PolicyChange,
     SignoffDecision,
     SignoffDelegation,

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "readiness",
+    "ledger",
     "raci",
     "approvals",
     "operations",

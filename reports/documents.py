@@ -14,11 +14,13 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
-from approvals.models import LedgerEntry, SignoffRequest
+from approvals.choices import DecisionOutcome, RequestStatus
+from approvals.models import SignoffRequest
 from approvals.recertification import stage_health
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from operations.selectors import failure_reviews_of, launch_incidents, launch_rollbacks, postmortems_of, slo_standings
 from presentation.charts import evidence_chart
 from presentation.evidence import BarEvidence

@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from approvals.choices import NotificationEvent
-from approvals.ledger import head_hash
-from approvals.models import LedgerEntry
 from approvals.notifications import notify
 from approvals.recertification import stage_health
-from approvals.snapshot import canonical_json, launch_snapshot
+from approvals.snapshot import launch_snapshot
+from ledger.chain import canonical_json, head_hash
+from ledger.models import LedgerEntry
 from operations.models import ActionItem
 from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import evaluate, with_checklist_facts

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from approvals.models import LedgerEntry
+from ledger.models import LedgerEntry
 from operations.models import Incident, RollbackExecution
 from operations.selectors import launch_rollbacks
 from presentation.facts import shown_value

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
 from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
@@ -17,8 +19,7 @@ from readiness.people import person_name
 from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, NotificationEvent, request_status
+from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, NotificationEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from ..notifications import notify, owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
@@ -133,7 +134,7 @@ def signoff_decide(
     save_with_history(
         signoff, actor=actor, reason=f"{in_english(DecisionOutcome(outcome).label)} by {person_name(actor)}"
     )
-    ledger.append(
+    chain.append(
         event=LedgerEvent.DECIDED,
         launch=signoff.launch,
         actor=actor,
@@ -207,7 +208,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         actor=actor,
         reason=f"Delegated to {person_name(delegate)}",
     )
-    ledger.append(
+    chain.append(
         event=LedgerEvent.DELEGATED,
         launch=signoff.launch,
         actor=actor,
@@ -261,7 +262,7 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
     acknowledgement.acknowledged_at = timezone.now()
     acknowledgement.comment = comment
     save_with_history(acknowledgement, actor=actor, reason="Acknowledged")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.ACKNOWLEDGED,
         launch=acknowledgement.launch,
         actor=actor,

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
 from raci.choices import Role
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import Readiness, evaluate
@@ -18,8 +20,7 @@ from readiness.selectors import launch_with_facts
 from readiness.stage_events import stage_rolled_back
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import LedgerEvent, NotificationEvent
+from ..choices import NotificationEvent
 from ..models import Acknowledgement, InformedNotice, PolicyChange, SignoffRequest, Waiver
 from ..notifications import notify, people_on_launch
 from ..snapshot import fingerprint, launch_snapshot
@@ -91,7 +92,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.d
     previous_name = current.name if current else "planning"
     locked.current_stage = stage
     save_with_history(locked, actor=actor, reason=f"Advanced from {previous_name} to {stage.name}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.STAGE_ADVANCED,
         launch=locked,
         actor=actor,
@@ -163,7 +164,7 @@ def stage_rollback(
         payload["duration seconds"] = int(duration.total_seconds())
     if incident_id is not None:
         payload["incident"] = incident_id
-    ledger.append(event=LedgerEvent.STAGE_ROLLED_BACK, launch=locked, actor=actor, payload=payload, seal=[locked])
+    chain.append(event=LedgerEvent.STAGE_ROLLED_BACK, launch=locked, actor=actor, payload=payload, seal=[locked])
     _notify_stage_change(NotificationEvent.STAGE_ROLLED_BACK, locked, actor, current.name, stage.name, reason)
     return locked
 

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
 from raci.choices import Role
 from raci.selectors import serves_function
 from readiness.access import access_synced_once, refuse_if_archived, require_change
@@ -18,8 +20,7 @@ from readiness.people import person_name
 from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import CLOSED_STATUSES, LedgerEvent, NotificationEvent, RequestStatus
+from ..choices import CLOSED_STATUSES, NotificationEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
 from ..notifications import deliver_after_commit, notify, outbox_signoff_requested, recipient_channels
 from ..policies import effective_requirements
@@ -169,7 +170,7 @@ def signoffs_request(
         save_with_history(request, actor=actor, reason=f"Requested for {stage.name}")
         request.addressees.set(people)  # grants them the decision and the view (approvals.signals)
         message_ids += outbox_signoff_requested(request=request, recipients=people, channels=channels)
-        ledger.append(
+        chain.append(
             event=LedgerEvent.REQUESTED,
             launch=launch,
             actor=actor,
@@ -235,7 +236,7 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
     refuse_if_closed(signoff)
     reason = clean_text(reason, field="reason")
     close_request(signoff, RequestStatus.WITHDRAWN, actor=actor, reason=reason or "Withdrawn by the owner")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.WITHDRAWN,
         launch=signoff.launch,
         actor=actor,

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
 from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_change, require_view
@@ -18,12 +20,10 @@ from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
 from readiness.validators import clean_text
 
-from .. import ledger
 from ..access import is_executive
 from ..choices import (
     UNWAIVABLE_CHECKS,
     WAIVER_TRANSITIONS,
-    LedgerEvent,
     NotificationEvent,
     WaiverStatus,
     unwaivable_reason,
@@ -94,7 +94,7 @@ def waiver_request(
         raise ValidationError(
             {"check_key": _("A waiver of this item for this stage is already pending or approved.")}
         ) from None
-    ledger.append(
+    chain.append(
         event=LedgerEvent.WAIVER_REQUESTED,
         launch=launch,
         actor=actor,
@@ -190,7 +190,7 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
     waiver.decided_at = timezone.now()
     waiver.decision_comment = comment
     save_with_history(waiver, actor=actor, reason=f"Waiver {status}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.WAIVER_DECIDED,
         launch=waiver.launch,
         actor=actor,

@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger.events import LedgerEvent
 from raci.models import Stakeholder
 from readiness.access import refuse_if_archived, require_view
 from readiness.choices import Severity
@@ -97,7 +98,7 @@ def _locked_incident(actor, incident: Incident) -> tuple[Launch, Incident]:
 
 
 def _save_incident(
-    incident: Incident, *, actor, launch: Launch, reason: str, event: str, responders, notified, extra=None
+    incident: Incident, *, actor, launch: Launch, reason: str, event: LedgerEvent, responders, notified, extra=None
 ) -> Incident:
     save_with_history(incident, actor=actor, reason=reason)
     if responders is not None:
@@ -146,7 +147,7 @@ def incident_report(
         actor=actor,
         launch=locked,
         reason=f"Reported ({severity})",
-        event="incident_recorded",
+        event=LedgerEvent.INCIDENT_RECORDED,
         responders=_people(responders, "responders"),
         notified=_people(notified, "notified"),
     )
@@ -192,9 +193,9 @@ def incident_update(
     if incident.resolved_at is None and hasattr(incident, "postmortem"):
         raise ValidationError({"resolved_at": _("The incident has a post-mortem; it stays resolved.")})
     if incident.severity == before:
-        event, reason, extra = "incident_changed", "Changed", {}
+        event, reason, extra = LedgerEvent.INCIDENT_CHANGED, "Changed", {}
     else:
-        event, reason = "incident_severity", f"Severity {before} → {incident.severity}"
+        event, reason = LedgerEvent.INCIDENT_SEVERITY_CHANGED, f"Severity {before} → {incident.severity}"
         extra = {"severity from": before, **({"lowered by": lowered_by} if lowering else {})}
     return _save_incident(
         incident,
@@ -214,7 +215,13 @@ def _step(*, actor, incident: Incident, field: str, at, reason: str, already: st
         raise ValidationError({field: already})
     setattr(incident, field, _moment(at, field) or timezone.now())
     return _save_incident(
-        incident, actor=actor, launch=launch, reason=reason, event="incident_changed", responders=None, notified=None
+        incident,
+        actor=actor,
+        launch=launch,
+        reason=reason,
+        event=LedgerEvent.INCIDENT_CHANGED,
+        responders=None,
+        notified=None,
     )
 
 
@@ -302,7 +309,7 @@ def postmortem_record(
                 {"action_items": [_("Action item %(number)s: ") % {"number": number} + m for m in error.messages]}
             ) from None
     record(
-        event="postmortem_recorded",
+        event=LedgerEvent.POSTMORTEM_RECORDED,
         launch=launch,
         actor=actor,
         payload={

@@ -10,11 +10,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from approvals.access import DECIDE_REQUEST
-from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, SignoffDecision, SignoffDelegation, SignoffRequest
+from approvals.choices import DecisionOutcome, RequestStatus
+from approvals.models import SignoffDecision, SignoffDelegation, SignoffRequest
 from approvals.services import signoff_decide, signoff_delegate, signoff_withdraw, signoffs_request
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.access import VIEW_LAUNCH
 from readiness.checklist import with_checklist_facts

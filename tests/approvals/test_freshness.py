@@ -13,10 +13,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.ledger import verify
 from approvals.models import SignoffDecision
 from approvals.services import signoff_decide, signoff_withdraw, signoffs_request
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot
+from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import quality_bar_agree
 from readiness.checklist import Status, evaluate, with_checklist_facts

@@ -5,9 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from approvals.choices import LedgerEvent, RequestStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, SignoffDecision
+from approvals.choices import RequestStatus
+from approvals.models import SignoffDecision
 from approvals.services import (
     GateRefused,
     acknowledge,
@@ -21,6 +20,9 @@ from approvals.services import (
     stage_advance,
 )
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import Role
 from raci.services import raci_assign
 from readiness.checklist import evaluate, with_checklist_facts

@@ -21,12 +21,12 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from approvals import notifications
 from approvals.choices import NotificationEvent, OutboxStatus
-from approvals.ledger import verify
 from approvals.models import OutboxMessage, SignoffRequest
 from approvals.notifications import deliver_outbox
 from approvals.services import signoff_withdraw, signoffs_request
 from approvals.tasks import deliver_notifications
 from config.celery import app as project_app
+from ledger.verification import verify
 from readiness.choices import Classification
 from readiness.models import Launch
 from tests.builders import ready_launch

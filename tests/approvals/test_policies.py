@@ -7,8 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from approvals.choices import RequestStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, SignoffRequirement, StagePolicy
+from approvals.models import SignoffRequirement, StagePolicy
 from approvals.policies import DEFAULT_REQUIREMENTS, effective_requirements
 from approvals.services import (
     policy_change_decide,
@@ -17,6 +16,9 @@ from approvals.services import (
     signoff_decide,
     signoffs_request,
 )
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import Classification, RiskTier, StageKind
@@ -343,7 +345,7 @@ def test_any_rejection_blocks_even_with_enough_approvals(launch, two_lawyers_nee
     assert request.status == RequestStatus.REJECTED
     assert check.status == Status.FAIL
     assert check.reasons == ("Legal sign-off was rejected by Thea Third: The DPIA is missing.",)
-    assert LedgerEntry.objects.filter(event="decided", payload__outcome="reject").count() == 1
+    assert LedgerEntry.objects.filter(event=LedgerEvent.DECIDED, payload__outcome="reject").count() == 1
 
 
 def test_raising_the_count_after_approval_asks_for_more_approvals(launch, owner):

@@ -9,9 +9,8 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from approvals.choices import LedgerEvent, PolicyChangeStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, PolicyChange, SignoffRequirement
+from approvals.choices import PolicyChangeStatus
+from approvals.models import PolicyChange, SignoffRequirement
 from approvals.services import (
     GateRefused,
     launch_set_risk_tier,
@@ -22,6 +21,9 @@ from approvals.services import (
     signoffs_request,
     stage_advance,
 )
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from raci.services import team_set_lead
 from readiness.choices import RiskTier

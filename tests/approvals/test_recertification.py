@@ -16,14 +16,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from approvals.choices import LedgerEvent, NotificationEvent
-from approvals.models import LedgerEntry, Notification, OutboxMessage, StageStanding
+from approvals.choices import NotificationEvent
+from approvals.models import Notification, OutboxMessage, StageStanding
 from approvals.notifications import describe
 from approvals.recertification import SYSTEM, recertify
 from approvals.tasks import recertify_launches
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from readiness.services import fact_version, launch_archive, launch_change
-from tests.approvals.test_ledger import verify_ledger
 from tests.builders import SERVING_VERSION, launch_at, ready_launch
+from tests.ledger.helpers import verify_ledger
 
 pytestmark = pytest.mark.django_db
 

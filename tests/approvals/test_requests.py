@@ -10,9 +10,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from approvals.access import DECIDE_REQUEST
-from approvals.choices import LedgerEvent, RequestStatus
-from approvals.ledger import verify
-from approvals.models import Acknowledgement, InformedNotice, LedgerEntry, SignoffRequest
+from approvals.choices import RequestStatus
+from approvals.models import Acknowledgement, InformedNotice, SignoffRequest
 from approvals.services import (
     acknowledge,
     policy_set_consultation,
@@ -21,6 +20,9 @@ from approvals.services import (
     signoffs_request,
 )
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
 from readiness.access import VIEW_LAUNCH

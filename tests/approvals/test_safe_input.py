@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.test import TestCase
 from django.utils import timezone
 
-from approvals.models import Acknowledgement, LedgerEntry, SignoffDecision, Waiver
+from approvals.models import Acknowledgement, SignoffDecision, Waiver
 from approvals.services import (
     acknowledge,
     signoff_decide,
@@ -19,6 +19,7 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role
 from readiness.history import CHANGE_REASON_MAX_LENGTH
 from readiness.models import Launch

@@ -12,9 +12,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from approvals.choices import DecisionOutcome, RequestStatus
-from approvals.ledger import verify
 from approvals.selectors import requests_awaiting, stage_signoffs
 from approvals.services import signoff_decide, signoff_delegate, signoffs_request, waiver_decide, waiver_request
+from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder
 from raci.services import launch_stakeholder_fill, raci_assign, team_add_member, team_remove_member

@@ -9,17 +9,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent
-from approvals.models import LedgerEntry
 from approvals.recertification import recertify
 from approvals.services import signoff_decide, stage_advance
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind
 from raci.services import eval_run_accept
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import EvalRun, Launch
 from readiness.services import fact_add, fact_version, launch_change
-from tests.approvals.test_ledger import verify_ledger
 from tests.builders import SERVING_VERSION, accountable_of, approve_signoffs, launch_at
+from tests.ledger.helpers import verify_ledger
 
 pytestmark = pytest.mark.django_db
 

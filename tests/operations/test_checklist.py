@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from approvals.ledger import verify
 from approvals.services import GateRefused, stage_advance, waiver_request
+from ledger.verification import verify
 from operations.models import PostMortem
 from operations.services import incident_acknowledge, incident_mitigate, incident_resolve, postmortem_record
 from readiness.checklist import Context, Status, evaluate, registry, with_checklist_facts

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from ledger.events import LedgerEvent
 from operations.models import PrometheusPull, PrometheusSource, SliActual
 from operations.prometheus import PrometheusError, fetch_json, pull_source
 from operations.services import prometheus_source_set
@@ -131,13 +132,13 @@ def test_a_pull_fills_the_missing_days_once_and_is_idempotent(launch, allowed, s
     assert (first.status, first.recorded) == ("ok", 3)
     assert {a.source for a in SliActual.objects.all()} == {"prometheus"}
     assert {a.recorded_by for a in SliActual.objects.all()} == {None}
-    from approvals.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
-    (entry,) = LedgerEntry.objects.filter(event="sli_recorded")
+    (entry,) = LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED)
     assert entry.actor == "scheduled-prometheus-pull" and len(entry.seals) == 3
     second = pull_source(source)
     assert (second.status, second.recorded) == ("ok", 0)
-    assert LedgerEntry.objects.filter(event="sli_recorded").count() == 1
+    assert LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED).count() == 1
     assert SliActual.objects.count() == 3 and PrometheusPull.objects.count() == 2
 
 

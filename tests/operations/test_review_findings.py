@@ -6,8 +6,9 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from approvals.ledger import verify
 from approvals.services import stage_rollback
+from ledger.events import LedgerEvent
+from ledger.verification import verify
 from operations import prometheus
 from operations.models import PrometheusPull, RollbackExecution, SliActual
 from operations.prometheus import PrometheusError, pull_all, pull_source, query_value
@@ -167,11 +168,11 @@ def _failure_review(launch, held_on):
 def test_a_failure_review_is_ledgered():
     from django.utils import timezone
 
-    from approvals.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
     launch = launch_at("Internal")
     review = _failure_review(launch, timezone.localdate())
-    (entry,) = LedgerEntry.objects.filter(event="failure_review")
+    (entry,) = LedgerEntry.objects.filter(event=LedgerEvent.FAILURE_REVIEW_RECORDED)
     assert entry.payload["review"] == review.pk and entry.payload["held on"] == review.held_on.isoformat()
     assert verify().ok
 

@@ -6,9 +6,10 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
 from approvals.services import stage_rollback
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from operations.models import RollbackExecution
 from tests.builders import launch_at, ready_launch
 from tests.factories import UserFactory
@@ -58,7 +59,7 @@ def test_a_rollback_records_how_long_it_took_and_the_incident_behind_it(in_beta)
     execution = RollbackExecution.objects.get()
     assert execution.duration == datetime.timedelta(minutes=12)
     assert execution.incident == incident
-    entry = LedgerEntry.objects.filter(event="stage_rolled_back").get()
+    entry = LedgerEntry.objects.filter(event=LedgerEvent.STAGE_ROLLED_BACK).get()
     assert entry.payload["duration seconds"] == 720
     assert entry.payload["incident"] == incident.pk
     assert verify().ok

@@ -10,9 +10,9 @@ from django.db import connection, transaction
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, Role
 from raci.models import RaciAssignment
 from raci.services import (

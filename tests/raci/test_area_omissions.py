@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind
 from raci.models import AreaOmission
 from raci.services import area_omission_record, area_omission_withdraw

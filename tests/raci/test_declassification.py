@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, Role
 from raci.models import ResponsibilityArea
 from raci.services import data_asset_declassify, data_asset_remove, raci_assign

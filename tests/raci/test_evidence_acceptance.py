@@ -9,10 +9,10 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
 from approvals.snapshot import launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, TeamFunction
 from raci.services import eval_run_accept
 from readiness.checklist import Context, evaluate, with_checklist_facts

@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import RaciAssignment
 from raci.selectors import bar_functions, concern_functions, slo_functions

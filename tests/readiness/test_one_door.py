@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from guardian.shortcuts import get_perms
 
-from approvals.models import LedgerEntry, StagePolicy
+from approvals.models import StagePolicy
 from approvals.services import policy_set_requirement
+from ledger.models import LedgerEntry
 from raci.models import RaciAssignment, ResponsibilityArea
 from readiness.models import (
     SLO,

@@ -17,9 +17,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, SignoffDecision, SignoffRequest
+from approvals.models import SignoffDecision, SignoffRequest
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind
 from raci.models import LanguagePreference
 from raci.selectors import preferred_language
@@ -309,7 +311,7 @@ def test_decisions_and_ledger_entries_made_on_korean_pages_record_english(client
     assert decision.fingerprint == fingerprint(english)
 
     entries = list(LedgerEntry.objects.order_by("sequence"))
-    assert {entry.event for entry in entries} >= {"requested", "decided", "area_omitted"}
+    assert {entry.event for entry in entries} >= {LedgerEvent.REQUESTED, LedgerEvent.DECIDED, LedgerEvent.AREA_OMITTED}
     assert not HANGUL.search(json.dumps([entry.payload for entry in entries], ensure_ascii=False))
     reasons = [
         reason

@@ -1,4 +1,4 @@
-"""The tamper-evident sign-off ledger: append under a lock, verify by recomputing the chain.
+"""The tamper-evident ledger's chain: append under a lock, MAC, head and anchors.
 
 Each entry is chained to the one before it with a keyed MAC (HMAC-SHA256 with ``LEDGER_KEY``
 from the environment) over the previous entry's MAC and a canonical body: the event, the launch
@@ -6,11 +6,7 @@ from the environment) over the previous entry's MAC and a canonical body: the ev
 of the launch the gate reads (risk tier, current stage, its kind and exposure) and seals of the
 history rows the service wrote. Without the key nobody can recompute the chain, so a rewritten
 record does not verify; a copy of the head kept outside the database (``LEDGER_ANCHOR_FILE``, the
-log, a report) catches entries cut off the end.
-
-``verify`` recomputes the chain, then cross-checks every row the gate reads against the entries
-written with it, and every entry against its row, on every field (``approvals.ledger_checks``).
-"""
+log, a report) catches entries cut off the end. ``ledger.verification`` recomputes it."""
 
 from __future__ import annotations
 
@@ -20,7 +16,6 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -31,12 +26,17 @@ from simple_history.signals import post_create_historical_record
 
 from readiness.models import Launch
 
-from .choices import LedgerEvent
+from .events import LedgerEvent
 from .models import LedgerEntry, LedgerHead
-from .snapshot import canonical_json
 
 GENESIS_HASH = "0" * 64
-logger = logging.getLogger("approvals.ledger")
+# Every append logs the new head here (README: anchoring the head outside the database).
+logger = logging.getLogger("ledger")
+
+
+def canonical_json(data) -> str:
+    """The one serialisation that is MACed and fingerprinted: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 # --- MACs, states and seals -----------------------------------------------------------------------
@@ -137,7 +137,7 @@ def _as_stored(rows: list[models.Model]) -> dict[tuple[type, int], models.Model]
 
 def append(
     *,
-    event: str,
+    event: LedgerEvent,
     launch: Launch | None,
     actor,
     payload: dict,
@@ -148,7 +148,10 @@ def append(
     never chain onto the same previous entry. ``seal`` names the governance rows the service just
     saved: the digests of their new history rows go into the entry. Only FACT_RECORDED entries
     may name no launch (teams and memberships); they record no launch state, which the entries of
-    the events that change it record."""
+    the events that change it record. ``event`` must be a ``LedgerEvent``: a bare string (a typo,
+    an event nobody declared) is refused, so every event recorded is one the enum names."""
+    if not isinstance(event, LedgerEvent):
+        raise TypeError(f"Ledger events are LedgerEvent members (ledger.events), not {event!r}.")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Ledger appends must run inside the service's transaction.")
     head, _ = LedgerHead.objects.select_for_update().get_or_create(pk=1)
@@ -203,68 +206,3 @@ def read_anchors(path: str) -> list[tuple[int, str]]:
 def head_hash() -> str:
     head = LedgerHead.objects.filter(pk=1).first()
     return head.entry_hash if head else GENESIS_HASH
-
-
-# --- verifying ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    checked: int
-    head_hash: str
-    problem: str = ""
-    broken_sequence: int | None = None
-
-
-def verify(*, expected_head: str | None = None, anchors: Iterable[tuple[int, str]] = ()) -> Verification:
-    """Recompute every entry's MAC and link, check the head row, the expected head and the anchors,
-    then cross-check the rows the gate reads against their entries."""
-    from .ledger_checks import rows_disagree_with_entries
-
-    previous = GENESIS_HASH
-    checked = 0
-    hashes: dict[int, str] = {}
-    for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=2000):
-        checked += 1
-        if entry.sequence != checked:
-            return Verification(
-                False, checked, previous, f"entry #{checked} is missing (found #{entry.sequence})", checked
-            )
-        if entry.previous_hash != previous:
-            return Verification(
-                False, checked, previous, f"entry #{entry.sequence} does not link to the entry before it", checked
-            )
-        if not hmac.compare_digest(entry_mac(entry.previous_hash, entry_body(entry)), entry.entry_hash):
-            return Verification(
-                False,
-                checked,
-                previous,
-                f"entry #{entry.sequence} was altered (its MAC does not match its contents)",
-                entry.sequence,
-            )
-        previous = hashes[entry.sequence] = entry.entry_hash
-    head = LedgerHead.objects.filter(pk=1).first()
-    recorded = (head.sequence, head.entry_hash) if head else (0, GENESIS_HASH)
-    if recorded != (checked, previous):
-        where = f"entry #{recorded[0]}" if head else "no head row"
-        return Verification(
-            False, checked, previous, f"the chain ends at entry #{checked}, but the head records {where}"
-        )
-    if expected_head is not None and expected_head != previous:
-        return Verification(
-            False, checked, previous, f"the chain ends at {previous}, not at the expected head {expected_head}"
-        )
-    for sequence, entry_hash in anchors:
-        if hashes.get(sequence) != entry_hash:
-            return Verification(
-                False,
-                checked,
-                previous,
-                f"anchored entry #{sequence} ({entry_hash[:12]}…) is not in the chain: it was cut off or rewritten",
-                sequence,
-            )
-    problem = rows_disagree_with_entries()
-    if problem:
-        return Verification(False, checked, previous, problem)
-    return Verification(True, checked, previous)

@@ -12,11 +12,11 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import TestCase
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.ledger_facts import seal_unrecorded
-from approvals.models import LedgerEntry
 from approvals.policies import effective_requirements
+from ledger.baseline import seal_unrecorded
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, TeamFunction
 from raci.models import Stakeholder
 from raci.services import eval_run_remove, team_add_member, team_remove_member, team_set_lead

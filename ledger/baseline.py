@@ -1,5 +1,6 @@
-"""Sealing the facts the ledger holds no entry for: rows written before facts were ledgered (a data
-migration), rows a test or the demo built without the services, and fields a later migration added.
+"""The sealed-fact baseline: sealing the facts the ledger holds no entry for. Rows written before
+facts were ledgered (a data migration: approvals 0021), rows a test or the demo built without the
+services, and fields a later migration added.
 
 Sealing records what the rows hold now, so it also seals a change made in SQL before it runs:
 run it where a fresh start is meant (a migration, a new database), never to make a failing
@@ -15,8 +16,8 @@ from django.db import transaction
 
 from readiness.recording import fact_records, fact_value, sealed_facts
 
-from .choices import LedgerEvent
-from .ledger import append
+from .chain import append
+from .events import LedgerEvent
 from .models import LedgerEntry
 
 

@@ -19,11 +19,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import TestCase
 from django.utils import timezone
 
-from approvals import ledger
 from approvals.choices import DecisionOutcome, RequestStatus, WaiverStatus
 from approvals.models import (
-    LedgerEntry,
-    LedgerHead,
     SignoffDecision,
     SignoffRequest,
     SignoffRequirement,
@@ -37,6 +34,9 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
+from ledger.chain import GENESIS_HASH, entry_body
+from ledger.models import LedgerEntry, LedgerHead
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.models import Launch, RolloutStage
 from tests.builders import launch_at, team_for
@@ -92,10 +92,10 @@ class TamperingIsCaught(TestCase):
         policy_set_requirement(actor=owner, stage=cls.full, function=TeamFunction.QA, approvals_required=1)
 
     def setUp(self):
-        self.assertTrue(ledger.verify().ok, ledger.verify().problem)
+        self.assertTrue(verify().ok, verify().problem)
 
     def assertCaught(self, *fragments: str, **kwargs) -> None:
-        result = ledger.verify(**kwargs)
+        result = verify(**kwargs)
         self.assertFalse(result.ok, "the tampering went unnoticed")
         for fragment in fragments:
             self.assertIn(fragment, result.problem)
@@ -175,21 +175,21 @@ class TamperingIsCaught(TestCase):
             LedgerHead.objects.update(sequence=previous.sequence, entry_hash=previous.entry_hash)
             SignoffRequirement.objects.filter(policy__stage=self.full).delete()
             StagePolicy.objects.filter(stage=self.full).delete()
-        self.assertTrue(ledger.verify().ok)
+        self.assertTrue(verify().ok)
         self.assertCaught(f"anchored entry #{last.sequence}", anchors=anchors)
 
     def test_a_chain_recomputed_without_the_key_is_caught(self):
         """Someone rewrites an entry and recomputes every link, as plain SHA-256 once allowed."""
         import hashlib
 
-        from approvals.snapshot import canonical_json
+        from ledger.chain import canonical_json
 
         entries = list(LedgerEntry.objects.order_by("sequence"))
         entries[0].payload["comment"] = "rewritten"
-        previous = ledger.GENESIS_HASH
+        previous = GENESIS_HASH
         with past_the_triggers():
             for entry in entries:
-                body = ledger.entry_body(entry)
+                body = entry_body(entry)
                 entry.previous_hash = previous
                 entry.entry_hash = hashlib.sha256(f"{previous}\n{canonical_json(body)}".encode()).hexdigest()
                 LedgerEntry.objects.filter(pk=entry.pk).update(

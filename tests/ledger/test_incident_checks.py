@@ -5,11 +5,10 @@ the gate reads it) is caught."""
 import pytest
 from django.utils import timezone
 
-from approvals.ledger import verify
+from ledger.verification import verify
 from operations.models import Incident, PostMortem
 from operations.services import incident_acknowledge, postmortem_record
-
-from .conftest import ago, report
+from tests.operations.conftest import ago, report
 
 pytestmark = pytest.mark.django_db
 

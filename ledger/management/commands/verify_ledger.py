@@ -7,7 +7,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from approvals.ledger import read_anchors, verify
+from ledger.chain import read_anchors
+from ledger.verification import verify
 
 HASH = re.compile(r"[0-9a-f]{64}")
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind
 from raci.services import slo_remove
 from readiness.models import SLO, QualityBar

@@ -1,7 +1,7 @@
 """``verify_ledger`` on a real chain of nine entries, and the chain refusing edits (the model always,
 a trigger on PostgreSQL): it names the first entry that was altered, removed or re-linked, and,
 given the head hash printed on a report, notices entries cut off the end. (How each service
-appends its entry: ``test_ledger``.)
+appends its entry: ``test_appends``.)
 
 Tampering is simulated with raw SQL, as someone with database access would do it. On PostgreSQL
 the append-only trigger refuses that SQL, so those tests switch the trigger off for the moment of
@@ -21,18 +21,19 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
-from approvals import ledger
-from approvals.choices import DecisionOutcome, LedgerEvent
-from approvals.models import LedgerEntry, LedgerHead
+from approvals.choices import DecisionOutcome
 from approvals.services import stage_advance
+from ledger.chain import GENESIS_HASH, entry_body, entry_mac, head_hash
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry, LedgerHead
 from raci.choices import AreaKind
 from raci.services import data_asset_declassify
 from readiness.choices import Classification
 from readiness.models import Launch
 from readiness.services import fact_version
-from tests.approvals.test_ledger import entries, verify_ledger
 from tests.builders import accountable_of, approve_signoffs, ready_launch
 from tests.factories import UserFactory
+from tests.ledger.helpers import entries, verify_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def trigger_disabled():
 def mac_with_payload(entry: LedgerEntry, payload: dict) -> str:
     """The MAC someone holding the ledger key would compute for ``entry`` with another payload."""
     entry.payload = payload
-    return ledger.entry_mac(entry.previous_hash, ledger.entry_body(entry))
+    return entry_mac(entry.previous_hash, entry_body(entry))
 
 
 @contextmanager
@@ -169,7 +170,7 @@ def test_verify_ledger_passes_an_intact_chain_and_prints_the_head(chain):
     assert code == 0, err
     head = chain[-1].entry_hash
     assert out.strip() == f"Ledger intact: {ADVANCE} entries, head {head}."
-    assert ledger.head_hash() == head
+    assert head_hash() == head
     assert LedgerHead.objects.get().sequence == ADVANCE
     assert err == ""
 
@@ -182,7 +183,7 @@ def test_verify_ledger_passes_with_the_right_head(chain):
 
 def test_entries_link_each_to_the_one_before(chain):
     assert [e.sequence for e in chain] == list(range(1, ADVANCE + 1))
-    assert chain[0].previous_hash == ledger.GENESIS_HASH
+    assert chain[0].previous_hash == GENESIS_HASH
     for before, after in pairwise(chain):
         assert after.previous_hash == before.entry_hash
 
@@ -377,4 +378,4 @@ def test_postgres_trigger_is_back_on_after_simulated_tampering(chain):
 def test_stored_entries_hash_what_is_stored(chain):
     """The hash recomputed from the row as read back matches: JSON and timestamps round-trip."""
     for entry in chain:
-        assert ledger.entry_mac(entry.previous_hash, ledger.entry_body(entry)) == entry.entry_hash
+        assert entry_mac(entry.previous_hash, entry_body(entry)) == entry.entry_hash

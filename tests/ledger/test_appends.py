@@ -1,21 +1,18 @@
-"""The tamper-evident ledger: every governance act appends exactly one hash-chained entry, and each
+"""Appending to the ledger: every sign-off act appends exactly one hash-chained entry, and each
 entry's MAC covers everything in it. ``verify_ledger`` on a real chain, tampered with in SQL, and
-the chain refusing edits (the model always, a trigger on PostgreSQL): ``test_ledger_chain``."""
+the chain refusing edits (the model always, a trigger on PostgreSQL): ``test_chain``."""
 
 from __future__ import annotations
 
 import datetime
-from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management import call_command
 from django.http import Http404
 from django.utils import timezone
 
-from approvals import ledger
-from approvals.choices import DecisionOutcome, LedgerEvent
-from approvals.models import Acknowledgement, LedgerEntry, LedgerHead
+from approvals.choices import DecisionOutcome
+from approvals.models import Acknowledgement
 from approvals.services import (
     acknowledge,
     signoff_decide,
@@ -27,32 +24,22 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
-from approvals.snapshot import canonical_json, fingerprint, launch_snapshot
+from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.chain import GENESIS_HASH, append, canonical_json, entry_mac
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry, LedgerHead
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
 from tests.builders import approve_signoffs, launch_at, team_for
 from tests.factories import LaunchFactory, StakeholderFactory
+from tests.ledger.helpers import entries, verify_ledger
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def verify_ledger(*args: str) -> tuple[int, str, str]:
-    """Run the command as an operator would: (exit code, stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("verify_ledger", *args, stdout=out, stderr=err)
-    except SystemExit as exit_:
-        return exit_.code, out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
-
-
-def entries() -> list[LedgerEntry]:
-    return list(LedgerEntry.objects.order_by("sequence"))
 
 
 def new_entries(since: int) -> list[LedgerEntry]:
@@ -74,7 +61,7 @@ def current_fingerprint(launch: Launch, stage) -> str:
 def test_an_empty_ledger_is_intact_at_the_genesis_hash(db):
     code, out, _ = verify_ledger()
     assert code == 0
-    assert out.strip() == f"Ledger intact: 0 entries, head {ledger.GENESIS_HASH}."
+    assert out.strip() == f"Ledger intact: 0 entries, head {GENESIS_HASH}."
 
 
 @pytest.mark.django_db(transaction=True)
@@ -83,7 +70,7 @@ def test_appending_outside_a_transaction_is_refused():
     launch = LaunchFactory()
     before = LedgerEntry.objects.count()
     with pytest.raises(RuntimeError, match="inside the service's transaction"):
-        ledger.append(event=LedgerEvent.REQUESTED, launch=launch, actor=launch.owner, payload={})
+        append(event=LedgerEvent.REQUESTED, launch=launch, actor=launch.owner, payload={})
     assert LedgerEntry.objects.count() == before
 
 
@@ -310,19 +297,19 @@ def test_entry_mac_is_hmac_sha256_of_the_previous_mac_and_the_canonical_body_key
     expected = hmac.new(
         settings.LEDGER_KEY.encode(), f"{PREVIOUS}\n{canonical_json(BASE)}".encode(), hashlib.sha256
     ).hexdigest()
-    assert ledger.entry_mac(PREVIOUS, BASE) == expected
+    assert entry_mac(PREVIOUS, BASE) == expected
     assert len(expected) == 64
 
 
 def test_without_the_key_the_mac_cannot_be_recomputed(settings):
-    mac = ledger.entry_mac(PREVIOUS, BASE)
+    mac = entry_mac(PREVIOUS, BASE)
     settings.LEDGER_KEY = "a-guess-at-the-key-" * 3
-    assert ledger.entry_mac(PREVIOUS, BASE) != mac
+    assert entry_mac(PREVIOUS, BASE) != mac
 
 
 def test_entry_mac_is_deterministic_and_ignores_key_order():
     reordered = {**BASE, "payload": dict(reversed(list(BASE["payload"].items())))}
-    assert ledger.entry_mac(PREVIOUS, BASE) == ledger.entry_mac(PREVIOUS, reordered)
+    assert entry_mac(PREVIOUS, BASE) == entry_mac(PREVIOUS, reordered)
 
 
 @pytest.mark.parametrize(
@@ -346,11 +333,11 @@ def test_entry_mac_is_deterministic_and_ignores_key_order():
     ],
 )
 def test_entry_mac_changes_when_anything_in_the_entry_changes(field, value):
-    assert ledger.entry_mac(PREVIOUS, {**BASE, field: value}) != ledger.entry_mac(PREVIOUS, BASE)
-    assert ledger.entry_mac("c" * 64, BASE) != ledger.entry_mac(PREVIOUS, BASE)
+    assert entry_mac(PREVIOUS, {**BASE, field: value}) != entry_mac(PREVIOUS, BASE)
+    assert entry_mac("c" * 64, BASE) != entry_mac(PREVIOUS, BASE)
 
 
 def test_entry_mac_does_not_confuse_fields():
     """Moving text from one field to another (the actor's name into the slug) changes the MAC."""
     swapped = {**BASE, "launch": {"id": 1, "slug": "ada"}, "actor": "assistant"}
-    assert ledger.entry_mac(PREVIOUS, swapped) != ledger.entry_mac(PREVIOUS, BASE)
+    assert entry_mac(PREVIOUS, swapped) != entry_mac(PREVIOUS, BASE)
