@@ -32,8 +32,9 @@ test: install lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Speed on a scratch database (never db.sqlite3): 1,000 launches and a demo-sized launch; see
-# docs/performance.md. A minute or two; not part of `make test`.
+# Speed on a scratch database (never db.sqlite3): the first run (migrate, seed_demo, first page),
+# 1,000 launches and a demo-sized launch; see docs/performance.md. Two or three minutes
+# (BENCH_ARGS=--first-run-only: the first run alone); not part of `make test`.
 bench: install
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals.choices import DecisionOutcome
@@ -37,6 +38,7 @@ from raci.services import (
     raci_assign,
     slo_agree,
 )
+from readiness.access import access_synced_once
 from readiness.choices import AccessLevel, Classification, FeedbackKind, ReviewCadence, RiskTier, SloIndicator
 from readiness.history import save_with_history
 from readiness.models import DataAsset, EvalRun, FeedbackChannel, Launch, RollbackPlan, Runbook
@@ -150,6 +152,14 @@ class Command(BaseCommand):
                 f"roles. Not of the demo: {strangers}. Load the demo into an empty database."
             )
         with_superuser = settings.DEBUG
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            # The demo is built in one transaction, then its mail is delivered one message per
+            # transaction (about 500): none of those commits needs to wait for the disk (a few ms
+            # each). In WAL mode the file stays consistent; a power cut loses at most the last
+            # commits, and running the command again finishes the demo. This connection only (and
+            # SQLite refuses the change inside a transaction, e.g. when a test calls the command).
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous = NORMAL")
         with transaction.atomic():
             people = self._people(with_superuser=with_superuser)
             builder = DemoPortfolio(people)
@@ -169,26 +179,24 @@ class Command(BaseCommand):
 
     def _people(self, *, with_superuser: bool) -> dict[str, Stakeholder]:
         User = get_user_model()
+        # Hashed once for every demo login (about 0.3 s a hash): they all share the published password.
+        password = make_password(DEMO_PASSWORD)
         if with_superuser:
-            admin, created = User.objects.get_or_create(
-                username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
+            User.objects.get_or_create(
+                username="admin",
+                defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com", "password": password},
             )
-            if created:
-                admin.set_password(DEMO_PASSWORD)
-                admin.save()
         people = {}
         for person in (*PEOPLE, OUTSIDER):
-            user, created = User.objects.get_or_create(
+            user, _created = User.objects.get_or_create(
                 username=person.username,
                 defaults={
                     "first_name": person.first_name,
                     "last_name": person.last_name,
                     "email": f"{person.username}@example.com",
+                    "password": password,
                 },
             )
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.save()
             if not person.team:
                 continue
             stakeholder = Stakeholder.objects.filter(user=user).first() or save_with_history(
@@ -308,18 +316,21 @@ class DemoPortfolio:
             AreaKind.USER_EXPERIENCE: ("pam", "cora"),
             AreaKind.POLICY: ("lena", "sam"),
         }
-        for area in ResponsibilityArea.objects.filter(launch=launch):
-            accountable, responsible = owners[area.kind]
-            if area.kind != skip_accountable_for:
-                raci_assign(area=area, stakeholder=self.people[accountable], role=Role.ACCOUNTABLE, actor=self.pm)
-            raci_assign(area=area, stakeholder=self.people[responsible], role=Role.RESPONSIBLE, actor=self.pm)
-            raci_assign(area=area, stakeholder=self.people["quinn"], role=Role.INFORMED, actor=self.pm)
-        policy = ResponsibilityArea.objects.get(launch=launch, kind=AreaKind.POLICY)
-        raci_assign(area=policy, stakeholder=self.people["cora"], role=Role.CONSULTED, actor=self.pm)
         function_people = {"legal": "lena", "security": "sam", "customer_support": "cora", "business": "bill"}
-        for slot in LaunchStakeholder.objects.filter(launch=launch, stakeholder__isnull=True):
-            person = self.people[function_people[slot.function]]
-            launch_stakeholder_fill(slot=slot, stakeholder=person, actor=self.pm, seen_version=fact_version(slot))
+        # The launch's grants are derived once for the whole staffing, not once per role (as a
+        # service that adds many roles does): the owner staffing it needs none of them meanwhile.
+        with access_synced_once():
+            for area in ResponsibilityArea.objects.filter(launch=launch):
+                accountable, responsible = owners[area.kind]
+                if area.kind != skip_accountable_for:
+                    raci_assign(area=area, stakeholder=self.people[accountable], role=Role.ACCOUNTABLE, actor=self.pm)
+                raci_assign(area=area, stakeholder=self.people[responsible], role=Role.RESPONSIBLE, actor=self.pm)
+                raci_assign(area=area, stakeholder=self.people["quinn"], role=Role.INFORMED, actor=self.pm)
+            policy = ResponsibilityArea.objects.get(launch=launch, kind=AreaKind.POLICY)
+            raci_assign(area=policy, stakeholder=self.people["cora"], role=Role.CONSULTED, actor=self.pm)
+            for slot in LaunchStakeholder.objects.filter(launch=launch, stakeholder__isnull=True):
+                person = self.people[function_people[slot.function]]
+                launch_stakeholder_fill(slot=slot, stakeholder=person, actor=self.pm, seen_version=fact_version(slot))
 
     def _agree_quality_bar(
         self,
