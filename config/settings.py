@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "axes",
     "readiness",
     "raci",
+    "notifications",
     "approvals",
     "operations",
     "reports",
@@ -258,7 +259,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3500},
     },
     "deliver-notifications": {
-        "task": "approvals.tasks.deliver_notifications",
+        "task": "notifications.tasks.deliver_notifications",
         "schedule": 60.0,
         "options": {"expires": 55},  # a tick no worker took in time is dropped, not piled up
     },

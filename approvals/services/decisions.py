@@ -4,10 +4,10 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.services import notify
 from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
@@ -19,7 +19,7 @@ from readiness.validators import clean_text
 from .. import ledger
 from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, NotificationEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
-from ..notifications import notify, owner_and_accountables
+from ..notices import owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
 from ._common import launch_with_facts, locked_request, moment, refuse_if_closed
 
@@ -164,7 +164,7 @@ def signoff_decide(
             "outcome": outcome,
             "text": comment,
         },
-        link=reverse("web:decide", args=[signoff.pk]),
+        link=signoff.get_absolute_url(),
     )
     return decision
 
@@ -232,7 +232,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
             "person": person_name(actor),
             "text": reason,
         },
-        link=reverse("web:decide", args=[signoff.pk]),
+        link=signoff.get_absolute_url(),
     )
     return delegation
 

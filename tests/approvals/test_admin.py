@@ -20,7 +20,6 @@ from approvals.models import (
     InformedNotice,
     LedgerEntry,
     LedgerHead,
-    OutboxMessage,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -37,6 +36,7 @@ from approvals.services import (
     signoffs_request,
     waiver_request,
 )
+from notifications.models import OutboxMessage
 from raci.choices import Role, TeamFunction
 from raci.services import raci_assign
 from tests.builders import approve_signoffs, ready_launch, team_for

@@ -17,10 +17,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from approvals.choices import LedgerEvent, NotificationEvent
-from approvals.models import LedgerEntry, Notification, OutboxMessage, StageStanding
-from approvals.notifications import describe
+from approvals.models import LedgerEntry, StageStanding
 from approvals.recertification import SYSTEM, recertify
 from approvals.tasks import recertify_launches
+from notifications.events import describe
+from notifications.models import Notification, OutboxMessage
 from readiness.services import fact_version, launch_archive, launch_change
 from tests.approvals.test_ledger import verify_ledger
 from tests.builders import SERVING_VERSION, launch_at, ready_launch
