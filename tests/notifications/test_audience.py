@@ -1,5 +1,5 @@
 """Every channel (the in-app notice, mail, the daily digest, Slack) tells only people who see the
-launch when it is delivered (``approvals.audience``). A slot holder who left the function is told
+launch when it is delivered (``notifications.audience``). A slot holder who left the function is told
 nothing of a stage rollback; a former owner is told nothing of the waiver they asked for; people
 who see the launch still get each. A withdrawal or an escalation to someone who does not see the
 launch reaches them blind: no launch, no stage, nobody's words."""

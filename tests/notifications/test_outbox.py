@@ -275,6 +275,20 @@ def test_the_periodic_drain_is_scheduled_every_minute():
 # --- the mail server fails -------------------------------------------------------------------------
 
 
+def test_a_mail_server_that_never_answers_fails_the_attempt_instead_of_holding_the_worker(settings):
+    """Without a timeout Django's SMTP connection waits for ever: the drain holds the message's lock
+    (on SQLite, the database's write lock, which every request waits for), the message is never
+    recorded as failing, and its owner never hears of it."""
+    from django.core.mail import get_connection
+
+    import config.settings as project_settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert get_connection().timeout == project_settings.EMAIL_TIMEOUT
+    # Shorter than SQLite's wait for the write lock, so a request behind a drain waits, never fails.
+    assert 0 < project_settings.EMAIL_TIMEOUT < project_settings._SQLITE_OPTIONS["timeout"]
+
+
 def test_a_mail_error_is_recorded_backed_off_and_retried_until_sent_once(
     launch, owner, mail_server_down, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
@@ -495,9 +509,15 @@ def many_messages(monkeypatch):
     monkeypatch.setattr(services, "enqueue_delivery", lambda message_ids: None)
     launch = ready_launch(slug="assistant")
     request = request_ml(launch, launch.owner)
+    written = request.outbox_messages.get()
     OutboxMessage.objects.bulk_create(
         OutboxMessage(
-            event=NotificationEvent.SIGNOFF_REQUESTED, subject=request, recipient=UserFactory(), channel="email"
+            event=written.event,
+            subject=request,
+            recipient=UserFactory(),
+            channel="email",
+            payload=written.payload,
+            link=written.link,
         )
         for _ in range(29)
     )

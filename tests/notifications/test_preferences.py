@@ -128,7 +128,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_saved(alice, chang
 # --- at once or in the digest -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event", NotificationEvent.values)
+@pytest.mark.parametrize("event", [*NotificationEvent.values, *DeliveryEvent.values])
 def test_digest_mode_holds_back_every_event_but_the_digest_and_delivery_failures(event):
     digest = NotificationPreference(mode=DeliveryMode.DIGEST)
     immediate = NotificationPreference(mode=DeliveryMode.IMMEDIATE)
@@ -382,6 +382,21 @@ def test_outside_quiet_hours_a_message_goes_at_once(launch, alice, mailoutbox):
 
     assert deliver_outbox(now=afternoon_in_seoul)["sent"] == 1
     assert [mail.to for mail in mailoutbox] == [[alice.email]]
+
+
+def test_a_time_zone_no_longer_known_does_not_stop_the_outbox(launch, alice, mailoutbox):
+    """A zone saved while valid can disappear from a later tz database. Reading it must not raise:
+    the message would roll back, stay first in line and stop every drain from sending anything."""
+    NotificationPreference.objects.create(user=alice, quiet_from=T(22), quiet_until=T(7))
+    NotificationPreference.objects.filter(user=alice).update(time_zone="Europe/Atlantis")
+    tell(launch, [alice])
+
+    # Noon (outside the quiet hours in the site's zone, UTC) of the next day: noon today would be
+    # before the message was queued whenever the test runs in the afternoon.
+    counts = deliver_outbox(now=(timezone.now() + datetime.timedelta(days=1)).replace(hour=12))
+
+    assert counts["sent"] == 1
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING, attempts__gt=0).count() == 0
 
 
 def test_quiet_hours_ending_at_a_time_skipped_by_daylight_saving_still_end():
