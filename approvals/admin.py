@@ -12,8 +12,7 @@ would change without the history naming the acting service, and the ledger that 
 cross-checks would no longer match.
 
 Guardian's per-object permission rows (SignoffRequestUserObjectPermission, ...GroupObjectPermission)
-are deliberately not registered. The notification outbox is shown
-read-only, so an operator can see what is waiting or failing and why; delivery alone changes it."""
+are deliberately not registered."""
 
 from __future__ import annotations
 
@@ -27,7 +26,6 @@ from readiness.admin import ReadOnlyAdminMixin, pretty_json
 from .models import (
     Acknowledgement,
     InformedNotice,
-    OutboxMessage,
     PolicyChange,
     SignoffDecision,
     SignoffDelegation,
@@ -219,18 +217,6 @@ class WaiverAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         "decision_comment",
     )
     history_list_display = ("status",)
-
-
-# --- notification outbox --------------------------------------------------------------------------
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "request", "status", "attempts", "next_attempt_at", "sent_at")
-    list_filter = ("status", "event")
-    list_select_related = ("request__launch", "request__stage", "recipient")
-    search_fields = ("recipient__username", "recipient__email", "last_error", "request__launch__slug")
-    date_hierarchy = "created_at"
 
 
 @admin.register(StageStanding)

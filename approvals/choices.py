@@ -52,6 +52,23 @@ OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.RE
 UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved", "no_open_major_incident"})
 
 
+# The area whose Accountable may approve a waiver of each checklist item (executives may approve any).
+WAIVER_AREAS = {
+    "failure_rate_agreed": "model_quality",
+    "quality_evidence": "model_quality",
+    "data_classified": "data_retrieval",
+    "pii_policy": "policy",
+    "incident_owner": "infrastructure",
+    "slos_defined": "infrastructure",
+    "monitoring_dashboard": "infrastructure",
+    "rollback_plan": "infrastructure",
+    "incident_runbook": "infrastructure",
+    "feedback_loop": "user_experience",
+    "incidents_reviewed": "infrastructure",
+    "operating_within_slos": "infrastructure",
+}
+
+
 def unwaivable_reason(check_key: str) -> str:
     if check_key == "no_open_major_incident":
         return gettext("An open P0 or P1 incident cannot be waived; resolve it first.")
@@ -85,7 +102,7 @@ POLICY_CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class NotificationEvent(models.TextChoices):
-    """What an outbox message tells its recipient about."""
+    """What the sign-off workflow tells people about (registered in ``approvals.notices``)."""
 
     SIGNOFF_REQUESTED = "signoff_requested", _("Sign-off requested")
     SIGNOFF_DECIDED = "signoff_decided", _("Sign-off decided")
@@ -95,7 +112,6 @@ class NotificationEvent(models.TextChoices):
     WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
     STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")
-    REPORT_READY = "report_ready", _("Report ready")
     # Found by the scheduled sweeps (approvals.reminders), not by a service's transaction.
     SIGNOFF_STALE = "signoff_stale", _("Approval made stale by a change")
     SIGNOFF_EXPIRING = "signoff_expiring", _("Approval about to expire")
@@ -104,25 +120,5 @@ class NotificationEvent(models.TextChoices):
     ACKNOWLEDGEMENT_REQUESTED = "ack_requested", _("Acknowledgement asked")
     FACT_EXPIRING = "fact_expiring", _("About to expire")
     DIGEST = "digest", _("Daily digest")
-    DELIVERY_FAILED = "delivery_failed", _("A notification could not be delivered")
+    # The daily recertification (approvals.recertification).
     STAGE_LAPSED = "stage_lapsed", _("Stage no longer holds")
-
-
-class NotificationChannel(models.TextChoices):
-    """How an outbox message travels. In-app notices are not a channel of the outbox: every event
-    writes one, whatever the recipient's preferences."""
-
-    EMAIL = "email", _("E-mail")
-    SLACK = "slack", _("Slack")
-
-
-class DeliveryMode(models.TextChoices):
-    IMMEDIATE = "immediate", _("As it happens")
-    DIGEST = "digest", _("In one daily digest")
-
-
-class OutboxStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting to be sent")
-    SENT = "sent", _("Sent")
-    DROPPED = "dropped", _("Dropped: no longer relevant")
-    FAILED = "failed", _("Failed: gave up after repeated errors")

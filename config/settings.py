@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "readiness",
     "ledger",
     "raci",
+    "notifications",
     "approvals",
     "operations",
     "reports",
@@ -259,7 +260,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3500},
     },
     "deliver-notifications": {
-        "task": "approvals.tasks.deliver_notifications",
+        "task": "notifications.tasks.deliver_notifications",
         "schedule": 60.0,
         "options": {"expires": 55},  # a tick no worker took in time is dropped, not piled up
     },

@@ -3,7 +3,8 @@ from django.apps import AppConfig
 
 class OperationsConfig(AppConfig):
     """What happens after a stage is entered: incidents, SLI actuals, failure reviews, rollbacks
-    that happened and recertification. Depends on raci and readiness, never on approvals."""
+    that happened and recertification. Depends on notifications, raci and readiness, never on
+    approvals."""
 
     name = "operations"
     verbose_name = "Operations after launch"
@@ -13,5 +14,5 @@ class OperationsConfig(AppConfig):
         # rule of item 11; the receiver that records every rollback executed
         # (readiness.stage_events.stage_rolled_back, sent by the stage gate); verify_ledger's
         # cross-checks of incidents, post-mortems, rollback executions, failure reviews and daily
-        # SLI values against their entries.
-        from . import checklist_items, ledger_checks, services  # noqa: F401
+        # SLI values against their entries; the pages incidents send (notifications.events).
+        from . import checklist_items, ledger_checks, notices, services  # noqa: F401

@@ -19,19 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
-from approvals.choices import NotificationEvent
-from approvals.notifications import notify
 from approvals.recertification import stage_health
 from approvals.snapshot import launch_snapshot
 from ledger.chain import canonical_json, head_hash
 from ledger.models import LedgerEntry
+from notifications.services import notify
 from operations.models import ActionItem
 from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.i18n import english
 from readiness.models import Launch, LaunchEvaluation, RolloutStage
 
-from .choices import ReportKind, ReportStatus
+from .choices import ReportEvent, ReportKind, ReportStatus
 from .models import Report
 
 log = logging.getLogger(__name__)
@@ -322,7 +321,7 @@ def report_render(report_id: str) -> Report:
         report = Report.objects.select_related("launch", "requested_by").get(pk=report_id)
         if finished:  # only the render that made it ready tells whoever asked
             notify(
-                event=NotificationEvent.REPORT_READY,
+                event=ReportEvent.READY,
                 key=f"report:{report.pk}",
                 launch=report.launch,
                 actor=None,

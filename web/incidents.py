@@ -61,8 +61,8 @@ class PeopleField(RowsChoiceField):
 
 
 def raci_people(launch: Launch):
-    """The people on the launch's RACI: who may be named responder, notified or action owner
-    (nobody outside the launch is listed)."""
+    """The people on the launch's RACI: who may be named responder or action owner (nobody outside
+    the launch is listed)."""
     return (
         Stakeholder.objects.filter(assignments__area__launch=launch)
         .distinct()
@@ -85,19 +85,12 @@ class IncidentForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    notified = PeopleField(
-        label=gettext_lazy("Who was notified"),
-        queryset=Stakeholder.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
 
     def __init__(self, *args, launch: Launch, lowest: str | None = None, **kwargs) -> None:
         """``lowest``: the least severe level the user may choose (an incident's own severity, for
         someone who may raise it but not lower it)."""
         super().__init__(*args, **kwargs)
-        for name in ("responders", "notified"):
-            self.fields[name].queryset = raci_people(launch)
+        self.fields["responders"].queryset = raci_people(launch)
         if lowest is not None:
             self.fields["severity"].choices = [
                 (value, label) for value, label in Severity.choices if not is_lower_severity(value, lowest)
@@ -140,7 +133,7 @@ ActionItemFormSet = forms.formset_factory(ActionItemForm, extra=3)
 
 
 def _services_input(data: dict) -> dict:
-    return {**data, "responders": list(data["responders"]), "notified": list(data["notified"])}
+    return {**data, "responders": list(data["responders"])}
 
 
 @require_http_methods(["GET", "POST"])
@@ -194,13 +187,8 @@ def incident_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     incident = get_of_launch(Incident.objects, launch, pk)
     require_respond(request.user, launch)
     initial = {
-        **{
-            field: getattr(incident, field)
-            for field in IncidentForm.base_fields
-            if field not in ("responders", "notified")
-        },
+        **{field: getattr(incident, field) for field in IncidentForm.base_fields if field != "responders"},
         "responders": list(incident.responders.all()),
-        "notified": list(incident.notified.all()),
     }
     # Who may not lower the severity is not offered a lower one (the service refuses it too).
     lowest = None if severity_lowered_by(request.user, launch) else incident.severity

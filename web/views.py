@@ -19,10 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
 from approvals.models import PolicyChange
-from approvals.notifications import undelivered_messages
 from approvals.recertification import stage_health
 from approvals.selectors import stage_signoffs, version_changes
 from approvals.services.policy import may_decide_policy_change
+from notifications.selectors import undelivered_messages
 from operations.access import may_respond
 from operations.selectors import failure_reviews_of, launch_incidents
 from presentation.facts import fact_sections

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.access import DECIDE_REQUEST, get_acknowledgement_for, get_signoff_for
-from approvals.audience import sees_launch
 from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
 from approvals.routing import default_addressees
@@ -35,6 +34,7 @@ from approvals.services import (
 from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
+from notifications.audience import sees_launch
 from operations.models import Incident
 from presentation.facts import runs_awaiting
 from readiness.access import CHANGE_LAUNCH, get_launch_for

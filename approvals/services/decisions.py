@@ -4,12 +4,12 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ledger import chain
 from ledger.events import LedgerEvent
+from notifications.services import notify
 from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
@@ -21,7 +21,7 @@ from readiness.validators import clean_text
 
 from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, NotificationEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
-from ..notifications import notify, owner_and_accountables
+from ..notices import owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
 from ._common import locked_request, moment, refuse_if_closed
 
@@ -166,7 +166,7 @@ def signoff_decide(
             "outcome": outcome,
             "text": comment,
         },
-        link=reverse("web:decide", args=[signoff.pk]),
+        link=signoff.get_absolute_url(),
     )
     return decision
 
@@ -234,7 +234,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
             "person": person_name(actor),
             "text": reason,
         },
-        link=reverse("web:decide", args=[signoff.pk]),
+        link=signoff.get_absolute_url(),
     )
     return delegation
 

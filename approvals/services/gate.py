@@ -4,12 +4,12 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ledger import chain
 from ledger.events import LedgerEvent
+from notifications.services import notify
 from raci.choices import Role
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import Readiness, evaluate
@@ -22,7 +22,7 @@ from readiness.validators import clean_text
 
 from ..choices import NotificationEvent
 from ..models import Acknowledgement, InformedNotice, PolicyChange, SignoffRequest, Waiver
-from ..notifications import notify, people_on_launch
+from ..notices import people_on_launch
 from ..snapshot import fingerprint, launch_snapshot
 from ._common import moment, stage_of
 
@@ -179,5 +179,5 @@ def _notify_stage_change(event: str, launch: Launch, actor, from_name: str, to_n
         actor=actor,
         recipients=people_on_launch(launch),
         payload={"launch": launch.name, "from": from_name, "to": to_name, "person": person_name(actor), "text": reason},
-        link=reverse("web:launch", args=[launch.slug]),
+        link=launch.get_absolute_url(),
     )

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("approvals", "0022_move_ledger_out"),
+        ("approvals", "0024_move_ledger_out"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("readiness", "0009_eval_run_acceptance"),
     ]

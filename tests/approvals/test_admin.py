@@ -18,7 +18,6 @@ from approvals.choices import DecisionOutcome, RequestStatus
 from approvals.models import (
     Acknowledgement,
     InformedNotice,
-    OutboxMessage,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -37,6 +36,7 @@ from approvals.services import (
 )
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry, LedgerHead
+from notifications.models import OutboxMessage
 from raci.choices import Role, TeamFunction
 from raci.services import raci_assign
 from tests.builders import approve_signoffs, ready_launch, team_for

@@ -17,12 +17,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from approvals.choices import NotificationEvent
-from approvals.models import Notification, OutboxMessage, StageStanding
-from approvals.notifications import describe
+from approvals.models import StageStanding
 from approvals.recertification import SYSTEM, recertify
 from approvals.tasks import recertify_launches
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
+from notifications.events import describe
+from notifications.models import Notification, OutboxMessage
 from readiness.services import fact_version, launch_archive, launch_change
 from tests.builders import SERVING_VERSION, launch_at, ready_launch
 from tests.ledger.helpers import verify_ledger

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from approvals.choices import NotificationEvent
-from approvals.models import Notification
-from approvals.notifications import notify
+from notifications.models import Notification
+from notifications.services import notify
 from raci.choices import TeamFunction
 from raci.models import RaciAssignment, Stakeholder
 from readiness.models import Launch

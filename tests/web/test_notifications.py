@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.choices import NotificationEvent
-from approvals.models import Notification
-from approvals.notifications import notify
+from notifications.models import Notification
+from notifications.services import notify
 from tests.factories import LaunchFactory, UserFactory
 from tests.helpers import give_view
 from web.notifications import header_counts

@@ -10,9 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from approvals.choices import NotificationEvent, OutboxStatus
-from approvals.models import Notification, OutboxMessage
-from approvals.notifications import deliver_outbox, notify
+from approvals.choices import NotificationEvent
 from approvals.selectors import waivers_awaiting
 from approvals.services import (
     signoff_decide,
@@ -24,10 +22,14 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
+from notifications.choices import OutboxStatus
+from notifications.models import Notification, OutboxMessage
+from notifications.outbox import deliver_outbox
+from notifications.services import notify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import language_set
 from readiness.models import Launch
-from reports.choices import ReportKind
+from reports.choices import ReportEvent, ReportKind
 from reports.services import report_render, report_request
 from tests.builders import approve_signoffs, team_for
 from tests.factories import StakeholderFactory, UserFactory
@@ -235,7 +237,7 @@ def test_a_ready_report_tells_whoever_asked_once(launch, owner, monkeypatch, sen
     _report, mails = sent(report_render, str(report.pk))
     _again, again = sent(report_render, str(report.pk))  # already ready: no second notice
 
-    assert told(NotificationEvent.REPORT_READY) == {owner}
+    assert told(ReportEvent.READY) == {owner}
     assert list(mails) == [owner.email] and again == {}
     assert "Your report on Support assistant is ready to download." in mails[owner.email].body
     assert_links(mails[owner.email], f"/reports/{report.pk}/")

@@ -16,11 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from approvals import notifications
-from approvals.choices import NotificationChannel, NotificationEvent, OutboxStatus
-from approvals.models import Notification, OutboxMessage, SignoffRequest
-from approvals.notifications import deliver_outbox
+from approvals.choices import NotificationEvent
+from approvals.models import SignoffRequest
 from approvals.services import signoffs_request
+from notifications import outbox
+from notifications.choices import DeliveryEvent, OutboxStatus
+from notifications.models import Notification, OutboxMessage
+from notifications.outbox import deliver_outbox
+from notifications.services import notification_preferences_set, notify
 from raci.services import language_set
 from readiness.models import Launch
 from tests.helpers import give_view
@@ -84,8 +87,6 @@ def webhook(settings):
 @pytest.fixture
 def slack_only(addressee):
     """The addressee keeps Slack only, so each test has one message to follow."""
-    from approvals.services import notification_preferences_set
-
     notification_preferences_set(
         actor=addressee, email=False, slack=True, mode="immediate", quiet_from=None, quiet_until=None, time_zone=""
     )
@@ -105,7 +106,7 @@ def request_legal(launch, owner, addressee, message="Please review the data proc
 
 
 def slack_message(request) -> OutboxMessage:
-    return request.outbox_messages.get(channel=NotificationChannel.SLACK)
+    return request.outbox_messages.get(channel="slack")
 
 
 def test_the_post_reaches_the_team_channel_with_only_whom_it_is_for_and_a_link(
@@ -125,7 +126,7 @@ def test_the_post_reaches_the_team_channel_with_only_whom_it_is_for_and_a_link(
     }
     message = slack_message(request)
     assert (message.status, message.attempts, message.last_error) == (OutboxStatus.SENT, 1, "")
-    assert not request.outbox_messages.filter(channel=NotificationChannel.EMAIL).exists()
+    assert not request.outbox_messages.filter(channel="email").exists()
 
 
 def test_the_post_speaks_the_recipients_language(
@@ -156,13 +157,13 @@ def test_a_post_about_a_rollback_or_a_waiver_names_no_launch_stage_person_or_wor
     whom they are for and the link."""
     Launch.objects.filter(pk=launch.pk).update(name="Project Nightingale", slug="nightingale")
     launch.refresh_from_db()
-    give_view(slack_only, launch)  # only who sees the launch is told anything (tests/approvals/test_notice_audience.py)
+    give_view(slack_only, launch)  # only who sees the launch is told anything (tests/notifications/test_audience.py)
     for event, text in (
         (NotificationEvent.STAGE_ROLLED_BACK, "Rolled back: the breach at Acme is confirmed."),
         (NotificationEvent.WAIVER_DECIDED, "Approved: Acme's lawyers signed off in the meeting."),
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            notifications.notify(
+            notify(
                 event=event,
                 key=f"review:{event}",
                 launch=launch,
@@ -231,7 +232,7 @@ def test_a_500_is_retried_with_back_off_then_delivered_once(
 def test_a_webhook_that_keeps_failing_is_given_up_and_the_owner_is_told(
     launch, owner, slack_only, webhook, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(notifications, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 3)
     webhook.answers = [503]
     with django_capture_on_commit_callbacks(execute=True):
         request = request_legal(launch, owner, slack_only)
@@ -240,12 +241,12 @@ def test_a_webhook_that_keeps_failing_is_given_up_and_the_owner_is_told(
     assert deliver_outbox(now=later)["retrying"] == 1
     counts = deliver_outbox(now=later + datetime.timedelta(days=1))
     assert (counts["failed"], counts["sent"]) == (1, 1)  # given up; the owner's mail about it sent
-    assert deliver_outbox(now=later + datetime.timedelta(days=2)) == dict.fromkeys(notifications.OUTCOMES, 0)
+    assert deliver_outbox(now=later + datetime.timedelta(days=2)) == dict.fromkeys(outbox.OUTCOMES, 0)
 
     message = slack_message(request)
     assert (message.status, message.attempts) == (OutboxStatus.FAILED, 3)
     assert len(webhook.received) == 3
-    notice = Notification.objects.get(event=NotificationEvent.DELIVERY_FAILED)
+    notice = Notification.objects.get(event=DeliveryEvent.FAILED)
     assert notice.recipient == owner
     assert notice.key.startswith(f"outbox:{message.pk}:")
     assert notice.link == f"/launches/{launch.slug}/#undelivered"
@@ -283,8 +284,6 @@ def test_a_webhook_removed_from_the_settings_drops_its_messages_with_the_reason(
 def test_turning_slack_off_before_delivery_drops_the_message(
     launch, owner, slack_only, webhook, django_capture_on_commit_callbacks
 ):
-    from approvals.services import notification_preferences_set
-
     with django_capture_on_commit_callbacks(execute=False):
         request = request_legal(launch, owner, slack_only)
     notification_preferences_set(

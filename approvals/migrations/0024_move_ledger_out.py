@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("approvals", "0021_ledger_sealed_facts")]
+    dependencies = [("approvals", "0023_move_notifications_out")]
 
     operations = [
         migrations.SeparateDatabaseAndState(

@@ -1,14 +1,15 @@
 """Who may be told what about a launch: the one rule every channel follows when it delivers.
 
-A notice is delivered when its in-app row is written (``notifications.notify``), when its mail or
-Slack message leaves the outbox (``notifications._deliver_next``) and when a digest lists it
-(``reminders.digest``). Each asks here, at that moment, whether its reader sees the launch
+A notice is delivered when its in-app row is written (``notifications.notices.tell``), when its
+message leaves the outbox (``notifications.outbox``) and when a digest lists it
+(``approvals.reminders.digest``). Each asks here, at that moment, whether its reader sees the launch
 (``readiness.access.can_view``: the owner, a role's grant, an executive, a superuser). Someone who
-does not is told nothing about it, with two exceptions that carry no launch, no stage and nobody's
-words (``blind``): a withdrawal (withdrawing the request is what takes an outside addressee's view
-away, and they must learn that nothing is asked of them any more) and an escalation (it goes to the
-function's leads by post, when the area has no Accountable to ask; they need to know whom to chase,
-not what the launch is)."""
+does not is told nothing about it, except of the events registered with blind wording
+(``notifications.events``), told without the launch, its stages or anyone's words (``blind``): a
+withdrawal (withdrawing the request is what takes an outside addressee's view away, and they must
+learn that nothing is asked of them any more) and an escalation (it goes to the function's leads
+by post, when the area has no Accountable to ask; they need to know whom to chase, not what the
+launch is)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,6 @@ from raci.choices import TeamFunction
 from raci.models import Team
 from readiness.access import settle_access
 from readiness.models import LaunchUserObjectPermission
-
-from .choices import NotificationEvent
-
-TOLD_WITHOUT_SEEING = frozenset({NotificationEvent.SIGNOFF_WITHDRAWN, NotificationEvent.SIGNOFF_ESCALATED})
 
 # What a blind notice keeps of its payload: whose sign-off, who acted or waits, and when.
 BLIND_KEEPS = frozenset({"function", "person", "people", "due", "days", "level"})
@@ -78,5 +75,5 @@ def seeing(launch, people: Iterable) -> set[int]:
 
 def blind(payload: dict) -> dict:
     """``payload`` without the launch, its stages or what anyone wrote, marked so the wording
-    (``notifications.describe``) says what happened without them."""
+    (``notifications.events.describe``) says what happened without them."""
     return {**{key: value for key, value in payload.items() if key in BLIND_KEEPS}, "blind": True}

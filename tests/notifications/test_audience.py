@@ -1,5 +1,5 @@
 """Every channel (the in-app notice, mail, the daily digest, Slack) tells only people who see the
-launch when it is delivered (``approvals.audience``). A slot holder who left the function is told
+launch when it is delivered (``notifications.audience``). A slot holder who left the function is told
 nothing of a stage rollback; a former owner is told nothing of the waiver they asked for; people
 who see the launch still get each. A withdrawal or an escalation to someone who does not see the
 launch reaches them blind: no launch, no stage, nobody's words."""
@@ -11,12 +11,15 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from approvals import notifications
-from approvals.choices import DeliveryMode, NotificationChannel, NotificationEvent, OutboxStatus
-from approvals.models import Notification, NotificationPreference, OutboxMessage
-from approvals.notifications import deliver_outbox
+from approvals.choices import NotificationEvent
 from approvals.reminders import sweep_digests, sweep_overdue
 from approvals.services import signoff_withdraw, signoffs_request, stage_rollback, waiver_decide, waiver_request
+from notifications.channels import slack
+from notifications.choices import DeliveryMode, OutboxStatus
+from notifications.events import describe
+from notifications.models import Notification, NotificationPreference, OutboxMessage
+from notifications.outbox import deliver_outbox
+from notifications.services import notify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder
 from readiness.access import can_view
@@ -36,7 +39,7 @@ def slack_posts(settings, monkeypatch):
     """Every Slack post, as (webhook, text); the Security and Legal teams have webhooks."""
     settings.SLACK_WEBHOOKS = {"Security team": "http://127.0.0.1:9/security", "Legal team": "http://127.0.0.1:9/legal"}
     posts = []
-    monkeypatch.setattr(notifications.slack, "post", lambda url, text: posts.append((url, text)))
+    monkeypatch.setattr(slack, "post", lambda url, text: posts.append((url, text)))
     return posts
 
 
@@ -115,7 +118,7 @@ def test_whoever_sees_the_launch_is_told_of_the_rollback_in_app_by_mail_and_on_s
 
     (notice,) = Notification.objects.filter(recipient=responsible, event=NotificationEvent.STAGE_ROLLED_BACK)
     assert notice.payload["launch"] == "Project Nightingale" and notice.payload["text"] == REASON
-    assert sorted(everything_for(responsible)["messages"]) == [NotificationChannel.EMAIL, NotificationChannel.SLACK]
+    assert sorted(everything_for(responsible)["messages"]) == ["email", "slack"]
     (mail,) = [mail for mail in mailoutbox if responsible.email in mail.to]
     assert "Project Nightingale" in mail.subject and REASON in mail.body
     assert [url for url, text in slack_posts if responsible.get_full_name() in text] == ["http://127.0.0.1:9/legal"]
@@ -220,7 +223,7 @@ def test_an_outside_addressee_learns_of_a_withdrawal_without_the_launch_or_the_r
 
     assert not can_view(outsider.user, launch)
     (notice,) = Notification.objects.filter(recipient=outsider.user, event=NotificationEvent.SIGNOFF_WITHDRAWN)
-    subject, lines = notifications.describe(notice.event, notice.payload)
+    subject, lines = describe(notice.event, notice.payload)
     assert lines == [
         f"{launch.owner.get_full_name()} withdrew a request for your Legal sign-off; nothing is asked of you any more."
     ]
@@ -239,7 +242,7 @@ def test_a_digest_lists_a_withdrawal_to_an_outside_addressee_without_the_launch(
 
     (digest,) = Notification.objects.filter(event=NotificationEvent.DIGEST, recipient=outsider.user)
     assert digest.payload["notices"] == [{"event": NotificationEvent.SIGNOFF_WITHDRAWN, "launch": "", "link": ""}]
-    subject, lines = notifications.describe(digest.event, digest.payload)
+    subject, lines = describe(digest.event, digest.payload)
     assert "Notice: Sign-off withdrawn." in lines
     assert_blind([subject, *lines], "walked away")
 
@@ -260,7 +263,7 @@ def test_an_escalation_to_a_function_lead_off_the_launch_names_whom_to_chase_not
     deliver_outbox()
 
     (notice,) = Notification.objects.filter(recipient=lead.user, event=NotificationEvent.SIGNOFF_ESCALATED)
-    subject, lines = notifications.describe(notice.event, notice.payload)
+    subject, lines = describe(notice.event, notice.payload)
     assert lines[0].startswith("Escalated to you: a Legal sign-off was due on ")
     assert lines[0].endswith(f"it waits for {addressee.get_full_name()}.")
     (mail,) = [mail for mail in mailoutbox if mail.to == ["lead@example.com"]]
@@ -275,7 +278,7 @@ def test_a_notice_written_while_the_reader_saw_the_launch_is_sent_blind_if_they_
     """Written to someone who saw the launch, waiting in the outbox (the broker was down), and
     delivered after they lost sight of it: a withdrawal goes blind, anything else is dropped."""
     for event in (NotificationEvent.SIGNOFF_WITHDRAWN, NotificationEvent.STAGE_ROLLED_BACK):
-        notifications.notify(
+        notify(
             event=event,
             key=f"late:{event}",
             launch=launch,

@@ -1,7 +1,7 @@
 """How each person wants to be told: the rules the outbox applies, in one place.
 
-- Which channels: e-mail when it is on and the person has an address; Slack when it is on and one
-  of their teams has a webhook in ``settings.SLACK_WEBHOOKS`` (``channels_for``).
+- Which channels: those they left on that can reach them now (each channel's ``reachable``: e-mail
+  when they have an address, Slack when one of their teams has a webhook); ``recipient_channels``.
 - When: at once, or held for the daily digest (``wants_immediately``); in-app notices are always
   written at once, whatever the preference.
 - Quiet hours: nothing is sent while they last, in the person's time zone (``quiet_hours_end``).
@@ -12,26 +12,23 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
 
-from .choices import DeliveryMode, NotificationChannel, NotificationEvent
+from . import channels, events
+from .choices import DeliveryMode
 from .models import NotificationPreference
 
 DEFAULTS = NotificationPreference(email=True, slack=True, mode=DeliveryMode.IMMEDIATE)
 
-# Events a person in digest mode still gets at once: the digest itself, and news that someone on
-# their launch could not be reached (they must act on it today, not tomorrow).
-NEVER_HELD_FOR_DIGEST = frozenset({NotificationEvent.DIGEST, NotificationEvent.DELIVERY_FAILED})
-
 
 def wants_immediately(preference: NotificationPreference | None, event: str) -> bool:
-    """Whether an e-mail or Slack message about ``event`` goes out now (True) or waits for the
-    person's daily digest (False). The digest itself and delivery failures are never held back."""
+    """Whether a message about ``event`` goes out now (True) or waits for the person's daily
+    digest (False). Events registered as never held (the digest itself, delivery failures: they
+    must be acted on today, not tomorrow) always go at once."""
     preference = preference or DEFAULTS
-    return preference.mode != DeliveryMode.DIGEST or event in NEVER_HELD_FOR_DIGEST
+    return preference.mode != DeliveryMode.DIGEST or not events.held_for_digest(event)
 
 
 def preference_of(user) -> NotificationPreference:
@@ -54,41 +51,17 @@ def _default(user) -> NotificationPreference:
     return NotificationPreference(user=user, email=True, slack=True, mode=DeliveryMode.IMMEDIATE)
 
 
-def slack_team_names(users: Iterable) -> dict[int, list[str]]:
-    """For each of ``users`` (by id) the names of their teams that have a Slack webhook, sorted;
-    one query, none when no webhook is configured."""
-    from raci.models import Team
-
-    webhooks = settings.SLACK_WEBHOOKS
-    found: dict[int, list[str]] = defaultdict(list)
-    if not webhooks:
-        return found
-    rows = (
-        Team.objects.filter(name__in=list(webhooks), members__user__in=[u.pk for u in users])
-        .values_list("members__user_id", "name")
-        .order_by("name")
-    )
-    for user_id, name in rows:
-        found[user_id].append(name)
-    return found
-
-
-def slack_webhook(team_names: list[str]) -> str | None:
-    """The webhook of the first of ``team_names`` that still has one configured."""
-    return next((settings.SLACK_WEBHOOKS[name] for name in team_names if name in settings.SLACK_WEBHOOKS), None)
-
-
-def channels_for(person, preference: NotificationPreference, slack_teams: list[str], event: str) -> list[str]:
-    """The outbox channels ``person`` gets a message about ``event`` on now: none while they take
-    their news in a digest (see ``wants_immediately``)."""
-    if not wants_immediately(preference, event):
-        return []
-    channels = []
-    if preference.email and person.email:
-        channels.append(NotificationChannel.EMAIL)
-    if preference.slack and slack_teams:
-        channels.append(NotificationChannel.SLACK)
-    return channels
+def recipient_channels(event: str, people: Iterable) -> dict[int, list[str]]:
+    """By person id, the channels each of the active ``people`` wants a message about ``event`` on
+    now: none while they take their news in a digest. One query for the preferences and at most
+    one per channel, however many people."""
+    people = [person for person in people if person.is_active]
+    if not people:
+        return {}
+    preferences = preferences_of(people)
+    immediate = [person for person in people if wants_immediately(preferences[person.pk], event)]
+    reached = {channel.name: channel.reachable(immediate, preferences) for channel in channels.all_channels()}
+    return {person.pk: [name for name, ids in reached.items() if person.pk in ids] for person in people}
 
 
 def time_zone_of(preference: NotificationPreference) -> zoneinfo.ZoneInfo:

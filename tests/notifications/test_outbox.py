@@ -19,14 +19,17 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from approvals import notifications
-from approvals.choices import NotificationEvent, OutboxStatus
-from approvals.models import OutboxMessage, SignoffRequest
-from approvals.notifications import deliver_outbox
+from approvals.choices import NotificationEvent
+from approvals.models import SignoffRequest
 from approvals.services import signoff_withdraw, signoffs_request
-from approvals.tasks import deliver_notifications
 from config.celery import app as project_app
 from ledger.verification import verify
+from notifications import outbox, services
+from notifications.channels import email
+from notifications.choices import DeliveryEvent, OutboxStatus
+from notifications.models import OutboxMessage
+from notifications.outbox import deliver_outbox
+from notifications.tasks import deliver_notifications
 from readiness.choices import Classification
 from readiness.models import Launch
 from tests.builders import ready_launch
@@ -34,7 +37,8 @@ from tests.factories import UserFactory, seal
 
 pytestmark = pytest.mark.django_db
 
-LOGGER = "approvals.notifications"
+# Where enqueueing failures are logged, and where the drain logs retries and give-ups.
+SERVICES_LOG, OUTBOX_LOG = "notifications.services", "notifications.outbox"
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +66,7 @@ def call_command_output(*args) -> str:
 
 def deliveries(callbacks) -> list:
     """The on-commit callbacks that enqueue mail (the ledger's anchor writes are the others)."""
-    return [callback for callback in callbacks if getattr(callback, "func", None) is notifications.enqueue_delivery]
+    return [callback for callback in callbacks if getattr(callback, "func", None) is services.enqueue_delivery]
 
 
 def statuses(**filters) -> list[str]:
@@ -104,13 +108,13 @@ class FlakyMailServer:
         return send_mail_for_real(**kwargs)
 
 
-send_mail_for_real = notifications.send_mail
+send_mail_for_real = email.send_mail
 
 
 @pytest.fixture
 def mail_server_down(monkeypatch):
     server = FlakyMailServer(smtplib.SMTPServerDisconnected("Connection unexpectedly closed"))
-    monkeypatch.setattr(notifications, "send_mail", server)
+    monkeypatch.setattr(email, "send_mail", server)
     return server
 
 
@@ -139,7 +143,7 @@ def test_requesting_sign_offs_mails_each_addressee_once_after_commit(
             )
             assert f"Olive Owner asks for your sign-off by {due.isoformat()}" in mail.body
             assert "Eval report attached." in mail.body
-            message = OutboxMessage.objects.get(request=request, recipient=person)
+            message = request.outbox_messages.get(recipient=person)
             assert message.event == NotificationEvent.SIGNOFF_REQUESTED
             assert (message.status, message.attempts, message.last_error) == (OutboxStatus.SENT, 1, "")
             assert message.sent_at is not None
@@ -153,7 +157,7 @@ def test_nothing_is_sent_before_the_request_is_committed(launch, owner, mailoutb
 
     assert len(deliveries(callbacks)) == 1
     assert mailoutbox == []
-    assert statuses(request__in=requests) == [OutboxStatus.PENDING] * 2
+    assert statuses(subject_id__in=[r.pk for r in requests]) == [OutboxStatus.PENDING] * 2
 
 
 def test_a_request_to_several_people_is_one_mail_to_each(
@@ -197,7 +201,9 @@ def test_one_message_per_event_request_and_recipient(launch, owner, django_captu
     message = request.outbox_messages.get()
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        OutboxMessage.objects.create(event=message.event, request=request, recipient=message.recipient)
+        OutboxMessage.objects.create(
+            event=message.event, subject=request, recipient=message.recipient, channel=message.channel
+        )
 
 
 # --- the broker is down ----------------------------------------------------------------------------
@@ -206,13 +212,13 @@ def test_one_message_per_event_request_and_recipient(launch, owner, django_captu
 def test_with_the_broker_down_the_request_is_saved_and_a_later_drain_sends_the_mail(
     launch, owner, broker_down, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
-    with caplog.at_level(logging.ERROR, logger=LOGGER), django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level(logging.ERROR, logger=SERVICES_LOG), django_capture_on_commit_callbacks(execute=True):
         requests = signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
     assert SignoffRequest.objects.filter(pk__in=[r.pk for r in requests], status="pending").count() == 2
     assert statuses() == [OutboxStatus.PENDING] * 2
     assert mailoutbox == []
-    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    (record,) = [r for r in caplog.records if r.name == SERVICES_LOG]
     assert "stay pending for the periodic drain" in record.getMessage()
     assert record.exc_info[0] is BrokerUnavailable
 
@@ -232,14 +238,14 @@ def test_with_no_broker_reachable_at_all_the_request_still_returns(
     app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0")
     app.set_current()
     try:
-        with caplog.at_level(logging.ERROR, logger=LOGGER), django_capture_on_commit_callbacks(execute=True):
+        with caplog.at_level(logging.ERROR, logger=SERVICES_LOG), django_capture_on_commit_callbacks(execute=True):
             request = request_ml(launch, owner)
     finally:
         project_app.set_current()
 
     assert request.pk is not None
     assert statuses() == [OutboxStatus.PENDING]
-    assert any(r.name == LOGGER and r.exc_info for r in caplog.records)
+    assert any(r.name == SERVICES_LOG and r.exc_info for r in caplog.records)
     assert deliver_notifications.delay().get() == {"sent": 1, "dropped": 0, "retrying": 0, "failed": 0}
     assert len(mailoutbox) == 1
 
@@ -263,16 +269,30 @@ def test_the_command_sends_at_most_its_limit_and_says_what_is_left(
 def test_the_periodic_drain_is_scheduled_every_minute():
     (entry,) = [e for e in project_app.conf.beat_schedule.values() if e["task"] == deliver_notifications.name]
     assert entry["schedule"] == 60.0
-    assert deliver_notifications.name == "approvals.tasks.deliver_notifications"
+    assert deliver_notifications.name == "notifications.tasks.deliver_notifications"
 
 
 # --- the mail server fails -------------------------------------------------------------------------
 
 
+def test_a_mail_server_that_never_answers_fails_the_attempt_instead_of_holding_the_worker(settings):
+    """Without a timeout Django's SMTP connection waits for ever: the drain holds the message's lock
+    (on SQLite, the database's write lock, which every request waits for), the message is never
+    recorded as failing, and its owner never hears of it."""
+    from django.core.mail import get_connection
+
+    import config.settings as project_settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert get_connection().timeout == project_settings.EMAIL_TIMEOUT
+    # Shorter than SQLite's wait for the write lock, so a request behind a drain waits, never fails.
+    assert 0 < project_settings.EMAIL_TIMEOUT < project_settings._SQLITE_OPTIONS["timeout"]
+
+
 def test_a_mail_error_is_recorded_backed_off_and_retried_until_sent_once(
     launch, owner, mail_server_down, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
-    with caplog.at_level(logging.WARNING, logger=LOGGER), django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level(logging.WARNING, logger=OUTBOX_LOG), django_capture_on_commit_callbacks(execute=True):
         request = request_ml(launch, owner)  # does not raise
 
     message = request.outbox_messages.get()
@@ -280,7 +300,7 @@ def test_a_mail_error_is_recorded_backed_off_and_retried_until_sent_once(
     assert message.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
     first_retry = message.next_attempt_at
     assert first_retry - message.created_at >= datetime.timedelta(minutes=1)
-    assert any(r.name == LOGGER and r.exc_info for r in caplog.records)
+    assert any(r.name == OUTBOX_LOG and r.exc_info for r in caplog.records)
 
     # Not due yet: a drain right away leaves it alone.
     assert deliver_outbox()["retrying"] == 0
@@ -313,7 +333,7 @@ def test_one_failing_message_does_not_stop_the_others(
             raise smtplib.SMTPRecipientsRefused({unlucky: (550, b"mailbox unavailable")})
         return send_mail_for_real(**kwargs)
 
-    monkeypatch.setattr(notifications, "send_mail", send_mail)
+    monkeypatch.setattr(email, "send_mail", send_mail)
 
     assert deliver_outbox() == {"sent": 1, "dropped": 0, "retrying": 1, "failed": 0}
     assert [mail.to for mail in mailoutbox] == [[requests[1].addressees.get().email]]
@@ -339,12 +359,12 @@ def test_a_header_breaking_launch_name_fails_the_mail_not_the_request(
 def test_a_message_that_keeps_failing_is_given_up_and_logged(
     launch, owner, mail_server_down, monkeypatch, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(notifications, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 3)
     with django_capture_on_commit_callbacks(execute=True):
         request = request_ml(launch, owner)
     later = timezone.now() + datetime.timedelta(days=1)
 
-    with caplog.at_level(logging.ERROR, logger=LOGGER):
+    with caplog.at_level(logging.ERROR, logger=OUTBOX_LOG):
         assert deliver_outbox(now=later)["retrying"] == 1
         # Given up; the owner's notice of it is mailed in the same drain (and fails too, for now).
         assert deliver_outbox(now=later + datetime.timedelta(days=1)) == {
@@ -357,8 +377,8 @@ def test_a_message_that_keeps_failing_is_given_up_and_logged(
     message = request.outbox_messages.get()
     assert (message.status, message.attempts, message.sent_at) == (OutboxStatus.FAILED, 3, None)
     assert mail_server_down.calls == 4
-    assert any("Gave up on outbox message" in r.getMessage() for r in caplog.records if r.name == LOGGER)
-    (told,) = OutboxMessage.objects.filter(event=NotificationEvent.DELIVERY_FAILED)
+    assert any("Gave up on outbox message" in r.getMessage() for r in caplog.records if r.name == OUTBOX_LOG)
+    (told,) = OutboxMessage.objects.filter(event=DeliveryEvent.FAILED)
     assert (told.recipient, told.status) == (owner, OutboxStatus.PENDING)
     mail_server_down.down = False
     assert deliver_outbox(now=later + datetime.timedelta(days=2))["sent"] == 1
@@ -387,8 +407,8 @@ def test_a_message_sent_again_carries_the_same_message_id(
     assert deliver_outbox()["sent"] == 1
     first, again = mailoutbox
     sent_ids = [mail.message()["Message-ID"] for mail in (first, again)]
-    assert sent_ids == [notifications.message_id(message)] * 2
-    assert notifications.message_id(OutboxMessage(pk=message.pk + 1, created_at=message.created_at)) != sent_ids[0]
+    assert sent_ids == [email.message_id(message)] * 2
+    assert email.message_id(OutboxMessage(pk=message.pk + 1, created_at=message.created_at)) != sent_ids[0]
 
 
 def test_draining_twice_sends_each_mail_once(launch, owner, mailoutbox, django_capture_on_commit_callbacks):
@@ -403,7 +423,7 @@ def test_draining_twice_sends_each_mail_once(launch, owner, mailoutbox, django_c
     assert call_command_output("deliver_notifications").startswith("Outbox: 0 sent,")
 
     assert len(mailoutbox) == 2
-    assert statuses(request__in=requests) == [OutboxStatus.SENT] * 2
+    assert statuses(subject_id__in=[r.pk for r in requests]) == [OutboxStatus.SENT] * 2
 
 
 def test_delivering_given_ids_leaves_other_messages_alone(
@@ -413,7 +433,7 @@ def test_delivering_given_ids_leaves_other_messages_alone(
         first, second = signoffs_request(actor=owner, launch=launch, stage=stage(launch, "Internal"))
 
     assert deliver_outbox(message_ids=[first.outbox_messages.get().pk])["sent"] == 1
-    assert statuses(request=second) == [OutboxStatus.PENDING]
+    assert statuses(subject_id=second.pk) == [OutboxStatus.PENDING]
     assert len(mailoutbox) == 1
 
 
@@ -432,7 +452,7 @@ def test_a_request_superseded_before_commit_is_not_mailed(
     dropped = first.outbox_messages.get()
     assert dropped.status == OutboxStatus.DROPPED
     assert dropped.last_error == "Not sent: the request was superseded by a newer request before delivery."
-    assert statuses(request=again) == [OutboxStatus.SENT]
+    assert statuses(subject_id=again.pk) == [OutboxStatus.SENT]
 
 
 def test_a_withdrawn_request_is_not_mailed_only_its_withdrawal(
@@ -443,7 +463,7 @@ def test_a_withdrawn_request_is_not_mailed_only_its_withdrawal(
     signoff_withdraw(actor=owner, signoff=request)
 
     assert deliver_outbox() == {"sent": 1, "dropped": 1, "retrying": 0, "failed": 0}
-    assert statuses(request=request) == [OutboxStatus.DROPPED]
+    assert statuses(subject_id=request.pk) == [OutboxStatus.DROPPED]
     (mail,) = mailoutbox
     assert mail.subject == "[Preflight] Support assistant: Sign-off withdrawn"
     assert mail.to == [request.addressees.get().email]
@@ -461,7 +481,7 @@ def test_a_deactivated_recipient_is_not_mailed(launch, owner, mailoutbox, django
 
 
 def test_an_empty_outbox_drains_to_nothing(db, mailoutbox):
-    assert deliver_outbox(message_ids=[987654]) == dict.fromkeys(notifications.OUTCOMES, 0)
+    assert deliver_outbox(message_ids=[987654]) == dict.fromkeys(outbox.OUTCOMES, 0)
     assert (
         call_command_output("deliver_notifications") == "Outbox: 0 sent, 0 dropped, 0 retrying, 0 failed; 0 pending.\n"
     )
@@ -486,11 +506,19 @@ def on_postgresql(test):
 @pytest.fixture
 def many_messages(monkeypatch):
     """A committed request and 30 pending messages about it, as if the broker had been down."""
-    monkeypatch.setattr(notifications, "enqueue_delivery", lambda message_ids: None)
+    monkeypatch.setattr(services, "enqueue_delivery", lambda message_ids: None)
     launch = ready_launch(slug="assistant")
     request = request_ml(launch, launch.owner)
+    written = request.outbox_messages.get()
     OutboxMessage.objects.bulk_create(
-        OutboxMessage(event=NotificationEvent.SIGNOFF_REQUESTED, request=request, recipient=UserFactory())
+        OutboxMessage(
+            event=written.event,
+            subject=request,
+            recipient=UserFactory(),
+            channel="email",
+            payload=written.payload,
+            link=written.link,
+        )
         for _ in range(29)
     )
     return list(OutboxMessage.objects.values_list("recipient__email", flat=True))
@@ -524,7 +552,7 @@ def test_concurrent_drains_send_each_mail_once(round_, many_messages, monkeypatc
         time.sleep(0.005)  # long enough for the drains to overlap
         return send_mail_for_real(**kwargs)
 
-    monkeypatch.setattr(notifications, "send_mail", slow_send_mail)
+    monkeypatch.setattr(email, "send_mail", slow_send_mail)
     barrier = threading.Barrier(3)
 
     def drain():
@@ -549,7 +577,7 @@ def test_a_drain_skips_the_message_another_drain_is_sending_instead_of_waiting(m
             assert release.wait(30)  # ... until the second drain has finished
         return send_mail_for_real(**kwargs)
 
-    monkeypatch.setattr(notifications, "send_mail", send_mail)
+    monkeypatch.setattr(email, "send_mail", send_mail)
 
     def first():
         return deliver_outbox(limit=1)

@@ -1,12 +1,12 @@
-"""`manage.py deliver_notifications`: send the outbox's pending mail that is due, by hand or from
+"""`manage.py deliver_notifications`: send the outbox's pending messages that are due, by hand or from
 cron; the same work the periodic Celery task does, for machines without a broker or beat."""
 
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
 
-from approvals.choices import OutboxStatus
-from approvals.models import OutboxMessage
-from approvals.notifications import DRAIN_LIMIT, deliver_outbox
+from notifications.choices import OutboxStatus
+from notifications.models import OutboxMessage
+from notifications.outbox import DRAIN_LIMIT, deliver_outbox
 
 
 class Command(BaseCommand):
