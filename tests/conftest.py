@@ -58,11 +58,11 @@ def flush_past_the_ledger_guards():
     """On PostgreSQL, triggers refuse TRUNCATE of the sign-off record, which is how Django empties
     the database after a transactional test. The tests' flush (and only theirs) lifts the guards for
     its own statement, as the tables' owner, and puts them back in the same transaction."""
-    import importlib
-
     from django.db.backends.postgresql.operations import DatabaseOperations
 
-    guarded = importlib.import_module("approvals.migrations.0006_ledger_triggers_always").GUARDED
+    from tests.helpers import record_guards
+
+    guarded = record_guards()
     lift = [f"ALTER TABLE {table} DISABLE TRIGGER {name}" for table, names in guarded.items() for name in names]
     restore = [
         f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}" for table, names in guarded.items() for name in names

@@ -1,32 +1,77 @@
-"""The ledger's models, moved here from ``approvals`` without touching the database.
+"""The ledger's models, taken over from ``approvals`` with their tables.
 
-``approvals`` 0022 forgets them and this migration takes them over (``SeparateDatabaseAndState``):
-the tables keep their names (``approvals_ledgerentry``, ``approvals_ledgerhead``), so the rows, the
-chain and the PostgreSQL triggers of ``approvals`` 0002 and 0006 stay as they are. Their content
-types are relabelled, so permissions granted on them and the admin's log keep pointing at them."""
+``approvals`` 0024 forgets them and this migration takes them over (``SeparateDatabaseAndState``):
+the tables keep their names (``approvals_ledgerentry``, ``approvals_ledgerhead``), so on a database
+that ran ``approvals``' old chain the rows, the chain and the PostgreSQL guards of ``approvals`` 0002
+and 0006 stay as they are. A fresh database runs ``approvals``' squashed migration, which no longer
+knows these models: here it gets their tables and, on PostgreSQL, their guards (``GUARDS``, written
+so that running them again over the old chain's changes nothing). Their content types are
+relabelled, so permissions granted on them and the admin's log keep pointing at them."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-MODELS = ("ledgerentry", "ledgerhead")
+from ledger.moved_tables import content_types_moved, tables_unless_present
+
+MODELS = ("LedgerHead", "LedgerEntry")
+
+# On PostgreSQL: entries are append-only; the head only moves forward one entry at a time and is
+# never deleted (so it cannot be rolled back to hide entries cut off the end); TRUNCATE of either
+# is refused; every guard fires ALWAYS, also for a session with session_replication_role = replica.
+# A superuser or the tables' owner can still drop a trigger: the README says to run the app as a
+# role that owns nothing, and verify_ledger (the keyed MAC, the cross-checks, the anchors) catches
+# what such a person changes.
+GUARDS = """
+CREATE OR REPLACE FUNCTION approvals_ledger_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'approvals_ledgerentry is append-only: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION approvals_refuse_truncate() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% is part of the sign-off record: TRUNCATE refused', TG_TABLE_NAME;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION approvals_ledger_head_forward_only() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.sequence = OLD.sequence + 1 THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'approvals_ledgerhead only moves forward one entry at a time: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+
+DROP TRIGGER IF EXISTS approvals_ledger_append_only ON approvals_ledgerentry;
+CREATE TRIGGER approvals_ledger_append_only BEFORE UPDATE OR DELETE ON approvals_ledgerentry
+    FOR EACH ROW EXECUTE FUNCTION approvals_ledger_append_only();
+DROP TRIGGER IF EXISTS approvals_ledger_no_truncate ON approvals_ledgerentry;
+CREATE TRIGGER approvals_ledger_no_truncate BEFORE TRUNCATE ON approvals_ledgerentry
+    FOR EACH STATEMENT EXECUTE FUNCTION approvals_refuse_truncate();
+DROP TRIGGER IF EXISTS approvals_ledger_head_no_truncate ON approvals_ledgerhead;
+CREATE TRIGGER approvals_ledger_head_no_truncate BEFORE TRUNCATE ON approvals_ledgerhead
+    FOR EACH STATEMENT EXECUTE FUNCTION approvals_refuse_truncate();
+DROP TRIGGER IF EXISTS approvals_ledger_head_forward_only ON approvals_ledgerhead;
+CREATE TRIGGER approvals_ledger_head_forward_only BEFORE UPDATE OR DELETE ON approvals_ledgerhead
+    FOR EACH ROW EXECUTE FUNCTION approvals_ledger_head_forward_only();
+
+ALTER TABLE approvals_ledgerentry ENABLE ALWAYS TRIGGER approvals_ledger_append_only;
+ALTER TABLE approvals_ledgerentry ENABLE ALWAYS TRIGGER approvals_ledger_no_truncate;
+ALTER TABLE approvals_ledgerhead ENABLE ALWAYS TRIGGER approvals_ledger_head_no_truncate;
+ALTER TABLE approvals_ledgerhead ENABLE ALWAYS TRIGGER approvals_ledger_head_forward_only;
+"""
+
+# Every guard, by table, for the test suite's flush (tests/conftest.py).
+GUARDED = {
+    "approvals_ledgerentry": ("approvals_ledger_append_only", "approvals_ledger_no_truncate"),
+    "approvals_ledgerhead": ("approvals_ledger_head_no_truncate", "approvals_ledger_head_forward_only"),
+}
 
 
-def _relabel(apps, schema_editor, source: str, target: str) -> None:
-    """Move the models' content types from ``source`` to ``target``, unless ``target`` already has
-    one (then the old one is left as it is, stale, with whatever points at it)."""
-    content_types = apps.get_model("contenttypes", "ContentType").objects.db_manager(schema_editor.connection.alias)
-    for model in MODELS:
-        if not content_types.filter(app_label=target, model=model).exists():
-            content_types.filter(app_label=source, model=model).update(app_label=target)
-    content_types.clear_cache()
-
-
-def to_ledger(apps, schema_editor):
-    _relabel(apps, schema_editor, "approvals", "ledger")
-
-
-def to_approvals(apps, schema_editor):
-    _relabel(apps, schema_editor, "ledger", "approvals")
+def guard(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(GUARDS, params=None)
 
 
 class Migration(migrations.Migration):
@@ -175,5 +220,7 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(to_ledger, to_approvals),
+        tables_unless_present("ledger", MODELS),
+        migrations.RunPython(guard, migrations.RunPython.noop),
+        content_types_moved(MODELS, source="approvals", target="ledger"),
     ]

@@ -1,6 +1,8 @@
 """The notification models, taken over from ``approvals`` (``approvals 0023``) with their tables,
-which keep the names they had there: only the migration state is created here. Their content
-types (and so their admin permissions) follow them."""
+which keep the names they had there. On a database that ran ``approvals``' old chain only the
+migration state is created here; a fresh database, which runs ``approvals``' squashed migration
+instead, gets the tables (``ledger.moved_tables``). Their content types (and so their admin
+permissions) follow them."""
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -9,36 +11,10 @@ import notifications.events
 from django.conf import settings
 from django.db import migrations, models
 
-
-MODELS = ("notification", "notificationpreference", "outboxmessage")
-
-
-def _relabel(apps, source: str, target: str) -> None:
-    """Move the models' content types from ``source`` to ``target``, so the permissions granted on
-    them (the outbox's admin) keep working. Where ``target`` already has one, its permissions take
-    over the old one's and the old one goes."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    Permission = apps.get_model("auth", "Permission")
-    for model in MODELS:
-        old = ContentType.objects.filter(app_label=source, model=model).first()
-        if old is None:
-            continue
-        new = ContentType.objects.filter(app_label=target, model=model).first()
-        if new is None:
-            old.app_label = target
-            old.save(update_fields=["app_label"])
-            continue
-        taken = set(Permission.objects.filter(content_type=new).values_list("codename", flat=True))
-        Permission.objects.filter(content_type=old).exclude(codename__in=taken).update(content_type=new)
-        old.delete()
+from ledger.moved_tables import content_types_moved, tables_unless_present
 
 
-def to_notifications(apps, schema_editor):
-    _relabel(apps, "approvals", "notifications")
-
-
-def to_approvals(apps, schema_editor):
-    _relabel(apps, "notifications", "approvals")
+MODELS = ("Notification", "NotificationPreference", "OutboxMessage")
 
 
 class Migration(migrations.Migration):
@@ -308,5 +284,6 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(to_notifications, to_approvals),
+        tables_unless_present("notifications", MODELS),
+        content_types_moved(MODELS, source="approvals", target="notifications"),
     ]

@@ -10,7 +10,6 @@ transaction. The triggers themselves are tested at the end."""
 from __future__ import annotations
 
 import datetime
-import importlib
 from contextlib import contextmanager
 
 import pytest
@@ -40,9 +39,10 @@ from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.models import Launch, RolloutStage
 from tests.builders import launch_at, team_for
+from tests.helpers import record_guards
 
 ON_POSTGRES = connection.vendor == "postgresql"
-GUARDED = importlib.import_module("approvals.migrations.0006_ledger_triggers_always").GUARDED
+GUARDED = record_guards()
 GUARDED_TABLES = tuple(GUARDED)
 
 
