@@ -63,9 +63,9 @@ def tell(
 ) -> list[Sent]:
     """``notify`` the active ``recipients`` not yet told about (event, key) (``told``, when the
     caller already knows) who still see ``launch``: sweeps find people in history (who approved,
-    who decided a waiver), and one taken off the launch since is not told about it (but see
-    ``notifications.events``: some events reach them blind). What was newly sent. One savepoint: all of it or, when
-    another run told them meanwhile, nothing."""
+    who decided a waiver), and one taken off the launch since is not told about it (but some
+    events reach them blind: ``notifications.events``). What was newly sent. One savepoint: all
+    of it or, when another run told them meanwhile, nothing."""
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
     if not people:
         return []
