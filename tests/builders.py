@@ -9,6 +9,7 @@ from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, Stakeholder, Team
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import access_synced_once
+from readiness.checklist import with_checklist_facts
 from readiness.choices import AccessLevel, Classification
 from readiness.models import Launch, RolloutStage, SeverityLevel
 from readiness.services import fact_version, launch_create_from_template
@@ -143,3 +144,18 @@ def launch_at(stage_name: str, **kwargs) -> Launch:
             break
     launch.refresh_from_db()
     return launch
+
+
+def facts_of(launch: Launch) -> Launch:
+    """``launch`` read afresh with everything the checklist reads, ready for ``evaluate``."""
+    return with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+
+
+def request_for(launch: Launch, owner, function: str, stage_name: str = "Internal", **kwargs):
+    """The owner's request of ``function``'s sign-off for ``stage_name`` (routed through the RACI
+    unless ``addressees`` is given)."""
+    from approvals.services import signoffs_request
+
+    return signoffs_request(
+        actor=owner, launch=launch, stage=launch.stages.get(name=stage_name), functions=[function], **kwargs
+    )[0]
