@@ -8,6 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from approvals.choices import LedgerEvent
+from approvals.ledger import verify
+from approvals.models import LedgerEntry
 from operations.checklist_items import review_due
 from operations.models import FailureCount, FailureReview, ReviewAction
 from operations.services import failure_count_record, failure_review_record, review_action_complete
@@ -294,3 +297,34 @@ def test_the_launch_report_prints_the_reviews_and_a_missed_cadence():
     assert squeeze(f"Label <b>refund</b> cases — {owner_of_action.display_name}") in text
     assert squeeze("Failure reviews: Low-confidence capture") in text
     assert squeeze("No review held yet. Review missed.") in text
+
+
+# --- the ledger holds each review; verify_ledger catches one invented or moved in SQL ---------
+
+
+def test_a_failure_review_is_ledgered():
+    launch = launch_at("Internal")
+    review = _review(launch, held_on=TODAY)
+    (entry,) = LedgerEntry.objects.filter(event=LedgerEvent.FAILURE_REVIEW_RECORDED)
+    assert entry.payload["review"] == review.pk and entry.payload["held on"] == review.held_on.isoformat()
+    assert verify().ok
+
+
+def test_verify_ledger_catches_a_failure_review_invented_or_moved_in_sql():
+    launch = launch_at("Internal")
+    review = _review(launch, held_on=TODAY - datetime.timedelta(days=30))
+    assert verify().ok
+    FailureReview.objects.filter(pk=review.pk).update(held_on=timezone.localdate())  # the cadence looks kept
+    result = verify()
+    assert not result.ok and "failure review" in result.problem
+    FailureReview.objects.filter(pk=review.pk).update(held_on=review.held_on)
+    assert verify().ok
+    invented = FailureReview.objects.create(
+        channel=review.channel, held_on=timezone.localdate(), decisions="None", recorded_by=launch.owner
+    )
+    result = verify()
+    assert not result.ok and f"failure review #{invented.pk}" in result.problem
+    invented.delete()
+    FailureReview.objects.filter(pk=review.pk).delete()
+    result = verify()
+    assert not result.ok and "no longer exists" in result.problem

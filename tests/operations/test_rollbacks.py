@@ -114,3 +114,49 @@ def test_an_incident_named_by_anything_but_its_number_undoes_the_rollback(in_bet
         )
     assert "number" in error.value.message_dict["incident"][0]
     assert _state(launch) == before
+
+
+# --- verify_ledger and rollback executions rewritten, invented or deleted in SQL --------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reason": "Planned drill"},
+        {"duration": datetime.timedelta(minutes=1)},
+        {"to_stage_name": "Beta"},
+    ],
+)
+def test_verify_ledger_catches_a_rollback_execution_rewritten_in_sql(change):
+    launch = launch_at("Beta")
+    stage_rollback(
+        actor=launch.owner,
+        launch=launch,
+        stage=launch.stages.get(name="Internal"),
+        reason="p95 doubled",
+        duration=datetime.timedelta(minutes=40),
+    )
+    assert verify().ok
+    RollbackExecution.objects.update(**change)
+    result = verify()
+    assert not result.ok and "rollback" in result.problem
+
+
+def test_verify_ledger_catches_a_rollback_execution_invented_in_sql():
+    launch = launch_at("Beta")
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="p95 doubled")
+    execution = RollbackExecution.objects.get()
+    execution.pk = None
+    execution.save()
+    result = verify()
+    assert not result.ok and "rollback" in result.problem
+
+
+def test_verify_ledger_catches_a_rollback_execution_deleted_in_sql():
+    launch = launch_at("Full")
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Beta"), reason="First")
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Second")
+    assert verify().ok
+    RollbackExecution.objects.filter(reason="Second").delete()
+    result = verify()
+    assert not result.ok and "no rollback execution" in result.problem
