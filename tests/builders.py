@@ -134,9 +134,14 @@ def approve_signoffs(launch: Launch, stage_name: str) -> list:
 
 def launch_at(stage_name: str, **kwargs) -> Launch:
     """A ready launch moved through the gate, with real sign-offs, up to ``stage_name``."""
+    return advance_to(ready_launch(**kwargs), stage_name)
+
+
+def advance_to(launch: Launch, stage_name: str) -> Launch:
+    """``launch``, ready and in no stage yet, moved through the gate with real sign-offs up to
+    ``stage_name`` (what ``launch_at`` does to a launch it builds)."""
     from approvals.services import stage_advance
 
-    launch = ready_launch(**kwargs)
     for stage in launch.stages.order_by("order"):
         approve_signoffs(launch, stage.name)
         stage_advance(actor=launch.owner, launch=launch, stage=stage)

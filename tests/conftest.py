@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.test import override_settings
 from django.utils import translation
 
@@ -38,6 +39,18 @@ def english_for_each_module():
 def english_for_each_test():
     translation.activate(settings.LANGUAGE_CODE)
     yield
+
+
+@pytest.fixture(scope="module")
+def module_transaction(django_db_setup, django_db_blocker):
+    """A transaction open for the whole module, rolled back at its end. A module-scoped fixture that
+    depends on it builds its world once, inside it; each test then runs in a savepoint of its own
+    and reads the world back from the database (like ``setUpTestData``). Not for modules with
+    transactional tests (``transaction=True``, threads, a live server): the shared transaction stays
+    open until the module ends, and pytest-django runs those tests last in their module."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

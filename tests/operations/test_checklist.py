@@ -14,7 +14,7 @@ from operations.models import PostMortem
 from operations.services import incident_acknowledge, incident_mitigate, incident_resolve, postmortem_record
 from readiness.checklist import Context, Status, evaluate, registry, with_checklist_facts
 from readiness.models import Launch
-from tests.builders import approve_signoffs, launch_at
+from tests.builders import advance_to, approve_signoffs
 
 from .conftest import ago, report
 
@@ -107,8 +107,9 @@ def test_evaluating_prefetched_launch_reads_incidents_without_queries(launch, dj
 
 
 @pytest.fixture
-def at_internal(db):
-    launch = launch_at("Internal")
+def at_internal(launch):
+    """The module's launch in Internal, with every Beta sign-off approved."""
+    advance_to(launch, "Internal")
     approve_signoffs(launch, "Beta")
     return launch
 
