@@ -138,11 +138,12 @@ def launch_at(stage_name: str, **kwargs) -> Launch:
 
 
 def advance_to(launch: Launch, stage_name: str) -> Launch:
-    """``launch``, ready and in no stage yet, moved through the gate with real sign-offs up to
-    ``stage_name`` (what ``launch_at`` does to a launch it builds)."""
+    """``launch`` moved on from the stage it is in (or from none) through the gate, with real
+    sign-offs, up to ``stage_name`` (what ``launch_at`` does to a launch it builds)."""
     from approvals.services import stage_advance
 
-    for stage in launch.stages.order_by("order"):
+    after = launch.current_stage.order if launch.current_stage_id else 0
+    for stage in launch.stages.filter(order__gt=after).order_by("order"):
         approve_signoffs(launch, stage.name)
         stage_advance(actor=launch.owner, launch=launch, stage=stage)
         if stage.name == stage_name:

@@ -10,7 +10,8 @@ from approvals.ledger import verify
 from approvals.models import LedgerEntry
 from approvals.services import stage_rollback
 from operations.models import RollbackExecution
-from tests.builders import launch_at, ready_launch
+from readiness.models import Launch
+from tests.builders import advance_to, launch_at, ready_launch
 from tests.factories import UserFactory
 from tests.helpers import give_view
 
@@ -19,9 +20,16 @@ from .conftest import report
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def shared_in_beta(module_transaction) -> int:
+    """A ready launch in Beta, built once per module."""
+    return launch_at("Beta").pk
+
+
 @pytest.fixture
-def in_beta(db):
-    return launch_at("Beta")
+def in_beta(shared_in_beta, db) -> Launch:
+    """The module's launch in Beta, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_in_beta)
 
 
 def _state(launch):
@@ -127,8 +135,8 @@ def test_an_incident_named_by_anything_but_its_number_undoes_the_rollback(in_bet
         {"to_stage_name": "Beta"},
     ],
 )
-def test_verify_ledger_catches_a_rollback_execution_rewritten_in_sql(change):
-    launch = launch_at("Beta")
+def test_verify_ledger_catches_a_rollback_execution_rewritten_in_sql(in_beta, change):
+    launch = in_beta
     stage_rollback(
         actor=launch.owner,
         launch=launch,
@@ -142,8 +150,8 @@ def test_verify_ledger_catches_a_rollback_execution_rewritten_in_sql(change):
     assert not result.ok and "rollback" in result.problem
 
 
-def test_verify_ledger_catches_a_rollback_execution_invented_in_sql():
-    launch = launch_at("Beta")
+def test_verify_ledger_catches_a_rollback_execution_invented_in_sql(in_beta):
+    launch = in_beta
     stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="p95 doubled")
     execution = RollbackExecution.objects.get()
     execution.pk = None
@@ -152,8 +160,8 @@ def test_verify_ledger_catches_a_rollback_execution_invented_in_sql():
     assert not result.ok and "rollback" in result.problem
 
 
-def test_verify_ledger_catches_a_rollback_execution_deleted_in_sql():
-    launch = launch_at("Full")
+def test_verify_ledger_catches_a_rollback_execution_deleted_in_sql(in_beta):
+    launch = advance_to(in_beta, "Full")
     stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Beta"), reason="First")
     stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Second")
     assert verify().ok
