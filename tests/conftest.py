@@ -98,9 +98,9 @@ _THIS_FILE = Path(__file__).resolve()
 
 @functools.cache
 def _whose(filename: str) -> str | None:
-    """``"tests"``, ``"this file"`` (this conftest) or ``"app"`` for a file of this project, None for
-    anything else (the standard
-    library, the virtualenv). Cached: every save of a sealed model walks the stack."""
+    """``"tests"``, ``"this file"`` (this conftest) or ``"app"`` for a file of this project; None
+    for anything else (the standard library, the virtualenv). Cached: every save of a sealed model
+    walks the stack."""
     path = Path(filename)
     if not path.is_relative_to(_PROJECT) or ".venv" in path.parts:
         return None

@@ -23,12 +23,18 @@ pytestmark = pytest.mark.django_db
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
-@pytest.fixture
-def launch():
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch as if in Internal, built once per module."""
     launch = ready_launch()
     Launch.objects.filter(pk=launch.pk).update(current_stage=launch.stages.get(name="Internal"))
-    launch.refresh_from_db()
-    return launch
+    return launch.pk
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def person(launch, kind, role):
