@@ -4,7 +4,6 @@ never edited; withdrawn requests and archived launches refuse everything and cha
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404
@@ -31,17 +30,6 @@ from tests.factories import StakeholderFactory, TeamFactory, UserFactory
 from tests.helpers import archive, give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)

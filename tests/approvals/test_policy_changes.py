@@ -4,7 +4,6 @@ lowering the risk tier is a policy change request that an executive (or, for a r
 function's own lead) decides — never the owner, never whoever asked."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -26,23 +25,11 @@ from raci.choices import TeamFunction
 from raci.services import team_set_lead
 from readiness.checklist import evaluate
 from readiness.choices import RiskTier
-from readiness.models import Launch
 from tests.builders import approve_signoffs, facts_of, launch_at, request_for, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)

@@ -241,17 +241,6 @@ class HeaderUnsafeNamesTest(TestCase):
 # --- bad arguments to a request, a decision and a waiver --------------------------------------
 
 
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return launch.owner
-
-
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [
