@@ -1,9 +1,11 @@
+import functools
 import os
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.test import override_settings
 from django.utils import translation
 
@@ -38,6 +40,18 @@ def english_for_each_module():
 def english_for_each_test():
     translation.activate(settings.LANGUAGE_CODE)
     yield
+
+
+@pytest.fixture(scope="module")
+def module_transaction(django_db_setup, django_db_blocker):
+    """A transaction open for the whole module, rolled back at its end. A module-scoped fixture that
+    depends on it builds its world once, inside it; each test then runs in a savepoint of its own
+    and reads the world back from the database (like ``setUpTestData``). Not for modules with
+    transactional tests (``transaction=True``, threads, a live server): the shared transaction stays
+    open until the module ends, and pytest-django runs those tests last in their module."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
@@ -82,17 +96,33 @@ _TESTS = _PROJECT / "tests"
 _THIS_FILE = Path(__file__).resolve()
 
 
+@functools.cache
+def _whose(filename: str) -> str | None:
+    """``"tests"``, ``"this file"`` (this conftest) or ``"app"`` for a file of this project; None
+    for anything else (the standard library, the virtualenv). Cached: every save of a sealed model
+    walks the stack."""
+    path = Path(filename)
+    if not path.is_relative_to(_PROJECT) or ".venv" in path.parts:
+        return None
+    if path == _THIS_FILE:
+        return "this file"
+    return "tests" if path.is_relative_to(_TESTS) else "app"
+
+
 def _saved_by_a_test() -> bool:
     """The nearest caller in this project's own files is test code (a test, a factory, a builder),
     not the application: a service that saved a sealed fact without recording it must still fail
     ``verify_ledger`` in the tests, as it would in production."""
     frame = sys._getframe(2)
     while frame is not None:
-        path = Path(frame.f_code.co_filename)
-        own_save = path.name == "models.py" and frame.f_code.co_name == "save"  # a model's save(), not its caller
-        this_hook = path == _THIS_FILE and frame.f_code.co_name == "record"
-        if path.is_relative_to(_PROJECT) and ".venv" not in path.parts and not this_hook and not own_save:
-            return path.is_relative_to(_TESTS)
+        code = frame.f_code
+        whose = _whose(code.co_filename)
+        own_save = code.co_name == "save" and code.co_filename.endswith(
+            f"{os.sep}models.py"
+        )  # a model's save(), not its caller
+        this_hook = whose == "this file" and code.co_name == "record"
+        if whose is not None and not this_hook and not own_save:
+            return whose != "app"
         frame = frame.f_back
     return False
 

@@ -171,3 +171,30 @@ def test_values_recorded_one_by_one_before_bulk_recording_still_verify_with_bulk
     SliActual.objects.filter(indicator="latency_p95", day=yesterday).update(value=Decimal("90"))
     result = verify()
     assert not result.ok and "does not match its ledger entry" in result.problem
+
+
+# --- a CSV cell or value the columns cannot keep is refused naming its line -------------------
+
+
+def test_a_huge_csv_cell_is_a_validation_error_naming_the_line():
+    text = "date,indicator,value\n2026-11-01,success_rate,99\n2026-11-02,success_rate," + "9" * 200_000 + "\n"
+    with pytest.raises(ValidationError) as raised:
+        parse_sli_csv(text)
+    assert "Line 3" in " ".join(raised.value.messages)
+
+
+def test_a_value_with_too_many_decimals_is_refused_naming_its_line(launch):
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    text = f"date,indicator,value\n{yesterday},success_rate,99.5\n{yesterday},latency_p95,1840.12345\n"
+    with pytest.raises(ValidationError) as raised:
+        sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+    assert "Line 3" in " ".join(raised.value.messages)
+    assert not SliActual.objects.exists()
+
+
+def test_a_value_too_large_to_keep_is_refused_naming_its_line(launch):
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    text = f"date,indicator,value\n{yesterday},latency_p95,123456789012345\n"
+    with pytest.raises(ValidationError) as raised:
+        sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+    assert "Line 2" in " ".join(raised.value.messages)

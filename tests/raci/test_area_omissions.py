@@ -26,12 +26,18 @@ DATA = AreaKind.DATA_RETRIEVAL
 REASON = "No retrieval: the model answers from the prompt alone."
 
 
-@pytest.fixture
-def launch(db):
-    """A ready launch without its data and retrieval area."""
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch without its data and retrieval area, built once per module."""
     launch = ready_launch()
     delete_with_history(launch.areas.get(kind=DATA), actor=launch.owner, reason="No retrieval")
-    return launch
+    return launch.pk
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def omission_entries():

@@ -33,9 +33,16 @@ def ledger_stays_intact(db):
     assert result.ok, result.problem
 
 
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch, built once per module."""
+    return ready_launch(slug="evidence", name="Evidence").pk
+
+
 @pytest.fixture
-def launch():
-    return ready_launch(slug="evidence", name="Evidence")
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from django.utils import timezone
 from operations.models import ActionItem, Incident, PostMortem, RollbackExecution
 from operations.services import incident_report, postmortem_record
 from raci.choices import Role
-from tests.builders import launch_at, ready_launch
+from readiness.models import Launch
+from tests.builders import advance_to, ready_launch
 from tests.factories import UserFactory
 from tests.helpers import give_view
 
@@ -29,9 +30,16 @@ def local(value: datetime.datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
 
 
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch owned by Pam, built once per module."""
+    return ready_launch(owner=UserFactory(username="pam", first_name="Pam", last_name="Okafor")).pk
+
+
 @pytest.fixture
-def launch(db):
-    return ready_launch(owner=UserFactory(username="pam", first_name="Pam", last_name="Okafor"))
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture
@@ -270,8 +278,8 @@ def test_a_viewer_may_not_write_the_postmortem(client, launch, viewer):
 # --- rollbacks ------------------------------------------------------------------------------------
 
 
-def test_the_rollback_form_records_how_long_and_which_incident(client):
-    launch = launch_at("Beta")
+def test_the_rollback_form_records_how_long_and_which_incident(client, launch):
+    launch = advance_to(launch, "Beta")
     incident = report(launch)
     internal = launch.stages.get(name="Internal")
     response = as_user(client, launch.owner).post(
@@ -288,8 +296,8 @@ def test_the_rollback_form_records_how_long_and_which_incident(client):
     assert reverse("web:incident", args=[launch.slug, incident.pk]) in history
 
 
-def test_the_rollback_form_still_works_without_the_new_fields(client):
-    launch = launch_at("Beta")
+def test_the_rollback_form_still_works_without_the_new_fields(client, launch):
+    launch = advance_to(launch, "Beta")
     internal = launch.stages.get(name="Internal")
     response = as_user(client, launch.owner).post(
         reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "Error rate doubled"}

@@ -1,9 +1,9 @@
-"""What a hostile review of the reports found, each now held: a stored READY report is not handed
-out, nor verified as current, once the launch is no longer ready (a Responsible gone, approvals
-expired, the launch archived); the fingerprint is of the facts the PDF draws; a failing second
-render never downgrades a finished report, nor does the stalled sweep discard one; a viewer never
-sees a render's internal error; a long word stays on the page; a report row rewritten in the
-database (its bytes and hash, or its fingerprint) no longer verifies.
+"""A stored report: asking again hands it back, and verify says its facts hold, only while the
+launch is as it showed it (not once a Responsible is gone, the approvals expired or the launch is
+archived) and only in the current layout; its fingerprint is of the facts the PDF draws; a row
+rewritten in the database (its bytes and hash, or its fingerprint) no longer verifies; a failing
+second render never downgrades a finished report, nor does the stalled sweep discard one; a viewer
+never sees a render's internal error.
 
 One module world: a launch whose first stage's sign-offs are all approved (READY), its launch report
 rendered once, a viewer."""
@@ -27,6 +27,7 @@ from reports.choices import ReportKind, ReportStatus
 from reports.models import Report
 from reports.services import (
     MAX_RENDER_ATTEMPTS,
+    REPORT_LAYOUT,
     facts_fingerprint,
     report_render,
     report_request,
@@ -73,7 +74,7 @@ def ask_again(world) -> Report:
     return report_request(actor=world.owner, kind=ReportKind.LAUNCH, language="en", launch=world.launch, dispatch=False)
 
 
-# --- (b) an old READY report passed off after the facts changed ---------------------------------
+# --- a stored READY report once the facts changed ----------------------------------------------
 
 
 def drop_responsibles(world) -> None:
@@ -143,10 +144,7 @@ def test_the_stored_fingerprint_is_of_the_facts_the_pdf_shows(world):
     assert report.facts_fingerprint == today, "the PDF shows today's facts under yesterday's fingerprint"
 
 
-# --- (c) a database operator rewriting a stored report -------------------------------------------
-
-
-# --- (c) a database operator rewriting a stored report -------------------------------------------
+# --- a database operator rewriting a stored report ----------------------------------------------
 
 
 def test_verify_rejects_a_pdf_and_hash_rewritten_in_the_database(world):
@@ -166,7 +164,7 @@ def test_verify_rejects_a_fingerprint_rewritten_in_the_database(world):
     assert check.report is None or check.facts_hold is False, "a rewritten row is believed"
 
 
-# --- (e) robustness: concurrent asks, racing renders, the sweeper -----------------------------
+# --- racing renders and the sweeper ------------------------------------------------------------
 
 
 def test_a_failing_second_render_does_not_turn_a_ready_report_failed(world):
@@ -212,7 +210,7 @@ def test_the_sweeper_does_not_fail_a_report_whose_last_attempt_is_still_renderin
     assert after.status == ReportStatus.READY, f"a rendered PDF was discarded: {after.status} {after.error}"
 
 
-# --- (a) what a viewer learns from a failed render ----------------------------------------------
+# --- what a viewer learns from a failed render ------------------------------------------------
 
 
 def test_a_failed_render_does_not_show_internal_error_text_to_viewers(world, client):
@@ -227,32 +225,25 @@ def test_a_failed_render_does_not_show_internal_error_text_to_viewers(world, cli
     assert secret not in page, "the exception text of the worker reaches every viewer of the launch"
 
 
-# --- (d) hostile text: a very long word must not run off the page --------------------------------
+# --- only in the current layout ---------------------------------------------------------------
 
 
-def test_a_long_unbroken_launch_name_stays_on_the_page(world):
-    from weasyprint import HTML
-
-    from reports.documents import document_html
-
-    long_word = "Supercalifragilistic" * 9  # 180 characters (names hold 200), no break opportunity
-    Launch.objects.filter(pk=world.launch.pk).update(name=long_word, summary=long_word)
-    report = report_request(
-        actor=world.viewer, kind=ReportKind.LAUNCH, language="en", launch=world.launch, dispatch=False
+def test_a_report_in_an_older_layout_is_not_returned_as_the_stored_one():
+    launch = ready_launch(slug="layout")
+    owner = launch.owner
+    fingerprint = facts_fingerprint(kind="launch", launch=launch, stage=None, user=owner)
+    old = Report.objects.create(
+        kind="launch",
+        launch=launch,
+        language="en",
+        requested_by=owner,
+        facts_fingerprint=fingerprint,
+        layout=REPORT_LAYOUT - 1,
+        status=ReportStatus.READY,
+        pdf=b"%PDF-1.7 old",
+        sha256="0" * 64,
     )
-    document = HTML(
-        string=document_html(report), base_url=rendering.BASE_URL, url_fetcher=rendering.StaticOnlyFetcher()
-    ).render()
-    page = document.pages[0]
-
-    def boxes(box):
-        yield box
-        for child in getattr(box, "children", []):
-            yield from boxes(child)
-
-    overflowing = [
-        box
-        for box in boxes(page._page_box)
-        if getattr(box, "text", None) and box.position_x + box.width > page.width + 0.5
-    ]
-    assert not overflowing, f"{len(overflowing)} text boxes run past the page edge ({page.width:.0f}px)"
+    fresh = report_request(actor=owner, kind="launch", language="en", launch=launch, dispatch=False)
+    assert fresh.pk != old.pk and fresh.layout == REPORT_LAYOUT
+    again = report_request(actor=owner, kind="launch", language="en", launch=launch, dispatch=False)
+    assert again.pk == fresh.pk  # the current layout's report is the stored one
