@@ -117,9 +117,8 @@ def _saved_by_a_test() -> bool:
     while frame is not None:
         code = frame.f_code
         whose = _whose(code.co_filename)
-        own_save = code.co_name == "save" and code.co_filename.endswith(
-            f"{os.sep}models.py"
-        )  # a model's save(), not its caller
+        # A model's own save(), not its caller.
+        own_save = code.co_name == "save" and code.co_filename.endswith(f"{os.sep}models.py")
         this_hook = whose == "this file" and code.co_name == "record"
         if whose is not None and not this_hook and not own_save:
             return whose != "app"

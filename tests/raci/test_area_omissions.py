@@ -34,12 +34,6 @@ def shared_launch(module_transaction) -> int:
     return launch.pk
 
 
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
-
-
 def omission_entries():
     """Entries about omissions (the built launch's agreements come before them)."""
     return LedgerEntry.objects.filter(event__in=[LedgerEvent.AREA_OMITTED, LedgerEvent.OMISSION_WITHDRAWN])

@@ -23,26 +23,13 @@ from tests.builders import SERVING_VERSION, accountable_of, ready_launch, team_f
 from tests.factories import EvalRunFactory, StakeholderFactory, UserFactory
 from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def ledger_stays_intact(db):
-    yield
-    result = verify()
-    assert result.ok, result.problem
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_stays_intact")]
 
 
 @pytest.fixture(scope="module")
 def shared_launch(module_transaction) -> int:
     """A ready launch, built once per module."""
     return ready_launch(slug="evidence", name="Evidence").pk
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture

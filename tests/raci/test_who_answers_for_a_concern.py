@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
-from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import RaciAssignment
 from raci.selectors import bar_functions, concern_functions, slo_functions
@@ -23,26 +22,13 @@ from readiness.services import fact_add, fact_change, fact_remove, fact_version
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def ledger_stays_intact(db):
-    yield
-    result = verify()
-    assert result.ok, result.problem
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_stays_intact")]
 
 
 @pytest.fixture(scope="module")
 def shared_launch(module_transaction) -> int:
     """A ready launch, built once per module."""
     return ready_launch(slug="concerns", name="Concerns").pk
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def item(launch, key):

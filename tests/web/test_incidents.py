@@ -14,7 +14,6 @@ from django.utils import timezone
 from operations.models import ActionItem, Incident, PostMortem, RollbackExecution
 from operations.services import incident_report, postmortem_record
 from raci.choices import Role
-from readiness.models import Launch
 from tests.builders import advance_to, ready_launch
 from tests.factories import UserFactory
 from tests.helpers import give_view
@@ -28,18 +27,6 @@ def ago(**kwargs):
 
 def local(value: datetime.datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
-
-
-@pytest.fixture(scope="module")
-def shared_launch(module_transaction) -> int:
-    """A ready launch owned by Pam, built once per module."""
-    return ready_launch(owner=UserFactory(username="pam", first_name="Pam", last_name="Okafor")).pk
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture

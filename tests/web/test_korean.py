@@ -12,7 +12,6 @@ from django.apps import apps
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -29,26 +28,12 @@ from raci.services import area_omission_record, language_set, launch_stakeholder
 from readiness.checklist import with_checklist_facts
 from readiness.models import DataAsset, Launch, RolloutStage
 from readiness.services import fact_add, fact_version, launch_create
-from tests.builders import ready_launch
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 KOREAN_DATE = re.compile(r"\d{4}년 \d{1,2}월 \d{1,2}일")
-
-
-@pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = UserFactory(username="pam", first_name="Pam", last_name="Okafor")
-        yield ready_launch(owner=owner, slug="assistant").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def korean_get(client, path: str) -> str:

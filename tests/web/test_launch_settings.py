@@ -5,7 +5,6 @@ owner) decides; archives and reopens it with a reason. Everyone else is refused.
 import datetime
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from approvals.models import PolicyChange
@@ -22,15 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield ready_launch(owner=UserFactory(username="pam"), slug="settings").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
+def shared_launch(module_transaction) -> int:
+    return ready_launch(owner=UserFactory(username="pam"), slug="settings").pk
 
 
 @pytest.fixture

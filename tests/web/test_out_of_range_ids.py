@@ -20,7 +20,6 @@ from operations.services import incident_report
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import Stakeholder, Team
 from readiness.formfields import RowChoiceField, RowsChoiceField
-from readiness.models import Launch
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import admin_url, post_data_from
@@ -36,12 +35,6 @@ INVALID = "Select a valid choice."
 def shared_launch(module_transaction) -> int:
     """A ready launch, built once per module."""
     return ready_launch().pk
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def errors_of(response, field: str) -> str:

@@ -31,12 +31,6 @@ def shared_launch(module_transaction) -> int:
     return launch.pk
 
 
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
-
-
 def person(launch, kind, role):
     return launch.areas.get(kind=kind).assignments.get(role=role).stakeholder.user
 

@@ -6,31 +6,17 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from approvals.models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from raci.choices import Role
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
-from tests.builders import approve_signoffs, ready_launch, team_for
+from tests.builders import approve_signoffs, team_for
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = UserFactory(username="pam", first_name="Pam", last_name="Okafor")
-        yield ready_launch(owner=owner, slug="assistant").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def as_user(client, user):
