@@ -4,7 +4,7 @@ test of a module that asks for it."""
 
 import pytest
 
-from approvals.ledger import verify
+from ledger.verification import verify
 from readiness.models import Launch
 from tests.builders import ready_launch
 
