@@ -1,5 +1,6 @@
 """Builders for whole launches, so each checklist test starts from a known state and breaks one fact."""
 
+import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -165,3 +166,27 @@ def request_for(launch: Launch, owner, function: str, stage_name: str = "Interna
     return signoffs_request(
         actor=owner, launch=launch, stage=launch.stages.get(name=stage_name), functions=[function], **kwargs
     )[0]
+
+
+def overdue_ml_request(launch):
+    """The ML sign-off for Internal, addressed to the model-quality Responsible, due tomorrow:
+    ``overdue_by`` gives a moment days past it."""
+    from approvals.services import signoffs_request
+
+    area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
+    responsible = area.assignments.get(role=Role.RESPONSIBLE).stakeholder.user
+    (request,) = signoffs_request(
+        actor=launch.owner,
+        launch=launch,
+        stage=launch.stages.get(name="Internal"),
+        functions=[TeamFunction.ML],
+        addressees={TeamFunction.ML: [responsible]},
+        due_date=timezone.localdate() + datetime.timedelta(days=1),
+    )
+    return request
+
+
+def overdue_by(request, days: int) -> datetime.datetime:
+    """Seven in the morning, ``days`` after the request's due date."""
+    date = request.due_date + datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(7)))

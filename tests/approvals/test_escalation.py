@@ -5,43 +5,19 @@ already waits for."""
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.utils import timezone
 
 from approvals.reminders import sweep_overdue
-from approvals.services import signoffs_request
-from raci.choices import AreaKind, Role, TeamFunction
+from raci.choices import AreaKind, TeamFunction
 from raci.services import stakeholder_set_executive
-from tests.builders import accountable_of, team_for
+from tests.builders import accountable_of, overdue_by, overdue_ml_request, team_for
 from tests.factories import StakeholderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
-
-
-def overdue_ml_request(launch):
-    """The ML sign-off for Internal, addressed to the model-quality Responsible, due yesterday."""
-    area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
-    responsible = area.assignments.get(role=Role.RESPONSIBLE).stakeholder.user
-    (request,) = signoffs_request(
-        actor=launch.owner,
-        launch=launch,
-        stage=launch.stages.get(name="Internal"),
-        functions=[TeamFunction.ML],
-        addressees={TeamFunction.ML: [responsible]},
-        due_date=timezone.localdate() + datetime.timedelta(days=1),
-    )
-    return request
-
-
-def overdue_by(request, days: int) -> datetime.datetime:
-    date = request.due_date + datetime.timedelta(days=days)
-    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(7)))
 
 
 def escalated_to(sent, level: int) -> list:

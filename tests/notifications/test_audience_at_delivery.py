@@ -14,15 +14,14 @@ from django.utils import timezone
 from approvals.choices import NotificationEvent, WaiverStatus
 from approvals.models import Acknowledgement, Waiver
 from approvals.reminders import sweep_digests, sweep_expiring, sweep_overdue
-from approvals.services import signoffs_request
 from notifications.choices import DeliveryMode, OutboxStatus
 from notifications.models import Notification, NotificationPreference, OutboxMessage
 from notifications.outbox import deliver_outbox
 from notifications.services import notify
-from raci.choices import AreaKind, Role, TeamFunction
+from raci.choices import AreaKind, TeamFunction
 from raci.models import RaciAssignment
 from readiness.access import can_view
-from tests.builders import accountable_of, ready_launch, team_for
+from tests.builders import accountable_of, overdue_by, overdue_ml_request, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
@@ -142,26 +141,6 @@ def test_a_digest_readers_digest_does_not_name_a_launch_they_no_longer_see(launc
     (digest,) = Notification.objects.filter(event=NotificationEvent.DIGEST, recipient=watcher)
     assert [item["launch"] for item in digest.payload["notices"]] == ["Other launch"]
     assert Notification.objects.filter(recipient=watcher, launch=launch).exists()
-
-
-def overdue_ml_request(launch):
-    """The ML sign-off for Internal, addressed to the model-quality Responsible, due yesterday."""
-    area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
-    responsible = area.assignments.get(role=Role.RESPONSIBLE).stakeholder.user
-    (request,) = signoffs_request(
-        actor=launch.owner,
-        launch=launch,
-        stage=launch.stages.get(name="Internal"),
-        functions=[TeamFunction.ML],
-        addressees={TeamFunction.ML: [responsible]},
-        due_date=timezone.localdate() + datetime.timedelta(days=1),
-    )
-    return request
-
-
-def overdue_by(request, days: int) -> datetime.datetime:
-    date = request.due_date + datetime.timedelta(days=days)
-    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(7)))
 
 
 def test_a_sweep_does_not_tell_someone_who_no_longer_sees_the_launch(launch, watcher):
