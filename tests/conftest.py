@@ -42,15 +42,26 @@ def english_for_each_test():
     yield
 
 
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in item.fixturenames
+
+
 @pytest.fixture(scope="module")
-def module_transaction(django_db_setup, django_db_blocker):
-    """A transaction open for the whole module, rolled back at its end. A module-scoped fixture that
-    depends on it builds its world once, inside it; each test then runs in a savepoint of its own
-    and reads the world back from the database (like ``setUpTestData``). Not for modules with
-    transactional tests (``transaction=True``, threads, a live server): the shared transaction stays
-    open until the module ends, and pytest-django runs those tests last in their module."""
+def module_transaction(request, django_db_setup, django_db_blocker):
+    """A transaction open for the whole module, rolled back at its end; yields True. A module-scoped
+    fixture that depends on it builds its world once, inside it; each test then runs in a savepoint
+    of its own and reads the world back from the database (like ``setUpTestData``).
+
+    A module with transactional tests (``transaction=True``, threads, a live server) gets no such
+    transaction (it yields False): those tests run right after the others of their module (pytest-
+    django puts them last, and xdist's ``--dist loadfile`` keeps a module together), and must not
+    find a transaction open. Its world fixtures then build afresh for each test."""
+    if any(_transactional(item) for item in request.session.items if item.module is request.module):
+        yield False
+        return
     with django_db_blocker.unblock(), transaction.atomic():
-        yield
+        yield True
         transaction.set_rollback(True)
 
 

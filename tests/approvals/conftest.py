@@ -52,17 +52,24 @@ def outsider(db):
 
 
 @pytest.fixture(scope="module")
-def shared_launch(module_transaction) -> int:
-    """A launch ready for Internal in every respect but sign-offs, with RACI-routed stakeholders, and
-    its ``owner`` (Olive): built once per module (see ``module_transaction``); returns its primary key."""
-    owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
-    return ready_launch(owner=owner, slug="assistant").pk
+def shared_launch(module_transaction) -> int | None:
+    """The primary key of ``built_launch()``, built once per module (see ``module_transaction``);
+    None in a module with transactional tests, where ``launch`` builds it for each test."""
+    return built_launch().pk if module_transaction else None
 
 
 @pytest.fixture
 def launch(shared_launch, db) -> Launch:
     """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    if shared_launch is None:
+        return built_launch()
     return Launch.objects.get(pk=shared_launch)
+
+
+def built_launch() -> Launch:
+    """A launch ready for Internal in every respect but sign-offs, with RACI-routed stakeholders, and
+    its owner, Olive."""
+    return ready_launch(owner=UserFactory(username="owner", first_name="Olive", last_name="Owner"), slug="assistant")
 
 
 @pytest.fixture
