@@ -31,12 +31,15 @@ def _visible_or_404(queryset, pk, user):
     return obj
 
 
-def get_signoff_for(user, pk, *, to_decide: bool = False) -> SignoffRequest:
+def get_signoff_for(user, pk, *, to_decide: bool = False, to_delegate: bool = False) -> SignoffRequest:
     """A sign-off request on a launch ``user`` may view; ``to_decide`` also requires that it is
-    addressed or delegated to them (403 otherwise)."""
+    addressed or delegated to them, ``to_delegate`` that it is addressed to them (a delegate does
+    not hand it on): 403 otherwise."""
     signoff = _visible_or_404(SignoffRequest.objects.select_related("stage"), pk, user)
     if to_decide and not user.has_perm(DECIDE_REQUEST, signoff):
         raise PermissionDenied(_("This sign-off request is not addressed or delegated to you."))
+    if to_delegate and not signoff.addressees.filter(pk=user.pk).exists():
+        raise PermissionDenied(_("Only an addressee of this request may delegate it."))
     return signoff
 
 

@@ -1,8 +1,8 @@
-"""Admin for sign-off policies, requests, decisions, waivers and the ledger.
+"""Admin for sign-off policies, requests, decisions and waivers.
 
 The admin is a window onto the sign-off workflow, not a way around it. Everything the workflow
 records — policies and their change requests, requests' state, decisions, delegations,
-acknowledgements, notices, waiver decisions and the ledger — is changed only through
+acknowledgements, notices and waiver decisions — is changed only through
 ``approvals.services``, which check who may act, write history and append to the ledger; here
 those records are shown read-only:
 
@@ -12,26 +12,20 @@ would change without the history naming the acting service, and the ledger that 
 cross-checks would no longer match.
 
 Guardian's per-object permission rows (SignoffRequestUserObjectPermission, ...GroupObjectPermission)
-and the LedgerHead lock row are deliberately not registered. The notification outbox is shown
-read-only, so an operator can see what is waiting or failing and why; delivery alone changes it."""
+are deliberately not registered."""
 
 from __future__ import annotations
-
-import json
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from readiness.admin import ReadOnlyAdminMixin
+from readiness.admin import ReadOnlyAdminMixin, pretty_json
 
 from .models import (
     Acknowledgement,
     InformedNotice,
-    LedgerEntry,
-    OutboxMessage,
     PolicyChange,
     SignoffDecision,
     SignoffDelegation,
@@ -43,11 +37,6 @@ from .models import (
 )
 
 _LAUNCH_SEARCH = ("launch__name", "launch__slug")
-
-
-def _pretty_json(value) -> str:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -178,7 +167,7 @@ class SignoffDecisionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="snapshot")
     def snapshot_pretty(self, decision: SignoffDecision) -> str:
-        return _pretty_json(decision.snapshot)
+        return pretty_json(decision.snapshot)
 
 
 # --- consultation and notices ---------------------------------------------------------------------
@@ -228,43 +217,6 @@ class WaiverAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         "decision_comment",
     )
     history_list_display = ("status",)
-
-
-# --- ledger ---------------------------------------------------------------------------------------
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("sequence", "event", "launch_slug", "actor", "created_at", "short_hash")
-    list_filter = ("event",)
-    search_fields = ("launch_slug", "actor", "entry_hash", "snapshot_hash")
-    date_hierarchy = "created_at"
-    ordering = ("-sequence",)
-    exclude = ("payload",)
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        fields = super().get_readonly_fields(request, obj)
-        return tuple(f for f in fields if f != "payload") + ("payload_pretty",)
-
-    @admin.display(description="hash")
-    def short_hash(self, entry: LedgerEntry) -> str:
-        return entry.entry_hash[:12]
-
-    @admin.display(description="payload")
-    def payload_pretty(self, entry: LedgerEntry) -> str:
-        return _pretty_json(entry.payload)
-
-
-# --- notification outbox --------------------------------------------------------------------------
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "request", "status", "attempts", "next_attempt_at", "sent_at")
-    list_filter = ("status", "event")
-    list_select_related = ("request__launch", "request__stage", "recipient")
-    search_fields = ("recipient__username", "recipient__email", "last_error", "request__launch__slug")
-    date_hierarchy = "created_at"
 
 
 @admin.register(StageStanding)

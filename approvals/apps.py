@@ -6,15 +6,16 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Sign-offs and approvals"
 
     def ready(self) -> None:
-        # Registers checklist item 1 and the waivers, and the access sign-off requests grant.
+        # Registers checklist item 1 and the waivers, the access sign-off requests grant, and the
+        # ledger's cross-checks of approvals' rows, and the events the workflow and its sweeps tell
+        # people about (notifications.events).
         from readiness.access import register_access_rule
         from readiness.models import RolloutStage
-        from readiness.recording import install_recorder
         from readiness.services import register_removal_guard
 
-        from . import checklist_items, ledger, signals  # noqa: F401
+        from . import checklist_items, ledger_checks, notices, signals  # noqa: F401
+        from .reminders import wording  # noqa: F401
         from .services.gate import stage_record_kept
 
         register_access_rule(signals.SignoffAccess())
-        install_recorder(ledger.append)
         register_removal_guard(RolloutStage, stage_record_kept)

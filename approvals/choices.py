@@ -52,6 +52,23 @@ OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.RE
 UNWAIVABLE_CHECKS = frozenset({"stakeholders_approved", "no_open_major_incident"})
 
 
+# The area whose Accountable may approve a waiver of each checklist item (executives may approve any).
+WAIVER_AREAS = {
+    "failure_rate_agreed": "model_quality",
+    "quality_evidence": "model_quality",
+    "data_classified": "data_retrieval",
+    "pii_policy": "policy",
+    "incident_owner": "infrastructure",
+    "slos_defined": "infrastructure",
+    "monitoring_dashboard": "infrastructure",
+    "rollback_plan": "infrastructure",
+    "incident_runbook": "infrastructure",
+    "feedback_loop": "user_experience",
+    "incidents_reviewed": "infrastructure",
+    "operating_within_slos": "infrastructure",
+}
+
+
 def unwaivable_reason(check_key: str) -> str:
     if check_key == "no_open_major_incident":
         return gettext("An open P0 or P1 incident cannot be waived; resolve it first.")
@@ -71,51 +88,6 @@ WAIVER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class LedgerEvent(models.TextChoices):
-    REQUESTED = "requested", _("Sign-off requested")
-    DECIDED = "decided", _("Sign-off decided")
-    WITHDRAWN = "withdrawn", _("Sign-off withdrawn")
-    DELEGATED = "delegated", _("Sign-off delegated")
-    ACKNOWLEDGED = "acknowledged", _("Consultation acknowledged")
-    STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
-    STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")
-    WAIVER_REQUESTED = "waiver_requested", _("Waiver requested")
-    WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
-    POLICY_CHANGED = "policy_changed", _("Sign-off policy changed")
-    POLICY_CHANGE_REQUESTED = "policy_change_req", _("Lowering the sign-off bar requested")
-    POLICY_CHANGE_DECIDED = "policy_change_dec", _("Lowering the sign-off bar decided")
-    RISK_TIER_CHANGED = "risk_tier_changed", _("Risk tier changed")
-    # Facts agreed or redefined through readiness and raci services (readiness.recording).
-    BAR_AGREED = "bar_agreed", _("Quality bar agreed")
-    BAR_REDEFINED = "bar_redefined", _("Quality bar redefined; agreement cleared")
-    SLO_AGREED = "slo_agreed", _("SLO target and alert agreed")
-    SLO_REDEFINED = "slo_redefined", _("SLO target or alert changed; agreement cleared")
-    AREA_OMITTED = "area_omitted", _("Standard area left out, with the reason")
-    OMISSION_WITHDRAWN = "omission_withdrawn", _("Reason for leaving out a standard area withdrawn")
-    DATA_DECLASSIFIED = "data_declassified", _("Personal or confidential data declassified or removed")
-    # An evaluation run that needed acceptance was accepted as evidence (raci.services.eval_run_accept).
-    EVAL_RUN_ACCEPTED = "eval_run_accepted", _("Evaluation run accepted as evidence")
-    # Incidents, which "Incidents reviewed" and "No open P0 or P1 incident" read (operations).
-    INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
-    INCIDENT_CHANGED = "incident_changed", _("Incident changed")
-    # Its severity changed: lowering needs the area's Accountable or an executive (operations).
-    INCIDENT_SEVERITY_CHANGED = "incident_severity", _("Incident severity changed")
-    POSTMORTEM_RECORDED = "postmortem_recorded", _("Post-mortem recorded")
-    # Daily SLI values recorded or replaced (operations): item 15 reads them to gate the next stage.
-    SLI_RECORDED = "sli_recorded", _("SLI actuals recorded")
-    # A failure review held (operations): item 11 reads when each channel was last reviewed.
-    FAILURE_REVIEW_RECORDED = "failure_review", _("Failure review recorded")
-    # The model/prompt version in service changed (readiness.services.launch_change).
-    VERSION_CHANGED = "version_changed", _("Serving version changed")
-    # The daily recertification (approvals.recertification): the stage a launch is in stopped
-    # holding, or holds again.
-    STAGE_LAPSED = "stage_lapsed", _("Stage no longer holds")
-    STAGE_RESTORED = "stage_restored", _("Stage holds again")
-    # A row the gate reads written or deleted through readiness.history (readiness.recording's sealed
-    # facts: stages, bars, runs, data assets, SLOs, RACI, teams and their members, ...).
-    FACT_RECORDED = "fact_recorded", _("Facts recorded")
-
-
 class PolicyChangeStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")
@@ -130,7 +102,7 @@ POLICY_CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class NotificationEvent(models.TextChoices):
-    """What an outbox message tells its recipient about."""
+    """What the sign-off workflow tells people about (registered in ``approvals.notices``)."""
 
     SIGNOFF_REQUESTED = "signoff_requested", _("Sign-off requested")
     SIGNOFF_DECIDED = "signoff_decided", _("Sign-off decided")
@@ -140,7 +112,6 @@ class NotificationEvent(models.TextChoices):
     WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
     STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")
-    REPORT_READY = "report_ready", _("Report ready")
     # Found by the scheduled sweeps (approvals.reminders), not by a service's transaction.
     SIGNOFF_STALE = "signoff_stale", _("Approval made stale by a change")
     SIGNOFF_EXPIRING = "signoff_expiring", _("Approval about to expire")
@@ -149,25 +120,5 @@ class NotificationEvent(models.TextChoices):
     ACKNOWLEDGEMENT_REQUESTED = "ack_requested", _("Acknowledgement asked")
     FACT_EXPIRING = "fact_expiring", _("About to expire")
     DIGEST = "digest", _("Daily digest")
-    DELIVERY_FAILED = "delivery_failed", _("A notification could not be delivered")
+    # The daily recertification (approvals.recertification).
     STAGE_LAPSED = "stage_lapsed", _("Stage no longer holds")
-
-
-class NotificationChannel(models.TextChoices):
-    """How an outbox message travels. In-app notices are not a channel of the outbox: every event
-    writes one, whatever the recipient's preferences."""
-
-    EMAIL = "email", _("E-mail")
-    SLACK = "slack", _("Slack")
-
-
-class DeliveryMode(models.TextChoices):
-    IMMEDIATE = "immediate", _("As it happens")
-    DIGEST = "digest", _("In one daily digest")
-
-
-class OutboxStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting to be sent")
-    SENT = "sent", _("Sent")
-    DROPPED = "dropped", _("Dropped: no longer relevant")
-    FAILED = "failed", _("Failed: gave up after repeated errors")

@@ -1,12 +1,14 @@
-"""Sign-off policies, requests, decisions, waivers and the tamper-evident ledger."""
+"""Sign-off policies, requests, decisions and waivers (the ledger they append to is ``ledger``)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -22,11 +24,6 @@ from .choices import (
     CLOSED_STATUSES,
     UNWAIVABLE_CHECKS,
     DecisionOutcome,
-    DeliveryMode,
-    LedgerEvent,
-    NotificationChannel,
-    NotificationEvent,
-    OutboxStatus,
     PolicyChangeStatus,
     RequestStatus,
     WaiverStatus,
@@ -120,6 +117,10 @@ class SignoffRequest(models.Model):
         related_name="replaced_by",
         help_text=_("The request for the same sign-off this one superseded; its decisions stay on record."),
     )
+    # The messages asking for this sign-off still in (or sent from) the outbox; deleted with it.
+    outbox_messages = GenericRelation(
+        "notifications.OutboxMessage", content_type_field="subject_type", object_id_field="subject_id"
+    )
 
     history = HistoricalRecords(m2m_fields=[addressees])
 
@@ -138,6 +139,9 @@ class SignoffRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.launch} → {self.stage.name}: {self.get_function_display()} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("web:decide", args=[self.pk])
 
     def clean(self) -> None:
         if self.stage_id and self.launch_id and self.stage.launch_id != self.launch_id:
@@ -292,6 +296,10 @@ class Acknowledgement(models.Model):
         state = "acknowledged" if self.acknowledged_at else "awaiting acknowledgement"
         return f"{self.user} on {self.stage}: {state}"
 
+    def get_absolute_url(self) -> str:
+        """Acknowledgements are given from the person's sign-off inbox."""
+        return reverse("web:inbox")
+
 
 class InformedNotice(models.Model):
     """Records that an Informed person was told a stage's sign-offs were requested."""
@@ -366,6 +374,9 @@ class Waiver(models.Model):
 
     def __str__(self) -> str:
         return f"Waiver of {self.check_key} for {self.stage} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("web:waiver-decide", args=[self.pk])
 
     def clean(self) -> None:
         from readiness.checklist import registry
@@ -462,231 +473,8 @@ class PolicyChange(models.Model):
             f"({self.get_status_display()})"
         )
 
-
-class LedgerHead(models.Model):
-    """The single row appends lock to serialise the chain; holds the newest entry's hash."""
-
-    sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), default=0)
-    entry_hash = models.CharField(verbose_name=_("entry hash"), max_length=64, default="0" * 64)
-
-    class Meta:
-        verbose_name = _("ledger head")
-        verbose_name_plural = _("ledger heads")
-
-    def __str__(self) -> str:
-        return f"Ledger head #{self.sequence} {self.entry_hash[:12]}"
-
-
-class LedgerEntry(models.Model):
-    """One append-only, chained record of a governance event.
-
-    ``entry_hash`` is an HMAC-SHA256 (key ``LEDGER_KEY``) over the previous entry's hash and the
-    canonical JSON of this entry (see ``approvals.ledger``). Rows are never updated or deleted:
-    the model refuses, and on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE too."""
-
-    sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), unique=True)
-    event = models.CharField(verbose_name=_("event"), max_length=20, choices=LedgerEvent.choices)
-    # PROTECT: a launch with anything in the ledger cannot be deleted, so its slug is never reused.
-    launch = models.ForeignKey(
-        Launch, on_delete=models.PROTECT, verbose_name=_("launch"), null=True, related_name="ledger_entries"
-    )
-    launch_slug = models.CharField(verbose_name=_("launch slug"), max_length=80, db_index=True)
-    actor = models.CharField(
-        verbose_name=_("actor"),
-        max_length=150,
-        help_text=_("Username of who acted, copied so deletes cannot erase it."),
-    )
-    payload = models.JSONField(verbose_name=_("payload"))
-    snapshot_hash = models.CharField(verbose_name=_("snapshot hash"), max_length=64, blank=True)
-    previous_hash = models.CharField(verbose_name=_("previous hash"), max_length=64)
-    entry_hash = models.CharField(
-        verbose_name=_("entry hash"), max_length=64, unique=True, help_text=_("HMAC-SHA256 with LEDGER_KEY.")
-    )
-    created_at = models.DateTimeField(verbose_name=_("created at"))
-    launch_state = models.JSONField(
-        verbose_name=_("launch state"),
-        default=dict,
-        help_text=_("The launch's risk tier and current stage after the event."),
-    )
-    seals = models.JSONField(
-        verbose_name=_("seals"), default=list, help_text=_("Digests of the history rows the event wrote.")
-    )
-
-    class Meta:
-        verbose_name = _("ledger entry")
-        ordering = ["sequence"]
-        verbose_name_plural = _("ledger entries")
-
-    def __str__(self) -> str:
-        return f"#{self.sequence} {self.get_event_display()} {self.launch_slug} ({self.entry_hash[:12]})"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ValidationError("Ledger entries are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Ledger entries are append-only.")
-
-
-class OutboxMessage(models.Model):
-    """One e-mail to one person about one event, written in the same transaction as the change it
-    reports and delivered after commit by ``approvals.notifications.deliver_outbox`` (a task
-    enqueued on commit, a periodic task, or ``manage.py deliver_notifications``).
-
-    Plumbing, not governance: nothing the gate or the ledger reads, so it has no history and is
-    updated in place. The unique (event, request, recipient) makes delivery idempotent: each person
-    gets each notice at most once, however often delivery runs."""
-
-    event = models.CharField(verbose_name=_("event"), max_length=30, choices=NotificationEvent.choices)
-    channel = models.CharField(
-        verbose_name=_("channel"), max_length=10, choices=NotificationChannel.choices, default=NotificationChannel.EMAIL
-    )
-    request = models.ForeignKey(
-        SignoffRequest,
-        on_delete=models.CASCADE,
-        verbose_name=_("request"),
-        related_name="outbox_messages",
-        null=True,
-        blank=True,
-    )
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("recipient"), related_name="+"
-    )
-    # What the message is about, for events other than a sign-off request: ``key`` names the
-    # occurrence ("decision:12"), unique with the event and recipient; ``payload`` holds what the
-    # message says (names and codes, never sentences: it is written in the recipient's language
-    # when sent); ``link`` is the path of the page it points to.
-    key = models.CharField(verbose_name=_("key"), max_length=100, blank=True, default="")
-    launch = models.ForeignKey(
-        "readiness.Launch", on_delete=models.CASCADE, verbose_name=_("launch"), related_name="+", null=True, blank=True
-    )
-    payload = models.JSONField(verbose_name=_("payload"), default=dict, blank=True)
-    link = models.CharField(verbose_name=_("link"), max_length=300, blank=True, default="")
-    status = models.CharField(
-        verbose_name=_("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
-    )
-    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
-    next_attempt_at = models.DateTimeField(
-        verbose_name=_("next attempt at"), default=timezone.now, help_text=_("Not sent before this time (back-off).")
-    )
-    attempts = models.PositiveIntegerField(verbose_name=_("attempts"), default=0)
-    last_error = LimitedTextField(
-        verbose_name=_("last error"),
-        blank=True,
-        help_text=_("Why the last attempt failed, or why the message was dropped."),
-    )
-    sent_at = models.DateTimeField(verbose_name=_("sent at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("outbox message")
-        ordering = ["-created_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["event", "request", "recipient", "channel"], name="one_message_per_event_recipient_channel"
-            ),
-            models.UniqueConstraint(
-                fields=["event", "key", "recipient", "channel"],
-                condition=~Q(key=""),
-                name="one_message_per_event_key_recipient_channel",
-            ),
-            models.CheckConstraint(
-                condition=Q(status=OutboxStatus.SENT, sent_at__isnull=False)
-                | (~Q(status=OutboxStatus.SENT) & Q(sent_at__isnull=True)),
-                name="outbox_sent_at_iff_sent",
-            ),
-        ]
-        indexes = [
-            # The drain's query: what is pending and due, oldest first.
-            models.Index(fields=["next_attempt_at", "id"], condition=Q(status=OutboxStatus.PENDING), name="outbox_due"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_event_display()} → {self.recipient} ({self.get_status_display()})"
-
-
-class Notification(models.Model):
-    """One in-app notice to one person about one event, written with its outbox message (the same
-    event, key and payload) inside the transaction that causes it; listed on /notifications/."""
-
-    event = models.CharField(verbose_name=_("event"), max_length=30, choices=NotificationEvent.choices)
-    key = models.CharField(verbose_name=_("key"), max_length=100)
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("recipient"), related_name="notifications"
-    )
-    launch = models.ForeignKey(
-        "readiness.Launch", on_delete=models.CASCADE, verbose_name=_("launch"), related_name="+", null=True, blank=True
-    )
-    payload = models.JSONField(verbose_name=_("payload"), default=dict, blank=True)
-    link = models.CharField(verbose_name=_("link"), max_length=300, blank=True, default="")
-    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
-    read_at = models.DateTimeField(verbose_name=_("read at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notification")
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["event", "key", "recipient"], name="one_notification_per_event_and_recipient"
-            )
-        ]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
-
-    def __str__(self) -> str:
-        return f"{self.get_event_display()} ({self.key}) for {self.recipient_id}"
-
-
-class NotificationPreference(models.Model):
-    """How one person wants to be told: which channels, at once or in a daily digest, and hours in
-    which nothing is sent (in their time zone). Without a row: e-mail and Slack (where their team
-    has a webhook), at once, no quiet hours. In-app notices are always written."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        verbose_name=_("user"),
-        related_name="notification_preference",
-    )
-    email = models.BooleanField(verbose_name=_("by e-mail"), default=True)
-    slack = models.BooleanField(
-        verbose_name=_("in Slack"), default=True, help_text=_("Only where your team has a Slack webhook.")
-    )
-    mode = models.CharField(
-        verbose_name=_("when"), max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE
-    )
-    quiet_from = models.TimeField(verbose_name=_("quiet from"), null=True, blank=True)
-    quiet_until = models.TimeField(verbose_name=_("quiet until"), null=True, blank=True)
-    time_zone = models.CharField(
-        verbose_name=_("time zone"),
-        max_length=64,
-        blank=True,
-        help_text=_("For quiet hours and the digest; empty means the site's time zone."),
-    )
-    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("notification preference")
-        verbose_name_plural = _("notification preferences")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(quiet_from__isnull=True, quiet_until__isnull=True)
-                | (Q(quiet_from__isnull=False, quiet_until__isnull=False) & ~Q(quiet_from=F("quiet_until"))),
-                name="quiet_hours_both_or_neither_and_not_empty",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Notification preferences of {self.user_id}"
-
-    def clean(self) -> None:
-        import zoneinfo
-
-        if (self.quiet_from is None) != (self.quiet_until is None):
-            raise ValidationError({"quiet_until": _("Give both ends of the quiet hours, or neither.")})
-        if self.quiet_from is not None and self.quiet_from == self.quiet_until:
-            raise ValidationError({"quiet_until": _("Quiet hours must not start and end at the same time.")})
-        if self.time_zone and self.time_zone not in zoneinfo.available_timezones():
-            raise ValidationError({"time_zone": _("“%(zone)s” is not a known time zone.") % {"zone": self.time_zone}})
+    def get_absolute_url(self) -> str:
+        return reverse("web:decide-policy-change", args=[self.launch.slug, self.pk])
 
 
 class StageStanding(models.Model):

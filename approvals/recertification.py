@@ -10,7 +10,7 @@ the current stage's sign-offs still count and the stage's waivers still apply.
 
 Why here, in ``approvals``: "does the stage still hold" is the gate's question asked again, and
 its answer depends on sign-offs, waivers and the ledger, which ``approvals`` owns; notifying the
-owner uses ``approvals.notifications``. ``operations`` contributes what happened in service as
+owner uses ``notifications``. ``operations`` contributes what happened in service as
 checklist items (13, 14, item 11's missed reviews, and the SLO item), so it needs no hook: it
 stays below, knowing nothing of ``approvals``.
 
@@ -29,18 +29,18 @@ from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from ledger import chain
+from ledger.events import LedgerEvent
+from notifications.services import notify
 from readiness.checklist import Readiness, evaluate_many, registry
 from readiness.models import Launch
 
-from . import ledger
-from .choices import LedgerEvent, NotificationEvent
+from .choices import NotificationEvent
 from .models import StageStanding
-from .notifications import notify
 
 BATCH = 200
 
@@ -140,9 +140,9 @@ def _record(readiness: Readiness, *, now: datetime.datetime) -> Change | None:
     if held == holds:
         return None
     if holds:
-        ledger.append(event=LedgerEvent.STAGE_RESTORED, launch=launch, actor=SYSTEM, payload={"stage": stage.name})
+        chain.append(event=LedgerEvent.STAGE_RESTORED, launch=launch, actor=SYSTEM, payload={"stage": stage.name})
     else:
-        entry = ledger.append(
+        entry = chain.append(
             event=LedgerEvent.STAGE_LAPSED,
             launch=launch,
             actor=SYSTEM,
@@ -155,7 +155,7 @@ def _record(readiness: Readiness, *, now: datetime.datetime) -> Change | None:
             actor=None,
             recipients=[launch.owner],
             payload={"launch": launch.name, "stage": stage.name, "reasons": reasons, "count": len(reasons)},
-            link=reverse("web:launch", args=[launch.slug]),
+            link=launch.get_absolute_url(),
         )
     return Change(launch.slug, stage.name, holds, tuple(reasons))
 

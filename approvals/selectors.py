@@ -12,14 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from guardian.shortcuts import get_objects_for_user
 
-from raci.choices import Role
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
+from raci.models import ResponsibilityArea, Team
 from readiness.people import person_name
 
 from .access import DECIDE_REQUEST
-from .choices import DecisionOutcome, LedgerEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
+from .choices import WAIVER_AREAS, DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
 from .models import (
     Acknowledgement,
-    LedgerEntry,
     PolicyChange,
     SignoffDecision,
     SignoffDelegation,
@@ -304,11 +306,6 @@ def waivers_awaiting(user):
 
     The same rule as ``approvals.services.waivers._may_decide_waiver`` (which the service applies
     when the decision is made), written as a query so that a list costs one."""
-    from raci.choices import AREA_FUNCTIONS, TeamFunction
-    from raci.models import ResponsibilityArea, Team
-
-    from .services.waivers import WAIVER_AREAS
-
     if not user.is_authenticated or not user.is_active:
         return Waiver.objects.none()
 
@@ -340,9 +337,6 @@ def policy_changes_awaiting(user):
     one they asked for, nor one on a launch they own. One query.
 
     The same rule as ``approvals.services.policy.may_decide_policy_change``, written as a query."""
-    from raci.choices import TeamFunction
-    from raci.models import Team
-
     if not user.is_authenticated or not user.is_active:
         return PolicyChange.objects.none()
     executive = Exists(Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=user))

@@ -6,19 +6,15 @@ approvals stale; changing a quality bar, a data class, an Accountable or the exp
 from __future__ import annotations
 
 import hashlib
-import json
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ledger.chain import canonical_json
 from raci.choices import Role
 from readiness.checklist import gating_checks_for
 from readiness.i18n import english
 from readiness.models import RollbackPlan
-
-
-def canonical_json(data) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def fingerprint(snapshot: dict) -> str:

@@ -112,7 +112,9 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "readiness",
+    "ledger",
     "raci",
+    "notifications",
     "approvals",
     "operations",
     "reports",
@@ -258,7 +260,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3500},
     },
     "deliver-notifications": {
-        "task": "approvals.tasks.deliver_notifications",
+        "task": "notifications.tasks.deliver_notifications",
         "schedule": 60.0,
         "options": {"expires": 55},  # a tick no worker took in time is dropped, not piled up
     },

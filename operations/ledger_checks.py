@@ -1,28 +1,28 @@
-"""Cross-checks of incidents and post-mortems against the ledger entries their services wrote, run
-by ``verify_ledger`` (registered through ``readiness.recording``; approvals does not import this
-app). The gate reads incidents: a row rewritten or deleted in SQL (an open P0 quietly removed, a
+"""Operations' cross-checks of its own rows against the ledger entries its services wrote, run by
+``verify_ledger`` (registered through ``readiness.recording`` when ``OperationsConfig.ready()``
+imports this module). The gate reads incidents: a row rewritten or deleted in SQL (an open P0 quietly removed, a
 resolution time moved) no longer matches its newest entry, and every recorded one must still exist.
 Rollback executions are checked against the gate's ``stage_rolled_back`` entries, written in the
-same transaction with the same facts."""
+same transaction with the same facts; failure reviews and daily SLI values against theirs."""
 
 from __future__ import annotations
 
-import datetime
+from decimal import Decimal, InvalidOperation
 
-from .models import FailureReview, Incident, PostMortem, RollbackExecution
+from ledger.events import LedgerEvent
+from ledger.verification import recorded_time
+from readiness.recording import register_ledger_check
 
-INCIDENT_EVENTS = ("incident_recorded", "incident_changed", "incident_severity")
+from .models import FailureReview, Incident, PostMortem, RollbackExecution, SliActual
+
+INCIDENT_EVENTS = (LedgerEvent.INCIDENT_RECORDED, LedgerEvent.INCIDENT_CHANGED, LedgerEvent.INCIDENT_SEVERITY_CHANGED)
 SEVERITIES = ("P0", "P1", "P2", "P3")
 
 
-def _time(value) -> datetime.datetime | None:
-    return None if value is None else datetime.datetime.fromisoformat(value)
-
-
-def _newest(by_event: dict, events, key: str) -> dict:
+def _newest(entries, events, key: str) -> dict:
     newest = {}
     for event in events:
-        for entry in by_event.get(event, ()):
+        for entry in entries.by_event[event]:
             current = newest.get(entry.payload.get(key))
             if current is None or current.sequence < entry.sequence:
                 newest[entry.payload.get(key)] = entry
@@ -35,23 +35,23 @@ def _incident_matches(incident: Incident, entry, notified: list[int]) -> bool:
         entry.launch_id == incident.launch_id
         and payload.get("title") == incident.title
         and payload.get("severity") == incident.severity
-        and _time(payload.get("detected")) == incident.detected_at
-        and _time(payload.get("acknowledged")) == incident.acknowledged_at
-        and _time(payload.get("mitigated")) == incident.mitigated_at
-        and _time(payload.get("resolved")) == incident.resolved_at
+        and recorded_time(payload.get("detected")) == incident.detected_at
+        and recorded_time(payload.get("acknowledged")) == incident.acknowledged_at
+        and recorded_time(payload.get("mitigated")) == incident.mitigated_at
+        and recorded_time(payload.get("resolved")) == incident.resolved_at
         and payload.get("notified") == notified
     )
 
 
-def _severity_changes_disagree(by_event: dict) -> str:
+def _severity_changes_disagree(entries) -> str:
     """Each ``incident_severity`` entry starts from the severity the incident's previous entry
     recorded, and one that lowers it says on whose authority (the area's Accountable or an
     executive: ``operations.access.severity_lowered_by``)."""
-    entries = sorted((e for event in INCIDENT_EVENTS for e in by_event.get(event, ())), key=lambda e: e.sequence)
+    recorded = sorted((e for event in INCIDENT_EVENTS for e in entries.by_event[event]), key=lambda e: e.sequence)
     last: dict[int, str] = {}
-    for entry in entries:
+    for entry in recorded:
         pk, severity = entry.payload.get("incident"), entry.payload.get("severity")
-        if entry.event == "incident_severity":
+        if entry.event == LedgerEvent.INCIDENT_SEVERITY_CHANGED:
             before = entry.payload.get("severity from")
             if pk in last and before != last[pk]:
                 return f"incident #{pk}'s severity change in entry #{entry.sequence} does not start from {last[pk]}"
@@ -66,11 +66,12 @@ def _severity_changes_disagree(by_event: dict) -> str:
     return ""
 
 
-def incidents_disagree_with_entries(by_event: dict) -> str:
-    problem = _severity_changes_disagree(by_event)
+@register_ledger_check
+def incidents_disagree_with_entries(entries) -> str:
+    problem = _severity_changes_disagree(entries)
     if problem:
         return problem
-    newest = _newest(by_event, INCIDENT_EVENTS, "incident")
+    newest = _newest(entries, INCIDENT_EVENTS, "incident")
     notified: dict[int, list[int]] = {}
     for incident_id, stakeholder_id in Incident.notified.through.objects.values_list("incident_id", "stakeholder_id"):
         notified.setdefault(incident_id, []).append(stakeholder_id)
@@ -85,7 +86,7 @@ def incidents_disagree_with_entries(by_event: dict) -> str:
         if pk not in rows:
             return f"incident #{pk} recorded in entry #{entry.sequence} no longer exists"
     postmortems = {pm.pk: pm for pm in PostMortem.objects.select_related("incident")}
-    recorded = _newest(by_event, ("postmortem_recorded",), "postmortem")
+    recorded = _newest(entries, (LedgerEvent.POSTMORTEM_RECORDED,), "postmortem")
     for pk, postmortem in postmortems.items():
         entry = recorded.get(pk)
         if entry is None or entry.payload.get("incident") != postmortem.incident_id:
@@ -112,17 +113,18 @@ def _entry_facts(entry) -> tuple:
     )
 
 
-def rollbacks_disagree_with_entries(by_event: dict) -> str:
+@register_ledger_check
+def rollbacks_disagree_with_entries(entries) -> str:
     """Every rollback execution is the record of one ``stage_rolled_back`` entry of its launch (same
     stages, reason, duration and incident), oldest first; and once rollbacks are recorded as executions
     (the first matched entry), no later rollback entry lacks one. Rollbacks ledgered before
     executions were recorded have none, and are left alone."""
-    entries: dict[int, list] = {}
-    for entry in by_event.get("stage_rolled_back", ()):
-        entries.setdefault(entry.launch_id, []).append(entry)
+    rollbacks: dict[int, list] = {}
+    for entry in entries.by_event[LedgerEvent.STAGE_ROLLED_BACK]:
+        rollbacks.setdefault(entry.launch_id, []).append(entry)
     matched: dict[int, list[int]] = {}
     for execution in RollbackExecution.objects.order_by("pk"):
-        candidates = entries.get(execution.launch_id, [])
+        candidates = rollbacks.get(execution.launch_id, [])
         used = matched.setdefault(execution.launch_id, [])
         after = used[-1] if used else -1
         facts = _rollback_facts(execution)
@@ -134,10 +136,10 @@ def rollbacks_disagree_with_entries(by_event: dict) -> str:
             return f"rollback execution #{execution.pk} matches no stage rollback in the ledger"
         used.append(found)
     # Executions are recorded since some entry: every rollback ledgered after it must have one.
-    since = min((entries[launch_id][used[0]].sequence for launch_id, used in matched.items() if used), default=None)
+    since = min((rollbacks[launch_id][used[0]].sequence for launch_id, used in matched.items() if used), default=None)
     if since is None:
         return ""
-    for launch_id, candidates in entries.items():
+    for launch_id, candidates in rollbacks.items():
         used = set(matched.get(launch_id, ()))
         for i, entry in enumerate(candidates):
             if entry.sequence > since and i not in used:
@@ -145,10 +147,11 @@ def rollbacks_disagree_with_entries(by_event: dict) -> str:
     return ""
 
 
-def failure_reviews_disagree_with_entries(by_event: dict) -> str:
+@register_ledger_check
+def failure_reviews_disagree_with_entries(entries) -> str:
     """Item 11 reads when each channel was last reviewed: every failure review is on the channel and
     date its entry recorded, and every recorded review still exists."""
-    recorded = _newest(by_event, ("failure_review",), "review")
+    recorded = _newest(entries, (LedgerEvent.FAILURE_REVIEW_RECORDED,), "review")
     rows = FailureReview.objects.values_list("pk", "channel_id", "held_on").order_by("pk")
     for pk, channel_id, held_on in rows.iterator(chunk_size=2000):
         entry = recorded.pop(pk, None)
@@ -158,4 +161,32 @@ def failure_reviews_disagree_with_entries(by_event: dict) -> str:
             return f"failure review #{pk} does not match its ledger entry #{entry.sequence}"
     for pk, entry in recorded.items():
         return f"failure review #{pk} recorded in entry #{entry.sequence} no longer exists"
+    return ""
+
+
+@register_ledger_check
+def sli_actuals_disagree_with_entries(entries) -> str:
+    """Every daily SLI value (item 15 reads them) is the one its newest ledger entry recorded, from
+    the same source; every recorded value still exists."""
+    recorded: dict[tuple[int, str, str], tuple] = {}  # (launch id, indicator, day) -> (newest entry, its value)
+    for entry in entries.by_event[LedgerEvent.SLI_RECORDED]:
+        for value in entry.payload.get("values", []):
+            recorded[(entry.launch_id, value.get("indicator"), value.get("day"))] = (entry, value)
+    seen = set()
+    rows = SliActual.objects.values_list("pk", "launch_id", "indicator", "day", "value", "source").order_by("pk")
+    for pk, launch_id, indicator, day, value, source in rows.iterator(chunk_size=2000):
+        key = (launch_id, indicator, day.isoformat())
+        seen.add(key)
+        if key not in recorded:
+            return f"SLI actual #{pk} ({indicator} on {key[2]}) has no ledger entry"
+        entry, payload = recorded[key]
+        try:
+            same = Decimal(str(payload.get("value"))) == value and entry.payload.get("source") == source
+        except InvalidOperation:
+            same = False
+        if not same:
+            return f"SLI actual #{pk} ({indicator} on {key[2]}) does not match its ledger entry #{entry.sequence}"
+    for key, (entry, _value) in recorded.items():
+        if key not in seen:
+            return f"SLI actual {key[1]} on {key[2]} recorded in entry #{entry.sequence} no longer exists"
     return ""

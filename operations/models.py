@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import DecimalValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -99,6 +100,9 @@ class Incident(FrozenWithArchivedLaunch, models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("web:incident", args=[self.launch.slug, self.pk])
 
     def clean(self) -> None:
         if not self.title.strip():

@@ -7,10 +7,11 @@ class RaciConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the RACI checklist items, the template step that creates areas and slots, the
-        # access that RACI roles, slots and executive teams grant, and the signals that keep it.
+        # access that RACI roles, slots and executive teams grant, the signals that keep it, and
+        # the ledger's cross-checks of evaluation runs accepted and standard areas left out.
         from readiness.access import register_access_rule, register_portfolio_viewer
 
-        from . import checklist_items, services, signals  # noqa: F401
+        from . import checklist_items, ledger_checks, services, signals  # noqa: F401
         from .selectors import is_executive
 
         register_access_rule(signals.RaciAccess())

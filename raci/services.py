@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ledger.events import LedgerEvent
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.choices import SENSITIVITY
 from readiness.history import delete_with_history, save_with_history
@@ -77,13 +78,13 @@ def _rehome_agreements(*, fact: ResponsibilityArea, changed: set[str], actor, pr
 
     for bar in QualityBar.objects.filter(launch_id=launch, agreed_by__isnull=False).order_by("pk"):
         if areas := moved(lambda areas, bar=bar: owning_area(areas, bar.metric)):
-            _clear_moved_agreement(bar, areas, actor, "bar_redefined", bar_definition)
+            _clear_moved_agreement(bar, areas, actor, LedgerEvent.BAR_REDEFINED, bar_definition)
     for slo in SLO.objects.filter(launch_id=launch, agreed_by__isnull=False).order_by("pk"):
         if areas := moved(lambda areas, slo=slo: slo_owning_area(areas, slo.indicator)):
-            _clear_moved_agreement(slo, areas, actor, "slo_redefined", slo_definition)
+            _clear_moved_agreement(slo, areas, actor, LedgerEvent.SLO_REDEFINED, slo_definition)
 
 
-def _clear_moved_agreement(fact, areas, actor, event: str, definition) -> None:
+def _clear_moved_agreement(fact, areas, actor, event: LedgerEvent, definition) -> None:
     was, becomes = (area.name if area else "none" for area in areas)
     fact = locked_fact(fact)
     fact.agreed_by, fact.agreed_at = None, None
@@ -178,7 +179,7 @@ def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> Ar
     with english():
         save_with_history(omission, actor=actor, reason=f"Left out '{omission.get_kind_display()}'")
     record(
-        event="area_omitted",
+        event=LedgerEvent.AREA_OMITTED,
         launch=launch,
         actor=actor,
         payload={
@@ -215,7 +216,7 @@ def area_omission_withdraw(*, actor, omission: AreaOmission, seen_version: int, 
         history_reason = f"No longer leaving out '{omission.get_kind_display()}': {why}"
     delete_with_history(omission, actor=actor, reason=history_reason)
     record(
-        event="omission_withdrawn",
+        event=LedgerEvent.OMISSION_WITHDRAWN,
         launch=launch,
         actor=actor,
         payload={"omission": pk, "area kind": kind, "withdrawn reason": recorded, "why withdrawn": why},
@@ -420,7 +421,11 @@ def quality_bar_agree(*, actor, bar: QualityBar, seen_version: int) -> QualityBa
     bar.agreed_by, bar.agreed_at = actor, timezone.now()
     save_with_history(bar, actor=actor, reason=f"Agreed by the Accountable for '{area.name}'")
     record(
-        event="bar_agreed", launch=launch, actor=actor, payload={**bar_definition(bar), "area": area.name}, seal=[bar]
+        event=LedgerEvent.BAR_AGREED,
+        launch=launch,
+        actor=actor,
+        payload={**bar_definition(bar), "area": area.name},
+        seal=[bar],
     )
     return bar
 
@@ -434,7 +439,7 @@ def quality_bar_remove(*, actor, bar: QualityBar, seen_version: int, reason: str
     require_version(bar, seen_version, what=_("Quality bar '%(metric)s'") % {"metric": bar.metric})
     area = _bar_accountable(actor, launch, bar.metric, _("quality bar '%(metric)s'") % {"metric": bar.metric})
     payload = {**bar_definition(bar), "removed": reason, "area": area.name}
-    record(event="bar_redefined", launch=launch, actor=actor, payload=payload)
+    record(event=LedgerEvent.BAR_REDEFINED, launch=launch, actor=actor, payload=payload)
     delete_with_history(bar, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
 
 
@@ -448,7 +453,7 @@ def slo_remove(*, actor, slo: SLO, seen_version: int, reason: str) -> None:
     require_version(slo, seen_version, what=what)
     area = _slo_accountable(actor, launch, slo, what)
     payload = {**slo_definition(slo), "removed": reason, "was agreed": slo.agreed_by_id is not None, "area": area.name}
-    record(event="slo_redefined", launch=launch, actor=actor, payload=payload)
+    record(event=LedgerEvent.SLO_REDEFINED, launch=launch, actor=actor, payload=payload)
     delete_with_history(slo, actor=actor, reason=f"Removed by the Accountable for '{area.name}': {reason}")
 
 
@@ -494,7 +499,9 @@ def eval_run_accept(*, actor, run: EvalRun, seen_version: int) -> EvalRun:
         )
     run.accepted_by, run.accepted_at = actor, timezone.now()
     save_with_history(run, actor=actor, reason=f"Accepted as evidence for '{bar.metric}'")
-    record(event="eval_run_accepted", launch=launch, actor=actor, payload=eval_run_acceptance(run), seal=[run])
+    record(
+        event=LedgerEvent.EVAL_RUN_ACCEPTED, launch=launch, actor=actor, payload=eval_run_acceptance(run), seal=[run]
+    )
     return run
 
 
@@ -529,7 +536,11 @@ def slo_agree(*, actor, slo: SLO, seen_version: int) -> SLO:
     note = f"; confirms the proposed {', '.join(n.replace('_', ' ') for n in confirmed)}" if confirmed else ""
     save_with_history(slo, actor=actor, reason=f"Agreed by the Accountable for '{area.name}'{note}")
     record(
-        event="slo_agreed", launch=launch, actor=actor, payload={**slo_definition(slo), "area": area.name}, seal=[slo]
+        event=LedgerEvent.SLO_AGREED,
+        launch=launch,
+        actor=actor,
+        payload={**slo_definition(slo), "area": area.name},
+        seal=[slo],
     )
     return slo
 
@@ -555,7 +566,13 @@ def _sensitive_asset(actor, asset: DataAsset, seen_version: int) -> tuple[Launch
 
 def _record_declassification(*, launch, actor, asset, before: str, after: str, reason: str, area) -> None:
     payload = {"data asset": asset.pk, "name": asset.name, "from": before, "to": after, "reason": reason}
-    record(event="data_declassified", launch=launch, actor=actor, payload={**payload, "area": area.name}, seal=[asset])
+    record(
+        event=LedgerEvent.DATA_DECLASSIFIED,
+        launch=launch,
+        actor=actor,
+        payload={**payload, "area": area.name},
+        seal=[asset],
+    )
 
 
 @transaction.atomic

@@ -116,6 +116,17 @@ def get_launch_for(user, slug: str, perm: str = VIEW_LAUNCH) -> Launch:
     return launch
 
 
+def get_of_launch(queryset: QuerySet, launch: Launch, pk, *, path: str | None = None):
+    """The row ``pk`` of ``queryset`` that belongs to ``launch`` (a launch the caller fetched with
+    ``get_launch_for``, so access is settled), reached through ``path`` (by default the model's
+    ``launch_lookup``, else ``launch``). A row of another launch answers 404 like an unknown one."""
+    path = path or getattr(queryset.model, "launch_lookup", "launch")
+    try:
+        return queryset.get(pk=pk, **{path: launch})
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such record.") from None
+
+
 # Keeping the stored grants equal to what the roles entitle ------------------------------------
 
 

@@ -10,10 +10,13 @@ deliberately not registered: object permissions are granted by services, not edi
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from .evidence import judge
@@ -40,6 +43,12 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 def all_field_names(model) -> tuple[str, ...]:
     """Every concrete and many-to-many field, for admins where nothing may be edited."""
     return tuple(f.name for f in (*model._meta.fields, *model._meta.many_to_many))
+
+
+def pretty_json(value) -> str:
+    """A JSON field (a payload, a snapshot) indented for reading on a change page."""
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
 
 
 class ReadOnlyAdminMixin:

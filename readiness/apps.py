@@ -6,9 +6,10 @@ class ReadinessConfig(AppConfig):
     verbose_name = "Launch readiness"
 
     def ready(self) -> None:
-        # Registers the checklist items this app can evaluate from its own facts, and the signal
-        # that keeps the owner's grants on a launch.
-        from . import checklist_items, signals  # noqa: F401
+        # Registers the checklist items this app can evaluate from its own facts, the signal that
+        # keeps the owner's grants on a launch, and the ledger's cross-checks of this app's rows
+        # (the version in service, agreements) and of every sealed fact.
+        from . import checklist_items, ledger_checks, signals  # noqa: F401
         from .models import (
             SLO,
             DataAsset,

@@ -1,10 +1,15 @@
-"""The ledger, as the apps below ``approvals`` see it.
+"""The port through which ``readiness`` writes to the ledger, and the registry of its cross-checks.
 
-Some facts the gate reads are changed by ``readiness`` and ``raci`` services (a quality bar's
-agreement and definition, agreed SLO targets, a standard area left out on purpose). Those services
-must append to the sign-off ledger in their own transaction, but ``readiness`` knows nothing of
-``approvals`` (see DESIGN.md). ``approvals`` installs its ledger here when it starts; recording
-without one installed is a configuration error, never a silent skip."""
+Some facts the gate reads are changed by ``readiness`` services (a quality bar redefined, the
+version in service) and by the apps above it. Those services must append to the ledger in their own
+transaction, but ``readiness`` is below ``ledger`` and may not import it (see DESIGN.md): ``ledger``
+installs its recorder here when it starts; recording without one installed is a configuration error,
+never a silent skip. The events are ``ledger.events.LedgerEvent``, the one module of the ledger that
+this app imports, as the port's vocabulary.
+
+The registry of cross-checks lives here too, so it is one registry that every app can reach,
+``readiness`` included: each app registers the checks over its own rows from its
+``AppConfig.ready()``, and ``ledger.verification.verify`` runs them."""
 
 from __future__ import annotations
 
@@ -18,13 +23,15 @@ from decimal import Decimal
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from ledger.events import LedgerEvent
+
 Recorder = Callable[..., object]
 _recorder: Recorder | None = None
 # Cross-checks of an app's own rows against the entries its services wrote, run by the ledger's
-# verification: ``check(entries_by_event)`` gets {event: [entries, oldest first]} and returns the
-# first disagreement as a sentence, or "".
-LedgerCheck = Callable[[dict], str]
-_ledger_checks: list[LedgerCheck] = []
+# verification: ``check(entries)`` gets the ledger read once (``ledger.verification.Entries``: its
+# ``by_event``, ``facts``, ``one_each``) and returns the first disagreement as a sentence, or "".
+LedgerCheck = Callable[..., str]
+_ledger_checks: dict[LedgerCheck, bool] = {}  # check -> whether it is a catch-all
 
 
 def install_recorder(recorder: Recorder) -> None:
@@ -32,22 +39,31 @@ def install_recorder(recorder: Recorder) -> None:
     _recorder = recorder
 
 
-def record(*, event: str, launch, actor, payload: dict, seal: Iterable[models.Model] = ()) -> object:
+def record(*, event: LedgerEvent, launch, actor, payload: dict, seal: Iterable[models.Model] = ()) -> object:
     """Append ``event`` for ``launch`` to the ledger, sealing the history rows of ``seal``."""
     if _recorder is None:
-        raise ImproperlyConfigured("No ledger is installed: add 'approvals' to INSTALLED_APPS.")
+        raise ImproperlyConfigured("No ledger is installed: add 'ledger' to INSTALLED_APPS.")
     return _recorder(event=event, launch=launch, actor=actor, payload=payload, seal=seal)
 
 
-def register_ledger_check(check: LedgerCheck) -> None:
-    """Let ``verify_ledger`` cross-check rows the gate reads that an app above ``readiness`` owns
-    (``operations``' incidents) without the ledger's app importing it."""
-    if check not in _ledger_checks:
-        _ledger_checks.append(check)
+def register_ledger_check(check: LedgerCheck | None = None, *, catch_all: bool = False):
+    """Decorator (``@register_ledger_check``, or ``@register_ledger_check(catch_all=True)``)
+    registering ``check(entries) -> str``, so that ``verify_ledger`` cross-checks the rows an app
+    owns against the entries its services wrote, without the ledger importing the app. Each app
+    decorates its checks in its ``ledger_checks`` module, which its ``AppConfig.ready()`` imports.
+    Checks run in the order they were registered, a ``catch_all`` (the sealed facts, which also
+    cover rows other checks read more closely) after every other: a disagreement is named by the
+    most specific check that sees it."""
+
+    def register(check: LedgerCheck) -> LedgerCheck:
+        _ledger_checks.setdefault(check, catch_all)
+        return check
+
+    return register if check is None else register(check)
 
 
 def ledger_checks() -> list[LedgerCheck]:
-    return list(_ledger_checks)
+    return sorted(_ledger_checks, key=_ledger_checks.__getitem__)
 
 
 # --- sealed facts ---------------------------------------------------------------------------------
@@ -60,7 +76,7 @@ def ledger_checks() -> list[LedgerCheck]:
 # Sealed fields are every concrete field of the model except its key and ``exclude``, read when the
 # row is written: a field added by a later migration is sealed from the next write on, and compared
 # only where an entry recorded it, so old entries never disagree. Such a migration should end by
-# sealing the rows again (``approvals.ledger_facts.seal_unrecorded(fields_added=True)``), or the new
+# sealing the rows again (``ledger.baseline.seal_unrecorded(fields_added=True)``), or the new
 # field of rows untouched since is not covered until their next write.
 
 # Text longer than this is recorded as a digest, so the ledger does not copy whole runbooks.
@@ -171,7 +187,4 @@ def record_facts(*, actor, launch, rows: Iterable[models.Model] = (), removed: I
     facts.extend({"model": label, "id": pk, "removed": True} for label, pk in sorted(set(removed)))
     if not facts:
         return None
-    return record(event=FACT_RECORDED, launch=launch, actor=actor, payload={"facts": facts})
-
-
-FACT_RECORDED = "fact_recorded"
+    return record(event=LedgerEvent.FACT_RECORDED, launch=launch, actor=actor, payload={"facts": facts})

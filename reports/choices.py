@@ -12,3 +12,9 @@ class ReportStatus(models.TextChoices):
     PENDING = "pending", gettext_lazy("Being rendered")
     READY = "ready", gettext_lazy("Ready")
     FAILED = "failed", gettext_lazy("Failed")
+
+
+class ReportEvent(models.TextChoices):
+    """What reports tell people about (worded in ``reports.notices``)."""
+
+    READY = "report_ready", gettext_lazy("Report ready")

@@ -1,44 +1,42 @@
 """What each kind of report shows: the context its template is rendered with, in the report's
-language. Reads through the domain's selectors, like the web pages.
-
-Reports reuse two read-only helpers of the web interface rather than a copy of them:
-``web.facts.fact_sections`` (each fact of a launch with its values localised, as the launch page
-lists them) and ``web.views.portfolio_summary`` with ``web.charts.stacked_bars`` (the portfolio's
-counts and charts). Both are pure reads over the domain, so the page and the PDF say the same thing
-in the same words; ``web`` never imports ``documents``, so the dependency points one way. The
-evidence chart is drawn here (``reports.charts``) because the page's version marks its legend with
-glyphs the print font lacks."""
+language. Reads through the domain's selectors and the read models of ``presentation`` — each fact
+of a launch as the launch page lists it (``fact_sections``), the SLO actuals (``standing_row``), the
+portfolio's counts and charts (``portfolio_summary``) — so the page and the PDF say the same thing
+in the same words; the charts get their print colours here (``reports.charts.for_print``)."""
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
 
-from django.db.models import Count, Max, Min, Prefetch
+from django.db.models import Count, Max, Min
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
-from approvals.models import LedgerEntry, SignoffRequest
+from approvals.choices import DecisionOutcome, RequestStatus
+from approvals.models import SignoffRequest
 from approvals.recertification import stage_health
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from operations.selectors import failure_reviews_of, launch_incidents, launch_rollbacks, postmortems_of, slo_standings
+from presentation.charts import evidence_chart
+from presentation.evidence import BarEvidence
+from presentation.facts import fact_sections
+from presentation.launch import launch_as_shown
+from presentation.portfolio import portfolio_summary
+from presentation.slo import standing_row
 from raci.checklist_items import area_problems
 from raci.choices import Role
-from raci.models import LaunchStakeholder
 from readiness.access import visible_launches
-from readiness.checklist import Context, Readiness, evaluate, evaluate_many, with_checklist_facts
-from readiness.checklist_items import counted_run, percent
-from readiness.evidence import judge
+from readiness.checklist import Readiness, evaluate, evaluate_many
+from readiness.checklist_items import percent
 from readiness.models import Launch
 from readiness.people import person_name
-from web.facts import fact_sections
-from web.operations import standing_row
-from web.views import portfolio_summary
 
-from .charts import evidence_svg, for_print
+from .charts import for_print
 from .choices import ReportKind
 from .models import Report
 
@@ -54,13 +52,6 @@ SHORT_FINGERPRINT = 12
 OLDEST_WAITING = 10
 
 
-def launch_with_facts(launch_id: int) -> Launch:
-    slots = Prefetch("stakeholder_slots", queryset=LaunchStakeholder.objects.select_related("stakeholder__user"))
-    return with_checklist_facts(
-        Launch.objects.filter(pk=launch_id).select_related("owner", "stage_standing").prefetch_related(slots)
-    ).get()
-
-
 def document_html(report: Report) -> str:
     """The report's HTML, in its language, as of now."""
     with translation.override(report.language):
@@ -73,9 +64,9 @@ def document_html(report: Report) -> str:
         if report.kind == ReportKind.PORTFOLIO:
             context.update(portfolio_context(report.requested_by, now))
         elif report.kind == ReportKind.CHECKLIST:
-            context.update(checklist_context(launch_with_facts(report.launch_id), report.stage_id, now))
+            context.update(checklist_context(launch_as_shown(report.launch_id), report.stage_id, now))
         else:
-            context.update(launch_context(launch_with_facts(report.launch_id), now))
+            context.update(launch_context(launch_as_shown(report.launch_id), now))
         return render_to_string(TEMPLATES[report.kind], context)
 
 
@@ -85,10 +76,9 @@ def document_html(report: Report) -> str:
 def launch_context(launch: Launch, now: datetime.datetime) -> dict:
     readiness = evaluate(launch, now=now)
     signoffs = stage_signoffs(launch, readiness.stage, now=now) if readiness.stage else []
-    sections = {section["name"]: section for section in fact_sections(launch)}
-    check_context = Context(launch=launch, stage=None, today=timezone.localdate(now), now=now)
+    sections = {section["name"]: section for section in fact_sections(launch, now=now)}
     for row in sections["qualitybar"]["rows"]:
-        row["evidence"] = bar_evidence(row["fact"], check_context)
+        row["printed_evidence"] = printed_evidence(row["evidence"])
     return {
         "launch": launch,
         "current_stage": _current_stage(launch),
@@ -123,8 +113,7 @@ def operations_context(launch: Launch, now: datetime.datetime) -> dict:
 
 
 def slo_actuals(launch: Launch, now: datetime.datetime) -> dict:
-    """The SLO actuals as the launch page shows them (``web.operations.standing_row``), with the
-    charts in print colours."""
+    """The SLO actuals as the launch page shows them, with the charts in print colours."""
     today = timezone.localdate(now)
     standings = slo_standings(launch, today)
     rows = [standing_row(standing, today) for standing in standings]
@@ -150,37 +139,34 @@ def verdict(readiness: Readiness) -> dict:
     }
 
 
-def bar_evidence(bar, context: Context) -> dict | None:
-    """The run that counts as the bar's evidence (or the latest, said to prove nothing), its
-    measured rate, one-sided upper bound and the agreed maximum, with the chart."""
-    run = counted_run(bar, context.launch, context)
-    counts = run is not None
-    run = run or bar.latest_eval_run()
-    if run is None or not run.samples:
+def printed_evidence(evidence: BarEvidence | None) -> dict | None:
+    """A bar's evidence as the report prints it: which run counts (or that the latest proves
+    nothing), who accepted it, a newer run still waiting, the rates in words and the chart."""
+    if evidence is None:
         return None
-    judgement = judge(bar, run)
-    observed, upper, maximum = run.failures / run.samples, judgement.upper_bound, float(bar.max_failure_rate)
-    confidence = f"{float(bar.confidence_level) * 100:g}"
+    run, bar = evidence.run, evidence.bar
+    observed, upper, maximum = evidence.observed, evidence.upper, evidence.maximum
     labels = {
         "observed": _("measured %(rate)s (%(failures)s of %(samples)s failed)")
         % {"rate": percent(observed), "failures": run.failures, "samples": run.samples},
-        "upper": _("one-sided %(confidence)s %% bound %(rate)s") % {"confidence": confidence, "rate": percent(upper)},
+        "upper": _("one-sided %(confidence)s %% bound %(rate)s")
+        % {"confidence": evidence.confidence, "rate": percent(upper)},
         "maximum": _("agreed maximum %(rate)s") % {"rate": percent(maximum)},
     }
     title = _("Quality bar %(metric)s: measured failure rate against the agreed maximum") % {"metric": bar.metric}
     pending = bar.pending_run()
     return {
         "run": run,
-        "counts": counts,
+        "counts": evidence.counts,
         "which": _run_label(run),
-        "accepted_by": run.accepted_by if counts and run.accepted_by_id else None,
+        "accepted_by": run.accepted_by if evidence.counts and run.accepted_by_id else None,
         "pending": _run_label(pending) if pending is not None else None,
-        "within": upper <= maximum,
+        "within": evidence.within,
         "observed": percent(observed),
         "upper": percent(upper),
         "maximum": percent(maximum),
-        "confidence": confidence,
-        "chart": evidence_svg(title, observed, upper, maximum, labels),
+        "confidence": evidence.confidence,
+        "chart": for_print(evidence_chart(title, observed, upper, maximum, labels)),
     }
 
 

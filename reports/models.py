@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +77,10 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.id}"
+
+    def get_absolute_url(self) -> str:
+        """The page saying where the report stands, with its download once ready."""
+        return reverse("web:report", args=[self.pk])
 
     def is_stalled(self, now=None) -> bool:
         """Pending, and its render started longer ago than a render may take, or was never picked

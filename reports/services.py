@@ -15,24 +15,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, OuterRef, Q, Subquery
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
-from approvals.choices import NotificationEvent
-from approvals.ledger import head_hash
-from approvals.models import LedgerEntry
-from approvals.notifications import notify
 from approvals.recertification import stage_health
-from approvals.snapshot import canonical_json, launch_snapshot
+from approvals.snapshot import launch_snapshot
+from ledger.chain import canonical_json, head_hash
+from ledger.models import LedgerEntry
+from notifications.services import notify
 from operations.models import ActionItem
 from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.i18n import english
 from readiness.models import Launch, LaunchEvaluation, RolloutStage
 
-from .choices import ReportKind, ReportStatus
+from .choices import ReportEvent, ReportKind, ReportStatus
 from .models import Report
 
 log = logging.getLogger(__name__)
@@ -323,13 +321,13 @@ def report_render(report_id: str) -> Report:
         report = Report.objects.select_related("launch", "requested_by").get(pk=report_id)
         if finished:  # only the render that made it ready tells whoever asked
             notify(
-                event=NotificationEvent.REPORT_READY,
+                event=ReportEvent.READY,
                 key=f"report:{report.pk}",
                 launch=report.launch,
                 actor=None,
                 recipients=[report.requested_by],
                 payload={"launch": report.launch.name if report.launch else ""},
-                link=reverse("web:report", args=[report.pk]),
+                link=report.get_absolute_url(),
             )
     return report
 

@@ -75,7 +75,7 @@ def run(args) -> int:
     from django.test import Client
     from django.urls import reverse
 
-    from approvals.ledger import verify
+    from ledger.verification import verify
     from operations.models import SliActual, SliSource
     from operations.services import Measurement, sli_record
     from tests.builders import ready_launch

@@ -491,9 +491,9 @@ def run(args, folder: Path) -> int:
 
     # The extra people were created directly (not through the services): seal them as a migration
     # would, then time the whole verification (chain, MACs and every cross-check).
-    from approvals.ledger import verify
-    from approvals.ledger_facts import seal_unrecorded
-    from approvals.models import LedgerEntry
+    from ledger.baseline import seal_unrecorded
+    from ledger.models import LedgerEntry
+    from ledger.verification import verify
 
     seal_unrecorded()
     started = time.perf_counter()

@@ -17,8 +17,11 @@ them has the squash marked applied; one part-way finishes the old chain.
 What it cannot regenerate it lists: the replaced migrations' ``RunPython`` and ``RunSQL``. Copy into
 the squash, by hand, every one a fresh database needs (PostgreSQL triggers, rows the code expects);
 leave out those that only converted existing rows. A model moved to another app with a state-only
-``SeparateDatabaseAndState`` keeps the table the old chain made: squash the receiving app in the
-same run (its regenerated migration then creates the table) and carry the table's triggers there.
+``SeparateDatabaseAndState`` keeps the table the old chain made, which a fresh database running the
+squash no longer gets: the receiving app's own first migration must create it when it is missing
+(``ledger.moved_tables``) and carry the table's triggers. Do not squash the receiving app over that
+migration: a database that ran the old chain has not applied it yet, so would run the squash and
+create a table it already has.
 Then check: ``makemigrations --check``, a fresh ``migrate`` on SQLite and PostgreSQL (triggers in
 ``pg_trigger``), and ``tests/upgrade/``.
 
@@ -199,8 +202,8 @@ def main() -> int:
         moved = [name for app in sorted(left_out) for name in state_only(app)]
         if moved:
             print(
-                "WARNING: these keep tables in their state only, made by the old chain a fresh database no longer "
-                f"runs; squash their apps together with the others (before them): {', '.join(moved)}."
+                "WARNING: these take over tables in their state, made by the old chain a fresh database no longer "
+                f"runs; each must create them when missing (ledger.moved_tables): {', '.join(moved)}."
             )
     todo = [line for app in args.apps for line in hand_work(app, chains[app])]
     if todo:

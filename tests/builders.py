@@ -1,5 +1,6 @@
 """Builders for whole launches, so each checklist test starts from a known state and breaks one fact."""
 
+import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,6 +10,7 @@ from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, Stakeholder, Team
 from raci.services import quality_bar_agree, slo_agree
 from readiness.access import access_synced_once
+from readiness.checklist import with_checklist_facts
 from readiness.choices import AccessLevel, Classification
 from readiness.models import Launch, RolloutStage, SeverityLevel
 from readiness.services import fact_version, launch_create_from_template
@@ -133,13 +135,58 @@ def approve_signoffs(launch: Launch, stage_name: str) -> list:
 
 def launch_at(stage_name: str, **kwargs) -> Launch:
     """A ready launch moved through the gate, with real sign-offs, up to ``stage_name``."""
+    return advance_to(ready_launch(**kwargs), stage_name)
+
+
+def advance_to(launch: Launch, stage_name: str) -> Launch:
+    """``launch`` moved on from the stage it is in (or from none) through the gate, with real
+    sign-offs, up to ``stage_name`` (what ``launch_at`` does to a launch it builds)."""
     from approvals.services import stage_advance
 
-    launch = ready_launch(**kwargs)
-    for stage in launch.stages.order_by("order"):
+    after = launch.current_stage.order if launch.current_stage_id else 0
+    for stage in launch.stages.filter(order__gt=after).order_by("order"):
         approve_signoffs(launch, stage.name)
         stage_advance(actor=launch.owner, launch=launch, stage=stage)
         if stage.name == stage_name:
             break
     launch.refresh_from_db()
     return launch
+
+
+def facts_of(launch: Launch) -> Launch:
+    """``launch`` read afresh with everything the checklist reads, ready for ``evaluate``."""
+    return with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+
+
+def request_for(launch: Launch, owner, function: str, stage_name: str = "Internal", **kwargs):
+    """The owner's request of ``function``'s sign-off for ``stage_name`` (routed through the RACI
+    unless ``addressees`` is given)."""
+    from approvals.services import signoffs_request
+
+    return signoffs_request(
+        actor=owner, launch=launch, stage=launch.stages.get(name=stage_name), functions=[function], **kwargs
+    )[0]
+
+
+def overdue_ml_request(launch):
+    """The ML sign-off for Internal, addressed to the model-quality Responsible, due tomorrow:
+    ``overdue_by`` gives a moment days past it."""
+    from approvals.services import signoffs_request
+
+    area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
+    responsible = area.assignments.get(role=Role.RESPONSIBLE).stakeholder.user
+    (request,) = signoffs_request(
+        actor=launch.owner,
+        launch=launch,
+        stage=launch.stages.get(name="Internal"),
+        functions=[TeamFunction.ML],
+        addressees={TeamFunction.ML: [responsible]},
+        due_date=timezone.localdate() + datetime.timedelta(days=1),
+    )
+    return request
+
+
+def overdue_by(request, days: int) -> datetime.datetime:
+    """Seven in the morning, ``days`` after the request's due date."""
+    date = request.due_date + datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(7)))

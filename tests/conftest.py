@@ -1,9 +1,11 @@
+import functools
 import os
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.test import override_settings
 from django.utils import translation
 
@@ -40,6 +42,29 @@ def english_for_each_test():
     yield
 
 
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or "transactional_db" in item.fixturenames
+
+
+@pytest.fixture(scope="module")
+def module_transaction(request, django_db_setup, django_db_blocker):
+    """A transaction open for the whole module, rolled back at its end; yields True. A module-scoped
+    fixture that depends on it builds its world once, inside it; each test then runs in a savepoint
+    of its own and reads the world back from the database (like ``setUpTestData``).
+
+    A module with transactional tests (``transaction=True``, threads, a live server) gets no such
+    transaction (it yields False): those tests run right after the others of their module (pytest-
+    django puts them last, and xdist's ``--dist loadfile`` keeps a module together), and must not
+    find a transaction open. Its world fixtures then build afresh for each test."""
+    if any(_transactional(item) for item in request.session.items if item.module is request.module):
+        yield False
+        return
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield True
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def pm(db):
     return UserFactory(username="pam", first_name="Pam", last_name="Manager")
@@ -58,11 +83,11 @@ def flush_past_the_ledger_guards():
     """On PostgreSQL, triggers refuse TRUNCATE of the sign-off record, which is how Django empties
     the database after a transactional test. The tests' flush (and only theirs) lifts the guards for
     its own statement, as the tables' owner, and puts them back in the same transaction."""
-    import importlib
-
     from django.db.backends.postgresql.operations import DatabaseOperations
 
-    guarded = importlib.import_module("approvals.migrations.0006_ledger_triggers_always").GUARDED
+    from tests.helpers import record_guards
+
+    guarded = record_guards()
     lift = [f"ALTER TABLE {table} DISABLE TRIGGER {name}" for table, names in guarded.items() for name in names]
     restore = [
         f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}" for table, names in guarded.items() for name in names
@@ -82,17 +107,32 @@ _TESTS = _PROJECT / "tests"
 _THIS_FILE = Path(__file__).resolve()
 
 
+@functools.cache
+def _whose(filename: str) -> str | None:
+    """``"tests"``, ``"this file"`` (this conftest) or ``"app"`` for a file of this project; None
+    for anything else (the standard library, the virtualenv). Cached: every save of a sealed model
+    walks the stack."""
+    path = Path(filename)
+    if not path.is_relative_to(_PROJECT) or ".venv" in path.parts:
+        return None
+    if path == _THIS_FILE:
+        return "this file"
+    return "tests" if path.is_relative_to(_TESTS) else "app"
+
+
 def _saved_by_a_test() -> bool:
     """The nearest caller in this project's own files is test code (a test, a factory, a builder),
     not the application: a service that saved a sealed fact without recording it must still fail
     ``verify_ledger`` in the tests, as it would in production."""
     frame = sys._getframe(2)
     while frame is not None:
-        path = Path(frame.f_code.co_filename)
-        own_save = path.name == "models.py" and frame.f_code.co_name == "save"  # a model's save(), not its caller
-        this_hook = path == _THIS_FILE and frame.f_code.co_name == "record"
-        if path.is_relative_to(_PROJECT) and ".venv" not in path.parts and not this_hook and not own_save:
-            return path.is_relative_to(_TESTS)
+        code = frame.f_code
+        whose = _whose(code.co_filename)
+        # A model's own save(), not its caller.
+        own_save = code.co_name == "save" and code.co_filename.endswith(f"{os.sep}models.py")
+        this_hook = whose == "this file" and code.co_name == "record"
+        if whose is not None and not this_hook and not own_save:
+            return whose != "app"
         frame = frame.f_back
     return False
 

@@ -102,3 +102,15 @@ def archive(launch):
     archived = launch_archive(actor=launch.owner, launch=launch, seen_version=fact_version(launch), reason="Shelved")
     launch.archived = archived.archived
     return launch
+
+
+def record_guards() -> dict[str, tuple[str, ...]]:
+    """The PostgreSQL triggers that guard the sign-off record, by table, as the migrations of a
+    fresh database install them: the ledger's tables (``ledger`` 0001) and the decisions
+    (``approvals``' squashed migration)."""
+    from importlib import import_module
+
+    return {
+        **import_module("ledger.migrations.0001_initial").GUARDED,
+        **import_module("approvals.migrations.0001_squashed_0024_move_ledger_out").GUARDED,
+    }

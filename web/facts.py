@@ -5,11 +5,7 @@ on. A change refused because someone else changed the fact meanwhile shows what 
 
 from __future__ import annotations
 
-import datetime
-from decimal import Decimal
-
 from django import forms
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -18,28 +14,13 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from raci.checklist_items import people_to_notify
-from raci.choices import Role
-from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder, Team
-from raci.selectors import (
-    bar_functions,
-    function_labels,
-    owning_area,
-    serves_any,
-    slo_functions,
-    slo_owning_area,
-)
+from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import eval_run_accept, quality_bar_agree, slo_agree
-from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
-from readiness.checklist import Context, with_checklist_facts
-from readiness.checklist_items import counted_run, percent
-from readiness.choices import SENSITIVITY
-from readiness.evidence import judge
+from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
 from readiness.models import SLO, EvalRun, Launch, QualityBar
 from readiness.services import (
     EditConflict,
@@ -49,11 +30,9 @@ from readiness.services import (
     fact_kinds,
     fact_remove,
     fact_version,
-    fact_versions,
 )
-from readiness.services.facts import kind_of, launch_of
+from readiness.services.facts import kind_of
 
-from .charts import evidence_chart
 from .forms import DateInput, add_service_errors
 
 
@@ -62,16 +41,6 @@ def _kind_by_name(name: str):
         if model._meta.model_name == name:
             return model, kind
     raise Http404("No such kind of fact.")
-
-
-def _fact_of(launch: Launch, model: type[models.Model], pk: int) -> models.Model:
-    try:
-        fact = model.objects.get(pk=pk)
-    except model.DoesNotExist:
-        raise Http404("No such fact.") from None
-    if launch_of(fact).pk != launch.pk:
-        raise Http404("No such fact.")
-    return fact
 
 
 class ConcernsField(forms.CharField):
@@ -186,7 +155,7 @@ def add_fact(request: HttpRequest, slug: str, kind_name: str) -> HttpResponse:
 def change_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     versioned = SeenVersion(request.POST or None, initial={"seen_version": fact_version(fact)})
     form = _fact_form(model, kind.fields, launch, data=request.POST or None, instance=model.objects.get(pk=pk))
     conflict = []
@@ -230,7 +199,7 @@ class RemoveForm(SeenVersion):
 def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     form = RemoveForm(request.POST or None, initial={"seen_version": fact_version(fact)})
     if request.method == "POST" and form.is_valid():
         try:
@@ -252,13 +221,6 @@ def remove_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
     )
 
 
-def launch_with_facts(launch: Launch, *prefetch) -> Launch:
-    """``launch`` read again with its owner and every fact the checklist reads (a fixed number of
-    queries however big it is), and whatever else a page names in ``prefetch``."""
-    queryset = Launch.objects.filter(pk=launch.pk).select_related("owner", "stage_standing").prefetch_related(*prefetch)
-    return with_checklist_facts(queryset).get()
-
-
 def launch_url(launch: Launch) -> str:
     return reverse("web:launch", args=[launch.slug])
 
@@ -270,33 +232,6 @@ def section_url(launch: Launch, model: type[models.Model]) -> str:
     """The launch page at the section listing facts of ``model``."""
     anchor = "raci" if model in PEOPLE_KINDS else f"facts-{model._meta.model_name}"
     return f"{launch_url(launch)}#{anchor}"
-
-
-# The facts listed on the launch page, in the order a reader expects them, with their labels.
-LISTED = (
-    "rolloutstage",
-    "qualitybar",
-    "evalrun",
-    "dataasset",
-    "slo",
-    "severitylevel",
-    "rollbackplan",
-    "runbook",
-    "feedbackchannel",
-)
-
-
-SECTION_LABELS = {
-    "rolloutstage": gettext_lazy("Rollout stages"),
-    "qualitybar": gettext_lazy("Quality bars"),
-    "evalrun": gettext_lazy("Evaluation runs"),
-    "dataasset": gettext_lazy("Data assets"),
-    "slo": gettext_lazy("SLOs"),
-    "severitylevel": gettext_lazy("Severity levels"),
-    "rollbackplan": gettext_lazy("Rollback plan"),
-    "runbook": gettext_lazy("Runbook"),
-    "feedbackchannel": gettext_lazy("Feedback channels"),
-}
 
 
 def _seen_version(request: HttpRequest) -> int:
@@ -313,7 +248,7 @@ def confirm_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Ht
     """The owner confirms the values the template proposed, unchanged."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     model, kind = _kind_by_name(kind_name)
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     seen_version = _seen_version(request)
     try:
         fact_confirm(actor=request.user, fact=fact, seen_version=seen_version)
@@ -336,7 +271,7 @@ def agree_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Http
     if kind_name not in AGREEMENTS:
         raise Http404("Only quality bars and SLOs are agreed.")
     model, agree, argument = AGREEMENTS[kind_name]
-    fact = _fact_of(launch, model, pk)
+    fact = get_of_launch(model.objects, launch, pk)
     seen_version = _seen_version(request)
     try:
         agree(actor=request.user, seen_version=seen_version, **{argument: fact})
@@ -356,7 +291,7 @@ def accept_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Someone of the bar's function accepts an evaluation run waiting for acceptance, as shown
     (the service refuses the owner, the run's recorder and anyone else)."""
     launch = get_launch_for(request.user, slug)
-    run = _fact_of(launch, EvalRun, pk)
+    run = get_of_launch(EvalRun.objects, launch, pk)
     seen_version = _seen_version(request)
     try:
         eval_run_accept(actor=request.user, run=run, seen_version=seen_version)
@@ -367,217 +302,3 @@ def accept_run(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("You accepted %(what)s as evidence.") % {"what": kind_of(EvalRun).name(run)})
     return redirect(section_url(launch, EvalRun))
-
-
-def _evidence(bar: QualityBar, context: Context):
-    """The run that counts as the bar's evidence (item 12's choice: the version in service, recent
-    enough) against its maximum, as a small chart; when none counts, the latest recorded run, said
-    to prove nothing. None without a run."""
-    run = counted_run(bar, context.launch, context)
-    counts = run is not None
-    run = run or bar.latest_eval_run()
-    if run is None or not run.samples:
-        return None
-    upper = judge(bar, run).upper_bound
-    observed, maximum = run.failures / run.samples, float(bar.max_failure_rate)
-    confidence = f"{float(bar.confidence_level) * 100:g}"
-    title = (
-        _("Quality bar %(metric)s: the evaluation that counts, against the agreed maximum")
-        if counts
-        else _("Quality bar %(metric)s: the latest evaluation, which does not count as evidence")
-    )
-    return evidence_chart(
-        title % {"metric": bar.metric},
-        observed,
-        upper,
-        maximum,
-        {
-            "observed": _("measured %(rate)s") % {"rate": percent(observed)},
-            "upper": _("one-sided %(confidence)s %% bound %(rate)s")
-            % {"confidence": confidence, "rate": percent(upper)},
-            "maximum": _("maximum %(rate)s") % {"rate": percent(maximum)},
-        },
-    )
-
-
-def _answers_for(user, area, functions: frozenset[str]) -> bool:
-    """``user`` is the Accountable of ``area`` and serves one of ``functions`` (read from the
-    prefetched assignments and teams): the rule the agreement services apply."""
-    return area is not None and any(
-        a.role == Role.ACCOUNTABLE and a.stakeholder.user_id == user.pk and serves_any(a.stakeholder, functions)
-        for a in area.assignments.all()
-    )
-
-
-def fact_sections(launch: Launch, user=None) -> list[dict]:
-    """Each fact kind of the launch page with its rows (read from the prefetched facts)."""
-    rows = {
-        "rolloutstage": launch.ordered_stages(),
-        "qualitybar": list(launch.quality_bars.all()),
-        "evalrun": [run for bar in launch.quality_bars.all() for run in bar.eval_runs.all()],
-        # By class, the most sensitive first: personal and confidential data lead the list.
-        "dataasset": sorted(
-            launch.data_assets.all(), key=lambda asset: (-SENSITIVITY.get(asset.classification, 0), asset.name)
-        ),
-        "slo": list(launch.slos.all()),
-        "severitylevel": sorted(launch.severity_levels.all(), key=lambda level: level.level),
-        "rollbackplan": [plan for plan in [getattr(launch, "rollback_plan", None)] if plan is not None],
-        "runbook": [book for book in [getattr(launch, "runbook", None)] if book is not None],
-        "feedbackchannel": list(launch.feedback_channels.all()),
-    }
-    areas = list(launch.areas.all())
-    now = timezone.now()
-    context = Context(launch=launch, stage=None, today=timezone.localdate(now), now=now)
-    agreeable = set()
-    if user is not None and user.pk != launch.owner_id:
-        agreeable |= {
-            ("qualitybar", bar.pk)
-            for bar in rows["qualitybar"]
-            if bar.agreed_by_id != user.pk
-            and _answers_for(user, owning_area(areas, bar.metric), bar_functions(bar.metric))
-        }
-        agreeable |= {
-            ("slo", slo.pk)
-            for slo in rows["slo"]
-            if slo.agreed_by_id != user.pk
-            and _answers_for(user, slo_owning_area(areas, slo.indicator), slo_functions(slo.indicator))
-        }
-    pending = [run for run in rows["evalrun"] if not run.counts]
-    functions = _functions_of(user) if pending else frozenset()
-    acceptable = {("evalrun", run.pk) for run in pending if may_accept(user, launch, run, functions)}
-    agreeable |= acceptable
-    # The versions the Agree and Confirm buttons carry: one query per kind of fact, not one per row.
-    versions = {
-        (name, pk): version
-        for name in LISTED
-        for pk, version in fact_versions(
-            apps.get_model("readiness", name),
-            [fact.pk for fact in rows[name] if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)],
-        ).items()
-    }
-    sections = []
-    for name in LISTED:
-        model = apps.get_model("readiness", name)
-        kind = kind_of(model)
-        sections.append(
-            {
-                "name": name,
-                "label": SECTION_LABELS[name],
-                "kind": kind,
-                "rows": [
-                    {
-                        "fact": fact,
-                        "title": kind.describe(fact),
-                        "values": _row_values(fact, kind),
-                        # The owner's remove control appears only where the owner may remove.
-                        "removable": not (kind.not_the_owners and kind.not_the_owners(fact, None)),
-                        "proposed": bool(getattr(fact, "proposed", None)),
-                        "agreeable": (name, fact.pk) in agreeable and (name, fact.pk) not in acceptable,
-                        "acceptable": (name, fact.pk) in acceptable,
-                        "waiting_for": _waiting_for(fact, launch, areas)
-                        if name == "evalrun" and not fact.counts
-                        else None,
-                        "agreed_by": getattr(fact, "agreed_by", None) if getattr(fact, "agreed_by_id", None) else None,
-                        "accepted_by": fact.accepted_by if name == "evalrun" and fact.accepted_by_id else None,
-                        "version": versions.get((name, fact.pk), 0)
-                        if (name, fact.pk) in agreeable or getattr(fact, "proposed", None)
-                        else None,
-                        "chart": _evidence(fact, context) if name == "qualitybar" else None,
-                        "reaches": _reaches(fact, areas) if name == "severitylevel" else None,
-                    }
-                    for fact in rows[name]
-                ],
-                "single": name in ("rollbackplan", "runbook"),
-            }
-        )
-    return sections
-
-
-def _functions_of(user) -> frozenset[str]:
-    """The functions ``user`` serves (one query), or none for nobody."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return frozenset()
-    return frozenset(Team.objects.filter(members__user=user).values_list("function", flat=True))
-
-
-def may_accept(user, launch: Launch, run, functions: frozenset[str]) -> bool:
-    """Whether ``user`` (serving ``functions``) may accept ``run`` — the rule of
-    ``raci.services.eval_run_accept``, which checks it again."""
-    return (
-        user is not None
-        and user.pk not in (launch.owner_id, run.recorded_by_id)
-        and bool(functions & bar_functions(run.quality_bar.metric))
-    )
-
-
-def runs_awaiting(user) -> list:
-    """Evaluation runs waiting for ``user``'s acceptance on launches they see (for "My sign-offs"):
-    two queries however many there are."""
-    functions = _functions_of(user)
-    if not functions:
-        return []
-    runs = (
-        EvalRun.objects.filter(
-            needs_acceptance=True,
-            accepted_by__isnull=True,
-            quality_bar__launch__in=visible_launches(user),
-            quality_bar__launch__archived=False,
-        )
-        .exclude(quality_bar__launch__owner=user)
-        .select_related("quality_bar__launch", "recorded_by")
-        .order_by("recorded_at", "pk")
-    )
-    return [run for run in runs if may_accept(user, run.quality_bar.launch, run, functions)]
-
-
-def _waiting_for(run, launch: Launch, areas) -> str:
-    """Who a run waiting for acceptance waits for: the bar's function, and the Accountable
-    answering for it where they may accept."""
-    bar = run.quality_bar
-    functions = bar_functions(bar.metric)
-    area = owning_area(areas, bar.metric)
-    names = [
-        a.stakeholder.display_name
-        for a in (area.assignments.all() if area else [])
-        if a.role == Role.ACCOUNTABLE
-        and serves_any(a.stakeholder, functions)
-        and a.stakeholder.user_id not in (run.recorded_by_id, launch.owner_id)
-    ]
-    labels = {"functions": function_labels(functions), "names": ", ".join(names)}
-    if names:
-        return _("waiting for acceptance by %(names)s (or another member of a %(functions)s team)") % labels
-    return _("waiting for acceptance by a member of a %(functions)s team") % labels
-
-
-def _reaches(level, areas) -> list[tuple[str, str]]:
-    """Whom a severity level pages, area by area, through the RACI (as "Incident owner is clear" reads it)."""
-    return [
-        (area, ", ".join(person.display_name for person in people) or _("nobody"))
-        for area, people in people_to_notify(level, areas).items()
-    ]
-
-
-def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
-    values = []
-    for name in kind.settable_on_add:
-        field = type(fact)._meta.get_field(name)
-        if field.is_relation and name in ("quality_bar",):
-            continue
-        value = getattr(fact, f"get_{name}_display")() if getattr(field, "choices", None) else getattr(fact, name)
-        if value in (None, "", []):
-            continue
-        proposed = name in (getattr(fact, "proposed", None) or [])
-        shown = shown_value(value)
-        values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
-    return values
-
-
-def shown_value(value) -> str:
-    """A fact's value as the reader's language writes it: yes/no, dates and numbers localised."""
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, datetime.datetime):
-        return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
-    if isinstance(value, datetime.date | Decimal | int | float):
-        return formats.localize(value)
-    return str(value)

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from operations.access import require_respond
 from operations.models import ReviewAction
 from operations.services import failure_count_record, failure_review_record, review_action_complete
 from raci.models import Stakeholder
-from readiness.access import get_launch_for
+from readiness.access import get_launch_for, get_of_launch
 from readiness.formfields import RowChoiceField, RowsChoiceField
 from readiness.models import FeedbackChannel, Launch
 
@@ -89,10 +89,7 @@ def _operated(request: HttpRequest, slug: str, channel_pk: int) -> tuple[Launch,
     """The launch (404 to whoever may not see it) and its channel (404 when another launch's),
     refusing (403) those who may see but not operate it, before reading any input."""
     launch = get_launch_for(request.user, slug)
-    try:
-        channel = FeedbackChannel.objects.get(pk=channel_pk, launch=launch)
-    except FeedbackChannel.DoesNotExist:
-        raise Http404("No such feedback channel.") from None
+    channel = get_of_launch(FeedbackChannel.objects, launch, channel_pk)
     require_respond(request.user, launch)
     if launch.archived:
         raise PermissionDenied(_("The launch is archived; its record can no longer change."))
@@ -162,10 +159,7 @@ def record_failure_count(request: HttpRequest, slug: str, channel_pk: int) -> Ht
 @login_required
 def complete_review_action(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug)
-    try:
-        action = ReviewAction.objects.select_related("review__channel").get(pk=pk, review__channel__launch=launch)
-    except ReviewAction.DoesNotExist:
-        raise Http404("No such action.") from None
+    action = get_of_launch(ReviewAction.objects.select_related("review__channel"), launch, pk)
     try:
         review_action_complete(actor=request.user, action=action)
     except ValidationError as error:

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from approvals.choices import DecisionOutcome, DeliveryMode
+from approvals.choices import DecisionOutcome
+from notifications.choices import DeliveryMode
 from readiness.choices import RiskTier
 from readiness.formfields import RowChoiceField
 from readiness.launch_templates import TEMPLATES

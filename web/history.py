@@ -12,15 +12,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from approvals.models import LedgerEntry
+from ledger.models import LedgerEntry
 from operations.models import Incident, RollbackExecution
 from operations.selectors import launch_rollbacks
+from presentation.facts import shown_value
 from readiness.access import get_launch_for
 from readiness.models import Launch, RollbackPlan
 from readiness.people import person_name
 from readiness.services import fact_kinds
-
-from .facts import shown_value
 
 HIDDEN_FIELDS = {"updated_at", "created_at", "proposed"}
 # Many-to-many lists (who responded to an incident, who was notified) are shown on the incident's

@@ -29,7 +29,7 @@ from operations.services import (
     postmortem_record,
 )
 from raci.models import Stakeholder
-from readiness.access import get_launch_for
+from readiness.access import get_launch_for, get_of_launch
 from readiness.choices import Severity
 from readiness.formfields import RowChoiceField, RowsChoiceField
 from readiness.models import Launch
@@ -61,8 +61,8 @@ class PeopleField(RowsChoiceField):
 
 
 def raci_people(launch: Launch):
-    """The people on the launch's RACI: who may be named responder, notified or action owner
-    (nobody outside the launch is listed)."""
+    """The people on the launch's RACI: who may be named responder or action owner (nobody outside
+    the launch is listed)."""
     return (
         Stakeholder.objects.filter(assignments__area__launch=launch)
         .distinct()
@@ -85,19 +85,12 @@ class IncidentForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    notified = PeopleField(
-        label=gettext_lazy("Who was notified"),
-        queryset=Stakeholder.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
 
     def __init__(self, *args, launch: Launch, lowest: str | None = None, **kwargs) -> None:
         """``lowest``: the least severe level the user may choose (an incident's own severity, for
         someone who may raise it but not lower it)."""
         super().__init__(*args, **kwargs)
-        for name in ("responders", "notified"):
-            self.fields[name].queryset = raci_people(launch)
+        self.fields["responders"].queryset = raci_people(launch)
         if lowest is not None:
             self.fields["severity"].choices = [
                 (value, label) for value, label in Severity.choices if not is_lower_severity(value, lowest)
@@ -139,15 +132,8 @@ class ActionItemForm(forms.Form):
 ActionItemFormSet = forms.formset_factory(ActionItemForm, extra=3)
 
 
-def _incident_of(launch: Launch, pk: int) -> Incident:
-    incident = Incident.objects.filter(pk=pk, launch=launch).first()
-    if incident is None:
-        raise Http404("No such incident.")
-    return incident
-
-
 def _services_input(data: dict) -> dict:
-    return {**data, "responders": list(data["responders"]), "notified": list(data["notified"])}
+    return {**data, "responders": list(data["responders"])}
 
 
 @require_http_methods(["GET", "POST"])
@@ -172,7 +158,7 @@ def incident_new(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def incident_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug)
-    review = incident_review(incident=_incident_of(launch, pk))
+    review = incident_review(incident=get_of_launch(Incident.objects, launch, pk))
     responds = may_respond(request.user, launch) and not launch.archived
     lowers = bool(severity_lowered_by(request.user, launch)) and not launch.archived
     postmortem_form = items = None
@@ -198,16 +184,11 @@ def incident_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 def incident_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug)
-    incident = _incident_of(launch, pk)
+    incident = get_of_launch(Incident.objects, launch, pk)
     require_respond(request.user, launch)
     initial = {
-        **{
-            field: getattr(incident, field)
-            for field in IncidentForm.base_fields
-            if field not in ("responders", "notified")
-        },
+        **{field: getattr(incident, field) for field in IncidentForm.base_fields if field != "responders"},
         "responders": list(incident.responders.all()),
-        "notified": list(incident.notified.all()),
     }
     # Who may not lower the severity is not offered a lower one (the service refuses it too).
     lowest = None if severity_lowered_by(request.user, launch) else incident.severity
@@ -230,7 +211,7 @@ def incident_severity(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Change the severity alone: the incident area's Accountable or an executive (who may lower
     it); anyone else is refused by the service with who may."""
     launch = get_launch_for(request.user, slug)
-    incident = _incident_of(launch, pk)
+    incident = get_of_launch(Incident.objects, launch, pk)
     form = SeverityForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("severity", []):
@@ -256,7 +237,7 @@ STEPS = {"acknowledge": incident_acknowledge, "mitigate": incident_mitigate, "re
 def incident_step(request: HttpRequest, slug: str, pk: int, step: str) -> HttpResponse:
     """Acknowledge, mitigate or resolve now."""
     launch = get_launch_for(request.user, slug)
-    incident = _incident_of(launch, pk)
+    incident = get_of_launch(Incident.objects, launch, pk)
     if step not in STEPS:
         raise Http404("No such step.")
     try:
@@ -271,7 +252,7 @@ def incident_step(request: HttpRequest, slug: str, pk: int, step: str) -> HttpRe
 @login_required
 def incident_postmortem(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug)
-    incident = _incident_of(launch, pk)
+    incident = get_of_launch(Incident.objects, launch, pk)
     require_respond(request.user, launch)
     form = PostMortemForm(request.POST)
     items = ActionItemFormSet(request.POST, form_kwargs={"launch": launch})
@@ -304,9 +285,7 @@ def incident_postmortem(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 @login_required
 def action_item_done(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug)
-    item = ActionItem.objects.filter(pk=pk, postmortem__incident__launch=launch).first()
-    if item is None:
-        raise Http404("No such action item.")
+    item = get_of_launch(ActionItem.objects.select_related("postmortem"), launch, pk)
     try:
         action_item_complete(actor=request.user, item=item)
     except ValidationError as error:

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from approvals.models import PolicyChange
 from approvals.services import launch_set_risk_tier, policy_change_decide, policy_change_request
 from approvals.services.policy import may_decide_policy_change
-from readiness.access import CHANGE_LAUNCH, can_view, get_launch_for
+from readiness.access import CHANGE_LAUNCH, can_view, get_launch_for, get_of_launch
 from readiness.choices import RiskTier
 from readiness.models import Launch
 from readiness.services import EditConflict, fact_version, launch_archive, launch_change
@@ -176,9 +176,7 @@ def decide_policy_change(request: HttpRequest, slug: str, pk: int) -> HttpRespon
     """An executive (or, for a requirement, the function's lead) decides a request to lower the
     bar; never whoever asked nor the launch's owner."""
     launch = get_launch_for(request.user, slug)
-    change = PolicyChange.objects.select_related("launch", "stage", "requested_by").filter(pk=pk, launch=launch).first()
-    if change is None:
-        raise Http404("No such request.")
+    change = get_of_launch(PolicyChange.objects.select_related("launch", "stage", "requested_by"), launch, pk)
     if not may_decide_policy_change(request.user, change):
         raise PermissionDenied("Only an executive, or the function's lead, decides this; never whoever asked.")
     form = PolicyDecisionForm(request.POST or None)

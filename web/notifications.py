@@ -16,11 +16,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from approvals.models import Notification, OutboxMessage
-from approvals.notifications import describe, notification_mark_read, notifications_mark_all_read, outbox_retry
-from approvals.preferences import preference_of, slack_team_names
 from approvals.selectors import policy_changes_awaiting, requests_awaiting, waivers_awaiting
-from approvals.services import notification_preferences_set
+from notifications.channels.slack import team_names
+from notifications.events import describe
+from notifications.models import Notification, OutboxMessage
+from notifications.preferences import preference_of
+from notifications.selectors import notices_of, unread_notices
+from notifications.services import (
+    notification_mark_read,
+    notification_preferences_set,
+    notifications_mark_all_read,
+    outbox_retry,
+)
 from readiness.access import get_launch_for
 
 from .forms import NotificationSettingsForm, add_service_errors
@@ -39,7 +46,7 @@ def header_counts(request: HttpRequest) -> dict:
     waivers = waivers_awaiting(user).order_by().values("pk")
     changes = policy_changes_awaiting(user).order_by().values("pk")
     awaiting_sql, awaiting_params = requests.union(waivers, changes, all=True).query.sql_with_params()
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by().values("pk")
+    unread = unread_notices(user).order_by().values("pk")
     unread_sql, unread_params = unread.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -63,9 +70,7 @@ def _rows(notifications) -> list[dict]:
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(
-        Notification.objects.filter(recipient=request.user).order_by("-created_at", "-pk"), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    page = Paginator(notices_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "web/notifications.html", {"page": page, "rows": _rows(page.object_list)})
 
 
@@ -110,7 +115,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your notification settings are saved."))
             return redirect("web:notification-settings")
-    slack_teams = slack_team_names([request.user]).get(request.user.pk, [])
+    slack_teams = team_names([request.user]).get(request.user.pk, [])
     return render(request, "web/notification_settings.html", {"form": form, "slack_teams": slack_teams})
 
 

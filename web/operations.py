@@ -6,7 +6,6 @@ recorded and the source configured only through ``operations.services``, which d
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -16,14 +15,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from operations.checklist_items import breach_reasons, number
 from operations.models import SLI_CHOICES, SLI_INDICATORS, PrometheusSource, SliSource
-from operations.selectors import CHART_DAYS, SloStanding, meets, slo_standings
+from operations.selectors import slo_standings
 from operations.services import (
     Measurement,
     may_configure_source,
@@ -32,11 +30,10 @@ from operations.services import (
     sli_record,
 )
 from operations.sli_csv import parse_sli_csv
+from presentation.slo import standing_row
 from readiness.access import get_launch_for
-from readiness.choices import SloIndicator
 from readiness.models import Launch
 
-from .charts import slo_series_chart
 from .forms import DateInput, add_service_errors
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -89,70 +86,6 @@ class PrometheusSourceForm(forms.Form):
             for code in SLI_INDICATORS
             if self.cleaned_data.get(f"query_{code}", "").strip()
         }
-
-
-def _value(indicator: str, value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    if indicator in (SloIndicator.SUCCESS_RATE, SloIndicator.ERROR_RATE):
-        return f"{number(value)} %"
-    if indicator in (SloIndicator.LATENCY_P50, SloIndicator.LATENCY_P95, SloIndicator.LATENCY_P99):
-        return f"{number(value)} ms"
-    return number(value)
-
-
-def standing_row(standing: SloStanding, today: datetime.date) -> dict:
-    """What the page and the report show of one SLO."""
-    slo = standing.slo
-    first_day = today - datetime.timedelta(days=CHART_DAYS - 1)
-    monthly = standing.is_monthly_cost
-    points = [
-        (
-            (day - first_day).days,
-            float(value),
-            (value <= slo.alert_threshold if slo.alert_threshold is not None else True)
-            if monthly
-            else meets(slo, value),
-        )
-        for day, value in standing.series
-    ]
-    lines = []
-    if not monthly:
-        lines.append(
-            (float(slo.target), "target", _("Target %(target)s") % {"target": _value(slo.indicator, slo.target)})
-        )
-    if slo.alert_threshold is not None:
-        label = _("Daily alert limit %(limit)s") if monthly else _("Alert at %(limit)s")
-        lines.append(
-            (float(slo.alert_threshold), "alert", label % {"limit": _value(slo.indicator, slo.alert_threshold)})
-        )
-    title = _("%(slo)s, daily values over the last %(days)s days") % {
-        "slo": slo.get_indicator_display(),
-        "days": CHART_DAYS,
-    }
-    return {
-        "standing": standing,
-        "label": slo.get_indicator_display(),
-        "objective": str(slo),
-        "chart": slo_series_chart(
-            title,
-            points,
-            CHART_DAYS,
-            lines,
-            {
-                "values": _("Daily cost") if monthly else _("Daily value"),
-                "first": formats.date_format(first_day, "SHORT_DATE_FORMAT"),
-                "last": formats.date_format(today, "SHORT_DATE_FORMAT"),
-            },
-        )
-        if points
-        else None,
-        "value": _value(slo.indicator, standing.value),
-        "compliance": None if standing.compliance is None else f"{number(standing.compliance)} %",
-        "budget_left": None if standing.budget_left is None else f"{number(standing.budget_left * 100)} %",
-        "budget_used": None if standing.budget_used_percent is None else f"{number(standing.budget_used_percent)} %",
-        "reasons": breach_reasons(standing),
-    }
 
 
 def slo_actuals_section(user, launch: Launch, *, may_change: bool) -> dict:

@@ -11,8 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,16 +19,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
+from presentation.launch import launch_as_shown
 from raci.checklist_items import area_problems
 from raci.choices import STANDARD_AREA_CONCERNS, AreaKind, Role
-from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
+from raci.models import AreaOmission, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import area_omission_record, area_omission_withdraw, raci_set_roles
-from readiness.access import CHANGE_LAUNCH, get_launch_for
+from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
 from readiness.checklist import evaluate
 from readiness.models import Launch
 from readiness.services import EditConflict, fact_version
 
-from .facts import launch_with_facts
 from .forms import add_service_errors
 from .standing import Standing
 from .waivers import launch_waivers
@@ -57,10 +56,6 @@ class GridCell:
     url: str = ""
     flagged: bool = False
     focused: bool = False
-
-
-def slots_prefetch() -> Prefetch:
-    return Prefetch("stakeholder_slots", queryset=LaunchStakeholder.objects.select_related("stakeholder__user"))
 
 
 def raci_grid(launch: Launch, focus: tuple[int, int] | None = None, *, editable: bool = False) -> dict:
@@ -143,10 +138,6 @@ class CellForm(forms.Form):
         }
 
 
-def _area_of(launch: Launch, pk: int) -> ResponsibilityArea:
-    return get_object_or_404(ResponsibilityArea.objects.select_related("launch"), pk=pk, launch=launch)
-
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> HttpResponse:
@@ -155,7 +146,7 @@ def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> 
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     if launch.archived:
         raise PermissionDenied(_("This launch is archived; nothing about it can change."))
-    area = _area_of(launch, area_pk)
+    area = get_of_launch(ResponsibilityArea.objects.select_related("launch"), launch, area_pk)
     person = get_object_or_404(Stakeholder.objects.select_related("user"), pk=person_pk)
     held = list(RaciAssignment.objects.filter(area=area, stakeholder=person).order_by("role"))
     form = CellForm(request.POST or None, held=held)
@@ -183,7 +174,7 @@ def raci_cell(request: HttpRequest, slug: str, area_pk: int, person_pk: int) -> 
             if not request.htmx:
                 messages.success(request, _("Saved the roles of %(person)s on %(area)s.") % _names(person, area))
                 return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
-            return people_section(request, launch_with_facts(launch, slots_prefetch()), focus=(area.pk, person.pk))
+            return people_section(request, launch_as_shown(launch.pk), focus=(area.pk, person.pk))
     if request.htmx:
         response = render(request, "web/_raci_cell_form.html", context)
         return reswap(retarget(response, f"#cell-{area.pk}-{person.pk}"), "outerHTML") if form.errors else response
@@ -229,7 +220,7 @@ class OmissionForm(forms.Form):
 def omission_record(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner records why the launch does without a standard area; ledgered by the service."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    launch = launch_with_facts(launch, slots_prefetch())
+    launch = launch_as_shown(launch.pk)
     kinds = raci_grid(launch)["missing"]
     if not kinds:
         messages.info(request, _("Every standard area is present or already left out with a reason."))
@@ -257,9 +248,7 @@ class WithdrawOmissionForm(forms.Form):
 @login_required
 def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    omission = AreaOmission.objects.filter(pk=pk, launch=launch).select_related("recorded_by").first()
-    if omission is None:
-        raise Http404("No such omission.")
+    omission = get_of_launch(AreaOmission.objects.select_related("recorded_by"), launch, pk)
     form = WithdrawOmissionForm(request.POST or None, initial={"seen_version": fact_version(omission)})
     if request.method == "POST" and form.is_valid():
         try:

@@ -88,6 +88,7 @@ urlpatterns = [
     path("launches/<slug:slug>/action-items/<int:pk>/done/", incidents.action_item_done, name="action-item-done"),
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
+    path("signoffs/<int:pk>/delegate/", workflow.delegate, name="delegate"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),
     path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
     path("launches/<slug:slug>/sli/record/", operations.record_day, name="sli-record"),

@@ -10,37 +10,34 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals.choices import PolicyChangeStatus, RequestStatus
-from approvals.models import PolicyChange, SignoffRequest
-from approvals.notifications import undelivered_messages
+from approvals.models import PolicyChange
 from approvals.recertification import stage_health
 from approvals.selectors import stage_signoffs, version_changes
 from approvals.services.policy import may_decide_policy_change
+from notifications.selectors import undelivered_messages
 from operations.access import may_respond
 from operations.selectors import failure_reviews_of, launch_incidents
-from raci.choices import TeamFunction
+from presentation.facts import fact_sections
+from presentation.launch import launch_as_shown
+from presentation.portfolio import portfolio_summary
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import evaluate, evaluate_many
-from readiness.choices import StageKind
-from readiness.models import Launch, LaunchEvaluation, Verdict
+from readiness.models import Launch
 from readiness.services import launch_create, launch_create_from_template
 from readiness.services.launches import new_launch_slug
 
-from .charts import Series, stacked_bars
-from .facts import fact_sections, launch_with_facts
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
 from .operations import slo_actuals_section
-from .raci import raci_grid, slots_prefetch
+from .raci import raci_grid
 from .standing import Standing
 from .waivers import launch_waivers
 
@@ -101,65 +98,12 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     )
 
 
-STAGE_ORDER = [("planning", gettext_lazy("In planning")), *StageKind.choices]
-
-
-def portfolio_summary(visible, today) -> dict:
-    """What an executive reads at a glance, from the stored evaluations (three queries, however
-    many launches): launches by stage and verdict, and sign-offs waiting or overdue by function."""
-    by_stage = (
-        visible.filter(archived=False)
-        .annotate(stage_kind=Coalesce("current_stage__kind", Value("planning")))
-        .values("stage_kind", "evaluation__verdict")
-        .annotate(count=Count("pk"))
-    )
-    counts = {(row["stage_kind"], row["evaluation__verdict"]): row["count"] for row in by_stage}
-    verdicts = [Verdict.READY, Verdict.BLOCKED, Verdict.FINAL, None]
-    stage_rows = [
-        (str(label), [counts.get((kind, verdict), 0) for verdict in verdicts])
-        for kind, label in STAGE_ORDER
-        if any(counts.get((kind, verdict)) for verdict in verdicts)
-    ]
-    waiting = (
-        SignoffRequest.objects.filter(launch__in=visible.filter(archived=False), status=RequestStatus.PENDING)
-        .values("function")
-        .annotate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today)))
-        .order_by("function")
-    )
-    signoff_rows = [
-        (str(TeamFunction(row["function"]).label), [row["waiting"] - row["overdue"], row["overdue"]]) for row in waiting
-    ]
-    oldest = LaunchEvaluation.objects.filter(launch__in=visible).aggregate(oldest=Min("evaluated_at"))["oldest"]
-    return {
-        "stage_chart": stacked_bars(
-            _("Launches by stage and verdict for the next stage"),
-            stage_rows,
-            [
-                Series(_("Ready"), "bar-ready"),
-                Series(_("Blocked"), "bar-blocked"),
-                Series(_("Final stage"), "bar-final"),
-                Series(_("Not yet evaluated"), "bar-none"),
-            ],
-        )
-        if stage_rows
-        else None,
-        "signoff_chart": stacked_bars(
-            _("Sign-offs waiting, by function"),
-            signoff_rows,
-            [Series(_("Waiting"), "bar-waiting"), Series(_("Overdue"), "bar-blocked")],
-        )
-        if signoff_rows
-        else None,
-        "evaluated_as_of": oldest,
-    }
-
-
 @require_GET
 @login_required
 def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The launch's verdict for its next stage, its checklist and its rollout."""
     launch = get_launch_for(request.user, slug)
-    facts = launch_with_facts(launch, slots_prefetch())
+    facts = launch_as_shown(launch.pk)
     now = timezone.now()
     readiness = evaluate(facts, now=now)
     health = stage_health(facts)

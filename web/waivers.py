@@ -27,8 +27,8 @@ from approvals.services.waivers import _may_decide_waiver
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import CheckResult, Readiness, Status, evaluate, registry
 from readiness.models import Launch
+from readiness.selectors import launch_with_facts
 
-from .facts import launch_with_facts
 from .forms import WaiverDecisionForm, WaiverRequestForm, add_service_errors
 
 
@@ -107,7 +107,7 @@ def request_waiver(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner asks to waive a checklist item for a stage not yet entered (the service refuses
     anyone else, sign-offs, a second live waiver and expiry dates out of range)."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     current = facts.current_stage
     stages = [s for s in facts.ordered_stages() if current is None or s.order > current.order]
     items = [check for check in registry.all() if check.key not in UNWAIVABLE_CHECKS]
@@ -174,7 +174,7 @@ def decide_waiver(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Your decision on the waiver is recorded."))
                 return redirect(reverse("web:launch", args=[waiver.launch.slug]) + "#waivers")
-    facts = launch_with_facts(waiver.launch)
+    facts = launch_with_facts(waiver.launch_id)
     stage = next((s for s in facts.stages.all() if s.pk == waiver.stage_id), None)
     return render(
         request,

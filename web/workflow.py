@@ -9,16 +9,15 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals.access import DECIDE_REQUEST
-from approvals.audience import sees_launch
+from approvals.access import DECIDE_REQUEST, get_acknowledgement_for, get_signoff_for
 from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
 from approvals.routing import default_addressees
@@ -35,12 +34,14 @@ from approvals.services import (
 from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
 from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
+from notifications.audience import sees_launch
 from operations.models import Incident
-from readiness.access import CHANGE_LAUNCH, get_launch_for, require_view
+from presentation.facts import runs_awaiting
+from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import registry
 from readiness.models import Launch
+from readiness.selectors import launch_with_facts
 
-from .facts import launch_with_facts, runs_awaiting
 from .forms import (
     ChooseAddresseesForm,
     DecisionForm,
@@ -88,7 +89,7 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner requests the next stage's sign-offs: straight from the launch page (routed), or
     from this page, which shows per function whom routing suggests and lets the owner choose."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
     if request.method == "POST" and "choose" not in request.POST:
         return _request_routed(request, launch, stage)
@@ -184,12 +185,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def acknowledge_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    """The Consulted person acknowledges (the service refuses anyone else)."""
-    consultation = get_object_or_404(Acknowledgement.objects.select_related("launch"), pk=pk)
-    try:
-        require_view(request.user, consultation.launch)
-    except PermissionDenied:
-        raise Http404("No such consultation.") from None
+    """The Consulted person acknowledges (anyone else who sees the launch: 403)."""
+    consultation = get_acknowledgement_for(request.user, pk, to_acknowledge=True)
     try:
         acknowledge(actor=request.user, acknowledgement=consultation, comment=request.POST.get("comment", ""))
     except ValidationError as error:
@@ -203,8 +200,7 @@ def acknowledge_stage(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     """The owner withdraws an open request (the service refuses anyone else)."""
-    signoff = get_object_or_404(SignoffRequest.objects.select_related("launch"), pk=pk)
-    get_launch_for(request.user, signoff.launch.slug)  # outsiders: 404
+    signoff = get_signoff_for(request.user, pk)  # outsiders: 404
     try:
         signoff_withdraw(actor=request.user, signoff=signoff, reason=request.POST.get("reason", ""))
     except ValidationError as error:
@@ -224,45 +220,37 @@ def _remember(request: HttpRequest, snapshot: dict) -> str:
     return key
 
 
+def _shown_signoff(user, pk: int, **to) -> SignoffRequest:
+    """The request as its decision page shows it (404 for who may not see its launch; ``to`` as
+    ``get_signoff_for`` takes it, 403 for who may see but not act)."""
+    signoff = get_signoff_for(user, pk, **to)
+    prefetch_related_objects(
+        [signoff],
+        "requested_by",
+        "addressees",
+        Prefetch("decisions", queryset=SignoffDecision.objects.select_related("decided_by")),
+    )
+    return signoff
+
+
+def _facts_decided_on(signoff: SignoffRequest) -> tuple[Launch, dict]:
+    """The launch with its facts, and the snapshot of them a decision on ``signoff`` covers now."""
+    facts = launch_with_facts(signoff.launch_id)
+    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
+    return facts, launch_snapshot(facts, stage)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """The facts being approved, what changed since the last decision, and the decision form."""
-    signoff = get_object_or_404(
-        SignoffRequest.objects.select_related("launch", "stage", "requested_by").prefetch_related(
-            "addressees", Prefetch("decisions", queryset=SignoffDecision.objects.select_related("decided_by"))
-        ),
-        pk=pk,
-    )
-    try:
-        require_view(request.user, signoff.launch)
-    except PermissionDenied:
-        raise Http404("No such sign-off request.") from None
-    facts = launch_with_facts(signoff.launch)
-    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
-    snapshot = launch_snapshot(facts, stage)
-    posting_decision = request.method == "POST" and "delegate" not in request.POST
-    form = DecisionForm(request.POST if posting_decision else None, initial={"fingerprint": fingerprint(snapshot)})
-    delegate_form = DelegateForm(
-        request.POST if request.method == "POST" and not posting_decision else None, signoff=signoff, user=request.user
-    )
+    """The facts being approved, what changed since the last decision, and the decision form;
+    posting it records the decision (403 for who may see the request but not decide it)."""
+    posting = request.method == "POST"
+    signoff = _shown_signoff(request.user, pk, to_decide=posting)
+    facts, snapshot = _facts_decided_on(signoff)
+    form = DecisionForm(request.POST if posting else None, initial={"fingerprint": fingerprint(snapshot)})
     changed_meanwhile = []
-    if request.method == "POST" and not posting_decision and delegate_form.is_valid():
-        try:
-            signoff_delegate(
-                actor=request.user,
-                signoff=signoff,
-                delegate=delegate_form.cleaned_data["delegate"],
-                reason=delegate_form.cleaned_data["reason"],
-            )
-        except ValidationError as error:
-            add_service_errors(delegate_form, error)
-        else:
-            messages.success(
-                request, _("Delegated to %(who)s.") % {"who": delegate_form.cleaned_data["delegate"].get_full_name()}
-            )
-            return redirect("web:inbox")
-    if posting_decision and form.is_valid():
+    if posting and form.is_valid():
         try:
             signoff_decide(
                 actor=request.user,
@@ -282,6 +270,42 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your decision is recorded."))
             return redirect("web:inbox")
+    delegate_form = DelegateForm(signoff=signoff, user=request.user)
+    return _decision_page(request, signoff, facts, snapshot, form, delegate_form, changed_meanwhile)
+
+
+@require_POST
+@login_required
+def delegate(request: HttpRequest, pk: int) -> HttpResponse:
+    """An addressee hands their decision to a colleague of the request's function (403 for anyone
+    else who sees the request); a refusal shows the decision page again with the reason."""
+    signoff = _shown_signoff(request.user, pk, to_delegate=True)
+    delegate_form = DelegateForm(request.POST, signoff=signoff, user=request.user)
+    if delegate_form.is_valid():
+        chosen = delegate_form.cleaned_data["delegate"]
+        try:
+            signoff_delegate(
+                actor=request.user, signoff=signoff, delegate=chosen, reason=delegate_form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(delegate_form, error)
+        else:
+            messages.success(request, _("Delegated to %(who)s.") % {"who": chosen.get_full_name()})
+            return redirect("web:inbox")
+    facts, snapshot = _facts_decided_on(signoff)
+    form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
+    return _decision_page(request, signoff, facts, snapshot, form, delegate_form)
+
+
+def _decision_page(
+    request: HttpRequest,
+    signoff: SignoffRequest,
+    facts: Launch,
+    snapshot: dict,
+    form: DecisionForm,
+    delegate_form: DelegateForm,
+    changed_meanwhile: list[str] | None = None,
+) -> HttpResponse:
     _remember(request, snapshot)
     # The last decision on this function for this stage, on this request or one it replaced.
     last = (
@@ -302,12 +326,12 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             "facts": readable_facts(snapshot),
             "last": last,
             "since_last": since_last,
-            "changed_meanwhile": changed_meanwhile,
+            "changed_meanwhile": changed_meanwhile or [],
             "form": form,
             "delegate_form": delegate_form,
             "may_delegate": signoff.is_open
             and request.user.pk != facts.owner_id
-            and signoff.addressees.filter(pk=request.user.pk).exists(),
+            and any(person.pk == request.user.pk for person in signoff.addressees.all()),
             "may_decide": signoff.is_open
             and request.user.pk not in (signoff.requested_by_id, facts.owner_id)
             and request.user.has_perm(DECIDE_REQUEST, signoff),
@@ -320,7 +344,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 def advance(request: HttpRequest, slug: str) -> HttpResponse:
     """Confirm, then ask the gate to move the launch to its next stage; a refusal shows why."""
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
     refusal = []
     if request.method == "POST" and stage is not None:
@@ -343,7 +367,7 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
 def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     """Go back to an earlier stage, with a reason (the owner or an Accountable; the service decides)."""
     launch = get_launch_for(request.user, slug)
-    facts = launch_with_facts(launch)
+    facts = launch_with_facts(launch.pk)
     current = facts.current_stage
     earlier = [s for s in facts.ordered_stages() if current is not None and s.order < current.order]
     incidents = Incident.objects.filter(launch=launch).order_by("-detected_at", "-pk")[:50]

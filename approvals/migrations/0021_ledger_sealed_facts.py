@@ -7,7 +7,7 @@ def seal_existing_facts(apps, schema_editor):
     """Rows written before facts were ledgered get one baseline entry per launch (and one for teams
     and memberships), so verify_ledger can cross-check them from now on. A later migration that adds
     a field to a sealed model calls seal_unrecorded(apps=apps, fields_added=True) the same way."""
-    from approvals.ledger_facts import seal_unrecorded
+    from ledger.baseline import seal_unrecorded
 
     seal_unrecorded(apps=apps)
 

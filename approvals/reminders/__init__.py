@@ -20,12 +20,10 @@ import datetime
 from .common import Sent
 from .digest import digest_counts, sweep_digests
 from .sweeps import sweep_expiring, sweep_overdue, sweep_stale_approvals
-from .wording import describe_reminder
 
 __all__ = [
     "DAILY_SWEEPS",
     "Sent",
-    "describe_reminder",
     "digest_counts",
     "send_daily_reminders",
     "send_stale_notices",

@@ -12,18 +12,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
+from notifications import events
+from notifications.audience import seeing
+from notifications.models import Notification
+from notifications.services import notify
 from raci.choices import TeamFunction
 from raci.models import Team
 from readiness.people import person_name
 
-from ..audience import TOLD_WITHOUT_SEEING, seeing
 from ..choices import DecisionOutcome, NotificationEvent, RequestStatus
-from ..models import (
-    Notification,
-    SignoffDecision,
-    SignoffRequest,
-)
-from ..notifications import notify
+from ..models import SignoffDecision, SignoffRequest
 
 # Requests an approval may stand on: open, and not held by an objection.
 STANDING = (RequestStatus.PENDING, RequestStatus.APPROVED)
@@ -65,9 +63,9 @@ def tell(
 ) -> list[Sent]:
     """``notify`` the active ``recipients`` not yet told about (event, key) (``told``, when the
     caller already knows) who still see ``launch``: sweeps find people in history (who approved,
-    who decided a waiver), and one taken off the launch since is not told about it (but see
-    ``audience.TOLD_WITHOUT_SEEING``). What was newly sent. One savepoint: all of it or, when
-    another run told them meanwhile, nothing."""
+    who decided a waiver), and one taken off the launch since is not told about it (but some
+    events reach them blind: ``notifications.events``). What was newly sent. One savepoint: all
+    of it or, when another run told them meanwhile, nothing."""
     people = {person.pk: person for person in recipients if person is not None and person.is_active}
     if not people:
         return []
@@ -79,8 +77,8 @@ def tell(
         )
     fresh = {pk: person for pk, person in people.items() if pk not in told}
     # Never someone taken off the launch since (one query, only when someone is new to tell);
-    # escalations reach them blind (``approvals.audience``).
-    if fresh and launch is not None and event not in TOLD_WITHOUT_SEEING:
+    # escalations reach them blind (``notifications.audience``).
+    if fresh and launch is not None and event not in events.told_without_seeing():
         sees = seeing(launch, fresh.values())
         fresh = {pk: person for pk, person in fresh.items() if pk in sees}
     fresh = [person for _pk, person in sorted(fresh.items())]

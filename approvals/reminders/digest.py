@@ -7,19 +7,20 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Exists, F, Max, OuterRef, Q, When
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from raci.choices import Role, TeamFunction
+from notifications import events, pages
+from notifications.audience import sees_launch
+from notifications.choices import DeliveryMode
+from notifications.models import Notification, NotificationPreference
+from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
 from raci.models import RaciAssignment, Stakeholder
+from readiness.i18n import english
 
-from ..audience import TOLD_WITHOUT_SEEING, sees_launch
-from ..choices import DeliveryMode, NotificationEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
+from ..choices import WAIVER_AREAS, NotificationEvent, PolicyChangeStatus, RequestStatus, WaiverStatus
 from ..models import (
     Acknowledgement,
-    Notification,
-    NotificationPreference,
     PolicyChange,
     SignoffDecision,
     SignoffRequest,
@@ -51,7 +52,7 @@ def sweep_digests(*, now: datetime.datetime) -> list[Sent]:
         waiting[user_id]["policy_changes"].append(_policy_change_item(change))
     for ack in _acknowledgements_waiting():
         waiting[ack.user_id]["acknowledgements"].append(
-            {"launch": ack.launch.name, "stage": ack.stage.name, "link": reverse("web:inbox")}
+            {"launch": ack.launch.name, "stage": ack.stage.name, "link": ack.get_absolute_url()}
         )
     zones = dict(NotificationPreference.objects.exclude(time_zone="").values_list("user_id", "time_zone"))
     for user_id, notices in _notices_for_digest_readers(now).items():
@@ -79,7 +80,7 @@ def sweep_digests(*, now: datetime.datetime) -> list[Sent]:
             launch=None,
             recipients=[person],
             payload=payload,
-            link=reverse("web:inbox"),
+            link=pages.page_path(pages.INBOX),
             detail=digest_summary(payload),
             told=set(),
         )
@@ -123,7 +124,7 @@ def _signoff_item(request: SignoffRequest) -> dict:
     return {
         **request_names(request),
         "due": request.due_date.isoformat() if request.due_date else None,
-        "link": reverse("web:decide", args=[request.pk]),
+        "link": request.get_absolute_url(),
     }
 
 
@@ -138,10 +139,6 @@ def _executives() -> set[int]:
 def _waivers_waiting():
     """(user id, waiver) for each pending waiver a user may decide: ``waivers_awaiting``'s rule
     for everyone at once (three queries)."""
-    from raci.choices import AREA_FUNCTIONS
-
-    from ..services.waivers import WAIVER_AREAS
-
     waivers = list(
         Waiver.objects.filter(status=WaiverStatus.PENDING, launch__archived=False)
         .select_related("launch", "stage")
@@ -178,7 +175,7 @@ def _waiver_item(waiver: Waiver) -> dict:
         "launch": waiver.launch.name,
         "stage": waiver.stage.name,
         "check": waiver.check_key,
-        "link": reverse("web:waiver-decide", args=[waiver.pk]),
+        "link": waiver.get_absolute_url(),
     }
 
 
@@ -211,7 +208,7 @@ def _policy_change_item(change: PolicyChange) -> dict:
         "stage": change.stage.name if change.stage_id else None,
         "function": change.function,
         "risk_tier": change.risk_tier,
-        "link": reverse("web:decide-policy-change", args=[change.launch.slug, change.pk]),
+        "link": change.get_absolute_url(),
     }
 
 
@@ -238,10 +235,10 @@ def _notices_for_digest_readers(now: datetime.datetime) -> dict[int, list[dict]]
     for notice in (
         Notification.objects.filter(recipient_id__in=readers, created_at__gt=min(since.values()))
         .exclude(event=NotificationEvent.DIGEST)
-        # As every channel does (``approvals.audience``): a launch the reader no longer sees is not
-        # named to them again; a withdrawal or an escalation is listed blind.
+        # As every channel does (``notifications.audience``): a launch the reader no longer sees is
+        # not named to them again; a withdrawal or an escalation is listed blind.
         .annotate(seen=Case(When(Q(launch__isnull=True) | sees_launch("recipient"), then=True), default=False))
-        .filter(Q(seen=True) | Q(event__in=TOLD_WITHOUT_SEEING))
+        .filter(Q(seen=True) | Q(event__in=sorted(events.told_without_seeing())))
         .order_by("created_at", "pk")
     ):
         if notice.created_at > since[notice.recipient_id]:
@@ -272,7 +269,5 @@ def digest_counts(payload: dict) -> str:
 
 
 def digest_summary(payload: dict) -> str:
-    from readiness.i18n import english
-
     with english():
         return digest_counts(payload)

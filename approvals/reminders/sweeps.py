@@ -9,7 +9,6 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import F, Q
-from django.urls import reverse
 
 from raci.choices import AREA_FUNCTIONS, FUNCTION_AREAS, Role, TeamFunction
 from raci.models import RaciAssignment, Stakeholder
@@ -77,7 +76,7 @@ def sweep_stale_approvals(*, now: datetime.datetime) -> list[Sent]:
             launch=request.launch,
             recipients=[decision.decided_by, decision.on_behalf_of, request.launch.owner],
             payload=payload,
-            link=reverse("web:decide", args=[request.pk]),
+            link=request.get_absolute_url(),
             detail=f"{request_words(request)}, {len(changes)} facts changed",
         )
     return sent
@@ -114,7 +113,7 @@ def sweep_overdue(*, now: datetime.datetime) -> list[Sent]:
             "days": days,
             "people": [person_name(person) for person in waiting],
         }
-        link = reverse("web:decide", args=[request.pk])
+        link = request.get_absolute_url()
         words = f"{request_words(request)}, due {request.due_date.isoformat()}"
         sent += tell(
             event=NotificationEvent.SIGNOFF_OVERDUE,
@@ -232,7 +231,7 @@ def sweep_expiring(*, now: datetime.datetime) -> list[Sent]:
             launch=request.launch,
             recipients=[request.launch.owner, decision.decided_by, decision.on_behalf_of],
             payload={**request_names(request), "person": person_name(decision.on_behalf_of), "date": date},
-            link=reverse("web:decide", args=[request.pk]),
+            link=request.get_absolute_url(),
             detail=f"approval of the {request_words(request)} expires {date}",
         )
     for fact, key, launch, name, date, also in _expiring_facts(today, horizon):
@@ -242,7 +241,7 @@ def sweep_expiring(*, now: datetime.datetime) -> list[Sent]:
             launch=launch,
             recipients=[launch.owner, *also],
             payload={"launch": launch.name, "fact": fact, "name": name, "date": date.isoformat()},
-            link=reverse("web:launch", args=[launch.slug]),
+            link=launch.get_absolute_url(),
             detail=f"{fact.replace('_', ' ')} {name} due {date.isoformat()}".replace("  ", " "),
         )
     return sent

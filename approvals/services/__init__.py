@@ -23,7 +23,6 @@ from .policy import (
     policy_set_consultation,
     policy_set_requirement,
 )
-from .preferences import notification_preferences_set
 from .requests import signoff_withdraw, signoffs_request
 from .waivers import MAX_WAIVER_DAYS, waiver_decide, waiver_request
 
@@ -32,7 +31,6 @@ __all__ = [
     "GateRefused",
     "acknowledge",
     "launch_set_risk_tier",
-    "notification_preferences_set",
     "policy_change_decide",
     "policy_change_request",
     "policy_set_consultation",

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from readiness.checklist import with_checklist_facts
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 
@@ -25,10 +24,6 @@ def moment(now: datetime.datetime | None) -> datetime.datetime:
     if now > current:
         raise ValidationError({"now": _("A service cannot record an event in the future.")})
     return now
-
-
-def launch_with_facts(launch_id: int) -> Launch:
-    return with_checklist_facts(Launch.objects.filter(pk=launch_id)).get()
 
 
 def stage_of(launch: Launch, stage: RolloutStage) -> RolloutStage:

@@ -4,24 +4,26 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
+from notifications.services import notify
 from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.i18n import in_english
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, LedgerEvent, NotificationEvent, request_status
+from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, NotificationEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
-from ..notifications import notify, owner_and_accountables
+from ..notices import owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
-from ._common import launch_with_facts, locked_request, moment, refuse_if_closed
+from ._common import locked_request, moment, refuse_if_closed
 
 # Decisions ---------------------------------------------------------------------------------
 
@@ -132,7 +134,7 @@ def signoff_decide(
     save_with_history(
         signoff, actor=actor, reason=f"{in_english(DecisionOutcome(outcome).label)} by {person_name(actor)}"
     )
-    ledger.append(
+    chain.append(
         event=LedgerEvent.DECIDED,
         launch=signoff.launch,
         actor=actor,
@@ -164,7 +166,7 @@ def signoff_decide(
             "outcome": outcome,
             "text": comment,
         },
-        link=reverse("web:decide", args=[signoff.pk]),
+        link=signoff.get_absolute_url(),
     )
     return decision
 
@@ -206,7 +208,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         actor=actor,
         reason=f"Delegated to {person_name(delegate)}",
     )
-    ledger.append(
+    chain.append(
         event=LedgerEvent.DELEGATED,
         launch=signoff.launch,
         actor=actor,
@@ -232,7 +234,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
             "person": person_name(actor),
             "text": reason,
         },
-        link=reverse("web:decide", args=[signoff.pk]),
+        link=signoff.get_absolute_url(),
     )
     return delegation
 
@@ -260,7 +262,7 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
     acknowledgement.acknowledged_at = timezone.now()
     acknowledgement.comment = comment
     save_with_history(acknowledgement, actor=actor, reason="Acknowledged")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.ACKNOWLEDGED,
         launch=acknowledgement.launch,
         actor=actor,

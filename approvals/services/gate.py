@@ -4,25 +4,27 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
+from notifications.services import notify
 from raci.choices import Role
 from readiness.access import refuse_if_archived, require_change, require_view
 from readiness.checklist import Readiness, evaluate
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.stage_events import stage_rolled_back
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import LedgerEvent, NotificationEvent
+from ..choices import NotificationEvent
 from ..models import Acknowledgement, InformedNotice, PolicyChange, SignoffRequest, Waiver
-from ..notifications import notify, people_on_launch
+from ..notices import people_on_launch
 from ..snapshot import fingerprint, launch_snapshot
-from ._common import launch_with_facts, moment, stage_of
+from ._common import moment, stage_of
 
 
 def stage_record_kept(stage: RolloutStage) -> dict[str, str]:
@@ -90,7 +92,7 @@ def stage_advance(*, actor, launch: Launch, stage: RolloutStage, now: datetime.d
     previous_name = current.name if current else "planning"
     locked.current_stage = stage
     save_with_history(locked, actor=actor, reason=f"Advanced from {previous_name} to {stage.name}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.STAGE_ADVANCED,
         launch=locked,
         actor=actor,
@@ -162,7 +164,7 @@ def stage_rollback(
         payload["duration seconds"] = int(duration.total_seconds())
     if incident_id is not None:
         payload["incident"] = incident_id
-    ledger.append(event=LedgerEvent.STAGE_ROLLED_BACK, launch=locked, actor=actor, payload=payload, seal=[locked])
+    chain.append(event=LedgerEvent.STAGE_ROLLED_BACK, launch=locked, actor=actor, payload=payload, seal=[locked])
     _notify_stage_change(NotificationEvent.STAGE_ROLLED_BACK, locked, actor, current.name, stage.name, reason)
     return locked
 
@@ -177,5 +179,5 @@ def _notify_stage_change(event: str, launch: Launch, actor, from_name: str, to_n
         actor=actor,
         recipients=people_on_launch(launch),
         payload={"launch": launch.name, "from": from_name, "to": to_name, "person": person_name(actor), "text": reason},
-        link=reverse("web:launch", args=[launch.slug]),
+        link=launch.get_absolute_url(),
     )

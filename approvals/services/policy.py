@@ -9,6 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import TeamFunction
 from raci.selectors import is_executive, is_function_lead
 from readiness.access import refuse_if_archived, require_change, require_view
@@ -18,9 +21,8 @@ from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import POLICY_CHANGE_TRANSITIONS, LedgerEvent, PolicyChangeStatus
-from ..models import LedgerEntry, PolicyChange, SignoffRequirement, StagePolicy
+from ..choices import POLICY_CHANGE_TRANSITIONS, PolicyChangeStatus
+from ..models import PolicyChange, SignoffRequirement, StagePolicy
 from ..policies import default_requirements, policy_state
 from ._common import expect_type, stage_of
 
@@ -62,7 +64,7 @@ def _apply_requirement(*, actor, stage: RolloutStage, function: str, approvals_r
     before = requirement.approvals_required if requirement.pk else 0
     requirement.approvals_required = approvals_required
     save_with_history(requirement, actor=actor, reason=f"{function} × {approvals_required} for {stage.name}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.POLICY_CHANGED,
         launch=stage.launch,
         actor=actor,
@@ -118,7 +120,7 @@ def policy_set_consultation(*, actor, stage: RolloutStage, must_acknowledge: boo
     policy = _policy_for(stage, actor)
     policy.consulted_must_acknowledge = must_acknowledge
     save_with_history(policy, actor=actor, reason="Consultation rule changed")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.POLICY_CHANGED,
         launch=stage.launch,
         actor=actor,
@@ -136,7 +138,7 @@ def _apply_risk_tier(*, actor, launch: Launch, risk_tier: str, why: dict) -> Lau
     before = launch.risk_tier
     launch.risk_tier = risk_tier
     save_with_history(launch, actor=actor, reason=f"Risk tier {before} → {risk_tier}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.RISK_TIER_CHANGED,
         launch=launch,
         actor=actor,
@@ -211,7 +213,7 @@ def policy_change_request(
             save_with_history(change, actor=actor, reason="Lowering the sign-off bar requested")
     except IntegrityError:
         raise ValidationError({"policy": _("The same change is already waiting for a decision.")}) from None
-    ledger.append(
+    chain.append(
         event=LedgerEvent.POLICY_CHANGE_REQUESTED,
         launch=launch,
         actor=actor,
@@ -276,7 +278,7 @@ def policy_change_decide(*, actor, change: PolicyChange, approve: bool, comment:
     change.decided_at = timezone.now()
     change.decision_comment = comment
     save_with_history(change, actor=actor, reason=f"Policy change {status} by {person_name(actor)}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.POLICY_CHANGE_DECIDED,
         launch=launch,
         actor=actor,

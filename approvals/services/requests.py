@@ -5,29 +5,31 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
+from notifications import notices
+from notifications.preferences import recipient_channels
+from notifications.services import deliver_after_commit, notify
 from raci.choices import Role
 from raci.selectors import serves_function
 from readiness.access import access_synced_once, refuse_if_archived, require_change
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
-from .. import ledger
-from ..choices import CLOSED_STATUSES, LedgerEvent, NotificationEvent, RequestStatus
+from ..choices import CLOSED_STATUSES, NotificationEvent, RequestStatus
 from ..models import Acknowledgement, InformedNotice, SignoffRequest
-from ..notifications import deliver_after_commit, notify, outbox_signoff_requested, recipient_channels
 from ..policies import effective_requirements
 from ..routing import default_addressees
 from ..snapshot import fingerprint, launch_snapshot
 from ._common import (
     close_request,
     expect_type,
-    launch_with_facts,
     locked_request,
     moment,
     refuse_if_closed,
@@ -168,8 +170,8 @@ def signoffs_request(
         )
         save_with_history(request, actor=actor, reason=f"Requested for {stage.name}")
         request.addressees.set(people)  # grants them the decision and the view (approvals.signals)
-        message_ids += outbox_signoff_requested(request=request, recipients=people, channels=channels)
-        ledger.append(
+        message_ids += _tell_addressees(request, people, channels)
+        chain.append(
             event=LedgerEvent.REQUESTED,
             launch=launch,
             actor=actor,
@@ -191,6 +193,30 @@ def signoffs_request(
     # The mails are written here and sent after commit; sending can never undo or fail the request.
     deliver_after_commit(message_ids)
     return created
+
+
+def _tell_addressees(request: SignoffRequest, people: list, channels: dict[int, list[str]]) -> list[int]:
+    """Write each active addressee's "sign-off requested" notice and messages (on the channels
+    ``channels`` says, read once for every request of the call); the request is the messages'
+    subject, so one withdrawn or superseded before delivery is not sent. Returns the messages' ids.
+    Addressees are chosen by the routing and given the view by the request itself: nobody to filter."""
+    payload = {
+        "launch": request.launch.name,
+        "stage": request.stage.name,
+        "function": request.function,
+        "person": person_name(request.requested_by),
+        "due": request.due_date.isoformat() if request.due_date else None,
+        "text": request.message,
+    }
+    link = request.get_absolute_url()
+    return notices.write(
+        event=NotificationEvent.SIGNOFF_REQUESTED,
+        key=f"request:{request.pk}",
+        launch=request.launch,
+        told=[(person, payload, link) for person in people if person.is_active],
+        channels=channels,
+        subject=request,
+    )
 
 
 def _route_consulted_and_informed(launch: Launch, stage: RolloutStage, *, actor) -> None:
@@ -215,7 +241,7 @@ def _route_consulted_and_informed(launch: Launch, stage: RolloutStage, *, actor)
                     actor=actor,
                     recipients=[user],
                     payload={"launch": launch.name, "stage": stage.name, "person": person_name(actor)},
-                    link=reverse("web:inbox"),
+                    link=acknowledgement.get_absolute_url(),
                 )
             elif (
                 assignment.role == Role.INFORMED and not InformedNotice.objects.filter(stage=stage, user=user).exists()
@@ -235,7 +261,7 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
     refuse_if_closed(signoff)
     reason = clean_text(reason, field="reason")
     close_request(signoff, RequestStatus.WITHDRAWN, actor=actor, reason=reason or "Withdrawn by the owner")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.WITHDRAWN,
         launch=signoff.launch,
         actor=actor,
@@ -255,6 +281,6 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
             "person": person_name(actor),
             "text": reason,
         },
-        link=reverse("web:launch", args=[signoff.launch.slug]),
+        link=signoff.launch.get_absolute_url(),
     )
     return signoff

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain
+from ledger.events import LedgerEvent
+from notifications.services import notify
 from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_change, require_view
@@ -18,41 +21,20 @@ from readiness.models import Launch, RolloutStage
 from readiness.people import person_name
 from readiness.validators import clean_text
 
-from .. import ledger
 from ..access import is_executive
 from ..choices import (
     UNWAIVABLE_CHECKS,
+    WAIVER_AREAS,
     WAIVER_TRANSITIONS,
-    LedgerEvent,
     NotificationEvent,
     WaiverStatus,
     unwaivable_reason,
 )
 from ..models import Waiver
-from ..notifications import notify
 from ._common import expect_type, stage_of
 
 # Longest a waiver may run before someone has to look again.
 MAX_WAIVER_DAYS = 180
-
-
-# Waivers -----------------------------------------------------------------------------------
-
-# The area whose Accountable may approve a waiver of each checklist item (executives may approve any).
-WAIVER_AREAS = {
-    "failure_rate_agreed": "model_quality",
-    "quality_evidence": "model_quality",
-    "data_classified": "data_retrieval",
-    "pii_policy": "policy",
-    "incident_owner": "infrastructure",
-    "slos_defined": "infrastructure",
-    "monitoring_dashboard": "infrastructure",
-    "rollback_plan": "infrastructure",
-    "incident_runbook": "infrastructure",
-    "feedback_loop": "user_experience",
-    "incidents_reviewed": "infrastructure",
-    "operating_within_slos": "infrastructure",
-}
 
 
 @transaction.atomic
@@ -94,7 +76,7 @@ def waiver_request(
         raise ValidationError(
             {"check_key": _("A waiver of this item for this stage is already pending or approved.")}
         ) from None
-    ledger.append(
+    chain.append(
         event=LedgerEvent.WAIVER_REQUESTED,
         launch=launch,
         actor=actor,
@@ -122,7 +104,7 @@ def waiver_request(
             "person": person_name(actor),
             "text": waiver.justification,
         },
-        link=reverse("web:waiver-decide", args=[waiver.pk]),
+        link=waiver.get_absolute_url(),
     )
     return waiver
 
@@ -130,8 +112,6 @@ def waiver_request(
 def _waiver_deciders(waiver: Waiver) -> list:
     """Who might decide ``waiver`` (executives and the launch's Accountables, active), to be
     narrowed by ``_may_decide_waiver``, the rule the decision itself applies."""
-    from django.contrib.auth import get_user_model
-
     return list(
         get_user_model()
         .objects.filter(
@@ -190,7 +170,7 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
     waiver.decided_at = timezone.now()
     waiver.decision_comment = comment
     save_with_history(waiver, actor=actor, reason=f"Waiver {status}")
-    ledger.append(
+    chain.append(
         event=LedgerEvent.WAIVER_DECIDED,
         launch=waiver.launch,
         actor=actor,
@@ -220,6 +200,6 @@ def waiver_decide(*, actor, waiver: Waiver, approve: bool, comment: str = "") ->
             "outcome": status,
             "text": comment,
         },
-        link=reverse("web:launch", args=[waiver.launch.slug]),
+        link=waiver.launch.get_absolute_url(),
     )
     return waiver

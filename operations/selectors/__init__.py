@@ -16,6 +16,7 @@ from .incidents import (  # noqa: F401
     launch_rollbacks,
     paged_people,
     postmortems_of,
+    severity_pages,
 )
 from .slos import (  # noqa: F401
     ACTUALS_WINDOW_DAYS,

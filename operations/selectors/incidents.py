@@ -174,12 +174,18 @@ def launch_incidents(*, launch: Launch, now: datetime.datetime | None = None) ->
     return reviews
 
 
+def severity_pages(*, launch_id: int, severity: str) -> tuple[SeverityLevel | None, list[Stakeholder]]:
+    """The launch's level for ``severity`` and everyone it pages through the RACI, once each
+    (nobody when the policy has no such level). Three queries at most."""
+    level = SeverityLevel.objects.filter(launch_id=launch_id, level=severity).first()
+    return level, paged_people(level, _areas(launch_id)) if level else []
+
+
 def incident_review(*, incident: Incident, now: datetime.datetime | None = None) -> IncidentReview:
     """One incident's review (for its own page), in the same fixed number of queries."""
     now = now or timezone.now()
     incident = _incidents(incident.launch_id).get(pk=incident.pk)
-    level = SeverityLevel.objects.filter(launch_id=incident.launch_id, level=incident.severity).first()
-    people = paged_people(level, _areas(incident.launch_id)) if level else []
+    level, people = severity_pages(launch_id=incident.launch_id, severity=incident.severity)
     return IncidentReview(incident, level, people, incident_breaches(incident, level, people, now))
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger.events import LedgerEvent
 from raci.models import RaciAssignment, Stakeholder
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
@@ -106,7 +107,7 @@ def failure_review_record(
                 }
             ) from None
     record(
-        event="failure_review",
+        event=LedgerEvent.FAILURE_REVIEW_RECORDED,
         launch=launch,
         actor=actor,
         payload={"review": review.pk, "channel": channel.pk, "held on": review.held_on.isoformat()},

@@ -4,7 +4,11 @@ Every service takes the acting user, runs in one transaction, checks who may act
 (``operations.access``), refuses archived launches, validates through the model's ``clean()``
 and writes history. Incidents are read by the stage gate ("Incidents reviewed", "No open P0 or P1
 incident"), so their changes and post-mortems are appended to the ledger through
-``readiness.recording`` (operations never imports approvals)."""
+``readiness.recording`` (operations never imports approvals).
+
+Reporting an incident, and changing its severity, pages everyone its severity level names on the
+launch (the severity policy resolved through the RACI) who was not paged about it yet, through the
+outbox in their language and on their channels; ``Incident.notified`` records whom that reached."""
 
 from __future__ import annotations
 
@@ -17,17 +21,22 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger.events import LedgerEvent
+from notifications.services import notify
 from raci.models import Stakeholder
 from readiness.access import refuse_if_archived, require_view
 from readiness.choices import Severity
 from readiness.history import save_with_history
 from readiness.models import Launch
+from readiness.people import person_name
 from readiness.recording import record
 from readiness.stage_events import stage_rolled_back
 from readiness.validators import clean_text
 
 from ..access import is_lower_severity, may_respond, require_lower_severity, require_respond
+from ..choices import IncidentEvent
 from ..models import ActionItem, Incident, PostMortem, RollbackExecution
+from ..selectors import severity_pages
 
 # Fields a person may set on an incident (the rest are who reported it and when).
 INCIDENT_FIELDS = (
@@ -96,14 +105,49 @@ def _locked_incident(actor, incident: Incident) -> tuple[Launch, Incident]:
     return launch, Incident.objects.select_for_update().get(pk=incident.pk)
 
 
+def _page(incident: Incident, *, launch: Launch, actor, event: str, before: str = "") -> None:
+    """Tell everyone ``incident``'s severity level names who has not been paged about it yet
+    (once each, however often the severity changes or the call is repeated), and record in
+    ``notified`` whom that reached: people the policy names but who cannot be told (inactive, not
+    seeing the launch) stay out, so its review names them. Whoever reported it or changed the
+    severity is paged too when the level names them: a page goes to the role, and it is their
+    proof that the page went out."""
+    level, named = severity_pages(launch_id=launch.pk, severity=incident.severity)
+    paged = {person.pk for person in incident.notified.all()}
+    named = [person for person in named if person.pk not in paged]
+    if not named:
+        return
+    payload = {
+        "launch": launch.name,
+        "severity": incident.severity,
+        "response_minutes": level.response_minutes,
+        "person": person_name(actor),
+        "text": incident.title,
+        **({"from": before} if before else {}),
+    }
+    told = notify(
+        event=event,
+        key=f"incident:{incident.pk}",
+        launch=launch,
+        actor=None,
+        recipients=[person.user for person in named],
+        payload=payload,
+        link=incident.get_absolute_url(),
+    )
+    reached = {user.pk for user in told}
+    incident.notified.add(*[person for person in named if person.user_id in reached])
+
+
 def _save_incident(
-    incident: Incident, *, actor, launch: Launch, reason: str, event: str, responders, notified, extra=None
+    incident: Incident, *, actor, launch: Launch, reason: str, event: LedgerEvent, responders, page=None, extra=None
 ) -> Incident:
+    """Save with history, set the responders (when given), page with ``page`` (an
+    ``IncidentEvent``, when given) and ledger what the gate reads, whom it paged included."""
     save_with_history(incident, actor=actor, reason=reason)
     if responders is not None:
         incident.responders.set(responders)
-    if notified is not None:
-        incident.notified.set(notified)
+    if page is not None:
+        _page(incident, launch=launch, actor=actor, event=page, before=(extra or {}).get("severity from", ""))
     payload = incident_payload(incident)
     payload["notified"] = sorted(incident.notified.values_list("pk", flat=True))
     payload.update(extra or {})
@@ -124,9 +168,9 @@ def incident_report(
     mitigated_at: datetime.datetime | None = None,
     resolved_at: datetime.datetime | None = None,
     responders: Iterable[Stakeholder] = (),
-    notified: Iterable[Stakeholder] = (),
 ) -> Incident:
-    """Record an incident on ``launch``; its times may be given at once when reported afterwards."""
+    """Record an incident on ``launch``; its times may be given at once when reported afterwards.
+    Pages everyone its severity level names (``_page``)."""
     locked = _locked_launch(actor, launch)
     if severity not in Severity.values:
         raise ValidationError({"severity": _("Choose a severity from P0 to P3.")})
@@ -146,24 +190,24 @@ def incident_report(
         actor=actor,
         launch=locked,
         reason=f"Reported ({severity})",
-        event="incident_recorded",
+        event=LedgerEvent.INCIDENT_RECORDED,
         responders=_people(responders, "responders"),
-        notified=_people(notified, "notified"),
+        page=IncidentEvent.REPORTED,
     )
 
 
 @transaction.atomic
 def incident_update(
-    *, actor, incident: Incident, responders: Iterable[Stakeholder] | None = None, notified=None, **changes
+    *, actor, incident: Incident, responders: Iterable[Stakeholder] | None = None, **changes
 ) -> Incident:
     """Correct what an incident records. ``changes`` names fields of ``INCIDENT_FIELDS``;
-    ``responders`` and ``notified``, when given, replace the lists.
+    ``responders``, when given, replaces the list.
 
     Lowering the severity (P1 → P3) needs the Accountable of the area that answers for incidents or
     an executive (``operations.access.require_lower_severity``; an executive may change the
     severity alone without being a responder); raising it is anyone's who may respond. A changed
     severity is its own ledger entry (``incident_severity``), saying from what and on whose
-    authority."""
+    authority, and pages whoever the new level names who was not paged yet (``_page``)."""
     unknown = set(changes) - set(INCIDENT_FIELDS)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in sorted(unknown)})
@@ -176,7 +220,7 @@ def incident_update(
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     before = incident.severity
     lowering = "severity" in changes and is_lower_severity(changes["severity"], before)
-    severity_only = set(changes) <= {"severity"} and responders is None and notified is None
+    severity_only = set(changes) <= {"severity"} and responders is None
     lowered_by = require_lower_severity(actor, launch) if lowering else ""
     if not (severity_only and lowered_by):  # anything else is the responders' work
         require_respond(actor, launch)
@@ -192,10 +236,11 @@ def incident_update(
     if incident.resolved_at is None and hasattr(incident, "postmortem"):
         raise ValidationError({"resolved_at": _("The incident has a post-mortem; it stays resolved.")})
     if incident.severity == before:
-        event, reason, extra = "incident_changed", "Changed", {}
+        event, reason, extra, page = LedgerEvent.INCIDENT_CHANGED, "Changed", {}, None
     else:
-        event, reason = "incident_severity", f"Severity {before} → {incident.severity}"
+        event, reason = LedgerEvent.INCIDENT_SEVERITY_CHANGED, f"Severity {before} → {incident.severity}"
         extra = {"severity from": before, **({"lowered by": lowered_by} if lowering else {})}
+        page = IncidentEvent.SEVERITY_CHANGED
     return _save_incident(
         incident,
         actor=actor,
@@ -203,7 +248,7 @@ def incident_update(
         reason=reason,
         event=event,
         responders=None if responders is None else _people(responders, "responders"),
-        notified=None if notified is None else _people(notified, "notified"),
+        page=page,
         extra=extra,
     )
 
@@ -214,7 +259,7 @@ def _step(*, actor, incident: Incident, field: str, at, reason: str, already: st
         raise ValidationError({field: already})
     setattr(incident, field, _moment(at, field) or timezone.now())
     return _save_incident(
-        incident, actor=actor, launch=launch, reason=reason, event="incident_changed", responders=None, notified=None
+        incident, actor=actor, launch=launch, reason=reason, event=LedgerEvent.INCIDENT_CHANGED, responders=None
     )
 
 
@@ -302,7 +347,7 @@ def postmortem_record(
                 {"action_items": [_("Action item %(number)s: ") % {"number": number} + m for m in error.messages]}
             ) from None
     record(
-        event="postmortem_recorded",
+        event=LedgerEvent.POSTMORTEM_RECORDED,
         launch=launch,
         actor=actor,
         payload={

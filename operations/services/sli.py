@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from ledger.events import LedgerEvent
 from raci.choices import Role
 from raci.models import RaciAssignment, ResponsibilityArea
 from raci.selectors import slo_owning_area
@@ -214,7 +215,7 @@ def _store(launch: Launch, measurements: list[Measurement], *, source: str, acto
     written = created + changed
     _attach_history_rows(launch, written, now)
     record(
-        event="sli_recorded",
+        event=LedgerEvent.SLI_RECORDED,
         launch=launch,
         actor=actor or ScheduledPull(),
         payload={

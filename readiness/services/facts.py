@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ledger.events import LedgerEvent
+
 from ..access import refuse_if_archived, require_change
 from ..choices import SENSITIVITY
 from ..history import delete_with_history, save_with_history
@@ -415,7 +417,7 @@ def slo_definition(slo: SLO) -> dict:
     }
 
 
-def _ledger_redefinition(event: str, definition: Callable[[models.Model], dict]) -> ChangeHook:
+def _ledger_redefinition(event: LedgerEvent, definition: Callable[[models.Model], dict]) -> ChangeHook:
     def hook(*, fact, changed, actor, agreement_cleared, reason: str = "", previous=None) -> None:
         if "removed" in changed:
             payload = {**definition(fact), "removed": reason, "was agreed": fact.agreed_by_id is not None}
@@ -452,7 +454,7 @@ register_fact_kind(
             "min_samples",
             "min_human_reviewed_share",
         ),
-        after_change=_ledger_redefinition("bar_redefined", bar_definition),
+        after_change=_ledger_redefinition(LedgerEvent.BAR_REDEFINED, bar_definition),
         describe=lambda bar: bar.metric,
         # The bar binds the owner: dropping it is the Accountable's act (raci.services.quality_bar_remove).
         not_the_owners=lambda bar, values: (
@@ -549,7 +551,7 @@ register_fact_kind(
             if values is None and slo.agreed_by_id
             else {}
         ),
-        after_change=_ledger_redefinition("slo_redefined", slo_definition),
+        after_change=_ledger_redefinition(LedgerEvent.SLO_REDEFINED, slo_definition),
         describe=lambda slo: slo.get_indicator_display(),
     )
 )

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from ledger.events import LedgerEvent
+
 from ..access import access_synced_once, require_change
 from ..choices import SloIndicator
 from ..history import save_with_history
@@ -203,7 +205,7 @@ def _record_version_change(launch: Launch, actor, previous: str) -> None:
     as tamper-evident as the approvals it invalidates."""
     stage = launch.current_stage
     record(
-        event="version_changed",
+        event=LedgerEvent.VERSION_CHANGED,
         launch=launch,
         actor=actor,
         payload={"from": previous, "to": launch.serving_version, "stage": stage.name if stage else None},

@@ -2,9 +2,10 @@
 same team, an approver on another launch, a stakeholder who only views, an executive and an outsider."""
 
 import pytest
-from django.db import transaction
+from django.contrib.auth import get_user_model
 
 from raci.choices import Role, TeamFunction
+from readiness.models import Launch
 from tests.builders import ready_launch
 from tests.factories import LaunchFactory, RaciAssignmentFactory, StakeholderFactory, TeamFactory, UserFactory
 from tests.helpers import give_view
@@ -13,11 +14,6 @@ from tests.helpers import give_view
 @pytest.fixture
 def legal_team(db):
     return TeamFactory(name="Legal", function=TeamFunction.LEGAL)
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory(username="owner", first_name="Olive", last_name="Owner")
 
 
 @pytest.fixture
@@ -55,24 +51,30 @@ def outsider(db):
     return UserFactory(username="outsider")
 
 
-@pytest.fixture
-def launch(owner):
-    """A launch ready for Internal in every respect but sign-offs, with RACI-routed stakeholders."""
-    return ready_launch(owner=owner, slug="assistant")
-
-
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    """What ``launch`` builds (and its ``owner``), built once per module in a transaction rolled back
-    at the module's end; returns the launch's primary key. A module whose tests all start from that
-    launch overrides ``launch`` and ``owner`` to read it back from the database (see ``test_requests``);
-    each test then runs inside it in a savepoint of its own (like ``setUpTestData``). Not for a module
-    with transactional tests (``transaction=True``, threads): the shared transaction stays open until
-    the module ends, and pytest-django runs those tests last in their module."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = UserFactory(username="owner", first_name="Olive", last_name="Owner")
-        yield ready_launch(owner=owner, slug="assistant").pk
-        transaction.set_rollback(True)
+def shared_launch(module_transaction) -> int | None:
+    """The primary key of ``built_launch()``, built once per module (see ``module_transaction``);
+    None in a module with transactional tests, where ``launch`` builds it for each test."""
+    return built_launch().pk if module_transaction else None
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    if shared_launch is None:
+        return built_launch()
+    return Launch.objects.get(pk=shared_launch)
+
+
+def built_launch() -> Launch:
+    """A launch ready for Internal in every respect but sign-offs, with RACI-routed stakeholders, and
+    its owner, Olive."""
+    return ready_launch(owner=UserFactory(username="owner", first_name="Olive", last_name="Owner"), slug="assistant")
+
+
+@pytest.fixture
+def owner(launch):
+    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from approvals.access import get_acknowledgement_for, get_signoff_for, get_waiver_for
 from approvals.models import Acknowledgement
-from approvals.services import signoffs_request, waiver_request
+from approvals.services import signoff_delegate, signoffs_request, waiver_request
 from raci.choices import AreaKind, Role, TeamFunction
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 
@@ -56,6 +56,17 @@ def test_the_owner_may_view_the_request_but_deciding_it_is_forbidden(legal, owne
     assert get_signoff_for(owner, legal.pk) == legal
     with pytest.raises(PermissionDenied):
         get_signoff_for(owner, legal.pk, to_decide=True)
+
+
+def test_only_an_addressee_gets_the_request_to_delegate_not_its_delegate(legal, owner):
+    addressee = legal.addressees.get()
+    assert get_signoff_for(addressee, legal.pk, to_delegate=True) == legal
+    colleague = StakeholderFactory(teams=list(addressee.stakeholder.teams.all())).user
+    signoff_delegate(actor=addressee, signoff=legal, delegate=colleague)
+    assert get_signoff_for(colleague, legal.pk, to_decide=True) == legal
+    for user in (colleague, owner):
+        with pytest.raises(PermissionDenied, match="Only an addressee of this request may delegate it."):
+            get_signoff_for(user, legal.pk, to_delegate=True)
 
 
 @pytest.mark.parametrize("who", ["outsider", "anonymous", "inactive addressee"])

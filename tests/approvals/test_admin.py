@@ -14,13 +14,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
+from approvals.choices import DecisionOutcome, RequestStatus
 from approvals.models import (
     Acknowledgement,
     InformedNotice,
-    LedgerEntry,
-    LedgerHead,
-    OutboxMessage,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -37,6 +34,9 @@ from approvals.services import (
     signoffs_request,
     waiver_request,
 )
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry, LedgerHead
+from notifications.models import OutboxMessage
 from raci.choices import Role, TeamFunction
 from raci.services import raci_assign
 from tests.builders import approve_signoffs, ready_launch, team_for
@@ -243,7 +243,7 @@ def test_a_ledger_entry_cannot_be_changed(admin_client, workflow):
     assert admin_client.post(admin_url(LedgerEntry, "change", entry.pk), forged).status_code == 403
     after = LedgerEntry.objects.get(pk=entry.pk)
     assert (after.actor, after.payload, after.entry_hash) == (entry.actor, entry.payload, entry.entry_hash)
-    from approvals.ledger import verify
+    from ledger.verification import verify
 
     assert verify().ok
 

@@ -13,7 +13,7 @@ Two kinds of test:
 * races — threads released together by a ``Barrier``, repeated, checking invariants whatever the
   interleaving turned out to be;
 * pinned interleavings — one service is held just before its commit (by wrapping
-  ``approvals.ledger.append``, the last thing every service does) while the other starts, proving
+  ``ledger.chain.append``, the last thing every service does) while the other starts, proving
   that the second waits for the first's locks and then sees its result.
 """
 
@@ -31,10 +31,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection
 
-from approvals import ledger
-from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus
-from approvals.models import LedgerEntry, LedgerHead, SignoffDecision, SignoffRequest
+from approvals.choices import DecisionOutcome, RequestStatus
+from approvals.models import SignoffDecision, SignoffRequest
 from approvals.services import GateRefused, gate, signoff_decide, signoff_delegate, signoffs_request, stage_advance
+from ledger import chain
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry, LedgerHead
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.models import Launch
 from tests.builders import approve_signoffs, ready_launch, team_for
@@ -98,14 +101,14 @@ def run_concurrently(*calls: Callable[[], Callable[[], object]], jitter: list[fl
 
 
 class HoldBeforeCommit:
-    """Wrap ``ledger.append`` so that a service running in the named thread stops right after its
+    """Wrap ``chain.append`` so that a service running in the named thread stops right after its
     ledger entry — every lock taken, nothing committed — until released."""
 
     def __init__(self, monkeypatch, thread_name: str) -> None:
         self.thread_name = thread_name
         self.reached = threading.Event()
         self.release = threading.Event()
-        original = ledger.append
+        original = chain.append
 
         def append(**kwargs):
             entry = original(**kwargs)
@@ -114,7 +117,7 @@ class HoldBeforeCommit:
                 assert self.release.wait(THREAD_TIMEOUT), "never released"
             return entry
 
-        monkeypatch.setattr(ledger, "append", append)
+        monkeypatch.setattr(chain, "append", append)
 
 
 def start(name: str, call: Callable[[], object]) -> tuple[threading.Thread, dict]:
@@ -154,7 +157,7 @@ def request_of(pk: int) -> SignoffRequest:
 def assert_ledger_intact() -> list[LedgerEntry]:
     entries = list(LedgerEntry.objects.order_by("sequence"))
     assert [e.sequence for e in entries] == list(range(1, len(entries) + 1)), "sequences have gaps or repeats"
-    result = ledger.verify(expected_head=entries[-1].entry_hash if entries else None)
+    result = verify(expected_head=entries[-1].entry_hash if entries else None)
     assert result.ok, result.problem
     head = LedgerHead.objects.get()
     assert (head.sequence, head.entry_hash) == (len(entries), result.head_hash)

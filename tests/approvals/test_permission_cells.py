@@ -14,8 +14,9 @@ from django.db import transaction
 from django.http import Http404
 
 from approvals.choices import DecisionOutcome
-from approvals.models import LedgerEntry, SignoffRequest
+from approvals.models import SignoffRequest
 from approvals.services import policy_set_consultation, signoff_decide, signoff_delegate, signoffs_request
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
 from readiness.access import can_view, visible_launches

@@ -47,10 +47,9 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.access import DECIDE_REQUEST
-from approvals.choices import DecisionOutcome, LedgerEvent, RequestStatus, WaiverStatus
+from approvals.choices import DecisionOutcome, RequestStatus, WaiverStatus
 from approvals.models import (
     Acknowledgement,
-    LedgerEntry,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -71,6 +70,8 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder, RaciAssignment
 from raci.services import launch_stakeholder_fill, raci_assign

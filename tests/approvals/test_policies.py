@@ -2,21 +2,23 @@
 policies asking for more than one approval."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from approvals.choices import RequestStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, SignoffRequirement, StagePolicy
+from approvals.models import SignoffRequirement, StagePolicy
 from approvals.policies import DEFAULT_REQUIREMENTS, effective_requirements
 from approvals.services import (
     policy_change_decide,
     policy_change_request,
+    policy_set_consultation,
     policy_set_requirement,
     signoff_decide,
     signoffs_request,
 )
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import Classification, RiskTier, StageKind
@@ -25,17 +27,6 @@ from tests.factories import DataAssetFactory, LaunchFactory, RolloutStageFactory
 from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)
@@ -343,7 +334,7 @@ def test_any_rejection_blocks_even_with_enough_approvals(launch, two_lawyers_nee
     assert request.status == RequestStatus.REJECTED
     assert check.status == Status.FAIL
     assert check.reasons == ("Legal sign-off was rejected by Thea Third: The DPIA is missing.",)
-    assert LedgerEntry.objects.filter(event="decided", payload__outcome="reject").count() == 1
+    assert LedgerEntry.objects.filter(event=LedgerEvent.DECIDED, payload__outcome="reject").count() == 1
 
 
 def test_raising_the_count_after_approval_asks_for_more_approvals(launch, owner):
@@ -357,3 +348,27 @@ def test_raising_the_count_after_approval_asks_for_more_approvals(launch, owner)
 
     assert check.status == Status.FAIL
     assert any("ML sign-off has 1 of 2 fresh approvals" in reason for reason in check.reasons)
+
+
+# --- policy changes are ledgered --------------------------------------------------------------
+
+
+def test_policy_changes_are_written_to_the_ledger(launch, owner):
+    internal = launch.stages.get(name="Internal")
+    policy_set_requirement(actor=owner, stage=internal, function="security", approvals_required=2)
+    policy_set_consultation(actor=owner, stage=internal, must_acknowledge=True)
+    entries = list(LedgerEntry.objects.filter(event=LedgerEvent.POLICY_CHANGED).order_by("sequence"))
+    policy = {"stage": internal.pk, "requirements": {"ml": 1, "product": 1, "security": 2}}
+    assert [e.payload for e in entries] == [
+        {
+            "stage": "Internal",
+            "function": "security",
+            "approvals required": {"from": 0, "to": 2},
+            "policy": {**policy, "consulted must acknowledge": False},
+        },
+        {
+            "stage": "Internal",
+            "consulted must acknowledge": True,
+            "policy": {**policy, "consulted must acknowledge": True},
+        },
+    ]

@@ -4,14 +4,12 @@ lowering the risk tier is a policy change request that an executive (or, for a r
 function's own lead) decides — never the owner, never whoever asked."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from approvals.choices import LedgerEvent, PolicyChangeStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, PolicyChange, SignoffRequirement
+from approvals.choices import PolicyChangeStatus
+from approvals.models import PolicyChange, SignoffRequirement
 from approvals.services import (
     GateRefused,
     launch_set_risk_tier,
@@ -22,26 +20,18 @@ from approvals.services import (
     signoffs_request,
     stage_advance,
 )
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from raci.services import team_set_lead
+from readiness.checklist import evaluate
 from readiness.choices import RiskTier
-from readiness.models import Launch
-from tests.builders import launch_at, team_for
+from tests.builders import approve_signoffs, facts_of, launch_at, request_for, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)
@@ -224,3 +214,34 @@ def test_a_decided_change_cannot_be_decided_again(launch, owner, executive):
     policy_change_decide(actor=executive, change=change, approve=True)
     with pytest.raises(ValidationError):
         policy_change_decide(actor=executive, change=change, approve=False, comment="Changed my mind.")
+
+
+# --- editing the policy cannot overrule a decision nor lower an open request's bar ------------
+
+
+def test_removing_a_requirement_does_not_overrule_its_rejection(launch, owner, executive):
+    approve_signoffs(launch, "Internal")
+    ml = next(r for r in launch.signoff_requests.all() if r.function == "ml")
+    signoff_decide(actor=ml.addressees.first(), signoff=ml, outcome="reject", comment="Too many wrong answers.")
+    internal = launch.stages.get(name="Internal")
+    change = policy_change_request(
+        actor=owner, launch=launch, stage=internal, function="ml", approvals_required=0, justification="Not ML."
+    )
+    policy_change_decide(actor=executive, change=change, approve=True)
+
+    with pytest.raises(GateRefused) as refused:
+        stage_advance(actor=owner, launch=launch, stage=internal)
+
+    reasons = " ".join(refused.value.readiness.blockers[0].reasons)
+    assert "ML sign-off was rejected by" in reasons
+
+
+def test_lowering_the_policy_does_not_lower_an_open_request_s_bar(launch, owner, addressee, delegate):
+    beta = launch.stages.get(name="Beta")
+    policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=2)
+    request = request_for(launch, owner, "legal", "Beta", addressees={"legal": [addressee, delegate]})
+    signoff_decide(actor=addressee, signoff=request, outcome="approve")
+    policy_set_requirement(actor=owner, stage=beta, function="legal", approvals_required=1)
+
+    result = evaluate(facts_of(launch), launch.stages.get(name="Beta")).results[0]
+    assert "Legal sign-off has 1 of 2 fresh approvals" in " ".join(result.reasons)

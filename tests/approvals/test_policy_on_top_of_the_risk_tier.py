@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from approvals.ledger import verify
 from approvals.policies import effective_requirements
 from approvals.services import (
     launch_set_risk_tier,
@@ -17,6 +16,7 @@ from approvals.services import (
     policy_change_request,
     policy_set_requirement,
 )
+from ledger.verification import verify
 from raci.choices import TeamFunction
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.choices import RiskTier, StageKind

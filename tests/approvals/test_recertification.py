@@ -16,14 +16,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from approvals.choices import LedgerEvent, NotificationEvent
-from approvals.models import LedgerEntry, Notification, OutboxMessage, StageStanding
-from approvals.notifications import describe
+from approvals.choices import NotificationEvent
+from approvals.models import StageStanding
 from approvals.recertification import SYSTEM, recertify
+from approvals.services import stage_advance
 from approvals.tasks import recertify_launches
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from notifications.events import describe
+from notifications.models import Notification, OutboxMessage
+from readiness.models import Launch
 from readiness.services import fact_version, launch_archive, launch_change
-from tests.approvals.test_ledger import verify_ledger
-from tests.builders import SERVING_VERSION, launch_at, ready_launch
+from tests.builders import SERVING_VERSION, approve_signoffs, launch_at, ready_launch
+from tests.ledger.helpers import verify_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +47,16 @@ def lapse_notices(launch) -> list[Notification]:
     return list(Notification.objects.filter(event=NotificationEvent.STAGE_LAPSED, launch=launch))
 
 
+@pytest.fixture(scope="module")
+def shared_launched(module_transaction) -> int:
+    """A ready launch in Internal, built once per module."""
+    return launch_at("Internal").pk
+
+
 @pytest.fixture
-def launched():
-    return launch_at("Internal")
+def launched(shared_launched, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launched)
 
 
 def test_a_launch_whose_stage_holds_is_stored_as_holding_and_nothing_is_ledgered(launched):
@@ -131,11 +143,8 @@ def test_archived_launches_and_launches_in_planning_are_skipped(launched):
     assert entries(LedgerEvent.STAGE_LAPSED) == []
 
 
-def test_a_launch_moved_to_another_stage_is_judged_for_that_stage():
-    from approvals.services import stage_advance
-    from tests.builders import approve_signoffs
-
-    launch = launch_at("Internal")
+def test_a_launch_moved_to_another_stage_is_judged_for_that_stage(launched):
+    launch = launched
     recertify()
     approve_signoffs(launch, "Beta")
     stage_advance(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Beta"))
@@ -144,8 +153,7 @@ def test_a_launch_moved_to_another_stage_is_judged_for_that_stage():
     assert (standing.stage.name, standing.holds) == ("Beta", True)
 
 
-def test_a_run_over_many_unchanged_launches_costs_what_a_run_over_one_does():
-    launch_at("Internal", slug="one", name="One")
+def test_a_run_over_many_unchanged_launches_costs_what_a_run_over_one_does(launched):
     recertify()
     with CaptureQueriesContext(connection) as one:
         recertify()

@@ -22,12 +22,14 @@ from django.utils import timezone
 
 from approvals import reminders
 from approvals.choices import NotificationEvent, PolicyChangeStatus, WaiverStatus
-from approvals.models import Acknowledgement, Notification, NotificationPreference, PolicyChange, Waiver
-from approvals.notifications import describe, notify
+from approvals.models import Acknowledgement, PolicyChange, Waiver
 from approvals.reminders import digest
 from approvals.selectors import policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from approvals.services import signoff_decide, signoff_delegate, signoffs_request, stage_advance
 from approvals.tasks import send_daily_reminders, send_stale_notices
+from notifications.events import describe
+from notifications.models import Notification, NotificationPreference
+from notifications.services import notify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import Stakeholder
 from raci.services import language_set, stakeholder_set_executive

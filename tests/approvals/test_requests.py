@@ -4,15 +4,13 @@ Consulted people asked to acknowledge and Informed people recorded as informed."
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
 from approvals.access import DECIDE_REQUEST
-from approvals.choices import LedgerEvent, RequestStatus
-from approvals.ledger import verify
-from approvals.models import Acknowledgement, InformedNotice, LedgerEntry, SignoffRequest
+from approvals.choices import RequestStatus
+from approvals.models import Acknowledgement, InformedNotice, SignoffRequest
 from approvals.services import (
     acknowledge,
     policy_set_consultation,
@@ -21,27 +19,19 @@ from approvals.services import (
     signoffs_request,
 )
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
 from readiness.access import VIEW_LAUNCH
-from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.checklist import Status, evaluate
 from readiness.models import Launch
-from tests.builders import team_for
+from tests.builders import facts_of, request_for, team_for
 from tests.factories import LaunchFactory, RolloutStageFactory, StakeholderFactory, TeamFactory, UserFactory
 from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +42,6 @@ def ledger_stays_intact(db):
 
 def stage(launch: Launch, name: str):
     return launch.stages.get(name=name)
-
-
-def facts_of(launch: Launch) -> Launch:
-    return with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
 
 
 def sign_off_check(launch: Launch, stage_name: str):
@@ -453,3 +439,45 @@ def test_only_the_consulted_person_may_acknowledge(launch, owner, consulted, vie
     ack.refresh_from_db()
     assert ack.acknowledged_at is None
     assert LedgerEntry.objects.count() == before
+
+
+# --- addressees must be able to sign off for the function; one open request, one acknowledgement ---
+
+
+def test_a_named_addressee_outside_the_function_is_refused(launch, owner):
+    stranger = UserFactory(username="stranger")
+    ledgered = list(LedgerEntry.objects.values_list("pk", flat=True))  # the builder's agreements
+    with pytest.raises(ValidationError) as refused:
+        request_for(launch, owner, "ml", addressees={"ml": [stranger]})
+    assert "cannot sign off for ML" in refused.value.message_dict["addressees"][0]
+    assert list(LedgerEntry.objects.values_list("pk", flat=True)) == ledgered
+
+
+def test_a_request_needing_more_approvals_than_people_asked_is_refused(launch, owner, addressee):
+    internal = launch.stages.get(name="Internal")
+    policy_set_requirement(actor=owner, stage=internal, function="legal", approvals_required=2)
+    with pytest.raises(ValidationError) as refused:
+        request_for(launch, owner, "legal", addressees={"legal": [addressee]})
+    assert refused.value.message_dict["addressees"] == [
+        "The Legal sign-off needs 2 approvals; only 1 people are asked."
+    ]
+
+
+def test_a_withdrawn_then_rerequested_function_keeps_one_open_request(launch, owner):
+    first = request_for(launch, owner, "ml")
+    second = request_for(launch, owner, "ml")
+    first.refresh_from_db()
+    assert first.status == RequestStatus.SUPERSEDED and second.status == RequestStatus.PENDING
+    assert launch.signoff_requests.exclude(status=RequestStatus.SUPERSEDED).count() == 1
+
+
+def test_an_acknowledgement_is_given_once(launch, owner):
+    consulted = StakeholderFactory(user=UserFactory(username="consulted"))
+    raci_assign(area=launch.areas.first(), stakeholder=consulted, role=Role.CONSULTED, actor=owner)
+    request_for(launch, owner, "ml")
+    ack = launch.acknowledgements.get(user=consulted.user)
+    acknowledge(actor=consulted.user, acknowledgement=ack, comment="Fine by support.")
+    with pytest.raises(ValidationError, match="Already acknowledged"):
+        acknowledge(actor=consulted.user, acknowledgement=ack, comment="Changed my mind.")
+    ack.refresh_from_db()
+    assert ack.comment == "Fine by support."

@@ -4,11 +4,12 @@ documented limit. Header-unsafe names and decisions dated in the future are refu
 
 import datetime
 
+import pytest
 from django.core.exceptions import ValidationError
 from django.test import TestCase
 from django.utils import timezone
 
-from approvals.models import Acknowledgement, LedgerEntry, SignoffDecision, Waiver
+from approvals.models import Acknowledgement, SignoffDecision, Waiver
 from approvals.services import (
     acknowledge,
     signoff_decide,
@@ -19,12 +20,13 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role
 from readiness.history import CHANGE_REASON_MAX_LENGTH
 from readiness.models import Launch
 from readiness.services import launch_create
 from readiness.validators import COMMENT_MAX_LENGTH
-from tests.builders import ready_launch
+from tests.builders import ready_launch, request_for
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 
 TWENTY_MB = "x" * 20_000_000
@@ -235,3 +237,46 @@ class HeaderUnsafeNamesTest(TestCase):
         with self.assertRaises(ValidationError) as refused:
             stage.full_clean()
         self.assertEqual(list(refused.exception.message_dict), ["name"])
+
+
+# --- bad arguments to a request, a decision and a waiver --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"due_date": "2030-01-01"}, "due_date"),
+        ({"functions": "ml"}, "functions"),
+        ({"addressees": {"ml": [1, 2]}}, "addressees"),
+        ({"stage": None}, "stage"),
+        ({"message": 42}, "message"),
+    ],
+)
+def test_bad_input_to_a_request_names_the_field(launch, owner, arguments, field):
+    call = {"actor": owner, "launch": launch, "stage": launch.stages.get(name="Internal")} | arguments
+    with pytest.raises(ValidationError) as refused:
+        signoffs_request(**call)
+    assert field in refused.value.message_dict
+    assert not launch.signoff_requests.exists()
+
+
+def test_a_missing_comment_on_an_approval_is_fine_but_not_on_a_rejection(launch, owner):
+    request = request_for(launch, owner, "ml")
+    approver = request.addressees.first()
+    with pytest.raises(ValidationError) as refused:
+        signoff_decide(actor=approver, signoff=request, outcome="reject", comment=None)
+    assert "comment" in refused.value.message_dict
+    assert signoff_decide(actor=approver, signoff=request, outcome="approve", comment=None).comment == ""
+
+
+def test_a_waiver_with_a_text_date_names_the_field(launch, owner):
+    with pytest.raises(ValidationError) as refused:
+        waiver_request(
+            actor=owner,
+            launch=launch,
+            stage=launch.stages.get(name="Beta"),
+            check_key="feedback_loop",
+            justification="Channel lands next sprint.",
+            expires_on="2030-01-01",
+        )
+    assert "expires_on" in refused.value.message_dict

@@ -5,16 +5,15 @@ owner trying to get a launch through is reproduced here and refused."""
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
 from approvals.choices import DecisionOutcome, RequestStatus
-from approvals.ledger import verify
 from approvals.selectors import requests_awaiting, stage_signoffs
 from approvals.services import signoff_decide, signoff_delegate, signoffs_request, waiver_decide, waiver_request
+from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder
 from raci.services import launch_stakeholder_fill, raci_assign, team_add_member, team_remove_member
@@ -25,17 +24,6 @@ from tests.builders import team_for
 from tests.factories import StakeholderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    """The conftest's launch, built once per module (``shared_launch``) and read back for each test."""
-    return Launch.objects.get(pk=shared_launch)
-
-
-@pytest.fixture
-def owner(launch):
-    return get_user_model().objects.get(pk=launch.owner_id)
 
 
 @pytest.fixture(autouse=True)

@@ -9,17 +9,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent
-from approvals.models import LedgerEntry
 from approvals.recertification import recertify
 from approvals.services import signoff_decide, stage_advance
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind
 from raci.services import eval_run_accept
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import EvalRun, Launch
 from readiness.services import fact_add, fact_version, launch_change
-from tests.approvals.test_ledger import verify_ledger
 from tests.builders import SERVING_VERSION, accountable_of, approve_signoffs, launch_at
+from tests.ledger.helpers import verify_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -72,13 +72,20 @@ def reapprove(launch: Launch, stage_name: str) -> None:
             signoff_decide(actor=decision.decided_by, signoff=request, outcome="approve")
 
 
-@pytest.fixture
-def in_internal():
-    """A launch in Internal whose Beta sign-offs are all approved on the version in service."""
+@pytest.fixture(scope="module")
+def shared_in_internal(module_transaction) -> int:
+    """A launch in Internal whose Beta sign-offs are all approved on the version in service, built
+    once per module."""
     launch = launch_at("Internal")
     approve_signoffs(launch, "Beta")
     assert evaluate(facts(launch)).may_enter
-    return launch
+    return launch.pk
+
+
+@pytest.fixture
+def in_internal(shared_in_internal, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_in_internal)
 
 
 def test_a_version_change_is_a_ledgered_event_naming_both_versions_and_the_stage(in_internal):

@@ -13,10 +13,12 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent, WaiverStatus
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, Waiver
+from approvals.choices import WaiverStatus
+from approvals.models import Waiver
 from approvals.services import MAX_WAIVER_DAYS, GateRefused, stage_advance, waiver_decide, waiver_request
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, Role
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.models import Launch

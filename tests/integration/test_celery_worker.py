@@ -16,11 +16,12 @@ from django.core import mail
 from django.db import connection
 from kombu.exceptions import OperationalError
 
-from approvals.choices import OutboxStatus
-from approvals.models import OutboxMessage, SignoffRequest
+from approvals.models import SignoffRequest
 from approvals.services import signoffs_request
-from approvals.tasks import deliver_notifications
 from config.celery import app as project_app
+from notifications.choices import OutboxStatus
+from notifications.models import OutboxMessage
+from notifications.tasks import deliver_notifications
 from tests.builders import ready_launch
 from tests.integration.workers import BROKER_URL, require_redis, wait_until
 
@@ -57,7 +58,7 @@ def redis_worker():
 
 
 def sent(requests) -> bool:
-    messages = OutboxMessage.objects.filter(request__in=[r.pk for r in requests])
+    messages = OutboxMessage.objects.filter(subject_id__in=[r.pk for r in requests])
     return messages.exists() and not messages.exclude(status=OutboxStatus.SENT).exists()
 
 

@@ -24,11 +24,11 @@ from celery import Celery, current_app
 from django.conf import settings
 from django.db import connection
 
-from approvals.choices import OutboxStatus
-from approvals.models import OutboxMessage
 from approvals.services import signoffs_request
-from approvals.tasks import deliver_notifications  # noqa: F401  registered with the worker's app
 from config.celery import app as project_app
+from notifications.choices import OutboxStatus
+from notifications.models import OutboxMessage
+from notifications.tasks import deliver_notifications  # noqa: F401  registered with the worker's app
 from tests.builders import ready_launch
 from tests.integration.workers import BROKER_URL, require_redis, wait_until, worker_process
 
@@ -133,7 +133,9 @@ def test_a_worker_killed_mid_send_loses_no_mail_and_sends_none_twice(queue, mail
     try:
         # Saving the requests enqueues their delivery after commit, to the first worker.
         requests = signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"))
-        messages = list(OutboxMessage.objects.filter(request__in=requests).values_list("pk", "recipient__email"))
+        messages = list(
+            OutboxMessage.objects.filter(subject_id__in=[r.pk for r in requests]).values_list("pk", "recipient__email")
+        )
         assert len(messages) >= 2, "the scenario needs more than one message"
         assert mail_server.held.wait(timeout=90), (
             f"the worker never started sending:\n{(tmp_path / 'first.log').read_text()[-3000:]}"

@@ -15,9 +15,16 @@ from tests.factories import UserFactory
 from tests.helpers import give_view
 
 
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch (and its owner), built once per module; returns its primary key."""
+    return ready_launch(owner=UserFactory(username="owner", first_name="Olive", last_name="Owner")).pk
+
+
 @pytest.fixture
-def launch(db):
-    return ready_launch(owner=UserFactory(username="owner", first_name="Olive", last_name="Owner"))
+def launch(shared_launch, db) -> Launch:
+    """The module's ready launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from approvals.ledger import verify
 from approvals.services import GateRefused, stage_advance, waiver_request
+from ledger.verification import verify
 from operations.models import PostMortem
 from operations.services import incident_acknowledge, incident_mitigate, incident_resolve, postmortem_record
 from readiness.checklist import Context, Status, evaluate, registry, with_checklist_facts
 from readiness.models import Launch
-from tests.builders import approve_signoffs, launch_at
+from tests.builders import advance_to, approve_signoffs
 
 from .conftest import ago, report
 
@@ -107,8 +107,9 @@ def test_evaluating_prefetched_launch_reads_incidents_without_queries(launch, dj
 
 
 @pytest.fixture
-def at_internal(db):
-    launch = launch_at("Internal")
+def at_internal(launch):
+    """The module's launch in Internal, with every Beta sign-off approved."""
+    advance_to(launch, "Internal")
     approve_signoffs(launch, "Beta")
     return launch
 
@@ -159,3 +160,39 @@ def test_an_open_p0_cannot_be_waived(at_internal):
         )
     assert "cannot be waived" in error.value.message_dict["check_key"][0]
     assert not launch.waivers.exists()
+
+
+# --- items 13 and 14 speak the server's time zone ---------------------------------------------
+
+
+def test_items_13_and_14_give_dates_and_times_in_the_time_zone(launch, settings):
+    settings.TIME_ZONE = "Asia/Seoul"
+    with timezone.override("Asia/Seoul"):
+        now = timezone.now()
+        # Resolved at 20:00 UTC ten days ago: already the next day in Seoul (05:00).
+        resolved = (
+            (now - datetime.timedelta(days=10))
+            .astimezone(datetime.UTC)
+            .replace(hour=20, minute=0, second=0, microsecond=0)
+        )
+        report(
+            launch,
+            severity="P1",
+            detected=resolved - datetime.timedelta(hours=3),
+            acknowledged_at=resolved - datetime.timedelta(hours=2),
+            mitigated_at=resolved - datetime.timedelta(hours=1),
+            resolved_at=resolved,
+            title="Resolved",
+        )
+        detected = (
+            (now - datetime.timedelta(days=1))
+            .astimezone(datetime.UTC)
+            .replace(hour=16, minute=30, second=0, microsecond=0)
+        )
+        report(launch, severity="P0", detected=detected, title="Open")
+        facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
+        results = {r.key: r for r in evaluate(facts, now=now).results}
+        seoul_resolved = timezone.localtime(resolved).date().isoformat()
+        assert seoul_resolved in " ".join(results["incidents_reviewed"].reasons)
+        seoul_detected = timezone.localtime(detected).strftime("%Y-%m-%d %H:%M")
+        assert seoul_detected in " ".join(results["no_open_major_incident"].reasons)

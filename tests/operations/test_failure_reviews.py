@@ -8,21 +8,39 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from operations.checklist_items import review_due
 from operations.models import FailureCount, FailureReview, ReviewAction
 from operations.services import failure_count_record, failure_review_record, review_action_complete
 from raci.choices import AreaKind, Role
-from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.checklist import Status, evaluate, evaluate_many, with_checklist_facts
 from readiness.choices import FeedbackKind, ReviewCadence
 from readiness.models import FeedbackChannel, Launch
 from readiness.services import launch_archive
 from readiness.services.facts import fact_version
+from reports.choices import ReportKind
+from reports.services import report_request
 from tests.builders import accountable_of, launch_at, ready_launch
 from tests.factories import FeedbackChannelFactory, RaciAssignmentFactory, StakeholderFactory, UserFactory
+from tests.reports.helpers import render, squeeze
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(scope="module")
+def launched(module_transaction) -> int:
+    """A ready launch in Internal, built once per module; returns its primary key."""
+    return launch_at("Internal").pk
+
+
+@pytest.fixture
+def launch(launched, db) -> Launch:
+    """The module's launch in Internal, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=launched)
 
 
 def _item_11(launch, *, today=TODAY):
@@ -53,15 +71,13 @@ def _backdate_channel(launch, days: int) -> None:
 # Item 11 -------------------------------------------------------------------------------------------
 
 
-def test_a_launched_weekly_channel_reviewed_within_two_weeks_passes():
-    launch = launch_at("Internal")
+def test_a_launched_weekly_channel_reviewed_within_two_weeks_passes(launch):
     _backdate_channel(launch, 60)
     _review(launch, held_on=TODAY - datetime.timedelta(days=13))
     assert _item_11(launch).status == Status.PASS
 
 
-def test_a_weekly_review_not_held_for_two_weeks_fails_item_11_naming_the_last():
-    launch = launch_at("Internal")
+def test_a_weekly_review_not_held_for_two_weeks_fails_item_11_naming_the_last(launch):
     _backdate_channel(launch, 60)
     last = TODAY - datetime.timedelta(days=14)
     _review(launch, held_on=last)
@@ -72,8 +88,7 @@ def test_a_weekly_review_not_held_for_two_weeks_fails_item_11_naming_the_last():
     )
 
 
-def test_a_channel_never_reviewed_fails_two_periods_after_it_was_recorded():
-    launch = launch_at("Internal")
+def test_a_channel_never_reviewed_fails_two_periods_after_it_was_recorded(launch):
     _backdate_channel(launch, 13)
     assert _item_11(launch).status == Status.PASS
     _backdate_channel(launch, 14)
@@ -83,13 +98,12 @@ def test_a_channel_never_reviewed_fails_two_periods_after_it_was_recorded():
 
 
 def test_before_any_stage_is_entered_no_cadence_is_kept_yet():
-    launch = ready_launch()
+    launch = ready_launch(slug="not-launched")
     _backdate_channel(launch, 365)
     assert _item_11(launch).status == Status.PASS
 
 
-def test_cadences_count_their_own_periods():
-    launch = launch_at("Internal")
+def test_cadences_count_their_own_periods(launch):
     channel = _channel(launch)
     FeedbackChannel.objects.filter(pk=channel.pk).update(review_cadence=ReviewCadence.MONTHLY)
     _review(launch, held_on=TODAY - datetime.timedelta(days=59))
@@ -97,8 +111,7 @@ def test_cadences_count_their_own_periods():
     assert _item_11(launch, today=TODAY + datetime.timedelta(days=1)).status == Status.FAIL
 
 
-def test_a_missed_review_adds_to_an_item_that_already_fails():
-    launch = launch_at("Internal")
+def test_a_missed_review_adds_to_an_item_that_already_fails(launch):
     _backdate_channel(launch, 60)
     FeedbackChannelFactory(launch=launch, kind=FeedbackKind.LOW_CONFIDENCE, review_cadence="")
     result = _item_11(launch)
@@ -107,18 +120,14 @@ def test_a_missed_review_adds_to_an_item_that_already_fails():
     assert "Negative user feedback" in result.reasons[1]
 
 
-def test_the_latest_review_counts_whatever_order_they_were_recorded_in():
-    launch = launch_at("Internal")
+def test_the_latest_review_counts_whatever_order_they_were_recorded_in(launch):
     _review(launch, held_on=TODAY - datetime.timedelta(days=2))
     _review(launch, held_on=TODAY - datetime.timedelta(days=30))
     channel = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get().feedback_channels.get()
     assert review_due(channel) == (TODAY - datetime.timedelta(days=2), TODAY + datetime.timedelta(days=12))
 
 
-def test_evaluating_many_launches_reads_reviews_in_one_query(django_assert_max_num_queries):
-    from readiness.checklist import evaluate_many
-
-    launch = launch_at("Internal")
+def test_evaluating_many_launches_reads_reviews_in_one_query(launch, django_assert_max_num_queries):
     _review(launch)
     with django_assert_max_num_queries(40) as few:
         evaluate_many(Launch.objects.filter(pk=launch.pk))
@@ -131,8 +140,7 @@ def test_evaluating_many_launches_reads_reviews_in_one_query(django_assert_max_n
 # Recording --------------------------------------------------------------------------------------
 
 
-def test_a_review_is_recorded_with_attendees_and_owned_actions_and_history():
-    launch = launch_at("Internal")
+def test_a_review_is_recorded_with_attendees_and_owned_actions_and_history(launch):
     owner_of_action = accountable_of(launch, AreaKind.MODEL_QUALITY)
     review = _review(
         launch,
@@ -150,8 +158,7 @@ def test_a_review_is_recorded_with_attendees_and_owned_actions_and_history():
     assert action.history.get().history_change_reason == "Review action recorded"
 
 
-def test_an_action_owned_by_someone_off_the_raci_is_refused_and_nothing_is_saved():
-    launch = launch_at("Internal")
+def test_an_action_owned_by_someone_off_the_raci_is_refused_and_nothing_is_saved(launch):
     stranger = StakeholderFactory()
     with pytest.raises(ValidationError) as refused:
         _review(launch, actions=[{"description": "Fix it", "owner": stranger, "due_on": TODAY}])
@@ -167,8 +174,7 @@ def test_an_action_owned_by_someone_off_the_raci_is_refused_and_nothing_is_saved
         ({"held_on": TODAY + datetime.timedelta(days=1)}, "held_on"),
     ],
 )
-def test_a_bad_review_names_what_is_wrong_and_saves_nothing(change, field):
-    launch = launch_at("Internal")
+def test_a_bad_review_names_what_is_wrong_and_saves_nothing(launch, change, field):
     values = {
         "channel": _channel(launch),
         "held_on": TODAY,
@@ -189,8 +195,7 @@ def test_a_bad_review_names_what_is_wrong_and_saves_nothing(change, field):
         {"description": "Fix it", "due_on": None},
     ],
 )
-def test_an_action_without_a_description_or_due_date_is_refused(action):
-    launch = launch_at("Internal")
+def test_an_action_without_a_description_or_due_date_is_refused(launch, action):
     with pytest.raises(ValidationError) as refused:
         _review(launch, actions=[{**action, "owner": accountable_of(launch, AreaKind.MODEL_QUALITY)}])
     assert refused.value.message_dict["actions"][0].startswith("Action 1: ")
@@ -204,8 +209,7 @@ def _informed(launch):
     return person
 
 
-def test_the_raci_responsible_may_record_and_informed_people_and_strangers_may_not():
-    launch = launch_at("Internal")
+def test_the_raci_responsible_may_record_and_informed_people_and_strangers_may_not(launch):
     responsible = launch.areas.get(kind=AreaKind.MODEL_QUALITY).assignments.get(role=Role.RESPONSIBLE).stakeholder.user
     _review(launch, actor=responsible)
     with pytest.raises(PermissionDenied):
@@ -215,8 +219,7 @@ def test_the_raci_responsible_may_record_and_informed_people_and_strangers_may_n
     assert FailureReview.objects.count() == 1
 
 
-def test_counts_per_period_are_recorded_and_a_recount_replaces_with_history():
-    launch = launch_at("Internal")
+def test_counts_per_period_are_recorded_and_a_recount_replaces_with_history(launch):
     start, end = TODAY - datetime.timedelta(days=7), TODAY - datetime.timedelta(days=1)
     failure_count_record(actor=launch.owner, channel=_channel(launch), period_start=start, period_end=end, cases=12)
     count = failure_count_record(
@@ -233,16 +236,14 @@ def test_counts_per_period_are_recorded_and_a_recount_replaces_with_history():
         (TODAY, TODAY + datetime.timedelta(days=1), "period_end"),
     ],
 )
-def test_a_period_ending_before_it_starts_or_in_the_future_is_refused(start, end, field):
-    launch = launch_at("Internal")
+def test_a_period_ending_before_it_starts_or_in_the_future_is_refused(launch, start, end, field):
     with pytest.raises(ValidationError) as refused:
         failure_count_record(actor=launch.owner, channel=_channel(launch), period_start=start, period_end=end, cases=1)
     assert field in refused.value.message_dict
     assert not FailureCount.objects.exists()
 
 
-def test_an_action_is_marked_done_by_its_owner_once():
-    launch = launch_at("Internal")
+def test_an_action_is_marked_done_by_its_owner_once(launch):
     owner_of_action = accountable_of(launch, AreaKind.MODEL_QUALITY)
     review = _review(launch, actions=[{"description": "Fix it", "owner": owner_of_action, "due_on": TODAY}])
     action = review.actions.get()
@@ -252,8 +253,7 @@ def test_an_action_is_marked_done_by_its_owner_once():
         review_action_complete(actor=owner_of_action.user, action=action)
 
 
-def test_nobody_else_marks_an_action_done():
-    launch = launch_at("Internal")
+def test_nobody_else_marks_an_action_done(launch):
     review = _review(
         launch,
         actions=[{"description": "Fix it", "owner": accountable_of(launch, AreaKind.MODEL_QUALITY), "due_on": TODAY}],
@@ -263,8 +263,7 @@ def test_nobody_else_marks_an_action_done():
     assert review.actions.get().done_on is None
 
 
-def test_an_archived_launch_takes_no_more_reviews():
-    launch = launch_at("Internal")
+def test_an_archived_launch_takes_no_more_reviews(launch):
     launch_archive(actor=launch.owner, launch=launch, seen_version=fact_version(launch), reason="Pulled")
     with pytest.raises(ValidationError) as refused:
         _review(launch)
@@ -274,12 +273,7 @@ def test_an_archived_launch_takes_no_more_reviews():
 # The launch report ---------------------------------------------------------------------------------
 
 
-def test_the_launch_report_prints_the_reviews_and_a_missed_cadence():
-    from reports.choices import ReportKind
-    from reports.services import report_request
-    from tests.reports.helpers import render, squeeze
-
-    launch = launch_at("Internal")
+def test_the_launch_report_prints_the_reviews_and_a_missed_cadence(launch):
     owner_of_action = accountable_of(launch, AreaKind.MODEL_QUALITY)
     _review(
         launch,
@@ -294,3 +288,32 @@ def test_the_launch_report_prints_the_reviews_and_a_missed_cadence():
     assert squeeze(f"Label <b>refund</b> cases — {owner_of_action.display_name}") in text
     assert squeeze("Failure reviews: Low-confidence capture") in text
     assert squeeze("No review held yet. Review missed.") in text
+
+
+# --- the ledger holds each review; verify_ledger catches one invented or moved in SQL ---------
+
+
+def test_a_failure_review_is_ledgered(launch):
+    review = _review(launch, held_on=TODAY)
+    (entry,) = LedgerEntry.objects.filter(event=LedgerEvent.FAILURE_REVIEW_RECORDED)
+    assert entry.payload["review"] == review.pk and entry.payload["held on"] == review.held_on.isoformat()
+    assert verify().ok
+
+
+def test_verify_ledger_catches_a_failure_review_invented_or_moved_in_sql(launch):
+    review = _review(launch, held_on=TODAY - datetime.timedelta(days=30))
+    assert verify().ok
+    FailureReview.objects.filter(pk=review.pk).update(held_on=timezone.localdate())  # the cadence looks kept
+    result = verify()
+    assert not result.ok and "failure review" in result.problem
+    FailureReview.objects.filter(pk=review.pk).update(held_on=review.held_on)
+    assert verify().ok
+    invented = FailureReview.objects.create(
+        channel=review.channel, held_on=timezone.localdate(), decisions="None", recorded_by=launch.owner
+    )
+    result = verify()
+    assert not result.ok and f"failure review #{invented.pk}" in result.problem
+    invented.delete()
+    FailureReview.objects.filter(pk=review.pk).delete()
+    result = verify()
+    assert not result.ok and "no longer exists" in result.problem

@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from operations.models import Incident
 from operations.services import incident_update
 from raci.choices import AreaKind, Role, TeamFunction
@@ -51,7 +52,7 @@ def executive(launch):
 
 
 def severity_entries():
-    return list(LedgerEntry.objects.filter(event="incident_severity").order_by("sequence"))
+    return list(LedgerEntry.objects.filter(event=LedgerEvent.INCIDENT_SEVERITY_CHANGED).order_by("sequence"))
 
 
 # The service ----------------------------------------------------------------------------------------

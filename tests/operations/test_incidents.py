@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from operations.models import ActionItem, Incident, PostMortem
 from operations.services import (
     action_item_complete,
@@ -63,9 +64,10 @@ def test_the_owner_and_responsible_or_accountable_people_report_incidents(launch
     actor = request.getfixturevalue(who)
     incident = report(launch, actor, severity="P1")
     assert incident.reported_by == actor
-    record = incident.history.get()
-    assert (record.history_user, record.history_change_reason) == (actor, "Reported (P1)")
-    entry = LedgerEntry.objects.filter(event="incident_recorded").get()
+    # Saved, then who was paged added to it: each a history row, by the reporter, for the report.
+    records = {(record.history_user, record.history_change_reason) for record in incident.history.all()}
+    assert records == {(actor, "Reported (P1)")}
+    entry = LedgerEntry.objects.filter(event=LedgerEvent.INCIDENT_RECORDED).get()
     assert entry.payload["incident"] == incident.pk
     assert entry.payload["severity"] == "P1"
     assert entry.actor == actor.get_username()
@@ -111,7 +113,7 @@ def test_bad_incidents_are_refused_naming_the_field(launch, changes, field, frag
         report(launch, **changes)
     assert fragment.lower() in " ".join(error.value.message_dict[field]).lower()
     assert not Incident.objects.exists()
-    assert not LedgerEntry.objects.filter(event="incident_recorded").exists()
+    assert not LedgerEntry.objects.filter(event=LedgerEvent.INCIDENT_RECORDED).exists()
 
 
 def _raw(launch, **overrides):
@@ -166,8 +168,8 @@ def test_an_incident_is_acknowledged_mitigated_and_resolved_in_order(launch, res
         "Mitigated",
         "Resolved",
     ]
-    assert LedgerEntry.objects.filter(event="incident_changed").count() == 3
-    assert LedgerEntry.objects.filter(event="incident_changed").last().payload["resolved"] is not None
+    assert LedgerEntry.objects.filter(event=LedgerEvent.INCIDENT_CHANGED).count() == 3
+    assert LedgerEntry.objects.filter(event=LedgerEvent.INCIDENT_CHANGED).last().payload["resolved"] is not None
 
 
 def test_resolving_before_mitigating_and_twice_are_refused(launch):
@@ -180,16 +182,17 @@ def test_resolving_before_mitigating_and_twice_are_refused(launch):
         incident_acknowledge(actor=launch.owner, incident=incident)
 
 
-def test_updating_corrects_times_and_who_was_notified(launch):
+def test_updating_corrects_the_incident_and_who_was_paged_follows_the_new_severity(launch):
     incident = report(launch)
-    person = _raci_person(launch)
-    incident_update(actor=launch.owner, incident=incident, severity="P0", notified=[person], title="Full outage")
+    paged_at_p2 = set(incident.notified.values_list("pk", flat=True))
+    incident_update(actor=launch.owner, incident=incident, severity="P0", title="Full outage")
     incident.refresh_from_db()
     assert (incident.severity, incident.title) == ("P0", "Full outage")
-    assert list(incident.notified.all()) == [person]
+    paged = set(incident.notified.values_list("pk", flat=True))
+    assert paged_at_p2 < paged  # P0 pages every Responsible and Accountable, P2 fewer
     # Raising the severity is anyone's who responds; a changed severity is its own kind of entry.
-    entry = LedgerEntry.objects.filter(event="incident_severity").last()
-    assert (entry.payload["notified"], entry.payload["severity from"]) == ([person.pk], "P2")
+    entry = LedgerEntry.objects.filter(event=LedgerEvent.INCIDENT_SEVERITY_CHANGED).last()
+    assert (entry.payload["notified"], entry.payload["severity from"]) == (sorted(paged), "P2")
     with pytest.raises(ValidationError) as error:
         incident_update(actor=launch.owner, incident=incident, reported_by=None)
     assert "reported_by" in error.value.message_dict
@@ -219,7 +222,7 @@ def test_a_postmortem_with_action_items_is_recorded_and_ledgered(launch, account
     )
     assert postmortem.action_items.count() == 2
     assert postmortem.history.get().history_user == accountable
-    entry = LedgerEntry.objects.filter(event="postmortem_recorded").get()
+    entry = LedgerEntry.objects.filter(event=LedgerEvent.POSTMORTEM_RECORDED).get()
     assert entry.payload["incident"] == incident.pk
     assert len(entry.payload["action items"]) == 2
 

@@ -2,18 +2,25 @@
 only allowed hosts, http(s) only, no redirects followed, a cap on the answer's size. The fetches
 go to a real HTTP server the test serves on 127.0.0.1."""
 
+import datetime
 import http.server
 import json
 import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
-from operations.models import PrometheusPull, PrometheusSource, SliActual
-from operations.prometheus import PrometheusError, fetch_json, pull_source
-from operations.services import prometheus_source_set
+from ledger.events import LedgerEvent
+from ledger.verification import verify
+from operations import prometheus
+from operations.models import PrometheusPull, PrometheusSource, SliActual, SliSource
+from operations.prometheus import PrometheusError, fetch_json, pull_all, pull_source, query_value
+from operations.services import Measurement, prometheus_source_set, sli_record
 from raci.choices import AreaKind, Role
+from tests.builders import launch_at
 
 pytestmark = pytest.mark.django_db
 
@@ -131,13 +138,13 @@ def test_a_pull_fills_the_missing_days_once_and_is_idempotent(launch, allowed, s
     assert (first.status, first.recorded) == ("ok", 3)
     assert {a.source for a in SliActual.objects.all()} == {"prometheus"}
     assert {a.recorded_by for a in SliActual.objects.all()} == {None}
-    from approvals.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
-    (entry,) = LedgerEntry.objects.filter(event="sli_recorded")
+    (entry,) = LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED)
     assert entry.actor == "scheduled-prometheus-pull" and len(entry.seals) == 3
     second = pull_source(source)
     assert (second.status, second.recorded) == ("ok", 0)
-    assert LedgerEntry.objects.filter(event="sli_recorded").count() == 1
+    assert LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED).count() == 1
     assert SliActual.objects.count() == 3 and PrometheusPull.objects.count() == 2
 
 
@@ -182,3 +189,136 @@ def test_the_pull_sli_command_does_what_the_task_does(launch, allowed, server, s
     call_command("pull_sli")
     assert f"{launch.slug}: ok, 1 recorded" in capsys.readouterr().out
     assert SliActual.objects.get().value == Decimal("99.25")
+
+
+# --- answers Preflight cannot read, slow answers, refusals, and a person recording meanwhile ---
+
+
+def _answer(value):
+    return {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, value]}]}}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _answer("1e30"),  # a finite number too large to quantize: decimal.InvalidOperation
+        {"status": "success", "data": {"resultType": "scalar", "result": None}},  # TypeError
+        {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}},  # KeyError
+        {"status": "success", "data": {"resultType": "vector", "result": ["x"]}},  # TypeError
+        [],  # not an object: AttributeError
+        {"status": "success", "data": "nothing"},  # AttributeError
+    ],
+)
+def test_an_unreadable_answer_is_a_prometheus_error(launch, allowed, monkeypatch, answer):
+    source = prometheus_source_set(actor=launch.owner, launch=launch, base_url="http://127.0.0.1:9090", queries=QUERIES)
+    monkeypatch.setattr(prometheus, "fetch_json", lambda url: answer)
+    with pytest.raises(PrometheusError):
+        query_value(source, "q", datetime.datetime.now(datetime.UTC))
+
+
+def test_one_source_answering_nonsense_does_not_stop_the_others(launch, allowed, monkeypatch):
+    allowed.PROMETHEUS_BACKFILL_DAYS = 1
+    other = launch_at("Internal", slug="other", name="Other")
+    bad = prometheus_source_set(actor=launch.owner, launch=launch, base_url="http://127.0.0.1:9090", queries=QUERIES)
+    good = prometheus_source_set(
+        actor=other.owner, launch=other, base_url="http://prometheus.internal:9090", queries=QUERIES
+    )
+    monkeypatch.setattr(
+        prometheus, "fetch_json", lambda url: _answer("1e30" if url.startswith("http://127.0.0.1") else "99.9")
+    )
+    pulls = {pull.source_id: pull for pull in pull_all()}
+    assert pulls[bad.pk].status == "failed" and "not a" in " ".join(pulls[bad.pk].errors)
+    assert (pulls[good.pk].status, pulls[good.pk].recorded) == ("ok", 1)
+    assert list(SliActual.objects.values_list("launch_id", flat=True)) == [other.pk]
+    assert PrometheusPull.objects.count() == 2
+
+
+def test_a_value_too_large_for_the_column_is_reported_not_raised(launch, allowed, monkeypatch):
+    allowed.PROMETHEUS_BACKFILL_DAYS = 1
+    source = prometheus_source_set(actor=launch.owner, launch=launch, base_url="http://127.0.0.1:9090", queries=QUERIES)
+    monkeypatch.setattr(prometheus, "fetch_json", lambda url: _answer("1e12"))  # latency-like, 16 digits with .000
+    source.queries = {"latency_p95": "q"}
+    source.save()
+    pull = pull_source(source)
+    assert pull.status == "failed" and not SliActual.objects.exists()
+
+
+class _Drip:
+    """An HTTP server that answers 200 and then one byte every 0.3 seconds, never finishing."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                try:
+                    for _ in range(200):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.3)
+                except OSError:
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+def test_an_answer_dripped_slowly_is_cut_off_at_the_timeout(allowed):
+    allowed.PROMETHEUS_TIMEOUT_SECONDS = 1
+    drip = _Drip()
+    try:
+        started = time.monotonic()
+        with pytest.raises(PrometheusError, match="took longer"):
+            prometheus.fetch_json(f"{drip.url}/api/v1/query")
+        assert time.monotonic() - started < 4
+    finally:
+        drip.httpd.shutdown()
+
+
+def test_a_refusal_with_an_http_error_still_reports_prometheus_reason(allowed):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = b'{"status":"error","error":"bad query"}'
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        answer = prometheus.fetch_json(f"http://127.0.0.1:{httpd.server_address[1]}/api/v1/query")
+        assert answer == {"status": "error", "error": "bad query"}
+    finally:
+        httpd.shutdown()
+
+
+def test_a_day_recorded_by_a_person_during_the_pull_is_left_alone(launch, allowed, monkeypatch):
+    allowed.PROMETHEUS_BACKFILL_DAYS = 1
+    source = prometheus_source_set(actor=launch.owner, launch=launch, base_url="http://127.0.0.1:9090", queries=QUERIES)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+
+    def person_records_meanwhile(url):
+        sli_record(
+            actor=launch.owner,
+            launch=launch,
+            measurements=[Measurement(day=yesterday, indicator="success_rate", value=Decimal("97.5"))],
+            source=SliSource.FORM,
+        )
+        return _answer("99.9")
+
+    monkeypatch.setattr(prometheus, "fetch_json", person_records_meanwhile)
+    pull = pull_source(source)
+    actual = SliActual.objects.get()
+    assert (actual.value, actual.source) == (Decimal("97.5"), "form")
+    assert (pull.status, pull.recorded) == ("ok", 0)
+    assert verify().ok

@@ -6,11 +6,13 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
 from approvals.services import stage_rollback
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from operations.models import RollbackExecution
-from tests.builders import launch_at, ready_launch
+from readiness.models import Launch
+from tests.builders import advance_to, launch_at, ready_launch
 from tests.factories import UserFactory
 from tests.helpers import give_view
 
@@ -19,9 +21,16 @@ from .conftest import report
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def shared_in_beta(module_transaction) -> int:
+    """A ready launch in Beta, built once per module."""
+    return launch_at("Beta").pk
+
+
 @pytest.fixture
-def in_beta(db):
-    return launch_at("Beta")
+def in_beta(shared_in_beta, db) -> Launch:
+    """The module's launch in Beta, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_in_beta)
 
 
 def _state(launch):
@@ -58,7 +67,7 @@ def test_a_rollback_records_how_long_it_took_and_the_incident_behind_it(in_beta)
     execution = RollbackExecution.objects.get()
     assert execution.duration == datetime.timedelta(minutes=12)
     assert execution.incident == incident
-    entry = LedgerEntry.objects.filter(event="stage_rolled_back").get()
+    entry = LedgerEntry.objects.filter(event=LedgerEvent.STAGE_ROLLED_BACK).get()
     assert entry.payload["duration seconds"] == 720
     assert entry.payload["incident"] == incident.pk
     assert verify().ok
@@ -114,3 +123,49 @@ def test_an_incident_named_by_anything_but_its_number_undoes_the_rollback(in_bet
         )
     assert "number" in error.value.message_dict["incident"][0]
     assert _state(launch) == before
+
+
+# --- verify_ledger and rollback executions rewritten, invented or deleted in SQL --------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reason": "Planned drill"},
+        {"duration": datetime.timedelta(minutes=1)},
+        {"to_stage_name": "Beta"},
+    ],
+)
+def test_verify_ledger_catches_a_rollback_execution_rewritten_in_sql(in_beta, change):
+    launch = in_beta
+    stage_rollback(
+        actor=launch.owner,
+        launch=launch,
+        stage=launch.stages.get(name="Internal"),
+        reason="p95 doubled",
+        duration=datetime.timedelta(minutes=40),
+    )
+    assert verify().ok
+    RollbackExecution.objects.update(**change)
+    result = verify()
+    assert not result.ok and "rollback" in result.problem
+
+
+def test_verify_ledger_catches_a_rollback_execution_invented_in_sql(in_beta):
+    launch = in_beta
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="p95 doubled")
+    execution = RollbackExecution.objects.get()
+    execution.pk = None
+    execution.save()
+    result = verify()
+    assert not result.ok and "rollback" in result.problem
+
+
+def test_verify_ledger_catches_a_rollback_execution_deleted_in_sql(in_beta):
+    launch = advance_to(in_beta, "Full")
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Beta"), reason="First")
+    stage_rollback(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Second")
+    assert verify().ok
+    RollbackExecution.objects.filter(reason="Second").delete()
+    result = verify()
+    assert not result.ok and "no rollback execution" in result.problem

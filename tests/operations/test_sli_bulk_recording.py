@@ -14,8 +14,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from approvals import ledger
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from operations.models import SliActual, SliSource
 from operations.services import sli_record
 from operations.sli_csv import parse_sli_csv
@@ -57,10 +58,10 @@ def test_a_9999_row_upload_records_every_row_with_history_and_a_verifying_ledger
     assert set(history.values_list("history_user", "history_change_reason", "history_type").distinct()) == {
         (launch.owner.pk, "Recorded from form", "+")
     }
-    (entry,) = LedgerEntry.objects.filter(event="sli_recorded")
+    (entry,) = LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED)
     assert len(entry.payload["values"]) == len(entry.seals) == 9999
     assert {seal["id"] for seal in entry.seals} == set(history.values_list("history_id", flat=True))
-    result = ledger.verify()
+    result = verify()
     assert result.ok, result.problem
 
 
@@ -92,7 +93,7 @@ def test_one_bad_row_refuses_the_whole_big_file_naming_its_line_and_column(launc
         upload(launch, "\n".join(lines))
     assert refused.value.messages == ["Line 5000, column value: 'slow' is not a number."]
     assert not SliActual.objects.exists() and not SliActual.history.exists()
-    assert not LedgerEntry.objects.filter(event="sli_recorded").exists()
+    assert not LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED).exists()
 
 
 def test_a_file_over_the_limit_is_refused_naming_the_limit(launch, settings, tmp_path):
@@ -131,14 +132,14 @@ def test_recording_the_same_file_again_writes_nothing_and_a_changed_day_only_tha
     assert (newest.history_type, newest.history_change_reason) == ("~", "Re-recorded from form")
     entry = LedgerEntry.objects.latest("sequence")
     assert entry.payload["values"] == [{"indicator": indicator, "day": day, "value": "321", "replaced": _value}]
-    assert ledger.verify().ok
+    assert verify().ok
 
 
 def test_the_same_value_from_another_source_is_recorded_again(launch):
     upload(launch, csv_text(12))
     assert len(upload(launch, csv_text(12), source=SliSource.COMMAND)) == 12
     assert set(SliActual.objects.values_list("source", flat=True)) == {"command"}
-    assert ledger.verify().ok
+    assert verify().ok
 
 
 def test_values_recorded_one_by_one_before_bulk_recording_still_verify_with_bulk_entries(launch):
@@ -152,7 +153,7 @@ def test_values_recorded_one_by_one_before_bulk_recording_still_verify_with_bulk
         old.append(save_with_history(actual, actor=launch.owner, reason="Recorded from form"))
     with transaction.atomic():
         record(
-            event="sli_recorded",
+            event=LedgerEvent.SLI_RECORDED,
             launch=launch,
             actor=launch.owner,
             payload={
@@ -163,10 +164,37 @@ def test_values_recorded_one_by_one_before_bulk_recording_still_verify_with_bulk
             },
             seal=old,
         )
-    assert ledger.verify().ok
+    assert verify().ok
     written = upload(launch, csv_text(12))  # replaces both old days, adds ten
     assert len(written) == 12
-    assert ledger.verify().ok
+    assert verify().ok
     SliActual.objects.filter(indicator="latency_p95", day=yesterday).update(value=Decimal("90"))
-    result = ledger.verify()
+    result = verify()
     assert not result.ok and "does not match its ledger entry" in result.problem
+
+
+# --- a CSV cell or value the columns cannot keep is refused naming its line -------------------
+
+
+def test_a_huge_csv_cell_is_a_validation_error_naming_the_line():
+    text = "date,indicator,value\n2026-11-01,success_rate,99\n2026-11-02,success_rate," + "9" * 200_000 + "\n"
+    with pytest.raises(ValidationError) as raised:
+        parse_sli_csv(text)
+    assert "Line 3" in " ".join(raised.value.messages)
+
+
+def test_a_value_with_too_many_decimals_is_refused_naming_its_line(launch):
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    text = f"date,indicator,value\n{yesterday},success_rate,99.5\n{yesterday},latency_p95,1840.12345\n"
+    with pytest.raises(ValidationError) as raised:
+        sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+    assert "Line 3" in " ".join(raised.value.messages)
+    assert not SliActual.objects.exists()
+
+
+def test_a_value_too_large_to_keep_is_refused_naming_its_line(launch):
+    yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    text = f"date,indicator,value\n{yesterday},latency_p95,123456789012345\n"
+    with pytest.raises(ValidationError) as raised:
+        sli_record(actor=launch.owner, launch=launch, measurements=parse_sli_csv(text), source=SliSource.COMMAND)
+    assert "Line 2" in " ".join(raised.value.messages)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from ledger.events import LedgerEvent
 from operations.models import SliActual, SliSource
 from operations.services import Measurement, recordable_indicators, sli_record
 from raci.choices import AreaKind, Role
@@ -119,32 +120,32 @@ def test_people_cannot_claim_the_prometheus_source(launch):
 
 
 def test_recorded_values_are_ledgered_with_their_history_sealed_and_a_rewrite_is_caught(launch):
-    from approvals import ledger
-    from approvals.models import LedgerEntry
+    from ledger.models import LedgerEntry
+    from ledger.verification import verify
 
     sli_record(actor=launch.owner, launch=launch, measurements=one(value="98"), source=SliSource.FORM)
     sli_record(actor=launch.owner, launch=launch, measurements=one(value="99.9"), source=SliSource.FORM)
-    entries = list(LedgerEntry.objects.filter(event="sli_recorded").order_by("sequence"))
+    entries = list(LedgerEntry.objects.filter(event=LedgerEvent.SLI_RECORDED).order_by("sequence"))
     assert [e.payload["values"][0]["value"] for e in entries] == ["98", "99.9"]
     assert [e.payload["values"][0]["replaced"] for e in entries] == [None, "98"]
     assert entries[-1].actor == launch.owner.get_username() and len(entries[-1].seals) == 1
-    assert ledger.verify().ok, ledger.verify().problem
+    assert verify().ok, verify().problem
     # Someone with database access rewrites what the history says was recorded.
     SliActual.history.update(value=Decimal("99.99"))
-    result = ledger.verify()
+    result = verify()
     assert not result.ok and "HistoricalSliActual" in result.problem and "altered" in result.problem
 
 
 def test_verify_ledger_catches_a_live_value_rewritten_or_inserted_outside_the_services(launch):
-    from approvals import ledger
+    from ledger.verification import verify
 
     sli_record(actor=launch.owner, launch=launch, measurements=one(value="98"), source=SliSource.FORM)
-    assert ledger.verify().ok
+    assert verify().ok
     SliActual.objects.update(value=Decimal("99.99"))  # the row the gate reads, history left alone
-    result = ledger.verify()
+    result = verify()
     assert not result.ok and "does not match its ledger entry" in result.problem
     SliActual.objects.update(value=Decimal("98"))
-    assert ledger.verify().ok
+    assert verify().ok
     SliActual.objects.create(
         launch=launch,
         indicator="latency_p95",
@@ -153,9 +154,9 @@ def test_verify_ledger_catches_a_live_value_rewritten_or_inserted_outside_the_se
         source="form",
         recorded_by=launch.owner,
     )
-    result = ledger.verify()
+    result = verify()
     assert not result.ok and "has no ledger entry" in result.problem
     SliActual.objects.filter(indicator="latency_p95").delete()
     SliActual.objects.all().delete()
-    result = ledger.verify()
+    result = verify()
     assert not result.ok and "no longer exists" in result.problem

@@ -6,13 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role
 from raci.models import RaciAssignment
 from raci.services import (
@@ -42,24 +41,13 @@ from readiness.services import (
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory, seal
 
+pytestmark = pytest.mark.usefixtures("ledger_stays_intact")
+
 
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield ready_launch(slug="agreements", name="Agreements").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db):
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
-
-
-@pytest.fixture(autouse=True)
-def ledger_stays_intact(db):
-    yield
-    result = verify()
-    assert result.ok, result.problem
+def shared_launch(module_transaction) -> int:
+    """A ready launch, built once per module."""
+    return ready_launch(slug="agreements", name="Agreements").pk
 
 
 def item(launch, key):

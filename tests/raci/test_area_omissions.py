@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind
 from raci.models import AreaOmission
 from raci.services import area_omission_record, area_omission_withdraw
@@ -26,12 +26,12 @@ DATA = AreaKind.DATA_RETRIEVAL
 REASON = "No retrieval: the model answers from the prompt alone."
 
 
-@pytest.fixture
-def launch(db):
-    """A ready launch without its data and retrieval area."""
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch without its data and retrieval area, built once per module."""
     launch = ready_launch()
     delete_with_history(launch.areas.get(kind=DATA), actor=launch.owner, reason="No retrieval")
-    return launch
+    return launch.pk
 
 
 def omission_entries():

@@ -4,17 +4,15 @@ the asset is the act of the privacy Accountable (the policy area's), with a reas
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role
 from raci.models import ResponsibilityArea
 from raci.services import data_asset_declassify, data_asset_remove, raci_assign
 from readiness.choices import Classification
-from readiness.models import DataAsset, Launch
+from readiness.models import DataAsset
 from readiness.services import EditConflict, fact_add, fact_change, fact_remove, fact_version
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
@@ -22,24 +20,13 @@ from tests.factories import StakeholderFactory, UserFactory
 PRIVATE = "Support tickets"  # the ready launch's personal-data asset
 PUBLIC = "Help-centre articles"
 
+pytestmark = pytest.mark.usefixtures("ledger_stays_intact")
+
 
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield ready_launch(slug="declassification", name="Declassification").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db):
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
-
-
-@pytest.fixture(autouse=True)
-def ledger_stays_intact(db):
-    yield
-    result = verify()
-    assert result.ok, result.problem
+def shared_launch(module_transaction) -> int:
+    """A ready launch, built once per module."""
+    return ready_launch(slug="declassification", name="Declassification").pk
 
 
 def asset(launch, name: str = PRIVATE) -> DataAsset:

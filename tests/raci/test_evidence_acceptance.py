@@ -9,10 +9,10 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
 from approvals.snapshot import launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind, TeamFunction
 from raci.services import eval_run_accept
 from readiness.checklist import Context, evaluate, with_checklist_facts
@@ -23,19 +23,13 @@ from tests.builders import SERVING_VERSION, accountable_of, ready_launch, team_f
 from tests.factories import EvalRunFactory, StakeholderFactory, UserFactory
 from tests.web.bounds import LAUNCH_PAGE_QUERIES
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_stays_intact")]
 
 
-@pytest.fixture(autouse=True)
-def ledger_stays_intact(db):
-    yield
-    result = verify()
-    assert result.ok, result.problem
-
-
-@pytest.fixture
-def launch():
-    return ready_launch(slug="evidence", name="Evidence")
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch, built once per module."""
+    return ready_launch(slug="evidence", name="Evidence").pk
 
 
 @pytest.fixture

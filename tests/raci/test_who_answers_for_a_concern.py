@@ -9,9 +9,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from approvals.choices import LedgerEvent
-from approvals.ledger import verify
-from approvals.models import LedgerEntry
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import RaciAssignment
 from raci.selectors import bar_functions, concern_functions, slo_functions
@@ -23,19 +22,13 @@ from readiness.services import fact_add, fact_change, fact_remove, fact_version
 from tests.builders import accountable_of, ready_launch, team_for
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_stays_intact")]
 
 
-@pytest.fixture(autouse=True)
-def ledger_stays_intact(db):
-    yield
-    result = verify()
-    assert result.ok, result.problem
-
-
-@pytest.fixture
-def launch():
-    return ready_launch(slug="concerns", name="Concerns")
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch, built once per module."""
+    return ready_launch(slug="concerns", name="Concerns").pk
 
 
 def item(launch, key):

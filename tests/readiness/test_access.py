@@ -8,8 +8,16 @@ from django.http import Http404
 from guardian.shortcuts import assign_perm
 
 from raci.choices import TeamFunction
-from readiness.access import CHANGE_LAUNCH, VIEW_LAUNCH, get_launch_for, visible_launches
-from tests.factories import LaunchFactory, StakeholderFactory, TeamFactory, UserFactory
+from readiness.access import CHANGE_LAUNCH, VIEW_LAUNCH, get_launch_for, get_of_launch, visible_launches
+from readiness.models import EvalRun, QualityBar
+from tests.factories import (
+    EvalRunFactory,
+    LaunchFactory,
+    QualityBarFactory,
+    StakeholderFactory,
+    TeamFactory,
+    UserFactory,
+)
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +71,16 @@ def test_a_launch_one_may_not_know_of_answers_404_like_an_unknown_one(launch, wh
     for slug in ("assistant", "no-such-launch"):
         with pytest.raises(Http404):
             get_launch_for(user, slug)
+
+
+def test_a_row_of_the_launch_is_found_and_another_launch_s_is_as_unknown_as_none(launch):
+    other = LaunchFactory()
+    bar = QualityBarFactory(launch=launch)
+    run, elsewhere = EvalRunFactory(quality_bar=bar), EvalRunFactory(quality_bar=QualityBarFactory(launch=other))
+    assert get_of_launch(QualityBar.objects, launch, bar.pk) == bar
+    assert get_of_launch(EvalRun.objects, launch, run.pk) == run  # through its launch_lookup, the bar
+    for queryset, pk in ((EvalRun.objects, elsewhere.pk), (EvalRun.objects, 999_999), (QualityBar.objects, "x")):
+        with pytest.raises(Http404):
+            get_of_launch(queryset, launch, pk)
+    with pytest.raises(Http404):
+        get_of_launch(QualityBar.objects, other, bar.pk)

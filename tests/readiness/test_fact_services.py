@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
+from raci.choices import Role
 from raci.models import AreaOmission, LaunchStakeholder, RaciAssignment, ResponsibilityArea
 from raci.services import launch_stakeholder_fill, raci_assign, raci_unassign
 from readiness.checklist import evaluate, with_checklist_facts
@@ -40,7 +41,7 @@ from readiness.services import (
 )
 from tests.builders import ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
-from tests.helpers import give_view
+from tests.helpers import archive, give_view
 
 
 @pytest.fixture(scope="module")
@@ -339,3 +340,12 @@ def test_archiving_needs_the_owner_a_reason_and_the_current_version(launch, owne
         launch_change(actor=owner, launch=launch, seen_version=fact_version(launch), values={"name": "X"})
     launch_archive(actor=owner, launch=launch, seen_version=fact_version(launch), archived=False, reason="Back on")
     assert not reread(launch).archived
+
+
+# --- the RACI of an archived launch -----------------------------------------------------------
+
+
+def test_the_raci_of_an_archived_launch_cannot_change(launch, owner):
+    archive(launch)
+    with pytest.raises(ValidationError, match="archived"):
+        raci_assign(area=launch.areas.first(), stakeholder=StakeholderFactory(), role=Role.ACCOUNTABLE, actor=owner)

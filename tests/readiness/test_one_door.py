@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from guardian.shortcuts import get_perms
 
-from approvals.models import LedgerEntry, StagePolicy
+from approvals.models import StagePolicy
 from approvals.services import policy_set_requirement
+from ledger.models import LedgerEntry
 from raci.models import RaciAssignment, ResponsibilityArea
 from readiness.models import (
     SLO,
@@ -25,11 +26,23 @@ from readiness.models import (
     SeverityLevel,
 )
 from readiness.services import fact_add, fact_version, launch_archive, launch_change, launch_create
-from tests.builders import launch_at, ready_launch
+from tests.builders import advance_to, ready_launch
 from tests.factories import DataAssetFactory, LaunchFactory, UserFactory
 from tests.helpers import admin_url
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch, built once per module."""
+    return ready_launch(slug="one-door").pk
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def test_an_owner_handing_the_launch_over_takes_the_grants_with_them(db):
@@ -51,8 +64,7 @@ def test_the_admin_neither_adds_nor_changes_a_launch(superuser_client):
     assert not page.context["adminform"].form.fields  # every field is shown read-only
 
 
-def test_the_slug_and_risk_tier_of_a_launch_are_read_only_once_it_exists(superuser_client):
-    launch = ready_launch(slug="fixed")
+def test_the_slug_and_risk_tier_of_a_launch_are_read_only_once_it_exists(launch, superuser_client):
     fields = superuser_client.get(admin_url(Launch, "change", launch.pk)).context["adminform"].form.fields
     assert "slug" not in fields and "risk_tier" not in fields
 
@@ -73,8 +85,7 @@ FACT_PAGES = [
 
 
 @pytest.mark.parametrize("model, fact_of", FACT_PAGES, ids=[model.__name__ for model, _ in FACT_PAGES])
-def test_every_page_for_a_fact_of_an_archived_launch_is_read_only(superuser_client, model, fact_of):
-    launch = ready_launch(slug="archived")
+def test_every_page_for_a_fact_of_an_archived_launch_is_read_only(launch, superuser_client, model, fact_of):
     Launch.objects.filter(pk=launch.pk).update(archived=True)
     fact = fact_of(Launch.objects.get(pk=launch.pk))
     response = superuser_client.get(admin_url(model, "change", fact.pk))
@@ -84,8 +95,7 @@ def test_every_page_for_a_fact_of_an_archived_launch_is_read_only(superuser_clie
     assert superuser_client.post(admin_url(model, "delete", fact.pk), {"post": "yes"}).status_code == 403
 
 
-def test_a_fact_cannot_be_added_to_an_archived_launch_through_the_service(db):
-    launch = ready_launch(slug="archived")
+def test_a_fact_cannot_be_added_to_an_archived_launch_through_the_service(launch):
     launch_archive(actor=launch.owner, launch=launch, seen_version=fact_version(launch), reason="Cancelled")
 
     with pytest.raises(ValidationError, match="archived"):
@@ -94,8 +104,7 @@ def test_a_fact_cannot_be_added_to_an_archived_launch_through_the_service(db):
     assert not DataAsset.objects.filter(name="Smuggled in").exists()
 
 
-def test_facts_of_an_archived_launch_cannot_change_through_any_door(db):
-    launch = ready_launch(slug="archived")
+def test_facts_of_an_archived_launch_cannot_change_through_any_door(launch):
     asset = DataAssetFactory(launch=launch, name="Later")
     Launch.objects.filter(pk=launch.pk).update(archived=True)
     asset = DataAsset.objects.get(pk=asset.pk)
@@ -104,8 +113,7 @@ def test_facts_of_an_archived_launch_cannot_change_through_any_door(db):
         asset.full_clean()
 
 
-def test_policies_are_read_only_in_the_admin(superuser_client):
-    launch = ready_launch(slug="policy")
+def test_policies_are_read_only_in_the_admin(launch, superuser_client):
     policy_set_requirement(
         actor=launch.owner, stage=launch.stages.get(name="Beta"), function="qa", approvals_required=1
     )
@@ -115,8 +123,8 @@ def test_policies_are_read_only_in_the_admin(superuser_client):
     assert superuser_client.get(admin_url(StagePolicy, "add")).status_code == 403
 
 
-def test_an_entered_stage_keeps_its_kind_and_exposure(superuser_client):
-    launch = launch_at("Internal", slug="entered")
+def test_an_entered_stage_keeps_its_kind_and_exposure(launch, superuser_client):
+    launch = advance_to(launch, "Internal")
     internal = launch.stages.get(name="Internal")
     fields = superuser_client.get(admin_url(RolloutStage, "change", internal.pk)).context["adminform"].form.fields
     assert {"kind", "exposure_percent", "order", "gating_checks"}.isdisjoint(fields)
@@ -129,8 +137,8 @@ def test_an_entered_stage_keeps_its_kind_and_exposure(superuser_client):
     beta.full_clean()
 
 
-def test_a_launch_in_the_ledger_cannot_be_deleted_in_the_admin(superuser_client):
-    launch = launch_at("Internal", slug="kept")
+def test_a_launch_in_the_ledger_cannot_be_deleted_in_the_admin(launch, superuser_client):
+    launch = advance_to(launch, "Internal")
     response = superuser_client.post(admin_url(Launch, "delete", launch.pk), {"post": "yes"})
     assert response.status_code == 403
     assert Launch.objects.filter(pk=launch.pk).exists()

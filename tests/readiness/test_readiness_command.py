@@ -5,10 +5,23 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from tests.builders import approve_signoffs, launch_at, ready_launch
+from readiness.models import Launch
+from tests.builders import advance_to, approve_signoffs, ready_launch
 from tests.helpers import archive
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch, slug ``assistant``, built once per module."""
+    return ready_launch(slug="assistant").pk
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def run(*args):
@@ -23,8 +36,8 @@ def run(*args):
     return 0, out.getvalue()
 
 
-def test_ready_launch_may_enter_its_next_stage_and_exits_0():
-    approve_signoffs(ready_launch(slug="assistant"), "Internal")
+def test_ready_launch_may_enter_its_next_stage_and_exits_0(launch):
+    approve_signoffs(launch, "Internal")
     code, out = run("assistant")
     assert code == 0
     assert "checking entry to Internal" in out
@@ -32,8 +45,7 @@ def test_ready_launch_may_enter_its_next_stage_and_exits_0():
     assert "[PASS]  3. RACI defined" in out
 
 
-def test_blocked_launch_exits_1_and_names_what_blocks():
-    launch = ready_launch(slug="assistant")
+def test_blocked_launch_exits_1_and_names_what_blocks(launch):
     launch.data_assets.filter(name="Support tickets").update(masked_in_logs=False)
     approve_signoffs(launch, "Internal")
     code, out = run("assistant")
@@ -43,8 +55,7 @@ def test_blocked_launch_exits_1_and_names_what_blocks():
     assert "BLOCKED: may not enter Internal (1 blocking)." in out
 
 
-def test_stage_option_finds_the_stage_by_name_or_kind():
-    launch = ready_launch(slug="assistant")
+def test_stage_option_finds_the_stage_by_name_or_kind(launch):
     approve_signoffs(launch, "Internal")
     for stage in ("internal", "Internal", "INTERNAL"):
         code, out = run("assistant", "--stage", stage)
@@ -52,8 +63,7 @@ def test_stage_option_finds_the_stage_by_name_or_kind():
         assert "READY: may enter Internal." in out
 
 
-def test_a_stage_that_is_not_the_next_one_exits_1_naming_the_next_stage():
-    launch = ready_launch(slug="assistant")
+def test_a_stage_that_is_not_the_next_one_exits_1_naming_the_next_stage(launch):
     approve_signoffs(launch, "Beta")  # Beta's own checklist passes; only the order keeps it out
     code, out = run("assistant", "--stage", "beta")
     assert code == 1
@@ -61,8 +71,8 @@ def test_a_stage_that_is_not_the_next_one_exits_1_naming_the_next_stage():
     assert "BLOCKED: may not enter Beta (1 blocking)." in out
 
 
-def test_the_current_stage_is_not_the_next_one_either():
-    launch_at("Beta", slug="assistant")
+def test_the_current_stage_is_not_the_next_one_either(launch):
+    advance_to(launch, "Beta")
     code, out = run("assistant", "--stage", "beta")
     assert code == 1
     assert (
@@ -71,8 +81,7 @@ def test_the_current_stage_is_not_the_next_one_either():
     )
 
 
-def test_what_if_evaluates_a_later_stage_on_its_checklist_alone():
-    launch = ready_launch(slug="assistant")
+def test_what_if_evaluates_a_later_stage_on_its_checklist_alone(launch):
     approve_signoffs(launch, "Beta")
     code, out = run("assistant", "--stage", "beta", "--what-if")
     assert code == 0
@@ -86,10 +95,10 @@ def test_what_if_evaluates_a_later_stage_on_its_checklist_alone():
     assert "not the next stage" not in out
 
 
-def test_the_command_answers_exactly_what_the_stage_gate_would_do():
+def test_the_command_answers_exactly_what_the_stage_gate_would_do(launch):
     from approvals.services import GateRefused, stage_advance
 
-    launch = launch_at("Internal", slug="assistant")
+    launch = advance_to(launch, "Internal")
     approve_signoffs(launch, "Beta")
     for target in ("Internal", "Beta", "Full"):
         code, out = run("assistant", "--stage", target)
@@ -106,8 +115,7 @@ def test_the_command_answers_exactly_what_the_stage_gate_would_do():
         assert gate_allows == (target == "Beta"), target
 
 
-def test_json_output_is_machine_readable():
-    launch = ready_launch(slug="assistant")
+def test_json_output_is_machine_readable(launch):
     launch.rollback_plan.delete()
     approve_signoffs(launch, "Full")
     code, out = run("assistant", "--stage", "full", "--what-if", "--json")
@@ -128,16 +136,14 @@ def test_json_output_is_machine_readable():
     }
 
 
-def test_archived_launch_may_not_enter_any_stage():
-    launch = ready_launch(slug="assistant")
+def test_archived_launch_may_not_enter_any_stage(launch):
     archive(launch)
     code, out = run("assistant")
     assert code == 1
     assert "The launch is archived." in out
 
 
-def test_json_output_names_the_refusals_outside_the_checklist():
-    ready_launch(slug="assistant")
+def test_json_output_names_the_refusals_outside_the_checklist(launch):
     code, out = run("assistant", "--stage", "full", "--json")
     data = json.loads(out)
     assert code == 1
@@ -145,8 +151,8 @@ def test_json_output_names_the_refusals_outside_the_checklist():
     assert data["refusals"] == ["Full is not the next stage; stages are entered in order and the next one is Internal."]
 
 
-def test_at_the_final_stage_there_is_no_stage_to_enter_and_what_if_rechecks_the_final_stage():
-    launch_at("Full", slug="assistant")
+def test_at_the_final_stage_there_is_no_stage_to_enter_and_what_if_rechecks_the_final_stage(launch):
+    advance_to(launch, "Full")
     code, out = run("assistant")
     assert code == 1
     assert "now in Full; there is no stage to enter" in out
@@ -168,8 +174,7 @@ def test_at_the_final_stage_there_is_no_stage_to_enter_and_what_if_rechecks_the_
         ),
     ],
 )
-def test_unknown_launch_or_stage_exits_2_with_a_clear_message(args, message):
-    ready_launch(slug="assistant")
+def test_unknown_launch_or_stage_exits_2_with_a_clear_message(launch, args, message):
     with pytest.raises(CommandError) as error:
         call_command("readiness", *args)
     assert error.value.returncode == 2

@@ -19,8 +19,9 @@ from readiness.checklist import Status, evaluate
 from readiness.choices import AccessLevel, Classification
 from readiness.models import Launch
 from readiness.people import person_name
+from readiness.selectors import launch_with_facts
 from readiness.services import fact_change, fact_version
-from reports.documents import document_html, launch_with_facts
+from reports.documents import document_html
 from reports.services import report_request
 from tests.builders import accountable_of, launch_at, ready_launch
 from tests.factories import DataAssetFactory, UserFactory

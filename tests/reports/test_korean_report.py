@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import translation
 
 from readiness.checklist import evaluate
-from reports.documents import launch_with_facts
+from readiness.selectors import launch_with_facts
 from reports.rendering import BASE_URL
 from reports.services import report_request
 from tests.builders import ready_launch

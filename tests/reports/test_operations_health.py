@@ -9,6 +9,7 @@ import re
 import pytest
 
 from approvals.recertification import recertify
+from readiness.models import Launch
 from readiness.services import fact_version, launch_change
 from reports.documents import document_html
 from reports.services import report_request
@@ -30,9 +31,16 @@ def cover(html: str) -> str:
     return html.split('id="cover"')[1].split("</section>")[0]
 
 
+@pytest.fixture(scope="module")
+def shared_launched(module_transaction) -> int:
+    """A ready launch in Internal, built once per module."""
+    return launch_at("Internal", slug="reported", name="Reported assistant").pk
+
+
 @pytest.fixture
-def launched():
-    return launch_at("Internal", slug="reported", name="Reported assistant")
+def launched(shared_launched, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launched)
 
 
 def launch_report(launch, language: str = "en"):

@@ -13,7 +13,7 @@ from operations.services import action_item_complete, incident_report, postmorte
 from raci.choices import Role
 from reports.services import REPORT_LAYOUT, report_request
 from tests.builders import launch_at
-from tests.factories import UserFactory
+from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 from tests.reports.helpers import render, squeeze
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,12 @@ def world(django_db_setup, django_db_blocker):
             acknowledged_at=ago(hours=5, minutes=30),
             mitigated_at=ago(hours=5),
             resolved_at=ago(hours=4),
+        )
+        # Made Responsible after the page went out: P0 pages them now, but nobody told them.
+        RaciAssignmentFactory(
+            area=launch.areas.order_by("pk").first(),
+            stakeholder=StakeholderFactory(user=UserFactory(username="late", first_name="Lee", last_name="Late")),
+            role=Role.RESPONSIBLE,
         )
         postmortem_record(
             actor=owner,
@@ -80,9 +86,9 @@ def test_the_operations_chapter_lists_incidents_with_their_breaches(rendered):
     assert squeeze("Operations: incidents and rollbacks executed") in text
     assert squeeze("Whole <b>service</b> down") in text  # printed as typed, never as markup
     assert squeeze("Every answer failed for 40 minutes.") in text
-    # Acknowledged after 30 minutes, P0 pages within 15; and nobody was recorded as notified.
+    # Acknowledged after 30 minutes, P0 pages within 15; and someone made Responsible since was not paged.
     assert squeeze("Acknowledged after 30 min; P0 must be answered within 15 min.") in text
-    assert squeeze("Not notified, though P0 pages them") in text
+    assert squeeze("Not notified, though P0 pages them: Lee Late") in text
 
 
 def test_the_postmortem_and_its_action_items_are_printed(rendered, world):

@@ -5,15 +5,19 @@ fetcher itself refuses every other kind of URL."""
 
 import pytest
 from django.db import transaction
+from weasyprint import HTML
 
 from approvals.services import signoff_decide, signoffs_request
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
 from reports import rendering
+from reports.choices import ReportKind
+from reports.documents import document_html
 from reports.rendering import BASE_URL, StaticOnlyFetcher, static_path
 from reports.services import report_request
 from tests.builders import ready_launch
 from tests.factories import DataAssetFactory, UserFactory
+from tests.helpers import give_view
 from tests.reports.helpers import render, squeeze
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +113,35 @@ def test_html_to_pdf_uses_the_static_only_fetcher_by_default(monkeypatch):
     pdf = rendering.html_to_pdf('<p>hi</p><img src="http://127.0.0.1:9/x"><img src="file:///etc/passwd">')
     assert pdf.startswith(b"%PDF")
     assert made and made[0].requested == ["http://127.0.0.1:9/x", "file:///etc/passwd"]
+
+
+# --- a long word stays on the page ------------------------------------------------------------
+
+
+def test_a_long_unbroken_launch_name_stays_on_the_page():
+    long_word = "Supercalifragilistic" * 9  # 180 characters (names hold 200), no break opportunity
+    launch = ready_launch(slug="long-word", name=long_word)
+    Launch.objects.filter(pk=launch.pk).update(summary=long_word)
+    report = report_request(
+        actor=give_view(UserFactory(username="vic"), launch),
+        kind=ReportKind.LAUNCH,
+        language="en",
+        launch=launch,
+        dispatch=False,
+    )
+    document = HTML(
+        string=document_html(report), base_url=rendering.BASE_URL, url_fetcher=rendering.StaticOnlyFetcher()
+    ).render()
+    page = document.pages[0]
+
+    def boxes(box):
+        yield box
+        for child in getattr(box, "children", []):
+            yield from boxes(child)
+
+    overflowing = [
+        box
+        for box in boxes(page._page_box)
+        if getattr(box, "text", None) and box.position_x + box.width > page.width + 0.5
+    ]
+    assert not overflowing, f"{len(overflowing)} text boxes run past the page edge ({page.width:.0f}px)"

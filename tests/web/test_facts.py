@@ -5,7 +5,6 @@ is refused and shows their change; viewers get 403 and outsiders 404, whatever t
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from readiness.models import SLO, FeedbackChannel, Launch
@@ -15,18 +14,6 @@ from tests.factories import EvalRunFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield ready_launch(owner=UserFactory(username="pam"), slug="assistant").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture

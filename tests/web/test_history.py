@@ -4,31 +4,18 @@ to whoever may view the launch, in a number of queries that does not grow with t
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from raci.choices import AreaKind
-from readiness.models import DataAsset, Launch
+from readiness.models import DataAsset
 from readiness.services import fact_add, fact_change, fact_version
-from tests.builders import accountable_of, ready_launch
+from tests.builders import accountable_of
 from tests.factories import UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = UserFactory(username="pam", first_name="Pam", last_name="Okafor")
-        yield ready_launch(owner=owner, slug="assistant").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def history(client, user, launch):

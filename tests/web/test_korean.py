@@ -12,14 +12,15 @@ from django.apps import apps
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from approvals.ledger import verify
-from approvals.models import LedgerEntry, SignoffDecision, SignoffRequest
+from approvals.models import SignoffDecision, SignoffRequest
 from approvals.snapshot import fingerprint, launch_snapshot
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
+from ledger.verification import verify
 from raci.choices import AreaKind
 from raci.models import LanguagePreference
 from raci.selectors import preferred_language
@@ -27,26 +28,12 @@ from raci.services import area_omission_record, language_set, launch_stakeholder
 from readiness.checklist import with_checklist_facts
 from readiness.models import DataAsset, Launch, RolloutStage
 from readiness.services import fact_add, fact_version, launch_create
-from tests.builders import ready_launch
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 KOREAN_DATE = re.compile(r"\d{4}년 \d{1,2}월 \d{1,2}일")
-
-
-@pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = UserFactory(username="pam", first_name="Pam", last_name="Okafor")
-        yield ready_launch(owner=owner, slug="assistant").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def korean_get(client, path: str) -> str:
@@ -309,7 +296,7 @@ def test_decisions_and_ledger_entries_made_on_korean_pages_record_english(client
     assert decision.fingerprint == fingerprint(english)
 
     entries = list(LedgerEntry.objects.order_by("sequence"))
-    assert {entry.event for entry in entries} >= {"requested", "decided", "area_omitted"}
+    assert {entry.event for entry in entries} >= {LedgerEvent.REQUESTED, LedgerEvent.DECIDED, LedgerEvent.AREA_OMITTED}
     assert not HANGUL.search(json.dumps([entry.payload for entry in entries], ensure_ascii=False))
     reasons = [
         reason

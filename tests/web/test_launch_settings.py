@@ -5,10 +5,11 @@ owner) decides; archives and reopens it with a reason. Everyone else is refused.
 import datetime
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
-from approvals.models import LedgerEntry, PolicyChange
+from approvals.models import PolicyChange
+from ledger.events import LedgerEvent
+from ledger.models import LedgerEntry
 from raci.models import Stakeholder
 from readiness.models import Launch
 from readiness.services import fact_version, launch_change
@@ -20,15 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield ready_launch(owner=UserFactory(username="pam"), slug="settings").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
+def shared_launch(module_transaction) -> int:
+    return ready_launch(owner=UserFactory(username="pam"), slug="settings").pk
 
 
 @pytest.fixture
@@ -95,7 +89,7 @@ def test_raising_the_risk_tier_applies_at_once_and_is_ledgered(owner, launch):
     response = owner.post(url("edit-launch", launch), form_data(launch, risk_tier="high"))
     assert response.status_code == 302
     assert Launch.objects.get(pk=launch.pk).risk_tier == "high"
-    assert LedgerEntry.objects.filter(launch=launch, event="risk_tier_changed").exists()
+    assert LedgerEntry.objects.filter(launch=launch, event=LedgerEvent.RISK_TIER_CHANGED).exists()
 
 
 def test_lowering_the_risk_tier_needs_a_reason_and_only_asks(owner, launch):

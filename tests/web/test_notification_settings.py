@@ -12,8 +12,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.choices import DeliveryMode, NotificationChannel, NotificationEvent, OutboxStatus
-from approvals.models import NotificationPreference, OutboxMessage
+from approvals.choices import NotificationEvent
+from notifications import outbox
+from notifications.channels import email
+from notifications.choices import DeliveryMode, OutboxStatus
+from notifications.models import NotificationPreference, OutboxMessage
 from tests.builders import ready_launch
 from tests.factories import StakeholderFactory, TeamFactory, UserFactory
 from tests.helpers import give_view
@@ -146,7 +149,7 @@ def world(db):
     # sees the launch is dropped, not sent).
     reached = give_view(UserFactory(username="carol", first_name="Carol", last_name="Choi"), launch)
 
-    def message(status, attempts, error, *, on=launch, channel=NotificationChannel.EMAIL, key="") -> OutboxMessage:
+    def message(status, attempts, error, *, on=launch, channel="email", key="") -> OutboxMessage:
         return OutboxMessage.objects.create(
             event=NotificationEvent.STAGE_ADVANCED,
             key=key or f"advance:{OutboxMessage.objects.count()}",
@@ -222,8 +225,8 @@ def retry(client, user, slug, message):
 @pytest.mark.parametrize("which", ["failed", "retrying"])
 def test_the_owner_retries_now_and_it_is_sent(client, world, which, mailoutbox, django_capture_on_commit_callbacks):
     message = world[which]
-    if message.channel == NotificationChannel.SLACK:
-        OutboxMessage.objects.filter(pk=message.pk).update(channel=NotificationChannel.EMAIL)
+    if message.channel == "slack":
+        OutboxMessage.objects.filter(pk=message.pk).update(channel="email")
     with django_capture_on_commit_callbacks(execute=True):
         response = retry(client, world["owner"], "assistant", message)
 
@@ -279,17 +282,15 @@ def test_retrying_is_a_post(client, world):
 
 
 def test_the_owner_reads_the_failure_in_their_notifications_escaped_and_linked(client, world, monkeypatch):
-    from approvals import notifications
-
-    monkeypatch.setattr(notifications, "MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 1)
     message = world["early"]
     OutboxMessage.objects.filter(pk=message.pk).update(last_error="", attempts=0)
 
     def refuse(**kwargs):
         raise ConnectionRefusedError("<b>mail server</b> down")
 
-    monkeypatch.setattr(notifications, "send_mail", refuse)
-    notifications.deliver_outbox(message_ids=[message.pk])
+    monkeypatch.setattr(email, "send_mail", refuse)
+    outbox.deliver_outbox(message_ids=[message.pk])
 
     client.force_login(world["owner"])
     html = client.get(reverse("web:notifications")).content.decode()

@@ -1,11 +1,14 @@
 """The in-app notifications: the header's count (one query with the sign-off badge), the list at
-/notifications/ newest first, marking one or all read; a notice is its recipient's alone."""
+/notifications/ newest first, marking one or all read; a notice is its recipient's alone. The
+list's cost does not grow with the notices shown, it tells a reader no more about a launch than the
+notice told them, and nobody names their own executive (where their escalations go) in the admin."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -13,10 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.choices import NotificationEvent
-from approvals.models import Notification
-from approvals.notifications import notify
-from tests.factories import LaunchFactory, UserFactory
-from tests.helpers import give_view
+from notifications.models import Notification
+from notifications.services import notify
+from raci.choices import TeamFunction
+from raci.models import RaciAssignment, Stakeholder
+from readiness.models import Launch
+from tests.builders import team_for
+from tests.factories import LaunchFactory, StakeholderFactory, UserFactory
+from tests.helpers import admin_url, give_view
 from web.notifications import header_counts
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +147,120 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, world):
         response = getattr(client, method)(reverse(name, args=args))
         assert response.status_code == 302 and "sign-in" in response["Location"]
     assert notices(world["reader"]).filter(read_at__isnull=True).count() == 3
+
+
+def notices_about(launches, reader):
+    """A notice about each launch to ``reader``, who sees them (nobody else is told anything)."""
+    for number, launch in enumerate(launches):
+        give_view(reader, launch)
+        notify(
+            event=NotificationEvent.STAGE_ADVANCED,
+            key=f"advance:{launch.pk}:{number}",
+            launch=launch,
+            actor=None,
+            recipients=[reader],
+            payload={"launch": launch.name, "from": "Planning", "to": "Internal", "person": "Olive Owner"},
+            link=f"/launches/{launch.slug}/",
+        )
+    assert Notification.objects.filter(recipient=reader, launch__in=launches).count() == len(launches)
+
+
+def page_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("web:notifications"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_notifications_page_reads_a_fixed_number_of_queries_however_many_notices(client):
+    reader = UserFactory(username="reader")
+    client.force_login(reader)
+    notices_about([LaunchFactory(slug="first")], reader)
+    page_queries(client)  # the first request after signing in also touches the session
+    few = page_queries(client)
+
+    notices_about([LaunchFactory(slug=f"launch-{n}") for n in range(12)], reader)
+
+    assert page_queries(client) == few
+
+
+def test_a_notice_names_the_launch_as_it_was_told_not_its_later_name(client):
+    """Someone told about a launch who has since lost sight of it must not learn its new name from
+    their old notice: the page shows the name the notice was written with."""
+    reader = UserFactory(username="reader")
+    launch = LaunchFactory(slug="codename", name="Project Falcon")
+    notices_about([launch], reader)
+    RaciAssignment.objects.filter(stakeholder__user=reader, area__launch=launch).delete()  # sight lost
+    Launch.objects.filter(pk=launch.pk).update(name="Acme acquisition assistant")
+    client.force_login(reader)
+
+    page = client.get(reverse("web:notifications")).content.decode()
+
+    assert "Project Falcon" in page
+    assert "Acme acquisition" not in page
+
+
+# The escalation line cannot be set by the person it escalates about, on any admin path ----------
+
+
+def test_nobody_names_their_own_executive_by_adding_their_own_stakeholder_in_the_admin(client):
+    """A team administrator who owns launches and has no stakeholder row yet must not be able to add
+    one for themselves with an executive of their choosing (their escalations would go there)."""
+    boss = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)], title="Friendly VP")
+    owner = UserFactory(is_staff=True)
+    owner.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_stakeholder", "change_stakeholder", "add_stakeholder", "manage_teams"]
+        )
+    )
+    client.force_login(owner)
+
+    response = client.post(
+        admin_url(Stakeholder, "add"), {"user": owner.pk, "title": "PM", "executive": boss.pk, "teams": []}
+    )
+
+    assert response.status_code == 403
+    mine = Stakeholder.objects.filter(user=owner).first()
+    assert mine is None or mine.executive_id is None
+
+
+def test_a_team_administrator_adds_someone_elses_stakeholder_with_an_executive_through_the_service(client):
+    boss = StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)], title="VP")
+    admin = UserFactory(is_staff=True)
+    admin.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_stakeholder", "change_stakeholder", "add_stakeholder", "manage_teams"]
+        )
+    )
+    client.force_login(admin)
+    person = UserFactory()
+
+    response = client.post(
+        admin_url(Stakeholder, "add"), {"user": person.pk, "title": "PM", "executive": boss.pk, "teams": []}
+    )
+
+    assert response.status_code == 302
+    added = Stakeholder.objects.get(user=person)
+    assert added.executive == boss
+    assert added.history.first().history_change_reason == f"Executive: {boss.display_name}"
+
+
+def test_the_inbox_does_not_ask_for_an_acknowledgement_on_a_launch_the_person_no_longer_sees(client):
+    """As the digest: a Consulted person taken off the launch cannot acknowledge (404); the inbox
+    must not keep naming the launch and asking."""
+    from approvals.models import Acknowledgement
+    from raci.models import RaciAssignment
+    from tests.builders import ready_launch
+    from tests.helpers import give_view
+
+    launch = ready_launch(slug="codename", name="Project Falcon")
+    person = give_view(UserFactory(username="consulted"), launch)
+    Acknowledgement.objects.create(
+        launch=launch, stage=launch.stages.get(name="Internal"), user=person, requested_by=launch.owner
+    )
+    client.force_login(person)
+    assert "Project Falcon" in client.get(reverse("web:inbox")).content.decode()
+
+    RaciAssignment.objects.filter(stakeholder__user=person, area__launch=launch).delete()
+
+    assert "Project Falcon" not in client.get(reverse("web:inbox")).content.decode()

@@ -4,7 +4,6 @@ with a reason, and whom each severity level pages. Viewers see the grid without 
 but the owner who posts is refused and nothing is saved."""
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from raci.choices import AreaKind, Role, TeamFunction
@@ -23,17 +22,10 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        launch = ready_launch(owner=UserFactory(username="pam", first_name="Pam", last_name="Okafor"), slug="raci")
-        StakeholderFactory(user=UserFactory(username="newcomer", first_name="Nia", last_name="Newcomer"))
-        yield launch.pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
+def shared_launch(module_transaction) -> int:
+    launch = ready_launch(owner=UserFactory(username="pam", first_name="Pam", last_name="Okafor"), slug="raci")
+    StakeholderFactory(user=UserFactory(username="newcomer", first_name="Nia", last_name="Newcomer"))
+    return launch.pk
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from approvals.recertification import recertify
+from readiness.models import Launch
 from readiness.services import fact_version, launch_change
 from tests.builders import SERVING_VERSION, launch_at, ready_launch
 from tests.factories import UserFactory
@@ -19,15 +20,21 @@ pytestmark = pytest.mark.django_db
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
-@pytest.fixture
-def lapsed():
-    """A launch in Internal whose new serving version made the stage lapse."""
+@pytest.fixture(scope="module")
+def shared_lapsed(module_transaction) -> int:
+    """A launch in Internal whose new serving version made the stage lapse, built once per module."""
     launch = launch_at("Internal", slug="lapsed", name="Lapsed assistant")
     launch_change(
         actor=launch.owner, launch=launch, seen_version=fact_version(launch), values={"serving_version": "prompt-v8"}
     )
     recertify()
-    return launch
+    return launch.pk
+
+
+@pytest.fixture
+def lapsed(shared_lapsed, db) -> Launch:
+    """The module's lapsed launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_lapsed)
 
 
 def page(client, user, path: str, language: str = "en") -> str:

@@ -34,7 +34,7 @@ def seed() -> str:
 def row_counts() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
-        for app in ("readiness", "raci", "approvals")
+        for app in ("readiness", "ledger", "raci", "approvals")
         for model in apps.get_app_config(app).get_models()
     }
 
@@ -108,7 +108,7 @@ def test_seed_demo_shows_every_kind_of_sign_off(seeded):
 
 
 def test_seed_demo_leaves_an_intact_ledger(seeded):
-    from approvals.ledger import verify
+    from ledger.verification import verify
 
     result = verify()
     assert result.ok and result.checked > 0

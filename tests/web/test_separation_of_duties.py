@@ -6,7 +6,6 @@ changing its tier, a second decision says it is too late, and an archived launch
 import datetime
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,16 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        launch = ready_launch(owner=UserFactory(username="pam", first_name="Pam"), slug="review")
-        yield launch.pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
+def shared_launch(module_transaction) -> int:
+    launch = ready_launch(owner=UserFactory(username="pam", first_name="Pam"), slug="review")
+    return launch.pk
 
 
 @pytest.fixture

@@ -23,12 +23,12 @@ pytestmark = pytest.mark.django_db
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
-@pytest.fixture
-def launch():
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """A ready launch as if in Internal, built once per module."""
     launch = ready_launch()
     Launch.objects.filter(pk=launch.pk).update(current_stage=launch.stages.get(name="Internal"))
-    launch.refresh_from_db()
-    return launch
+    return launch.pk
 
 
 def person(launch, kind, role):
@@ -189,3 +189,17 @@ def test_uploading_the_same_file_again_records_nothing_and_says_so(client, launc
     response = client.post(url, {"file": SimpleUploadedFile("sli.csv", good.encode())}, follow=True)
     assert "0 SLI value(s) recorded; 2 already held the same value and were left alone." in response.content.decode()
     assert SliActual.history.count() == history
+
+
+# --- a CSV cell longer than the csv module's limit --------------------------------------------
+
+
+def test_a_huge_csv_cell_uploaded_is_refused_on_the_form(client, launch):
+    client.force_login(launch.owner)
+    body = ("date,indicator,value\n2026-11-02,success_rate," + "9" * 200_000 + "\n").encode()
+    response = client.post(
+        reverse("web:sli-upload", args=[launch.slug]),
+        {"file": SimpleUploadedFile("values.csv", body, content_type="text/csv")},
+    )
+    assert response.status_code == 200 and "Line 2" in response.content.decode()
+    assert not SliActual.objects.exists()

@@ -6,31 +6,17 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from approvals.models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from raci.choices import Role
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
-from tests.builders import approve_signoffs, ready_launch, team_for
+from tests.builders import approve_signoffs, team_for
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
 from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def shared_launch(django_db_setup, django_db_blocker) -> int:
-    with django_db_blocker.unblock(), transaction.atomic():
-        owner = UserFactory(username="pam", first_name="Pam", last_name="Okafor")
-        yield ready_launch(owner=owner, slug="assistant").pk
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def launch(shared_launch, db) -> Launch:
-    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def as_user(client, user):
@@ -226,13 +212,13 @@ def test_an_addressee_delegates_to_a_colleague_of_the_same_function(client, laun
         teams=[team_for("product" if signoff.function != "product" else "ml")]
     ).user
     as_user(client, addressee)
-    url = reverse("web:decide", args=[signoff.pk])
+    url = reverse("web:delegate", args=[signoff.pk])
     refused = client.post(url, {"delegate": outsider_to_function.pk, "reason": ""}, follow=False)
     assert "Select a valid choice" in refused.content.decode()
     assert client.post(url, {"delegate": colleague.pk, "reason": "On leave"}).status_code == 302
     assert SignoffDelegation.objects.get(request=signoff).delegate == colleague
     inbox = as_user(client, colleague).get(reverse("web:inbox")).content.decode()
-    assert url in inbox
+    assert reverse("web:decide", args=[signoff.pk]) in inbox
 
 
 def test_a_consulted_person_acknowledges_from_their_inbox(client, launch):

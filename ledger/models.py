@@ -1,0 +1,81 @@
+"""The ledger's two tables. They were created by ``approvals`` and moved here without a change to the
+database (``approvals`` 0022, ``ledger`` 0001): they keep their names, so the PostgreSQL triggers of
+``approvals`` 0002 and 0006 that refuse to edit, delete or truncate them still guard them."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from readiness.models import Launch
+
+from .events import LedgerEvent
+
+
+class LedgerHead(models.Model):
+    """The single row appends lock to serialise the chain; holds the newest entry's hash."""
+
+    sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), default=0)
+    entry_hash = models.CharField(verbose_name=_("entry hash"), max_length=64, default="0" * 64)
+
+    class Meta:
+        db_table = "approvals_ledgerhead"  # created by approvals 0001, whose triggers guard it
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
+
+    def __str__(self) -> str:
+        return f"Ledger head #{self.sequence} {self.entry_hash[:12]}"
+
+
+class LedgerEntry(models.Model):
+    """One append-only, chained record of a governance event.
+
+    ``entry_hash`` is an HMAC-SHA256 (key ``LEDGER_KEY``) over the previous entry's hash and the
+    canonical JSON of this entry (see ``ledger.chain``). Rows are never updated or deleted:
+    the model refuses, and on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE too."""
+
+    sequence = models.PositiveBigIntegerField(verbose_name=_("sequence"), unique=True)
+    event = models.CharField(verbose_name=_("event"), max_length=20, choices=LedgerEvent.choices)
+    # PROTECT: a launch with anything in the ledger cannot be deleted, so its slug is never reused.
+    launch = models.ForeignKey(
+        Launch, on_delete=models.PROTECT, verbose_name=_("launch"), null=True, related_name="ledger_entries"
+    )
+    launch_slug = models.CharField(verbose_name=_("launch slug"), max_length=80, db_index=True)
+    actor = models.CharField(
+        verbose_name=_("actor"),
+        max_length=150,
+        help_text=_("Username of who acted, copied so deletes cannot erase it."),
+    )
+    payload = models.JSONField(verbose_name=_("payload"))
+    snapshot_hash = models.CharField(verbose_name=_("snapshot hash"), max_length=64, blank=True)
+    previous_hash = models.CharField(verbose_name=_("previous hash"), max_length=64)
+    entry_hash = models.CharField(
+        verbose_name=_("entry hash"), max_length=64, unique=True, help_text=_("HMAC-SHA256 with LEDGER_KEY.")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    launch_state = models.JSONField(
+        verbose_name=_("launch state"),
+        default=dict,
+        help_text=_("The launch's risk tier and current stage after the event."),
+    )
+    seals = models.JSONField(
+        verbose_name=_("seals"), default=list, help_text=_("Digests of the history rows the event wrote.")
+    )
+
+    class Meta:
+        db_table = "approvals_ledgerentry"  # created by approvals 0001, whose triggers guard it
+        verbose_name = _("ledger entry")
+        ordering = ["sequence"]
+        verbose_name_plural = _("ledger entries")
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.get_event_display()} {self.launch_slug} ({self.entry_hash[:12]})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are append-only.")
