@@ -1,4 +1,4 @@
-"""What a hostile review of the web app found, each now refused: the launch's owner never decides a
+"""Separation of duties on the web: the launch's owner never decides a
 sign-off or a waiver of their own launch (even after handing it over and back), a lower risk tier
 is never applied from a tier it was not asked from, handing a launch over is not mixed with
 changing its tier, a second decision says it is too late, and an archived launch offers no editor."""
