@@ -60,6 +60,9 @@ def module_transaction(request, django_db_setup, django_db_blocker):
     if any(_transactional(item) for item in request.session.items if item.module is request.module):
         yield False
         return
+    # In English, whatever an earlier test of the module left active: a world's names are made
+    # from lazy labels (``team_for``), and a Korean page leaves its language in the thread.
+    translation.activate(settings.LANGUAGE_CODE)
     with django_db_blocker.unblock(), transaction.atomic():
         yield True
         transaction.set_rollback(True)

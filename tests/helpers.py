@@ -104,6 +104,13 @@ def archive(launch):
     return launch
 
 
+def read_back(world: dict) -> dict:
+    """``world`` (names to model instances, built once per module) with each instance read afresh
+    from the database, for one test: what an earlier test changed in memory does not reach it, and
+    what it changed in the database was rolled back with its savepoint."""
+    return {name: type(obj)._default_manager.get(pk=obj.pk) for name, obj in world.items()}
+
+
 def record_guards() -> dict[str, tuple[str, ...]]:
     """The PostgreSQL triggers that guard the sign-off record, by table, as the migrations of a
     fresh database install them: the ledger's tables (``ledger`` 0001) and the decisions

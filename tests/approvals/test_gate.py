@@ -293,8 +293,7 @@ def test_a_stage_can_name_its_own_gating_items(internal_approved, owner):
     unchanged.check()
 
 
-def test_a_stage_list_without_sign_offs_still_requires_them(owner):
-    launch = ready_launch(owner=owner, slug="no-signoffs")
+def test_a_stage_list_without_sign_offs_still_requires_them(launch, owner):
     internal = stage(launch, "Internal")
     internal.gating_checks = ["feedback_loop"]
     internal.save()
@@ -305,8 +304,7 @@ def test_a_stage_list_without_sign_offs_still_requires_them(owner):
     assert [b.key for b in refused.value.readiness.blockers] == ["stakeholders_approved"]
 
 
-def test_stages_are_entered_in_order(owner):
-    launch = ready_launch(owner=owner, slug="skipper")
+def test_stages_are_entered_in_order(launch, owner):
     approve_signoffs(launch, "Beta")
     unchanged = Unchanged(launch)
 
@@ -320,8 +318,7 @@ def test_stages_are_entered_in_order(owner):
     unchanged.check()
 
 
-def test_a_stage_whose_exposure_the_template_proposed_is_refused_until_a_person_confirms_it(owner):
-    launch = ready_launch(owner=owner, slug="proposed")
+def test_a_stage_whose_exposure_the_template_proposed_is_refused_until_a_person_confirms_it(launch, owner):
     launch.stages.filter(name="Internal").update(proposed=["exposure_percent"])  # as the template left it
     approve_signoffs(launch, "Internal")
     unchanged = Unchanged(launch)
@@ -358,8 +355,8 @@ def test_the_launch_cannot_advance_to_the_current_or_an_earlier_stage(in_beta, o
     unchanged.check()
 
 
-def test_the_order_refusal_comes_first_among_the_reasons(owner):
-    launch = ready_launch(owner=owner, slug="skipper")  # nothing approved: Full also lacks its sign-offs
+def test_the_order_refusal_comes_first_among_the_reasons(launch, owner):
+    # Nothing approved on the launch: Full also lacks its sign-offs.
 
     with pytest.raises(GateRefused) as refused:
         stage_advance(actor=owner, launch=launch, stage=stage(launch, "Full"))

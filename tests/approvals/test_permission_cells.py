@@ -23,7 +23,7 @@ from readiness.access import can_view, visible_launches
 from readiness.history import delete_with_history
 from readiness.models import Launch
 from readiness.services import launch_create
-from tests.approvals.test_permission_matrix import OK, REFUSALS, ROLES, SCENARIOS, cells, db_state
+from tests.approvals.test_permission_matrix import EXPECTED, OK, PREPARATIONS, REFUSALS, ROLES, cells, db_state
 from tests.builders import ready_launch, team_for
 from tests.factories import LaunchFactory, RaciAssignmentFactory, StakeholderFactory, TeamFactory, UserFactory
 from tests.helpers import give_view
@@ -84,6 +84,10 @@ def shared_world(django_db_setup, django_db_blocker):
 @pytest.fixture
 def fresh_world(shared_world, db):
     """The shared world read back from the database, so no test sees another's in-memory changes."""
+    return read_world(shared_world)
+
+
+def read_world(shared_world) -> SimpleNamespace:
     launch = Launch.objects.get(pk=shared_world["launch"])
     people = {role: get_user_model().objects.get(pk=pk) for role, pk in shared_world["people"].items()}
     people["anonymous"] = AnonymousUser()
@@ -97,23 +101,49 @@ def fresh_world(shared_world, db):
     )
 
 
-@pytest.mark.parametrize("service,role,expected", list(cells()))
-def test_permission_matrix(fresh_world, service, role, expected):
-    world = fresh_world
-    call, succeeded = SCENARIOS[service](world)
-    actor = world.people[role]
-    before = db_state()
-    ledger_before = LedgerEntry.objects.count()
+@pytest.fixture(scope="class")
+def make_scenario(shared_world, service, django_db_blocker):
+    """``service``'s preparation (``PREPARATIONS``), made once for all its cells in a savepoint of
+    the module's transaction, rolled back after them; returns the rest of its scenario."""
+    prepare, make = PREPARATIONS[service]
+    with django_db_blocker.unblock(), transaction.atomic():
+        if prepare is not None:
+            prepare(read_world(shared_world))
+        yield make
+        transaction.set_rollback(True)
 
-    if expected == OK:
-        result = call(actor)
-        succeeded(result, actor)
-        assert db_state() != before
-    else:
-        with pytest.raises(REFUSALS[expected]):
-            call(actor)
-        assert LedgerEntry.objects.count() == ledger_before, "a refused call wrote to the ledger"
-        assert db_state() == before, "a refused call changed something"
+
+class TestCells:
+    """A class, so that ``make_scenario`` prepares each service once for all its cells (pytest
+    groups them) and none of it is left for the tests below."""
+
+    @pytest.mark.parametrize("role", ROLES)
+    @pytest.mark.parametrize("service", list(EXPECTED), scope="class")
+    def test_permission_matrix(self, make_scenario, fresh_world, service, role):
+        world = fresh_world
+        expected = EXPECTED[service][role]
+        call, succeeded = make_scenario(world)
+        actor = world.people[role]
+        before = db_state()
+        ledger_before = LedgerEntry.objects.count()
+
+        if expected == OK:
+            result = call(actor)
+            succeeded(result, actor)
+            assert db_state() != before
+        else:
+            with pytest.raises(REFUSALS[expected]):
+                call(actor)
+            assert LedgerEntry.objects.count() == ledger_before, "a refused call wrote to the ledger"
+            assert db_state() == before, "a refused call changed something"
+
+
+def test_every_cell_is_run():
+    """The class above crosses every service with every role: the matrix has no cell more or less."""
+    assert sorted((service, role) for service, row in EXPECTED.items() for role in row) == sorted(
+        (service, role) for service in EXPECTED for role in ROLES
+    )
+    assert len(list(cells())) == len(EXPECTED) * len(ROLES)
 
 
 # Who sees which launch ----------------------------------------------------------------------

@@ -284,12 +284,22 @@ def db_state() -> dict:
 # One scenario per service: prepare the state, return the call and what success looks like. -----
 
 SCENARIOS = {}
+# Each service's scenario in two parts: ``prepare`` (or None), which only writes the world up to
+# where the call is made, and ``make``, which returns the call and its check on the world as it
+# then reads. ``test_permission_cells`` prepares once for all of a service's cells.
+PREPARATIONS = {}
 
 
-def scenario(name):
-    def register(prepare):
-        SCENARIOS[name] = prepare
-        return prepare
+def scenario(name, prepare=None):
+    def register(make):
+        def prepare_and_make(w):
+            if prepare is not None:
+                prepare(w)
+            return make(w)
+
+        SCENARIOS[name] = prepare_and_make
+        PREPARATIONS[name] = (prepare, make)
+        return prepare_and_make
 
     return register
 
@@ -409,10 +419,13 @@ def _(w):
     return call, succeeded
 
 
-@scenario("stage_advance")
+def _internal_approved(w):
+    approve_signoffs(w.launch, "Internal")
+
+
+@scenario("stage_advance", prepare=_internal_approved)
 def _(w):
     internal = w.stage(name="Internal")
-    approve_signoffs(w.launch, "Internal")
 
     def call(actor):
         return stage_advance(actor=actor, launch=w.launch, stage=internal)
@@ -425,11 +438,14 @@ def _(w):
     return call, succeeded
 
 
-@scenario("stage_rollback")
-def _(w):
+def _in_beta(w):
     for name in ("Internal", "Beta"):
         approve_signoffs(w.launch, name)
         stage_advance(actor=w.owner, launch=w.launch, stage=w.stage(name=name))
+
+
+@scenario("stage_rollback", prepare=_in_beta)
+def _(w):
     assert Launch.objects.get(pk=w.launch.pk).current_stage.name == "Beta"
     internal = w.stage(name="Internal")
 

@@ -26,9 +26,15 @@ def agreed_in(bar: QualityBar) -> int:
     return sequence
 
 
+@pytest.fixture(scope="module")
+def built_launch():
+    """This module's launch, built once for it (see the ledger conftest)."""
+    return lambda: ready_launch(slug="tampered")
+
+
 @pytest.fixture
-def launch(db):
-    launch = ready_launch(slug="tampered")
+def launch(launch):
+    """The conftest's launch, built from ``built_launch`` above, verified before the test tampers."""
     assert verify().ok
     return launch
 

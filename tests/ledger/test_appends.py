@@ -1,6 +1,8 @@
 """Appending to the ledger: every sign-off act appends exactly one hash-chained entry, and each
 entry's MAC covers everything in it. ``verify_ledger`` on a real chain, tampered with in SQL, and
-the chain refusing edits (the model always, a trigger on PostgreSQL): ``test_chain``."""
+the chain refusing edits (the model always, a trigger on PostgreSQL): ``test_chain``. The empty
+ledger, and an append outside a transaction: ``test_genesis`` (this module's launch is built once,
+inside a transaction held for the module, see ``module_transaction``)."""
 
 from __future__ import annotations
 
@@ -25,15 +27,15 @@ from approvals.services import (
     waiver_request,
 )
 from approvals.snapshot import fingerprint, launch_snapshot
-from ledger.chain import GENESIS_HASH, append, canonical_json, entry_mac
+from ledger.chain import canonical_json, entry_mac
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry, LedgerHead
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import raci_assign
 from readiness.checklist import with_checklist_facts
 from readiness.models import Launch
-from tests.builders import approve_signoffs, launch_at, team_for
-from tests.factories import LaunchFactory, StakeholderFactory
+from tests.builders import advance_to, approve_signoffs, team_for
+from tests.factories import StakeholderFactory
 from tests.ledger.helpers import entries, verify_ledger
 
 pytestmark = pytest.mark.django_db
@@ -53,25 +55,6 @@ def last_sequence() -> int:
 def current_fingerprint(launch: Launch, stage) -> str:
     facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
     return fingerprint(launch_snapshot(facts, next(s for s in facts.stages.all() if s.pk == stage.pk)))
-
-
-# --- the empty ledger, and appending outside a transaction ----------------------------------------
-
-
-def test_an_empty_ledger_is_intact_at_the_genesis_hash(db):
-    code, out, _ = verify_ledger()
-    assert code == 0
-    assert out.strip() == f"Ledger intact: 0 entries, head {GENESIS_HASH}."
-
-
-@pytest.mark.django_db(transaction=True)
-def test_appending_outside_a_transaction_is_refused():
-    """Outside the service's transaction the head row could not be held until the entry is written."""
-    launch = LaunchFactory()
-    before = LedgerEntry.objects.count()
-    with pytest.raises(RuntimeError, match="inside the service's transaction"):
-        append(event=LedgerEvent.REQUESTED, launch=launch, actor=launch.owner, payload={})
-    assert LedgerEntry.objects.count() == before
 
 
 # --- each service appends exactly one entry --------------------------------------------------------
@@ -216,8 +199,8 @@ def test_a_refused_advance_appends_nothing(launch, owner):
     assert new_entries(before) == []
 
 
-def test_rolling_back_appends_the_launch_row_and_one_entry(owner):
-    launch = launch_at("Beta", owner=owner, slug="rolled")
+def test_rolling_back_appends_the_launch_row_and_one_entry(launch, owner):
+    launch = advance_to(launch, "Beta")
     before = last_sequence()
     stage_rollback(actor=owner, launch=launch, stage=launch.stages.get(name="Internal"), reason="Error spike")
     [facts, entry] = new_entries(before)
@@ -263,8 +246,8 @@ def test_requesting_and_deciding_a_waiver_each_append_one_entry(launch, owner):
     assert entry.payload["comment"] == "OK for two weeks."
 
 
-def test_a_whole_workflow_leaves_a_contiguous_verifiable_chain(owner):
-    launch_at("Beta", owner=owner, slug="walked")
+def test_a_whole_workflow_leaves_a_contiguous_verifiable_chain(launch):
+    advance_to(launch, "Beta")
     chain = entries()
     assert [e.sequence for e in chain] == list(range(1, len(chain) + 1))
     assert LedgerHead.objects.get().sequence == len(chain)

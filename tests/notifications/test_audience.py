@@ -43,13 +43,19 @@ def slack_posts(settings, monkeypatch):
     return posts
 
 
-@pytest.fixture
-def launch(db):
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """The launch, built once per module (see ``module_transaction``); its primary key."""
     launch = ready_launch(slug="nightingale", name="Project Nightingale")
     # In Beta (how it got there is not the point here): a rollback to Internal is possible.
     Launch.objects.filter(pk=launch.pk).update(current_stage=launch.stages.get(name="Beta"))
-    launch.refresh_from_db()
-    return launch
+    return launch.pk
+
+
+@pytest.fixture
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 def everything_for(person) -> dict:

@@ -21,6 +21,7 @@ from notifications.services import notify
 from raci.choices import AreaKind, TeamFunction
 from raci.models import RaciAssignment
 from readiness.access import can_view
+from readiness.models import Launch
 from tests.builders import accountable_of, overdue_by, overdue_ml_request, ready_launch, team_for
 from tests.factories import StakeholderFactory, UserFactory
 from tests.helpers import give_view
@@ -30,9 +31,16 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """The launch, built once per module (see ``module_transaction``); its primary key."""
+    return ready_launch(slug="codename", name="Project Codename").pk
+
+
 @pytest.fixture
-def launch(db):
-    return ready_launch(slug="codename", name="Project Codename")
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
 
 
 @pytest.fixture

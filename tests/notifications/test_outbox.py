@@ -1,21 +1,21 @@
 """Notifications never fail a saved request: `signoffs_request` writes one outbox message per
 addressee inside its transaction and asks for delivery after commit. A broker that is down or a
 mail server that fails costs a delay, never the request; a later drain (the task beat runs, or
-`manage.py deliver_notifications`) sends each mail once."""
+`manage.py deliver_notifications`) sends each mail once. Concurrent drains, on PostgreSQL:
+``test_outbox_concurrency`` (its transactional tests would deny this module its shared launch, see
+``module_transaction``)."""
 
 from __future__ import annotations
 
 import datetime
 import logging
 import smtplib
-import threading
-import time
 from io import StringIO
 
 import pytest
 from celery import Celery
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -32,8 +32,7 @@ from notifications.outbox import deliver_outbox
 from notifications.tasks import deliver_notifications
 from readiness.choices import Classification
 from readiness.models import Launch
-from tests.builders import ready_launch
-from tests.factories import UserFactory, seal
+from tests.factories import seal
 
 pytestmark = pytest.mark.django_db
 
@@ -486,110 +485,3 @@ def test_an_empty_outbox_drains_to_nothing(db, mailoutbox):
         call_command_output("deliver_notifications") == "Outbox: 0 sent, 0 dropped, 0 retrying, 0 failed; 0 pending.\n"
     )
     assert mailoutbox == []
-
-
-# --- concurrent drains, on PostgreSQL ----------------------------------------------------------------
-
-
-def on_postgresql(test):
-    """Real threads with their own connections, where row locks decide; SQLite has none to skip."""
-    marks = [
-        pytest.mark.postgres,
-        pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has no row locks"),
-        pytest.mark.django_db(transaction=True),
-    ]
-    for mark in marks:
-        test = mark(test)
-    return test
-
-
-@pytest.fixture
-def many_messages(monkeypatch):
-    """A committed request and 30 pending messages about it, as if the broker had been down."""
-    monkeypatch.setattr(services, "enqueue_delivery", lambda message_ids: None)
-    launch = ready_launch(slug="assistant")
-    request = request_ml(launch, launch.owner)
-    written = request.outbox_messages.get()
-    OutboxMessage.objects.bulk_create(
-        OutboxMessage(
-            event=written.event,
-            subject=request,
-            recipient=UserFactory(),
-            channel="email",
-            payload=written.payload,
-            link=written.link,
-        )
-        for _ in range(29)
-    )
-    return list(OutboxMessage.objects.values_list("recipient__email", flat=True))
-
-
-def in_threads(*targets) -> list:
-    """Run each target in its own thread (own connection, closed at the end); return results."""
-    results: list = [None] * len(targets)
-
-    def run(index, target):
-        try:
-            results[index] = target()
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, t), name=f"drain-{i}") for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a drain hung"
-    return results
-
-
-@on_postgresql
-@pytest.mark.parametrize("round_", range(3))
-def test_concurrent_drains_send_each_mail_once(round_, many_messages, monkeypatch, mailoutbox):
-    def slow_send_mail(**kwargs):
-        time.sleep(0.005)  # long enough for the drains to overlap
-        return send_mail_for_real(**kwargs)
-
-    monkeypatch.setattr(email, "send_mail", slow_send_mail)
-    barrier = threading.Barrier(3)
-
-    def drain():
-        barrier.wait()
-        return deliver_outbox()
-
-    results = in_threads(drain, drain, drain)
-
-    assert all(isinstance(r, dict) for r in results), results
-    assert sum(r["sent"] for r in results) == len(many_messages)
-    assert sorted(mail.to[0] for mail in mailoutbox) == sorted(many_messages)
-    assert statuses() == [OutboxStatus.SENT] * len(many_messages)
-
-
-@on_postgresql
-def test_a_drain_skips_the_message_another_drain_is_sending_instead_of_waiting(many_messages, monkeypatch, mailoutbox):
-    holding, release = threading.Event(), threading.Event()
-
-    def send_mail(**kwargs):
-        if threading.current_thread().name == "drain-0" and not holding.is_set():
-            holding.set()  # the first drain now holds its message's row lock ...
-            assert release.wait(30)  # ... until the second drain has finished
-        return send_mail_for_real(**kwargs)
-
-    monkeypatch.setattr(email, "send_mail", send_mail)
-
-    def first():
-        return deliver_outbox(limit=1)
-
-    def second():
-        assert holding.wait(30)
-        try:
-            return deliver_outbox()
-        finally:
-            release.set()
-
-    held, rest = in_threads(first, second)
-
-    assert (held["sent"], rest["sent"]) == (1, len(many_messages) - 1)
-    assert sorted(mail.to[0] for mail in mailoutbox) == sorted(many_messages)

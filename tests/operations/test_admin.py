@@ -17,8 +17,9 @@ from .conftest import ago, report
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def rows(db):
+@pytest.fixture(scope="module")
+def shared_rows(module_transaction) -> list:
+    """The rows, built once per module (see ``module_transaction``)."""
     launch = launch_at("Beta")
     incident = report(
         launch,
@@ -44,6 +45,12 @@ def rows(db):
         duration=datetime.timedelta(minutes=3),
     )
     return [Incident.objects.get(), PostMortem.objects.get(), ActionItem.objects.get(), RollbackExecution.objects.get()]
+
+
+@pytest.fixture
+def rows(shared_rows, db) -> list:
+    """An incident, its post-mortem and action item, and a rollback executed, read back for each test."""
+    return [type(row).objects.get(pk=row.pk) for row in shared_rows]
 
 
 def test_every_operations_admin_page_shows_the_record_and_its_history(superuser_client, rows):

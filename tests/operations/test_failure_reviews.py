@@ -22,8 +22,15 @@ from readiness.services import launch_archive
 from readiness.services.facts import fact_version
 from reports.choices import ReportKind
 from reports.services import report_request
-from tests.builders import accountable_of, launch_at, ready_launch
-from tests.factories import FeedbackChannelFactory, RaciAssignmentFactory, StakeholderFactory, UserFactory
+from tests.builders import accountable_of, launch_at
+from tests.factories import (
+    FeedbackChannelFactory,
+    LaunchFactory,
+    RaciAssignmentFactory,
+    RolloutStageFactory,
+    StakeholderFactory,
+    UserFactory,
+)
 from tests.reports.helpers import render, squeeze
 
 pytestmark = pytest.mark.django_db
@@ -97,8 +104,14 @@ def test_a_channel_never_reviewed_fails_two_periods_after_it_was_recorded(launch
     assert "no weekly failure review has been held since it was recorded" in result.reasons[0]
 
 
-def test_before_any_stage_is_entered_no_cadence_is_kept_yet():
-    launch = ready_launch(slug="not-launched")
+def test_before_any_stage_is_entered_no_cadence_is_kept_yet(db):
+    # Item 11 reads only the launch's stage and its channels: a bare launch with its rollout
+    # stages (none entered) and a weekly channel is enough.
+    launch = LaunchFactory(slug="not-launched")
+    for order, name in enumerate(["Internal", "Beta"], start=1):
+        RolloutStageFactory(launch=launch, name=name, order=order)
+    FeedbackChannelFactory(launch=launch, review_cadence=ReviewCadence.WEEKLY)
+    assert launch.current_stage_id is None
     _backdate_channel(launch, 365)
     assert _item_11(launch).status == Status.PASS
 

@@ -20,14 +20,21 @@ from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFacto
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def owner(db):
-    return UserFactory(username="owner")
+@pytest.fixture(scope="module")
+def shared_launch(module_transaction) -> int:
+    """The launch and its owner, built once per module (see ``module_transaction``)."""
+    return ready_launch(owner=UserFactory(username="owner"), slug="roles").pk
 
 
 @pytest.fixture
-def launch(owner):
-    return ready_launch(owner=owner, slug="roles")
+def launch(shared_launch, db) -> Launch:
+    """The module's launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=shared_launch)
+
+
+@pytest.fixture
+def owner(launch):
+    return launch.owner
 
 
 @pytest.fixture

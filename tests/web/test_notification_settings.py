@@ -19,7 +19,7 @@ from notifications.choices import DeliveryMode, OutboxStatus
 from notifications.models import NotificationPreference, OutboxMessage
 from tests.builders import ready_launch
 from tests.factories import StakeholderFactory, TeamFactory, UserFactory
-from tests.helpers import give_view
+from tests.helpers import give_view, read_back
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +140,19 @@ def test_the_page_speaks_korean(client, alice):
 # --- undelivered notifications on the launch page ----------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def shared_world(module_transaction) -> dict | None:
+    """The launch, its people and its messages, built once per module (see ``module_transaction``)."""
+    return built_world() if module_transaction else None
+
+
 @pytest.fixture
-def world(db):
+def world(shared_world, db) -> dict:
+    """The module's world, read back for each test (which runs in a savepoint of its own)."""
+    return built_world() if shared_world is None else read_back(shared_world)
+
+
+def built_world() -> dict:
     launch = ready_launch(slug="assistant")
     owner = launch.owner
     viewer = give_view(UserFactory(username="viewer"), launch)

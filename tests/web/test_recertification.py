@@ -22,12 +22,16 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 @pytest.fixture(scope="module")
 def shared_lapsed(module_transaction) -> int:
-    """A launch in Internal whose new serving version made the stage lapse, built once per module."""
+    """A launch in Internal whose new serving version made the stage lapse, and two more of its
+    owner's (not recertified since they were built), built once per module."""
     launch = launch_at("Internal", slug="lapsed", name="Lapsed assistant")
     launch_change(
         actor=launch.owner, launch=launch, seen_version=fact_version(launch), values={"serving_version": "prompt-v8"}
     )
     recertify()
+    # Two more of the owner's, for the portfolio: one in Internal, where it holds, and one planned.
+    launch_at("Internal", owner=launch.owner, slug="holding", name="Holding assistant")
+    ready_launch(owner=launch.owner, slug="planning", name="Planned assistant")
     return launch.pk
 
 
@@ -82,8 +86,6 @@ def test_the_version_history_escapes_what_the_owner_typed(client, lapsed):
 
 
 def test_the_portfolio_shows_each_launch_s_operations_health(client, lapsed):
-    launch_at("Internal", owner=lapsed.owner, slug="holding", name="Holding assistant")
-    ready_launch(owner=lapsed.owner, slug="planning", name="Planned assistant")
     recertify()
     html = page(client, lapsed.owner, reverse("web:portfolio"))
     rows = {
@@ -116,8 +118,6 @@ def test_an_archived_launch_shows_no_lapse_it_is_no_longer_judged(client, lapsed
     ],
 )
 def test_the_portfolio_filters_by_operations_health(client, lapsed, health, shown):
-    launch_at("Internal", owner=lapsed.owner, slug="holding", name="Holding assistant")
-    ready_launch(owner=lapsed.owner, slug="planning", name="Planned assistant")
     client.force_login(lapsed.owner)
     response = client.get(reverse("web:portfolio"), {"health": health})
     assert {launch.name for launch, _verdict, _health in response.context["entries"]} == shown
