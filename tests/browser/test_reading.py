@@ -1,6 +1,7 @@
 """Reading in a real browser: an executive reads the portfolio and a launch in Korean, at laptop
 and phone widths; an outsider is refused every launch URL. (Apart from the sign-off scenarios so
-that the two modules run on two workers.)"""
+that the two modules run on two workers.) Both sign in through the sign-in form, which the other
+browser tests skip by giving the browser a session cookie."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,8 +25,7 @@ def launch():
 def test_an_executive_reads_the_portfolio_and_a_launch_in_korean(visit, launch):
     executive = with_password(StakeholderFactory(teams=[team_for(TeamFunction.EXECUTIVE)]).user)
     reader = visit("executive-ko", locale="ko-KR")
-    reader.sign_in(executive.username)
-    reader.goto("/")
+    reader.sign_in_with_the_form(executive.username)  # lands on the portfolio
     content = reader.page.content()
     assert '<html lang="ko">' in content
     assert "포트폴리오" in content and "Support assistant" in content
@@ -49,8 +49,7 @@ def test_an_outsider_is_refused_every_launch_url(visit, launch):
     signoff = signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"))[0]
     with_password(UserFactory(username="otto"))
     outsider = visit("outsider", width=390)
-    outsider.sign_in("otto")
-    outsider.goto("/")
+    outsider.sign_in_with_the_form("otto")  # lands on the portfolio
     assert "Support assistant" not in outsider.page.content()
     outsider.snap("empty-portfolio")
     for path in (
