@@ -1,4 +1,5 @@
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,12 @@ def pytest_configure(config):
     ``makemigrations --check``. On PostgreSQL the migrations run, triggers and all."""
     if not os.environ.get("DATABASE_URL"):
         config.option.nomigrations = True
+    # The ORM allocates many short-lived objects and few cycles: with CPython's default thresholds
+    # the cyclic collector runs every 700 net allocations, and its full passes walk everything the
+    # project imported. Freezing what is loaded by now and collecting less often saves about a
+    # tenth of the suite's CPU for a few tens of MB per worker.
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
 
 
 @pytest.fixture(scope="session", autouse=True)

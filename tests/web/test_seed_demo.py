@@ -2,8 +2,8 @@ from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
 from django.test import override_settings
 
 from approvals.models import SignoffDecision
@@ -16,18 +16,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker) -> str:
-    """``seed_demo`` run once for the module, in a transaction rolled back at its end; each test
-    runs inside it in a savepoint of its own. Returns what the command printed."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield seed()
-        transaction.set_rollback(True)
+def seeded(module_transaction) -> str:
+    """``seed_demo --force`` with DEBUG off (as on a shared staging server), run once for the
+    module (see ``module_transaction``): what the command printed. The runs with DEBUG on, as a
+    developer's ``make run`` does, and the runs again, go over this demo in a test's savepoint."""
+    return seed(debug=False)
 
 
-def seed() -> str:
+def seed(*, debug: bool) -> str:
+    """Run ``seed_demo``: with DEBUG on as ``make run`` does, or forced with DEBUG off (pytest-django
+    runs with DEBUG off, where it refuses unforced)."""
     out = StringIO()
-    with override_settings(DEBUG=True):  # pytest-django runs with DEBUG off, where seed_demo refuses
-        call_command("seed_demo", stdout=out)
+    with override_settings(DEBUG=debug):
+        call_command("seed_demo", *([] if debug else ["--force"]), stdout=out)
     return out.getvalue()
 
 
@@ -39,17 +40,38 @@ def row_counts() -> dict[str, int]:
     }
 
 
-def test_seed_demo_is_idempotent(seeded):
+@pytest.mark.parametrize("debug", [True, False], ids=["debug-on", "forced-with-debug-off"])
+def test_seed_demo_is_idempotent(seeded, debug):
     before = row_counts()
-    assert seed().startswith("Demo data ready (0 new launches).")
+    people = (get_user_model().objects.exclude(username="admin").count(), Team.objects.count())
+    assert seed(debug=debug).startswith("Demo data ready (0 new launches).")
     assert row_counts() == before
+    assert (get_user_model().objects.exclude(username="admin").count(), Team.objects.count()) == people
 
 
 def test_seed_demo_prints_one_login_per_role(seeded):
     out = seeded
-    for login in ("pam", "lena", "sam", "eve", "otto", "admin"):
+    for login in ("pam", "lena", "sam", "eve", "otto"):
         assert f"  {login} " in out
     assert "password for all: preflight-demo" in out
+
+
+def test_seed_demo_forced_with_debug_off_creates_no_superuser_and_says_so(seeded):
+    users = get_user_model().objects
+    assert users.filter(username="pam").exists() and Launch.objects.exists()
+    assert not users.filter(is_superuser=True).exists()
+    assert not users.filter(is_staff=True).exists()
+    assert "No superuser was created (DEBUG is off)" in seeded
+    assert "admin  superuser" not in seeded
+
+
+def test_seed_demo_with_debug_on_creates_the_superuser_and_names_it(seeded):
+    out = seed(debug=True)
+
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff
+    assert "  admin  superuser (Django admin)" in out
+    assert "No superuser was created" not in out
 
 
 def test_seed_demo_has_people_in_every_function(seeded):

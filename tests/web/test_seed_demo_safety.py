@@ -1,4 +1,4 @@
-"""`seed_demo` is for development: with DEBUG off it refuses (forced, see test_seed_demo_forced); it
+"""`seed_demo` is for development: with DEBUG off it refuses (forced, see test_seed_demo); it
 never mixes the demo into a database holding real people or teams (a real `eve` made an executive,
 demo `lena` with the published password in the real Legal team), forced or not."""
 
