@@ -23,6 +23,7 @@ from tests.factories import (
     RunbookFactory,
     StakeholderFactory,
     UserFactory,
+    recorded_together,
     seal,
 )
 
@@ -82,42 +83,43 @@ def _staffed_launch(*, owner, slug: str, name: str) -> Launch:
         monthly_cost_budget=Decimal("10000"),
         daily_cost_alert=Decimal("500"),
     )
-    Launch.objects.filter(pk=launch.pk).update(serving_version=SERVING_VERSION)
-    launch.serving_version = SERVING_VERSION
-    # A person confirmed the template's proposed exposures and response times.
-    RolloutStage.objects.filter(launch=launch).update(proposed=[])
-    SeverityLevel.objects.filter(launch=launch).update(proposed=[])
-    for area in launch.areas.all():
-        team = team_for(AREA_FUNCTIONS[area.kind])
-        RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory(teams=[team]))
-        RaciAssignmentFactory(area=area, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory(teams=[team]))
-    for slot in LaunchStakeholder.objects.filter(launch=launch):
-        slot.stakeholder = StakeholderFactory(teams=[team_for(slot.function)])
-        slot.save()
-    executives = team_for(TeamFunction.EXECUTIVE)
-    if not executives.members.exists():
-        StakeholderFactory(teams=[executives], title="VP Product")
-    EvalRunFactory(quality_bar=launch.quality_bars.get(), samples=1000, failures=30)
-    DataAssetFactory(launch=launch, name="Help-centre articles")
-    DataAssetFactory(
-        launch=launch,
-        name="Support tickets",
-        classification=Classification.PERSONAL,
-        access_level=AccessLevel.RESTRICTED,
-        masked_in_logs=True,
-        retention_days=30,
-        audit_interval_days=90,
-        last_audit_at=timezone.localdate(),
-    )
-    for slo in launch.slos.all():
-        slo.dashboard_link = "https://grafana.example.com/d/assistant"
-        slo.save()
-    RollbackPlanFactory(launch=launch)
-    RunbookFactory(launch=launch)
-    FeedbackChannelFactory(launch=launch)
-    # What was set above without the services is recorded as if a service had set it.
-    seal(launch, *launch.stages.all(), *launch.severity_levels.all(), *launch.stakeholder_slots.all())
-    seal(*launch.slos.all())
+    with recorded_together():  # one ledger entry per launch for what is set up here
+        Launch.objects.filter(pk=launch.pk).update(serving_version=SERVING_VERSION)
+        launch.serving_version = SERVING_VERSION
+        # A person confirmed the template's proposed exposures and response times.
+        RolloutStage.objects.filter(launch=launch).update(proposed=[])
+        SeverityLevel.objects.filter(launch=launch).update(proposed=[])
+        for area in launch.areas.all():
+            team = team_for(AREA_FUNCTIONS[area.kind])
+            RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=StakeholderFactory(teams=[team]))
+            RaciAssignmentFactory(area=area, role=Role.RESPONSIBLE, stakeholder=StakeholderFactory(teams=[team]))
+        for slot in LaunchStakeholder.objects.filter(launch=launch):
+            slot.stakeholder = StakeholderFactory(teams=[team_for(slot.function)])
+            slot.save()
+        executives = team_for(TeamFunction.EXECUTIVE)
+        if not executives.members.exists():
+            StakeholderFactory(teams=[executives], title="VP Product")
+        EvalRunFactory(quality_bar=launch.quality_bars.get(), samples=1000, failures=30)
+        DataAssetFactory(launch=launch, name="Help-centre articles")
+        DataAssetFactory(
+            launch=launch,
+            name="Support tickets",
+            classification=Classification.PERSONAL,
+            access_level=AccessLevel.RESTRICTED,
+            masked_in_logs=True,
+            retention_days=30,
+            audit_interval_days=90,
+            last_audit_at=timezone.localdate(),
+        )
+        for slo in launch.slos.all():
+            slo.dashboard_link = "https://grafana.example.com/d/assistant"
+            slo.save()
+        RollbackPlanFactory(launch=launch)
+        RunbookFactory(launch=launch)
+        FeedbackChannelFactory(launch=launch)
+        # What was set above without the services is recorded as if a service had set it.
+        seal(launch, *launch.stages.all(), *launch.severity_levels.all(), *launch.stakeholder_slots.all())
+        seal(*launch.slos.all())
     return launch
 
 

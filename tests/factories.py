@@ -1,6 +1,8 @@
 """factory_boy factories for Preflight's models. Factories build valid rows; tests change what they check."""
 
 import datetime
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 import factory
@@ -33,14 +35,51 @@ from readiness.models import (
 )
 from readiness.recording import record_facts, sealed
 
+# The rows saved directly (or sealed) inside ``recorded_together``; None outside it.
+_pending: ContextVar[dict | None] = ContextVar("rows_recorded_together", default=None)
+
 
 def seal(*rows) -> None:
     """Record ``rows`` in the ledger as a service would have (readiness.recording's sealed facts),
-    so a world built with factories verifies like one built through the services."""
+    so a world built with factories verifies like one built through the services: one entry per
+    launch, as a service that saves many rows records them together. Inside
+    ``recorded_together`` the rows wait for the end of the block."""
+    pending = _pending.get()
+    if pending is not None:
+        for row in rows:
+            pending[type(row), row.pk] = row
+        return
+    by_launch: dict = {}
     for row in rows:
-        spec = sealed(type(row))
+        launch = sealed(type(row)).launch_of(row)
+        by_launch.setdefault(launch.pk if launch is not None else None, (launch, []))[1].append(row)
+    for launch, launch_rows in by_launch.values():
         with transaction.atomic():
-            record_facts(actor=None, launch=spec.launch_of(row), rows=[row])
+            record_facts(actor=None, launch=launch, rows=launch_rows)
+
+
+def pending_seals() -> dict | None:
+    """The rows waiting to be sealed at the end of ``recorded_together`` (None outside it): the
+    tests' stand-in for the services (tests/conftest.py) adds the rows factories save."""
+    return _pending.get()
+
+
+@contextmanager
+def recorded_together():
+    """Inside, rows that factories save or ``seal`` names are recorded once, on the way out, with
+    their values then: a builder that sets up a whole launch appends a few entries, not one per row.
+    Services called inside still record their own rows at once, so call them after the block when
+    they read what the ledger says of rows set up inside it."""
+    if _pending.get() is not None:
+        yield
+        return
+    token = _pending.set({})
+    try:
+        yield
+        pending = _pending.get()
+    finally:
+        _pending.reset(token)
+    seal(*pending.values())
 
 
 class UserFactory(factory.django.DjangoModelFactory):
