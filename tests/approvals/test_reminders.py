@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -90,14 +90,10 @@ def internal_approvals(launch):
 
 
 @pytest.fixture(scope="class")
-def approved_once(request, shared_launch, django_db_blocker) -> list[int]:
+def approved_once(class_savepoint, shared_launch) -> list[int]:
     """The module's launch with its Internal sign-offs approved, once for all the tests of a class
-    (in a savepoint of the module's transaction, rolled back after them); the requests' keys."""
-    assert request.cls is not None, "only for tests in a class: elsewhere the approvals would outlive the test"
-    with django_db_blocker.unblock(), transaction.atomic():
-        requests = approve_signoffs(Launch.objects.get(pk=shared_launch), "Internal")
-        yield [r.pk for r in requests]
-        transaction.set_rollback(True)
+    (see ``class_savepoint``); the requests' keys."""
+    return [r.pk for r in approve_signoffs(Launch.objects.get(pk=shared_launch), "Internal")]
 
 
 @pytest.fixture
