@@ -75,6 +75,19 @@ def module_transaction(request, django_db_setup, django_db_blocker):
         transaction.set_rollback(True)
 
 
+@pytest.fixture(scope="class")
+def class_savepoint(request, module_transaction, django_db_blocker):
+    """A savepoint of the module's transaction (see ``module_transaction``) around the tests of one
+    class, rolled back after its last test: a class-scoped fixture that depends on it writes the
+    state the class's tests start from once, and each test, in a savepoint of its own inside it,
+    reads that state back. Only for tests in a class, in a module without transactional tests."""
+    assert request.cls is not None, "a class savepoint outside a class would outlive the test"
+    assert module_transaction, "a module with transactional tests has no module transaction to nest in"
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def pm(db):
     return UserFactory(username="pam", first_name="Pam", last_name="Manager")

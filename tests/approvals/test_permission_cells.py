@@ -89,7 +89,8 @@ def fresh_world(shared_world, db):
 
 def read_world(shared_world) -> SimpleNamespace:
     launch = Launch.objects.get(pk=shared_world["launch"])
-    people = {role: get_user_model().objects.get(pk=pk) for role, pk in shared_world["people"].items()}
+    users = get_user_model().objects.in_bulk(shared_world["people"].values())
+    people = {role: users[pk] for role, pk in shared_world["people"].items()}
     people["anonymous"] = AnonymousUser()
     people = {role: people[role] for role in ROLES}
     return SimpleNamespace(

@@ -3,7 +3,9 @@ once per occurrence, never on archived launches nor to deactivated people; the d
 everyone's waiting work in a fixed number of reads; beat's tasks run the sweeps at the frozen
 moment; ``manage.py send_reminders`` says what it sent and, run again, that nothing was new.
 
-The launch is built once per module (``shared_launch``); each test runs in a savepoint of its own."""
+The launch is built once per module (``shared_launch``); each test runs in a savepoint of its own.
+The tests that start from its Internal sign-offs approved are grouped in classes that approve them
+once (``approved_once``)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from django.utils import timezone
 
 from approvals import reminders
 from approvals.choices import NotificationEvent, PolicyChangeStatus, WaiverStatus
-from approvals.models import Acknowledgement, PolicyChange, Waiver
+from approvals.models import Acknowledgement, PolicyChange, SignoffRequest, Waiver
 from approvals.reminders import digest
 from approvals.selectors import policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from approvals.services import signoff_decide, signoff_delegate, signoffs_request, stage_advance
@@ -87,87 +89,93 @@ def internal_approvals(launch):
     return requests, decisions
 
 
+@pytest.fixture(scope="class")
+def approved_once(class_savepoint, shared_launch) -> list[int]:
+    """The module's launch with its Internal sign-offs approved, once for all the tests of a class
+    (see ``class_savepoint``); the requests' keys."""
+    return [r.pk for r in approve_signoffs(Launch.objects.get(pk=shared_launch), "Internal")]
+
+
+@pytest.fixture
+def approved(approved_once, launch) -> tuple[list, list]:
+    """What ``internal_approvals`` returns, read back for each test (which runs in a savepoint)."""
+    requests = list(SignoffRequest.objects.filter(pk__in=approved_once).order_by("pk"))
+    return requests, [d for r in requests for d in r.decisions.order_by("pk")]
+
+
 # 1. Stale approvals --------------------------------------------------------------------------------
 
 
-def test_a_change_tells_each_approver_and_the_owner_once_with_what_changed(launch, owner):
-    _requests, decisions = internal_approvals(launch)
-    approvers = {d.decided_by for d in decisions}
-    assert reminders.sweep_stale_approvals(now=timezone.now()) == []  # nothing changed yet
+class TestStaleApprovals:
+    """From the module's launch with its Internal sign-offs approved (``approved``)."""
 
-    change_retention(launch, 60)
-    sent = reminders.sweep_stale_approvals(now=timezone.now())
+    def test_a_change_tells_each_approver_and_the_owner_once_with_what_changed(self, approved, launch, owner):
+        _requests, decisions = approved
+        approvers = {d.decided_by for d in decisions}
+        assert reminders.sweep_stale_approvals(now=timezone.now()) == []  # nothing changed yet
 
-    assert recipients(sent) == approvers | {owner}
-    notice = Notification.objects.filter(event=NotificationEvent.SIGNOFF_STALE, recipient=owner).first()
-    assert notice.payload["changes"] == [
-        {"fact": "data assets › Support tickets › retention days", "change": "changed", "before": 30, "after": 60}
-    ]
-    subject, lines = describe(notice.event, notice.payload)
-    assert "Support assistant" in subject
-    assert "data assets › Support tickets › retention days: 30 → 60" in lines
-    # The owner is told once per decision (each says which sign-off); nobody twice for the same one.
-    assert Notification.objects.filter(event=NotificationEvent.SIGNOFF_STALE, recipient=owner).count() == len(decisions)
-    assert reminders.sweep_stale_approvals(now=timezone.now()) == []
+        change_retention(launch, 60)
+        sent = reminders.sweep_stale_approvals(now=timezone.now())
 
-
-def test_a_further_change_is_news_again(launch, owner):
-    internal_approvals(launch)
-    change_retention(launch, 60)
-    first = reminders.sweep_stale_approvals(now=timezone.now())
-    change_retention(launch, 45)
-    again = reminders.sweep_stale_approvals(now=timezone.now())
-    assert recipients(again) == recipients(first)
-    assert {item.key for item in again}.isdisjoint({item.key for item in first})
-
-
-def test_changing_the_facts_back_makes_nothing_stale(launch):
-    internal_approvals(launch)
-    change_retention(launch, 60)
-    change_retention(launch, 30)
-    assert reminders.sweep_stale_approvals(now=timezone.now()) == []
-
-
-def test_approvals_of_a_stage_already_entered_are_not_chased(launch, owner):
-    internal_approvals(launch)
-    stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
-    change_retention(launch, 60)
-    assert reminders.sweep_stale_approvals(now=timezone.now()) == []
-
-
-def test_an_archived_launch_is_skipped(launch):
-    internal_approvals(launch)
-    change_retention(launch, 60)
-    Launch.objects.filter(pk=launch.pk).update(archived=True)
-    assert reminders.sweep_stale_approvals(now=timezone.now()) == []
-
-
-def test_a_deactivated_approver_is_not_told_but_the_owner_is(launch, owner):
-    _requests, decisions = internal_approvals(launch)
-    gone = decisions[0].decided_by
-    gone.is_active = False
-    gone.save()
-    change_retention(launch, 60)
-    sent = reminders.sweep_stale_approvals(now=timezone.now())
-    assert gone not in recipients(sent)
-    assert owner in recipients(sent)
-
-
-def test_an_expired_approval_is_not_reported_stale(launch):
-    internal_approvals(launch)
-    change_retention(launch, 60)
-    assert reminders.sweep_stale_approvals(now=days_from_now(91)) == []
-
-
-def test_the_stale_sweep_reads_a_fixed_number_of_queries_however_many_launches(launch, owner):
-    """The approvals, the launches' facts (one query per prefetch), the stale ones' snapshots."""
-    internal_approvals(launch)
-    with CaptureQueriesContext(connection) as one:
+        assert recipients(sent) == approvers | {owner}
+        notice = Notification.objects.filter(event=NotificationEvent.SIGNOFF_STALE, recipient=owner).first()
+        assert notice.payload["changes"] == [
+            {"fact": "data assets › Support tickets › retention days", "change": "changed", "before": 30, "after": 60}
+        ]
+        subject, lines = describe(notice.event, notice.payload)
+        assert "Support assistant" in subject
+        assert "data assets › Support tickets › retention days: 30 → 60" in lines
+        # The owner is told once per decision (each says which sign-off); nobody twice for the same one.
+        assert Notification.objects.filter(event=NotificationEvent.SIGNOFF_STALE, recipient=owner).count() == len(
+            decisions
+        )
         assert reminders.sweep_stale_approvals(now=timezone.now()) == []
-    approve_signoffs(ready_launch(owner=UserFactory(), slug="second", name="Second"), "Internal")
-    with CaptureQueriesContext(connection) as two:
+
+    def test_a_further_change_is_news_again(self, approved, launch, owner):
+        change_retention(launch, 60)
+        first = reminders.sweep_stale_approvals(now=timezone.now())
+        change_retention(launch, 45)
+        again = reminders.sweep_stale_approvals(now=timezone.now())
+        assert recipients(again) == recipients(first)
+        assert {item.key for item in again}.isdisjoint({item.key for item in first})
+
+    def test_changing_the_facts_back_makes_nothing_stale(self, approved, launch):
+        change_retention(launch, 60)
+        change_retention(launch, 30)
         assert reminders.sweep_stale_approvals(now=timezone.now()) == []
-    assert len(two) == len(one) <= 22
+
+    def test_approvals_of_a_stage_already_entered_are_not_chased(self, approved, launch, owner):
+        stage_advance(actor=owner, launch=launch, stage=stage(launch, "Internal"))
+        change_retention(launch, 60)
+        assert reminders.sweep_stale_approvals(now=timezone.now()) == []
+
+    def test_an_archived_launch_is_skipped(self, approved, launch):
+        change_retention(launch, 60)
+        Launch.objects.filter(pk=launch.pk).update(archived=True)
+        assert reminders.sweep_stale_approvals(now=timezone.now()) == []
+
+    def test_a_deactivated_approver_is_not_told_but_the_owner_is(self, approved, launch, owner):
+        _requests, decisions = approved
+        gone = decisions[0].decided_by
+        gone.is_active = False
+        gone.save()
+        change_retention(launch, 60)
+        sent = reminders.sweep_stale_approvals(now=timezone.now())
+        assert gone not in recipients(sent)
+        assert owner in recipients(sent)
+
+    def test_an_expired_approval_is_not_reported_stale(self, approved, launch):
+        change_retention(launch, 60)
+        assert reminders.sweep_stale_approvals(now=days_from_now(91)) == []
+
+    def test_the_stale_sweep_reads_a_fixed_number_of_queries_however_many_launches(self, approved, launch, owner):
+        """The approvals, the launches' facts (one query per prefetch), the stale ones' snapshots."""
+        with CaptureQueriesContext(connection) as one:
+            assert reminders.sweep_stale_approvals(now=timezone.now()) == []
+        approve_signoffs(ready_launch(owner=UserFactory(), slug="second", name="Second"), "Internal")
+        with CaptureQueriesContext(connection) as two:
+            assert reminders.sweep_stale_approvals(now=timezone.now()) == []
+        assert len(two) == len(one) <= 22
 
 
 # 2. Overdue and escalation -------------------------------------------------------------------------
@@ -327,27 +335,33 @@ def test_the_executive_must_be_in_an_executive_team(launch, owner):
 # 3. Expiry warnings --------------------------------------------------------------------------------
 
 
-def test_an_approval_is_announced_before_it_expires_once(launch, owner, settings):
-    _requests, decisions = internal_approvals(launch)
-    expires = timezone.localdate() + datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS)
-    early = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=20)))
-    assert not [item for item in early if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
+class TestExpiringApprovals:
+    """From the module's launch with its Internal sign-offs approved (``approved``)."""
 
-    sent = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=10)))
-    expiring = [item for item in sent if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
-    assert recipients(expiring) == {owner} | {d.decided_by for d in decisions}
-    notice = Notification.objects.filter(event=NotificationEvent.SIGNOFF_EXPIRING, recipient=owner).first()
-    assert f"expires on {notice.payload['date']}" in describe(notice.event, notice.payload)[1][0]
-    again = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=9)))
-    assert not [item for item in again if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
+    def test_an_approval_is_announced_before_it_expires_once(self, approved, launch, owner, settings):
+        _requests, decisions = approved
+        expires = timezone.localdate() + datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS)
+        early = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=20)))
+        assert not [item for item in early if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
 
+        sent = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=10)))
+        expiring = [item for item in sent if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
+        assert recipients(expiring) == {owner} | {d.decided_by for d in decisions}
+        notice = Notification.objects.filter(event=NotificationEvent.SIGNOFF_EXPIRING, recipient=owner).first()
+        assert f"expires on {notice.payload['date']}" in describe(notice.event, notice.payload)[1][0]
+        again = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=9)))
+        assert not [item for item in again if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
 
-def test_the_warning_window_comes_from_the_settings(launch, settings):
-    internal_approvals(launch)
-    settings.EXPIRY_WARNING_DAYS = 30
-    expires = timezone.localdate() + datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS)
-    sent = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=20)))
-    assert [item for item in sent if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
+    def test_the_warning_window_comes_from_the_settings(self, approved, launch, settings):
+        settings.EXPIRY_WARNING_DAYS = 30
+        expires = timezone.localdate() + datetime.timedelta(days=settings.SIGNOFF_MAX_AGE_DAYS)
+        sent = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=20)))
+        assert [item for item in sent if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
+
+    def test_nothing_is_announced_on_an_archived_launch(self, approved, launch):
+        Launch.objects.filter(pk=launch.pk).update(archived=True)
+        for days in (70, 80, 170):
+            assert reminders.sweep_expiring(now=days_from_now(days)) == []
 
 
 def test_facts_about_to_lapse_warn_the_owner(launch, owner):
@@ -403,13 +417,6 @@ def test_an_approved_waiver_warns_the_owner_and_its_decider(launch, owner):
     assert describe(notice.event, notice.payload)[1] == [
         f"The waiver of the check Rollback procedure exists expires on {waiver.expires_on.isoformat()}."
     ]
-
-
-def test_nothing_is_announced_on_an_archived_launch(launch):
-    internal_approvals(launch)
-    Launch.objects.filter(pk=launch.pk).update(archived=True)
-    for days in (70, 80, 170):
-        assert reminders.sweep_expiring(now=days_from_now(days)) == []
 
 
 # 4. The daily digest ---------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ class Exporter(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def exporter():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Exporter)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # Polled often: shutdown() waits for the loop's next poll (half a second by default).
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield httpd.server_port
     httpd.shutdown()
     httpd.server_close()
@@ -79,7 +80,7 @@ def _wait_for_sample(base_url: str, deadline: float) -> None:
             last = "no sample yet"
         except OSError as error:
             last = str(error)
-        time.sleep(0.5)
+        time.sleep(0.1)
     pytest.fail(f"Prometheus at {base_url} had no sample of the exporter in time ({last}).")
 
 

@@ -58,7 +58,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # Polled often: shutdown() waits for the loop's next poll (half a second by default).
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
@@ -244,7 +245,7 @@ def test_a_value_too_large_for_the_column_is_reported_not_raised(launch, allowed
 
 
 class _Drip:
-    """An HTTP server that answers 200 and then one byte every 0.3 seconds, never finishing."""
+    """An HTTP server that answers 200 and then one byte every 0.1 seconds, never finishing."""
 
     def __init__(self):
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -259,18 +260,18 @@ class _Drip:
                     for _ in range(200):
                         self.wfile.write(b" ")
                         self.wfile.flush()
-                        time.sleep(0.3)
+                        time.sleep(0.1)
                 except OSError:
                     pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
 
 def test_an_answer_dripped_slowly_is_cut_off_at_the_timeout(allowed):
-    allowed.PROMETHEUS_TIMEOUT_SECONDS = 1
+    allowed.PROMETHEUS_TIMEOUT_SECONDS = 0.5  # each byte comes well within it; the whole answer never does
     drip = _Drip()
     try:
         started = time.monotonic()
@@ -294,7 +295,7 @@ def test_a_refusal_with_an_http_error_still_reports_prometheus_reason(allowed):
             self.wfile.write(body)
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         answer = prometheus.fetch_json(f"http://127.0.0.1:{httpd.server_address[1]}/api/v1/query")
         assert answer == {"status": "error", "error": "bad query"}

@@ -36,13 +36,56 @@ def run(*args):
     return 0, out.getvalue()
 
 
-def test_ready_launch_may_enter_its_next_stage_and_exits_0(launch):
-    approve_signoffs(launch, "Internal")
-    code, out = run("assistant")
-    assert code == 0
-    assert "checking entry to Internal" in out
-    assert "READY: may enter Internal." in out
-    assert "[PASS]  3. RACI defined" in out
+@pytest.fixture(scope="class")
+def approved_once(request, class_savepoint, shared_launch) -> None:
+    """The sign-offs of the class's ``STAGE`` requested and approved, once for its tests (see
+    ``class_savepoint``)."""
+    approve_signoffs(Launch.objects.select_related("owner").get(pk=shared_launch), request.cls.STAGE)
+
+
+@pytest.mark.usefixtures("approved_once")
+class TestInternalApproved:
+    """Internal's sign-offs approved: the launch may enter it."""
+
+    STAGE = "Internal"
+
+    def test_ready_launch_may_enter_its_next_stage_and_exits_0(self, launch):
+        code, out = run("assistant")
+        assert code == 0
+        assert "checking entry to Internal" in out
+        assert "READY: may enter Internal." in out
+        assert "[PASS]  3. RACI defined" in out
+
+    def test_stage_option_finds_the_stage_by_name_or_kind(self, launch):
+        for stage in ("internal", "Internal", "INTERNAL"):
+            code, out = run("assistant", "--stage", stage)
+            assert code == 0
+            assert "READY: may enter Internal." in out
+
+
+@pytest.mark.usefixtures("approved_once")
+class TestBetaApproved:
+    """Beta's own checklist passes; only the order keeps the launch out of it."""
+
+    STAGE = "Beta"
+
+    def test_a_stage_that_is_not_the_next_one_exits_1_naming_the_next_stage(self, launch):
+        code, out = run("assistant", "--stage", "beta")
+        assert code == 1
+        assert "Beta is not the next stage; stages are entered in order and the next one is Internal." in out
+        assert "BLOCKED: may not enter Beta (1 blocking)." in out
+
+    def test_what_if_evaluates_a_later_stage_on_its_checklist_alone(self, launch):
+        code, out = run("assistant", "--stage", "beta", "--what-if")
+        assert code == 0
+        assert "checking entry to Beta as if it were the next stage (--what-if)" in out
+        assert "READY: may enter Beta." in out
+
+        launch.rollback_plan.delete()
+        code, out = run("assistant", "--stage", "beta", "--what-if")
+        assert code == 1
+        assert "No rollback plan is recorded." in out
+        assert "not the next stage" not in out
 
 
 def test_blocked_launch_exits_1_and_names_what_blocks(launch):
@@ -55,22 +98,6 @@ def test_blocked_launch_exits_1_and_names_what_blocks(launch):
     assert "BLOCKED: may not enter Internal (1 blocking)." in out
 
 
-def test_stage_option_finds_the_stage_by_name_or_kind(launch):
-    approve_signoffs(launch, "Internal")
-    for stage in ("internal", "Internal", "INTERNAL"):
-        code, out = run("assistant", "--stage", stage)
-        assert code == 0
-        assert "READY: may enter Internal." in out
-
-
-def test_a_stage_that_is_not_the_next_one_exits_1_naming_the_next_stage(launch):
-    approve_signoffs(launch, "Beta")  # Beta's own checklist passes; only the order keeps it out
-    code, out = run("assistant", "--stage", "beta")
-    assert code == 1
-    assert "Beta is not the next stage; stages are entered in order and the next one is Internal." in out
-    assert "BLOCKED: may not enter Beta (1 blocking)." in out
-
-
 def test_the_current_stage_is_not_the_next_one_either(launch):
     advance_to(launch, "Beta")
     code, out = run("assistant", "--stage", "beta")
@@ -79,20 +106,6 @@ def test_the_current_stage_is_not_the_next_one_either(launch):
         "Beta is not the next stage: it is the current stage (the next one is Full); to go back, roll back instead."
         in out
     )
-
-
-def test_what_if_evaluates_a_later_stage_on_its_checklist_alone(launch):
-    approve_signoffs(launch, "Beta")
-    code, out = run("assistant", "--stage", "beta", "--what-if")
-    assert code == 0
-    assert "checking entry to Beta as if it were the next stage (--what-if)" in out
-    assert "READY: may enter Beta." in out
-
-    launch.rollback_plan.delete()
-    code, out = run("assistant", "--stage", "beta", "--what-if")
-    assert code == 1
-    assert "No rollback plan is recorded." in out
-    assert "not the next stage" not in out
 
 
 def test_the_command_answers_exactly_what_the_stage_gate_would_do(launch):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from operations.models import ActionItem, Incident, PostMortem, RollbackExecution
 from operations.services import incident_report, postmortem_record
 from raci.choices import Role
+from readiness.models import Launch
 from tests.builders import advance_to, ready_launch
 from tests.factories import UserFactory
 from tests.helpers import give_view
@@ -265,33 +266,41 @@ def test_a_viewer_may_not_write_the_postmortem(client, launch, viewer):
 # --- rollbacks ------------------------------------------------------------------------------------
 
 
-def test_the_rollback_form_records_how_long_and_which_incident(client, launch):
-    launch = advance_to(launch, "Beta")
-    incident = report(launch)
-    internal = launch.stages.get(name="Internal")
-    response = as_user(client, launch.owner).post(
-        reverse("web:rollback", args=[launch.slug]),
-        {"stage": internal.pk, "reason": "Core answers broken", "duration_minutes": "12", "incident": incident.pk},
-    )
-    assert response.status_code == 302
-    execution = RollbackExecution.objects.get()
-    assert execution.duration == datetime.timedelta(minutes=12)
-    assert execution.incident == incident
-    history = client.get(reverse("web:history", args=[launch.slug])).content.decode()
-    assert "Rollbacks executed" in history
-    assert "12 min" in history and "Core answers broken" in history
-    assert reverse("web:incident", args=[launch.slug, incident.pk]) in history
+@pytest.fixture(scope="class")
+def in_beta_once(class_savepoint, shared_launch) -> None:
+    """The module's launch moved through the gate into Beta, once for the tests of a class (see
+    ``class_savepoint``)."""
+    advance_to(Launch.objects.select_related("owner").get(pk=shared_launch), "Beta")
 
 
-def test_the_rollback_form_still_works_without_the_new_fields(client, launch):
-    launch = advance_to(launch, "Beta")
-    internal = launch.stages.get(name="Internal")
-    response = as_user(client, launch.owner).post(
-        reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "Error rate doubled"}
-    )
-    assert response.status_code == 302
-    execution = RollbackExecution.objects.get()
-    assert execution.duration is None and execution.incident is None
+@pytest.mark.usefixtures("in_beta_once")
+class TestInBeta:
+    """From the module's launch in Beta (``in_beta_once``)."""
+
+    def test_the_rollback_form_records_how_long_and_which_incident(self, client, launch):
+        incident = report(launch)
+        internal = launch.stages.get(name="Internal")
+        response = as_user(client, launch.owner).post(
+            reverse("web:rollback", args=[launch.slug]),
+            {"stage": internal.pk, "reason": "Core answers broken", "duration_minutes": "12", "incident": incident.pk},
+        )
+        assert response.status_code == 302
+        execution = RollbackExecution.objects.get()
+        assert execution.duration == datetime.timedelta(minutes=12)
+        assert execution.incident == incident
+        history = client.get(reverse("web:history", args=[launch.slug])).content.decode()
+        assert "Rollbacks executed" in history
+        assert "12 min" in history and "Core answers broken" in history
+        assert reverse("web:incident", args=[launch.slug, incident.pk]) in history
+
+    def test_the_rollback_form_still_works_without_the_new_fields(self, client, launch):
+        internal = launch.stages.get(name="Internal")
+        response = as_user(client, launch.owner).post(
+            reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "Error rate doubled"}
+        )
+        assert response.status_code == 302
+        execution = RollbackExecution.objects.get()
+        assert execution.duration is None and execution.incident is None
 
 
 def test_the_incident_page_costs_the_same_queries_however_many_people_and_actions(

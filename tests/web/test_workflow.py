@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from approvals.models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
@@ -64,89 +65,158 @@ def test_only_the_owner_sees_the_request_and_advance_controls(client, launch):
     assert "Request sign-offs" not in page and "Advance to" not in page
 
 
-# --- the inbox and the decision page ----------------------------------------------------------------
+@pytest.fixture(scope="class")
+def requested_once(class_savepoint, shared_launch) -> None:
+    """Internal's sign-offs requested through the page by the owner, once for the tests of a class
+    (see ``class_savepoint``)."""
+    assert request_all(Client(), Launch.objects.select_related("owner").get(pk=shared_launch)).status_code == 302
 
 
-def test_the_inbox_lists_what_waits_for_the_addressee_only(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    addressee = signoff.addressees.get()
-    page = as_user(client, addressee).get(reverse("web:inbox")).content.decode()
-    assert reverse("web:decide", args=[signoff.pk]) in page
-    assert 'class="badge"' in page
-    assert (
-        "Nothing waits for your decision." in as_user(client, launch.owner).get(reverse("web:inbox")).content.decode()
-    )
+@pytest.fixture(scope="class")
+def approved_once(class_savepoint, shared_launch) -> None:
+    """Internal's sign-offs requested and approved, once for the tests of a class."""
+    approve_signoffs(Launch.objects.select_related("owner").get(pk=shared_launch), "Internal")
 
 
-def test_the_addressee_approves_the_facts_shown(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    addressee = signoff.addressees.get()
-    as_user(client, addressee)
-    page = client.get(reverse("web:decide", args=[signoff.pk]))
-    assert "The facts you are deciding on" in page.content.decode()
-    shown = page.context["form"].initial["fingerprint"]
-    response = client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "approve", "fingerprint": shown})
-    assert response.status_code == 302
-    decision = SignoffDecision.objects.get(request=signoff)
-    assert (decision.decided_by, decision.outcome, decision.fingerprint) == (addressee, "approve", shown)
+# --- the inbox, the decision page, withdrawing, delegating: from sign-offs requested ---------------
 
 
-def test_rejecting_needs_a_comment_and_nothing_is_saved_without_one(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    as_user(client, signoff.addressees.get())
-    shown = client.get(reverse("web:decide", args=[signoff.pk])).context["form"].initial["fingerprint"]
-    response = client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "reject", "fingerprint": shown})
-    assert response.status_code == 200
-    assert "A comment is required to reject." in response.content.decode()
-    assert not SignoffDecision.objects.filter(request=signoff).exists()
+@pytest.mark.usefixtures("requested_once")
+class TestFromRequested:
+    """From Internal's sign-offs requested by the owner through the page (``requested_once``)."""
 
+    def test_the_inbox_lists_what_waits_for_the_addressee_only(self, client, launch):
+        signoff = first_request(launch)
+        addressee = signoff.addressees.get()
+        page = as_user(client, addressee).get(reverse("web:inbox")).content.decode()
+        assert reverse("web:decide", args=[signoff.pk]) in page
+        assert 'class="badge"' in page
+        assert (
+            "Nothing waits for your decision."
+            in as_user(client, launch.owner).get(reverse("web:inbox")).content.decode()
+        )
 
-def test_a_decision_on_facts_changed_meanwhile_is_refused_showing_the_change(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    as_user(client, signoff.addressees.get())
-    shown = client.get(reverse("web:decide", args=[signoff.pk])).context["form"].initial["fingerprint"]
-    slo = launch.slos.get(indicator="latency_p95")
-    fact_change(actor=launch.owner, fact=slo, seen_version=fact_version(slo), values={"target": Decimal("4000")})
+    def test_the_addressee_approves_the_facts_shown(self, client, launch):
+        signoff = first_request(launch)
+        addressee = signoff.addressees.get()
+        as_user(client, addressee)
+        page = client.get(reverse("web:decide", args=[signoff.pk]))
+        assert "The facts you are deciding on" in page.content.decode()
+        shown = page.context["form"].initial["fingerprint"]
+        response = client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "approve", "fingerprint": shown})
+        assert response.status_code == 302
+        decision = SignoffDecision.objects.get(request=signoff)
+        assert (decision.decided_by, decision.outcome, decision.fingerprint) == (addressee, "approve", shown)
 
-    response = client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "approve", "fingerprint": shown})
+    def test_rejecting_needs_a_comment_and_nothing_is_saved_without_one(self, client, launch):
+        signoff = first_request(launch)
+        as_user(client, signoff.addressees.get())
+        shown = client.get(reverse("web:decide", args=[signoff.pk])).context["form"].initial["fingerprint"]
+        response = client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "reject", "fingerprint": shown})
+        assert response.status_code == 200
+        assert "A comment is required to reject." in response.content.decode()
+        assert not SignoffDecision.objects.filter(request=signoff).exists()
 
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "Changed while you were reading" in page
-    assert "slos › latency_p95 › target: 3000 → 4000" in page
-    assert not SignoffDecision.objects.filter(request=signoff).exists()
+    def test_a_decision_on_facts_changed_meanwhile_is_refused_showing_the_change(self, client, launch):
+        signoff = first_request(launch)
+        as_user(client, signoff.addressees.get())
+        shown = client.get(reverse("web:decide", args=[signoff.pk])).context["form"].initial["fingerprint"]
+        slo = launch.slos.get(indicator="latency_p95")
+        fact_change(actor=launch.owner, fact=slo, seen_version=fact_version(slo), values={"target": Decimal("4000")})
 
+        response = client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "approve", "fingerprint": shown})
 
-def test_the_requester_and_outsiders_cannot_decide(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    page = as_user(client, launch.owner).get(reverse("web:decide", args=[signoff.pk]))
-    assert "not yours to decide" in page.content.decode()
-    shown = page.context["form"].initial["fingerprint"]
-    assert (
-        client.post(reverse("web:decide", args=[signoff.pk]), {"outcome": "approve", "fingerprint": shown}).status_code
-        == 403
-    )
-    assert as_user(client, UserFactory()).get(reverse("web:decide", args=[signoff.pk])).status_code == 404
-    assert not SignoffDecision.objects.filter(request=signoff).exists()
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "Changed while you were reading" in page
+        assert "slos › latency_p95 › target: 3000 → 4000" in page
+        assert not SignoffDecision.objects.filter(request=signoff).exists()
 
+    def test_the_requester_and_outsiders_cannot_decide(self, client, launch):
+        signoff = first_request(launch)
+        page = as_user(client, launch.owner).get(reverse("web:decide", args=[signoff.pk]))
+        assert "not yours to decide" in page.content.decode()
+        shown = page.context["form"].initial["fingerprint"]
+        assert (
+            client.post(
+                reverse("web:decide", args=[signoff.pk]), {"outcome": "approve", "fingerprint": shown}
+            ).status_code
+            == 403
+        )
+        assert as_user(client, UserFactory()).get(reverse("web:decide", args=[signoff.pk])).status_code == 404
+        assert not SignoffDecision.objects.filter(request=signoff).exists()
 
-def test_a_re_request_shows_what_changed_since_the_last_decision(client, launch):
-    approve_signoffs(launch, "Internal")
-    slo = launch.slos.get(indicator="latency_p95")
-    fact_change(actor=launch.owner, fact=slo, seen_version=fact_version(slo), values={"target": Decimal("3500")})
-    request_all(client, launch)
-    signoff = first_request(launch)
-    page = as_user(client, signoff.addressees.get()).get(reverse("web:decide", args=[signoff.pk])).content.decode()
-    assert "Since the last decision" in page
-    assert "slos › latency_p95 › target: 3000 → 3500" in page
+    def test_the_owner_withdraws_an_open_request_and_nobody_else_can(self, client, launch):
+        signoff = first_request(launch)
+        viewer = give_view(UserFactory(), launch)
+        assert as_user(client, viewer).post(reverse("web:withdraw", args=[signoff.pk])).status_code == 403
+        assert as_user(client, UserFactory()).post(reverse("web:withdraw", args=[signoff.pk])).status_code == 404
+        assert SignoffRequest.objects.get(pk=signoff.pk).status == "pending"
+        response = as_user(client, launch.owner).post(
+            reverse("web:withdraw", args=[signoff.pk]), {"reason": "Too early"}
+        )
+        assert response.status_code == 302
+        assert SignoffRequest.objects.get(pk=signoff.pk).status == "withdrawn"
+
+    def test_an_addressee_delegates_to_a_colleague_of_the_same_function(self, client, launch):
+        signoff = first_request(launch)
+        addressee = signoff.addressees.get()
+        colleague = StakeholderFactory(teams=[team_for(signoff.function)]).user
+        outsider_to_function = StakeholderFactory(
+            teams=[team_for("product" if signoff.function != "product" else "ml")]
+        ).user
+        as_user(client, addressee)
+        url = reverse("web:delegate", args=[signoff.pk])
+        refused = client.post(url, {"delegate": outsider_to_function.pk, "reason": ""}, follow=False)
+        assert "Select a valid choice" in refused.content.decode()
+        assert client.post(url, {"delegate": colleague.pk, "reason": "On leave"}).status_code == 302
+        assert SignoffDelegation.objects.get(request=signoff).delegate == colleague
+        inbox = as_user(client, colleague).get(reverse("web:inbox")).content.decode()
+        assert reverse("web:decide", args=[signoff.pk]) in inbox
 
 
 # --- stage changes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("approved_once")
+class TestFromInternalApproved:
+    """From Internal's sign-offs requested and approved (``approved_once``)."""
+
+    def test_a_re_request_shows_what_changed_since_the_last_decision(self, client, launch):
+        slo = launch.slos.get(indicator="latency_p95")
+        fact_change(actor=launch.owner, fact=slo, seen_version=fact_version(slo), values={"target": Decimal("3500")})
+        request_all(client, launch)
+        signoff = first_request(launch)
+        page = as_user(client, signoff.addressees.get()).get(reverse("web:decide", args=[signoff.pk])).content.decode()
+        assert "Since the last decision" in page
+        assert "slos › latency_p95 › target: 3000 → 3500" in page
+
+    def test_advancing_a_ready_launch_moves_it_and_only_the_owner_may(self, client, launch):
+        viewer = give_view(UserFactory(), launch)
+        assert as_user(client, viewer).post(reverse("web:advance", args=[launch.slug])).status_code == 403
+        assert as_user(client, launch.owner).get(reverse("web:advance", args=[launch.slug])).status_code == 200
+        response = client.post(reverse("web:advance", args=[launch.slug]))
+        assert response.status_code == 302
+        assert Launch.objects.get(pk=launch.pk).current_stage.name == "Internal"
+
+    def test_rolling_back_needs_a_reason_and_the_owner_or_an_accountable(self, client, launch):
+        as_user(client, launch.owner).post(reverse("web:advance", args=[launch.slug]))
+        internal = launch.stages.get(name="Internal")
+        # From Internal there is nothing earlier: the page says so.
+        assert "no earlier stage" in client.get(reverse("web:rollback", args=[launch.slug])).content.decode()
+        Launch.objects.filter(pk=launch.pk).update(current_stage=launch.stages.get(name="Beta"))
+        missing = client.post(reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": ""})
+        assert "This field is required." in missing.content.decode()
+        viewer = give_view(UserFactory(), launch)
+        refused = as_user(client, viewer).post(
+            reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "x"}
+        )
+        assert refused.status_code == 403
+        done = as_user(client, launch.owner).post(
+            reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "Error rate doubled"}
+        )
+        assert done.status_code == 302
+        assert Launch.objects.get(pk=launch.pk).current_stage == internal
 
 
 def test_advancing_a_blocked_launch_shows_why_and_moves_nothing(client, launch):
@@ -157,68 +227,7 @@ def test_advancing_a_blocked_launch_shows_why_and_moves_nothing(client, launch):
     assert Launch.objects.get(pk=launch.pk).current_stage is None
 
 
-def test_advancing_a_ready_launch_moves_it_and_only_the_owner_may(client, launch):
-    approve_signoffs(launch, "Internal")
-    viewer = give_view(UserFactory(), launch)
-    assert as_user(client, viewer).post(reverse("web:advance", args=[launch.slug])).status_code == 403
-    assert as_user(client, launch.owner).get(reverse("web:advance", args=[launch.slug])).status_code == 200
-    response = client.post(reverse("web:advance", args=[launch.slug]))
-    assert response.status_code == 302
-    assert Launch.objects.get(pk=launch.pk).current_stage.name == "Internal"
-
-
-def test_rolling_back_needs_a_reason_and_the_owner_or_an_accountable(client, launch):
-    approve_signoffs(launch, "Internal")
-    as_user(client, launch.owner).post(reverse("web:advance", args=[launch.slug]))
-    internal = launch.stages.get(name="Internal")
-    # From Internal there is nothing earlier: the page says so.
-    assert "no earlier stage" in client.get(reverse("web:rollback", args=[launch.slug])).content.decode()
-    Launch.objects.filter(pk=launch.pk).update(current_stage=launch.stages.get(name="Beta"))
-    missing = client.post(reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": ""})
-    assert "This field is required." in missing.content.decode()
-    viewer = give_view(UserFactory(), launch)
-    refused = as_user(client, viewer).post(
-        reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "x"}
-    )
-    assert refused.status_code == 403
-    done = as_user(client, launch.owner).post(
-        reverse("web:rollback", args=[launch.slug]), {"stage": internal.pk, "reason": "Error rate doubled"}
-    )
-    assert done.status_code == 302
-    assert Launch.objects.get(pk=launch.pk).current_stage == internal
-
-
-# --- withdrawing, delegating, acknowledging ---------------------------------------------------------
-
-
-def test_the_owner_withdraws_an_open_request_and_nobody_else_can(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    viewer = give_view(UserFactory(), launch)
-    assert as_user(client, viewer).post(reverse("web:withdraw", args=[signoff.pk])).status_code == 403
-    assert as_user(client, UserFactory()).post(reverse("web:withdraw", args=[signoff.pk])).status_code == 404
-    assert SignoffRequest.objects.get(pk=signoff.pk).status == "pending"
-    response = as_user(client, launch.owner).post(reverse("web:withdraw", args=[signoff.pk]), {"reason": "Too early"})
-    assert response.status_code == 302
-    assert SignoffRequest.objects.get(pk=signoff.pk).status == "withdrawn"
-
-
-def test_an_addressee_delegates_to_a_colleague_of_the_same_function(client, launch):
-    request_all(client, launch)
-    signoff = first_request(launch)
-    addressee = signoff.addressees.get()
-    colleague = StakeholderFactory(teams=[team_for(signoff.function)]).user
-    outsider_to_function = StakeholderFactory(
-        teams=[team_for("product" if signoff.function != "product" else "ml")]
-    ).user
-    as_user(client, addressee)
-    url = reverse("web:delegate", args=[signoff.pk])
-    refused = client.post(url, {"delegate": outsider_to_function.pk, "reason": ""}, follow=False)
-    assert "Select a valid choice" in refused.content.decode()
-    assert client.post(url, {"delegate": colleague.pk, "reason": "On leave"}).status_code == 302
-    assert SignoffDelegation.objects.get(request=signoff).delegate == colleague
-    inbox = as_user(client, colleague).get(reverse("web:inbox")).content.decode()
-    assert reverse("web:decide", args=[signoff.pk]) in inbox
+# --- acknowledging ---------------------------------------------------------------------------------
 
 
 def test_a_consulted_person_acknowledges_from_their_inbox(client, launch):
