@@ -32,3 +32,12 @@ def page_counter() -> SafeString:
         elif piece:
             parts.append(css_string(piece))
     return mark_safe(" ".join(parts))  # built from the catalogue and escaped for CSS above
+
+
+@register.filter
+def halves(items) -> list[list]:
+    """``items`` in two runs, the first one longer when they are odd in number: the two columns of
+    a list read down the first, then down the second."""
+    items = list(items)
+    middle = (len(items) + 1) // 2
+    return [items[:middle], items[middle:]]
