@@ -16,9 +16,18 @@ from readiness.access import can_view
 from .models import Acknowledgement, SignoffRequest, Waiver
 
 DECIDE_REQUEST = "approvals.decide_signoffrequest"
+# The permission row's codename, for queries that read the grant tables themselves.
+DECIDE_CODENAME = DECIDE_REQUEST.partition(".")[2]
 
 
-__all__ = ["DECIDE_REQUEST", "get_acknowledgement_for", "get_signoff_for", "get_waiver_for", "is_executive"]
+__all__ = [
+    "DECIDE_CODENAME",
+    "DECIDE_REQUEST",
+    "get_acknowledgement_for",
+    "get_signoff_for",
+    "get_waiver_for",
+    "is_executive",
+]
 
 
 def _visible_or_404(queryset, pk, user):

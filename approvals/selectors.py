@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models.lookups import In
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from guardian.shortcuts import get_objects_for_user
 
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
 from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
-from raci.models import ResponsibilityArea, Team
+from raci.models import RaciAssignment, Team
 from readiness.people import person_name
 
-from .access import DECIDE_REQUEST
+from .access import DECIDE_CODENAME
 from .choices import WAIVER_AREAS, DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
 from .models import (
     Acknowledgement,
@@ -26,6 +26,8 @@ from .models import (
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
+    SignoffRequestGroupObjectPermission,
+    SignoffRequestUserObjectPermission,
     SignoffRequirement,
     Waiver,
 )
@@ -281,22 +283,35 @@ def acknowledgement_problems(launch, stage) -> list[str]:
 def requests_awaiting(user):
     """Open requests ``user`` may decide (addressed or delegated to them) and has not yet decided.
 
-    Uses the object permission granted when a request is addressed or delegated, without the
-    superuser shortcut: a superuser's inbox holds only what is addressed to them."""
+    Reads the object permission granted when a request is addressed or delegated, without the
+    superuser shortcut: a superuser's inbox holds only what is addressed to them. The grant tables
+    are read directly (the user's rows and their groups' rows: what guardian's ``has_perm`` accepts)
+    rather than through guardian's ``get_objects_for_user``, whose general query (casts, a subquery
+    of the user's groups) costs more Python to build, and the header of every page builds this."""
     if not user.is_authenticated or not user.is_active:
         return SignoffRequest.objects.none()
-    decided = SignoffDecision.objects.filter(decided_by=user, superseded_at__isnull=True).values("request_id")
-    requests = get_objects_for_user(
-        user, DECIDE_REQUEST, klass=SignoffRequest, accept_global_perms=False, with_superuser=False
+    granted = SignoffRequestUserObjectPermission.objects.filter(user=user, permission__codename=DECIDE_CODENAME)
+    granted_to_group = SignoffRequestGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename=DECIDE_CODENAME
     )
+    decided = SignoffDecision.objects.filter(decided_by=user, superseded_at__isnull=True)
     return (
-        requests.filter(status=RequestStatus.PENDING, launch__archived=False)
-        .exclude(pk__in=decided)
-        .exclude(requested_by=user)
-        .exclude(launch__owner=user)
+        SignoffRequest.objects.filter(
+            Q(pk__in=granted.values("content_object_id")) | Q(pk__in=granted_to_group.values("content_object_id")),
+            ~Q(pk__in=decided.values("request_id")),
+            ~Q(requested_by=user),
+            ~Q(launch__owner=user),
+            status=RequestStatus.PENDING,
+            launch__archived=False,
+        )
         .select_related("launch", "stage", "requested_by")
         .order_by("due_date", "created_at")
     )
+
+
+def _serves(user, function) -> Q:
+    """``user`` is a member of a team of ``function``: a condition on ``Team``."""
+    return Q(function=function, members__user=user)
 
 
 def waivers_awaiting(user):
@@ -305,27 +320,31 @@ def waivers_awaiting(user):
     serve one of the area's functions. Never their own requests. One query, however many launches.
 
     The same rule as ``approvals.services.waivers._may_decide_waiver`` (which the service applies
-    when the decision is made), written as a query so that a list costs one."""
+    when the decision is made), written as a query so that a list costs one. The Accountable rule
+    is one subquery over the user's Accountable assignments, the area's kind matched to the waived
+    item and the functions to the teams of the assignment's person (a user has one stakeholder, so
+    those are the user's teams), rather than two subqueries per kind of area: the header of every
+    page counts these, and building the query cost more than running it."""
     if not user.is_authenticated or not user.is_active:
         return Waiver.objects.none()
-
-    def serves(functions) -> Exists:
-        return Exists(Team.objects.filter(function__in=sorted(functions), members__user=user))
-
-    allowed = Q(serves({TeamFunction.EXECUTIVE}))
+    executive = Team.objects.filter(_serves(user, TeamFunction.EXECUTIVE))
+    of_the_item_s_area = Q()
     for kind, functions in AREA_FUNCTIONS.items():
         items = sorted(key for key, area_kind in WAIVER_AREAS.items() if area_kind == kind)
-        accountable_on = ResponsibilityArea.objects.filter(
-            launch=OuterRef("launch"),
-            kind=kind,
-            assignments__role=Role.ACCOUNTABLE,
-            assignments__stakeholder__user=user,
+        of_the_item_s_area |= Q(
+            In(OuterRef("check_key"), items), area__kind=kind, stakeholder__teams__function__in=sorted(functions)
         )
-        allowed |= Q(check_key__in=items) & Q(Exists(accountable_on)) & Q(serves(functions))
+    accountable = RaciAssignment.objects.filter(
+        of_the_item_s_area, area__launch=OuterRef("launch"), role=Role.ACCOUNTABLE, stakeholder__user=user
+    )
     return (
-        Waiver.objects.filter(allowed, status=WaiverStatus.PENDING, launch__archived=False)
-        .exclude(requested_by=user)
-        .exclude(launch__owner=user)
+        Waiver.objects.filter(
+            Exists(executive) | Exists(accountable),
+            ~Q(requested_by=user),
+            ~Q(launch__owner=user),
+            status=WaiverStatus.PENDING,
+            launch__archived=False,
+        )
         .select_related("launch", "stage", "requested_by")
         .order_by("expires_on", "requested_at", "pk")
     )
@@ -336,19 +355,23 @@ def policy_changes_awaiting(user):
     every one for an executive; a requirement change of a function for that function's lead. Never
     one they asked for, nor one on a launch they own. One query.
 
-    The same rule as ``approvals.services.policy.may_decide_policy_change``, written as a query."""
+    The same rule as ``approvals.services.policy.may_decide_policy_change``, written as a query:
+    one subquery for both cases (a team of the user's that is executive, or of the change's function
+    and led by them)."""
     if not user.is_authenticated or not user.is_active:
         return PolicyChange.objects.none()
-    executive = Exists(Team.objects.filter(function=TeamFunction.EXECUTIVE, members__user=user))
-    leads = Team.objects.filter(function=OuterRef("function"), lead__user=user, members__user=user)
+    deciding_team = Team.objects.filter(
+        _serves(user, TeamFunction.EXECUTIVE)
+        | (_serves(user, OuterRef("function")) & Q(lead__user=user) & ~Q(function=""))
+    )
     return (
         PolicyChange.objects.filter(
-            Q(executive) | (~Q(function="") & Q(Exists(leads))),
+            Exists(deciding_team),
+            ~Q(requested_by=user),
+            ~Q(launch__owner=user),
             status=PolicyChangeStatus.PENDING,
             launch__archived=False,
         )
-        .exclude(requested_by=user)
-        .exclude(launch__owner=user)
         .select_related("launch", "stage", "requested_by")
         .order_by("requested_at", "pk")
     )

@@ -11,27 +11,34 @@ from django.dispatch import receiver
 from raci.models import Team
 from readiness.access import AccessRule, schedule_access_sync
 
+from .access import DECIDE_CODENAME
 from .choices import CLOSED_STATUSES, PolicyChangeStatus
 from .models import PolicyChange, SignoffDelegation, SignoffRequest, SignoffRequestUserObjectPermission
 
 
 def _deciders(requests) -> dict[int, set[int]]:
-    """For each open request, the users who may decide it: addressees and delegates serving its function."""
-    requests = list(requests.exclude(status__in=sorted(CLOSED_STATUSES)).prefetch_related("addressees", "delegations"))
-    candidates = {
-        request.pk: {u.pk for u in request.addressees.all()} | {d.delegate_id for d in request.delegations.all()}
-        for request in requests
-    }
-    everyone = set().union(*candidates.values()) if candidates else set()
+    """For each open request of ``requests``, the users who may decide it: addressees and delegates
+    serving its function (a request nobody may decide has no entry). Every change of a role on the
+    launch asks this, so it reads (request, function, person) rows, addressees and delegates in one
+    query, and the candidates' functions in another; no model instances."""
+    open_requests = requests.exclude(status__in=sorted(CLOSED_STATUSES))
+    addressed = SignoffRequest.addressees.through.objects.filter(signoffrequest__in=open_requests).values_list(
+        "signoffrequest_id", "signoffrequest__function", "user_id"
+    )
+    delegated = SignoffDelegation.objects.filter(request__in=open_requests).values_list(
+        "request_id", "request__function", "delegate_id"
+    )
+    candidates = set(addressed.order_by().union(delegated.order_by()))
     serving: dict[int, set[str]] = {}
     for user_id, function in Team.objects.filter(
-        members__user_id__in=everyone, members__user__is_active=True
+        members__user_id__in={user_id for _, _, user_id in candidates}, members__user__is_active=True
     ).values_list("members__user_id", "function"):
         serving.setdefault(user_id, set()).add(function)
-    return {
-        request.pk: {user_id for user_id in candidates[request.pk] if request.function in serving.get(user_id, set())}
-        for request in requests
-    }
+    deciders: dict[int, set[int]] = {}
+    for request_id, function, user_id in candidates:
+        if function in serving.get(user_id, ()):
+            deciders.setdefault(request_id, set()).add(user_id)
+    return deciders
 
 
 def _leads_asked(launch) -> set[int]:
@@ -55,27 +62,40 @@ class SignoffAccess(AccessRule):
             deciders = _deciders(SignoffRequest.objects.filter(launch=launch))
         return set().union(*deciders.values()) | _leads_asked(launch)
 
-    def launches_of(self, user_id: int) -> set[int]:
-        addressed = SignoffRequest.objects.filter(addressees__pk=user_id).values_list("launch_id", flat=True)
-        delegated = SignoffDelegation.objects.filter(delegate_id=user_id).values_list("request__launch_id", flat=True)
+    def launches_of(self, user_ids: set[int]) -> set[int]:
+        addressed = SignoffRequest.objects.filter(addressees__pk__in=user_ids).values_list("launch_id", flat=True)
+        delegated = SignoffDelegation.objects.filter(delegate_id__in=user_ids).values_list(
+            "request__launch_id", flat=True
+        )
         led = PolicyChange.objects.filter(
             status=PolicyChangeStatus.PENDING,
-            function__in=Team.objects.filter(lead__user_id=user_id).values("function"),
+            function__in=Team.objects.filter(lead__user_id__in=user_ids).values("function"),
         ).values_list("launch_id", flat=True)
-        return set(addressed) | set(delegated) | set(led)
+        return set(addressed.order_by().union(delegated.order_by(), led.order_by()))
 
     def sync(self, launch) -> None:
+        """One query reads the decide grants held on the launch's requests; after most changes they
+        already match. The permission row is looked up only to create a grant (each time: a flush
+        recreates it)."""
         deciders = launch._signoff_deciders = _deciders(SignoffRequest.objects.filter(launch=launch))
-        permission = Permission.objects.get(content_type__app_label="approvals", codename="decide_signoffrequest")
-        grants = SignoffRequestUserObjectPermission.objects.filter(content_object__launch=launch, permission=permission)
-        held = set(grants.values_list("content_object_id", "user_id"))
         entitled = {(request_id, user_id) for request_id, users in deciders.items() for user_id in users}
-        for request_id, user_id in held - entitled:
-            grants.filter(content_object_id=request_id, user_id=user_id).delete()
-        SignoffRequestUserObjectPermission.objects.bulk_create(
-            SignoffRequestUserObjectPermission(content_object_id=request_id, user_id=user_id, permission=permission)
-            for request_id, user_id in sorted(entitled - held)
-        )
+        held = {}
+        for pk, request_id, user_id in SignoffRequestUserObjectPermission.objects.filter(
+            content_object__launch=launch,
+            permission__content_type__app_label="approvals",
+            permission__codename=DECIDE_CODENAME,
+        ).values_list("pk", "content_object_id", "user_id"):
+            held[request_id, user_id] = pk
+        stale = [pk for grant, pk in held.items() if grant not in entitled]
+        if stale:
+            SignoffRequestUserObjectPermission.objects.filter(pk__in=stale).delete()
+        missing = sorted(entitled - held.keys())
+        if missing:
+            permission = Permission.objects.get(content_type__app_label="approvals", codename=DECIDE_CODENAME)
+            SignoffRequestUserObjectPermission.objects.bulk_create(
+                SignoffRequestUserObjectPermission(content_object_id=request_id, user_id=user_id, permission=permission)
+                for request_id, user_id in missing
+            )
 
 
 @receiver(post_save, sender=SignoffRequest, dispatch_uid="signoff_request_saved_syncs_access")

@@ -18,12 +18,14 @@ class RaciAccess(AccessRule):
         slots = LaunchStakeholder.objects.filter(launch=launch, stakeholder__teams__function=F("function")).values_list(
             "stakeholder__user_id", flat=True
         )
-        return set(raci) | set(slots)
+        return set(raci.order_by().union(slots.order_by()))
 
-    def launches_of(self, user_id: int) -> set[int]:
-        raci = RaciAssignment.objects.filter(stakeholder__user_id=user_id).values_list("area__launch_id", flat=True)
-        slots = LaunchStakeholder.objects.filter(stakeholder__user_id=user_id).values_list("launch_id", flat=True)
-        return set(raci) | set(slots)
+    def launches_of(self, user_ids: set[int]) -> set[int]:
+        raci = RaciAssignment.objects.filter(stakeholder__user_id__in=user_ids).values_list(
+            "area__launch_id", flat=True
+        )
+        slots = LaunchStakeholder.objects.filter(stakeholder__user_id__in=user_ids).values_list("launch_id", flat=True)
+        return set(raci.order_by().union(slots.order_by()))
 
 
 @receiver(post_save, sender=RaciAssignment, dispatch_uid="raci_assignment_saved_syncs_access")

@@ -37,8 +37,10 @@ class AccessRule:
         """Ids of the users this rule lets view ``launch``."""
         return set()
 
-    def launches_of(self, user_id: int) -> set[int]:
-        """Ids of the launches on which this rule may grant ``user_id`` something."""
+    def launches_of(self, user_ids: set[int]) -> set[int]:
+        """Ids of the launches on which this rule may grant any of ``user_ids`` something. Asked once
+        for all the users a change concerns (a team's members, say), so answer for the set at once:
+        a query per user would make each change of membership cost a query per member and rule."""
         return set()
 
     def sync(self, launch: Launch) -> None:
@@ -130,17 +132,38 @@ def get_of_launch(queryset: QuerySet, launch: Launch, pk, *, path: str | None = 
 # Keeping the stored grants equal to what the roles entitle ------------------------------------
 
 
-def _sync_grants(launch: Launch, codename: str, entitled: set[int]) -> None:
-    # Looked up each time, not cached in the process: permission rows can be recreated (a flush).
-    permission = Permission.objects.get(content_type__app_label="readiness", codename=codename)
-    grants = LaunchUserObjectPermission.objects.filter(content_object=launch, permission=permission)
-    held = set(grants.values_list("user_id", flat=True))
-    if held - entitled:
-        grants.filter(user_id__in=held - entitled).delete()
-    LaunchUserObjectPermission.objects.bulk_create(
-        LaunchUserObjectPermission(content_object=launch, permission=permission, user_id=user_id)
-        for user_id in sorted(entitled - held)
-    )
+def _sync_grants(launch: Launch, entitled: dict[str, set[int]]) -> None:
+    """Make the stored grants on ``launch`` of each permission (by codename) equal to the users
+    ``entitled`` names for it. One query reads every held grant: after most changes of a role the
+    grants already match and nothing else runs. The permission rows are looked up only to create a
+    grant, and each time, not cached in the process: they can be recreated (a flush)."""
+    held: dict[str, set[int]] = {codename: set() for codename in entitled}
+    stale = []
+    for pk, codename, user_id in LaunchUserObjectPermission.objects.filter(
+        content_object=launch,
+        permission__content_type__app_label="readiness",
+        permission__codename__in=sorted(entitled),
+    ).values_list("pk", "permission__codename", "user_id"):
+        held[codename].add(user_id)
+        if user_id not in entitled[codename]:
+            stale.append(pk)
+    if stale:
+        LaunchUserObjectPermission.objects.filter(pk__in=stale).delete()
+    missing = {
+        codename: sorted(users - held[codename]) for codename, users in entitled.items() if users - held[codename]
+    }
+    if missing:
+        permissions = {
+            permission.codename: permission
+            for permission in Permission.objects.filter(
+                content_type__app_label="readiness", codename__in=sorted(missing)
+            )
+        }
+        LaunchUserObjectPermission.objects.bulk_create(
+            LaunchUserObjectPermission(content_object=launch, permission=permissions[codename], user_id=user_id)
+            for codename, user_ids in missing.items()
+            for user_id in user_ids
+        )
 
 
 def launch_viewers(launch: Launch) -> set[int]:
@@ -158,8 +181,7 @@ def sync_launch_access(launch: Launch) -> None:
         return
     for rule in _rules:
         rule.sync(launch)
-    _sync_grants(launch, "view_launch", launch_viewers(launch))
-    _sync_grants(launch, "change_launch", {launch.owner_id})
+    _sync_grants(launch, {"view_launch": launch_viewers(launch), "change_launch": {launch.owner_id}})
 
 
 _deferred = threading.local()
@@ -213,12 +235,14 @@ def sync_access_of_users(user_ids: Iterable[int]) -> None:
     """Re-derive access on every launch where these users hold, or might gain, something (after a
     change that is not about one launch, such as team membership)."""
     user_ids = set(user_ids)
-    launch_ids = set(
-        LaunchUserObjectPermission.objects.filter(user_id__in=user_ids).values_list("content_object_id", flat=True)
+    if not user_ids:
+        return
+    granted = LaunchUserObjectPermission.objects.filter(user_id__in=user_ids).values_list(
+        "content_object_id", flat=True
     )
-    launch_ids |= set(Launch.objects.filter(owner_id__in=user_ids).values_list("pk", flat=True))
+    owned = Launch.objects.filter(owner_id__in=user_ids).values_list("pk", flat=True)
+    launch_ids = set(granted.order_by().union(owned.order_by()))
     for rule in _rules:
-        for user_id in user_ids:
-            launch_ids |= rule.launches_of(user_id)
+        launch_ids |= rule.launches_of(user_ids)
     for launch_id in sorted(launch_ids):
         schedule_access_sync(launch_id)
