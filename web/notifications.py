@@ -4,6 +4,8 @@ A notice is its recipient's alone: every lookup is by (pk, recipient), so anyone
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +15,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -38,10 +41,19 @@ PAGE_SIZE = 50
 def header_counts(request: HttpRequest) -> dict:
     """Context processor: how many sign-offs, waivers and requests to lower a bar wait for the
     signed-in user's decision, and how many of their notifications are unread (the header's two
-    badges), in one query."""
+    badges). Lazy: counted in one query when a template first shows either, so responses that show
+    no header (the admin's pages, htmx fragments) pay nothing for it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    counts = functools.cache(lambda: _header_counts(user))
+    return {
+        "awaiting_count": SimpleLazyObject(lambda: counts()[0]),
+        "unread_notifications": SimpleLazyObject(lambda: counts()[1]),
+    }
+
+
+def _header_counts(user) -> tuple[int, int]:
     requests = requests_awaiting(user).order_by().values("pk")
     waivers = waivers_awaiting(user).order_by().values("pk")
     changes = policy_changes_awaiting(user).order_by().values("pk")
@@ -53,8 +65,7 @@ def header_counts(request: HttpRequest) -> dict:
             f"SELECT (SELECT COUNT(*) FROM ({awaiting_sql}) awaiting), (SELECT COUNT(*) FROM ({unread_sql}) unread)",
             (*awaiting_params, *unread_params),
         )
-        awaiting_count, unread_count = cursor.fetchone()
-    return {"awaiting_count": awaiting_count, "unread_notifications": unread_count}
+        return cursor.fetchone()
 
 
 def _rows(notifications) -> list[dict]:
