@@ -24,12 +24,15 @@ from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.signals import post_create_historical_record
 
+from readiness.evaluations import evaluate_after_commit
 from readiness.models import Launch
 
 from .events import LedgerEvent
 from .models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
+# What the refresh after a commit itself records (the stage lapsed or holds again): no change of facts.
+_STANDING_EVENTS = frozenset({LedgerEvent.STAGE_LAPSED, LedgerEvent.STAGE_RESTORED})
 # Every append logs the new head here (README: anchoring the head outside the database).
 logger = logging.getLogger("ledger")
 
@@ -176,6 +179,10 @@ def append(
     head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
     head.save(update_fields=["sequence", "entry_hash"])
     transaction.on_commit(lambda: anchor(entry.sequence, entry.entry_hash))
+    if launch is not None and event not in _STANDING_EVENTS:
+        # Not every ledgered change writes history with signals (SLI actuals are bulk-written):
+        # what the launch's pages store of its facts is refreshed after this commit too.
+        evaluate_after_commit(launch.pk)
     return entry
 
 
