@@ -181,3 +181,78 @@ def test_seed_demo_shows_each_stricter_rule_passing_on_one_launch_and_failing_on
     says("contract-summariser", "quality_evidence", "fail", "ran 120 days ago")
     says("hr-helpdesk", "quality_evidence", "fail", "a person reviewed 30 of 300 samples (10 %), less than the 25 %")
     says("code-review-bot", "quality_evidence", "fail", "passes with up to 1 failure in 100")
+
+
+def _cells(page: str, slug: str) -> dict[str, str]:
+    """A launch's portfolio row, cell by cell (keyed by column label), tags stripped."""
+    import re
+
+    from django.urls import reverse
+
+    href = f'href="{reverse("web:launch", args=[slug])}"'
+    (row,) = [row for row in re.findall(r"<tr>(.*?)</tr>", page, re.S) if href in row]
+    cells = re.findall(r'<td data-label="([^"]*)"[^>]*>(.*?)</td>', row, re.S)
+    return {label: " ".join(re.sub(r"<[^>]+>", " ", html).split()) for label, html in cells}
+
+
+def _command(slug: str) -> dict:
+    import json
+
+    out = StringIO()
+    try:
+        call_command("readiness", slug, "--json", stdout=out)
+    except SystemExit:  # 1: may not enter
+        pass
+    return json.loads(out.getvalue())
+
+
+def test_the_portfolio_the_launch_page_and_the_readiness_command_agree_on_every_demo_launch(seeded, client):
+    """Issue 20, point 4: one truth. For every launch of the demo, the verdict for the next stage,
+    whether the stage it is in still holds, and its rejected or changes-requested sign-offs read
+    the same on the portfolio row, on the launch page and from ``manage.py readiness``."""
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.get(username="eve"))  # the executive sees every launch
+    portfolio = client.get(reverse("web:portfolio")).content.decode()
+    standings, objected = set(), 0
+    for launch in Launch.objects.filter(archived=False).order_by("slug"):
+        row = _cells(portfolio, launch.slug)
+        page = client.get(reverse("web:launch", args=[launch.slug])).content.decode()
+        said = _command(launch.slug)
+
+        # The verdict for the next stage.
+        if said["stage"] is None:
+            verdicts = ("final", "Final stage" in row["Readiness"], "No stage left to enter" in page)
+        else:
+            ready = said["may_enter"]
+            verdicts = (
+                ready,
+                ("Ready" if ready else "Blocked") in row["Readiness"],
+                f"verdict-card {'ready' if ready else 'blocked'}" in page,
+            )
+        assert verdicts[1:] == (True, True), (launch.slug, verdicts, row)
+
+        # Whether the stage it is in still holds (None: in planning).
+        standing = said["standing"]
+        health = row["Operations health"]
+        if standing is None:
+            assert health == "not launched" and 'id="stage-health"' not in page, launch.slug
+        elif standing["holds"]:
+            assert health == "holds" and "still holds" in page, (launch.slug, health)
+        else:
+            assert health.startswith(f"no longer holds: {len(standing['failing'])} reason"), (launch.slug, health)
+            assert 'id="stage-health" class="card verdict-card blocked' in page, launch.slug
+        standings.add(None if standing is None else standing["holds"])
+
+        # Rejected and changes-requested sign-offs.
+        reasons = " ".join(next(i for i in said["items"] if i["key"] == "stakeholders_approved")["reasons"])
+        for word, in_command in (("rejected", "rejected by"), ("changes requested", "requested changes")):
+            on_portfolio = f"1 {word}" in row["Sign-offs"]
+            on_page = f'signoff-status">{word.capitalize()}<' in page
+            assert on_portfolio == on_page == (in_command in reasons), (launch.slug, word, row["Sign-offs"])
+            objected += on_portfolio
+        if "none pending" in row["Sign-offs"]:
+            assert "waiting for" not in reasons and "rejected by" not in reasons, launch.slug
+    # The demo shows each kind: in planning, holding, and no longer holding.
+    assert standings == {None, True, False}
+    assert objected == 2  # the code review bot's Beta: legal rejected, data requested changes
