@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -69,12 +70,15 @@ class Narrowed:
         return records
 
     def of_ledger(self, entries):
+        """Entries by the person, of events that happened in the range (an event recorded after
+        it happened counts on the day it happened)."""
         if self.person is not None:
             entries = entries.filter(actor=self.person.get_username())
+        entries = entries.annotate(happened=Coalesce("occurred_at", "created_at"))
         if self.since:
-            entries = entries.filter(created_at__gte=_start_of(self.since))
+            entries = entries.filter(happened__gte=_start_of(self.since))
         if self.until:
-            entries = entries.filter(created_at__lt=_start_of(self.until + datetime.timedelta(days=1)))
+            entries = entries.filter(happened__lt=_start_of(self.until + datetime.timedelta(days=1)))
         return entries
 
 

@@ -256,3 +256,54 @@ def test_the_portfolio_the_launch_page_and_the_readiness_command_agree_on_every_
     # The demo shows each kind: in planning, holding, and no longer holding.
     assert standings == {None, True, False}
     assert objected == 2  # the code review bot's Beta: legal rejected, data requested changes
+
+
+def test_the_demo_s_story_is_dated_when_it_happened_in_the_ledger_and_the_history(seeded, client):
+    """Issue 20, point 8: billing FAQ entered Internal 95 days ago and Beta 90 days ago. The
+    ledger entries say so (``occurred_at``, MACed) while ``created_at`` keeps the time of each
+    append, in sequence order; the history rows are dated then; the history page shows it."""
+    import datetime
+
+    from django.db.models import F
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from ledger.events import LedgerEvent
+    from ledger.models import LedgerEntry
+
+    today = timezone.localdate()
+    launch = Launch.objects.get(slug="billing-faq")
+    advanced = LedgerEntry.objects.filter(launch=launch, event=LedgerEvent.STAGE_ADVANCED).order_by("sequence")
+    happened = [timezone.localdate(entry.occurred_at) for entry in advanced]
+    assert happened[:2] == [today - datetime.timedelta(days=95), today - datetime.timedelta(days=90)]
+    assert all(timezone.localdate(entry.created_at) == today for entry in advanced)  # appended today
+    created = list(LedgerEntry.objects.order_by("sequence").values_list("created_at", flat=True))
+    assert created == sorted(created)  # the time of the append only moves forward
+    # Launches whose story is today's carry no second date.
+    assert not LedgerEntry.objects.filter(launch__slug="sales-email-drafter", occurred_at__isnull=False).exists()
+    entered = launch.history.get(history_change_reason="Advanced from planning to Internal")
+    assert timezone.localdate(entered.history_date) == today - datetime.timedelta(days=95)
+
+    client.force_login(get_user_model().objects.get(username="pam"))
+    day = (today - datetime.timedelta(days=95)).isoformat()
+    page = client.get(reverse("web:history", args=[launch.slug]), {"since": day, "until": day}).content.decode()
+    assert "Advanced from planning to Internal" in page and "(recorded " in page
+    assert "Advanced from Internal to Beta" not in page  # 90 days ago: outside the range
+    assert not LedgerEntry.objects.filter(occurred_at__gt=F("created_at")).exists()
+
+
+def test_a_rewritten_occurred_at_breaks_the_chain(seeded):
+    from django.db import connection
+
+    from ledger.models import LedgerEntry
+    from ledger.verification import verify
+
+    entry = LedgerEntry.objects.filter(occurred_at__isnull=False).order_by("sequence").first()
+    with connection.cursor() as cursor:  # SQLite has no append-only trigger to switch off
+        if connection.vendor != "sqlite":
+            pytest.skip("the append-only trigger refuses the rewrite on PostgreSQL")
+        cursor.execute(
+            "UPDATE approvals_ledgerentry SET occurred_at = created_at WHERE id = %s",
+            [entry.pk],
+        )
+    assert not verify().ok
