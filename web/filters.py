@@ -98,7 +98,7 @@ class PortfolioFilter(django_filters.FilterSet):
         ).distinct()
 
     def by_health(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """By what the last daily recertification found of the stage each launch is in."""
+        """By what the last recertification (after a change, or the daily run) found of the stage each launch is in."""
         return filter_by_health(queryset, value)
 
     def in_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

@@ -143,7 +143,7 @@ def test_a_change_request_shows_as_such_even_when_nothing_else_is_pending(
             actor=requests[0].addressees.first(), signoff=requests[0], outcome="request_changes", comment="Name a DPO."
         )
     cells = portfolio_cells(client, launch)
-    assert "1 changes requested" in cells["Sign-offs"]
+    assert "1 change request" in cells["Sign-offs"]
     assert "pending" not in cells["Sign-offs"]
     page = client.get(reverse("web:launch", args=[launch.slug])).content.decode()
     assert page.count('signoff-status">Changes requested<') == 1

@@ -246,10 +246,13 @@ def test_the_portfolio_the_launch_page_and_the_readiness_command_agree_on_every_
 
         # Rejected and changes-requested sign-offs.
         reasons = " ".join(next(i for i in said["items"] if i["key"] == "stakeholders_approved")["reasons"])
-        for word, in_command in (("rejected", "rejected by"), ("changes requested", "requested changes")):
-            on_portfolio = f"1 {word}" in row["Sign-offs"]
-            on_page = f'signoff-status">{word.capitalize()}<' in page
-            assert on_portfolio == on_page == (in_command in reasons), (launch.slug, word, row["Sign-offs"])
+        for shown, badge, in_command in (
+            ("1 rejected", "Rejected", "rejected by"),
+            ("1 change request", "Changes requested", "requested changes"),
+        ):
+            on_portfolio = shown in row["Sign-offs"]
+            on_page = f'signoff-status">{badge}<' in page
+            assert on_portfolio == on_page == (in_command in reasons), (launch.slug, shown, row["Sign-offs"])
             objected += on_portfolio
         if "none pending" in row["Sign-offs"]:
             assert "waiting for" not in reasons and "rejected by" not in reasons, launch.slug
