@@ -39,6 +39,7 @@ urlpatterns = [
     path("launches/<slug:slug>/history/", history.launch_history, name="history"),
     path("launches/<slug:slug>/edit/", launches.edit_launch, name="edit-launch"),
     path("launches/<slug:slug>/archive/", launches.archive_launch, name="archive-launch"),
+    path("launches/<slug:slug>/confirm-proposals/", launches.confirm_proposals, name="confirm-proposals"),
     path(
         "launches/<slug:slug>/policy-changes/<int:pk>/",
         launches.decide_policy_change,
