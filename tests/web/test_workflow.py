@@ -222,7 +222,11 @@ def test_advancing_a_blocked_launch_shows_why_and_moves_nothing(client, launch):
     response = as_user(client, launch.owner).post(reverse("web:advance", args=[launch.slug]))
     assert response.status_code == 200
     assert "The gate refused:" in response.content.decode()
-    assert "Legal sign-off has not been requested" in response.content.decode()
+    page = response.content.decode()
+    assert "Legal sign-off has not been requested" in page
+    # One heading, not "May not enter …:" on every line; each failing item links to where it is fixed.
+    assert page.count("may not enter Internal yet") == 1 and "May not enter" not in page
+    assert f"{reverse('web:launch', args=[launch.slug])}#item-stakeholders_approved" in page
     assert Launch.objects.get(pk=launch.pk).current_stage is None
 
 
