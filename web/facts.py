@@ -34,6 +34,7 @@ from readiness.services import (
 from readiness.services.facts import kind_of
 
 from .forms import DateInput, add_service_errors
+from .raci import with_functions
 
 
 def _kind_by_name(name: str):
@@ -99,13 +100,8 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
             form.fields[name].queryset = queryset
     if "stakeholder" in form.fields:  # people listed with the functions they serve
         form.fields["stakeholder"].queryset = form.fields["stakeholder"].queryset.prefetch_related("teams")
-        form.fields["stakeholder"].label_from_instance = _with_functions
+        form.fields["stakeholder"].label_from_instance = with_functions
     return form
-
-
-def _with_functions(stakeholder: Stakeholder) -> str:
-    functions = sorted({str(team.get_function_display()) for team in stakeholder.teams.all()})
-    return f"{stakeholder.display_name} ({', '.join(functions)})" if functions else stakeholder.display_name
 
 
 def form_note(launch: Launch, model, fact=None) -> tuple[str, str, str] | None:

@@ -74,6 +74,7 @@ urlpatterns = [
         raci.raci_cell,
         name="raci-cell",
     ),
+    path("launches/<slug:slug>/raci/assign/", raci.raci_staff, name="raci-staff"),
     path("launches/<slug:slug>/areas/left-out/", raci.omission_record, name="omission-record"),
     path("launches/<slug:slug>/areas/left-out/<int:pk>/withdraw/", raci.omission_withdraw, name="omission-withdraw"),
     path("launches/<slug:slug>/incidents/new/", incidents.incident_new, name="incident-new"),
