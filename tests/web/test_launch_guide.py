@@ -204,3 +204,35 @@ def test_the_slot_form_names_its_function_and_people_are_listed_with_theirs(clie
 def test_a_fact_the_owner_may_not_remove_says_who_does(client, planned):
     page = _page(client, planned.owner, planned)
     assert "Not removable by you: A quality bar is removed only by the Accountable" in page
+
+
+# --- assigning a person several roles at once ----------------------------------------------------
+
+
+def test_a_person_is_given_several_roles_on_an_area_in_one_form(client, planned):
+    mia = StakeholderFactory(user=UserFactory(first_name="Mia", last_name="Chen"), teams=[team_for("ml")])
+    area = planned.areas.get(kind=AreaKind.MODEL_QUALITY)
+    RaciAssignment.objects.create(area=area, stakeholder=mia, role=Role.INFORMED)
+    client.force_login(planned.owner)
+    url = reverse("web:raci-staff", args=[planned.slug])
+    page = client.get(url).content.decode()
+    assert "Mia Chen (ML)" in page and 'name="roles" value="A"' in page
+    response = client.post(url, {"area": area.pk, "stakeholder": mia.pk, "roles": ["A", "R"]}, follow=True)
+    assert "Mia Chen is now Accountable, Responsible on Model/prompt quality." in response.content.decode()
+    assert sorted(area.assignments.filter(stakeholder=mia).values_list("role", flat=True)) == ["A", "I", "R"]
+
+
+def test_assigning_a_person_refuses_what_the_rules_refuse_and_anyone_but_the_owner(client, planned):
+    pat = StakeholderFactory(user=UserFactory(first_name="Pat", last_name="Novak"), teams=[team_for("platform")])
+    area = planned.areas.get(kind=AreaKind.MODEL_QUALITY)
+    url = reverse("web:raci-staff", args=[planned.slug])
+    client.force_login(planned.owner)
+    refused = client.post(url, {"area": area.pk, "stakeholder": pat.pk, "roles": ["A"]})
+    assert "not in a ML team" in refused.content.decode() or "cannot be Accountable" in refused.content.decode()
+    assert client.post(url, {"area": area.pk, "stakeholder": pat.pk}).status_code == 200  # no role chosen
+    assert not area.assignments.exists()
+    client.force_login(give_view(UserFactory(), planned))
+    assert client.post(url, {"area": area.pk, "stakeholder": pat.pk, "roles": ["R"]}).status_code == 403
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    assert not area.assignments.filter(stakeholder=pat).exists()
