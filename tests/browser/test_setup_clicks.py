@@ -76,6 +76,10 @@ def test_from_new_launch_to_sign_offs_requested_takes_fewer_than_twenty_clicks(v
     pm.visitor.snap("created")
     pm.click("#proposals button[type=submit]")
     assert "Confirmed the proposed values of 9 facts." in pm.page.content()
+    # The page opens at the facts, and the message that says so is in view there, not off-screen.
+    assert pm.page.evaluate("window.scrollY") > 0
+    shown = pm.page.locator("main > [role=status]").bounding_box()
+    assert shown is not None and 0 <= shown["y"] < 100
 
     pm.click("#facts-dataasset >> text=Add data asset")
     pm.page.fill("#id_name", "Claim forms")
