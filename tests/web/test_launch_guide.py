@@ -62,6 +62,7 @@ def test_a_planned_launch_leads_with_next_steps_then_people_facts_and_sign_offs(
     assert "Assign a Legal stakeholder</a>\n        — <strong>you</strong>" in steps
     assert "Agree the quality bar" in steps and "once Model/prompt quality has an Accountable" in steps
     assert "Request sign-offs for Internal</a>\n        — <strong>you</strong>" in steps
+    assert '<a href="#proposals">Check and confirm the template' in page
     assert "once the 3 failing checklist items pass" in steps
     order = [page.index(marker) for marker in ('id="next-steps"', 'id="raci"', 'id="facts"', 'id="signoffs"')]
     assert order == sorted(order)
