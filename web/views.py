@@ -35,6 +35,7 @@ from readiness.services.launches import new_launch_slug
 
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
+from .launches import launch_guide
 from .operations import slo_actuals_section
 from .raci import raci_grid
 from .standing import Standing
@@ -102,6 +103,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     health = stage_health(facts)
     signoffs = stage_signoffs(facts, readiness.stage, now=now) if readiness.stage else []
     is_owner = request.user.pk == facts.owner_id or request.user.has_perm(CHANGE_LAUNCH, facts)
+    sections = fact_sections(facts, request.user)
     return render(
         request,
         "web/launch.html",
@@ -116,7 +118,10 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "is_owner": is_owner,
             "policy_changes": _pending_policy_changes(facts, request.user),
             "request_form": RequestSignoffsForm(),
-            "fact_sections": fact_sections(facts, request.user),
+            "fact_sections": sections,
+            **launch_guide(
+                request.user, facts, readiness, signoffs, sections, may_change=is_owner and not facts.archived
+            ),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
             "failure_reviews": failure_reviews_of(facts),
             "may_operate": may_respond(request.user, facts),

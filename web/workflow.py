@@ -346,12 +346,12 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
-    refusal = []
+    refusal, refused_by = [], None
     if request.method == "POST" and stage is not None:
         try:
             stage_advance(actor=request.user, launch=launch, stage=stage)
         except GateRefused as refused:
-            refusal = refused.messages
+            refused_by = refused.readiness  # one heading, each reason with where to act on it
         except ValidationError as error:
             refusal = error.messages
         else:
@@ -359,7 +359,9 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
                 request, _("%(launch)s is now in %(stage)s.") % {"launch": launch.name, "stage": stage.name}
             )
             return redirect("web:launch", slug=slug)
-    return render(request, "web/advance.html", {"launch": facts, "stage": stage, "refusal": refusal})
+    return render(
+        request, "web/advance.html", {"launch": facts, "stage": stage, "refusal": refusal, "refused_by": refused_by}
+    )
 
 
 @require_http_methods(["GET", "POST"])
