@@ -12,7 +12,9 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from approvals.snapshot import fact_changes
+from approvals.choices import DecisionOutcome
+from approvals.selectors import approval_age_limit, decision_problem
+from approvals.snapshot import fact_changes, fingerprint, launch_snapshot
 from raci.choices import TeamFunction
 from readiness.checklist import registry
 from readiness.choices import (
@@ -261,21 +263,66 @@ def readable_changes(old: dict, new: dict) -> list[dict]:
     One query, for the names of the people the changes mention."""
     changes = fact_changes(old, new)
     words = _Words(changes)
-    shown = []
-    for change in changes:
-        parts = change["fact"].split(" › ")
-        group = parts[0]
-        named = group in _NAMED_GROUPS and len(parts) > 1
-        subject = _subject(group, parts[1]) if named else ""
-        rest = parts[2:] if named else parts[1:]
-        shown.append(
-            {
-                "group": str(_GROUPS.get(group, group)),
-                "subject": subject,
-                "field": _field(rest),
-                "change": change["change"],
-                "before": words.value(parts, change["before"]),
-                "after": words.value(parts, change["after"]),
+    return [_readable(change, words) for change in changes]
+
+
+def _readable(change: dict, words: _Words) -> dict:
+    parts = change["fact"].split(" › ")
+    group = parts[0]
+    named = group in _NAMED_GROUPS and len(parts) > 1
+    return {
+        "group": str(_GROUPS.get(group, group)),
+        "subject": _subject(group, parts[1]) if named else "",
+        "field": _field(parts[2:] if named else parts[1:]),
+        "change": change["change"],
+        "before": words.value(parts, change["before"]),
+        "after": words.value(parts, change["after"]),
+    }
+
+
+def _change_words(change: dict) -> str:
+    """One readable change in a line: "Quality bar wrong_answers, Maximum failure rate: 5 % → 4 %"."""
+    what = ", ".join(part for part in (f"{change['group']} {change['subject']}".strip(), change["field"]) if part)
+    return f"{what}: {change['before']} → {change['after']}"
+
+
+def plain_reasons(readiness, launch, stage, *, now) -> dict[str, list[str]]:
+    """The blockers' reasons by checklist key, each stale approval's list of changed facts (which
+    the checklist words as snapshot paths, for the record) said as ``readable_changes`` says it.
+    Reads the snapshots the checklist loaded; one query for the people the changes name."""
+    snapshot = launch_snapshot(launch, stage)
+    current = fingerprint(snapshot)
+    stale = [
+        decision
+        for request in launch.signoff_requests.all()
+        if request.stage_id == stage.pk and request.is_open
+        for decision in request.current_decisions()
+        if decision.outcome == DecisionOutcome.APPROVE
+        and decision.fingerprint != current
+        and decision.decided_at + approval_age_limit() >= now
+        and "snapshot" not in decision.get_deferred_fields()
+    ]
+    changes = {decision.pk: fact_changes(decision.snapshot, snapshot) for decision in stale}
+    words = _Words([change for listed in changes.values() for change in listed])
+    plain = {}
+    for decision in stale:
+        recorded = decision_problem(decision, current_fingerprint=current, current_snapshot=snapshot, now=now)
+        shown = [_change_words(_readable(change, words)) for change in changes[decision.pk]]
+        listed = "; ".join(shown[:5])
+        if len(shown) > 5:
+            listed += ngettext("; and %(count)s more", "; and %(count)s more", len(shown) - 5) % {
+                "count": len(shown) - 5
             }
-        )
-    return shown
+        plain[recorded] = _("approval by %(person)s is stale — facts changed since: %(changes)s") % {
+            "person": person_name(decision.on_behalf_of),
+            "changes": listed,
+        }
+    reasons = {}
+    for blocker in readiness.blockers:
+        reasons[blocker.key] = []
+        for reason in blocker.reasons:
+            reason = str(reason)
+            for recorded, said in plain.items():
+                reason = reason.replace(recorded, said)
+            reasons[blocker.key].append(reason)
+    return reasons

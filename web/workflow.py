@@ -42,7 +42,7 @@ from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot
 from notifications.audience import sees_launch
 from operations.models import Incident
 from presentation.facts import fact_sections, runs_awaiting
-from presentation.review import readable_changes, sections_for_function
+from presentation.review import plain_reasons, readable_changes, sections_for_function
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import evaluate, registry
 from readiness.models import Launch
@@ -361,7 +361,9 @@ def _decision_page(
     _remember(request, snapshot)
     user = request.user
     stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
-    readiness = evaluate(facts, stage, ignore_order=True)
+    now = timezone.now()
+    readiness = evaluate(facts, stage, now=now, ignore_order=True)
+    reasons = plain_reasons(readiness, facts, stage, now=now)
     last = _last_decision(signoff, user)
     conversation = list(
         SignoffComment.objects.filter(
@@ -378,7 +380,7 @@ def _decision_page(
             "signoff": signoff,
             "launch": facts,
             "readiness": readiness,
-            "blockers": readiness.blockers,
+            "blockers": [(blocker, reasons[blocker.key]) for blocker in readiness.blockers],
             "sections": sections_for_function(fact_sections(facts, user), signoff.function),
             "stage": stage,
             "last": last,

@@ -223,6 +223,11 @@ def test_what_changed_since_my_last_decision_is_shown_before_and_after(client, l
     assert f"<del>{(before * 100).normalize():f} %</del>" in since
     assert "<ins>2 %</ins>" in since
     assert "max failure rate" not in since and "0.02" not in since and " › " not in since
+    # The verdict says the approval went stale in the same words.
+    verdict = section(client.get(decide_url(signoff)).content.decode(), 'id="verdict"')
+    assert f"approval by {lawyer.get_full_name()} is stale — facts changed since: Quality bar {bar.metric}" in verdict
+    assert f"Maximum failure rate: {(before * 100).normalize():f} % → 2 %" in verdict
+    assert " › " not in verdict and "0.02" not in verdict
 
 
 # --- the conversation ---------------------------------------------------------------------------------
