@@ -112,7 +112,9 @@ def signoff_comment(
     return message
 
 
-def _record(*, signoff, actor, kind, body, in_reply_to=None, decision=None, token="", now) -> SignoffComment:
+def _record(
+    *, signoff, actor, kind, body, in_reply_to=None, decision=None, token="", now, ledgered: bool = True
+) -> SignoffComment:
     message = save_with_history(
         SignoffComment(
             request=signoff,
@@ -127,6 +129,8 @@ def _record(*, signoff, actor, kind, body, in_reply_to=None, decision=None, toke
         actor=actor,
         reason=f"{MessageKind(kind).label} posted",
     )
+    if not ledgered:
+        return message
     chain.append(
         event=LedgerEvent.SIGNOFF_MESSAGE,
         launch=signoff.launch,
@@ -149,7 +153,8 @@ def _record(*, signoff, actor, kind, body, in_reply_to=None, decision=None, toke
 
 def open_with_decision(*, actor, signoff: SignoffRequest, decision: SignoffDecision) -> SignoffComment:
     """A rejection's or change request's comment as the first message of the conversation (called
-    by ``signoff_decide`` inside its transaction; the decision's own notice tells the owner)."""
+    by ``signoff_decide`` inside its transaction). The decision's ledger entry already records the
+    text and its notice tells the owner, so this message adds neither: one entry per decision."""
     return _record(
         signoff=signoff,
         actor=actor,
@@ -157,6 +162,7 @@ def open_with_decision(*, actor, signoff: SignoffRequest, decision: SignoffDecis
         body=decision.comment,
         decision=decision,
         now=decision.decided_at,
+        ledgered=False,
     )
 
 

@@ -137,7 +137,7 @@ def signoff_decide(
     )
     if outcome in OUTCOMES_NEEDING_COMMENT:
         # "Request changes" (or a rejection) opens the conversation with its comment, so the owner
-        # can answer it there (its entry precedes the decision's).
+        # can answer it there.
         open_with_decision(actor=actor, signoff=signoff, decision=decision)
     chain.append(
         event=LedgerEvent.DECIDED,

@@ -123,7 +123,7 @@ def test_a_withdrawn_request_or_an_archived_launch_takes_no_message(launch, sign
         signoff_comment(actor=addressee, signoff=fresh, kind="comment", body="x")
 
 
-def test_a_change_request_opens_the_conversation_and_is_ledgered_before_the_decision(signoff, addressee):
+def test_a_change_request_opens_the_conversation_recorded_by_the_decision_s_own_entry(signoff, addressee):
     decision = signoff_decide(actor=addressee, signoff=signoff, outcome="request_changes", comment="Fix it.")
     opening = SignoffComment.objects.get()
     assert (opening.kind, opening.decision, opening.body, opening.author) == (
@@ -132,8 +132,10 @@ def test_a_change_request_opens_the_conversation_and_is_ledgered_before_the_deci
         "Fix it.",
         addressee,
     )
-    events = list(LedgerEntry.objects.order_by("-sequence").values_list("event", flat=True)[:2])
-    assert events == [LedgerEvent.DECIDED, LedgerEvent.SIGNOFF_MESSAGE]
+    assert opening.history.get().history_user == addressee
+    entry = LedgerEntry.objects.order_by("-sequence").first()
+    assert (entry.event, entry.payload["comment"]) == (LedgerEvent.DECIDED, "Fix it.")
+    assert not LedgerEntry.objects.filter(event=LedgerEvent.SIGNOFF_MESSAGE).exists()
     # An approval opens nothing.
     signoff_decide(actor=addressee, signoff=signoff, outcome="approve")
     assert SignoffComment.objects.count() == 1
