@@ -5,12 +5,14 @@ whom it tells, that it is ledgered, and that a form sent twice records one messa
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import translation
 
 from approvals.models import SignoffComment
 from approvals.services import signoff_comment, signoff_decide, signoff_delegate, signoff_withdraw, signoffs_request
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
 from ledger.verification import verify
+from notifications.events import describe
 from notifications.models import Notification
 from tests.helpers import archive
 
@@ -149,3 +151,16 @@ def test_messages_are_never_edited_nor_deleted(signoff, addressee):
         message.save()
     with pytest.raises(ValidationError):
         message.delete()
+
+
+def test_the_notices_read_in_the_recipient_s_language(signoff, owner, addressee):
+    signoff_comment(actor=addressee, signoff=signoff, kind="question", body="Which tickets?")
+    notice = Notification.objects.get(event="signoff_question")
+    with translation.override("ko"):
+        subject, lines = describe(notice.event, notice.payload)
+    assert "질문했습니다" in lines[0] and "법무" in lines[0] and lines[-1] == "Which tickets?"
+    with translation.override("en"):
+        subject, lines = describe(notice.event, notice.payload)
+    assert lines[0] == (
+        f"{addressee.get_full_name()} asks you a question on the Legal sign-off for {signoff.stage.name}:"
+    )
