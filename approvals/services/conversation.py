@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ledger import chain
 from ledger.events import LedgerEvent
 from notifications.services import notify
-from readiness.access import refuse_if_archived, require_view
+from readiness.access import CHANGE_LAUNCH, refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.people import person_name
 from readiness.validators import clean_text
@@ -39,7 +39,7 @@ def owner_side(user, signoff: SignoffRequest) -> bool:
     """``user`` answers for the launch in this conversation: its owner, who raised the request,
     or someone who may change the launch."""
     launch = signoff.launch
-    return user.pk in (launch.owner_id, signoff.requested_by_id) or user.has_perm("readiness.change_launch", launch)
+    return user.pk in (launch.owner_id, signoff.requested_by_id) or user.has_perm(CHANGE_LAUNCH, launch)
 
 
 def approver_side(user, signoff: SignoffRequest) -> bool:
