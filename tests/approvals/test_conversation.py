@@ -7,14 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import translation
 
-from approvals.models import SignoffComment
+from approvals.models import SignoffComment, SignoffRequest
 from approvals.services import signoff_comment, signoff_decide, signoff_delegate, signoff_withdraw, signoffs_request
 from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
 from ledger.verification import verify
 from notifications.events import describe
 from notifications.models import Notification
-from tests.helpers import archive
+from tests.helpers import admin_url, archive
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +164,10 @@ def test_the_notices_read_in_the_recipient_s_language(signoff, owner, addressee)
     assert lines[0] == (
         f"{addressee.get_full_name()} asks you a question on the Legal sign-off for {signoff.stage.name}:"
     )
+
+
+def test_the_admin_shows_the_conversation_on_the_request_read_only(admin_client, signoff, addressee):
+    signoff_comment(actor=addressee, signoff=signoff, kind="question", body="Which <tickets>?")
+    page = admin_client.get(admin_url(SignoffRequest, "change", signoff.pk)).content.decode()
+    assert "Which &lt;tickets&gt;?" in page
+    assert 'name="comments-0-body"' not in page  # shown, not editable
