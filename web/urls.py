@@ -91,6 +91,7 @@ urlpatterns = [
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/delegate/", workflow.delegate, name="delegate"),
+    path("signoffs/<int:pk>/conversation/", workflow.converse, name="converse"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),
     path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
     path("launches/<slug:slug>/sli/record/", operations.record_day, name="sli-record"),

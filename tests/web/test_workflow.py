@@ -188,7 +188,11 @@ class TestFromInternalApproved:
         signoff = first_request(launch)
         page = as_user(client, signoff.addressees.get()).get(reverse("web:decide", args=[signoff.pk])).content.decode()
         assert "Since the last decision" in page
-        assert "slos › latency_p95 › target: 3000 → 3500" in page
+        # In plain words, as a before/after pair: no snapshot path, the unit shown.
+        since = page.split('id="since-last"', 1)[1].split("</section>", 1)[0]
+        assert "Latency p95 (ms)" in since and "Target" in since
+        assert "<del>3000 ms</del>" in since and "<ins>3500 ms</ins>" in since
+        assert "slos ›" not in page and "latency_p95" not in since
 
     def test_advancing_a_ready_launch_moves_it_and_only_the_owner_may(self, client, launch):
         viewer = give_view(UserFactory(), launch)
