@@ -280,6 +280,11 @@ def _readable(change: dict, words: _Words) -> dict:
     }
 
 
+def readable_change_lines(old: dict, new: dict) -> list[str]:
+    """What changed between two snapshots, a plain line per fact (see ``readable_changes``)."""
+    return [_change_words(change) for change in readable_changes(old, new)]
+
+
 def _change_words(change: dict) -> str:
     """One readable change in a line: "Quality bar wrong_answers, Maximum failure rate: 5 % → 4 %"."""
     what = ", ".join(part for part in (f"{change['group']} {change['subject']}".strip(), change["field"]) if part)

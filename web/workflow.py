@@ -38,11 +38,11 @@ from approvals.services import (
 from approvals.services.conversation import owner_side
 from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
-from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot
+from approvals.snapshot import fingerprint, launch_snapshot
 from notifications.audience import sees_launch
 from operations.models import Incident
 from presentation.facts import fact_sections, runs_awaiting
-from presentation.review import plain_reasons, readable_changes, sections_for_function
+from presentation.review import plain_reasons, readable_change_lines, readable_changes, sections_for_function
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import evaluate, registry
 from readiness.models import Launch
@@ -270,7 +270,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             shown = request.session.get(SHOWN_SNAPSHOTS, {}).get(form.cleaned_data["fingerprint"])
             if shown is not None and form.cleaned_data["fingerprint"] != fingerprint(snapshot):
                 # A fresh form on the current facts: the decision is taken again, knowingly.
-                changed_meanwhile = diff_snapshots(shown, snapshot) or [_("reload to see them")]
+                changed_meanwhile = readable_change_lines(shown, snapshot) or [_("reload to see them")]
                 form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
             else:
                 add_service_errors(form, error)

@@ -42,7 +42,8 @@ def test_an_approver_whose_page_went_stale_is_refused_and_sees_the_change(visit,
     legal.page.wait_for_load_state()
     content = legal.page.content()
     assert "Changed while you were reading" in content
-    assert "slos › latency_p95 › target: 3000 → 4000" in content
+    assert "SLO Latency p95 (ms), Target: 3000 ms → 4000 ms" in content
+    assert "slos › latency_p95" not in content
     legal.snap("refused-stale")
     assert not SignoffDecision.objects.exists()
 

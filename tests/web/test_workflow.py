@@ -128,7 +128,8 @@ class TestFromRequested:
         assert response.status_code == 200
         page = response.content.decode()
         assert "Changed while you were reading" in page
-        assert "slos › latency_p95 › target: 3000 → 4000" in page
+        assert "slos › latency_p95" not in page
+        assert "SLO Latency p95 (ms), Target: 3000 ms → 4000 ms" in page
         assert not SignoffDecision.objects.filter(request=signoff).exists()
 
     def test_the_requester_and_outsiders_cannot_decide(self, client, launch):
