@@ -32,7 +32,7 @@ from readiness.models import FeedbackChannel, FrozenWithArchivedLaunch, Launch, 
 
 # Severities whose incidents block advancing while open and need a post-mortem once resolved.
 MAJOR_SEVERITIES = (Severity.P0, Severity.P1)
-# A resolved major incident has this many days to get its post-mortem before "Incidents reviewed" fails.
+# A resolved major incident has this many days to get its post-mortem before "Incident post-mortems" fails.
 POSTMORTEM_DUE_DAYS = 7
 
 # Each step of an incident, in the order it must happen, with its label.

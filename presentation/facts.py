@@ -232,7 +232,7 @@ def _waiting_for(run, launch: Launch, areas) -> str:
 
 
 def _reaches(level, areas) -> list[tuple[str, str]]:
-    """Whom a severity level pages, area by area, through the RACI (as "Incident owner is clear" reads it)."""
+    """Whom a severity level pages, area by area, through the RACI (as "Incident owners" reads it)."""
     return [
         (area, ", ".join(person.display_name for person in people) or _("nobody"))
         for area, people in people_to_notify(level, areas).items()

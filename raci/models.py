@@ -232,7 +232,7 @@ class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
 
 class AreaOmission(FrozenWithArchivedLaunch, models.Model):
     """Why a launch does without one of the five standard responsibility areas. Without one, a
-    missing standard area fails "RACI defined"; with one, the checklist quotes it and who wrote it.
+    missing standard area fails "Responsibilities (RACI)"; with one, the checklist quotes it and who wrote it.
     Recorded and withdrawn only through the services, which append both to the ledger."""
 
     launch = models.ForeignKey(

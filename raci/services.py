@@ -164,12 +164,12 @@ def launch_stakeholder_fill(
     )
 
 
-# Standard areas a launch does without, and why: read by "RACI defined", so ledgered.
+# Standard areas a launch does without, and why: read by "Responsibilities (RACI)", so ledgered.
 
 
 @transaction.atomic
 def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> AreaOmission:
-    """Record why ``launch`` does without the standard area ``kind``; "RACI defined" then accepts
+    """Record why ``launch`` does without the standard area ``kind``; "Responsibilities (RACI)" then accepts
     the missing area and quotes the reason. The owner only, on a launch that lacks that area."""
     reason = clean_text(reason, field="reason", required=_("Say why this launch does without the area."))
     launch = lock_launch(launch)
@@ -196,7 +196,7 @@ def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> Ar
 @transaction.atomic
 def area_omission_withdraw(*, actor, omission: AreaOmission, seen_version: int, reason: str) -> None:
     """Take back a recorded omission, as of the version the caller saw and saying why: the missing
-    standard area fails "RACI defined" again until it is added or another reason is recorded. The
+    standard area fails "Responsibilities (RACI)" again until it is added or another reason is recorded. The
     owner only."""
     why = clean_text(reason, field="reason", required=_("Say why the launch no longer does without the area."))
     launch = lock_launch(omission.launch)

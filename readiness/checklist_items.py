@@ -74,7 +74,7 @@ def _access_problem(asset) -> str | None:
 @register(
     "data_classified",
     number=5,
-    title=gettext_lazy("Data classified"),
+    title=gettext_lazy("Data classification"),
     prefetch=["data_assets"],
 )
 def data_classified(ctx: Context) -> Outcome:
@@ -129,7 +129,7 @@ def _control_problems(asset, ctx: Context) -> list[str]:
 @register(
     "pii_policy",
     number=6,
-    title=gettext_lazy("PII policy exists"),
+    title=gettext_lazy("PII policy"),
     prefetch=["data_assets"],
 )
 def pii_policy(ctx: Context) -> Outcome:
@@ -154,7 +154,7 @@ def pii_policy(ctx: Context) -> Outcome:
 @register(
     "monitoring_dashboard",
     number=8,
-    title=gettext_lazy("Monitoring dashboard exists"),
+    title=gettext_lazy("Monitoring dashboard"),
     prefetch=[slos_with_agreements],
 )
 def monitoring_dashboard(ctx: Context) -> Outcome:
@@ -174,7 +174,7 @@ def monitoring_dashboard(ctx: Context) -> Outcome:
     )
 
 
-@register("rollback_plan", number=9, title=gettext_lazy("Rollback procedure exists"), select=["rollback_plan"])
+@register("rollback_plan", number=9, title=gettext_lazy("Rollback procedure"), select=["rollback_plan"])
 def rollback_plan(ctx: Context) -> Outcome:
     try:
         plan = ctx.launch.rollback_plan
@@ -200,7 +200,7 @@ def rollback_plan(ctx: Context) -> Outcome:
     return Outcome.passed(_("Rollback rehearsed %(age)s days ago (manual).") % {"age": age})
 
 
-@register("incident_runbook", number=10, title=gettext_lazy("Incident runbook exists"), select=["runbook"])
+@register("incident_runbook", number=10, title=gettext_lazy("Incident runbook"), select=["runbook"])
 def incident_runbook(ctx: Context) -> Outcome:
     try:
         runbook = ctx.launch.runbook
@@ -224,7 +224,7 @@ def incident_runbook(ctx: Context) -> Outcome:
     return Outcome.passed(_("Runbook reviewed on %(date)s.") % {"date": runbook.last_reviewed_at.isoformat()})
 
 
-@register("feedback_loop", number=11, title=gettext_lazy("Feedback loop exists"), prefetch=["feedback_channels"])
+@register("feedback_loop", number=11, title=gettext_lazy("Feedback loop"), prefetch=["feedback_channels"])
 def feedback_loop(ctx: Context) -> Outcome:
     channels = list(ctx.launch.feedback_channels.all())
     if not channels:
@@ -332,7 +332,7 @@ def _tolerance(bar, run) -> str:
 @register(
     "quality_evidence",
     number=12,
-    title=gettext_lazy("Quality bars proven by evidence"),
+    title=gettext_lazy("Quality evidence"),
     prefetch=[quality_bars_with_agreements, _eval_runs_with_owners],
 )
 def quality_evidence(ctx: Context) -> Outcome:

@@ -37,7 +37,7 @@ from .waivers import launch_waivers
 @dataclass
 class GridRow:
     """One area of the grid: its cells in the order of the grid's people, and what breaks
-    "RACI defined" in it."""
+    "Responsibilities (RACI)" in it."""
 
     area: ResponsibilityArea
     cells: list[GridCell]
@@ -261,6 +261,8 @@ def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Withdrawn: the missing area fails “RACI defined” again until it is added."))
+            messages.success(
+                request, _("Withdrawn: the missing area fails “Responsibilities (RACI)” again until it is added.")
+            )
             return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
     return render(request, "web/omission_withdraw.html", {"launch": launch, "omission": omission, "form": form})

@@ -202,7 +202,7 @@ def test_failure_rate_agreed_passes_when_every_bar_is_agreed_by_the_accountable_
     assert result.reasons == ("2 quality bars agreed by the Accountable of the owning area.",)
 
 
-# --- 3. RACI defined ------------------------------------------------------------------------------
+# --- 3. Responsibilities (RACI) ------------------------------------------------------------------------------
 
 
 def test_raci_defined_fails_when_no_area_is_defined(launch):
@@ -537,7 +537,7 @@ def test_the_order_skips_an_undefined_level(launch):
     )
 
 
-# --- 7. SLOs defined ------------------------------------------------------------------------------
+# --- 7. SLO targets and alerts ------------------------------------------------------------------------------
 
 PROPOSED = "is proposed by the template, not yet confirmed."
 SLOS_PASS = (

@@ -328,7 +328,7 @@ def test_pii_policy_passes_when_every_personal_asset_is_masked_retained_and_audi
     assert result.reasons == ("1 PII asset, all masked in logs, retained and audited.",)
 
 
-# --- 7. SLOs defined: agreed by the Accountable of the owning area, so tested with the RACI items
+# --- 7. SLO targets and alerts: agreed by the Accountable of the owning area, so tested with the RACI items
 # in tests/raci/test_checks.py.
 
 

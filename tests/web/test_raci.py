@@ -107,7 +107,7 @@ def test_rule_violations_mark_the_row_and_the_cell_of_the_person_they_are_about(
 def test_blockers_link_to_where_they_are_fixed(owner, launch):
     page = owner.get(url("launch", launch)).content.decode()
     # Nobody has requested sign-offs: item 1 blocks, and links to the sign-offs section.
-    assert '<a href="#signoffs-heading">1. Stakeholders have approved</a>' in page
+    assert '<a href="#signoffs-heading">1. Stakeholder approvals</a>' in page
     assert 'id="facts-qualitybar"' in page and 'id="facts-severitylevel"' in page
 
 
