@@ -227,8 +227,8 @@ def _waiting_for(run, launch: Launch, areas) -> str:
     ]
     labels = {"functions": function_labels(functions), "names": ", ".join(names)}
     if names:
-        return _("waiting for acceptance by %(names)s (or another member of a %(functions)s team)") % labels
-    return _("waiting for acceptance by a member of a %(functions)s team") % labels
+        return _("waiting for acceptance by %(names)s (or another %(functions)s team member)") % labels
+    return _("waiting for acceptance by any %(functions)s team member") % labels
 
 
 def _reaches(level, areas) -> list[tuple[str, str]]:

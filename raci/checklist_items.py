@@ -43,7 +43,7 @@ def _not_serving(what: str, agreed_by, accountables, concern: str, fallback_kind
     person = next(s for s in accountables if s.user_id == agreed_by.pk)
     if not functions or serves_any(person, functions):
         return None
-    return _("%(what)s was agreed by %(person)s, who is not in a %(functions)s team.") % {
+    return _("%(what)s was agreed by %(person)s, who is not in any %(functions)s team.") % {
         "what": what,
         "person": person.display_name,
         "functions": function_labels(functions),
@@ -154,7 +154,7 @@ def area_problems(area: ResponsibilityArea) -> list[tuple[str, Stakeholder | Non
     functions = AREA_FUNCTIONS.get(area.kind)
     problems.extend(
         (
-            _("Area '%(area)s': Accountable %(person)s is not in a %(functions)s team.")
+            _("Area '%(area)s': Accountable %(person)s is not in any %(functions)s team.")
             % {"area": area.name, "person": person.display_name, "functions": function_labels(functions)},
             person,
         )

@@ -181,7 +181,7 @@ class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
             raise ValidationError(
                 {
                     "stakeholder": _(
-                        "%(person)s is not in a %(function)s team, so they cannot fill this slot. "
+                        "%(person)s is not in any %(function)s team, so they cannot fill this slot. "
                         "Team administrators manage who serves a function."
                     )
                     % {"person": self.stakeholder.display_name, "function": self.get_function_display()}
@@ -315,7 +315,7 @@ class RaciAssignment(FrozenWithArchivedLaunch, models.Model):
             raise ValidationError(
                 {
                     "stakeholder": _(
-                        "%(person)s is not in a %(functions)s team, so they cannot be "
+                        "%(person)s is not in any %(functions)s team, so they cannot be "
                         "Accountable for '%(area)s', whose decisions need that function."
                     )
                     % {"person": self.stakeholder.display_name, "functions": labels, "area": self.area.name}

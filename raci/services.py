@@ -376,7 +376,7 @@ def _accountable_for(
     functions = concern_functions(concern, fallback_kind)
     if functions and not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
-            _("You are not in a %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")
+            _("You are not in any %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")
             % {"functions": function_labels(functions), "what": what, "area": area.name}
         )
     return area
@@ -494,7 +494,7 @@ def eval_run_accept(*, actor, run: EvalRun, seen_version: int) -> EvalRun:
     functions = bar_functions(bar.metric)
     if not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
-            _("You are not in a %(functions)s team, so you cannot accept evidence for quality bar '%(metric)s'.")
+            _("You are not in any %(functions)s team, so you cannot accept evidence for quality bar '%(metric)s'.")
             % {"functions": function_labels(functions), "metric": bar.metric}
         )
     run.accepted_by, run.accepted_at = actor, timezone.now()

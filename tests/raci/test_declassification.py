@@ -197,6 +197,6 @@ def test_moving_privacy_to_an_area_of_the_owner_s_choosing_does_not_choose_who_d
         values={"name": "Privacy desk", "kind": AreaKind.CUSTOM, "concerns": ["privacy"]},
     )
     raci_assign(area=custom, stakeholder=friend, role=Role.ACCOUNTABLE, actor=launch.owner)
-    with pytest.raises(PermissionDenied, match="not in a Compliance or Legal or Security team"):
+    with pytest.raises(PermissionDenied, match="not in any Compliance or Legal or Security team"):
         declassify(launch, friend.user)
     assert asset(launch).classification == Classification.PERSONAL
