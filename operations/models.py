@@ -437,7 +437,9 @@ def sli_value_problem(indicator: str, value: Decimal | None) -> str | None:
     except ValidationError as error:
         return " ".join(error.messages)
     if indicator in PERCENT_INDICATORS and value > HUNDRED:
-        return str(_("%(indicator)s is a percentage: 0 to 100.")) % {"indicator": SloIndicator(indicator).label}
+        return str(_("%(indicator)s: enter a percentage between 0 %% and 100 %%.")) % {
+            "indicator": SloIndicator(indicator).label
+        }
     return None
 
 

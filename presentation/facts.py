@@ -20,8 +20,9 @@ from raci.selectors import bar_functions, function_labels, owning_area, serves_a
 from readiness.access import visible_launches
 from readiness.checklist import Context
 from readiness.checklist_items import percent
-from readiness.choices import SENSITIVITY
-from readiness.models import EvalRun, Launch
+from readiness.choices import PERCENT_INDICATORS, SENSITIVITY
+from readiness.formfields import PERCENT_FIELDS
+from readiness.models import SLO, EvalRun, Launch
 from readiness.services import fact_versions
 from readiness.services.facts import kind_of
 
@@ -249,9 +250,25 @@ def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         proposed = name in (getattr(fact, "proposed", None) or [])
-        shown = shown_value(value)
+        shown = shown_percent(fact, name, value) or shown_value(value)
         values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
     return values
+
+
+def shown_percent(fact: models.Model, name: str, value) -> str | None:
+    """A share as it is typed: in percent ("5 %", "99.5 %"), whether stored as a fraction (a quality
+    bar's rates) or as percent (a stage's exposure, a rate SLO's target and alert); None for others."""
+    spec = PERCENT_FIELDS.get((fact._meta.label, name))
+    if spec is not None:
+        return percent_text(value * 100 if spec.get("fraction") else value)
+    if isinstance(fact, SLO) and name in ("target", "alert_threshold") and fact.indicator in PERCENT_INDICATORS:
+        return percent_text(value)
+    return None
+
+
+def percent_text(number) -> str:
+    """``number`` percent in the reader's language, without trailing zeros: "5 %", "99.5 %"."""
+    return f"{formats.localize(Decimal(number).normalize())} %"
 
 
 def shown_value(value) -> str:

@@ -28,7 +28,11 @@ def slos_with_agreements() -> Prefetch:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + " %"
+    """A fraction in percent: 0.05 is "5 %", a computed 0.040172 "4.02 %"; a rate typed with three
+    decimals (0.00125, "0.125 %") keeps them, as a bar's maximum must not read rounded."""
+    shown = value * 100
+    places = 3 if abs(round(shown, 3) - shown) < 1e-9 else 2
+    return f"{shown:.{places}f}".rstrip("0").rstrip(".") + " %"
 
 
 # Who may reach an asset of each sensitive class: personal and confidential data are need-to-know

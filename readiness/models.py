@@ -247,7 +247,12 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
             return
         if self.exposure_percent == HUNDRED and self.kind != StageKind.FULL:
             raise ValidationError(
-                {"kind": _("A stage exposing every user (100 %) is a Full stage, gated and signed off as one.")}
+                # Keyed to the exposure: a changed stage keeps its kind, so the exposure is what to fix.
+                {
+                    "exposure_percent": _(
+                        "A stage exposing every user (100 %) is a Full stage, gated and signed off as one."
+                    )
+                }
             )
         limits = {
             StageKind.INTERNAL: settings.INTERNAL_MAX_EXPOSURE_PERCENT,
@@ -396,7 +401,7 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.metric} ≤ {self.max_failure_rate * 100:.2f}%"
+        return f"{self.metric} ≤ {(self.max_failure_rate * 100).normalize():f} %"
 
     def clean(self) -> None:
         errors = {}
@@ -706,7 +711,7 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
             for field in ("target", "alert_threshold"):
                 value = getattr(self, field)
                 if value is not None and value > HUNDRED:
-                    errors[field] = _("%(indicator)s is a percentage: at most 100.") % {
+                    errors[field] = _("%(indicator)s: enter a percentage between 0 %% and 100 %%.") % {
                         "indicator": self.get_indicator_display()
                     }
         if self.target is not None and self.alert_threshold is not None and self.indicator not in COST_INDICATORS:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import eval_run_accept, quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
+from readiness.formfields import MetricKeyField, percent_formfield
 from readiness.models import SLO, EvalRun, Launch, QualityBar
 from readiness.services import (
     EditConflict,
@@ -59,6 +60,17 @@ class SeenVersion(forms.Form):
 
 
 def _formfield(field: models.Field, **kwargs):
+    percent = percent_formfield(field)
+    if percent is not None:
+        return percent
+    if field.model is QualityBar and field.name == "metric":
+        return MetricKeyField(
+            label=gettext_lazy("Metric"),
+            help_text=gettext_lazy(
+                "What is measured, in a few words, e.g. Wrong amounts; its key (wrong_amounts) is made from them. "
+                "The responsibility area owning this concern is accountable."
+            ),
+        )
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")  # links typed without a scheme are https
     if field.model is ResponsibilityArea and field.name == "concerns":
@@ -97,6 +109,8 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
     for name, queryset in limits.items():
         if name in form.fields:
             form.fields[name].queryset = queryset
+    if model is QualityBar and "metric" in form.fields:  # a key is unique within the launch
+        form.fields["metric"].taken = QualityBar.objects.filter(launch=launch).exclude(pk=getattr(instance, "pk", None))
     return form
 
 
