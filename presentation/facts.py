@@ -8,6 +8,7 @@ import datetime
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from readiness.checklist_items import percent
 from readiness.choices import PERCENT_INDICATORS, SENSITIVITY
 from readiness.formfields import PERCENT_FIELDS
 from readiness.models import SLO, EvalRun, Launch
+from readiness.people import person_name
 from readiness.services import fact_versions
 from readiness.services.facts import kind_of
 
@@ -279,4 +281,6 @@ def shown_value(value) -> str:
         return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
     if isinstance(value, datetime.date | Decimal | int | float):
         return formats.localize(value)
+    if isinstance(value, get_user_model()):  # a golden set's owner: their name, never the username
+        return person_name(value)
     return str(value)

@@ -23,6 +23,7 @@ from raci.services import eval_run_accept, quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
 from readiness.formfields import MetricKeyField, percent_formfield
 from readiness.models import SLO, EvalRun, Launch, QualityBar
+from readiness.people import person_name
 from readiness.services import (
     EditConflict,
     fact_add,
@@ -84,6 +85,24 @@ def _formfield(field: models.Field, **kwargs):
     return field.formfield(**kwargs)
 
 
+def _people():
+    """Active people by name, with their teams' functions read in the same query batch."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .prefetch_related("stakeholder__teams")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def person_with_functions(user) -> str:
+    """ "Mia Chen (ML)": the name a list shows, with the functions of the person's teams."""
+    stakeholder = getattr(user, "stakeholder", None)
+    functions = sorted({team.get_function_display() for team in stakeholder.teams.all()}) if stakeholder else []
+    name = person_name(user)
+    return f"{name} ({', '.join(functions)})" if functions else name
+
+
 def _fact_form(model, field_names, launch: Launch, data=None, instance=None, initial=None) -> forms.ModelForm:
     """A form for ``field_names`` of ``model``; choices of related rows limited to this launch."""
     widgets = {
@@ -99,8 +118,8 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
         "quality_bar": QualityBar.objects.filter(launch=launch),
         "area": ResponsibilityArea.objects.filter(launch=launch),
         "stakeholder": Stakeholder.objects.select_related("user").order_by("user__first_name", "user__last_name"),
-        "golden_set_owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
-        "owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
+        "golden_set_owner": _people(),
+        "owner": _people(),
     }
     if isinstance(instance, LaunchStakeholder):  # a slot is filled by someone who serves its function
         limits["stakeholder"] = (
@@ -109,6 +128,9 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
     for name, queryset in limits.items():
         if name in form.fields:
             form.fields[name].queryset = queryset
+    for name in ("golden_set_owner", "owner"):
+        if name in form.fields:  # people by name and function, as every other list shows them
+            form.fields[name].label_from_instance = person_with_functions
     if model is QualityBar and "metric" in form.fields:  # a key is unique within the launch
         form.fields["metric"].taken = QualityBar.objects.filter(launch=launch).exclude(pk=getattr(instance, "pk", None))
     return form
