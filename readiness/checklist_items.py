@@ -97,6 +97,10 @@ def data_classified(ctx: Context) -> Outcome:
             problems.append(_("Data asset '%(name)s' has no access level.") % {"name": asset.name})
         elif problem := _access_problem(asset):
             problems.append(problem)
+        elif asset.access_level == AccessLevel.NEED_TO_KNOW and not asset.named_teams.strip():
+            problems.append(
+                _("Data asset '%(name)s' is need to know but names no teams that need to know.") % {"name": asset.name}
+            )
     success = ngettext(
         "%(count)s data asset, all classified, each with an access level its class allows.",
         "%(count)s data assets, all classified, each with an access level its class allows.",

@@ -557,6 +557,14 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
     access_level = models.CharField(
         verbose_name=_("access level"), max_length=15, choices=AccessLevel.choices, blank=True
     )
+    named_teams = models.CharField(
+        verbose_name=_("named teams"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "The teams that need to know, e.g. Payments operations, Fraud analytics. Required for need-to-know access."
+        ),
+    )
     masked_in_logs = models.BooleanField(verbose_name=_("masked in logs"), default=False)
     retention_days = models.PositiveIntegerField(
         verbose_name=_("retention days"), null=True, blank=True, validators=[MinValueValidator(1)]
@@ -590,6 +598,12 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_classification_display() or 'unclassified'})"
+
+    def clean(self) -> None:
+        if self.access_level == AccessLevel.NEED_TO_KNOW and not (self.named_teams or "").strip():
+            raise ValidationError(
+                {"named_teams": _("Name the teams that need to know: need-to-know access means named teams.")}
+            )
 
     @property
     def is_personal(self) -> bool:

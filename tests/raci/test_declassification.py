@@ -68,7 +68,11 @@ def test_the_owner_may_tighten_personal_data_and_raise_another_asset_s_class(lau
         actor=launch.owner,
         fact=public,
         seen_version=fact_version(public),
-        values={"classification": Classification.CONFIDENTIAL, "access_level": "need_to_know"},
+        values={
+            "classification": Classification.CONFIDENTIAL,
+            "access_level": "need_to_know",
+            "named_teams": "Pricing",
+        },
     )
     assert asset(launch).retention_days == 14
     assert asset(launch, PUBLIC).classification == Classification.CONFIDENTIAL
