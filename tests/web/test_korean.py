@@ -121,7 +121,7 @@ def test_a_refused_model_value_in_korean_is_named_in_korean(client, launch):
         HTTP_ACCEPT_LANGUAGE="ko",
     )
     assert response.status_code == 200
-    assert "성공률(%)은(는) 퍼센트이므로 최대 100입니다." in response.content.decode()
+    assert "성공률(%): 0 %에서 100 % 사이의 백분율을 입력하세요." in response.content.decode()
 
 
 def test_the_gate_refuses_in_korean_naming_the_item_and_its_reason(client, launch):
