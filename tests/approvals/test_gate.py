@@ -231,7 +231,7 @@ def test_a_stale_approval_keeps_the_launch_out(internal_approved, owner):
     assert set(blockers) == {"stakeholders_approved", "failure_rate_agreed"}  # changing the bar cleared it
     blocker = blockers["stakeholders_approved"]
     assert all(
-        "is stale — facts changed since:" in r and "wrong_answers › max failure rate: 0.05 → 0.04" in r
+        "is stale — facts changed since:" in r and "wrong_answers › max failure rate: 5 % → 4 %" in r
         for r in blocker.reasons
     )
     unchanged.check()

@@ -124,7 +124,7 @@ def test_seed_demo_shows_every_kind_of_sign_off(seeded):
     assert "waiting for Eve Laurent" in reasons("support-assistant")  # pending
     assert "rejected by Lena Fischer" in reasons("code-review-bot")  # rejected
     assert "Dana Levi requested changes" in reasons("code-review-bot")
-    assert "quality bars › wrong_answers › max failure rate: 0.05 → 0.02" in reasons("contract-summariser")
+    assert "quality bars › wrong_answers › max failure rate: 5 % → 2 %" in reasons("contract-summariser")
     assert "expired on" in reasons("meeting-notes")
     assert readiness["sales-email-drafter"].results[0].status == "pass"  # approved and fresh
 
