@@ -29,3 +29,18 @@ def test_the_launch_page_shows_the_golden_set_owner_by_name(client, launch):
     page = client.get(reverse("web:launch", args=[launch.slug])).content.decode()
     assert "Gus Olsen" in page
     assert "gso42" not in page
+
+
+def test_the_list_costs_the_same_queries_however_many_people_it_names(client, launch, django_assert_max_num_queries):
+    client.force_login(launch.owner)
+    url = reverse("web:fact-add", args=[launch.slug, "evalrun"])
+    client.get(url)  # warm caches (content types, the session)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    for n in range(15):
+        StakeholderFactory(
+            user=UserFactory(username=f"person{n}", first_name="Person", last_name=str(n)), teams=[team_for("legal")]
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url).content.decode()
+    assert "Person 14 (Legal)" in page
