@@ -1,6 +1,7 @@
 """The fact forms as a person uses them: a quality bar's rates and a stage's exposure typed in
 percent, a metric typed as a name; posted exactly as the rendered form submits them."""
 
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -146,3 +147,15 @@ def test_a_stage_exposure_is_typed_in_percent(owner, launch, typed, saved):
             assert errors == ["Enter a percentage between 0 % and 100 %."]
         elif typed == "100":  # a 500 before: the model's error named the stage's kind, not on this form
             assert errors == ["A stage exposing every user (100 %) is a Full stage, gated and signed off as one."]
+
+
+def test_the_launch_page_shows_rates_and_exposures_in_percent(owner, launch):
+    """Every share reads in percent: a bar's fractions, a rate SLO's target, a stage's exposure;
+    a latency target keeps its own unit."""
+    page = owner.get(reverse("web:launch", args=[launch.slug])).content.decode()
+    success = launch.slos.get(indicator="success_rate")
+    assert f'<span class="muted">target:</span> {success.target.normalize():f} %' in page
+    assert '<span class="muted">max failure rate:</span> 5 %' in page
+    assert '<span class="muted">confidence level:</span> 95 %' in page
+    assert re.search(r"target:</span> 3,?000(\.000)?</span>", page)  # p95 latency, in ms: no %
+    assert "0.05000" not in page and "0.950" not in page
