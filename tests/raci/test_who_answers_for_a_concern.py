@@ -84,7 +84,7 @@ def test_a_bar_moved_to_the_owner_s_chosen_area_is_not_agreed_by_her_colleague(c
     colleague = accountable_of(launch, AreaKind.USER_EXPERIENCE).user  # product, chosen by the owner
     client.force_login(launch.owner)
     # Rename the metric to one nobody listed and loosen it from 3 % to 30 %.
-    response = edit(client, launch, "qualitybar", bar.pk, metric="helpfulness_gaps", max_failure_rate="0.3")
+    response = edit(client, launch, "qualitybar", bar.pk, metric="helpfulness_gaps", max_failure_rate="30")  # 30 %
     assert response.status_code == 302
     bar.refresh_from_db()
     assert (bar.metric, bar.max_failure_rate, bar.agreed_by_id) == ("helpfulness_gaps", Decimal("0.3"), None)
