@@ -1,4 +1,4 @@
-"""Checklist item 1, "Stakeholders have approved", and the waivers that apply to any item."""
+"""Checklist item 1, "Stakeholder approvals", and the waivers that apply to any item."""
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +19,7 @@ from .selectors import (
 @register(
     "stakeholders_approved",
     number=1,
-    title=gettext_lazy("Stakeholders have approved"),
+    title=gettext_lazy("Stakeholder approvals"),
     prefetch=signoff_prefetches(),
     gates_every_stage=True,
 )

@@ -6,6 +6,7 @@ approvals stale; changing a quality bar, a data class, an Accountable or the exp
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -143,12 +144,41 @@ def _flatten(data, prefix: str = "") -> dict[str, object]:
     return {prefix: data}
 
 
-def _show(value) -> str:
+def _show(value, key: str = "") -> str:
     if value is None:
         return _("none")
     if isinstance(value, list):
         return ", ".join(map(str, value)) or _("nobody")
+    if (percent := _percent(key, value)) is not None:
+        return percent
     return str(value)
+
+
+# Shares the snapshot stores as fractions ("0.05") and those it stores in percent ("1", "99.5"):
+# a reader sees both in percent, as they are typed ("5 %", "99.5 %").
+_FRACTION_FACTS = frozenset({"max failure rate", "confidence level", "minimum human-reviewed share"})
+_PERCENT_SLOS = frozenset({"success_rate", "error_rate"})
+
+
+def _percent(key: str, value) -> str | None:
+    parts = key.split(" › ")
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if parts[-1] in _FRACTION_FACTS:
+        number *= 100
+    elif not (
+        parts[-1] == "exposure percent"
+        or (
+            len(parts) >= 3
+            and parts[0] == "slos"
+            and parts[-2] in _PERCENT_SLOS
+            and parts[-1] in ("target", "alert threshold")
+        )
+    ):
+        return None
+    return f"{number.normalize():f} %"
 
 
 # The snapshot's own keys as a reader's language names them. The snapshot itself stays English (it
@@ -202,7 +232,7 @@ def _named(key: str) -> str:
 
 def readable_facts(snapshot: dict) -> list[tuple[str, str]]:
     """The snapshot as (fact, value) lines, as an approver reads them, e.g. ("slos › latency_p95 › target", "3000")."""
-    return [(_named(key), _show(value)) for key, value in _flatten(snapshot).items()]
+    return [(_named(key), _show(value, key)) for key, value in _flatten(snapshot).items()]
 
 
 def fact_changes(old: dict, new: dict) -> list[dict]:
@@ -225,10 +255,10 @@ def change_line(change: dict) -> str:
     """One of ``fact_changes`` as a reader's language says it."""
     fact = _named(change["fact"])
     if change["change"] == "removed":
-        return _("%(fact)s: removed (was %(value)s)") % {"fact": fact, "value": _show(change["before"])}
+        return _("%(fact)s: removed (was %(value)s)") % {"fact": fact, "value": _show(change["before"], change["fact"])}
     if change["change"] == "added":
-        return _("%(fact)s: added (%(value)s)") % {"fact": fact, "value": _show(change["after"])}
-    return f"{fact}: {_show(change['before'])} → {_show(change['after'])}"
+        return _("%(fact)s: added (%(value)s)") % {"fact": fact, "value": _show(change["after"], change["fact"])}
+    return f"{fact}: {_show(change['before'], change['fact'])} → {_show(change['after'], change['fact'])}"
 
 
 def diff_snapshots(old: dict, new: dict) -> list[str]:

@@ -35,7 +35,7 @@ class LedgerEvent(models.TextChoices):
     DATA_DECLASSIFIED = "data_declassified", _("Personal or confidential data declassified or removed")
     # An evaluation run that needed acceptance was accepted as evidence (raci.services.eval_run_accept).
     EVAL_RUN_ACCEPTED = "eval_run_accepted", _("Evaluation run accepted as evidence")
-    # Incidents, which "Incidents reviewed" and "No open P0 or P1 incident" read (operations).
+    # Incidents, which "Incident post-mortems" and "Open P0 and P1 incidents" read (operations).
     INCIDENT_RECORDED = "incident_recorded", _("Incident recorded")
     INCIDENT_CHANGED = "incident_changed", _("Incident changed")
     # Its severity changed: lowering needs the area's Accountable or an executive (operations).

@@ -49,7 +49,7 @@ def require_respond(user, launch) -> None:
 
 # Lowering an incident's severity ------------------------------------------------------------------
 #
-# Item 14 ("No open P0 or P1 incident") and item 13 (post-mortems of P0/P1) read the severity, so the
+# Item 14 ("Open P0 and P1 incidents") and item 13 (post-mortems of P0/P1) read the severity, so the
 # owner cannot clear them alone by calling a P1 a P3. A lower severity is the call of the area that
 # answers for incidents (infrastructure: the area whose Accountable also decides waivers of the
 # incident checks) or of an executive, never of the launch's owner; raising it is anyone's who may

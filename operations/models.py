@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from raci.models import RaciAssignment, Stakeholder
@@ -32,7 +33,7 @@ from readiness.models import FeedbackChannel, FrozenWithArchivedLaunch, Launch, 
 
 # Severities whose incidents block advancing while open and need a post-mortem once resolved.
 MAJOR_SEVERITIES = (Severity.P0, Severity.P1)
-# A resolved major incident has this many days to get its post-mortem before "Incidents reviewed" fails.
+# A resolved major incident has this many days to get its post-mortem before "Incident post-mortems" fails.
 POSTMORTEM_DUE_DAYS = 7
 
 # Each step of an incident, in the order it must happen, with its label.
@@ -62,7 +63,8 @@ class Incident(FrozenWithArchivedLaunch, models.Model):
     """Something that went wrong with a launch in service, judged against its severity policy."""
 
     launch = models.ForeignKey(Launch, on_delete=models.CASCADE, verbose_name=_("launch"), related_name="incidents")
-    title = models.CharField(verbose_name=_("title"), max_length=200)
+    # "title" is also a person's job title (raci): the context keeps an incident's its own word.
+    title = models.CharField(verbose_name=pgettext_lazy("incident", "title"), max_length=200)
     severity = models.CharField(verbose_name=_("severity"), max_length=2, choices=Severity.choices)
     user_impact = LimitedTextField(
         verbose_name=_("impact on users"), help_text=_("What the incident did to users, and how many.")
@@ -180,7 +182,10 @@ class ActionItem(FrozenWithArchivedLaunch, models.Model):
     )
     description = models.CharField(verbose_name=_("description"), max_length=500)
     owner = models.ForeignKey(
-        Stakeholder, on_delete=models.PROTECT, verbose_name=_("owner"), related_name="incident_actions"
+        Stakeholder,
+        on_delete=models.PROTECT,
+        verbose_name=pgettext_lazy("action", "owner"),  # 담당자, not the launch owner's 소유자
+        related_name="incident_actions",
     )
     due_date = models.DateField(verbose_name=_("due date"))
     completed_at = models.DateTimeField(verbose_name=_("completed at"), null=True, blank=True)
@@ -378,7 +383,10 @@ class ReviewAction(FrozenWithArchivedLaunch, models.Model):
     )
     description = NameField(verbose_name=_("action"), max_length=300)
     owner = models.ForeignKey(
-        "raci.Stakeholder", on_delete=models.PROTECT, verbose_name=_("owner"), related_name="review_actions"
+        "raci.Stakeholder",
+        on_delete=models.PROTECT,
+        verbose_name=pgettext_lazy("action", "owner"),
+        related_name="review_actions",
     )
     due_on = models.DateField(verbose_name=_("due on"))
     done_on = models.DateField(verbose_name=_("done on"), null=True, blank=True)
@@ -437,7 +445,9 @@ def sli_value_problem(indicator: str, value: Decimal | None) -> str | None:
     except ValidationError as error:
         return " ".join(error.messages)
     if indicator in PERCENT_INDICATORS and value > HUNDRED:
-        return str(_("%(indicator)s is a percentage: 0 to 100.")) % {"indicator": SloIndicator(indicator).label}
+        return str(_("%(indicator)s: enter a percentage between 0 %% and 100 %%.")) % {
+            "indicator": SloIndicator(indicator).label
+        }
     return None
 
 

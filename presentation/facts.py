@@ -8,6 +8,7 @@ import datetime
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -20,8 +21,10 @@ from raci.selectors import bar_functions, function_labels, owning_area, serves_a
 from readiness.access import visible_launches
 from readiness.checklist import Context
 from readiness.checklist_items import percent
-from readiness.choices import SENSITIVITY
-from readiness.models import EvalRun, Launch
+from readiness.choices import PERCENT_INDICATORS, SENSITIVITY
+from readiness.formfields import PERCENT_FIELDS
+from readiness.models import SLO, EvalRun, Launch
+from readiness.people import person_name
 from readiness.services import fact_versions
 from readiness.services.facts import kind_of
 
@@ -234,12 +237,12 @@ def _waiting_for(run, launch: Launch, areas) -> str:
     ]
     labels = {"functions": function_labels(functions), "names": ", ".join(names)}
     if names:
-        return _("waiting for acceptance by %(names)s (or another member of a %(functions)s team)") % labels
-    return _("waiting for acceptance by a member of a %(functions)s team") % labels
+        return _("waiting for acceptance by %(names)s (or another %(functions)s team member)") % labels
+    return _("waiting for acceptance by any %(functions)s team member") % labels
 
 
 def _reaches(level, areas) -> list[tuple[str, str]]:
-    """Whom a severity level pages, area by area, through the RACI (as "Incident owner is clear" reads it)."""
+    """Whom a severity level pages, area by area, through the RACI (as "Incident owners" reads it)."""
     return [
         (area, ", ".join(person.display_name for person in people) or _("nobody"))
         for area, people in people_to_notify(level, areas).items()
@@ -256,9 +259,25 @@ def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         proposed = name in (getattr(fact, "proposed", None) or [])
-        shown = shown_value(value)
+        shown = shown_percent(fact, name, value) or shown_value(value)
         values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
     return values
+
+
+def shown_percent(fact: models.Model, name: str, value) -> str | None:
+    """A share as it is typed: in percent ("5 %", "99.5 %"), whether stored as a fraction (a quality
+    bar's rates) or as percent (a stage's exposure, a rate SLO's target and alert); None for others."""
+    spec = PERCENT_FIELDS.get((fact._meta.label, name))
+    if spec is not None:
+        return percent_text(value * 100 if spec.get("fraction") else value)
+    if isinstance(fact, SLO) and name in ("target", "alert_threshold") and fact.indicator in PERCENT_INDICATORS:
+        return percent_text(value)
+    return None
+
+
+def percent_text(number) -> str:
+    """``number`` percent in the reader's language, without trailing zeros: "5 %", "99.5 %"."""
+    return f"{formats.localize(Decimal(number).normalize())} %"
 
 
 def shown_value(value) -> str:
@@ -269,4 +288,6 @@ def shown_value(value) -> str:
         return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
     if isinstance(value, datetime.date | Decimal | int | float):
         return formats.localize(value)
+    if isinstance(value, get_user_model()):  # a golden set's owner: their name, never the username
+        return person_name(value)
     return str(value)

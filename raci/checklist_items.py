@@ -43,7 +43,7 @@ def _not_serving(what: str, agreed_by, accountables, concern: str, fallback_kind
     person = next(s for s in accountables if s.user_id == agreed_by.pk)
     if not functions or serves_any(person, functions):
         return None
-    return _("%(what)s was agreed by %(person)s, who is not in a %(functions)s team.") % {
+    return _("%(what)s was agreed by %(person)s, who is not in any %(functions)s team.") % {
         "what": what,
         "person": person.display_name,
         "functions": function_labels(functions),
@@ -53,7 +53,7 @@ def _not_serving(what: str, agreed_by, accountables, concern: str, fallback_kind
 @register(
     "failure_rate_agreed",
     number=2,
-    title=gettext_lazy("Acceptable failure rate agreed"),
+    title=gettext_lazy("Acceptable failure rates"),
     prefetch=[quality_bars_with_agreements, _areas_with_people],
 )
 def failure_rate_agreed(ctx: Context) -> Outcome:
@@ -128,7 +128,7 @@ def _standard_areas(areas: list[ResponsibilityArea], launch) -> tuple[list[str],
 
 
 def area_problems(area: ResponsibilityArea) -> list[tuple[str, Stakeholder | None]]:
-    """What breaks "RACI defined" in one area (its assignments prefetched with the people's
+    """What breaks "Responsibilities (RACI)" in one area (its assignments prefetched with the people's
     teams), each problem with the person it is about, if any: the RACI grid marks that cell."""
     problems: list[tuple[str, Stakeholder | None]] = []
     accountables = area.people(Role.ACCOUNTABLE)
@@ -154,7 +154,7 @@ def area_problems(area: ResponsibilityArea) -> list[tuple[str, Stakeholder | Non
     functions = AREA_FUNCTIONS.get(area.kind)
     problems.extend(
         (
-            _("Area '%(area)s': Accountable %(person)s is not in a %(functions)s team.")
+            _("Area '%(area)s': Accountable %(person)s is not in any %(functions)s team.")
             % {"area": area.name, "person": person.display_name, "functions": function_labels(functions)},
             person,
         )
@@ -169,7 +169,7 @@ def area_problems(area: ResponsibilityArea) -> list[tuple[str, Stakeholder | Non
 @register(
     "raci_defined",
     number=3,
-    title=gettext_lazy("RACI defined"),
+    title=gettext_lazy("Responsibilities (RACI)"),
     prefetch=[_areas_with_people, _omissions_with_authors],
 )
 def raci_defined(ctx: Context) -> Outcome:
@@ -245,7 +245,7 @@ def _slo_problems(slo, areas: list[ResponsibilityArea]) -> list[str]:
 @register(
     "slos_defined",
     number=7,
-    title=gettext_lazy("SLOs defined"),
+    title=gettext_lazy("SLO targets and alerts"),
     prefetch=[slos_with_agreements, _areas_with_people],
 )
 def slos_defined(ctx: Context) -> Outcome:
@@ -326,7 +326,7 @@ def _response_problems(levels: dict) -> list[str]:
 @register(
     "incident_owner",
     number=4,
-    title=gettext_lazy("Incident owner is clear"),
+    title=gettext_lazy("Incident owners"),
     prefetch=["severity_levels", _areas_with_people],
 )
 def incident_owner(ctx: Context) -> Outcome:

@@ -181,7 +181,7 @@ class LaunchStakeholder(FrozenWithArchivedLaunch, models.Model):
             raise ValidationError(
                 {
                     "stakeholder": _(
-                        "%(person)s is not in a %(function)s team, so they cannot fill this slot. "
+                        "%(person)s is not in any %(function)s team, so they cannot fill this slot. "
                         "Team administrators manage who serves a function."
                     )
                     % {"person": self.stakeholder.display_name, "function": self.get_function_display()}
@@ -232,7 +232,7 @@ class ResponsibilityArea(FrozenWithArchivedLaunch, models.Model):
 
 class AreaOmission(FrozenWithArchivedLaunch, models.Model):
     """Why a launch does without one of the five standard responsibility areas. Without one, a
-    missing standard area fails "RACI defined"; with one, the checklist quotes it and who wrote it.
+    missing standard area fails "Responsibilities (RACI)"; with one, the checklist quotes it and who wrote it.
     Recorded and withdrawn only through the services, which append both to the ledger."""
 
     launch = models.ForeignKey(
@@ -315,7 +315,7 @@ class RaciAssignment(FrozenWithArchivedLaunch, models.Model):
             raise ValidationError(
                 {
                     "stakeholder": _(
-                        "%(person)s is not in a %(functions)s team, so they cannot be "
+                        "%(person)s is not in any %(functions)s team, so they cannot be "
                         "Accountable for '%(area)s', whose decisions need that function."
                     )
                     % {"person": self.stakeholder.display_name, "functions": labels, "area": self.area.name}

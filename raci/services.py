@@ -164,12 +164,12 @@ def launch_stakeholder_fill(
     )
 
 
-# Standard areas a launch does without, and why: read by "RACI defined", so ledgered.
+# Standard areas a launch does without, and why: read by "Responsibilities (RACI)", so ledgered.
 
 
 @transaction.atomic
 def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> AreaOmission:
-    """Record why ``launch`` does without the standard area ``kind``; "RACI defined" then accepts
+    """Record why ``launch`` does without the standard area ``kind``; "Responsibilities (RACI)" then accepts
     the missing area and quotes the reason. The owner only, on a launch that lacks that area."""
     reason = clean_text(reason, field="reason", required=_("Say why this launch does without the area."))
     launch = lock_launch(launch)
@@ -196,7 +196,7 @@ def area_omission_record(*, actor, launch: Launch, kind: str, reason: str) -> Ar
 @transaction.atomic
 def area_omission_withdraw(*, actor, omission: AreaOmission, seen_version: int, reason: str) -> None:
     """Take back a recorded omission, as of the version the caller saw and saying why: the missing
-    standard area fails "RACI defined" again until it is added or another reason is recorded. The
+    standard area fails "Responsibilities (RACI)" again until it is added or another reason is recorded. The
     owner only."""
     why = clean_text(reason, field="reason", required=_("Say why the launch no longer does without the area."))
     launch = lock_launch(omission.launch)
@@ -376,7 +376,7 @@ def _accountable_for(
     functions = concern_functions(concern, fallback_kind)
     if functions and not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
-            _("You are not in a %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")
+            _("You are not in any %(functions)s team, so you cannot decide %(what)s for '%(area)s'.")
             % {"functions": function_labels(functions), "what": what, "area": area.name}
         )
     return area
@@ -494,7 +494,7 @@ def eval_run_accept(*, actor, run: EvalRun, seen_version: int) -> EvalRun:
     functions = bar_functions(bar.metric)
     if not any(serves_function(actor, function) for function in sorted(functions)):
         raise PermissionDenied(
-            _("You are not in a %(functions)s team, so you cannot accept evidence for quality bar '%(metric)s'.")
+            _("You are not in any %(functions)s team, so you cannot accept evidence for quality bar '%(metric)s'.")
             % {"functions": function_labels(functions), "metric": bar.metric}
         )
     run.accepted_by, run.accepted_at = actor, timezone.now()

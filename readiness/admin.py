@@ -98,6 +98,7 @@ class DataAssetInline(ReadOnlyAdminMixin, admin.TabularInline):
         "name",
         "classification",
         "access_level",
+        "named_teams",
         "masked_in_logs",
         "retention_days",
         "last_audit_at",

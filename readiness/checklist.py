@@ -112,7 +112,7 @@ class CheckRegistry:
     def contribute(self, key: str, problems: Callable[[Context], list[str]], *, prefetch: Iterable = ()) -> None:
         """Let another app add to an item it does not own: ``problems(context)`` returns what else
         fails the item (e.g. operations: a feedback channel whose reviews were missed fails
-        "Feedback loop exists", which readiness registers without knowing of reviews). An item that
+        "Feedback loop", which readiness registers without knowing of reviews). An item that
         passed fails with these problems; one that failed keeps its reasons and gains these; one
         that does not apply is left alone."""
         contributions = self._contributions.setdefault(key, [])

@@ -28,7 +28,11 @@ def slos_with_agreements() -> Prefetch:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + " %"
+    """A fraction in percent: 0.05 is "5 %", a computed 0.040172 "4.02 %"; a rate typed with three
+    decimals (0.00125, "0.125 %") keeps them, as a bar's maximum must not read rounded."""
+    shown = value * 100
+    places = 3 if abs(round(shown, 3) - shown) < 1e-9 else 2
+    return f"{shown:.{places}f}".rstrip("0").rstrip(".") + " %"
 
 
 # Who may reach an asset of each sensitive class: personal and confidential data are need-to-know
@@ -74,7 +78,7 @@ def _access_problem(asset) -> str | None:
 @register(
     "data_classified",
     number=5,
-    title=gettext_lazy("Data classified"),
+    title=gettext_lazy("Data classification"),
     prefetch=["data_assets"],
 )
 def data_classified(ctx: Context) -> Outcome:
@@ -93,6 +97,10 @@ def data_classified(ctx: Context) -> Outcome:
             problems.append(_("Data asset '%(name)s' has no access level.") % {"name": asset.name})
         elif problem := _access_problem(asset):
             problems.append(problem)
+        elif asset.access_level == AccessLevel.NEED_TO_KNOW and not asset.named_teams.strip():
+            problems.append(
+                _("Data asset '%(name)s' is need to know but names no teams that need to know.") % {"name": asset.name}
+            )
     success = ngettext(
         "%(count)s data asset, all classified, each with an access level its class allows.",
         "%(count)s data assets, all classified, each with an access level its class allows.",
@@ -129,7 +137,7 @@ def _control_problems(asset, ctx: Context) -> list[str]:
 @register(
     "pii_policy",
     number=6,
-    title=gettext_lazy("PII policy exists"),
+    title=gettext_lazy("PII policy"),
     prefetch=["data_assets"],
 )
 def pii_policy(ctx: Context) -> Outcome:
@@ -154,7 +162,7 @@ def pii_policy(ctx: Context) -> Outcome:
 @register(
     "monitoring_dashboard",
     number=8,
-    title=gettext_lazy("Monitoring dashboard exists"),
+    title=gettext_lazy("Monitoring dashboard"),
     prefetch=[slos_with_agreements],
 )
 def monitoring_dashboard(ctx: Context) -> Outcome:
@@ -174,7 +182,7 @@ def monitoring_dashboard(ctx: Context) -> Outcome:
     )
 
 
-@register("rollback_plan", number=9, title=gettext_lazy("Rollback procedure exists"), select=["rollback_plan"])
+@register("rollback_plan", number=9, title=gettext_lazy("Rollback procedure"), select=["rollback_plan"])
 def rollback_plan(ctx: Context) -> Outcome:
     try:
         plan = ctx.launch.rollback_plan
@@ -200,7 +208,7 @@ def rollback_plan(ctx: Context) -> Outcome:
     return Outcome.passed(_("Rollback rehearsed %(age)s days ago (manual).") % {"age": age})
 
 
-@register("incident_runbook", number=10, title=gettext_lazy("Incident runbook exists"), select=["runbook"])
+@register("incident_runbook", number=10, title=gettext_lazy("Incident runbook"), select=["runbook"])
 def incident_runbook(ctx: Context) -> Outcome:
     try:
         runbook = ctx.launch.runbook
@@ -224,7 +232,7 @@ def incident_runbook(ctx: Context) -> Outcome:
     return Outcome.passed(_("Runbook reviewed on %(date)s.") % {"date": runbook.last_reviewed_at.isoformat()})
 
 
-@register("feedback_loop", number=11, title=gettext_lazy("Feedback loop exists"), prefetch=["feedback_channels"])
+@register("feedback_loop", number=11, title=gettext_lazy("Feedback loop"), prefetch=["feedback_channels"])
 def feedback_loop(ctx: Context) -> Outcome:
     channels = list(ctx.launch.feedback_channels.all())
     if not channels:
@@ -332,7 +340,7 @@ def _tolerance(bar, run) -> str:
 @register(
     "quality_evidence",
     number=12,
-    title=gettext_lazy("Quality bars proven by evidence"),
+    title=gettext_lazy("Quality evidence"),
     prefetch=[quality_bars_with_agreements, _eval_runs_with_owners],
 )
 def quality_evidence(ctx: Context) -> Outcome:

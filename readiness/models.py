@@ -247,7 +247,12 @@ class RolloutStage(FrozenWithArchivedLaunch, ProposedValues):
             return
         if self.exposure_percent == HUNDRED and self.kind != StageKind.FULL:
             raise ValidationError(
-                {"kind": _("A stage exposing every user (100 %) is a Full stage, gated and signed off as one.")}
+                # Keyed to the exposure: a changed stage keeps its kind, so the exposure is what to fix.
+                {
+                    "exposure_percent": _(
+                        "A stage exposing every user (100 %) is a Full stage, gated and signed off as one."
+                    )
+                }
             )
         limits = {
             StageKind.INTERNAL: settings.INTERNAL_MAX_EXPOSURE_PERCENT,
@@ -396,7 +401,7 @@ class QualityBar(FrozenWithArchivedLaunch, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.metric} ≤ {self.max_failure_rate * 100:.2f}%"
+        return f"{self.metric} ≤ {(self.max_failure_rate * 100).normalize():f} %"
 
     def clean(self) -> None:
         errors = {}
@@ -552,6 +557,14 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
     access_level = models.CharField(
         verbose_name=_("access level"), max_length=15, choices=AccessLevel.choices, blank=True
     )
+    named_teams = models.CharField(
+        verbose_name=_("named teams"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "The teams that need to know, e.g. Payments operations, Fraud analytics. Required for need-to-know access."
+        ),
+    )
     masked_in_logs = models.BooleanField(verbose_name=_("masked in logs"), default=False)
     retention_days = models.PositiveIntegerField(
         verbose_name=_("retention days"), null=True, blank=True, validators=[MinValueValidator(1)]
@@ -585,6 +598,12 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_classification_display() or 'unclassified'})"
+
+    def clean(self) -> None:
+        if self.access_level == AccessLevel.NEED_TO_KNOW and not (self.named_teams or "").strip():
+            raise ValidationError(
+                {"named_teams": _("Name the teams that need to know: need-to-know access means named teams.")}
+            )
 
     @property
     def is_personal(self) -> bool:
@@ -706,7 +725,7 @@ class SLO(FrozenWithArchivedLaunch, ProposedValues):
             for field in ("target", "alert_threshold"):
                 value = getattr(self, field)
                 if value is not None and value > HUNDRED:
-                    errors[field] = _("%(indicator)s is a percentage: at most 100.") % {
+                    errors[field] = _("%(indicator)s: enter a percentage between 0 %% and 100 %%.") % {
                         "indicator": self.get_indicator_display()
                     }
         if self.target is not None and self.alert_threshold is not None and self.indicator not in COST_INDICATORS:

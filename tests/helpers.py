@@ -1,5 +1,7 @@
 """Assertions and request helpers shared by the test modules."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -121,3 +123,57 @@ def record_guards() -> dict[str, tuple[str, ...]]:
         **import_module("ledger.migrations.0001_initial").GUARDED,
         **import_module("approvals.migrations.0001_squashed_0024_move_ledger_out").GUARDED,
     }
+
+
+# --- what a browser submits ---------------------------------------------------------------------
+
+
+class _Form(HTMLParser):
+    """The named fields of the page's fact form (the one holding ``seen_version`` or the Save button)
+    in document order, as a browser would send them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[list[str]] = []
+        self.in_form = False
+        self._textarea: list[str] | None = None
+        self._select: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("method") == "post" and attrs.get("action") is None:
+            self.in_form, self.fields = True, []
+        elif not self.in_form:
+            return
+        elif tag == "input" and attrs.get("name") and attrs.get("type") != "checkbox":
+            self.fields.append([attrs["name"], attrs.get("value", "")])
+        elif tag == "input" and attrs.get("type") == "checkbox" and "checked" in attrs:
+            self.fields.append([attrs["name"], attrs.get("value", "on")])
+        elif tag == "textarea":
+            self._textarea = [attrs["name"], ""]
+            self.fields.append(self._textarea)
+        elif tag == "select":
+            self._select = [attrs["name"], ""]
+            self.fields.append(self._select)
+        elif tag == "option" and self._select is not None and "selected" in attrs:
+            self._select[1] = attrs.get("value", "")
+        elif tag == "button" and attrs.get("name"):
+            self.fields.append([attrs["name"], attrs.get("value", "")])
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.in_form:
+            self.in_form = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def rendered_form(html: str) -> dict[str, str]:
+    parser = _Form()
+    parser.feed(html)
+    return dict(parser.fields)

@@ -21,7 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from raci.models import LaunchStakeholder, RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import eval_run_accept, quality_bar_agree, slo_agree
 from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
+from readiness.formfields import MetricKeyField, percent_formfield
 from readiness.models import SLO, EvalRun, Launch, QualityBar
+from readiness.people import person_name
 from readiness.services import (
     EditConflict,
     fact_add,
@@ -60,6 +62,17 @@ class SeenVersion(forms.Form):
 
 
 def _formfield(field: models.Field, **kwargs):
+    percent = percent_formfield(field)
+    if percent is not None:
+        return percent
+    if field.model is QualityBar and field.name == "metric":
+        return MetricKeyField(
+            label=gettext_lazy("Metric"),
+            help_text=gettext_lazy(
+                "What is measured, in a few words, e.g. Wrong amounts; its key (wrong_amounts) is made from them. "
+                "The responsibility area owning this concern is accountable."
+            ),
+        )
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")  # links typed without a scheme are https
     if field.model is ResponsibilityArea and field.name == "concerns":
@@ -71,6 +84,22 @@ def _formfield(field: models.Field, **kwargs):
             ),
         )
     return field.formfield(**kwargs)
+
+
+def _people():
+    """Active people by name, with their teams' functions read in the same query batch."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .prefetch_related("stakeholder__teams")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def person_with_functions(user) -> str:
+    """ "Mia Chen (ML)": the name a list of users shows, with the functions of the person's teams."""
+    stakeholder = getattr(user, "stakeholder", None)
+    return with_functions(stakeholder) if stakeholder else person_name(user)
 
 
 def _fact_form(model, field_names, launch: Launch, data=None, instance=None, initial=None) -> forms.ModelForm:
@@ -88,8 +117,8 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
         "quality_bar": QualityBar.objects.filter(launch=launch),
         "area": ResponsibilityArea.objects.filter(launch=launch),
         "stakeholder": Stakeholder.objects.select_related("user").order_by("user__first_name", "user__last_name"),
-        "golden_set_owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
-        "owner": get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name"),
+        "golden_set_owner": _people(),
+        "owner": _people(),
     }
     if isinstance(instance, LaunchStakeholder):  # a slot is filled by someone who serves its function
         limits["stakeholder"] = (
@@ -101,6 +130,11 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
     if "stakeholder" in form.fields:  # people listed with the functions they serve
         form.fields["stakeholder"].queryset = form.fields["stakeholder"].queryset.prefetch_related("teams")
         form.fields["stakeholder"].label_from_instance = with_functions
+    for name in ("golden_set_owner", "owner"):
+        if name in form.fields:  # people by name and function, as every other list shows them
+            form.fields[name].label_from_instance = person_with_functions
+    if model is QualityBar and "metric" in form.fields:  # a key is unique within the launch
+        form.fields["metric"].taken = QualityBar.objects.filter(launch=launch).exclude(pk=getattr(instance, "pk", None))
     return form
 
 

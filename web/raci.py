@@ -26,6 +26,7 @@ from raci.models import AreaOmission, RaciAssignment, ResponsibilityArea, Stakeh
 from raci.services import area_omission_record, area_omission_withdraw, raci_set_roles
 from readiness.access import CHANGE_LAUNCH, get_launch_for, get_of_launch
 from readiness.checklist import evaluate
+from readiness.formfields import RowChoiceField
 from readiness.models import Launch
 from readiness.services import EditConflict, fact_version
 
@@ -37,7 +38,7 @@ from .waivers import launch_waivers
 @dataclass
 class GridRow:
     """One area of the grid: its cells in the order of the grid's people, and what breaks
-    "RACI defined" in it."""
+    "Responsibilities (RACI)" in it."""
 
     area: ResponsibilityArea
     cells: list[GridCell]
@@ -261,7 +262,9 @@ def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Withdrawn: the missing area fails “RACI defined” again until it is added."))
+            messages.success(
+                request, _("Withdrawn: the missing area fails “Responsibilities (RACI)” again until it is added.")
+            )
             return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
     return render(request, "web/omission_withdraw.html", {"launch": launch, "omission": omission, "form": form})
 
@@ -269,8 +272,8 @@ def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 class StaffForm(forms.Form):
     """One person given one or more roles on one area at once (e.g. Accountable and Responsible)."""
 
-    area = forms.ModelChoiceField(label=gettext_lazy("Area"), queryset=ResponsibilityArea.objects.none())
-    stakeholder = forms.ModelChoiceField(label=gettext_lazy("Person"), queryset=Stakeholder.objects.none())
+    area = RowChoiceField(label=gettext_lazy("Area"), queryset=ResponsibilityArea.objects.none())
+    stakeholder = RowChoiceField(label=gettext_lazy("Person"), queryset=Stakeholder.objects.none())
     roles = forms.MultipleChoiceField(
         label=gettext_lazy("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple
     )

@@ -54,9 +54,9 @@ def _escalated_blind(payload: dict) -> list[str]:
     """An escalation goes to the function's leads when the area has no Accountable to ask; one
     who does not see the launch needs to know whom to chase, not what the launch is."""
     line = ngettext(
-        "Escalated to you: a %(function)s sign-off was due on %(due)s and is %(days)s day overdue; "
+        "Escalated to you: the %(function)s sign-off was due on %(due)s and is %(days)s day overdue; "
         "it waits for %(people)s.",
-        "Escalated to you: a %(function)s sign-off was due on %(due)s and is %(days)s days overdue; "
+        "Escalated to you: the %(function)s sign-off was due on %(due)s and is %(days)s days overdue; "
         "it waits for %(people)s.",
         payload.get("days", 0),
     )

@@ -199,7 +199,7 @@ def signoff_delegate(*, actor, signoff: SignoffRequest, delegate, reason: str = 
         raise PermissionDenied(_("You no longer serve %(function)s, so cannot delegate this request.") % names)
     shared = Team.objects.filter(function=signoff.function, members__user=actor).filter(members__user=delegate)
     if not shared.exists():
-        raise ValidationError({"delegate": _("%(person)s is not in a %(function)s team with you.") % names})
+        raise ValidationError({"delegate": _("%(person)s is not in any %(function)s team with you.") % names})
     if signoff.delegations.filter(delegator=actor).exists():
         raise ValidationError({"delegate": _("You have already delegated this request.")})
     if signoff.addressees.filter(pk=delegate.pk).exists():

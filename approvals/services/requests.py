@@ -66,7 +66,7 @@ def _addressees_for(launch: Launch, requirement, named: list | None, actor) -> l
         raise ValidationError(
             {
                 "addressees": _(
-                    "%(people)s cannot sign off for %(function)s: not in a %(function)s team. "
+                    "%(people)s cannot sign off for %(function)s: not in any %(function)s team. "
                     "Team administrators decide who serves a function."
                 )
                 % {"people": ", ".join(person_name(p) for p in strangers), "function": label}

@@ -1,4 +1,4 @@
-"""Item 11, "Feedback loop exists", asks for channels with a review cadence; once the launch serves
+"""Item 11, "Feedback loop", asks for channels with a review cadence; once the launch serves
 users (it has entered a stage), the cadence must also be kept: a channel whose last review (or,
 before the first, its recording) is two cadence periods old or more fails the item ("a weekly
 review not held for two weeks")."""

@@ -1,10 +1,10 @@
 """Checklist items read from what happened in service: incidents.
 
-13 "Incidents reviewed": every resolved P0 or P1 incident has a post-mortem within
+13 "Incident post-mortems": every resolved P0 or P1 incident has a post-mortem within
 ``POSTMORTEM_DUE_DAYS`` days of being resolved. It gates every stage (a launch keeps earning its
 place) but may be waived for a stage like other paperwork.
 
-14 "No open P0 or P1 incident": gates every stage and cannot be waived
+14 "Open P0 and P1 incidents": gates every stage and cannot be waived
 (``approvals.choices.UNWAIVABLE_CHECKS``): the service is down or broken now, so no stage is entered.
 """
 
@@ -62,7 +62,7 @@ def postmortem_overdue(incident: Incident, now: datetime.datetime) -> bool:
 @register(
     "incidents_reviewed",
     number=13,
-    title=gettext_lazy("Incidents reviewed"),
+    title=gettext_lazy("Incident post-mortems"),
     prefetch=[incidents_with_postmortems],
     gates_every_stage=True,
 )
@@ -96,7 +96,7 @@ def incidents_reviewed(ctx: Context) -> Outcome:
 @register(
     "no_open_major_incident",
     number=14,
-    title=gettext_lazy("No open P0 or P1 incident"),
+    title=gettext_lazy("Open P0 and P1 incidents"),
     prefetch=[incidents_with_postmortems],
     gates_every_stage=True,
 )

@@ -73,7 +73,7 @@ def breach_reasons(standing: SloStanding) -> list[str]:
 @register(
     "operating_within_slos",
     number=15,
-    title=gettext_lazy("Operating within SLOs"),
+    title=gettext_lazy("SLO compliance"),
     prefetch=[slos_with_agreements],
 )
 def operating_within_slos(ctx: Context) -> Outcome:

@@ -80,7 +80,7 @@ def _areas(launch_id: int) -> list[ResponsibilityArea]:
 
 
 def paged_people(level: SeverityLevel, areas: list[ResponsibilityArea]) -> list[Stakeholder]:
-    """Everyone ``level`` pages on the launch, once each (as "Incident owner is clear" resolves it)."""
+    """Everyone ``level`` pages on the launch, once each (as "Incident owners" resolves it)."""
     people: dict[int, Stakeholder] = {}
     for area_people in people_to_notify(level, areas).values():
         for person in area_people:

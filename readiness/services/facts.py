@@ -549,6 +549,7 @@ register_fact_kind(
             "description",
             "classification",
             "access_level",
+            "named_teams",
             "masked_in_logs",
             "retention_days",
             "last_audit_at",

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from approvals.models import SignoffDecision
 from approvals.services import signoff_decide, signoff_withdraw, signoffs_request
-from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot
+from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
 from ledger.verification import verify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import quality_bar_agree
@@ -115,7 +115,7 @@ def lower_the_failure_rate(launch):
     agreed_by = bar.agreed_by.get_username()
     change(launch, bar, max_failure_rate=Decimal("0.02"))
     # Changing the bar clears its agreement, which the approvals covered too.
-    return f"quality bars › wrong_answers › agreed by: {agreed_by} → none; quality bars › wrong_answers › max failure rate: 0.05 → 0.02"
+    return f"quality bars › wrong_answers › agreed by: {agreed_by} → none; quality bars › wrong_answers › max failure rate: 5 % → 2 %"
 
 
 def record_new_evidence(launch):
@@ -161,7 +161,7 @@ def raise_the_exposure(launch):
     stage = launch.stages.get(name="Internal")
     stage.exposure_percent = Decimal("5")
     stage.save()
-    return "stage › exposure percent: 1 → 5"
+    return "stage › exposure percent: 1 % → 5 %"
 
 
 def loosen_an_slo(launch):
@@ -426,3 +426,26 @@ def test_approvals_go_stale_when_the_meaning_of_the_bar_or_the_risk_tier_changes
     facts = facts_of(approved)
     result = evaluate(facts, next(s for s in facts.stages.all() if s.name == "Internal")).results[0]
     assert path in " ".join(result.reasons)
+
+
+def test_shares_in_a_change_read_in_percent_as_they_are_typed():
+    """A failure rate stored as 0.05 and an exposure stored as 1 read alike: "5 %", "1 %"; a latency
+    target keeps its own unit, and a key that is not a share is shown as it is."""
+    old = {
+        "stage": {"exposure percent": "1"},
+        "quality bars": {"wrong_answers": {"max failure rate": "0.05", "confidence level": "0.95"}},
+        "slos": {"success_rate": {"target": "99.5"}, "latency_p95": {"target": "3000"}},
+    }
+    new = {
+        "stage": {"exposure percent": "10"},
+        "quality bars": {"wrong_answers": {"max failure rate": "0.025", "confidence level": "0.99"}},
+        "slos": {"success_rate": {"target": "99.9"}, "latency_p95": {"target": "2500"}},
+    }
+    assert diff_snapshots(old, new) == [
+        "quality bars › wrong_answers › confidence level: 95 % → 99 %",
+        "quality bars › wrong_answers › max failure rate: 5 % → 2.5 %",
+        "slos › latency_p95 › target: 3000 → 2500",
+        "slos › success_rate › target: 99.5 % → 99.9 %",
+        "stage › exposure percent: 1 % → 10 %",
+    ]
+    assert ("stage › exposure percent", "1 %") in readable_facts(old)

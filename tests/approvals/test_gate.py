@@ -196,7 +196,7 @@ def test_the_gate_refuses_without_sign_offs_and_changes_nothing(launch, owner):
         "Product sign-off has not been requested (Medium-risk default).",
         "ML sign-off has not been requested (Medium-risk default).",
     )
-    assert refused.value.message_dict["stage"][0].startswith("May not enter Internal: Stakeholders have approved:")
+    assert refused.value.message_dict["stage"][0].startswith("May not enter Internal: Stakeholder approvals:")
     unchanged.check()
     assert current_stage_name(launch) is None
 
@@ -231,7 +231,7 @@ def test_a_stale_approval_keeps_the_launch_out(internal_approved, owner):
     assert set(blockers) == {"stakeholders_approved", "failure_rate_agreed"}  # changing the bar cleared it
     blocker = blockers["stakeholders_approved"]
     assert all(
-        "is stale — facts changed since:" in r and "wrong_answers › max failure rate: 0.05 → 0.04" in r
+        "is stale — facts changed since:" in r and "wrong_answers › max failure rate: 5 % → 4 %" in r
         for r in blocker.reasons
     )
     unchanged.check()
@@ -365,7 +365,7 @@ def test_the_order_refusal_comes_first_among_the_reasons(launch, owner):
     assert lines[0] == (
         "May not enter Full: Full is not the next stage; stages are entered in order and the next one is Internal."
     )
-    assert lines[1].startswith("May not enter Full: Stakeholders have approved:")
+    assert lines[1].startswith("May not enter Full: Stakeholder approvals:")
 
 
 def test_only_the_owner_may_advance(internal_approved, viewer, executive, outsider):

@@ -186,7 +186,7 @@ def test_the_lapse_notice_names_the_stage_and_the_items_in_english_and_korean():
     _, [line] = describe(NotificationEvent.STAGE_LAPSED, payload)
     assert line == (
         "Support assistant is in Beta, but the stage no longer holds: 2 reasons "
-        "(Stakeholders have approved; Quality bars proven by evidence)."
+        "(Stakeholder approvals; Quality evidence)."
     )
     with translation.override("ko"):
         _, [korean] = describe(NotificationEvent.STAGE_LAPSED, payload)
@@ -212,7 +212,7 @@ def test_an_open_p0_incident_makes_the_stage_lapse_through_the_operations_item(l
 
 
 def test_whatever_item_is_registered_is_judged_generically(launched, monkeypatch):
-    """A later item (say, item 15 "Operating within SLOs" on another branch) gates the stage it
+    """A later item (say, item 15 "SLO compliance" on another branch) gates the stage it
     is registered for without recertification knowing of it."""
     from readiness.checklist import Check, Outcome, registry
 
@@ -222,7 +222,7 @@ def test_whatever_item_is_registered_is_judged_generically(launched, monkeypatch
     monkeypatch.setitem(
         registry._checks,
         "within_slos",
-        Check("within_slos", 99, "Operating within SLOs", breached, gates_every_stage=True),
+        Check("within_slos", 99, "SLO compliance", breached, gates_every_stage=True),
     )
     [change] = recertify()
     # The item and, since the stage's gating items are among the facts approved, the sign-offs.

@@ -415,7 +415,7 @@ def test_an_approved_waiver_warns_the_owner_and_its_decider(launch, owner):
     assert recipients(sent) == {owner, decider}
     notice = Notification.objects.get(key=f"waiver:{waiver.pk}:{waiver.expires_on.isoformat()}", recipient=owner)
     assert describe(notice.event, notice.payload)[1] == [
-        f"The waiver of the check Rollback procedure exists expires on {waiver.expires_on.isoformat()}."
+        f"The waiver of the check Rollback procedure expires on {waiver.expires_on.isoformat()}."
     ]
 
 
@@ -591,7 +591,7 @@ def test_an_executives_digest_lists_waivers_policy_changes_and_acknowledgements(
     subject, lines = describe(notice.event, notice.payload)
     assert subject.endswith(": 1 waiver, 1 policy change, 1 acknowledgement")
     assert lines[1:] == [
-        f"Waiver: Support assistant — PII policy exists for Beta: {SITE}/waivers/{waiver.pk}/",
+        f"Waiver: Support assistant — PII policy for Beta: {SITE}/waivers/{waiver.pk}/",
         f"Lowering the sign-off bar: Support assistant — risk tier Low: {SITE}/launches/assistant/policy-changes/{change.pk}/",
         f"Acknowledgement: Support assistant entering Beta: {SITE}/signoffs/",
     ]

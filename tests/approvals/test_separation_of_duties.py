@@ -59,7 +59,7 @@ def test_the_owner_cannot_put_a_product_manager_in_the_legal_slot(launch, owner,
     slot = LaunchStakeholder.objects.create(launch=launch, function=TeamFunction.LEGAL)
     with pytest.raises(ValidationError) as refused:
         launch_stakeholder_fill(slot=slot, stakeholder=product_manager, actor=owner, seen_version=fact_version(slot))
-    assert "not in a Legal team" in refused.value.message_dict["stakeholder"][0]
+    assert "not in any Legal team" in refused.value.message_dict["stakeholder"][0]
     slot.refresh_from_db()
     assert slot.stakeholder is None
 

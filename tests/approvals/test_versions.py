@@ -127,7 +127,7 @@ def test_evidence_of_the_old_version_stops_counting_and_blocks_the_next_stage(in
     evidence = item(readiness, "quality_evidence")
     assert evidence.status == Status.FAIL
     assert f"measured '{SERVING_VERSION}', but '{NEW_VERSION}' is in service" in " ".join(evidence.reasons)
-    with pytest.raises(ValidationError, match="Quality bars proven by evidence"):
+    with pytest.raises(ValidationError, match="Quality evidence"):
         stage_advance(actor=in_internal.owner, launch=in_internal, stage=in_internal.stages.get(name="Beta"))
 
 

@@ -270,7 +270,7 @@ def test_an_escalation_to_a_function_lead_off_the_launch_names_whom_to_chase_not
 
     (notice,) = Notification.objects.filter(recipient=lead.user, event=NotificationEvent.SIGNOFF_ESCALATED)
     subject, lines = describe(notice.event, notice.payload)
-    assert lines[0].startswith("Escalated to you: a Legal sign-off was due on ")
+    assert lines[0].startswith("Escalated to you: the Legal sign-off was due on ")
     assert lines[0].endswith(f"it waits for {addressee.get_full_name()}.")
     (mail,) = [mail for mail in mailoutbox if mail.to == ["lead@example.com"]]
     assert_blind([subject, *lines, mail.subject, mail.body, notice.link])

@@ -1,4 +1,4 @@
-"""Checklist items 13 "Incidents reviewed" and 14 "No open P0 or P1 incident", both outcomes, the
+"""Checklist items 13 "Incident post-mortems" and 14 "Open P0 and P1 incidents", both outcomes, the
 seven-day boundary, and the stage gate: an open P0 blocks advancing, a P2 does not, and an open
 P0 cannot be waived."""
 
@@ -119,7 +119,7 @@ def test_an_open_p0_blocks_advancing_until_it_is_resolved(at_internal):
     incident = report(launch, severity="P0", title="Everything is down")
     with pytest.raises(GateRefused) as refusal:
         stage_advance(actor=launch.owner, launch=launch, stage=beta)
-    assert "No open P0 or P1 incident" in " ".join(refusal.value.messages)
+    assert "Open P0 and P1 incidents" in " ".join(refusal.value.messages)
     launch.refresh_from_db()
     assert launch.current_stage.name == "Internal"
     incident_acknowledge(actor=launch.owner, incident=incident)
@@ -144,7 +144,7 @@ def test_an_overdue_postmortem_blocks_advancing(at_internal):
     _resolved_at(launch, ago(days=8))
     with pytest.raises(GateRefused) as refusal:
         stage_advance(actor=launch.owner, launch=launch, stage=beta)
-    assert "Incidents reviewed" in " ".join(refusal.value.messages)
+    assert "Incident post-mortems" in " ".join(refusal.value.messages)
 
 
 def test_an_open_p0_cannot_be_waived(at_internal):

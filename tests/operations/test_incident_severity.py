@@ -1,4 +1,4 @@
-"""Lowering an incident's severity is not the owner's call: item 14 ("No open P0 or P1 incident")
+"""Lowering an incident's severity is not the owner's call: item 14 ("Open P0 and P1 incidents")
 reads the severity, so the owner could clear it alone by calling an open P1 a P3. Lowering needs
 the Accountable of the area that answers for incidents (infrastructure) or an executive; raising is
 anyone's who may respond. A changed severity is its own ledger entry, cross-checked. The incident

@@ -161,7 +161,7 @@ def test_the_scheduled_task_pulls_every_source(launch, allowed, server, settings
 @pytest.mark.parametrize(
     ("query", "fragment"),
     [
-        ("100 * overflow", "is a percentage: 0 to 100"),
+        ("100 * overflow", "enter a percentage between 0 % and 100 %"),
         ("many", "returned 2 series"),
     ],
 )

@@ -45,7 +45,7 @@ def test_it_records_every_row_and_prints_them(launch, tmp_path, capsys):
         ("2026-13-01,success_rate,99", "Line 3, column date"),
         ("{day},uptime,99", "Line 3, column indicator"),
         ("{day},latency_p95,fast", "Line 3, column value"),
-        ("{day},success_rate,120", "Line 3: value: Success rate (%) is a percentage"),
+        ("{day},success_rate,120", "Line 3: value: Success rate (%): enter a percentage between 0 % and 100 %"),
         ("{day},success_rate", "Line 3: expected 3 columns"),
     ],
 )

@@ -44,8 +44,8 @@ def test_the_owner_records_a_day_and_recording_it_again_replaces_it_with_history
 @pytest.mark.parametrize(
     ("indicator", "value", "fragment"),
     [
-        ("success_rate", "100.5", "0 to 100"),
-        ("error_rate", "101", "0 to 100"),
+        ("success_rate", "100.5", "between 0 % and 100 %"),
+        ("error_rate", "101", "between 0 % and 100 %"),
         ("latency_p95", "-1", "cannot be negative"),
         ("cost_daily", "-0.01", "cannot be negative"),
         ("cost_monthly", "5", "Unknown indicator"),

@@ -138,7 +138,7 @@ def test_nobody_but_the_current_accountable_agrees(launch):
     accountable = accountable_of(launch, AreaKind.MODEL_QUALITY)
     admin = UserFactory(username="team-admin", is_superuser=True)
     team_remove_member(actor=admin, team=team_for("ml"), stakeholder=accountable)
-    with pytest.raises(PermissionDenied, match="not in a ML team"):
+    with pytest.raises(PermissionDenied, match="not in any ML team"):
         quality_bar_agree(actor=accountable.user, bar=bar, seen_version=version)
     assert QualityBar.objects.get(pk=bar.pk).agreed_by_id is None
 

@@ -202,7 +202,7 @@ def test_failure_rate_agreed_passes_when_every_bar_is_agreed_by_the_accountable_
     assert result.reasons == ("2 quality bars agreed by the Accountable of the owning area.",)
 
 
-# --- 3. RACI defined ------------------------------------------------------------------------------
+# --- 3. Responsibilities (RACI) ------------------------------------------------------------------------------
 
 
 def test_raci_defined_fails_when_no_area_is_defined(launch):
@@ -537,7 +537,7 @@ def test_the_order_skips_an_undefined_level(launch):
     )
 
 
-# --- 7. SLOs defined ------------------------------------------------------------------------------
+# --- 7. SLO targets and alerts ------------------------------------------------------------------------------
 
 PROPOSED = "is proposed by the template, not yet confirmed."
 SLOS_PASS = (
@@ -775,10 +775,10 @@ def test_an_accountable_who_left_the_function_no_longer_agrees_or_holds_the_area
     accountable.teams.clear()
     assert_fails(
         result_of(launch, "failure_rate_agreed"),
-        "Quality bar 'wrong_answers' was agreed by Mia Chen, who is not in a ML team.",
+        "Quality bar 'wrong_answers' was agreed by Mia Chen, who is not in any ML team.",
     )
     assert_fails(
-        result_of(launch, "raci_defined"), f"Area '{MODEL_QUALITY}': Accountable Mia Chen is not in a ML team."
+        result_of(launch, "raci_defined"), f"Area '{MODEL_QUALITY}': Accountable Mia Chen is not in any ML team."
     )
 
 
@@ -794,5 +794,5 @@ def test_moving_a_standard_concern_to_an_area_of_ones_own_does_not_choose_who_ag
     agree(launch.slos.get(indicator="latency_p95"), friend.user)
     assert_fails(
         result_of(launch, "slos_defined"),
-        "The Latency p95 (ms) SLO was agreed by Fred Friend, who is not in a Platform team.",
+        "The Latency p95 (ms) SLO was agreed by Fred Friend, who is not in any Platform team.",
     )

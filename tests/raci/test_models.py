@@ -232,7 +232,7 @@ def test_a_slot_is_filled_only_by_someone_in_a_team_of_its_function(launch):
     """The owner once put a product manager in the Legal slot; now the model refuses it."""
     product_manager = serving(TeamFunction.PRODUCT)
     slot = LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.LEGAL, stakeholder=product_manager)
-    assert_invalid(slot, "stakeholder", "not in a Legal team")
+    assert_invalid(slot, "stakeholder", "not in any Legal team")
 
 
 def test_a_deactivated_member_cannot_fill_a_slot(launch):
@@ -240,7 +240,7 @@ def test_a_deactivated_member_cannot_fill_a_slot(launch):
     lawyer.user.is_active = False
     lawyer.user.save()
     slot = LaunchStakeholderFactory.build(launch=launch, function=TeamFunction.LEGAL, stakeholder=lawyer)
-    assert_invalid(slot, "stakeholder", "not in a Legal team")
+    assert_invalid(slot, "stakeholder", "not in any Legal team")
 
 
 @pytest.mark.parametrize(

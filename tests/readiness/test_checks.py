@@ -170,8 +170,20 @@ def test_data_classified_fails_naming_a_confidential_asset_open_to_everyone(laun
 @pytest.mark.parametrize("access", [AccessLevel.NEED_TO_KNOW, AccessLevel.RESTRICTED])
 @pytest.mark.parametrize("classification", [Classification.PERSONAL, Classification.CONFIDENTIAL])
 def test_data_classified_accepts_sensitive_data_kept_to_named_teams_or_people(launch, classification, access):
-    launch.data_assets.filter(name="Support tickets").update(classification=classification, access_level=access)
+    launch.data_assets.filter(name="Support tickets").update(
+        classification=classification, access_level=access, named_teams="Support operations"
+    )
     assert result_of(launch, "data_classified").status == Status.PASS
+
+
+def test_data_classified_fails_need_to_know_access_that_names_no_teams(launch):
+    launch.data_assets.filter(name="Support tickets").update(
+        classification=Classification.PERSONAL, access_level=AccessLevel.NEED_TO_KNOW, named_teams=" "
+    )
+    assert_fails(
+        result_of(launch, "data_classified"),
+        "Data asset 'Support tickets' is need to know but names no teams that need to know.",
+    )
 
 
 @pytest.mark.parametrize("classification", [Classification.PUBLIC, Classification.INTERNAL])
@@ -328,7 +340,7 @@ def test_pii_policy_passes_when_every_personal_asset_is_masked_retained_and_audi
     assert result.reasons == ("1 PII asset, all masked in logs, retained and audited.",)
 
 
-# --- 7. SLOs defined: agreed by the Accountable of the owning area, so tested with the RACI items
+# --- 7. SLO targets and alerts: agreed by the Accountable of the owning area, so tested with the RACI items
 # in tests/raci/test_checks.py.
 
 

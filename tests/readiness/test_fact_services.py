@@ -290,7 +290,7 @@ def test_raci_rows_and_slots_go_through_the_same_door(launch, owner, viewer):
     assert not RaciAssignment.objects.filter(pk=row.pk).exists()
     slot = launch.stakeholder_slots.get(function="business")
     stale = fact_version(slot)
-    with pytest.raises(ValidationError, match="not in a Business team"):
+    with pytest.raises(ValidationError, match="not in any Business team"):
         launch_stakeholder_fill(actor=owner, slot=slot, stakeholder=person, seen_version=stale)
 
 

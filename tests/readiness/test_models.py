@@ -177,7 +177,7 @@ def test_the_exposure_limits_come_from_the_settings(launch, settings):
 def test_a_stage_exposing_every_user_is_a_full_stage(launch, kind):
     stage = RolloutStageFactory.build(launch=launch, kind=kind, exposure_percent=D("100"))
     assert validation_messages(stage) == {
-        "kind": ["A stage exposing every user (100 %) is a Full stage, gated and signed off as one."]
+        "exposure_percent": ["A stage exposing every user (100 %) is a Full stage, gated and signed off as one."]
     }
 
 
@@ -385,7 +385,7 @@ def test_slo_with_a_sensible_target_and_alert_is_accepted(launch, indicator, tar
 def test_percentage_slo_values_cannot_exceed_100(launch, indicator, field):
     values = {"target": D("100"), "alert_threshold": D("100"), field: D("100.5")}
     slo = SLOFactory.build(launch=launch, indicator=indicator, **values)
-    assert_rejected_everywhere(slo, field, "is a percentage: at most 100")
+    assert_rejected_everywhere(slo, field, "enter a percentage between 0 % and 100 %")
 
 
 def test_success_rate_alert_must_fire_at_or_below_the_target(launch):

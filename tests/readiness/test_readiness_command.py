@@ -54,7 +54,7 @@ class TestInternalApproved:
         assert code == 0
         assert "checking entry to Internal" in out
         assert "READY: may enter Internal." in out
-        assert "[PASS]  3. RACI defined" in out
+        assert "[PASS]  3. Responsibilities (RACI)" in out
 
     def test_stage_option_finds_the_stage_by_name_or_kind(self, launch):
         for stage in ("internal", "Internal", "INTERNAL"):
@@ -93,7 +93,7 @@ def test_blocked_launch_exits_1_and_names_what_blocks(launch):
     approve_signoffs(launch, "Internal")
     code, out = run("assistant")
     assert code == 1
-    assert "[FAIL]  6. PII policy exists" in out
+    assert "[FAIL]  6. PII policy" in out
     assert "PII asset 'Support tickets' is not masked in logs." in out
     assert "BLOCKED: may not enter Internal (1 blocking)." in out
 
@@ -142,7 +142,7 @@ def test_json_output_is_machine_readable(launch):
     assert item == {
         "key": "rollback_plan",
         "number": 9,
-        "title": "Rollback procedure exists",
+        "title": "Rollback procedure",
         "status": "fail",
         "gating": True,
         "reasons": ["No rollback plan is recorded."],

@@ -270,7 +270,7 @@ def test_the_portfolio_says_where_every_launch_stands_then_gives_each_its_page(w
     table = next(page for page in rendered.pages[1:] if squeeze("Verdict for the next stage") in squeeze(page))
     assert squeeze("Operations health") in squeeze(table)
     assert squeeze("Support assistant") in squeeze(table) and squeeze("Meeting notes summariser") in squeeze(table)
-    assert squeeze("Stakeholders have approved") in squeeze(table)
+    assert squeeze("Stakeholder approvals") in squeeze(table)
     launch_pages = [page for page in rendered.pages if "Verdict for entering" in page]
     assert len(launch_pages) == 2
     assert any(page.startswith("Support assistant") or "Support assistant\n" in page for page in launch_pages)

@@ -59,7 +59,7 @@ def test_the_cover_says_the_stage_no_longer_holds_with_its_reasons(launched):
     lapse(launched)
     text = cover(document_html(launch_report(launched)))
     assert "Internal no longer holds: 1 reason" in text
-    assert "1. Stakeholders have approved" in text
+    assert "1. Stakeholder approvals" in text
 
 
 def test_a_launch_in_planning_is_not_launched_on_the_cover():
@@ -84,7 +84,7 @@ def test_the_portfolio_report_lists_operations_health(launched):
     assert "<th>Operations health</th>" in table
     rows = table.split("<tr>")
     lapsed_row = next(row for row in rows if "Reported assistant" in row)
-    assert "no longer holds: 1 reason" in lapsed_row and "Stakeholders have approved" in lapsed_row
+    assert "no longer holds: 1 reason" in lapsed_row and "Stakeholder approvals" in lapsed_row
     assert "not launched" in next(row for row in rows if "Planned assistant" in row)
 
 

@@ -86,7 +86,7 @@ def ask_again(world) -> Report:
 
 def drop_responsibles(world) -> None:
     """Take every Responsible off the model-quality area through the RACI service: checklist item 3
-    (RACI defined, gating Internal) fails. The sign-off snapshot holds only the Accountables, and
+    (Responsibilities (RACI), gating Internal) fails. The sign-off snapshot holds only the Accountables, and
     no ledger entry is written, so the report's fingerprint does not move."""
     area = world.launch.areas.get(kind=AreaKind.MODEL_QUALITY)
     for assignment in area.assignments.filter(role=Role.RESPONSIBLE).select_related("stakeholder"):

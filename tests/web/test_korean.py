@@ -51,12 +51,12 @@ def test_the_launch_page_in_korean_shows_korean_labels_checklist_titles_and_reas
 
     assert '<html lang="ko">' in page
     assert "위험도 중간" in page  # the risk tier's choice label, "Medium risk"
-    assert "이해관계자 승인 완료" in page  # item 1's title, "Stakeholders have approved"
+    assert "1. 이해관계자 승인" in page  # item 1's title, "Stakeholder approvals"
     assert "법무 승인이 요청되지 않았습니다" in page  # its reason, "Legal sign-off has not been requested"
     assert "데이터 자산" in page  # a fact kind's name, "data asset"
     assert "피드백 채널" in page  # a fact section's heading, "Feedback channels"
     english_texts = (
-        "Stakeholders have approved",
+        "Stakeholder approvals",
         "sign-off has not been requested",
         "Medium risk",
         "Feedback channels",
@@ -76,7 +76,7 @@ def test_the_portfolio_s_sort_choices_follow_the_language_of_each_request(client
 def test_the_same_page_stays_english_for_an_english_browser(client, launch):
     client.force_login(launch.owner)
     page = client.get(reverse("web:launch", args=[launch.slug]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Stakeholders have approved" in page
+    assert "Stakeholder approvals" in page
     assert "Legal sign-off has not been requested" in page
     assert not HANGUL.search(page.replace("한국어", ""))  # the language switcher names Korean in Korean
 
@@ -121,7 +121,7 @@ def test_a_refused_model_value_in_korean_is_named_in_korean(client, launch):
         HTTP_ACCEPT_LANGUAGE="ko",
     )
     assert response.status_code == 200
-    assert "성공률(%)은(는) 퍼센트이므로 최대 100입니다." in response.content.decode()
+    assert "성공률(%): 0 %에서 100 % 사이의 백분율을 입력하세요." in response.content.decode()
 
 
 def test_the_gate_refuses_in_korean_naming_the_item_and_its_reason(client, launch):

@@ -75,9 +75,9 @@ def test_an_accountable_is_told_the_agreement_is_theirs(client, planned):
     mia = StakeholderFactory(user=UserFactory(first_name="Mia", last_name="Chen"), teams=[team_for("ml")])
     RaciAssignment.objects.create(area=area, stakeholder=mia, role=Role.ACCOUNTABLE)
     owner_page = _page(client, planned.owner, planned)
-    assert "Agree the quality bar “wrong_answers ≤ 5.00%”</a>\n        — Mia Chen (Accountable)" in owner_page
+    assert "Agree the quality bar “wrong_answers ≤ 5 %”</a>\n        — Mia Chen (Accountable)" in owner_page
     mia_page = _page(client, mia.user, planned)
-    assert "Agree the quality bar “wrong_answers ≤ 5.00%”</a>\n        — <strong>you</strong>" in mia_page
+    assert "Agree the quality bar “wrong_answers ≤ 5 %”</a>\n        — <strong>you</strong>" in mia_page
 
 
 def test_controls_that_cannot_succeed_yet_are_explained_not_offered(client, planned):

@@ -72,7 +72,7 @@ def test_the_owner_sees_their_launch_with_its_readiness_and_pending_sign_offs(cl
     assert "<b>assistant</b>" not in html
     assert "Contract summariser" not in html
     assert "1 launch" in html
-    assert "Blocked" in html and "Stakeholders have approved" in html
+    assert "Blocked" in html and "Stakeholder approvals" in html
     items = len(registry.keys())  # every item but sign-offs passes, however many items there are
     assert f"{items - 1} of {items} items pass" in html
     assert "4 pending" in html

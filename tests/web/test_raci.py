@@ -94,7 +94,7 @@ def test_rule_violations_mark_the_row_and_the_cell_of_the_person_they_are_about(
     response = owner.get(url("launch", launch))
     row = next(row for row in response.context["raci"]["rows"] if row.area == quality)
     assert row.problems == [
-        f"Area '{quality.name}': Accountable {accountable.display_name} is not in a ML team.",
+        f"Area '{quality.name}': Accountable {accountable.display_name} is not in any ML team.",
         f"Area '{quality.name}' has no Responsible.",
     ]
     assert [cell.id for cell in row.cells if cell.flagged] == [f"cell-{quality.pk}-{accountable.pk}"]
@@ -107,7 +107,7 @@ def test_rule_violations_mark_the_row_and_the_cell_of_the_person_they_are_about(
 def test_blockers_link_to_where_they_are_fixed(owner, launch):
     page = owner.get(url("launch", launch)).content.decode()
     # Nobody has requested sign-offs: item 1 blocks, and links to the sign-offs section.
-    assert '<a href="#signoffs-heading">1. Stakeholders have approved</a>' in page
+    assert '<a href="#signoffs-heading">1. Stakeholder approvals</a>' in page
     assert 'id="facts-qualitybar"' in page and 'id="facts-severitylevel"' in page
 
 
@@ -195,7 +195,7 @@ def test_an_accountable_who_does_not_serve_the_function_is_refused_and_named(own
     response = owner.post(cell_url(launch, quality, newcomer), {"roles": ["A"]}, **HTMX)
     assert response.status_code == 200
     assert roles_of(quality, newcomer) == set()
-    assert "Nia Newcomer is not in a ML team" in response.content.decode()
+    assert "Nia Newcomer is not in any ML team" in response.content.decode()
 
 
 def test_an_unknown_role_is_named_and_nothing_is_saved(owner, launch, newcomer):

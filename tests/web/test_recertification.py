@@ -52,7 +52,7 @@ def test_the_launch_page_shows_the_lapse_with_links_to_its_items(client, lapsed)
     html = page(client, lapsed.owner, reverse("web:launch", args=[lapsed.slug]))
     assert 'id="stage-health"' in html
     assert "In Internal — no longer holds: 1 reason" in html
-    assert '<a href="#item-stakeholders_approved">1. Stakeholders have approved</a>' in html
+    assert '<a href="#item-stakeholders_approved">1. Stakeholder approvals</a>' in html
     assert 'id="item-stakeholders_approved"' in html  # the link lands on the checklist item
 
 
@@ -93,7 +93,7 @@ def test_the_portfolio_shows_each_launch_s_operations_health(client, lapsed):
     }
     assert "no longer holds: 1 reason" in rows["Lapsed assistant"]
     assert f'href="/launches/{lapsed.slug}/#stage-health"' in rows["Lapsed assistant"]
-    assert "Stakeholders have approved" in rows["Lapsed assistant"]
+    assert "Stakeholder approvals" in rows["Lapsed assistant"]
     assert ">holds<" in rows["Holding assistant"]
     assert "not launched" in rows["Planned assistant"]
 

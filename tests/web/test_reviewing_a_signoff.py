@@ -45,6 +45,7 @@ def shared_launch(django_db_setup, django_db_blocker) -> int:
             name="Escalation notes",
             classification=Classification.CONFIDENTIAL,
             access_level=AccessLevel.NEED_TO_KNOW,
+            named_teams="Support leads, Trust & Safety",
             masked_in_logs=True,
             retention_days=90,
             audit_interval_days=180,

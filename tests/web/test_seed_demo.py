@@ -124,7 +124,7 @@ def test_seed_demo_shows_every_kind_of_sign_off(seeded):
     assert "waiting for Eve Laurent" in reasons("support-assistant")  # pending
     assert "rejected by Lena Fischer" in reasons("code-review-bot")  # rejected
     assert "Dana Levi requested changes" in reasons("code-review-bot")
-    assert "quality bars › wrong_answers › max failure rate: 0.05 → 0.02" in reasons("contract-summariser")
+    assert "quality bars › wrong_answers › max failure rate: 5 % → 2 %" in reasons("contract-summariser")
     assert "expired on" in reasons("meeting-notes")
     assert readiness["sales-email-drafter"].results[0].status == "pass"  # approved and fresh
 
@@ -225,10 +225,12 @@ def test_the_portfolio_the_launch_page_and_the_readiness_command_agree_on_every_
             verdicts = ("final", "Final stage" in row["Readiness"], "No stage left to enter" in page)
         else:
             ready = said["may_enter"]
+            # A launch already in a stage shows the next one's blockers as a next step, not an alarm.
+            not_ready = "upcoming" if launch.current_stage_id else "blocked"
             verdicts = (
                 ready,
                 ("Ready" if ready else "Blocked") in row["Readiness"],
-                f"verdict-card {'ready' if ready else 'blocked'}" in page,
+                f'id="verdict" class="card verdict-card {"ready" if ready else not_ready}"' in page,
             )
         assert verdicts[1:] == (True, True), (launch.slug, verdicts, row)
 

@@ -100,7 +100,7 @@ def test_a_refused_value_is_shown_and_nothing_is_saved(client, launch):
         {"day": YESTERDAY.isoformat(), "success_rate": "101", "latency_p95": "1500"},
     )
     assert response.status_code == 200
-    assert "is a percentage: 0 to 100" in response.content.decode()
+    assert "enter a percentage between 0 % and 100 %" in response.content.decode()
     assert not SliActual.objects.exists()
 
 

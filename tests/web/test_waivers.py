@@ -183,7 +183,7 @@ def test_the_accountable_finds_the_waiver_in_my_sign_offs_with_the_header_count(
     waiver = requested(world["launch"])
     page = html(client, world["ml"], reverse("web:inbox"))
     assert "Waivers to decide" in page and decide_url(waiver) in page
-    assert "Acceptable failure rate agreed" in page
+    assert "Acceptable failure rates" in page
     client.force_login(world["ml"])
     count = client.get(reverse("web:inbox")).context["awaiting_count"]
     assert count == 1

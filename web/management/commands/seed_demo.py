@@ -422,6 +422,7 @@ class DemoPortfolio:
             description=description,
             classification=Classification.CONFIDENTIAL,
             access_level=AccessLevel.NEED_TO_KNOW,
+            named_teams="Finance operations, Legal",
             masked_in_logs=True,
             retention_days=90 if audited else None,
             audit_interval_days=180,
