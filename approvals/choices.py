@@ -108,6 +108,10 @@ class NotificationEvent(models.TextChoices):
     SIGNOFF_DECIDED = "signoff_decided", _("Sign-off decided")
     SIGNOFF_DELEGATED = "signoff_delegated", _("Sign-off delegated")
     SIGNOFF_WITHDRAWN = "signoff_withdrawn", _("Sign-off withdrawn")
+    # The owner asks a stale approver to decide again (approvals.services.signoff_ask_again).
+    SIGNOFF_ASKED_AGAIN = "signoff_asked_again", _("Sign-off asked again")
+    # A quality bar or an SLO waits for its Accountable's agreement (approvals.agreements).
+    AGREEMENT_WAITING = "agreement_waiting", _("Agreement asked")
     WAIVER_REQUESTED = "waiver_requested", _("Waiver requested")
     WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")

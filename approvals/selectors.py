@@ -22,6 +22,7 @@ from .access import DECIDE_CODENAME
 from .choices import WAIVER_AREAS, DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
 from .models import (
     Acknowledgement,
+    AskedAgain,
     PolicyChange,
     SignoffDecision,
     SignoffDelegation,
@@ -85,6 +86,9 @@ class SignoffState:
     fresh_approvals: list[SignoffDecision] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     earlier_objections: list[str] = field(default_factory=list)
+    # Approvals that no longer count (stale or expired), each with ``asked_again`` set: whether
+    # the owner already asked its approver again on the current facts.
+    lapsed_approvals: list[SignoffDecision] = field(default_factory=list)
 
     @property
     def satisfied(self) -> bool:
@@ -184,6 +188,7 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
             problem = decision_problem(decision, current_fingerprint=current, current_snapshot=snapshot, now=now)
             if problem:
                 lapsed.append(problem)
+                state.lapsed_approvals.append(decision)
             else:
                 state.fresh_approvals.append(decision)
         # The request may have asked for more than the policy asks now: lowering the policy
@@ -205,7 +210,21 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
                 _("%(function)s sign-off has %(have)s of %(needed)s fresh approvals; %(detail)s.")
                 % {"function": label, "have": have, "needed": needed, "detail": detail}
             )
+    _mark_asked_again([d for state in states for d in state.lapsed_approvals], current)
     return states
+
+
+def _mark_asked_again(decisions: list[SignoffDecision], current_fingerprint: str) -> None:
+    """Set ``asked_again`` on each lapsed approval (one query, none when nothing lapsed)."""
+    if not decisions:
+        return
+    asked = set(
+        AskedAgain.objects.filter(decision__in=decisions, fingerprint=current_fingerprint).values_list(
+            "decision_id", flat=True
+        )
+    )
+    for decision in decisions:
+        decision.asked_again = decision.pk in asked
 
 
 def earlier_objections(launch, request: SignoffRequest | None) -> list[str]:

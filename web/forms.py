@@ -199,3 +199,28 @@ class NotificationSettingsForm(forms.Form):
             ("", _("The site's (%(zone)s)") % {"zone": site_zone}),
             *((zone, zone) for zone in sorted(zoneinfo.available_timezones())),
         ]
+
+
+class OutOfOfficeForm(forms.Form):
+    """Who stands in for the signed-in approver, from which day to which day."""
+
+    delegate = forms.ModelChoiceField(
+        label=_("Who stands in for you"),
+        queryset=None,
+        error_messages={"invalid_choice": _("Choose a colleague from one of your teams.")},
+    )
+    starts_on = forms.DateField(label=_("First day away"), widget=DateInput)
+    ends_on = forms.DateField(label=_("Last day away"), widget=DateInput)
+    reason = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
+
+    def __init__(self, *args, people=(), functions=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = get_user_model().objects.filter(pk__in=[p.pk for p in people])
+        functions = functions or {}
+
+        def label(person) -> str:
+            name = person.get_full_name() or person.get_username()
+            served = functions.get(person.pk)
+            return f"{name} ({served})" if served else name
+
+        self.fields["delegate"].label_from_instance = label
