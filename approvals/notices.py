@@ -146,7 +146,7 @@ def _lapsed(payload: dict) -> list[str]:
     ]
 
 
-@register(NotificationEvent.SIGNOFF_ASKED_AGAIN, worth_sending=_request_still_open)
+@register(NotificationEvent.SIGNOFF_ASKED_AGAIN)
 def _asked_again(payload: dict) -> list[str]:
     if payload.get("expired"):
         lines = [

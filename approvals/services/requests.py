@@ -356,6 +356,5 @@ def signoff_ask_again(*, actor, signoff: SignoffRequest, approver) -> tuple[Aske
             "more": max(0, len(changes) - MAX_CHANGES_TOLD),
         },
         link=signoff.get_absolute_url(),
-        subject=signoff,
     )
     return asked, True
