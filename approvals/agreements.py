@@ -136,8 +136,13 @@ class _TellAfterCommit:
 def look_after_commit(launch_id: int | None) -> None:
     if launch_id is None:
         return
-    queued = connection.run_on_commit if connection.in_atomic_block else []
-    if any(isinstance(entry[1], _TellAfterCommit) and entry[1].launch_id == launch_id for entry in queued):
-        return
+    # Already queued in this very savepoint (a service saving several rows of the launch): once
+    # is enough. One queued in an outer savepoint is not relied on: an inner rollback keeps it,
+    # but a caller capturing callbacks (tests) runs only those queued since it started.
+    if connection.in_atomic_block:
+        scope = set(connection.savepoint_ids)
+        for sids, func, *_robust in connection.run_on_commit:
+            if isinstance(func, _TellAfterCommit) and func.launch_id == launch_id and sids == scope:
+                return
     # Robust: a notice that cannot be written is logged, never an error for the saved change.
     transaction.on_commit(_TellAfterCommit(launch_id), robust=True)
