@@ -520,8 +520,8 @@ class OutOfOffice(models.Model):
     delegate = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("stands in"), related_name="+"
     )
-    starts_on = models.DateField(verbose_name=_("from"))
-    ends_on = models.DateField(verbose_name=_("until"))
+    starts_on = models.DateField(verbose_name=_("first day away"))
+    ends_on = models.DateField(verbose_name=_("last day away"))
     reason = LimitedTextField(verbose_name=_("note"), blank=True)
     created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
     ended_at = models.DateTimeField(verbose_name=_("ended early at"), null=True, blank=True)
