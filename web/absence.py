@@ -73,7 +73,13 @@ def out_of_office(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/out_of_office.html",
-        {"form": form, "periods": periods, "has_colleagues": bool(people), "today": today},
+        {
+            "form": form,
+            "periods": periods,
+            "has_colleagues": bool(people),
+            "in_a_team": bool(people) or Team.objects.filter(members__user=request.user).exists(),
+            "today": today,
+        },
     )
 
 

@@ -277,3 +277,10 @@ def test_the_page_costs_a_fixed_number_of_queries(client, launch, django_assert_
     client.get(reverse("web:out-of-office"))
     with django_assert_max_num_queries(12):
         assert client.get(reverse("web:out-of-office")).status_code == 200
+
+
+def test_someone_alone_in_their_team_is_told_to_ask_for_a_colleague(client, db):
+    alone = StakeholderFactory(teams=[team_for(TeamFunction.COMPLIANCE)]).user
+    client.force_login(alone)
+    page = client.get(reverse("web:out-of-office")).content.decode()
+    assert "Nobody else is in your teams yet" in page and 'name="delegate"' not in page
