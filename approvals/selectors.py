@@ -300,7 +300,8 @@ def acknowledgement_problems(launch, stage) -> list[str]:
 
 
 def requests_awaiting(user):
-    """Open requests ``user`` may decide (addressed or delegated to them) and has not yet decided.
+    """Open requests ``user`` may decide (addressed or delegated to them) and has not yet decided,
+    or whose owner asked them again since their approval lapsed.
 
     Reads the object permission granted when a request is addressed or delegated, without the
     superuser shortcut: a superuser's inbox holds only what is addressed to them. The grant tables
@@ -314,13 +315,20 @@ def requests_awaiting(user):
         group__user=user, permission__codename=DECIDE_CODENAME
     )
     decided = SignoffDecision.objects.filter(decided_by=user, superseded_at__isnull=True)
+    # Asked again by the owner (``signoff_ask_again``): their approval lapsed and waits for them anew.
+    asked_again = AskedAgain.objects.filter(
+        Q(approver=user) | Q(decision__decided_by=user), decision__superseded_at__isnull=True
+    )
     return (
         SignoffRequest.objects.filter(
             Q(pk__in=granted.values("content_object_id")) | Q(pk__in=granted_to_group.values("content_object_id")),
-            ~Q(pk__in=decided.values("request_id")),
+            (~Q(pk__in=decided.values("request_id")) & Q(status=RequestStatus.PENDING))
+            | (
+                Q(pk__in=asked_again.values("request_id"))
+                & Q(status__in=[RequestStatus.PENDING, RequestStatus.APPROVED])
+            ),
             ~Q(requested_by=user),
             ~Q(launch__owner=user),
-            status=RequestStatus.PENDING,
             launch__archived=False,
         )
         .select_related("launch", "stage", "requested_by")

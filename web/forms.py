@@ -216,6 +216,8 @@ class OutOfOfficeForm(forms.Form):
     def __init__(self, *args, people=(), functions=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["delegate"].queryset = get_user_model().objects.filter(pk__in=[p.pk for p in people])
+        if len(people) == 1:
+            self.fields["delegate"].initial = people[0].pk
         functions = functions or {}
 
         def label(person) -> str:

@@ -179,3 +179,15 @@ def test_no_ask_again_while_every_approval_counts(client, approved):
     client.force_login(approved.owner)
     page = client.get(reverse("web:launch", args=[approved.slug])).content.decode()
     assert 'value="ask-again"' not in page
+
+
+def test_the_approver_asked_again_finds_the_request_in_my_sign_offs_until_they_decide(client, stale):
+    request = ml_request(stale)
+    approver = approver_of(request)
+    client.force_login(approver)
+    decide_url = reverse("web:decide", args=[request.pk])
+    assert decide_url not in client.get(reverse("web:inbox")).content.decode()
+    signoff_ask_again(actor=stale.owner, signoff=request, approver=approver)
+    assert decide_url in client.get(reverse("web:inbox")).content.decode()
+    signoff_decide(actor=approver, signoff=request, outcome="approve")
+    assert decide_url not in client.get(reverse("web:inbox")).content.decode()
