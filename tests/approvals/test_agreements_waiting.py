@@ -178,3 +178,17 @@ def test_the_quick_request_proceeds_when_nothing_is_pending(client, launch):
     client.force_login(launch.owner)
     client.post(reverse("web:request-signoffs", args=[launch.slug]), {"due_date": "", "message": ""})
     assert SignoffRequest.objects.filter(launch=launch).count() == 4
+
+
+def test_an_accountable_named_later_is_told_too(launch, django_capture_on_commit_callbacks):
+    from raci.choices import TeamFunction
+    from tests.builders import team_for
+    from tests.factories import RaciAssignmentFactory, StakeholderFactory
+
+    add_bar(launch, django_capture_on_commit_callbacks)
+    area = launch.areas.get(kind=AreaKind.MODEL_QUALITY)
+    area.assignments.filter(role=Role.ACCOUNTABLE).delete()
+    newcomer = StakeholderFactory(teams=[team_for(TeamFunction.ML)])
+    with django_capture_on_commit_callbacks(execute=True):
+        RaciAssignmentFactory(area=area, role=Role.ACCOUNTABLE, stakeholder=newcomer)
+    assert waiting_notices(newcomer.user).count() == 1
