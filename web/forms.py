@@ -204,7 +204,7 @@ class NotificationSettingsForm(forms.Form):
 class OutOfOfficeForm(forms.Form):
     """Who stands in for the signed-in approver, from which day to which day."""
 
-    delegate = forms.ModelChoiceField(
+    delegate = RowChoiceField(
         label=_("Who stands in for you"),
         queryset=None,
         error_messages={"invalid_choice": _("Choose a colleague from one of your teams.")},

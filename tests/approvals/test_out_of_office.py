@@ -284,3 +284,12 @@ def test_someone_alone_in_their_team_is_told_to_ask_for_a_colleague(client, db):
     client.force_login(alone)
     page = client.get(reverse("web:out-of-office")).content.decode()
     assert "Nobody else is in your teams yet" in page and 'name="delegate"' not in page
+
+
+def test_an_id_out_of_range_is_a_form_error(client, launch):
+    person = ml_accountable(launch)
+    client.force_login(person)
+    data = {"delegate": "99999999999999999999999", "starts_on": TODAY().isoformat(), "ends_on": TODAY().isoformat()}
+    response = client.post(reverse("web:out-of-office"), {**data, "action": "set-out-of-office"})
+    assert response.status_code == 200 and "Choose a colleague from one of your teams." in response.content.decode()
+    assert client.post(reverse("web:out-of-office-end", args=[2**63 - 1])).status_code == 404
