@@ -95,16 +95,21 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
     facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
     pending = _pending_agreements(launch)
+    held = False
     if request.method == "POST" and "choose" not in request.POST:
-        if pending and stage is not None and "proceed" not in request.POST:
-            # Agreements still to come would make these approvals stale: show what is pending and
-            # let the owner wait, or ask anyway from the request page.
-            messages.warning(request, _("Agreements are pending; nothing was requested yet. See below."))
-            return redirect("web:request-signoffs", slug=slug)
-        return _request_routed(request, launch, stage)
+        if not (pending and stage is not None and "proceed" not in request.POST):
+            return _request_routed(request, launch, stage)
+        # Agreements still to come would make these approvals stale: nothing is requested; this
+        # page shows what is pending, with what the owner typed, to wait or to ask anyway.
+        messages.warning(request, _("Agreements are pending; nothing was requested yet. See below."))
+        held = True
     suggestions = addressee_suggestions(facts, stage, request.user) if stage is not None else []
-    form = ChooseAddresseesForm(request.POST if request.method == "POST" else None, suggestions=suggestions)
-    if request.method == "POST" and stage is not None and form.is_valid():
+    if held:
+        typed = {name: request.POST.get(name, "") for name in ("due_date", "message")}
+        form = ChooseAddresseesForm(initial=typed, suggestions=suggestions)
+    else:
+        form = ChooseAddresseesForm(request.POST if request.method == "POST" else None, suggestions=suggestions)
+    if request.method == "POST" and not held and stage is not None and form.is_valid():
         try:
             created = signoffs_request(
                 actor=request.user,

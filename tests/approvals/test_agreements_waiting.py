@@ -155,8 +155,11 @@ def test_the_quick_request_waits_while_agreements_are_pending(client, launch, dj
     add_bar(launch, django_capture_on_commit_callbacks)
     client.force_login(launch.owner)
     url = reverse("web:request-signoffs", args=[launch.slug])
-    response = client.post(url, {"due_date": "", "message": ""})
-    assert response.status_code == 302 and response.url == url
+    response = client.post(url, {"due_date": "", "message": "Please look at it this week."})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Agreements are pending; nothing was requested yet." in page and "Agreements are still pending" in page
+    assert "Please look at it this week." in page  # what the owner typed is kept
     assert not SignoffRequest.objects.filter(launch=launch).exists()
 
 
