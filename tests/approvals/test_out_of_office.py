@@ -293,3 +293,11 @@ def test_an_id_out_of_range_is_a_form_error(client, launch):
     response = client.post(reverse("web:out-of-office"), {**data, "action": "set-out-of-office"})
     assert response.status_code == 200 and "Choose a colleague from one of your teams." in response.content.decode()
     assert client.post(reverse("web:out-of-office-end", args=[2**63 - 1])).status_code == 404
+
+
+def test_the_request_page_names_whom_the_colleague_stands_in_for(client, launch):
+    person, colleague = ml_accountable(launch), ml_colleague(launch)
+    away(person, colleague)
+    client.force_login(launch.owner)
+    page = client.get(reverse("web:request-signoffs", args=[launch.slug])).content.decode()
+    assert f"{colleague.get_full_name()} (standing in for {person.get_full_name()}, out of office)" in page
