@@ -215,16 +215,19 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
 
 
 def _mark_asked_again(decisions: list[SignoffDecision], current_fingerprint: str) -> None:
-    """Set ``asked_again`` on each lapsed approval (one query, none when nothing lapsed)."""
+    """Set ``asked_again`` on each lapsed approval (one query, none when nothing lapsed or when an
+    earlier call on the same rows set it: a page may read the sign-offs twice)."""
+    decisions = [d for d in decisions if getattr(d, "asked_again_on", None) != current_fingerprint]
     if not decisions:
         return
     asked = set(
-        AskedAgain.objects.filter(decision__in=decisions, fingerprint=current_fingerprint).values_list(
-            "decision_id", flat=True
-        )
+        AskedAgain.objects.filter(decision__in=decisions, fingerprint=current_fingerprint)
+        .order_by()
+        .values_list("decision_id", flat=True)
     )
     for decision in decisions:
         decision.asked_again = decision.pk in asked
+        decision.asked_again_on = current_fingerprint
 
 
 def earlier_objections(launch, request: SignoffRequest | None) -> list[str]:

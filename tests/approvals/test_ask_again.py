@@ -191,3 +191,17 @@ def test_the_approver_asked_again_finds_the_request_in_my_sign_offs_until_they_d
     assert decide_url in client.get(reverse("web:inbox")).content.decode()
     signoff_decide(actor=approver, signoff=request, outcome="approve")
     assert decide_url not in client.get(reverse("web:inbox")).content.decode()
+
+
+def test_the_launch_page_with_lapsed_approvals_stays_within_its_query_bound(
+    client, stale, django_assert_max_num_queries
+):
+    from tests.web.bounds import LAUNCH_PAGE_QUERIES
+
+    request = ml_request(stale)
+    signoff_ask_again(actor=stale.owner, signoff=request, approver=approver_of(request))
+    client.force_login(stale.owner)
+    url = reverse("web:launch", args=[stale.slug])
+    client.get(url)
+    with django_assert_max_num_queries(LAUNCH_PAGE_QUERIES):
+        assert client.get(url).status_code == 200
