@@ -18,4 +18,16 @@ class ApprovalsConfig(AppConfig):
         from .services.gate import stage_record_kept
 
         register_access_rule(signals.SignoffAccess())
+        _register_sealed_facts()
         register_removal_guard(RolloutStage, stage_record_kept)
+
+
+def _register_sealed_facts() -> None:
+    """Who stands in for whom, and which stale approver the owner asked again, are sealed in the
+    ledger whenever a service writes them (readiness.recording); an absence belongs to no launch."""
+    from readiness.recording import register_sealed_facts
+
+    from .models import AskedAgain, OutOfOffice
+
+    register_sealed_facts(OutOfOffice, launch=None)
+    register_sealed_facts(AskedAgain, launch="request.launch")

@@ -122,6 +122,10 @@ class NotificationEvent(models.TextChoices):
     SIGNOFF_QUESTION = "signoff_question", _("Question on a sign-off")
     SIGNOFF_REPLY = "signoff_reply", _("Reply on a sign-off")
     SIGNOFF_COMMENT = "signoff_comment", _("Comment on a sign-off")
+    # The owner asks a stale approver to decide again (approvals.services.signoff_ask_again).
+    SIGNOFF_ASKED_AGAIN = "signoff_asked_again", _("Sign-off asked again")
+    # A quality bar or an SLO waits for its Accountable's agreement (approvals.agreements).
+    AGREEMENT_WAITING = "agreement_waiting", _("Agreement asked")
     WAIVER_REQUESTED = "waiver_requested", _("Waiver requested")
     WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")

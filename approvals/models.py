@@ -575,3 +575,69 @@ class StageStanding(models.Model):
     def __str__(self) -> str:
         state = "holds" if self.holds else f"no longer holds ({', '.join(self.reasons)})"
         return f"{self.launch_id} in stage {self.stage_id}: {state}"
+
+
+class OutOfOffice(models.Model):
+    """An approver away for a period: sign-off requests routed to them while it runs go to
+    ``delegate``, a colleague in a team of the same function (``approvals.routing``). Ended early
+    by setting ``ended_at``; never deleted, so the record of who stood in for whom stays."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("person"), related_name="absences"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("stands in"), related_name="+"
+    )
+    starts_on = models.DateField(verbose_name=_("first day away"))
+    ends_on = models.DateField(verbose_name=_("last day away"))
+    reason = LimitedTextField(verbose_name=_("note"), blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    ended_at = models.DateTimeField(verbose_name=_("ended early at"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("out-of-office period")
+        ordering = ["person", "starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(person=models.F("delegate")), name="out_of_office_someone_else"),
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="out_of_office_ends_after"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.delegate}, {self.starts_on}–{self.ends_on}"
+
+    def runs_on(self, day) -> bool:
+        return self.ended_at is None and self.starts_on <= day <= self.ends_on
+
+
+class AskedAgain(models.Model):
+    """The owner asked an approver whose approval went stale to decide again, on the same request:
+    once per approval and set of facts (``fingerprint``), so a second click changes nothing."""
+
+    request = models.ForeignKey(
+        SignoffRequest, on_delete=models.CASCADE, verbose_name=_("request"), related_name="asked_again"
+    )
+    decision = models.ForeignKey(
+        "SignoffDecision", on_delete=models.PROTECT, verbose_name=_("stale approval"), related_name="+"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("approver"), related_name="+"
+    )
+    fingerprint = models.CharField(verbose_name=_("facts fingerprint"), max_length=64)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("asked by"), related_name="+"
+    )
+    asked_at = models.DateTimeField(verbose_name=_("asked at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("approval asked again")
+        ordering = ["request", "asked_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "fingerprint"], name="ask_again_once_per_facts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} asked again on {self.request}"

@@ -14,8 +14,10 @@ from django.utils.translation import ngettext
 from notifications.events import choice_label, register
 from raci.choices import Role, TeamFunction
 from readiness.checklist import registry
+from readiness.choices import SloIndicator
 
 from .choices import DecisionOutcome, NotificationEvent, WaiverStatus
+from .snapshot import change_line
 
 
 def check_title(key: str) -> str:
@@ -160,3 +162,40 @@ def _reply(payload: dict) -> list[str]:
 @register(NotificationEvent.SIGNOFF_COMMENT)
 def _comment(payload: dict) -> list[str]:
     return [_("%(person)s commented on the %(function)s sign-off for %(stage)s:") % names(payload)]
+
+
+@register(NotificationEvent.SIGNOFF_ASKED_AGAIN)
+def _asked_again(payload: dict) -> list[str]:
+    if payload.get("expired"):
+        lines = [
+            _(
+                "%(person)s asks you again for the %(function)s sign-off for %(stage)s of %(launch)s: "
+                "your approval of %(approved)s has expired."
+            )
+            % names(payload)
+        ]
+    else:
+        lines = [
+            _(
+                "%(person)s asks you again for the %(function)s sign-off for %(stage)s of %(launch)s: "
+                "the facts changed since your approval of %(approved)s, so it no longer counts. What changed:"
+            )
+            % names(payload)
+        ]
+    lines += [change_line(change) for change in payload.get("changes", [])]
+    if payload.get("more"):
+        more = payload["more"]
+        lines.append(ngettext("and %(count)s more change", "and %(count)s more changes", more) % {"count": more})
+    return lines
+
+
+@register(NotificationEvent.AGREEMENT_WAITING)
+def _agreement_waiting(payload: dict) -> list[str]:
+    if payload.get("kind") == "slo":
+        return [
+            _("The %(what)s SLO of %(launch)s waits for your agreement, as the Accountable for %(area)s.")
+            % {**payload, "what": choice_label(SloIndicator, payload.get("what", ""))}
+        ]
+    return [
+        _("Quality bar '%(what)s' of %(launch)s waits for your agreement, as the Accountable for %(area)s.") % payload
+    ]

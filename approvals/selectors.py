@@ -22,6 +22,7 @@ from .access import DECIDE_CODENAME
 from .choices import WAIVER_AREAS, DecisionOutcome, PolicyChangeStatus, RequestStatus, WaiverStatus
 from .models import (
     Acknowledgement,
+    AskedAgain,
     PolicyChange,
     SignoffDecision,
     SignoffDelegation,
@@ -85,6 +86,9 @@ class SignoffState:
     fresh_approvals: list[SignoffDecision] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     earlier_objections: list[str] = field(default_factory=list)
+    # Approvals that no longer count (stale or expired), each with ``asked_again`` set: whether
+    # the owner already asked its approver again on the current facts.
+    lapsed_approvals: list[SignoffDecision] = field(default_factory=list)
 
     @property
     def satisfied(self) -> bool:
@@ -184,6 +188,7 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
             problem = decision_problem(decision, current_fingerprint=current, current_snapshot=snapshot, now=now)
             if problem:
                 lapsed.append(problem)
+                state.lapsed_approvals.append(decision)
             else:
                 state.fresh_approvals.append(decision)
         # The request may have asked for more than the policy asks now: lowering the policy
@@ -205,7 +210,24 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
                 _("%(function)s sign-off has %(have)s of %(needed)s fresh approvals; %(detail)s.")
                 % {"function": label, "have": have, "needed": needed, "detail": detail}
             )
+    _mark_asked_again([d for state in states for d in state.lapsed_approvals], current)
     return states
+
+
+def _mark_asked_again(decisions: list[SignoffDecision], current_fingerprint: str) -> None:
+    """Set ``asked_again`` on each lapsed approval (one query, none when nothing lapsed or when an
+    earlier call on the same rows set it: a page may read the sign-offs twice)."""
+    decisions = [d for d in decisions if getattr(d, "asked_again_on", None) != current_fingerprint]
+    if not decisions:
+        return
+    asked = set(
+        AskedAgain.objects.filter(decision__in=decisions, fingerprint=current_fingerprint)
+        .order_by()
+        .values_list("decision_id", flat=True)
+    )
+    for decision in decisions:
+        decision.asked_again = decision.pk in asked
+        decision.asked_again_on = current_fingerprint
 
 
 def earlier_objections(launch, request: SignoffRequest | None) -> list[str]:
@@ -281,7 +303,8 @@ def acknowledgement_problems(launch, stage) -> list[str]:
 
 
 def requests_awaiting(user):
-    """Open requests ``user`` may decide (addressed or delegated to them) and has not yet decided.
+    """Open requests ``user`` may decide (addressed or delegated to them) and has not yet decided,
+    or whose owner asked them again since their approval lapsed.
 
     Reads the object permission granted when a request is addressed or delegated, without the
     superuser shortcut: a superuser's inbox holds only what is addressed to them. The grant tables
@@ -295,13 +318,20 @@ def requests_awaiting(user):
         group__user=user, permission__codename=DECIDE_CODENAME
     )
     decided = SignoffDecision.objects.filter(decided_by=user, superseded_at__isnull=True)
+    # Asked again by the owner (``signoff_ask_again``): their approval lapsed and waits for them anew.
+    asked_again = AskedAgain.objects.filter(
+        Q(approver=user) | Q(decision__decided_by=user), decision__superseded_at__isnull=True
+    )
     return (
         SignoffRequest.objects.filter(
             Q(pk__in=granted.values("content_object_id")) | Q(pk__in=granted_to_group.values("content_object_id")),
-            ~Q(pk__in=decided.values("request_id")),
+            (~Q(pk__in=decided.values("request_id")) & Q(status=RequestStatus.PENDING))
+            | (
+                Q(pk__in=asked_again.values("request_id"))
+                & Q(status__in=[RequestStatus.PENDING, RequestStatus.APPROVED])
+            ),
             ~Q(requested_by=user),
             ~Q(launch__owner=user),
-            status=RequestStatus.PENDING,
             launch__archived=False,
         )
         .select_related("launch", "stage", "requested_by")

@@ -8,11 +8,14 @@ from django.contrib.auth.models import Permission
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from raci.models import Team
+from raci.choices import Role
+from raci.models import RaciAssignment, ResponsibilityArea, Team
 from readiness.access import AccessRule, schedule_access_sync
 from readiness.evaluations import launches_refreshed
+from readiness.models import SLO, QualityBar
 
 from .access import DECIDE_CODENAME
+from .agreements import look_after_commit
 from .choices import CLOSED_STATUSES, PolicyChangeStatus
 from .models import PolicyChange, SignoffDelegation, SignoffRequest, SignoffRequestUserObjectPermission
 from .recertification import recertify
@@ -123,3 +126,25 @@ def recertify_changed_launches(sender, launch_ids: list[int], **kwargs) -> None:
     """A change to a launch committed: does the stage it is in still hold? (The daily run asks
     again for every launch, since time alone undoes a stage.)"""
     recertify(launch_ids=launch_ids)
+
+
+# Quality bars and SLOs waiting for agreement: look at the launch once its write commits
+# (approvals.agreements tells the Accountable, once per fact and definition).
+
+
+@receiver(post_save, sender=QualityBar, dispatch_uid="agreement_waiting_bar")
+@receiver(post_save, sender=SLO, dispatch_uid="agreement_waiting_slo")
+@receiver(post_save, sender=ResponsibilityArea, dispatch_uid="agreement_waiting_area")
+def _fact_may_wait(sender, instance, raw=False, **kwargs) -> None:
+    if raw or getattr(instance, "agreed_by_id", None) is not None:
+        return
+    look_after_commit(instance.launch_id)
+
+
+@receiver(post_save, sender=RaciAssignment, dispatch_uid="agreement_waiting_accountable")
+def _accountable_named(sender, instance, raw=False, **kwargs) -> None:
+    if raw or instance.role != Role.ACCOUNTABLE:
+        return
+    look_after_commit(
+        ResponsibilityArea.objects.filter(pk=instance.area_id).values_list("launch_id", flat=True).first()
+    )

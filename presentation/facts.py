@@ -14,6 +14,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from approvals.agreements import Waiting, launches_for_agreements, waiting_agreements
 from raci.checklist_items import people_to_notify
 from raci.choices import Role
 from raci.models import Team
@@ -291,3 +292,27 @@ def shown_value(value) -> str:
     if isinstance(value, get_user_model()):  # a golden set's owner: their name, never the username
         return person_name(value)
     return str(value)
+
+
+def agreements_awaiting(user) -> list[Waiting]:
+    """Quality bars and SLOs waiting for ``user``'s agreement as the Accountable who answers for
+    them, on launches they see and do not own (for "My sign-offs"): a fixed number of queries."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    launches = launches_for_agreements(
+        visible_launches(user)
+        .filter(
+            archived=False,
+            areas__assignments__stakeholder__user=user,
+            areas__assignments__role=Role.ACCOUNTABLE,
+        )
+        .exclude(owner=user)
+        .distinct()
+        .order_by("name", "pk")
+    )
+    return [
+        item
+        for launch in launches
+        for item in waiting_agreements(launch)
+        if any(person.pk == user.pk for person in item.people)
+    ]

@@ -561,6 +561,7 @@ class DataAsset(FrozenWithArchivedLaunch, models.Model):
         verbose_name=_("named teams"),
         max_length=300,
         blank=True,
+        db_default="",  # rows written before this field (or by SQL that does not name it) get none
         help_text=_(
             "The teams that need to know, e.g. Payments operations, Fraud analytics. Required for need-to-know access."
         ),

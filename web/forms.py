@@ -5,6 +5,7 @@ import zoneinfo
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import DecisionOutcome, MessageKind
@@ -132,6 +133,19 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def _addressee_label(person) -> str:
+    """A suggested person's name, and whom they stand in for when routing chose them for an
+    approver out of office (``approvals.routing.standing_in``)."""
+    name = person.get_full_name() or person.get_username()
+    away = getattr(person, "stands_in_for", None)
+    if away is None:
+        return name
+    return gettext("%(person)s (standing in for %(away)s, out of office)") % {
+        "person": name,
+        "away": away.get_full_name() or away.get_username(),
+    }
+
+
 class ChooseAddresseesForm(RequestSignoffsForm):
     """The request with, per required function, whom to ask among the people routing suggests
     (every suggested person is ticked at first)."""
@@ -146,7 +160,7 @@ class ChooseAddresseesForm(RequestSignoffsForm):
             self.people[function] = {str(person.pk): person for person in suggestion.people}
             self.fields[f"addressees_{function}"] = forms.MultipleChoiceField(
                 label=suggestion.requirement.function_label,
-                choices=[(str(p.pk), p.get_full_name() or p.get_username()) for p in suggestion.people],
+                choices=[(str(p.pk), _addressee_label(p)) for p in suggestion.people],
                 initial=[str(p.pk) for p in suggestion.people],
                 widget=forms.CheckboxSelectMultiple,
                 error_messages={"required": _("Choose at least one person to ask.")},
@@ -221,3 +235,30 @@ class NotificationSettingsForm(forms.Form):
             ("", _("The site's (%(zone)s)") % {"zone": site_zone}),
             *((zone, zone) for zone in sorted(zoneinfo.available_timezones())),
         ]
+
+
+class OutOfOfficeForm(forms.Form):
+    """Who stands in for the signed-in approver, from which day to which day."""
+
+    delegate = RowChoiceField(
+        label=_("Who stands in for you"),
+        queryset=None,
+        error_messages={"invalid_choice": _("Choose a colleague from one of your teams.")},
+    )
+    starts_on = forms.DateField(label=_("First day away"), widget=DateInput)
+    ends_on = forms.DateField(label=_("Last day away"), widget=DateInput)
+    reason = forms.CharField(label=_("Note (optional)"), required=False, max_length=500)
+
+    def __init__(self, *args, people=(), functions=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = get_user_model().objects.filter(pk__in=[p.pk for p in people])
+        if len(people) == 1:
+            self.fields["delegate"].initial = people[0].pk
+        functions = functions or {}
+
+        def label(person) -> str:
+            name = person.get_full_name() or person.get_username()
+            served = functions.get(person.pk)
+            return f"{name} ({served})" if served else name
+
+        self.fields["delegate"].label_from_instance = label

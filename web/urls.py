@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from . import (
+    absence,
     facts,
     failure_reviews,
     history,
@@ -89,6 +90,9 @@ urlpatterns = [
     path("launches/<slug:slug>/incidents/<int:pk>/<str:step>/", incidents.incident_step, name="incident-step"),
     path("launches/<slug:slug>/action-items/<int:pk>/done/", incidents.action_item_done, name="action-item-done"),
     path("signoffs/", workflow.inbox, name="inbox"),
+    path("out-of-office/", absence.out_of_office, name="out-of-office"),
+    path("out-of-office/<int:pk>/end/", absence.out_of_office_stop, name="out-of-office-end"),
+    path("signoffs/<int:pk>/ask-again/", workflow.ask_again, name="ask-again"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/delegate/", workflow.delegate, name="delegate"),
     path("signoffs/<int:pk>/conversation/", workflow.converse, name="converse"),

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.access import DECIDE_REQUEST, get_acknowledgement_for, get_signoff_for
+from approvals.agreements import launches_for_agreements, waiting_agreements
 from approvals.choices import OUTCOMES_NEEDING_COMMENT, MessageKind
 from approvals.models import Acknowledgement, SignoffComment, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
@@ -27,6 +29,7 @@ from approvals.selectors import open_request, policy_changes_awaiting, requests_
 from approvals.services import (
     acknowledge,
     may_post,
+    signoff_ask_again,
     signoff_comment,
     signoff_decide,
     signoff_delegate,
@@ -41,7 +44,7 @@ from approvals.services.requests import _addressees_for
 from approvals.snapshot import fingerprint, launch_snapshot
 from notifications.audience import sees_launch
 from operations.models import Incident
-from presentation.facts import fact_sections, runs_awaiting
+from presentation.facts import agreements_awaiting, fact_sections, runs_awaiting
 from presentation.review import plain_reasons, readable_change_lines, readable_changes, sections_for_function
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import evaluate, registry
@@ -98,11 +101,22 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
+    pending = _pending_agreements(launch)
+    held = False
     if request.method == "POST" and "choose" not in request.POST:
-        return _request_routed(request, launch, stage)
+        if not (pending and stage is not None and "proceed" not in request.POST):
+            return _request_routed(request, launch, stage)
+        # Agreements still to come would make these approvals stale: nothing is requested; this
+        # page shows what is pending, with what the owner typed, to wait or to ask anyway.
+        messages.warning(request, _("Agreements are pending; nothing was requested yet. See below."))
+        held = True
     suggestions = addressee_suggestions(facts, stage, request.user) if stage is not None else []
-    form = ChooseAddresseesForm(request.POST if request.method == "POST" else None, suggestions=suggestions)
-    if request.method == "POST" and stage is not None and form.is_valid():
+    if held:
+        typed = {name: request.POST.get(name, "") for name in ("due_date", "message")}
+        form = ChooseAddresseesForm(initial=typed, suggestions=suggestions)
+    else:
+        form = ChooseAddresseesForm(request.POST if request.method == "POST" else None, suggestions=suggestions)
+    if request.method == "POST" and not held and stage is not None and form.is_valid():
         try:
             created = signoffs_request(
                 actor=request.user,
@@ -129,8 +143,15 @@ def request_signoffs(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "rows": [(s, form[f"addressees_{s.requirement.function}"] if s.people else None) for s in suggestions],
             "blocked": any(s.problem for s in suggestions),
+            "pending": pending,
         },
     )
+
+
+def _pending_agreements(launch: Launch) -> list:
+    """The launch's quality bars and SLOs nobody has agreed yet, with whom each waits for."""
+    facts = launches_for_agreements(Launch.objects.filter(pk=launch.pk)).first()
+    return waiting_agreements(facts) if facts is not None else []
 
 
 def _request_routed(request: HttpRequest, launch: Launch, stage) -> HttpResponse:
@@ -185,6 +206,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "waivers": waivers,
             "policy_changes": list(policy_changes_awaiting(request.user)),
             "runs": runs_awaiting(request.user),
+            "agreements": agreements_awaiting(request.user),
         },
     )
 
@@ -217,6 +239,38 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("The %(function)s sign-off request is withdrawn.") % {"function": signoff.get_function_display()}
         )
     return redirect("web:launch", slug=signoff.launch.slug)
+
+
+@require_POST
+@login_required
+def ask_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner asks an approver whose approval went stale to decide again (the service refuses
+    anyone who may not change the launch); asking twice on the same facts changes nothing."""
+    signoff = get_signoff_for(request.user, pk)  # outsiders: 404
+    approver = get_user_model().objects.filter(pk=_int(request.POST.get("approver"))).first()
+    if approver is None:
+        messages.error(request, _("Choose whom to ask again."))
+        return redirect("web:launch", slug=signoff.launch.slug)
+    try:
+        _asked, new = signoff_ask_again(actor=request.user, signoff=signoff, approver=approver)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        words = {"person": approver.get_full_name() or approver.get_username()}
+        if new:
+            messages.success(request, _("%(person)s is asked again, with what changed.") % words)
+        else:
+            messages.info(request, _("%(person)s was already asked again on these facts.") % words)
+    return redirect(f"{signoff.launch.get_absolute_url()}#signoffs-heading")
+
+
+def _int(value) -> int | None:
+    """A positive id the database can hold, or None (a huge number would overflow the query)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
 
 
 def _remember(request: HttpRequest, snapshot: dict) -> str:

@@ -14,6 +14,7 @@ lock on it when they are written, which a plain ``FOR UPDATE`` would block — a
 request would then wait for the gate holding the launch, and the gate for the request.
 """
 
+from .absence import out_of_office_end, out_of_office_set
 from .conversation import may_post, signoff_comment
 from .decisions import acknowledge, signoff_decide, signoff_delegate
 from .gate import GateRefused, stage_advance, stage_rollback
@@ -24,7 +25,7 @@ from .policy import (
     policy_set_consultation,
     policy_set_requirement,
 )
-from .requests import signoff_withdraw, signoffs_request
+from .requests import signoff_ask_again, signoff_withdraw, signoffs_request
 from .waivers import MAX_WAIVER_DAYS, waiver_decide, waiver_request
 
 __all__ = [
@@ -33,10 +34,13 @@ __all__ = [
     "acknowledge",
     "launch_set_risk_tier",
     "may_post",
+    "out_of_office_end",
+    "out_of_office_set",
     "policy_change_decide",
     "policy_change_request",
     "policy_set_consultation",
     "policy_set_requirement",
+    "signoff_ask_again",
     "signoff_comment",
     "signoff_decide",
     "signoff_delegate",

@@ -22,11 +22,12 @@ from readiness.people import person_name
 from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
-from ..choices import CLOSED_STATUSES, NotificationEvent, RequestStatus
-from ..models import Acknowledgement, InformedNotice, SignoffRequest
+from ..choices import CLOSED_STATUSES, DecisionOutcome, NotificationEvent, RequestStatus
+from ..models import Acknowledgement, AskedAgain, InformedNotice, SignoffDecision, SignoffRequest
 from ..policies import effective_requirements
 from ..routing import default_addressees
-from ..snapshot import fingerprint, launch_snapshot
+from ..selectors import approval_age_limit
+from ..snapshot import fact_changes, fingerprint, launch_snapshot
 from ._common import (
     close_request,
     expect_type,
@@ -284,3 +285,76 @@ def signoff_withdraw(*, actor, signoff: SignoffRequest, reason: str = "") -> Sig
         link=signoff.launch.get_absolute_url(),
     )
     return signoff
+
+
+# Asking a stale approver again ------------------------------------------------------------------
+
+# An "asked again" notice lists at most this many changed facts (and how many more).
+MAX_CHANGES_TOLD = 10
+
+
+@transaction.atomic
+def signoff_ask_again(*, actor, signoff: SignoffRequest, approver) -> tuple[AskedAgain, bool]:
+    """The owner asks ``approver``, whose approval on ``signoff`` no longer counts (the facts
+    changed since, or it expired), to decide again: on the same request, so the other approvals
+    stand, and to the same seat (their delegate, when one decided for them, is asked too). Told
+    once, with what changed. Asking again about the same facts changes nothing: returns the
+    earlier record and False."""
+    signoff = locked_request(signoff)
+    require_change(actor, signoff.launch)
+    refuse_if_archived(signoff.launch)
+    refuse_if_closed(signoff)
+    names = {"person": person_name(approver), "function": signoff.get_function_display()}
+    decision = (
+        SignoffDecision.objects.filter(
+            request=signoff, on_behalf_of=approver, superseded_at__isnull=True, outcome=DecisionOutcome.APPROVE
+        )
+        .select_related("decided_by", "on_behalf_of")
+        .first()
+    )
+    if decision is None:
+        raise ValidationError({"approver": _("%(person)s has no approval on this request to ask again for.") % names})
+    facts = launch_with_facts(signoff.launch_id)
+    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
+    snapshot = launch_snapshot(facts, stage)
+    current = fingerprint(snapshot)
+    expired = decision.decided_at + approval_age_limit() < timezone.now()
+    if decision.fingerprint == current and not expired:
+        raise ValidationError(
+            {"approver": _("The approval by %(person)s still counts; there is nothing to ask again.") % names}
+        )
+    earlier = AskedAgain.objects.filter(decision=decision, fingerprint=current).first()
+    if earlier is not None:
+        return earlier, False
+    if not approver.is_active or not serves_function(approver, signoff.function):
+        raise ValidationError(
+            {
+                "approver": _(
+                    "%(person)s no longer serves %(function)s; request the sign-off again to ask someone who does."
+                )
+                % names
+            }
+        )
+    asked = save_with_history(
+        AskedAgain(request=signoff, decision=decision, approver=approver, fingerprint=current, asked_by=actor),
+        actor=actor,
+        reason=f"Asked {person_name(approver)} again: the approval no longer counts",
+    )
+    changes = fact_changes(decision.snapshot, snapshot) if decision.fingerprint != current else []
+    notify(
+        event=NotificationEvent.SIGNOFF_ASKED_AGAIN,
+        key=f"asked-again:{decision.pk}:{current[:32]}",
+        launch=signoff.launch,
+        actor=actor,
+        recipients=list(dict.fromkeys([decision.on_behalf_of, decision.decided_by])),
+        payload={
+            **{"launch": signoff.launch.name, "stage": signoff.stage.name, "function": signoff.function},
+            "person": person_name(actor),
+            "approved": decision.decided_at.date().isoformat(),
+            "expired": expired and not changes,
+            "changes": changes[:MAX_CHANGES_TOLD],
+            "more": max(0, len(changes) - MAX_CHANGES_TOLD),
+        },
+        link=signoff.get_absolute_url(),
+    )
+    return asked, True

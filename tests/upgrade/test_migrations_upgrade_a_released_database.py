@@ -1,9 +1,9 @@
 """Every migration runs forward on a copy of a database made by a release, and the ledger stays
 intact: the demo seeded by main at 637c45f (``fixtures/``), on SQLite always, and on PostgreSQL
 when ``DATABASE_URL`` points at one (the PostgreSQL pass of ``.ci/run``). Each step is a
-``manage.py`` process on the copy, as an operator would run it: ``verify_ledger``, ``migrate``,
-``verify_ledger`` again, with the release's last entry as an anchor (no migration may rewrite or
-cut off what was recorded before it). How to refresh the dumps: the README's Tests section."""
+``manage.py`` process on the copy, as an operator would run it: ``migrate``, then ``verify_ledger``
+with the release's last entry as an anchor (no migration may rewrite or cut off what was recorded
+before it; see ``stored_head`` for why the release's head is read with plain SQL). How to refresh the dumps: the README's Tests section."""
 
 import gzip
 import os
@@ -83,8 +83,34 @@ def intact(result: subprocess.CompletedProcess) -> tuple[int, str]:
     return int(found.group(1)), found.group(2)
 
 
+def stored_head(database_url: str) -> tuple[int, str]:
+    """The release's ledger head as stored, read with plain SQL: once a migration adds a column the
+    verifier reads (``occurred_at``), today's ``verify_ledger`` cannot read the old schema, so the
+    release's record is pinned by its head here and verified whole after the migrations (with that
+    head as an anchor). The dumps were verified intact by the release's own ``verify_ledger`` when
+    they were made (SQLite: 667 entries, head 1a7dffec…, checked again with 38a273c's code)."""
+    query = (
+        "SELECT h.sequence, h.entry_hash, (SELECT COUNT(*) FROM approvals_ledgerentry),"
+        " (SELECT entry_hash FROM approvals_ledgerentry ORDER BY sequence DESC LIMIT 1)"
+        " FROM approvals_ledgerhead h"
+    )
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+            sequence, head, count, last = db.execute(query).fetchone()
+    else:
+        out = subprocess.run(
+            [shutil.which("psql"), "-X", "-tA", "-F", " ", "-d", database_url, "-c", query],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        sequence, head, count, last = int(out[0]), out[1], int(out[2]), out[3]
+    assert (sequence, head) == (count, last), "the dump's ledger head does not match its last entry"
+    return sequence, head
+
+
 def upgrade(database_url: str, tmp_path: Path) -> None:
-    entries, head = intact(manage(database_url, "verify_ledger"))
+    entries, head = stored_head(database_url)
     assert entries > 600  # the seeded demo: sign-offs, facts, incidents and all
 
     migrated = manage(database_url, "migrate", "--noinput")
