@@ -77,7 +77,7 @@ def _requested_subject(payload: dict) -> str:
     return _("[Preflight] %(launch)s: %(function)s sign-off for %(stage)s") % names(payload)
 
 
-@register(NotificationEvent.SIGNOFF_REQUESTED, subject=_requested_subject, worth_sending=_request_still_open)
+@register(NotificationEvent.SIGNOFF_REQUESTED, subject=_requested_subject, worth_sending=_request_still_open, asks=True)
 def _requested(payload: dict) -> list[str]:
     if payload.get("due"):
         return [_("%(person)s asks for your sign-off by %(due)s to move %(launch)s to %(stage)s.") % names(payload)]
@@ -90,7 +90,7 @@ def _decided(payload: dict) -> list[str]:
     return [_("%(person)s decided the %(function)s sign-off for %(stage)s: %(outcome)s.") % words]
 
 
-@register(NotificationEvent.SIGNOFF_DELEGATED)
+@register(NotificationEvent.SIGNOFF_DELEGATED, asks=True)
 def _delegated(payload: dict) -> list[str]:
     return [_("%(person)s delegated the %(function)s sign-off for %(stage)s to you.") % names(payload)]
 
@@ -104,17 +104,17 @@ def _withdrawn_blind(payload: dict) -> list[str]:
     ]
 
 
-@register(NotificationEvent.SIGNOFF_WITHDRAWN, blind=_withdrawn_blind)
+@register(NotificationEvent.SIGNOFF_WITHDRAWN, blind=_withdrawn_blind, asks=True)
 def _withdrawn(payload: dict) -> list[str]:
     return [_("%(person)s withdrew the request for the %(function)s sign-off for %(stage)s.") % names(payload)]
 
 
-@register(NotificationEvent.WAIVER_REQUESTED)
+@register(NotificationEvent.WAIVER_REQUESTED, asks=True)
 def _waiver_requested(payload: dict) -> list[str]:
     return [_("%(person)s asks for a waiver of the check %(check)s for %(stage)s.") % names(payload)]
 
 
-@register(NotificationEvent.WAIVER_DECIDED)
+@register(NotificationEvent.WAIVER_DECIDED, asks=True)
 def _waiver_decided(payload: dict) -> list[str]:
     words = {**names(payload), "outcome": choice_label(WaiverStatus, payload.get("outcome", ""))}
     return [_("%(person)s decided your waiver of the check %(check)s for %(stage)s: %(outcome)s.") % words]

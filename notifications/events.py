@@ -14,7 +14,14 @@ outbox message store, its label what the event is called. Registering it gives:
   (``notifications.audience``); any other event is not told to them at all;
 - optionally ``worth_sending(message) -> reason``: why a message still waiting in the outbox is no
   longer worth sending (a request withdrawn before delivery), in English, or "";
-- whether a person who takes a daily digest may have it held for the digest (``held_for_digest``).
+- whether a person who takes a daily digest may have it held for the digest (``held_for_digest``);
+- whether it asks something of its recipients, or is about something asked of them (``asks``: a
+  request, a delegation, a question, an agreement to give, a reminder, its withdrawal): it is then
+  "waiting for" them, told at once by default (``notifications.notices``). An event that does not
+  ask is told at once to the owner of its launch only; to anyone else it is news of someone else's
+  launch, which each person takes as they chose (``NotificationPreference.others``: by default in
+  the daily digest). A caller of ``notify`` may name who, of its recipients, is asked
+  (``waiting_for``), whatever the event says.
 
 The notice's models read the registered events as their ``event`` choices."""
 
@@ -41,6 +48,7 @@ class Event:
     blind: Lines | None = None
     worth_sending: Callable[[object], str] | None = None
     held_for_digest: bool = True
+    asks: bool = False
 
     @property
     def told_without_seeing(self) -> bool:
@@ -57,6 +65,7 @@ def register(
     blind: Lines | None = None,
     worth_sending: Callable[[object], str] | None = None,
     held_for_digest: bool = True,
+    asks: bool = False,
 ) -> Callable[[Lines], Lines]:
     """Decorator registering ``lines(payload) -> [sentence, ...]`` as the words of ``event``."""
     name = str(event.value)
@@ -66,7 +75,7 @@ def register(
         raise ValueError(f"Event '{name}' is already registered; events must be unique.")
 
     def decorator(lines: Lines) -> Lines:
-        _events[name] = Event(name, event.label, lines, subject, blind, worth_sending, held_for_digest)
+        _events[name] = Event(name, event.label, lines, subject, blind, worth_sending, held_for_digest, asks)
         return lines
 
     return decorator
@@ -96,6 +105,12 @@ def told_without_seeing() -> frozenset[str]:
 def held_for_digest(name: str) -> bool:
     event = _events.get(name)
     return event is None or event.held_for_digest
+
+
+def asks(name: str) -> bool:
+    """Whether ``name`` asks something of its recipients (or is about what was asked of them)."""
+    event = _events.get(name)
+    return event is not None and event.asks
 
 
 def never_held_for_digest() -> frozenset[str]:

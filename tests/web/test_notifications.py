@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from approvals.choices import NotificationEvent
 from notifications.models import Notification
+from notifications.notices import one_change
 from notifications.services import notify
 from raci.choices import TeamFunction
 from raci.models import RaciAssignment, Stakeholder
@@ -35,21 +36,23 @@ def world(db):
     reader, other = UserFactory(username="reader"), UserFactory(username="other")
     give_view(reader, launch), give_view(other, launch)  # nobody else is told anything about it
     for number, to in enumerate(["Internal", "Beta", "GA"]):
-        notify(
-            event=NotificationEvent.STAGE_ADVANCED,
-            key=f"advance:{number}",
-            launch=launch,
-            actor=None,
-            recipients=[reader, other],
-            payload={
-                "launch": launch.name,
-                "from": "planning",
-                "to": to,
-                "person": "Olive Owner",
-                "text": "<script>alert(1)</script>",
-            },
-            link=f"/launches/{launch.slug}/",
-        )
+        with one_change():  # three changes, as three requests would make
+            notify(
+                event=NotificationEvent.STAGE_ADVANCED,
+                key=f"advance:{number}",
+                launch=launch,
+                actor=None,
+                recipients=[reader, other],
+                payload={
+                    "launch": launch.name,
+                    "from": "planning",
+                    "to": to,
+                    "person": "Olive Owner",
+                    "text": "<script>alert(1)</script>",
+                },
+                link=f"/launches/{launch.slug}/",
+                waiting_for=[reader, other],  # told, not filed for a digest
+            )
     # Oldest first in time: GA is the newest.
     for number, notice in enumerate(Notification.objects.filter(recipient=reader).order_by("key")):
         Notification.objects.filter(pk=notice.pk).update(
@@ -67,7 +70,7 @@ def test_the_list_shows_only_my_notifications_newest_first_escaped_and_linked(cl
     response = client.get(reverse("web:notifications"))
 
     assert response.status_code == 200
-    rows = [row["notification"] for row in response.context["rows"]]
+    rows = [row["notification"] for group in response.context["groups"] for row in group["rows"]]
     assert [n.payload["to"] for n in rows] == ["GA", "Beta", "Internal"]
     assert {n.recipient for n in rows} == {world["reader"]}
     html = response.content.decode()
@@ -125,7 +128,7 @@ def test_marking_one_read_is_the_recipient_s_alone(client, world):
     assert client.post(reverse("web:notification-read", args=[987654])).status_code == 404
 
 
-def test_marking_read_with_htmx_returns_the_row_without_its_button(client, world):
+def test_marking_read_with_htmx_returns_the_group_without_its_button(client, world):
     mine = notices(world["reader"]).first()
     client.force_login(world["reader"])
 
@@ -134,7 +137,7 @@ def test_marking_read_with_htmx_returns_the_row_without_its_button(client, world
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith(f'<li id="notification-{mine.pk}"')
-    assert "Mark as read" not in html and "<html" not in html
+    assert "Mark as read" not in html and "<html" not in html and 'class="badge"' not in html
 
 
 def test_mark_all_read_clears_my_unread_and_not_anyone_else_s(client, world):
@@ -163,7 +166,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, world):
 
 
 def notices_about(launches, reader):
-    """A notice about each launch to ``reader``, who sees them (nobody else is told anything)."""
+    """A notice about each launch to ``reader``, who sees them (nobody else is told anything): news
+    of other people's launches, filed for the digest and listed under "everything"."""
     for number, launch in enumerate(launches):
         give_view(reader, launch)
         notify(
