@@ -53,8 +53,9 @@ OUTCOMES = ("sent", "dropped", "retrying", "failed")
 def deliver_outbox(
     *, message_ids: Iterable[int] | None = None, now: datetime.datetime | None = None, limit: int = DRAIN_LIMIT
 ) -> dict[str, int]:
-    """Deliver pending messages that are due (only ``message_ids``, if given, and the messages
-    that telling an owner of a failure among them writes), oldest first, each group (one change's
+    """Deliver pending messages that are due (only ``message_ids``, if given, with the rest of
+    their groups, and the messages that telling an owner of a failure among them writes), oldest
+    first, each group (one change's
     messages to one person about one launch, on one channel) as one message in its own
     transaction; returns how many messages were sent, dropped, left to retry and given up
     (messages held for quiet hours are not counted: they are pending, due when the hours end). A
@@ -77,16 +78,14 @@ def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> Counter[str]
     handed over, so no other drain can send them meanwhile. (On SQLite, which has no row locks,
     the transaction takes the database's write lock instead.)"""
     due = OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
     locked = due.select_for_update(
         of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked
     ).select_related("recipient__notification_preference", "launch__owner")
-    message = locked.order_by("next_attempt_at", "pk").first()
+    message = (locked if ids is None else locked.filter(pk__in=ids)).order_by("next_attempt_at", "pk").first()
     if message is None:
         return None
     group = [message]
-    if message.group_key:
+    if message.group_key:  # the rest of its group goes with it, whichever drain was asked for it
         group += list(
             locked.filter(group_key=message.group_key, recipient=message.recipient_id, channel=message.channel)
             .exclude(pk=message.pk)
