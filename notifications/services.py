@@ -107,6 +107,20 @@ def notification_mark_read(*, actor, notification_id: int) -> Notification:
     return notification
 
 
+def notices_answered(*, people: Iterable, event: str, keys: Iterable[str]) -> int:
+    """Mark read the notices of (``event``, one of ``keys``) to ``people``: they did what the
+    notice asked (decided the sign-off they were asked for, gave the acknowledgement), so it waits
+    for them no more. Called by the service that records the answer, in its transaction. One query;
+    returns how many were still unread."""
+    ids = [person.pk for person in people if person is not None]
+    keys = list(keys)
+    if not ids or not keys:
+        return 0
+    return Notification.objects.filter(recipient_id__in=ids, event=event, key__in=keys, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 def notification_group_mark_read(*, actor, notification_id: int) -> list[Notification]:
     """Mark read every notice of ``actor`` in the group of their notice ``notification_id`` (one
     change about one launch); again: no change. Someone else's notice, or none, raises

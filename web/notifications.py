@@ -47,6 +47,8 @@ from readiness.access import get_launch_for
 from .forms import NotificationSettingsForm, add_service_errors
 
 PAGE_SIZE = 50
+# A group lists this many items; the rest open on demand.
+GROUP_SHOWN = 3
 
 
 def header_counts(request: HttpRequest) -> dict:
@@ -89,6 +91,15 @@ def _rows(notifications) -> list[dict]:
     return rows
 
 
+def _is_new(notification) -> bool:
+    return notification.read_at is None and not notification.quiet
+
+
+def _still_waiting(notification) -> bool:
+    """It asked something of the reader, and they have not marked it read (nor answered it)."""
+    return notification.relevance == Relevance.WAITING and notification.read_at is None
+
+
 def _groups(notifications) -> list[dict]:
     """The notices of a page as groups: those one change wrote about one launch, listed together
     (newest first), new when any of them is new (told, not yet read)."""
@@ -103,9 +114,13 @@ def _groups(notifications) -> list[dict]:
             groups.append(group)
         group["rows"].append(row)
     for group in groups:
-        group["new"] = any(not r["notification"].read_at and not r["notification"].quiet for r in group["rows"])
+        # What still waits for the reader first, then what is new, then newest first; a long group
+        # shows its first few.
+        group["rows"].sort(key=lambda r: (not _still_waiting(r["notification"]), not _is_new(r["notification"])))
+        group["shown"], group["more"] = group["rows"][:GROUP_SHOWN], group["rows"][GROUP_SHOWN:]
+        group["new"] = any(_is_new(r["notification"]) for r in group["rows"])
         group["unread"] = any(not r["notification"].read_at for r in group["rows"])
-        group["waiting"] = any(r["notification"].relevance == Relevance.WAITING for r in group["rows"])
+        group["waiting"] = any(_still_waiting(r["notification"]) for r in group["rows"])
         group["quiet"] = all(r["notification"].quiet for r in group["rows"])
     return groups
 

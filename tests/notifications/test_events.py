@@ -298,3 +298,21 @@ def test_notify_is_idempotent_skips_the_actor_and_the_inactive_and_mails_only_ad
     # Draining again, however often, sends nothing more.
     assert deliver_outbox()["sent"] == 0
     assert deliver_outbox()["sent"] == 0
+
+
+def test_a_decision_settles_the_notice_that_asked_for_it_and_only_that_one(launch, owner):
+    request = ml_request(launch, owner)
+    approver = request.addressees.get()
+    delegate = StakeholderFactory(teams=[team_for(TeamFunction.ML)]).user
+    other = Notification.objects.exclude(recipient=approver).filter(event=NotificationEvent.SIGNOFF_REQUESTED)
+    asked = Notification.objects.get(recipient=approver, key=f"request:{request.pk}")
+    assert asked.read_at is None and asked.relevance == Relevance.WAITING
+
+    signoff_delegate(actor=approver, signoff=request, delegate=delegate, reason="On leave")
+    assert Notification.objects.get(pk=asked.pk).read_at is None  # delegating is not deciding
+    signoff_decide(actor=delegate, signoff=request, outcome="approve")
+
+    assert Notification.objects.get(pk=asked.pk).read_at is not None  # decided on their behalf
+    (delegated,) = Notification.objects.filter(recipient=delegate, event=NotificationEvent.SIGNOFF_DELEGATED)
+    assert delegated.read_at is not None
+    assert not other.filter(read_at__isnull=False).exists()

@@ -400,7 +400,7 @@ def test_marking_a_group_read_with_htmx_redraws_it(client, mixed):
 
     html = response.content.decode()
     assert html.startswith('<li id="notification-')
-    assert html.count("<li>") == 2 and "Mark these as read" not in html and "<html" not in html
+    assert html.count('<li class="seen">') == 2 and "Mark these as read" not in html and "<html" not in html
 
 
 def test_nobody_marks_someone_elses_group_read(client, mixed):
