@@ -77,20 +77,20 @@ def _requested_subject(payload: dict) -> str:
     return _("[Preflight] %(launch)s: %(function)s sign-off for %(stage)s") % names(payload)
 
 
-@register(NotificationEvent.SIGNOFF_REQUESTED, subject=_requested_subject, worth_sending=_request_still_open, asks=True)
+@register(NotificationEvent.SIGNOFF_REQUESTED, subject=_requested_subject, worth_sending=_request_still_open)
 def _requested(payload: dict) -> list[str]:
     if payload.get("due"):
         return [_("%(person)s asks for your sign-off by %(due)s to move %(launch)s to %(stage)s.") % names(payload)]
     return [_("%(person)s asks for your sign-off to move %(launch)s to %(stage)s.") % names(payload)]
 
 
-@register(NotificationEvent.SIGNOFF_DECIDED)
+@register(NotificationEvent.SIGNOFF_DECIDED, asks=False)
 def _decided(payload: dict) -> list[str]:
     words = {**names(payload), "outcome": choice_label(DecisionOutcome, payload.get("outcome", ""))}
     return [_("%(person)s decided the %(function)s sign-off for %(stage)s: %(outcome)s.") % words]
 
 
-@register(NotificationEvent.SIGNOFF_DELEGATED, asks=True)
+@register(NotificationEvent.SIGNOFF_DELEGATED)
 def _delegated(payload: dict) -> list[str]:
     return [_("%(person)s delegated the %(function)s sign-off for %(stage)s to you.") % names(payload)]
 
@@ -104,33 +104,33 @@ def _withdrawn_blind(payload: dict) -> list[str]:
     ]
 
 
-@register(NotificationEvent.SIGNOFF_WITHDRAWN, blind=_withdrawn_blind, asks=True)
+@register(NotificationEvent.SIGNOFF_WITHDRAWN, blind=_withdrawn_blind)
 def _withdrawn(payload: dict) -> list[str]:
     return [_("%(person)s withdrew the request for the %(function)s sign-off for %(stage)s.") % names(payload)]
 
 
-@register(NotificationEvent.WAIVER_REQUESTED, asks=True)
+@register(NotificationEvent.WAIVER_REQUESTED)
 def _waiver_requested(payload: dict) -> list[str]:
     return [_("%(person)s asks for a waiver of the check %(check)s for %(stage)s.") % names(payload)]
 
 
-@register(NotificationEvent.WAIVER_DECIDED, asks=True)
+@register(NotificationEvent.WAIVER_DECIDED)
 def _waiver_decided(payload: dict) -> list[str]:
     words = {**names(payload), "outcome": choice_label(WaiverStatus, payload.get("outcome", ""))}
     return [_("%(person)s decided your waiver of the check %(check)s for %(stage)s: %(outcome)s.") % words]
 
 
-@register(NotificationEvent.STAGE_ADVANCED)
+@register(NotificationEvent.STAGE_ADVANCED, asks=False)
 def _advanced(payload: dict) -> list[str]:
     return [_("%(person)s moved %(launch)s from %(from)s to %(to)s.") % payload]
 
 
-@register(NotificationEvent.STAGE_ROLLED_BACK)
+@register(NotificationEvent.STAGE_ROLLED_BACK, asks=False)
 def _rolled_back(payload: dict) -> list[str]:
     return [_("%(person)s rolled %(launch)s back from %(from)s to %(to)s.") % payload]
 
 
-@register(NotificationEvent.STAGE_LAPSED)
+@register(NotificationEvent.STAGE_LAPSED, asks=False)
 def _lapsed(payload: dict) -> list[str]:
     reasons = payload.get("reasons", [])
     words = {**payload, "count": len(reasons), "items": "; ".join(check_title(key) for key in reasons)}

@@ -258,7 +258,7 @@ def _tell_owner_of_failure(message: OutboxMessage, now: datetime.datetime) -> li
     ).message_ids
 
 
-@events.register(DeliveryEvent.FAILED, held_for_digest=False, asks=True)
+@events.register(DeliveryEvent.FAILED, held_for_digest=False)
 def _delivery_failed(payload: dict) -> list[str]:
     channel = channels.get(payload.get("channel", ""))
     names = {

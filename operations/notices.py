@@ -20,7 +20,7 @@ def _subject(payload: dict) -> str:
     return _("[Preflight] %(launch)s: %(severity)s incident") % payload
 
 
-@register(IncidentEvent.REPORTED, subject=_subject, asks=True)
+@register(IncidentEvent.REPORTED, subject=_subject)
 def _reported(payload: dict) -> list[str]:
     return [
         _(
@@ -31,7 +31,7 @@ def _reported(payload: dict) -> list[str]:
     ]
 
 
-@register(IncidentEvent.SEVERITY_CHANGED, subject=_subject, asks=True)
+@register(IncidentEvent.SEVERITY_CHANGED, subject=_subject)
 def _severity_changed(payload: dict) -> list[str]:
     return [
         _(

@@ -7,7 +7,7 @@ from notifications.events import register
 from .choices import ReportEvent
 
 
-@register(ReportEvent.READY, asks=True)
+@register(ReportEvent.READY)
 def _ready(payload: dict) -> list[str]:
     if payload.get("launch"):
         return [_("Your report on %(launch)s is ready to download.") % payload]

@@ -18,7 +18,7 @@ from ..snapshot import change_line
 from .digest import DIGEST_KINDS, digest_counts
 
 
-@register(NotificationEvent.SIGNOFF_STALE, asks=True)
+@register(NotificationEvent.SIGNOFF_STALE)
 def _stale(payload: dict) -> list[str]:
     lines = [
         _(
@@ -38,7 +38,7 @@ def _waiting_for(payload: dict) -> dict:
     return {**names(payload), "people": ", ".join(payload.get("people", [])) or _("nobody")}
 
 
-@register(NotificationEvent.SIGNOFF_OVERDUE, asks=True)
+@register(NotificationEvent.SIGNOFF_OVERDUE)
 def _overdue(payload: dict) -> list[str]:
     line = ngettext(
         "The %(function)s sign-off for %(stage)s was due on %(due)s and is %(days)s day overdue; "
@@ -63,7 +63,7 @@ def _escalated_blind(payload: dict) -> list[str]:
     return [line % _waiting_for(payload)]
 
 
-@register(NotificationEvent.SIGNOFF_ESCALATED, blind=_escalated_blind, asks=True)
+@register(NotificationEvent.SIGNOFF_ESCALATED, blind=_escalated_blind)
 def _escalated(payload: dict) -> list[str]:
     line = ngettext(
         "Escalated to you: the %(function)s sign-off for %(stage)s was due on %(due)s and is %(days)s day "
@@ -75,7 +75,7 @@ def _escalated(payload: dict) -> list[str]:
     return [line % _waiting_for(payload)]
 
 
-@register(NotificationEvent.SIGNOFF_EXPIRING, asks=True)
+@register(NotificationEvent.SIGNOFF_EXPIRING)
 def _expiring(payload: dict) -> list[str]:
     line = _(
         "The approval %(person)s gave for the %(function)s sign-off for %(stage)s expires on %(date)s; "
@@ -84,12 +84,12 @@ def _expiring(payload: dict) -> list[str]:
     return [line % names(payload)]
 
 
-@register(NotificationEvent.ACKNOWLEDGEMENT_REQUESTED, asks=True)
+@register(NotificationEvent.ACKNOWLEDGEMENT_REQUESTED)
 def _acknowledgement_requested(payload: dict) -> list[str]:
     return [_("%(person)s asks you, as Consulted, to acknowledge %(launch)s entering %(stage)s.") % payload]
 
 
-@register(NotificationEvent.FACT_EXPIRING, asks=True)
+@register(NotificationEvent.FACT_EXPIRING)
 def _fact_expiring(payload: dict) -> list[str]:
     fact = payload.get("fact")
     words = dict(payload)
@@ -114,7 +114,7 @@ def _digest_subject(payload: dict) -> str:
     }
 
 
-@register(NotificationEvent.DIGEST, subject=_digest_subject, held_for_digest=False, asks=True)
+@register(NotificationEvent.DIGEST, subject=_digest_subject, held_for_digest=False)
 def _digest(payload: dict) -> list[str]:
     counts = digest_counts(payload)
     lines = [_("Waiting for you: %(counts)s.") % {"counts": counts}]
