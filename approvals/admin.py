@@ -27,6 +27,7 @@ from .models import (
     Acknowledgement,
     InformedNotice,
     PolicyChange,
+    SignoffComment,
     SignoffDecision,
     SignoffDelegation,
     SignoffRequest,
@@ -105,6 +106,20 @@ class SignoffDelegationInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("delegator", "delegate")
 
 
+class SignoffCommentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The conversation on the request, as posted (never edited)."""
+
+    model = SignoffComment
+    fk_name = "request"
+    extra = 0
+    fields = ("created_at", "author", "kind", "in_reply_to", "body")
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffComment]:
+        return super().get_queryset(request).select_related("author", "in_reply_to__author", "request")
+
+
 @admin.register(SignoffRequest)
 class SignoffRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "launch", "stage", "function", "status", "requested_by", "due_date")
@@ -125,7 +140,7 @@ class SignoffRequestAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
         "created_at",
         "closed_at",
     )
-    inlines = (SignoffDecisionInline, SignoffDelegationInline)
+    inlines = (SignoffDecisionInline, SignoffDelegationInline, SignoffCommentInline)
     history_list_display = ("status",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SignoffRequest]:

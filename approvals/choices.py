@@ -42,6 +42,16 @@ def request_status(outcomes: list[str], approvals_required: int) -> str:
     return RequestStatus.PENDING
 
 
+class MessageKind(models.TextChoices):
+    """What a message in a sign-off's conversation is."""
+
+    COMMENT = "comment", _("Comment")
+    QUESTION = "question", _("Question to the launch owner")
+    REPLY = "reply", _("Reply")
+    # A rejection's or change request's comment, which opens the conversation.
+    DECISION = "decision", _("Decision")
+
+
 # Outcomes that must explain themselves.
 OUTCOMES_NEEDING_COMMENT = frozenset({DecisionOutcome.REJECT, DecisionOutcome.REQUEST_CHANGES})
 
@@ -108,6 +118,10 @@ class NotificationEvent(models.TextChoices):
     SIGNOFF_DECIDED = "signoff_decided", _("Sign-off decided")
     SIGNOFF_DELEGATED = "signoff_delegated", _("Sign-off delegated")
     SIGNOFF_WITHDRAWN = "signoff_withdrawn", _("Sign-off withdrawn")
+    # The conversation on a sign-off (approvals.services.conversation).
+    SIGNOFF_QUESTION = "signoff_question", _("Question on a sign-off")
+    SIGNOFF_REPLY = "signoff_reply", _("Reply on a sign-off")
+    SIGNOFF_COMMENT = "signoff_comment", _("Comment on a sign-off")
     WAIVER_REQUESTED = "waiver_requested", _("Waiver requested")
     WAIVER_DECIDED = "waiver_decided", _("Waiver decided")
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")

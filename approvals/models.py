@@ -24,6 +24,7 @@ from .choices import (
     CLOSED_STATUSES,
     UNWAIVABLE_CHECKS,
     DecisionOutcome,
+    MessageKind,
     PolicyChangeStatus,
     RequestStatus,
     WaiverStatus,
@@ -261,6 +262,73 @@ class SignoffDecision(models.Model):
             errors["decided_at"] = _("A decision cannot be dated in the future.")
         if errors:
             raise ValidationError(errors)
+
+
+class SignoffComment(models.Model):
+    """A message in the conversation on a sign-off request: a comment, a question to the launch
+    owner, a reply, or the comment of a rejection or change request (``decision``), which opens
+    it. Never edited or deleted; ``token`` (from the form that posted it) makes a resubmitted
+    form record it once."""
+
+    request = models.ForeignKey(
+        SignoffRequest, on_delete=models.PROTECT, verbose_name=_("request"), related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("author"), related_name="+"
+    )
+    kind = models.CharField(verbose_name=_("kind"), max_length=10, choices=MessageKind.choices)
+    in_reply_to = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        verbose_name=_("in reply to"),
+        null=True,
+        blank=True,
+        related_name="replies",
+    )
+    decision = models.OneToOneField(
+        SignoffDecision,
+        on_delete=models.PROTECT,
+        verbose_name=_("decision"),
+        null=True,
+        blank=True,
+        related_name="message",
+    )
+    body = LimitedTextField(verbose_name=_("message"))
+    token = models.CharField(verbose_name=_("form token"), max_length=40, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("sign-off message")
+        ordering = ["request", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "author", "token"], condition=~Q(token=""), name="one_message_per_form_token"
+            ),
+            models.CheckConstraint(condition=~Q(body=""), name="a_message_has_text"),
+            models.CheckConstraint(
+                condition=Q(kind=MessageKind.REPLY, in_reply_to__isnull=False)
+                | (~Q(kind=MessageKind.REPLY) & Q(in_reply_to__isnull=True)),
+                name="only_replies_answer_a_message",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=MessageKind.DECISION, decision__isnull=False)
+                | (~Q(kind=MessageKind.DECISION) & Q(decision__isnull=True)),
+                name="decision_messages_name_their_decision",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.author} on {self.request}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValidationError(_("A message is never edited; post a new one instead."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Messages are part of the record and cannot be deleted."))
 
 
 class Acknowledgement(models.Model):

@@ -142,3 +142,21 @@ def _lapsed(payload: dict) -> list[str]:
         )
         % words
     ]
+
+
+# The conversation on a sign-off (approvals.services.conversation): the message is quoted below.
+
+
+@register(NotificationEvent.SIGNOFF_QUESTION)
+def _question(payload: dict) -> list[str]:
+    return [_("%(person)s asks you a question on the %(function)s sign-off for %(stage)s:") % names(payload)]
+
+
+@register(NotificationEvent.SIGNOFF_REPLY)
+def _reply(payload: dict) -> list[str]:
+    return [_("%(person)s replied on the %(function)s sign-off for %(stage)s:") % names(payload)]
+
+
+@register(NotificationEvent.SIGNOFF_COMMENT)
+def _comment(payload: dict) -> list[str]:
+    return [_("%(person)s commented on the %(function)s sign-off for %(stage)s:") % names(payload)]

@@ -19,11 +19,16 @@ launch page and the reports read), and each change between holding and not holdi
 (``STAGE_LAPSED`` with the failing items' keys, ``STAGE_RESTORED``); the owner is told of a lapse
 once per lapse. Entering a stage proves it held, so a launch first found failing after it entered
 a stage (or after a move to another stage) lapses; one found holding records nothing in the ledger.
-Running it again finds the same and records nothing new."""
+Running it again finds the same and records nothing new.
+
+When: daily for every launch (time alone undoes a stage: approvals expire, evidence ages), and after
+every change to a launch commits, for that launch (``readiness.evaluations.launches_refreshed``,
+see ``approvals.signals``): an SLO breach recorded or a sign-off rejected shows at once."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -74,14 +79,16 @@ class Change:
         return f"{self.launch}: {self.stage} no longer holds ({len(self.reasons)}: {', '.join(self.reasons)})"
 
 
-def recertify(*, now: datetime.datetime | None = None) -> list[Change]:
-    """Judge every launch that is in a stage and not archived against that stage; store what was
-    found, ledger and announce the changes. Returns the changes. Each batch of launches costs a
-    fixed number of queries plus a few per launch whose standing changed."""
+def recertify(*, now: datetime.datetime | None = None, launch_ids: Iterable[int] | None = None) -> list[Change]:
+    """Judge every launch that is in a stage and not archived (of ``launch_ids``, when given: the
+    launches a change touched) against that stage; store what was found, ledger and announce the
+    changes. Returns the changes. Each batch of launches costs a fixed number of queries plus a
+    few per launch whose standing changed."""
     now = now or timezone.now()
-    ids = list(
-        Launch.objects.filter(archived=False, current_stage__isnull=False).order_by("pk").values_list("pk", flat=True)
-    )
+    launches = Launch.objects.filter(archived=False, current_stage__isnull=False)
+    if launch_ids is not None:
+        launches = launches.filter(pk__in=sorted(set(launch_ids)))
+    ids = list(launches.order_by("pk").values_list("pk", flat=True))
     changes: list[Change] = []
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]

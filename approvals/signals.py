@@ -10,10 +10,12 @@ from django.dispatch import receiver
 
 from raci.models import Team
 from readiness.access import AccessRule, schedule_access_sync
+from readiness.evaluations import launches_refreshed
 
 from .access import DECIDE_CODENAME
 from .choices import CLOSED_STATUSES, PolicyChangeStatus
 from .models import PolicyChange, SignoffDelegation, SignoffRequest, SignoffRequestUserObjectPermission
+from .recertification import recertify
 
 
 def _deciders(requests) -> dict[int, set[int]]:
@@ -114,3 +116,10 @@ def addressees_changed(sender, instance, action: str, reverse: bool, **kwargs) -
 @receiver(post_delete, sender=SignoffDelegation, dispatch_uid="delegation_deleted_syncs_access")
 def delegation_changed(sender, instance: SignoffDelegation, origin=None, **kwargs) -> None:
     schedule_access_sync(instance.request.launch_id, origin)
+
+
+@receiver(launches_refreshed, dispatch_uid="changed_launches_are_recertified")
+def recertify_changed_launches(sender, launch_ids: list[int], **kwargs) -> None:
+    """A change to a launch committed: does the stage it is in still hold? (The daily run asks
+    again for every launch, since time alone undoes a stage.)"""
+    recertify(launch_ids=launch_ids)

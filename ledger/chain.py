@@ -10,26 +10,32 @@ log, a report) catches entries cut off the end. ``ledger.verification`` recomput
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models, transaction
 from django.dispatch import receiver
 from django.utils import timezone
-from simple_history.signals import post_create_historical_record
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
+from readiness.evaluations import evaluate_after_commit
 from readiness.models import Launch
 
 from .events import LedgerEvent
 from .models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
+# What the refresh after a commit itself records (the stage lapsed or holds again): no change of facts.
+_STANDING_EVENTS = frozenset({LedgerEvent.STAGE_LAPSED, LedgerEvent.STAGE_RESTORED})
 # Every append logs the new head here (README: anchoring the head outside the database).
 logger = logging.getLogger("ledger")
 
@@ -58,6 +64,8 @@ def entry_body(entry: LedgerEntry) -> dict:
         "created_at": entry.created_at.isoformat(),
         "launch_state": entry.launch_state,
         "seals": entry.seals,
+        # Only entries told after the event carry it, so every earlier entry's MAC stays as it was.
+        **({"occurred_at": entry.occurred_at.isoformat()} if entry.occurred_at else {}),
     }
 
 
@@ -83,6 +91,31 @@ def launch_state(launch_id: int) -> dict:
             "exposure percent": format(row["current_stage__exposure_percent"].normalize(), "f"),
         }
     return {"risk tier": row["risk_tier"], "current stage": stage}
+
+
+# When the events being recorded happened, when they are told after the fact (``occurred``).
+_occurred_at: ContextVar[datetime.datetime | None] = ContextVar("ledger_occurred_at", default=None)
+
+
+@contextmanager
+def occurred(moment: datetime.datetime):
+    """Record what happens inside as having happened at ``moment``, for a story told after it
+    happened (``seed_demo``'s launch in service for three months). Ledger entries keep
+    ``created_at``, the time of the append, which only moves forward, and carry ``occurred_at``
+    (MACed); the history rows written are dated ``moment`` (simple-history has one date: when the
+    change is said to have been made). Never used for what people do through the services."""
+    token = _occurred_at.set(moment)
+    try:
+        yield
+    finally:
+        _occurred_at.reset(token)
+
+
+@receiver(pre_create_historical_record, dispatch_uid="ledger_dates_told_history_rows")
+def _date_told_history_row(sender, history_instance, **kwargs) -> None:
+    moment = _occurred_at.get()
+    if moment is not None:
+        history_instance.history_date = moment
 
 
 @receiver(post_create_historical_record, dispatch_uid="ledger_remembers_history_rows")
@@ -166,6 +199,7 @@ def append(
         snapshot_hash=snapshot_hash,
         previous_hash=head.entry_hash,
         created_at=timezone.now(),
+        occurred_at=_occurred_at.get(),
         launch_state=(
             {} if event == LedgerEvent.FACT_RECORDED else json.loads(canonical_json(launch_state(launch.pk)))
         ),
@@ -176,6 +210,10 @@ def append(
     head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
     head.save(update_fields=["sequence", "entry_hash"])
     transaction.on_commit(lambda: anchor(entry.sequence, entry.entry_hash))
+    if launch is not None and event not in _STANDING_EVENTS:
+        # Not every ledgered change writes history with signals (SLI actuals are bulk-written):
+        # what the launch's pages store of its facts is refreshed after this commit too.
+        evaluate_after_commit(launch.pk)
     return entry
 
 

@@ -14,6 +14,8 @@ class LedgerEvent(models.TextChoices):
     DECIDED = "decided", _("Sign-off decided")
     WITHDRAWN = "withdrawn", _("Sign-off withdrawn")
     DELEGATED = "delegated", _("Sign-off delegated")
+    # A comment, question or reply in a sign-off's conversation (approvals.services.conversation).
+    SIGNOFF_MESSAGE = "signoff_message", _("Message on a sign-off")
     ACKNOWLEDGED = "acknowledged", _("Consultation acknowledged")
     STAGE_ADVANCED = "stage_advanced", _("Stage advanced")
     STAGE_ROLLED_BACK = "stage_rolled_back", _("Stage rolled back")

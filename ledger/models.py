@@ -54,6 +54,15 @@ class LedgerEntry(models.Model):
         verbose_name=_("entry hash"), max_length=64, unique=True, help_text=_("HMAC-SHA256 with LEDGER_KEY.")
     )
     created_at = models.DateTimeField(verbose_name=_("created at"))
+    # ``created_at`` is when the entry was appended: it only moves forward with the sequence. An
+    # event told after it happened (the demo's story of a launch in service for three months)
+    # says when it happened here; it is MACed with the rest when set.
+    occurred_at = models.DateTimeField(
+        verbose_name=_("occurred at"),
+        null=True,
+        blank=True,
+        help_text=_("When the event happened, if earlier than it was recorded."),
+    )
     launch_state = models.JSONField(
         verbose_name=_("launch state"),
         default=dict,
@@ -79,3 +88,8 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Ledger entries are append-only.")
+
+    @property
+    def happened_at(self):
+        """When the event happened: as recorded, unless it was recorded later."""
+        return self.occurred_at or self.created_at

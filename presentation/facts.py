@@ -150,8 +150,10 @@ def fact_sections(launch: Launch, user=None, *, now: datetime.datetime | None = 
                         "fact": fact,
                         "title": kind.describe(fact),
                         "values": _row_values(fact, kind),
-                        # The owner's remove control appears only where the owner may remove.
-                        "removable": not (kind.not_the_owners and kind.not_the_owners(fact, None)),
+                        # The owner's remove control appears only where the owner may remove;
+                        # elsewhere the page says who removes it.
+                        "removable": not (refusal := _not_the_owners(kind, fact)),
+                        "removal_note": refusal,
                         "proposed": bool(getattr(fact, "proposed", None)),
                         "agreeable": (name, fact.pk) in agreeable and (name, fact.pk) not in acceptable,
                         "acceptable": (name, fact.pk) in acceptable,
@@ -173,6 +175,11 @@ def fact_sections(launch: Launch, user=None, *, now: datetime.datetime | None = 
             }
         )
     return sections
+
+
+def _not_the_owners(kind, fact) -> str:
+    """Why the owner may not remove ``fact`` (who does instead), or "" when they may."""
+    return " ".join(str(reason) for reason in (kind.not_the_owners(fact, None) if kind.not_the_owners else {}).values())
 
 
 def _functions_of(user) -> frozenset[str]:

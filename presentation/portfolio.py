@@ -17,7 +17,25 @@ from readiness.models import LaunchEvaluation, Verdict
 
 from .charts import Series, stacked_bars
 
+# Sign-offs an approver objected to: still open (the owner may answer and ask again), never "pending".
+OBJECTED = [RequestStatus.REJECTED, RequestStatus.CHANGES_REQUESTED]
 STAGE_ORDER = [("planning", gettext_lazy("In planning")), *StageKind.choices]
+
+
+def with_signoff_counts(launches: QuerySet, today: datetime.date) -> QuerySet:
+    """The launches annotated with their open sign-off requests by state, as every page shows them:
+    ``pending_signoffs`` (of which ``overdue_signoffs``), ``rejected_signoffs`` and
+    ``changes_requested_signoffs``. A rejection or a change request is news, never "none pending"."""
+    status = "signoff_requests__status"
+    return launches.annotate(
+        pending_signoffs=Count("signoff_requests", filter=Q(**{status: RequestStatus.PENDING})),
+        overdue_signoffs=Count(
+            "signoff_requests",
+            filter=Q(**{status: RequestStatus.PENDING}, signoff_requests__due_date__lt=today),
+        ),
+        rejected_signoffs=Count("signoff_requests", filter=Q(**{status: RequestStatus.REJECTED})),
+        changes_requested_signoffs=Count("signoff_requests", filter=Q(**{status: RequestStatus.CHANGES_REQUESTED})),
+    )
 
 
 def portfolio_summary(visible: QuerySet, today: datetime.date) -> dict:
@@ -36,14 +54,25 @@ def portfolio_summary(visible: QuerySet, today: datetime.date) -> dict:
         for kind, label in STAGE_ORDER
         if any(counts.get((kind, verdict)) for verdict in verdicts)
     ]
+    pending = Q(status=RequestStatus.PENDING)
     waiting = (
-        SignoffRequest.objects.filter(launch__in=visible.filter(archived=False), status=RequestStatus.PENDING)
+        SignoffRequest.objects.filter(
+            launch__in=visible.filter(archived=False), status__in=[RequestStatus.PENDING, *OBJECTED]
+        )
         .values("function")
-        .annotate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today)))
+        .annotate(
+            waiting=Count("pk", filter=pending),
+            overdue=Count("pk", filter=pending & Q(due_date__lt=today)),
+            objected=Count("pk", filter=Q(status__in=OBJECTED)),
+        )
         .order_by("function")
     )
     signoff_rows = [
-        (str(TeamFunction(row["function"]).label), [row["waiting"] - row["overdue"], row["overdue"]]) for row in waiting
+        (
+            str(TeamFunction(row["function"]).label),
+            [row["waiting"] - row["overdue"], row["overdue"], row["objected"]],
+        )
+        for row in waiting
     ]
     oldest = LaunchEvaluation.objects.filter(launch__in=visible).aggregate(oldest=Min("evaluated_at"))["oldest"]
     return {
@@ -62,7 +91,11 @@ def portfolio_summary(visible: QuerySet, today: datetime.date) -> dict:
         "signoff_chart": stacked_bars(
             _("Sign-offs waiting, by function"),
             signoff_rows,
-            [Series(_("Waiting"), "bar-waiting"), Series(_("Overdue"), "bar-blocked")],
+            [
+                Series(_("Waiting"), "bar-waiting"),
+                Series(_("Overdue"), "bar-blocked"),
+                Series(_("Rejected or changes requested"), "bar-objected"),
+            ],
         )
         if signoff_rows
         else None,

@@ -42,11 +42,17 @@ def slot_changed(sender, instance: LaunchStakeholder, origin=None, **kwargs) -> 
 
 @receiver(m2m_changed, sender=Stakeholder.teams.through, dispatch_uid="team_membership_syncs_access")
 def membership_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    if reverse and action == "pre_clear":
+        # team.members.clear(): post_clear names nobody and the team has no members left by then, so
+        # the people losing the team are noted before they go.
+        instance._members_before_clear = set(instance.members.values_list("user_id", flat=True))
+        return
     if action not in ("post_add", "post_remove", "post_clear"):
         return
-    if reverse:  # team.members.add(...): pk_set holds stakeholders (None after a clear: all former members)
-        user_ids = set(Stakeholder.objects.filter(pk__in=pk_set or ()).values_list("user_id", flat=True))
-        user_ids |= set(instance.members.values_list("user_id", flat=True))
+    if reverse and action == "post_clear":
+        user_ids = instance.__dict__.pop("_members_before_clear", set())
+    elif reverse:  # team.members.add(...) / remove(...): pk_set holds the stakeholders
+        user_ids = set(Stakeholder.objects.filter(pk__in=pk_set).values_list("user_id", flat=True))
     else:
         user_ids = {instance.user_id}
     sync_access_of_users(user_ids)

@@ -1,18 +1,29 @@
 """Stored readiness (``LaunchEvaluation``): recomputed for the launches a change touched, after
-the change commits, and for every launch by a periodic task."""
+the change commits, and for every launch by a periodic task.
+
+What other apps store of a launch's facts follows the same path: after the stored evaluations of
+changed launches are refreshed, ``launches_refreshed`` is sent (in the task, so on a worker when
+tasks run on workers), and ``approvals`` re-judges whether the stage each of them is in still
+holds. So the portfolio's verdict, standing and sign-off columns never wait for the daily run."""
 
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .checklist import evaluate_many
 from .models import Launch, LaunchEvaluation, Verdict
 
 BATCH = 200
+logger = logging.getLogger(__name__)
+
+# Sent with ``launch_ids`` once the stored evaluations of launches a change touched are refreshed.
+launches_refreshed = Signal()
 
 
 def refresh_evaluations(launch_ids: Iterable[int] | None = None, *, now: datetime.datetime | None = None) -> int:
@@ -80,6 +91,12 @@ def _flush(pending: set[int]) -> None:
 
 
 def _refresh(ids: list[int]) -> None:
+    """Hand the refresh to a worker (in eager mode: run it now). Never raises: the change is
+    committed, so a broker that is down (or a failing refresh) must not turn a saved action into an
+    error page; the periodic runs catch up."""
     from .tasks import refresh_launch_evaluations
 
-    refresh_launch_evaluations.delay(ids)
+    try:
+        refresh_launch_evaluations.delay(ids)
+    except Exception:
+        logger.exception("Could not refresh the stored readiness of launches %s; the periodic run will.", ids)

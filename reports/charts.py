@@ -9,7 +9,7 @@ PRINT_STYLE = (
     "<style>"
     "text{font-family:'Preflight Report','Preflight Report Symbols';font-size:10px;fill:#1a1a1a}"
     ".bar-ready{fill:#2e8b57}.bar-blocked{fill:#c0392b}.bar-final{fill:#5b6b8c}"
-    ".bar-none{fill:#b8bec8}.bar-waiting{fill:#d9a400}"
+    ".bar-none{fill:#b8bec8}.bar-waiting{fill:#d9a400}.bar-objected{fill:#7048c0}"
     ".whisker{stroke:#1a1a1a;stroke-width:1.5}"
     ".maximum{stroke:#b3261e;stroke-width:1.5;stroke-dasharray:3 2}"
     ".plot{fill:none;stroke:#c8ccd2}.series{fill:none;stroke:#1a1a1a;stroke-width:1.2}"

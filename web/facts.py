@@ -34,6 +34,7 @@ from readiness.services import (
 from readiness.services.facts import kind_of
 
 from .forms import DateInput, add_service_errors
+from .raci import with_functions
 
 
 def _kind_by_name(name: str):
@@ -97,7 +98,31 @@ def _fact_form(model, field_names, launch: Launch, data=None, instance=None, ini
     for name, queryset in limits.items():
         if name in form.fields:
             form.fields[name].queryset = queryset
+    if "stakeholder" in form.fields:  # people listed with the functions they serve
+        form.fields["stakeholder"].queryset = form.fields["stakeholder"].queryset.prefetch_related("teams")
+        form.fields["stakeholder"].label_from_instance = with_functions
     return form
+
+
+def form_note(launch: Launch, model, fact=None) -> tuple[str, str, str] | None:
+    """What the fact form says before its fields, with a link: (text, url, link text) or None."""
+    if model is EvalRun and not launch.serving_version:
+        return (
+            _(
+                "The launch has no serving version yet. A run counts as evidence only for the version in "
+                "service: record that version on the launch first, then give it as the measured version."
+            ),
+            reverse("web:edit-launch", args=[launch.slug]),
+            _("Record the serving version"),
+        )
+    if model is LaunchStakeholder and fact is not None:
+        return (
+            _("This slot is for the %(function)s function: only active members of a %(function)s team are listed.")
+            % {"function": fact.get_function_display()},
+            "",
+            "",
+        )
+    return None
 
 
 def what_changed(fact: models.Model, seen_version: int) -> list[str]:
@@ -146,6 +171,7 @@ def add_fact(request: HttpRequest, slug: str, kind_name: str) -> HttpResponse:
             "adding": True,
             "versioned": None,
             "back": section_url(launch, model),
+            "note": form_note(launch, model),
         },
     )
 
@@ -186,6 +212,7 @@ def change_fact(request: HttpRequest, slug: str, kind_name: str, pk: int) -> Htt
             "versioned": versioned,
             "conflict": conflict,
             "back": section_url(launch, model),
+            "note": form_note(launch, model, fact),
         },
     )
 

@@ -1,6 +1,7 @@
 """The portfolio's filters (django-filter): what a PM or an executive narrows a page of launches by."""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -97,10 +98,45 @@ class PortfolioFilter(django_filters.FilterSet):
         ).distinct()
 
     def by_health(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """By what the last daily recertification found of the stage each launch is in."""
+        """By what the last recertification (after a change, or the daily run) found of the stage each launch is in."""
         return filter_by_health(queryset, value)
 
     def in_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == PLANNING:
             return queryset.filter(current_stage__isnull=True)
         return queryset.filter(current_stage__kind=value)
+
+
+# -- a launch's history ----------------------------------------------------------------------------
+
+LEDGER_KIND = "ledger"
+
+
+class HistoryFilter(django_filters.FilterSet):
+    """What a launch's history is narrowed by: the kind of change (a kind of fact, or the sign-off
+    ledger), who made it, and a range of days. Each filter is applied to every history table (the
+    history rows' ``history_user`` and ``history_date``) by ``web.history``; the form validates."""
+
+    kind = django_filters.ChoiceFilter(label=_("Kind of change"), empty_label=_("Every kind"), method="keep")
+    person = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.none(), label=_("Person"), empty_label=_("Anyone"), method="keep"
+    )
+    since = django_filters.DateFilter(label=_("From"), method="keep", widget=forms.DateInput(attrs={"type": "date"}))
+    until = django_filters.DateFilter(label=_("To"), method="keep", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, kinds: list[tuple[str, str]], people: QuerySet, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["kind"].extra["choices"] = kinds
+        self.filters["person"].queryset = people
+
+    def keep(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset  # applied per history table by web.history
+
+    def is_valid(self) -> bool:
+        if not super().is_valid():
+            return False
+        since, until = self.form.cleaned_data.get("since"), self.form.cleaned_data.get("until")
+        if since and until and since > until:
+            self.form.add_error("until", _("The end of the range is before its start."))
+            return False
+        return True

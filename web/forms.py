@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from approvals.choices import DecisionOutcome
+from approvals.choices import DecisionOutcome, MessageKind
 from notifications.choices import DeliveryMode, OthersMode
 from readiness.choices import RiskTier
 from readiness.formfields import RowChoiceField
@@ -61,6 +61,28 @@ class DecisionForm(forms.Form):
         help_text=_("Required to reject or to request changes."),
     )
     fingerprint = forms.CharField(widget=forms.HiddenInput)
+
+
+class MessageForm(forms.Form):
+    """A message in a sign-off's conversation: a comment or a question to the owner, or (with
+    ``in_reply_to``) a reply. ``token``, fresh on each rendered form, records a resubmission once."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind of message"),
+        choices=[(MessageKind.COMMENT, _("Comment")), (MessageKind.QUESTION, _("Question to the launch owner"))],
+        widget=forms.RadioSelect,
+        initial=MessageKind.COMMENT,
+    )
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
+    in_reply_to = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    token = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+    def __init__(self, *args, reply: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if reply:
+            self.fields["kind"].choices = [(MessageKind.REPLY, _("Reply"))]
+            self.fields["kind"].widget = forms.HiddenInput()
+            self.fields["body"].label = _("Your reply")
 
 
 class DelegateForm(forms.Form):

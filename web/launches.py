@@ -1,6 +1,8 @@
 """The launch itself: its name, summary, owner, target date and serving version; its risk tier
-(raised at once, lowered only by asking: an executive decides); archiving and reopening. Every
-change goes through the services, as of the version the page showed."""
+(raised at once, lowered only by asking: an executive decides); archiving and reopening; the
+template's proposals confirmed at once; and what guides the launch page (its next steps, the
+order of its sections, and why a control is not offered yet). Every change goes through the
+services, as of the version the page showed."""
 
 from __future__ import annotations
 
@@ -10,23 +12,24 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.models import PolicyChange
 from approvals.services import launch_set_risk_tier, policy_change_decide, policy_change_request
 from approvals.services.policy import may_decide_policy_change
+from presentation.next_steps import next_steps
 from readiness.access import CHANGE_LAUNCH, can_view, get_launch_for, get_of_launch
 from readiness.choices import RiskTier
-from readiness.models import Launch
-from readiness.services import EditConflict, fact_version, launch_archive, launch_change
+from readiness.models import SLO, Launch, RolloutStage, SeverityLevel
+from readiness.services import EditConflict, fact_version, facts_confirm, launch_archive, launch_change
 from readiness.services.launches import LAUNCH_FIELDS
 
-from .facts import what_changed
+from .facts import launch_url, what_changed
 from .forms import DateInput, add_service_errors
 
 RISK_ORDER = [RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH]
@@ -194,3 +197,85 @@ def decide_policy_change(request: HttpRequest, slug: str, pk: int) -> HttpRespon
             messages.success(request, _("Your decision is recorded."))
             return redirect(reverse("web:launch", args=[launch.slug]))
     return render(request, "web/policy_decide.html", {"launch": launch, "change": change, "form": form})
+
+
+# The launch page's guidance -----------------------------------------------------------------
+
+PROPOSABLE = {model._meta.model_name: model for model in (RolloutStage, SLO, SeverityLevel)}
+
+
+def launch_guide(user, launch: Launch, readiness, signoffs: list, sections: list[dict], *, may_change: bool) -> dict:
+    """What the launch page shows to lead its reader: the next steps, the template's proposals
+    (for "Confirm all"), whether the launch is live (operations first), and why the sign-off
+    request and the advance are not offered yet (``None`` when they are)."""
+    proposals = [
+        f"{section['name']}:{row['fact'].pk}:{row['version']}"
+        for section in sections
+        for row in section["rows"]
+        if row["proposed"] and section["name"] in PROPOSABLE
+    ]
+    steps = next_steps(launch, readiness, signoffs, user, proposed=len(proposals))
+    stage = readiness.stage
+    names = {"stage": stage.name if stage else "", "count": steps.failing_before_signoffs}
+    request_blocked = advance_blocked = None
+    if stage is not None and not steps.ready_for_signoffs:
+        request_blocked = (
+            ngettext(
+                "Available once the checklist for %(stage)s passes: %(count)s item fails.",
+                "Available once the checklist for %(stage)s passes: %(count)s items fail.",
+                steps.failing_before_signoffs,
+            )
+            % names
+        )
+    if stage is not None and not readiness.may_enter:
+        if readiness.refusals:
+            advance_blocked = _("Available once nothing else keeps the launch out of %(stage)s: %(reasons)s") % {
+                **names,
+                "reasons": " ".join(readiness.refusals),
+            }
+        else:
+            count = len(readiness.blockers)
+            advance_blocked = ngettext(
+                "Available once every gating item for %(stage)s passes, sign-offs included: %(count)s item fails.",
+                "Available once every gating item for %(stage)s passes, sign-offs included: %(count)s items fail.",
+                count,
+            ) % {**names, "count": count}
+    return {
+        "next_steps": steps,
+        "proposals": proposals if may_change else [],
+        "live": launch.current_stage_id is not None,
+        "request_blocked": request_blocked,
+        "advance_blocked": advance_blocked,
+    }
+
+
+@require_POST
+@login_required
+def confirm_proposals(request: HttpRequest, slug: str) -> HttpResponse:
+    """The owner confirms, at once, every value the template proposed that the page showed."""
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    seen = {}
+    for token in request.POST.getlist("seen"):
+        try:
+            name, pk, version = token.split(":")
+            seen[(PROPOSABLE[name], int(pk))] = int(version)
+        except (KeyError, ValueError):
+            raise Http404("No such proposal.") from None
+    try:
+        confirmed = facts_confirm(actor=request.user, launch=launch, seen=seen)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(f"{launch_url(launch)}#proposals")
+    if confirmed:
+        messages.success(
+            request,
+            ngettext(
+                "Confirmed the proposed values of %(count)s fact.",
+                "Confirmed the proposed values of %(count)s facts.",
+                len(confirmed),
+            )
+            % {"count": len(confirmed)},
+        )
+    else:
+        messages.info(request, _("Nothing was left to confirm: the proposals are confirmed already."))
+    return redirect(f"{launch_url(launch)}#facts")

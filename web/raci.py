@@ -264,3 +264,64 @@ def omission_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.success(request, _("Withdrawn: the missing area fails “RACI defined” again until it is added."))
             return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
     return render(request, "web/omission_withdraw.html", {"launch": launch, "omission": omission, "form": form})
+
+
+class StaffForm(forms.Form):
+    """One person given one or more roles on one area at once (e.g. Accountable and Responsible)."""
+
+    area = forms.ModelChoiceField(label=gettext_lazy("Area"), queryset=ResponsibilityArea.objects.none())
+    stakeholder = forms.ModelChoiceField(label=gettext_lazy("Person"), queryset=Stakeholder.objects.none())
+    roles = forms.MultipleChoiceField(
+        label=gettext_lazy("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, launch: Launch, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = ResponsibilityArea.objects.filter(launch=launch).order_by("pk")
+        self.fields["stakeholder"].queryset = (
+            Stakeholder.objects.filter(user__is_active=True)
+            .select_related("user")
+            .prefetch_related("teams")
+            .order_by("user__first_name", "user__last_name")
+        )
+        self.fields["stakeholder"].label_from_instance = with_functions
+        self.fields["stakeholder"].help_text = gettext_lazy(
+            "Listed with the functions they serve: an Accountable must serve the area's function."
+        )
+
+
+def with_functions(stakeholder: Stakeholder) -> str:
+    """A person as lists of people show them: their name and the functions they serve."""
+    functions = sorted({str(team.get_function_display()) for team in stakeholder.teams.all()})
+    return f"{stakeholder.display_name} ({', '.join(functions)})" if functions else stakeholder.display_name
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def raci_staff(request: HttpRequest, slug: str) -> HttpResponse:
+    """Give a person roles on an area, several at once; the roles they hold already are kept."""
+    launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
+    if launch.archived:
+        raise PermissionDenied(_("This launch is archived; nothing about it can change."))
+    form = StaffForm(request.POST or None, launch=launch, initial={"area": request.GET.get("area")})
+    if request.method == "POST" and form.is_valid():
+        area, person = form.cleaned_data["area"], form.cleaned_data["stakeholder"]
+        held = list(RaciAssignment.objects.filter(area=area, stakeholder=person))
+        try:
+            raci_set_roles(
+                actor=request.user,
+                area=area,
+                stakeholder=person,
+                roles={a.role for a in held} | set(form.cleaned_data["roles"]),
+                seen_versions={},
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            labels = ", ".join(str(Role(role).label) for role in sorted(form.cleaned_data["roles"]))
+            messages.success(
+                request,
+                _("%(person)s is now %(roles)s on %(area)s.") % {**_names(person, area), "roles": labels},
+            )
+            return redirect(reverse("web:launch", args=[launch.slug]) + "#raci")
+    return render(request, "web/raci_staff.html", {"launch": launch, "form": form})

@@ -39,6 +39,7 @@ urlpatterns = [
     path("launches/<slug:slug>/history/", history.launch_history, name="history"),
     path("launches/<slug:slug>/edit/", launches.edit_launch, name="edit-launch"),
     path("launches/<slug:slug>/archive/", launches.archive_launch, name="archive-launch"),
+    path("launches/<slug:slug>/confirm-proposals/", launches.confirm_proposals, name="confirm-proposals"),
     path(
         "launches/<slug:slug>/policy-changes/<int:pk>/",
         launches.decide_policy_change,
@@ -73,6 +74,7 @@ urlpatterns = [
         raci.raci_cell,
         name="raci-cell",
     ),
+    path("launches/<slug:slug>/raci/assign/", raci.raci_staff, name="raci-staff"),
     path("launches/<slug:slug>/areas/left-out/", raci.omission_record, name="omission-record"),
     path("launches/<slug:slug>/areas/left-out/<int:pk>/withdraw/", raci.omission_withdraw, name="omission-withdraw"),
     path("launches/<slug:slug>/incidents/new/", incidents.incident_new, name="incident-new"),
@@ -89,6 +91,7 @@ urlpatterns = [
     path("signoffs/", workflow.inbox, name="inbox"),
     path("signoffs/<int:pk>/", workflow.decide, name="decide"),
     path("signoffs/<int:pk>/delegate/", workflow.delegate, name="delegate"),
+    path("signoffs/<int:pk>/conversation/", workflow.converse, name="converse"),
     path("signoffs/<int:pk>/withdraw/", workflow.withdraw, name="withdraw"),
     path("consultations/<int:pk>/acknowledge/", workflow.acknowledge_stage, name="acknowledge"),
     path("launches/<slug:slug>/sli/record/", operations.record_day, name="sli-record"),

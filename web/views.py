@@ -10,14 +10,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from approvals.choices import PolicyChangeStatus, RequestStatus
+from approvals.choices import PolicyChangeStatus
 from approvals.models import PolicyChange
 from approvals.recertification import stage_health
 from approvals.selectors import stage_signoffs, version_changes
@@ -27,7 +26,7 @@ from operations.access import may_respond
 from operations.selectors import failure_reviews_of, launch_incidents
 from presentation.facts import fact_sections
 from presentation.launch import launch_as_shown
-from presentation.portfolio import portfolio_summary
+from presentation.portfolio import portfolio_summary, with_signoff_counts
 from readiness.access import CHANGE_LAUNCH, get_launch_for, visible_launches
 from readiness.checklist import evaluate, evaluate_many
 from readiness.models import Launch
@@ -36,6 +35,7 @@ from readiness.services.launches import new_launch_slug
 
 from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
+from .launches import launch_guide
 from .operations import slo_actuals_section
 from .raci import raci_grid
 from .standing import Standing
@@ -67,13 +67,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     visible = visible_launches(request.user)
     owners = get_user_model().objects.filter(pk__in=visible.values("owner_id")).order_by("first_name", "last_name")
-    launches = visible.select_related("owner", "current_stage", "stage_standing").annotate(
-        pending_signoffs=Count("signoff_requests", filter=Q(signoff_requests__status=RequestStatus.PENDING)),
-        overdue_signoffs=Count(
-            "signoff_requests",
-            filter=Q(signoff_requests__status=RequestStatus.PENDING, signoff_requests__due_date__lt=today),
-        ),
-    )
+    launches = with_signoff_counts(visible.select_related("owner", "current_stage", "stage_standing"), today)
     filters = PortfolioFilter(request.GET, queryset=launches, owners=owners)
     rows = filters.qs if filters.is_valid() else launches.filter(archived=False)
     if not (request.GET.get("ordering")):
@@ -109,6 +103,7 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     health = stage_health(facts)
     signoffs = stage_signoffs(facts, readiness.stage, now=now) if readiness.stage else []
     is_owner = request.user.pk == facts.owner_id or request.user.has_perm(CHANGE_LAUNCH, facts)
+    sections = fact_sections(facts, request.user)
     return render(
         request,
         "web/launch.html",
@@ -123,7 +118,10 @@ def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "is_owner": is_owner,
             "policy_changes": _pending_policy_changes(facts, request.user),
             "request_form": RequestSignoffsForm(),
-            "fact_sections": fact_sections(facts, request.user),
+            "fact_sections": sections,
+            **launch_guide(
+                request.user, facts, readiness, signoffs, sections, may_change=is_owner and not facts.archived
+            ),
             "raci": raci_grid(facts, editable=is_owner and not facts.archived),
             "failure_reviews": failure_reviews_of(facts),
             "may_operate": may_respond(request.user, facts),

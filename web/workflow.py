@@ -5,6 +5,7 @@ pages only show the controls to those allowed."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -18,12 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals.access import DECIDE_REQUEST, get_acknowledgement_for, get_signoff_for
-from approvals.models import Acknowledgement, SignoffDecision, SignoffRequest
+from approvals.choices import OUTCOMES_NEEDING_COMMENT, MessageKind
+from approvals.models import Acknowledgement, SignoffComment, SignoffDecision, SignoffRequest
 from approvals.policies import Requirement, effective_requirements
 from approvals.routing import default_addressees
 from approvals.selectors import open_request, policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from approvals.services import (
     acknowledge,
+    may_post,
+    signoff_comment,
     signoff_decide,
     signoff_delegate,
     signoff_withdraw,
@@ -31,14 +35,16 @@ from approvals.services import (
     stage_advance,
     stage_rollback,
 )
+from approvals.services.conversation import owner_side
 from approvals.services.gate import GateRefused
 from approvals.services.requests import _addressees_for
-from approvals.snapshot import diff_snapshots, fingerprint, launch_snapshot, readable_facts
+from approvals.snapshot import fingerprint, launch_snapshot
 from notifications.audience import sees_launch
 from operations.models import Incident
-from presentation.facts import runs_awaiting
+from presentation.facts import fact_sections, runs_awaiting
+from presentation.review import plain_reasons, readable_change_lines, readable_changes, sections_for_function
 from readiness.access import CHANGE_LAUNCH, get_launch_for
-from readiness.checklist import registry
+from readiness.checklist import evaluate, registry
 from readiness.models import Launch
 from readiness.selectors import launch_with_facts
 
@@ -46,6 +52,7 @@ from .forms import (
     ChooseAddresseesForm,
     DecisionForm,
     DelegateForm,
+    MessageForm,
     RequestSignoffsForm,
     RollbackForm,
     add_service_errors,
@@ -263,15 +270,56 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             shown = request.session.get(SHOWN_SNAPSHOTS, {}).get(form.cleaned_data["fingerprint"])
             if shown is not None and form.cleaned_data["fingerprint"] != fingerprint(snapshot):
                 # A fresh form on the current facts: the decision is taken again, knowingly.
-                changed_meanwhile = diff_snapshots(shown, snapshot) or [_("reload to see them")]
+                changed_meanwhile = readable_change_lines(shown, snapshot) or [_("reload to see them")]
                 form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
             else:
                 add_service_errors(form, error)
         else:
+            if form.cleaned_data["outcome"] in OUTCOMES_NEEDING_COMMENT:
+                # The comment opened the conversation: the approver lands on it, to follow it up.
+                messages.success(
+                    request,
+                    _("Your decision is recorded. Your comment opens the conversation below; the owner is told."),
+                )
+                return redirect(f"{signoff.get_absolute_url()}#conversation")
             messages.success(request, _("Your decision is recorded."))
             return redirect("web:inbox")
     delegate_form = DelegateForm(signoff=signoff, user=request.user)
     return _decision_page(request, signoff, facts, snapshot, form, delegate_form, changed_meanwhile)
+
+
+@require_POST
+@login_required
+def converse(request: HttpRequest, pk: int) -> HttpResponse:
+    """Post a comment, a question to the owner or a reply on a sign-off (404 for who may not see
+    its launch; the service answers 403 to who sees it but is not party to the request)."""
+    signoff = _shown_signoff(request.user, pk)
+    message_form = MessageForm(request.POST, reply=request.POST.get("kind") == MessageKind.REPLY)
+    if message_form.is_valid():
+        data = message_form.cleaned_data
+        answered = None
+        if data["kind"] == MessageKind.REPLY:
+            answered = SignoffComment.objects.filter(
+                pk=data["in_reply_to"] or 0, request__launch=signoff.launch
+            ).first()
+        try:
+            message = signoff_comment(
+                actor=request.user,
+                signoff=signoff,
+                kind=data["kind"],
+                body=data["body"],
+                in_reply_to=answered,
+                token=data["token"],
+            )
+        except ValidationError as error:
+            add_service_errors(message_form, error)
+        else:
+            messages.success(request, _("Your message is posted."))
+            return redirect(f"{signoff.get_absolute_url()}#message-{message.pk}")
+    facts, snapshot = _facts_decided_on(signoff)
+    form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
+    delegate_form = DelegateForm(signoff=signoff, user=request.user)
+    return _decision_page(request, signoff, facts, snapshot, form, delegate_form, message_form=message_form)
 
 
 @require_POST
@@ -305,38 +353,69 @@ def _decision_page(
     form: DecisionForm,
     delegate_form: DelegateForm,
     changed_meanwhile: list[str] | None = None,
+    message_form: MessageForm | None = None,
 ) -> HttpResponse:
+    """The decision page, as a review: the verdict for the stage, the facts in plain words (the
+    approver's function's first), what changed since their last decision, the conversation, and
+    the forms."""
     _remember(request, snapshot)
-    # The last decision on this function for this stage, on this request or one it replaced.
-    last = (
-        SignoffDecision.objects.filter(
+    user = request.user
+    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
+    now = timezone.now()
+    readiness = evaluate(facts, stage, now=now, ignore_order=True)
+    reasons = plain_reasons(readiness, facts, stage, now=now)
+    last = _last_decision(signoff, user)
+    conversation = list(
+        SignoffComment.objects.filter(
             request__launch=signoff.launch, request__stage=signoff.stage, request__function=signoff.function
         )
-        .select_related("decided_by")
-        .order_by("-decided_at", "-pk")
-        .first()
+        .select_related("author", "in_reply_to__author", "decision")
+        .order_by("created_at", "pk")
     )
-    since_last = diff_snapshots(last.snapshot, snapshot) if last else []
+    posting = signoff.is_open and not facts.archived and may_post(user, signoff)
     return render(
         request,
         "web/decide.html",
         {
             "signoff": signoff,
             "launch": facts,
-            "facts": readable_facts(snapshot),
+            "readiness": readiness,
+            "blockers": [(blocker, reasons[blocker.key]) for blocker in readiness.blockers],
+            "sections": sections_for_function(fact_sections(facts, user), signoff.function),
+            "stage": stage,
             "last": last,
-            "since_last": since_last,
+            "changes": readable_changes(last.snapshot, snapshot) if last else [],
             "changed_meanwhile": changed_meanwhile or [],
             "form": form,
             "delegate_form": delegate_form,
+            "conversation": conversation,
+            "may_post": posting,
+            "may_ask": posting and not owner_side(user, signoff),
+            "message_form": message_form
+            or MessageForm(initial={"token": uuid.uuid4().hex, "kind": MessageKind.COMMENT}),
+            "reply_token": uuid.uuid4().hex,
             "may_delegate": signoff.is_open
-            and request.user.pk != facts.owner_id
-            and any(person.pk == request.user.pk for person in signoff.addressees.all()),
+            and user.pk != facts.owner_id
+            and any(person.pk == user.pk for person in signoff.addressees.all()),
             "may_decide": signoff.is_open
-            and request.user.pk not in (signoff.requested_by_id, facts.owner_id)
-            and request.user.has_perm(DECIDE_REQUEST, signoff),
+            and user.pk not in (signoff.requested_by_id, facts.owner_id)
+            and user.has_perm(DECIDE_REQUEST, signoff),
         },
     )
+
+
+def _last_decision(signoff: SignoffRequest, user) -> SignoffDecision | None:
+    """The viewer's last decision on this function for this stage (on this request or one it
+    replaced), or, for anyone who decided none, the function's last decision."""
+    decisions = list(
+        SignoffDecision.objects.filter(
+            request__launch=signoff.launch, request__stage=signoff.stage, request__function=signoff.function
+        )
+        .select_related("decided_by")
+        .order_by("-decided_at", "-pk")
+    )
+    mine = next((d for d in decisions if user.pk in (d.decided_by_id, d.on_behalf_of_id)), None)
+    return mine or (decisions[0] if decisions else None)
 
 
 @require_http_methods(["GET", "POST"])
@@ -346,12 +425,12 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
     launch = get_launch_for(request.user, slug, CHANGE_LAUNCH)
     facts = launch_with_facts(launch.pk)
     stage = facts.next_stage()
-    refusal = []
+    refusal, refused_by = [], None
     if request.method == "POST" and stage is not None:
         try:
             stage_advance(actor=request.user, launch=launch, stage=stage)
         except GateRefused as refused:
-            refusal = refused.messages
+            refused_by = refused.readiness  # one heading, each reason with where to act on it
         except ValidationError as error:
             refusal = error.messages
         else:
@@ -359,7 +438,9 @@ def advance(request: HttpRequest, slug: str) -> HttpResponse:
                 request, _("%(launch)s is now in %(stage)s.") % {"launch": launch.name, "stage": stage.name}
             )
             return redirect("web:launch", slug=slug)
-    return render(request, "web/advance.html", {"launch": facts, "stage": stage, "refusal": refusal})
+    return render(
+        request, "web/advance.html", {"launch": facts, "stage": stage, "refusal": refusal, "refused_by": refused_by}
+    )
 
 
 @require_http_methods(["GET", "POST"])

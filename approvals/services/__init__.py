@@ -14,6 +14,7 @@ lock on it when they are written, which a plain ``FOR UPDATE`` would block — a
 request would then wait for the gate holding the launch, and the gate for the request.
 """
 
+from .conversation import may_post, signoff_comment
 from .decisions import acknowledge, signoff_decide, signoff_delegate
 from .gate import GateRefused, stage_advance, stage_rollback
 from .policy import (
@@ -31,10 +32,12 @@ __all__ = [
     "GateRefused",
     "acknowledge",
     "launch_set_risk_tier",
+    "may_post",
     "policy_change_decide",
     "policy_change_request",
     "policy_set_consultation",
     "policy_set_requirement",
+    "signoff_comment",
     "signoff_decide",
     "signoff_delegate",
     "signoff_withdraw",

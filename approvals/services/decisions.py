@@ -24,6 +24,7 @@ from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, Signof
 from ..notices import owner_and_accountables
 from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
 from ._common import locked_request, moment, refuse_if_closed
+from .conversation import open_with_decision
 
 # Decisions ---------------------------------------------------------------------------------
 
@@ -134,6 +135,10 @@ def signoff_decide(
     save_with_history(
         signoff, actor=actor, reason=f"{in_english(DecisionOutcome(outcome).label)} by {person_name(actor)}"
     )
+    if outcome in OUTCOMES_NEEDING_COMMENT:
+        # "Request changes" (or a rejection) opens the conversation with its comment, so the owner
+        # can answer it there.
+        open_with_decision(actor=actor, signoff=signoff, decision=decision)
     chain.append(
         event=LedgerEvent.DECIDED,
         launch=signoff.launch,

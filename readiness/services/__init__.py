@@ -11,6 +11,7 @@ from .facts import (
     fact_remove,
     fact_version,
     fact_versions,
+    facts_confirm,
     register_fact_kind,
     register_removal_guard,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "fact_remove",
     "fact_version",
     "fact_versions",
+    "facts_confirm",
     "launch_archive",
     "launch_change",
     "launch_create",

@@ -39,6 +39,7 @@ from ..models import (
     EvalRun,
     FeedbackChannel,
     Launch,
+    ProposedValues,
     QualityBar,
     RollbackPlan,
     RolloutStage,
@@ -347,6 +348,24 @@ def fact_confirm(*, actor, fact: models.Model, seen_version: int, fields: Iterab
     fact.proposed = [name for name in proposed if name not in chosen]
     labels = ", ".join(name.replace("_", " ") for name in chosen)
     return save_with_history(fact, actor=actor, reason=f"Confirmed the proposed {labels}")
+
+
+@transaction.atomic
+def facts_confirm(*, actor, launch: Launch, seen: Mapping[tuple[type[models.Model], int], int]) -> list[models.Model]:
+    """Confirm at once every proposal the caller saw: ``seen`` maps (model, pk) to the version
+    shown. One transaction, each fact confirmed (and recorded) as ``fact_confirm`` does. A fact no
+    longer proposed, or removed meanwhile, is skipped, so sending the same form twice changes
+    nothing; a fact changed since it was shown refuses the whole confirmation (``EditConflict``)."""
+    launch = _writable_launch(actor, launch)
+    confirmed = []
+    for (model, pk), version in sorted(seen.items(), key=lambda item: (item[0][0]._meta.model_name, item[0][1])):
+        if not issubclass(model, ProposedValues):
+            raise ValidationError({"fact": _("%(kind)s has no proposed values.") % {"kind": kind_of(model).label}})
+        fact = model.objects.filter(launch=launch, pk=pk).first()
+        if fact is None or not fact.proposed:
+            continue
+        confirmed.append(fact_confirm(actor=actor, fact=fact, seen_version=version))
+    return confirmed
 
 
 @transaction.atomic

@@ -10,6 +10,11 @@ from tests.browser.conftest import with_password
 def request_signoffs(pm, launch: Launch, stage: str = "Internal") -> None:
     pm.goto(f"/launches/{launch.slug}/")
     pm.snap("launch-before-requests")
+    if pm.page.query_selector("#request-signoffs button[disabled]"):
+        # The launch page offers the request once the checklist passes; before, the request
+        # page still lets the owner ask, seeing whom.
+        pm.page.click("#request-signoffs >> text=See who will be asked…")
+        pm.page.wait_for_load_state()
     pm.page.fill("#id_due_date", (datetime.date.today() + datetime.timedelta(days=7)).isoformat())
     pm.page.fill("#id_message", f"Please review {launch.name} for {stage}.")
     pm.page.click("text=Request sign-offs >> nth=-1")

@@ -89,3 +89,30 @@ def test_an_empty_portfolio_has_no_charts():
         "signoff_chart": None,
         "evaluated_as_of": None,
     }
+
+
+def test_rejected_and_changes_requested_sign_offs_are_counted_apart_from_waiting(django_assert_num_queries):
+    launch = launch_in(StageKind.BETA, Verdict.BLOCKED)
+    waiting(launch, "legal", None, status=RequestStatus.REJECTED)
+    waiting(launch, "data", None, status=RequestStatus.CHANGES_REQUESTED)
+    waiting(launch, "security", None, status=RequestStatus.WITHDRAWN)  # closed: not counted
+    with django_assert_num_queries(3):
+        summary = portfolio_summary(Launch.objects.all(), TODAY)
+    assert bars(summary["signoff_chart"]) == ["Rejected or changes requested: 1", "Rejected or changes requested: 1"]
+    assert "Rejected or changes requested" in summary["signoff_chart"]  # in the legend
+
+
+def test_the_portfolio_counts_each_launch_s_sign_offs_by_state():
+    from presentation.portfolio import with_signoff_counts
+
+    launch = launch_in(StageKind.BETA, Verdict.BLOCKED)
+    quiet = launch_in(StageKind.BETA, Verdict.READY)
+    waiting(launch, "legal", None, status=RequestStatus.REJECTED)
+    waiting(launch, "data", None, status=RequestStatus.CHANGES_REQUESTED)
+    waiting(launch, "product", TODAY - datetime.timedelta(days=2))
+    waiting(quiet, "product", None, status=RequestStatus.APPROVED)
+    counts = {
+        row.pk: (row.pending_signoffs, row.overdue_signoffs, row.rejected_signoffs, row.changes_requested_signoffs)
+        for row in with_signoff_counts(Launch.objects.all(), TODAY)
+    }
+    assert counts == {launch.pk: (1, 1, 1, 1), quiet.pk: (0, 0, 0, 0)}

@@ -147,6 +147,17 @@ def test_an_executive_sees_every_launch_while_in_an_executive_team(launch, team_
     assert not sees(boss.user, launch)
 
 
+def test_emptying_a_team_ends_the_view_its_members_had_through_it(launch):
+    """``team.members.clear()`` (the admin, a script) names nobody in its signal after the fact."""
+    slot = LaunchStakeholder.objects.filter(launch=launch, function=TeamFunction.BUSINESS).first()
+    holder = slot.stakeholder.user
+    assert sees(holder, launch)
+
+    team_for(TeamFunction.BUSINESS).members.clear()
+
+    assert not sees(holder, launch)
+
+
 def test_a_grant_nobody_s_role_explains_is_taken_back_at_the_next_change(launch, owner):
     """A grant slipped in by hand does not survive: access is derived from roles."""
     from guardian.shortcuts import assign_perm

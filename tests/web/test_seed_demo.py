@@ -181,3 +181,132 @@ def test_seed_demo_shows_each_stricter_rule_passing_on_one_launch_and_failing_on
     says("contract-summariser", "quality_evidence", "fail", "ran 120 days ago")
     says("hr-helpdesk", "quality_evidence", "fail", "a person reviewed 30 of 300 samples (10 %), less than the 25 %")
     says("code-review-bot", "quality_evidence", "fail", "passes with up to 1 failure in 100")
+
+
+def _cells(page: str, slug: str) -> dict[str, str]:
+    """A launch's portfolio row, cell by cell (keyed by column label), tags stripped."""
+    import re
+
+    from django.urls import reverse
+
+    href = f'href="{reverse("web:launch", args=[slug])}"'
+    (row,) = [row for row in re.findall(r"<tr>(.*?)</tr>", page, re.S) if href in row]
+    cells = re.findall(r'<td data-label="([^"]*)"[^>]*>(.*?)</td>', row, re.S)
+    return {label: " ".join(re.sub(r"<[^>]+>", " ", html).split()) for label, html in cells}
+
+
+def _command(slug: str) -> dict:
+    import json
+
+    out = StringIO()
+    try:
+        call_command("readiness", slug, "--json", stdout=out)
+    except SystemExit:  # 1: may not enter
+        pass
+    return json.loads(out.getvalue())
+
+
+def test_the_portfolio_the_launch_page_and_the_readiness_command_agree_on_every_demo_launch(seeded, client):
+    """Issue 20, point 4: one truth. For every launch of the demo, the verdict for the next stage,
+    whether the stage it is in still holds, and its rejected or changes-requested sign-offs read
+    the same on the portfolio row, on the launch page and from ``manage.py readiness``."""
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.get(username="eve"))  # the executive sees every launch
+    portfolio = client.get(reverse("web:portfolio")).content.decode()
+    standings, objected = set(), 0
+    for launch in Launch.objects.filter(archived=False).order_by("slug"):
+        row = _cells(portfolio, launch.slug)
+        page = client.get(reverse("web:launch", args=[launch.slug])).content.decode()
+        said = _command(launch.slug)
+
+        # The verdict for the next stage.
+        if said["stage"] is None:
+            verdicts = ("final", "Final stage" in row["Readiness"], "No stage left to enter" in page)
+        else:
+            ready = said["may_enter"]
+            verdicts = (
+                ready,
+                ("Ready" if ready else "Blocked") in row["Readiness"],
+                f"verdict-card {'ready' if ready else 'blocked'}" in page,
+            )
+        assert verdicts[1:] == (True, True), (launch.slug, verdicts, row)
+
+        # Whether the stage it is in still holds (None: in planning).
+        standing = said["standing"]
+        health = row["Operations health"]
+        if standing is None:
+            assert health == "not launched" and 'id="stage-health"' not in page, launch.slug
+        elif standing["holds"]:
+            assert health == "holds" and "still holds" in page, (launch.slug, health)
+        else:
+            assert health.startswith(f"no longer holds: {len(standing['failing'])} reason"), (launch.slug, health)
+            assert 'id="stage-health" class="card verdict-card blocked' in page, launch.slug
+        standings.add(None if standing is None else standing["holds"])
+
+        # Rejected and changes-requested sign-offs.
+        reasons = " ".join(next(i for i in said["items"] if i["key"] == "stakeholders_approved")["reasons"])
+        for shown, badge, in_command in (
+            ("1 rejected", "Rejected", "rejected by"),
+            ("1 change request", "Changes requested", "requested changes"),
+        ):
+            on_portfolio = shown in row["Sign-offs"]
+            on_page = f'signoff-status">{badge}<' in page
+            assert on_portfolio == on_page == (in_command in reasons), (launch.slug, shown, row["Sign-offs"])
+            objected += on_portfolio
+        if "none pending" in row["Sign-offs"]:
+            assert "waiting for" not in reasons and "rejected by" not in reasons, launch.slug
+    # The demo shows each kind: in planning, holding, and no longer holding.
+    assert standings == {None, True, False}
+    assert objected == 2  # the code review bot's Beta: legal rejected, data requested changes
+
+
+def test_the_demo_s_story_is_dated_when_it_happened_in_the_ledger_and_the_history(seeded, client):
+    """Issue 20, point 8: billing FAQ entered Internal 95 days ago and Beta 90 days ago. The
+    ledger entries say so (``occurred_at``, MACed) while ``created_at`` keeps the time of each
+    append, in sequence order; the history rows are dated then; the history page shows it."""
+    import datetime
+
+    from django.db.models import F
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from ledger.events import LedgerEvent
+    from ledger.models import LedgerEntry
+
+    today = timezone.localdate()
+    launch = Launch.objects.get(slug="billing-faq")
+    advanced = LedgerEntry.objects.filter(launch=launch, event=LedgerEvent.STAGE_ADVANCED).order_by("sequence")
+    happened = [timezone.localdate(entry.occurred_at) for entry in advanced]
+    assert happened[:2] == [today - datetime.timedelta(days=95), today - datetime.timedelta(days=90)]
+    assert all(timezone.localdate(entry.created_at) == today for entry in advanced)  # appended today
+    created = list(LedgerEntry.objects.order_by("sequence").values_list("created_at", flat=True))
+    assert created == sorted(created)  # the time of the append only moves forward
+    # Launches whose story is today's carry no second date.
+    assert not LedgerEntry.objects.filter(launch__slug="sales-email-drafter", occurred_at__isnull=False).exists()
+    entered = launch.history.get(history_change_reason="Advanced from planning to Internal")
+    assert timezone.localdate(entered.history_date) == today - datetime.timedelta(days=95)
+
+    client.force_login(get_user_model().objects.get(username="pam"))
+    day = (today - datetime.timedelta(days=95)).isoformat()
+    page = client.get(reverse("web:history", args=[launch.slug]), {"since": day, "until": day}).content.decode()
+    assert "Advanced from planning to Internal" in page and "(recorded " in page
+    assert "Advanced from Internal to Beta" not in page  # 90 days ago: outside the range
+    assert not LedgerEntry.objects.filter(occurred_at__gt=F("created_at")).exists()
+
+
+def test_a_rewritten_occurred_at_breaks_the_chain(seeded):
+    from django.db import connection
+
+    from ledger.models import LedgerEntry
+    from ledger.verification import verify
+
+    entry = LedgerEntry.objects.filter(occurred_at__isnull=False).order_by("sequence").first()
+    with connection.cursor() as cursor:  # SQLite has no append-only trigger to switch off
+        if connection.vendor != "sqlite":
+            pytest.skip("the append-only trigger refuses the rewrite on PostgreSQL")
+        cursor.execute(
+            "UPDATE approvals_ledgerentry SET occurred_at = created_at WHERE id = %s",
+            [entry.pk],
+        )
+    assert not verify().ok

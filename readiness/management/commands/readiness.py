@@ -2,7 +2,9 @@
 
 It answers exactly what the stage gate (``approvals.services.stage_advance``) would do now: a stage
 that is not the next one is refused, and at the final stage there is no stage to enter.
-``--what-if`` judges a stage on its checklist alone, as if it were the next one.
+``--what-if`` judges a stage on its checklist alone, as if it were the next one. For a launch in a
+stage it also says whether that stage still holds, by the recertification's rule (the stage's gating
+items judged now); the portfolio's "Operations health" shows the same.
 
 Exit status: 0 when it may, 1 when it may not, 2 when the launch or stage is unknown. Pipelines
 can gate a deployment on it."""
@@ -12,7 +14,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.checklist import Readiness, Status, current_stage_of, evaluate, with_checklist_facts
 from readiness.models import Launch
 
 _MARKS = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.NOT_APPLICABLE: "N/A ", Status.WAIVED: "WAIV"}
@@ -39,10 +41,12 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown launch '{slug}'.", returncode=2) from None
         target = self._stage(launch, stage, what_if=what_if)
         readiness = evaluate(launch, target, ignore_order=what_if)
+        standing = self._standing(launch)
         if as_json:
-            self.stdout.write(json.dumps(readiness.as_dict(), indent=2, ensure_ascii=False))
+            self.stdout.write(json.dumps({**readiness.as_dict(), "standing": standing}, indent=2, ensure_ascii=False))
         else:
             self._print(readiness)
+            self._print_standing(standing)
         if not readiness.may_enter:
             sys.exit(1)
 
@@ -63,6 +67,25 @@ class Command(BaseCommand):
             return by_kind[0]
         known = ", ".join(stage.name for stage in stages) or "none"
         raise CommandError(f"Launch '{launch.slug}' has no stage '{wanted}'. Its stages: {known}.", returncode=2)
+
+    def _standing(self, launch) -> dict | None:
+        """Whether the stage the launch is in still holds: its gating items judged now, as if it
+        were entering it (None in planning, and for an archived launch, which is judged no more)."""
+        stage = current_stage_of(launch)
+        if stage is None or launch.archived:
+            return None
+        found: Readiness = evaluate(launch, stage, ignore_order=True)
+        failing = [result.key for result in found.blockers]
+        return {"stage": stage.name, "holds": not failing, "failing": failing}
+
+    def _print_standing(self, standing: dict | None) -> None:
+        if standing is None:
+            return
+        if standing["holds"]:
+            self.stdout.write(f"STANDING: {standing['stage']} holds.")
+        else:
+            failing = ", ".join(standing["failing"])
+            self.stdout.write(f"STANDING: {standing['stage']} no longer holds ({failing}).")
 
     def _print(self, readiness) -> None:
         launch, stage = readiness.launch, readiness.stage

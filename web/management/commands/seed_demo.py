@@ -5,6 +5,7 @@ the operating record (incidents, failure reviews, rollbacks, SLI actuals)."""
 
 import datetime
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,7 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from approvals.choices import DecisionOutcome
+from approvals.recertification import recertify
 from approvals.services import signoff_decide, signoffs_request, stage_advance, stage_rollback
+from ledger.chain import occurred
 from operations.models import SliSource
 from operations.services import (
     Measurement,
@@ -270,6 +273,9 @@ class DemoPortfolio:
         # The contract summariser's PM has not yet entered a cost budget, nor confirmed the
         # template's proposals: its checklist says so.
         unconfirmed = {"contract-summariser"}
+        # Stories that began before today: their events are dated when the story says they
+        # happened (``_at``), in the history and the ledger.
+        started = {"billing-faq": self._days_ago(100, 9)}
         for slug, name, tier, story in stories:
             if Launch.objects.filter(slug=slug).exists():
                 continue
@@ -278,20 +284,25 @@ class DemoPortfolio:
                 if slug in unconfirmed
                 else {"monthly_cost_budget": Decimal("8000"), "daily_cost_alert": Decimal("400")}
             )
-            launch = launch_create_from_template(
-                actor=self.pm,
-                template="genai-feature",
-                name=name,
-                slug=slug,
-                risk_tier=tier,
-                summary=f"{name}: a generative AI feature.",
-                target_date=self.today + datetime.timedelta(days=30),
-                **budget,
-            )
-            if slug not in unconfirmed:
-                self._confirm_template_values(launch)
+            with self._at(started.get(slug)):
+                launch = launch_create_from_template(
+                    actor=self.pm,
+                    template="genai-feature",
+                    name=name,
+                    slug=slug,
+                    risk_tier=tier,
+                    summary=f"{name}: a generative AI feature.",
+                    target_date=self.today + datetime.timedelta(days=30),
+                    **budget,
+                )
+                if slug not in unconfirmed:
+                    self._confirm_template_values(launch)
             story(launch)
             created += 1
+        # What the launches' pages show of their stages (operations health) is re-judged after the
+        # demo's transaction commits; judged here too, so the demo holds it however it is run (a
+        # test's transaction never commits).
+        recertify()
         return created
 
     # Building blocks -------------------------------------------------------------------------
@@ -468,15 +479,23 @@ class DemoPortfolio:
     def _approve_all(self, launch: Launch, stage_name: str, *, except_functions=(), decisions=None, now=None) -> None:
         """Request the stage's sign-offs; addressees approve, except where ``decisions`` says otherwise."""
         decisions = decisions or {}
-        for request in self._request(launch, stage_name, now=now):
-            if request.function in except_functions:
-                continue
-            outcome, comment = decisions.get(request.function, (DecisionOutcome.APPROVE, "Looks good."))
-            for addressee in list(request.addressees.all())[: request.approvals_required]:
-                signoff_decide(actor=addressee, signoff=request, outcome=outcome, comment=comment, now=now)
+        with self._at(now):
+            for request in self._request(launch, stage_name, now=now):
+                if request.function in except_functions:
+                    continue
+                outcome, comment = decisions.get(request.function, (DecisionOutcome.APPROVE, "Looks good."))
+                for addressee in list(request.addressees.all())[: request.approvals_required]:
+                    signoff_decide(actor=addressee, signoff=request, outcome=outcome, comment=comment, now=now)
 
     def _advance(self, launch: Launch, stage_name: str, *, now=None) -> None:
-        stage_advance(actor=self.pm, launch=launch, stage=launch.stages.get(name=stage_name), now=now)
+        with self._at(now):
+            stage_advance(actor=self.pm, launch=launch, stage=launch.stages.get(name=stage_name), now=now)
+
+    @staticmethod
+    def _at(moment: datetime.datetime | None):
+        """What is recorded inside happened at ``moment`` (None: now). The ledger keeps the time of
+        each append as well (``ledger.chain.occurred``)."""
+        return occurred(min(moment, timezone.now())) if moment is not None else nullcontext()
 
     # Stories -----------------------------------------------------------------------------
 
@@ -593,10 +612,11 @@ class DemoPortfolio:
         days of SLI actuals with its latency SLO breached this month, and evidence that has aged:
         its beta no longer holds."""
         days_ago = self._days_ago
-        self._staff_raci(launch)
-        self._agree_quality_bar(launch, samples=1500, failures=30, days_ago=93)
-        self._classify_data(launch, audited_days_ago=96, audit_interval_days=180)
-        self._operations(launch, rehearsed_days_ago=97, reviewed_days_ago=97)
+        with self._at(days_ago(98)):
+            self._staff_raci(launch)
+            self._agree_quality_bar(launch, samples=1500, failures=30, days_ago=93)
+            self._classify_data(launch, audited_days_ago=96, audit_interval_days=180)
+            self._operations(launch, rehearsed_days_ago=97, reviewed_days_ago=97)
         for stage_name, when in (("Internal", days_ago(95)), ("Beta", days_ago(90))):
             self._approve_all(launch, stage_name, now=when)
             self._advance(launch, stage_name, now=when)
@@ -612,7 +632,21 @@ class DemoPortfolio:
         days_ago = self._days_ago
         pat, raj, mia, cora = (self.people[name] for name in ("pat", "raj", "mia", "cora"))
         # P1, answered after 3 hours where the policy promises 1: the rollback mitigated it.
-        wrong_refunds = incident_report(
+        with self._at(days_ago(31, 12, 10)):  # reported when it was acknowledged
+            wrong_refunds = self._p1(launch, pat, raj)
+        with self._at(days_ago(31, 12, 40)):
+            self._roll_back_for(launch, wrong_refunds)
+        with self._at(days_ago(29, 15)):
+            self._postmortem(wrong_refunds, pat, raj)
+        self._approve_all(launch, "Beta", now=days_ago(28))
+        self._advance(launch, "Beta", now=days_ago(28))
+        with self._at(days_ago(9, 8, 20)):
+            self._p2(launch, pat)
+        self._failure_reviews(launch, raj, mia, cora)
+
+    def _p1(self, launch: Launch, pat, raj):
+        days_ago = self._days_ago
+        return incident_report(
             actor=pat.user,
             launch=launch,
             title="Quoted refund amounts from the wrong price list",
@@ -624,6 +658,9 @@ class DemoPortfolio:
             resolved_at=days_ago(30, 16),
             responders=[pat, raj],
         )
+
+    def _roll_back_for(self, launch: Launch, wrong_refunds) -> None:
+        days_ago = self._days_ago
         stage_rollback(
             actor=self.pm,
             launch=launch,
@@ -633,6 +670,8 @@ class DemoPortfolio:
             incident_id=wrong_refunds.pk,
             now=days_ago(31, 12, 40),
         )
+
+    def _postmortem(self, wrong_refunds, pat, raj) -> None:
         postmortem = postmortem_record(
             actor=pat.user,
             incident=wrong_refunds,
@@ -652,9 +691,10 @@ class DemoPortfolio:
             ],
         )
         action_item_complete(actor=pat.user, item=postmortem.action_items.order_by("due_date").first())
-        self._approve_all(launch, "Beta", now=days_ago(28))
-        self._advance(launch, "Beta", now=days_ago(28))
-        # P2, answered within its time.
+
+    def _p2(self, launch: Launch, pat) -> None:
+        """P2, answered within its time."""
+        days_ago = self._days_ago
         incident_report(
             actor=pat.user,
             launch=launch,
@@ -667,39 +707,47 @@ class DemoPortfolio:
             resolved_at=days_ago(9, 10, 0),
             responders=[pat],
         )
+
+    def _failure_reviews(self, launch: Launch, raj, mia, cora) -> None:
         # Weekly failure reviews of negative feedback; the one due last week was not held.
         channel = launch.feedback_channels.get()
         for week in range(12, 0, -1):
             start = self.today - datetime.timedelta(days=7 * week)
-            failure_count_record(
-                actor=raj.user,
-                channel=channel,
-                period_start=start,
-                period_end=start + datetime.timedelta(days=6),
-                cases=[14, 11, 17, 9, 12, 31, 26, 13, 10, 12, 15, 11][12 - week],
-            )
+            with self._at(self._days_ago(7 * week - 7, 9)):  # counted the morning after the week
+                failure_count_record(
+                    actor=raj.user,
+                    channel=channel,
+                    period_start=start,
+                    period_end=start + datetime.timedelta(days=6),
+                    cases=[14, 11, 17, 9, 12, 31, 26, 13, 10, 12, 15, 11][12 - week],
+                )
         for week in range(12, 2, -1):
             held_on = self.today - datetime.timedelta(days=7 * week - 2)
-            review = failure_review_record(
-                actor=raj.user,
-                channel=channel,
-                held_on=held_on,
-                attendees=[raj, mia, cora],
-                decisions="Reviewed the week's thumbs-down answers; no new failure pattern."
-                if week != 6
-                else "Most complaints are the wrong refund amounts; add them to the golden set.",
-                actions=[]
-                if week != 6
-                else [
-                    {
-                        "description": "Label 50 refund conversations",
-                        "owner": raj,
-                        "due_on": held_on + datetime.timedelta(days=7),
-                    }
-                ],
-            )
+            with self._at(self._days_ago(7 * week - 2, 14)):
+                review = self._failure_review(channel, held_on, week, raj, mia, cora)
             for action in review.actions.all():
-                review_action_complete(actor=raj.user, action=action, done_on=held_on + datetime.timedelta(days=5))
+                with self._at(self._days_ago(7 * week - 7, 11)):
+                    review_action_complete(actor=raj.user, action=action, done_on=held_on + datetime.timedelta(days=5))
+
+    def _failure_review(self, channel, held_on, week: int, raj, mia, cora):
+        return failure_review_record(
+            actor=raj.user,
+            channel=channel,
+            held_on=held_on,
+            attendees=[raj, mia, cora],
+            decisions="Reviewed the week's thumbs-down answers; no new failure pattern."
+            if week != 6
+            else "Most complaints are the wrong refund amounts; add them to the golden set.",
+            actions=[]
+            if week != 6
+            else [
+                {
+                    "description": "Label 50 refund conversations",
+                    "owner": raj,
+                    "due_on": held_on + datetime.timedelta(days=7),
+                }
+            ],
+        )
 
     def _sli_actuals(self, launch: Launch) -> None:
         """90 days of daily values: the success rate meets its 99.5 % but for the P1's day; p95
