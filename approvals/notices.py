@@ -86,7 +86,7 @@ def _requested(payload: dict) -> list[str]:
     return [_("%(person)s asks for your sign-off to move %(launch)s to %(stage)s.") % names(payload)]
 
 
-@register(NotificationEvent.SIGNOFF_DECIDED)
+@register(NotificationEvent.SIGNOFF_DECIDED, asks=False)
 def _decided(payload: dict) -> list[str]:
     words = {**names(payload), "outcome": choice_label(DecisionOutcome, payload.get("outcome", ""))}
     return [_("%(person)s decided the %(function)s sign-off for %(stage)s: %(outcome)s.") % words]
@@ -122,17 +122,17 @@ def _waiver_decided(payload: dict) -> list[str]:
     return [_("%(person)s decided your waiver of the check %(check)s for %(stage)s: %(outcome)s.") % words]
 
 
-@register(NotificationEvent.STAGE_ADVANCED)
+@register(NotificationEvent.STAGE_ADVANCED, asks=False)
 def _advanced(payload: dict) -> list[str]:
     return [_("%(person)s moved %(launch)s from %(from)s to %(to)s.") % payload]
 
 
-@register(NotificationEvent.STAGE_ROLLED_BACK)
+@register(NotificationEvent.STAGE_ROLLED_BACK, asks=False)
 def _rolled_back(payload: dict) -> list[str]:
     return [_("%(person)s rolled %(launch)s back from %(from)s to %(to)s.") % payload]
 
 
-@register(NotificationEvent.STAGE_LAPSED)
+@register(NotificationEvent.STAGE_LAPSED, asks=False)
 def _lapsed(payload: dict) -> list[str]:
     reasons = payload.get("reasons", [])
     words = {**payload, "count": len(reasons), "items": "; ".join(check_title(key) for key in reasons)}

@@ -18,3 +18,21 @@ class OutboxStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     DROPPED = "dropped", _("Dropped: no longer relevant")
     FAILED = "failed", _("Failed: gave up after repeated errors")
+
+
+class Relevance(models.TextChoices):
+    """What a notice is to its reader, decided when it is written (``notifications.notices``):
+    something asked of them (or about what was asked of them), news of a launch they own, or news
+    of someone else's launch they merely see."""
+
+    WAITING = "waiting", _("Waiting for you")
+    OWN = "own", _("Your launch")
+    OTHER = "other", _("For your information")
+
+
+class OthersMode(models.TextChoices):
+    """How a person is told of events that neither wait for them nor concern their own launches."""
+
+    IMMEDIATE = "immediate", _("As they happen, like everything else")
+    DIGEST = "digest", _("Listed in my daily digest")
+    PAGE = "page", _("Only on my notifications page")

@@ -14,7 +14,15 @@ outbox message store, its label what the event is called. Registering it gives:
   (``notifications.audience``); any other event is not told to them at all;
 - optionally ``worth_sending(message) -> reason``: why a message still waiting in the outbox is no
   longer worth sending (a request withdrawn before delivery), in English, or "";
-- whether a person who takes a daily digest may have it held for the digest (``held_for_digest``).
+- whether a person who takes a daily digest may have it held for the digest (``held_for_digest``);
+- whether it is news rather than something for its recipients (``asks=False``: a decision, a
+  stage change; by default an event asks something of them, answers them or is about what was
+  asked of them: a request, a delegation, a question, an agreement to give, a reminder, a report
+  they asked for). What asks is "waiting for" its recipients and told as they chose
+  (``notifications.notices``). News is told as they chose to the owner of its launch only; to
+  anyone else it is news of someone else's launch, which each person takes as they chose
+  (``NotificationPreference.others``: by default in the daily digest). A caller of ``notify`` may
+  name who, of its recipients, is asked (``waiting_for``), whatever the event says.
 
 The notice's models read the registered events as their ``event`` choices."""
 
@@ -41,6 +49,7 @@ class Event:
     blind: Lines | None = None
     worth_sending: Callable[[object], str] | None = None
     held_for_digest: bool = True
+    asks: bool = True
 
     @property
     def told_without_seeing(self) -> bool:
@@ -57,6 +66,7 @@ def register(
     blind: Lines | None = None,
     worth_sending: Callable[[object], str] | None = None,
     held_for_digest: bool = True,
+    asks: bool = True,
 ) -> Callable[[Lines], Lines]:
     """Decorator registering ``lines(payload) -> [sentence, ...]`` as the words of ``event``."""
     name = str(event.value)
@@ -66,7 +76,7 @@ def register(
         raise ValueError(f"Event '{name}' is already registered; events must be unique.")
 
     def decorator(lines: Lines) -> Lines:
-        _events[name] = Event(name, event.label, lines, subject, blind, worth_sending, held_for_digest)
+        _events[name] = Event(name, event.label, lines, subject, blind, worth_sending, held_for_digest, asks)
         return lines
 
     return decorator
@@ -96,6 +106,13 @@ def told_without_seeing() -> frozenset[str]:
 def held_for_digest(name: str) -> bool:
     event = _events.get(name)
     return event is None or event.held_for_digest
+
+
+def asks(name: str) -> bool:
+    """Whether ``name`` asks something of its recipients (or answers them, or is about what was
+    asked of them), rather than being news; an event this version does not know is told as asking."""
+    event = _events.get(name)
+    return event is None or event.asks
 
 
 def never_held_for_digest() -> frozenset[str]:

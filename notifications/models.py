@@ -19,7 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from readiness.fields import LimitedTextField
 
 from . import channels, events
-from .choices import DeliveryMode, OutboxStatus
+from .choices import DeliveryMode, OthersMode, OutboxStatus, Relevance
+
+# "<change>:<launch id>": the notices and messages of one change (one transaction) about one launch.
+GROUP_KEY_LENGTH = 40
 
 
 class OutboxMessage(models.Model):
@@ -56,6 +59,9 @@ class OutboxMessage(models.Model):
     # language when sent); ``link`` is the path of the page it points to.
     payload = models.JSONField(verbose_name=_("payload"), default=dict, blank=True)
     link = models.CharField(verbose_name=_("link"), max_length=300, blank=True, default="")
+    # The messages of one change to one person about one launch share it: the outbox sends them as
+    # one (``notifications.outbox``).
+    group_key = models.CharField(verbose_name=_("group"), max_length=GROUP_KEY_LENGTH, blank=True, default="")
     status = models.CharField(
         verbose_name=_("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
@@ -118,6 +124,13 @@ class Notification(models.Model):
     link = models.CharField(verbose_name=_("link"), max_length=300, blank=True, default="")
     created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
     read_at = models.DateTimeField(verbose_name=_("read at"), null=True, blank=True)
+    relevance = models.CharField(
+        verbose_name=_("relevance"), max_length=10, choices=Relevance.choices, default=Relevance.OTHER
+    )
+    # Filed without telling (news of others' launches the person takes in their digest or only
+    # here): listed, never counted as new in the header.
+    quiet = models.BooleanField(verbose_name=_("filed quietly"), default=False)
+    group_key = models.CharField(verbose_name=_("group"), max_length=GROUP_KEY_LENGTH, blank=True, default="")
 
     class Meta:
         db_table = "approvals_notification"
@@ -128,7 +141,10 @@ class Notification(models.Model):
                 fields=["event", "key", "recipient"], name="one_notification_per_event_and_recipient"
             )
         ]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(fields=["recipient", "group_key"], name="notification_group"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} ({self.key}) for {self.recipient_id}"
@@ -136,8 +152,10 @@ class Notification(models.Model):
 
 class NotificationPreference(models.Model):
     """How one person wants to be told: which channels, at once or in a daily digest, and hours in
-    which nothing is sent (in their time zone). Without a row: e-mail and Slack (where their team
-    has a webhook), at once, no quiet hours. In-app notices are always written."""
+    which nothing is sent (in their time zone), and how they hear of what neither waits for them nor
+    concerns their own launches (``others``). Without a row: e-mail and Slack (where their team
+    has a webhook), at once, no quiet hours, others' news in the digest. In-app notices are always
+    written."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -151,6 +169,13 @@ class NotificationPreference(models.Model):
     )
     mode = models.CharField(
         verbose_name=_("when"), max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.IMMEDIATE
+    )
+    others = models.CharField(
+        verbose_name=_("news of other people's launches"),
+        max_length=10,
+        choices=OthersMode.choices,
+        default=OthersMode.DIGEST,
+        help_text=_("Events that neither wait for you nor concern a launch you own."),
     )
     quiet_from = models.TimeField(verbose_name=_("quiet from"), null=True, blank=True)
     quiet_until = models.TimeField(verbose_name=_("quiet until"), null=True, blank=True)

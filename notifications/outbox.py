@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from raci.selectors import preferred_language
 from readiness.access import can_view
@@ -52,58 +53,81 @@ OUTCOMES = ("sent", "dropped", "retrying", "failed")
 def deliver_outbox(
     *, message_ids: Iterable[int] | None = None, now: datetime.datetime | None = None, limit: int = DRAIN_LIMIT
 ) -> dict[str, int]:
-    """Deliver pending messages that are due (only ``message_ids``, if given, and the messages
-    that telling an owner of a failure among them writes), oldest first, each in its own
-    transaction; returns how many were sent, dropped, left to retry and given up (messages held for
-    quiet hours are not counted: they are pending, due when the hours end). A message that fails
-    is recorded and retried later; it never stops the others. Safe to run twice and concurrently."""
+    """Deliver pending messages that are due (only ``message_ids``, if given, with the rest of
+    their groups, and the messages that telling an owner of a failure among them writes), oldest
+    first, each group (one change's
+    messages to one person about one launch, on one channel) as one message in its own
+    transaction; returns how many messages were sent, dropped, left to retry and given up
+    (messages held for quiet hours are not counted: they are pending, due when the hours end). A
+    message that fails is recorded and retried later; it never stops the others. Safe to run twice
+    and concurrently."""
     ids = None if message_ids is None else list(message_ids)
     counts: Counter[str] = Counter()
     for _attempt in range(limit):
-        outcome = _deliver_next(ids, now or timezone.now())
-        if outcome is None:
+        outcomes = _deliver_next(ids, now or timezone.now())
+        if outcomes is None:
             break
-        counts[outcome] += 1
+        counts.update(outcomes)
     return {outcome: counts[outcome] for outcome in OUTCOMES}
 
 
 @transaction.atomic
-def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> str | None:
-    """Lock the next due message (skipping rows another drain holds), send it and record the
-    outcome. The lock is held while the message is handed over, so no other drain can send it
-    meanwhile. (On SQLite, which has no row locks, the transaction takes the database's write
-    lock instead.)"""
+def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> Counter[str] | None:
+    """Lock the next due message and the rest of its group (skipping rows another drain holds),
+    send them as one and record the outcome of each. The locks are held while the message is
+    handed over, so no other drain can send them meanwhile. (On SQLite, which has no row locks,
+    the transaction takes the database's write lock instead.)"""
     due = OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
-    message = (
-        due.select_for_update(of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked)
-        .select_related("recipient__notification_preference", "launch__owner")
-        .order_by("next_attempt_at", "pk")
-        .first()
-    )
+    locked = due.select_for_update(
+        of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked
+    ).select_related("recipient__notification_preference", "launch__owner")
+    message = (locked if ids is None else locked.filter(pk__in=ids)).order_by("next_attempt_at", "pk").first()
     if message is None:
         return None
-    with english():  # an operator's note, stored: never in the language of whoever triggered delivery
-        reason = _reason_to_drop(message)
-    if reason:
-        message.status, message.last_error = OutboxStatus.DROPPED, reason
-        message.save(update_fields=["status", "last_error"])
-        return "dropped"
+    group = [message]
+    if message.group_key:  # the rest of its group goes with it, whichever drain was asked for it
+        group += list(
+            locked.filter(group_key=message.group_key, recipient=message.recipient_id, channel=message.channel)
+            .exclude(pk=message.pk)
+            .order_by("created_at", "pk")
+        )
+    outcomes: Counter[str] = Counter()
+    sending = []
+    for each in group:
+        with english():  # an operator's note, stored: never in the language of whoever triggered delivery
+            reason = _reason_to_drop(each)
+        if reason:
+            each.status, each.last_error = OutboxStatus.DROPPED, reason
+            each.save(update_fields=["status", "last_error"])
+            outcomes["dropped"] += 1
+        else:
+            sending.append(each)
+    if not sending:
+        return outcomes
     quiet_until = quiet_hours_end(preference_of(message.recipient), now)
     if quiet_until is not None:  # not an attempt: it waits for the recipient's morning
-        message.next_attempt_at = quiet_until
-        message.save(update_fields=["next_attempt_at"])
-        logger.info("Outbox message %s held for quiet hours until %s.", message.pk, quiet_until.isoformat())
-        return "held"
-    message.attempts += 1
+        for each in sending:
+            each.next_attempt_at = quiet_until
+            each.save(update_fields=["next_attempt_at"])
+        logger.info(
+            "Outbox messages %s held for quiet hours until %s.", [m.pk for m in sending], quiet_until.isoformat()
+        )
+        outcomes["held"] += 1
+        return outcomes
+    for each in sending:
+        each.attempts += 1
     try:
-        _send(message)
+        _send(sending)
     except Exception as error:
-        return _record_failure(message, error, now, ids)
-    message.status, message.sent_at, message.last_error = OutboxStatus.SENT, now, ""
-    message.save(update_fields=["status", "sent_at", "last_error", "attempts"])
-    return "sent"
+        for index, each in enumerate(sending):
+            # The owner hears once of a group that could not be delivered.
+            outcomes[_record_failure(each, error, now, ids, tell_owner=index == 0)] += 1
+        return outcomes
+    for each in sending:
+        each.status, each.sent_at, each.last_error = OutboxStatus.SENT, now, ""
+        each.save(update_fields=["status", "sent_at", "last_error", "attempts"])
+    outcomes["sent"] += len(sending)
+    return outcomes
 
 
 def _reason_to_drop(message: OutboxMessage) -> str:
@@ -133,25 +157,65 @@ def _blind_to_launch(message: OutboxMessage) -> bool:
     return message._blind
 
 
-def _send(message: OutboxMessage) -> None:
+def _send(group: list[OutboxMessage]) -> None:
     """The message speaks the recipient's chosen language (else the site's), whoever triggered
-    delivery, and links to the page it is about (the one stored, else its subject's)."""
+    delivery, and links to the page it is about (the one stored, else its subject's). A group of
+    several (one change's news about one launch) goes as one message listing each, linking to the
+    launch."""
+    message = group[0]
+    with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
+        words = [_words(each) for each in group]
+        if len(words) == 1:
+            subject, lines, link = words[0]
+        else:
+            subject, lines, link = _group_words(
+                message, [(events.label(m.event), *w[1:]) for m, w in zip(group, words, strict=True)]
+            )
+        channels.get(message.channel).send(message, subject=subject, lines=lines, url=absolute_url(link))
+
+
+def _words(message: OutboxMessage) -> tuple[str, list[str], str]:
+    """The subject, lines and link of one message, in the active language."""
     payload, link = dict(message.payload), message.link
     if not link and message.subject is not None and hasattr(message.subject, "get_absolute_url"):
         link = message.subject.get_absolute_url()
     if _blind_to_launch(message):  # told without seeing the launch: no launch, no words, no link
         payload, link = audience.blind(payload), ""
-    with translation.override(preferred_language(message.recipient) or settings.LANGUAGE_CODE):
-        subject, lines = events.describe(message.event, payload)
-        channels.get(message.channel).send(message, subject=subject, lines=lines, url=absolute_url(link))
+    subject, lines = events.describe(message.event, payload)
+    return subject, lines, link
 
 
-def _record_failure(message: OutboxMessage, error: Exception, now: datetime.datetime, ids: list[int] | None) -> str:
+def _group_words(message: OutboxMessage, words: list[tuple[str, list[str], str]]) -> tuple[str, list[str], str]:
+    """One message for a group: a subject counting its news, then each one's lines under what it
+    is called (``words``: the event's name, its lines, its link), with its own link; the link is the launch's page (none for a reader blind to it)."""
+    blind = _blind_to_launch(message)
+    launch = "" if blind or message.launch is None else message.launch.name
+    count = len(words)
+    if launch:
+        subject = ngettext(
+            "[Preflight] %(launch)s: %(count)s update", "[Preflight] %(launch)s: %(count)s updates", count
+        ) % {"launch": launch, "count": count}
+    else:
+        subject = ngettext("[Preflight] %(count)s update", "[Preflight] %(count)s updates", count) % {"count": count}
+    lines: list[str] = []
+    for called, each_lines, each_link in words:
+        lines.append(f"— {called}")
+        # A line the message already says (the same changed fact behind several approvals) once.
+        lines += [line for line in each_lines if line not in lines]
+        if each_link and absolute_url(each_link) not in lines:
+            lines.append(absolute_url(each_link))
+    link = "" if blind or message.launch is None else message.launch.get_absolute_url()
+    return subject, lines, link
+
+
+def _record_failure(
+    message: OutboxMessage, error: Exception, now: datetime.datetime, ids: list[int] | None, *, tell_owner: bool = True
+) -> str:
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     if message.attempts >= MAX_ATTEMPTS:
         message.status = OutboxStatus.FAILED
         logger.error("Gave up on outbox message %s after %s attempts: %s", message.pk, message.attempts, error)
-        told = _tell_owner_of_failure(message, now)
+        told = _tell_owner_of_failure(message, now) if tell_owner else []
         if ids is not None:  # this drain delivers the owner's notice too
             ids.extend(told)
     else:

@@ -6,7 +6,11 @@
   written at once, whatever the preference.
 - Quiet hours: nothing is sent while they last, in the person's time zone (``quiet_hours_end``).
 
-No preference row means the defaults: e-mail and Slack on, at once, no quiet hours."""
+- News of other people's launches: as it happens, in the digest, or only on the notifications page
+  (``others``; ``notifications.notices`` applies it when it writes a notice).
+
+No preference row means the defaults: e-mail and Slack on, at once, no quiet hours, news of other
+people's launches in the daily digest."""
 
 from __future__ import annotations
 
@@ -17,10 +21,10 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from . import channels, events
-from .choices import DeliveryMode
+from .choices import DeliveryMode, OthersMode
 from .models import NotificationPreference
 
-DEFAULTS = NotificationPreference(email=True, slack=True, mode=DeliveryMode.IMMEDIATE)
+DEFAULTS = NotificationPreference(email=True, slack=True, mode=DeliveryMode.IMMEDIATE, others=OthersMode.DIGEST)
 
 
 def wants_immediately(preference: NotificationPreference | None, event: str) -> bool:
@@ -48,17 +52,22 @@ def preferences_of(users: Iterable) -> dict[int, NotificationPreference]:
 
 
 def _default(user) -> NotificationPreference:
-    return NotificationPreference(user=user, email=True, slack=True, mode=DeliveryMode.IMMEDIATE)
+    return NotificationPreference(
+        user=user, email=True, slack=True, mode=DeliveryMode.IMMEDIATE, others=OthersMode.DIGEST
+    )
 
 
-def recipient_channels(event: str, people: Iterable) -> dict[int, list[str]]:
+def recipient_channels(
+    event: str, people: Iterable, *, preferences: dict[int, NotificationPreference] | None = None
+) -> dict[int, list[str]]:
     """By person id, the channels each of the active ``people`` wants a message about ``event`` on
-    now: none while they take their news in a digest. One query for the preferences and at most
-    one per channel, however many people."""
+    now: none while they take their news in a digest. One query for the preferences (none when the
+    caller read them) and at most one per channel, however many people."""
     people = [person for person in people if person.is_active]
     if not people:
         return {}
-    preferences = preferences_of(people)
+    if preferences is None:
+        preferences = preferences_of(people)
     immediate = [person for person in people if wants_immediately(preferences[person.pk], event)]
     reached = {channel.name: channel.reachable(immediate, preferences) for channel in channels.all_channels()}
     return {person.pk: [name for name, ids in reached.items() if person.pk in ids] for person in people}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
-from .choices import OutboxStatus
+from .choices import OutboxStatus, Relevance
 from .models import Notification, OutboxMessage
 
 # A message still failing after this many attempts shows on its launch's page, as a failed one does.
@@ -29,5 +29,38 @@ def notices_of(user):
 
 
 def unread_notices(user):
-    """``user``'s notices not yet read (a queryset, to count or combine)."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+    """``user``'s notices not yet read that they were told of (a queryset, to count or combine):
+    news of other people's launches filed quietly is listed, never counted as new."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True, quiet=False)
+
+
+def unread_groups(user):
+    """The groups (one change about one launch) of ``user``'s unread notices: what the header
+    counts (a queryset of group keys, one per group)."""
+    return unread_notices(user).order_by().values("group_key").distinct()
+
+
+# The notices page's filters: what waits for the reader, their own launches' news, everything.
+WAITING, MINE, ALL = "waiting", "mine", "all"
+FILTERS = (WAITING, MINE, ALL)
+
+
+def notices_shown(user, shown: str):
+    """``user``'s notices the filter ``shown`` lists (an unknown filter lists everything): what
+    waits for them, what concerns a launch they own now, or all. Newest first (a queryset)."""
+    notices = notices_of(user)
+    if shown == WAITING:
+        return notices.filter(relevance=Relevance.WAITING)
+    if shown == MINE:
+        return notices.filter(Q(relevance=Relevance.OWN) | Q(launch__owner=user))
+    return notices
+
+
+def filter_counts(user) -> dict[str, int]:
+    """How many groups of new notices (unread, not filed quietly) each filter lists, in one query."""
+    new = Q(read_at__isnull=True, quiet=False)
+    return Notification.objects.filter(recipient=user).aggregate(
+        waiting=Count("group_key", distinct=True, filter=new & Q(relevance=Relevance.WAITING)),
+        mine=Count("group_key", distinct=True, filter=new & (Q(relevance=Relevance.OWN) | Q(launch__owner=user))),
+        all=Count("group_key", distinct=True, filter=new),
+    )

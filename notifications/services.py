@@ -18,18 +18,31 @@ from readiness.access import require_change
 from . import notices
 from .choices import OutboxStatus
 from .models import Notification, NotificationPreference, OutboxMessage
+from .selectors import notices_shown
 from .tasks import deliver_notifications
 
 logger = logging.getLogger(__name__)
 
 
 def notify(
-    *, event: str, key: str, launch, actor, recipients: Iterable, payload: dict, link: str, subject=None
+    *,
+    event: str,
+    key: str,
+    launch,
+    actor,
+    recipients: Iterable,
+    payload: dict,
+    link: str,
+    subject=None,
+    waiting_for: Iterable | None = None,
 ) -> list:
     """Tell ``recipients`` about one occurrence of ``event`` (named by ``key``) inside the caller's
     transaction (``notifications.notices.tell``: an in-app notice each, a message per channel they
     want now; never ``actor``, nor anyone already told, nor anyone who does not see ``launch``), and
-    ask for the messages to be delivered after commit. Returns the people newly told."""
+    ask for the messages to be delivered after commit. Everything one transaction tells one person
+    about one launch is one group: listed together, sent as one message. ``waiting_for``, when
+    given, names the recipients it asks something of (else the event's registration says).
+    Returns the people newly told."""
     told = notices.tell(
         event=event,
         key=key,
@@ -39,6 +52,7 @@ def notify(
         payload=payload,
         link=link,
         subject=subject,
+        waiting_for=waiting_for,
     )
     deliver_after_commit(told.message_ids)
     return told.people
@@ -93,9 +107,36 @@ def notification_mark_read(*, actor, notification_id: int) -> Notification:
     return notification
 
 
-def notifications_mark_all_read(*, actor) -> int:
-    """Mark every unread notice of ``actor`` read; returns how many."""
-    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+def notices_answered(*, people: Iterable, event: str, keys: Iterable[str]) -> int:
+    """Mark read the notices of (``event``, one of ``keys``) to ``people``: they did what the
+    notice asked (decided the sign-off they were asked for, gave the acknowledgement), so it waits
+    for them no more. Called by the service that records the answer, in its transaction. One query;
+    returns how many were still unread."""
+    ids = [person.pk for person in people if person is not None]
+    keys = list(keys)
+    if not ids or not keys:
+        return 0
+    return Notification.objects.filter(recipient_id__in=ids, event=event, key__in=keys, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notification_group_mark_read(*, actor, notification_id: int) -> list[Notification]:
+    """Mark read every notice of ``actor`` in the group of their notice ``notification_id`` (one
+    change about one launch); again: no change. Someone else's notice, or none, raises
+    ``Notification.DoesNotExist``. Returns the group's notices, newest first."""
+    notification = Notification.objects.get(pk=notification_id, recipient=actor)
+    group = Notification.objects.filter(recipient=actor, group_key=notification.group_key)
+    if not notification.group_key:
+        group = Notification.objects.filter(pk=notification.pk)
+    group.filter(read_at__isnull=True).update(read_at=timezone.now())
+    return list(group.order_by("-created_at", "-pk"))
+
+
+def notifications_mark_all_read(*, actor, shown: str = "all") -> int:
+    """Mark read every unread notice of ``actor`` that the filter ``shown`` lists
+    (``notifications.selectors.FILTERS``: everything by default); returns how many."""
+    return notices_shown(actor, shown).filter(read_at__isnull=True).order_by().update(read_at=timezone.now())
 
 
 @transaction.atomic
@@ -109,9 +150,11 @@ def notification_preferences_set(
     quiet_from: datetime.time | None,
     quiet_until: datetime.time | None,
     time_zone: str,
+    others: str | None = None,
 ) -> NotificationPreference:
     """Keep how ``actor`` wants to be told: e-mail and Slack on or off, at once or in a daily
-    digest, quiet hours (both ends or neither, not equal) in a time zone (empty: the site's).
+    digest, quiet hours (both ends or neither, not equal) in a time zone (empty: the site's), and
+    how to hear of other people's launches (``others``; left as it was when not given).
     Everyone for themselves only: ``person``, if given, must be ``actor``. The whole row is
     validated (``NotificationPreference.clean``) before anything is saved."""
     if actor is None or not actor.is_authenticated or not actor.is_active:
@@ -126,6 +169,8 @@ def notification_preferences_set(
     preference.email, preference.slack, preference.mode = email, slack, mode
     preference.quiet_from, preference.quiet_until = quiet_from, quiet_until
     preference.time_zone = time_zone or ""
+    if others is not None:
+        preference.others = others
     preference.full_clean()
     preference.save()
     return preference

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import DecisionOutcome, MessageKind
-from notifications.choices import DeliveryMode
+from notifications.choices import DeliveryMode, OthersMode
 from readiness.choices import RiskTier
 from readiness.formfields import RowChoiceField
 from readiness.launch_templates import TEMPLATES
@@ -221,6 +221,15 @@ class NotificationSettingsForm(forms.Form):
     email = forms.BooleanField(label=_("By e-mail"), required=False)
     slack = forms.BooleanField(label=_("In Slack"), required=False)
     mode = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMode.choices, widget=forms.RadioSelect)
+    others = forms.ChoiceField(
+        label=_("News of other people's launches"),
+        choices=OthersMode.choices,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Decisions and stage changes on launches you can see but do not own. What waits for you "
+            "and news of your own launches are always told as chosen above."
+        ),
+    )
     quiet_from = forms.TimeField(label=_("Quiet from"), required=False, widget=TimeInput(format="%H:%M"))
     quiet_until = forms.TimeField(label=_("Quiet until"), required=False, widget=TimeInput(format="%H:%M"))
     time_zone = forms.ChoiceField(

@@ -21,11 +21,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from approvals.selectors import policy_changes_awaiting, requests_awaiting, waivers_awaiting
 from notifications.channels.slack import team_names
+from notifications.choices import Relevance
 from notifications.events import describe
 from notifications.models import Notification, OutboxMessage
 from notifications.preferences import preference_of
-from notifications.selectors import notices_of, unread_notices
+from notifications.selectors import (
+    ALL,
+    FILTERS,
+    MINE,
+    WAITING,
+    filter_counts,
+    notices_of,
+    notices_shown,
+    unread_groups,
+)
 from notifications.services import (
+    notification_group_mark_read,
     notification_mark_read,
     notification_preferences_set,
     notifications_mark_all_read,
@@ -36,6 +47,8 @@ from readiness.access import get_launch_for
 from .forms import NotificationSettingsForm, add_service_errors
 
 PAGE_SIZE = 50
+# A group lists this many items; the rest open on demand.
+GROUP_SHOWN = 3
 
 
 def header_counts(request: HttpRequest) -> dict:
@@ -58,7 +71,7 @@ def _header_counts(user) -> tuple[int, int]:
     waivers = waivers_awaiting(user).order_by().values("pk")
     changes = policy_changes_awaiting(user).order_by().values("pk")
     awaiting_sql, awaiting_params = requests.union(waivers, changes, all=True).query.sql_with_params()
-    unread = unread_notices(user).order_by().values("pk")
+    unread = unread_groups(user)
     unread_sql, unread_params = unread.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -78,11 +91,78 @@ def _rows(notifications) -> list[dict]:
     return rows
 
 
+def _is_new(notification) -> bool:
+    return notification.read_at is None and not notification.quiet
+
+
+def _still_waiting(notification) -> bool:
+    """It asked something of the reader, and they have not marked it read (nor answered it)."""
+    return notification.relevance == Relevance.WAITING and notification.read_at is None
+
+
+def _groups(notifications) -> list[dict]:
+    """The notices of a page as groups: those one change wrote about one launch, listed together
+    (newest first), new when any of them is new (told, not yet read)."""
+    groups: list[dict] = []
+    by_key: dict[str, dict] = {}
+    for row in _rows(notifications):
+        notification = row["notification"]
+        key = notification.group_key or f"n{notification.pk}"
+        group = by_key.get(key)
+        if group is None:
+            group = by_key[key] = {"key": key, "first": notification, "launch": row["launch"], "rows": []}
+            groups.append(group)
+        group["rows"].append(row)
+    for group in groups:
+        # What still waits for the reader first, then what is new, then newest first; a long group
+        # shows its first few.
+        group["rows"].sort(key=lambda r: (not _still_waiting(r["notification"]), not _is_new(r["notification"])))
+        group["shown"], group["more"] = group["rows"][:GROUP_SHOWN], group["rows"][GROUP_SHOWN:]
+        group["new"] = any(_is_new(r["notification"]) for r in group["rows"])
+        group["unread"] = any(not r["notification"].read_at for r in group["rows"])
+        group["waiting"] = any(_still_waiting(r["notification"]) for r in group["rows"])
+        group["quiet"] = all(r["notification"].quiet for r in group["rows"])
+    return groups
+
+
+def _shown(request: HttpRequest) -> str:
+    shown = request.GET.get("show") or request.POST.get("show") or ALL
+    return shown if shown in FILTERS else ALL
+
+
+def _filter_links(user, shown: str) -> list[dict]:
+    counts = filter_counts(user)
+    names = {WAITING: _("Waiting for me"), MINE: _("My launches"), ALL: _("Everything")}
+    return [
+        {"value": value, "label": names[value], "count": counts[value], "current": value == shown} for value in FILTERS
+    ]
+
+
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(notices_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/notifications.html", {"page": page, "rows": _rows(page.object_list)})
+    """One's notices, newest first, grouped by change and launch, filtered: what waits for me, my
+    launches' news, everything."""
+    shown = _shown(request)
+    page = Paginator(notices_shown(request.user, shown), PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = _filter_links(request.user, shown)
+    return render(
+        request,
+        "web/notifications.html",
+        {
+            "page": page,
+            "groups": _groups(page.object_list),
+            "shown": shown,
+            "filters": filters,
+            "shown_new": next(link["count"] for link in filters if link["current"]),
+        },
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    shown = _shown(request)
+    url = reverse("web:notifications")
+    return redirect(url if shown == ALL else f"{url}?show={shown}")
 
 
 @login_required
@@ -93,21 +173,40 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     except Notification.DoesNotExist:
         raise Http404 from None
     if request.htmx:
-        return render(request, "web/_notification.html", {"row": _rows([notification])[0]})
-    return redirect("web:notifications")
+        notices = notices_of(request.user).filter(group_key=notification.group_key) if notification.group_key else []
+        (group,) = _groups(notices or [notification])
+        return render(request, "web/_notification.html", {"group": group, "shown": _shown(request)})
+    return _back(request)
+
+
+@login_required
+@require_POST
+def notification_group_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark read the group of one's notice ``pk`` (one change about one launch); someone else's
+    notice is 404. With htmx, the group is redrawn in place."""
+    try:
+        notices = notification_group_mark_read(actor=request.user, notification_id=pk)
+    except Notification.DoesNotExist:
+        raise Http404 from None
+    if request.htmx:
+        (group,) = _groups(notices)
+        return render(request, "web/_notification.html", {"group": group, "shown": _shown(request)})
+    return _back(request)
 
 
 @login_required
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    notifications_mark_all_read(actor=request.user)
-    return redirect("web:notifications")
+    """Mark read everything the current filter shows (``show``: everything when not given)."""
+    notifications_mark_all_read(actor=request.user, shown=_shown(request))
+    return _back(request)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
-    """One's own channels, at once or a daily digest, quiet hours and time zone."""
+    """One's own channels, at once or a daily digest, quiet hours and time zone, and how to hear of
+    other people's launches."""
     preference = preference_of(request.user)
     initial = {
         "email": preference.email,
@@ -116,6 +215,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         "quiet_from": preference.quiet_from,
         "quiet_until": preference.quiet_until,
         "time_zone": preference.time_zone,
+        "others": preference.others,
     }
     form = NotificationSettingsForm(request.POST or None, initial=initial, site_zone=settings.TIME_ZONE)
     if request.method == "POST" and form.is_valid():

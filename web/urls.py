@@ -111,6 +111,7 @@ urlpatterns = [
     path("notifications/read-all/", notifications.notification_read_all, name="notifications-read-all"),
     path("notifications/settings/", notifications.notification_settings, name="notification-settings"),
     path("notifications/<int:pk>/read/", notifications.notification_read, name="notification-read"),
+    path("notifications/<int:pk>/read-group/", notifications.notification_group_read, name="notification-group-read"),
     path("reports/portfolio/", reports.request_portfolio_report, name="portfolio-report"),
     path("reports/verify/", reports.verify, name="report-verify"),
     path("reports/<uuid:pk>/", reports.report_status, name="report"),

@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from notifications import events, pages
 from notifications.audience import sees_launch
-from notifications.choices import DeliveryMode
+from notifications.choices import DeliveryMode, OthersMode
 from notifications.models import Notification, NotificationPreference
 from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
 from raci.models import RaciAssignment, Stakeholder
@@ -41,7 +41,8 @@ MAX_DIGEST_ITEMS = 10
 def sweep_digests(*, now: datetime.datetime) -> list[Sent]:
     """One digest per person and local date, for everyone something waits for: sign-offs to
     decide, waivers and policy changes to decide, acknowledgements to give and, for people who
-    chose a daily digest, the notices they received since their last one. Gathered in a fixed
+    chose a daily digest, the notices they received since their last one (for everyone else, the
+    news of other people's launches filed for their digest). Gathered in a fixed
     number of queries however many people; then one ``notify`` per person."""
     waiting: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for user_id, request in _signoffs_waiting():
@@ -214,26 +215,39 @@ def _policy_change_item(change: PolicyChange) -> dict:
 
 def _notices_for_digest_readers(now: datetime.datetime) -> dict[int, list[dict]]:
     """For each active person who chose a daily digest, the notices written for them since their
-    previous digest (at most a day back for a first one), oldest first. Three queries."""
+    previous digest (at most a day back for a first one), oldest first; for everyone else who
+    takes other people's news in the digest (``NotificationPreference.others``, the default), the
+    notices filed quietly for them since then. Four queries."""
     readers = set(
         NotificationPreference.objects.filter(mode=DeliveryMode.DIGEST, user__is_active=True).values_list(
             "user_id", flat=True
         )
     )
-    if not readers:
+    # Quiet notices are found at most two days back: the digest runs daily.
+    filed = set(
+        Notification.objects.filter(
+            quiet=True, recipient__is_active=True, created_at__gt=now - datetime.timedelta(days=2)
+        )
+        .exclude(recipient__notification_preference__others=OthersMode.PAGE)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    filed -= readers
+    if not readers and not filed:
         return {}
     # Each digest covers what was written between the previous digest and this one: no upper bound
     # at ``now``, or a notice written by this very run (after ``now``) would fall between two digests.
-    since = {user_id: now - datetime.timedelta(days=1) for user_id in readers}
+    since = {user_id: now - datetime.timedelta(days=1) for user_id in readers | filed}
     since.update(
-        Notification.objects.filter(event=NotificationEvent.DIGEST, recipient_id__in=readers)
+        Notification.objects.filter(event=NotificationEvent.DIGEST, recipient_id__in=readers | filed)
         .values("recipient_id")
         .annotate(last=Max("created_at"))
         .values_list("recipient_id", "last")
     )
     notices = defaultdict(list)
     for notice in (
-        Notification.objects.filter(recipient_id__in=readers, created_at__gt=min(since.values()))
+        Notification.objects.filter(created_at__gt=min(since.values()))
+        .filter(Q(recipient_id__in=readers) | Q(recipient_id__in=filed, quiet=True))
         .exclude(event=NotificationEvent.DIGEST)
         # As every channel does (``notifications.audience``): a launch the reader no longer sees is
         # not named to them again; a withdrawal or an escalation is listed blind.

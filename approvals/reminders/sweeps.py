@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from itertools import groupby
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 
 from raci.choices import AREA_FUNCTIONS, FUNCTION_AREAS, Role, TeamFunction
@@ -59,6 +61,17 @@ def sweep_stale_approvals(*, now: datetime.datetime) -> list[Sent]:
         if decision.fingerprint != current[launch.pk, request.stage_id][1]:
             stale.append(decision)
     snapshots = dict(SignoffDecision.objects.filter(pk__in=[d.pk for d in stale]).values_list("pk", "snapshot"))
+    sent = []
+    # One change staled them: each launch's notices are written in one transaction, so that a person
+    # told of several gets one message listing them (``notifications.outbox``), sent after it commits.
+    stale.sort(key=lambda decision: decision.request.launch_id)
+    for _launch_id, decisions in groupby(stale, key=lambda decision: decision.request.launch_id):
+        with transaction.atomic():
+            sent += _tell_stale(list(decisions), current, snapshots)
+    return sent
+
+
+def _tell_stale(stale: list, current: dict, snapshots: dict) -> list[Sent]:
     sent = []
     for decision in stale:
         request = decision.request

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from ledger import chain
 from ledger.events import LedgerEvent
-from notifications.services import notify
+from notifications.services import notices_answered, notify
 from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
@@ -173,6 +173,15 @@ def signoff_decide(
         },
         link=signoff.get_absolute_url(),
     )
+    # What asked them for this decision waits for them no more.
+    notices_answered(
+        people={actor, on_behalf_of}, event=NotificationEvent.SIGNOFF_REQUESTED, keys=[f"request:{signoff.pk}"]
+    )
+    if on_behalf_of.pk != actor.pk:  # a delegate decided: the delegation asked them
+        delegations = signoff.delegations.filter(delegate=actor).values_list("pk", flat=True)
+        notices_answered(
+            people=[actor], event=NotificationEvent.SIGNOFF_DELEGATED, keys=[f"delegation:{pk}" for pk in delegations]
+        )
     return decision
 
 
@@ -278,5 +287,10 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
             "acknowledged at": acknowledgement.acknowledged_at.isoformat(),
         },
         seal=[acknowledgement],
+    )
+    notices_answered(
+        people=[actor],
+        event=NotificationEvent.ACKNOWLEDGEMENT_REQUESTED,
+        keys=[f"acknowledgement:{acknowledgement.pk}"],
     )
     return acknowledgement

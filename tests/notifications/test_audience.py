@@ -15,7 +15,7 @@ from approvals.choices import NotificationEvent
 from approvals.reminders import sweep_digests, sweep_overdue
 from approvals.services import signoff_withdraw, signoffs_request, stage_rollback, waiver_decide, waiver_request
 from notifications.channels import slack
-from notifications.choices import DeliveryMode, OutboxStatus
+from notifications.choices import DeliveryMode, OthersMode, OutboxStatus
 from notifications.events import describe
 from notifications.models import Notification, NotificationPreference, OutboxMessage
 from notifications.outbox import deliver_outbox
@@ -120,6 +120,9 @@ def test_a_slot_holder_who_left_the_function_gets_no_digest_line_about_the_rollb
 def test_whoever_sees_the_launch_is_told_of_the_rollback_in_app_by_mail_and_on_slack(
     launch, responsible, slack_posts, mailoutbox, django_capture_on_commit_callbacks
 ):
+    # News of a launch they do not own: told at once because they asked for others' news so.
+    NotificationPreference.objects.create(user=responsible, others=OthersMode.IMMEDIATE)
+
     deliver(django_capture_on_commit_callbacks, lambda: roll_back(launch))
 
     (notice,) = Notification.objects.filter(recipient=responsible, event=NotificationEvent.STAGE_ROLLED_BACK)
@@ -283,6 +286,7 @@ def test_a_notice_written_while_the_reader_saw_the_launch_is_sent_blind_if_they_
 ):
     """Written to someone who saw the launch, waiting in the outbox (the broker was down), and
     delivered after they lost sight of it: a withdrawal goes blind, anything else is dropped."""
+    NotificationPreference.objects.create(user=responsible, others=OthersMode.IMMEDIATE)
     for event in (NotificationEvent.SIGNOFF_WITHDRAWN, NotificationEvent.STAGE_ROLLED_BACK):
         notify(
             event=event,

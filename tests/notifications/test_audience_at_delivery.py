@@ -74,6 +74,7 @@ def stage_change_notice(launch, recipients, event=NotificationEvent.STAGE_ROLLED
             "function": "legal",
         },
         link=f"/launches/{launch.slug}/",
+        waiting_for=recipients,  # told at once, not filed for a digest
     )
 
 

@@ -22,10 +22,10 @@ from approvals.services import (
     waiver_decide,
     waiver_request,
 )
-from notifications.choices import OutboxStatus
+from notifications.choices import DeliveryMode, OthersMode, OutboxStatus, Relevance
 from notifications.models import Notification, OutboxMessage
 from notifications.outbox import deliver_outbox
-from notifications.services import notify
+from notifications.services import notification_preferences_set, notify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import language_set
 from readiness.models import Launch
@@ -60,6 +60,20 @@ def sent(mailoutbox, django_capture_on_commit_callbacks):
         return result, {mail.to[0]: mail for mail in mailoutbox}
 
     return run
+
+
+def wants_all_at_once(person) -> None:
+    """``person`` asks to be told of other people's launches as it happens."""
+    notification_preferences_set(
+        actor=person,
+        email=True,
+        slack=True,
+        mode=DeliveryMode.IMMEDIATE,
+        quiet_from=None,
+        quiet_until=None,
+        time_zone="",
+        others=OthersMode.IMMEDIATE,
+    )
 
 
 def accountable(launch, kind):
@@ -124,7 +138,14 @@ def test_a_decision_tells_the_owner_and_the_accountables_but_not_the_decider(lau
     expected = ({owner} | accountables) - {approver}
     assert told(NotificationEvent.SIGNOFF_DECIDED) == expected
     assert len(expected) >= 5 and approver in accountables  # the decider, an Accountable, is left out
-    assert set(mails) == {person.email for person in expected}
+    # Only the owner is told at once: to the other Accountables it is news of someone else's launch,
+    # filed for their digest (listed, not counted as new, no mail now).
+    assert set(mails) == {owner.email}
+    notices = Notification.objects.filter(event=NotificationEvent.SIGNOFF_DECIDED)
+    assert {(n.recipient, n.relevance, n.quiet) for n in notices} == {
+        (owner, Relevance.OWN, False),
+        *((person, Relevance.OTHER, True) for person in expected - {owner}),
+    }
     mail = mails[owner.email]
     assert mail.subject == "[Preflight] Support assistant: Sign-off decided"
     assert "decided the ML sign-off for Internal: Reject." in mail.body
@@ -137,6 +158,7 @@ def test_a_decision_tells_the_owner_and_the_accountables_but_not_the_decider(lau
 def test_each_recipient_reads_the_mail_in_their_own_language(launch, owner, sent):
     request = ml_request(launch, owner)
     language_set(actor=owner, language="ko")
+    wants_all_at_once(accountable(launch, AreaKind.POLICY))
 
     _decision, mails = sent(signoff_decide, actor=request.addressees.get(), signoff=request, outcome="approve")
 
@@ -206,11 +228,18 @@ def test_advancing_and_rolling_back_tell_everyone_on_the_launch_but_the_actor(la
     everyone = everyone_on(launch) - {owner}
     assert len(everyone) >= 10
 
+    at_once = accountable(launch, AreaKind.POLICY)
+    wants_all_at_once(at_once)
+
     _readiness, mails = sent(stage_advance, actor=owner, launch=launch, stage=launch.stages.get(name="Internal"))
 
+    # Everyone on the launch finds it on their page; only who asked for others' news at once is mailed.
     assert told(NotificationEvent.STAGE_ADVANCED) == everyone
-    assert set(mails) == {person.email for person in everyone}
-    assert "Olive Owner moved Support assistant from planning to Internal." in next(iter(mails.values())).body
+    assert set(mails) == {at_once.email}
+    assert set(Notification.objects.filter(quiet=True).values_list("recipient", flat=True)) == {
+        person.pk for person in everyone - {at_once}
+    }
+    assert "Olive Owner moved Support assistant from planning to Internal." in mails[at_once.email].body
 
     launch.refresh_from_db()
     assert launch.current_stage == launch.stages.get(name="Internal")
@@ -254,6 +283,7 @@ def test_notify_is_idempotent_skips_the_actor_and_the_inactive_and_mails_only_ad
         "launch": launch,
         "actor": owner,
         "recipients": [owner, active, inactive, no_email, active],
+        "waiting_for": [active, inactive, no_email],
         "payload": {"launch": launch.name, "from": "planning", "to": "Internal", "person": "Olive Owner"},
         "link": "/launches/assistant/",
     }
@@ -268,3 +298,21 @@ def test_notify_is_idempotent_skips_the_actor_and_the_inactive_and_mails_only_ad
     # Draining again, however often, sends nothing more.
     assert deliver_outbox()["sent"] == 0
     assert deliver_outbox()["sent"] == 0
+
+
+def test_a_decision_settles_the_notice_that_asked_for_it_and_only_that_one(launch, owner):
+    request = ml_request(launch, owner)
+    approver = request.addressees.get()
+    delegate = StakeholderFactory(teams=[team_for(TeamFunction.ML)]).user
+    other = Notification.objects.exclude(recipient=approver).filter(event=NotificationEvent.SIGNOFF_REQUESTED)
+    asked = Notification.objects.get(recipient=approver, key=f"request:{request.pk}")
+    assert asked.read_at is None and asked.relevance == Relevance.WAITING
+
+    signoff_delegate(actor=approver, signoff=request, delegate=delegate, reason="On leave")
+    assert Notification.objects.get(pk=asked.pk).read_at is None  # delegating is not deciding
+    signoff_decide(actor=delegate, signoff=request, outcome="approve")
+
+    assert Notification.objects.get(pk=asked.pk).read_at is not None  # decided on their behalf
+    (delegated,) = Notification.objects.filter(recipient=delegate, event=NotificationEvent.SIGNOFF_DELEGATED)
+    assert delegated.read_at is not None
+    assert not other.filter(read_at__isnull=False).exists()

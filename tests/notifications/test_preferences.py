@@ -155,7 +155,7 @@ def slack_team(settings):
 
 def tell(launch, people, *, event=NotificationEvent.STAGE_ADVANCED, key="advance:1", seen=False) -> list[int]:
     """Tell ``people``, who see ``launch`` (nobody else is told anything about it; ``seen``: they
-    already do)."""
+    already do), as something waiting for them: told as they chose, not filed for their digest."""
     for person in [] if seen else people:
         give_view(person, launch)
     return notify(
@@ -166,6 +166,7 @@ def tell(launch, people, *, event=NotificationEvent.STAGE_ADVANCED, key="advance
         recipients=people,
         payload={"launch": launch.name, "from": "Internal", "to": "Beta", "person": "Olive Owner"},
         link=f"/launches/{launch.slug}/",
+        waiting_for=people,
     )
 
 

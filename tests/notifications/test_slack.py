@@ -180,6 +180,7 @@ def test_a_post_about_a_rollback_or_a_waiver_names_no_launch_stage_person_or_wor
                     "text": text,
                 },
                 link=f"/launches/{launch.slug}/",
+                waiting_for=[slack_only],  # told at once, not filed for a digest
             )
 
     assert (

@@ -15,7 +15,7 @@ from django.utils import timezone
 from approvals.choices import NotificationEvent
 from notifications import outbox
 from notifications.channels import email
-from notifications.choices import DeliveryMode, OutboxStatus
+from notifications.choices import DeliveryMode, OthersMode, OutboxStatus
 from notifications.models import NotificationPreference, OutboxMessage
 from tests.builders import ready_launch
 from tests.factories import StakeholderFactory, TeamFactory, UserFactory
@@ -24,7 +24,14 @@ from tests.helpers import give_view, read_back
 pytestmark = pytest.mark.django_db
 
 SETTINGS_URL = "/notifications/settings/"
-VALID = {"email": "on", "mode": "digest", "quiet_from": "22:00", "quiet_until": "07:00", "time_zone": "Asia/Seoul"}
+VALID = {
+    "email": "on",
+    "mode": "digest",
+    "others": "page",
+    "quiet_from": "22:00",
+    "quiet_until": "07:00",
+    "time_zone": "Asia/Seoul",
+}
 
 
 @pytest.fixture
@@ -54,6 +61,9 @@ def test_the_page_shows_the_defaults_and_says_no_team_has_slack(client, alice, d
     assert '<input type="checkbox" name="email" id="id_email" checked>' in html
     form = response.context["form"]
     assert (form["email"].value(), form["slack"].value(), form["mode"].value()) == (True, True, "immediate")
+    # Other people's launches: in the digest unless chosen otherwise.
+    assert form["others"].value() == "digest"
+    assert 'name="others" value="digest"' in html and "Listed in my daily digest" in html
     assert "None of your teams has a Slack channel set up" in html
     assert '<option value="Asia/Seoul">Asia/Seoul</option>' in html
     assert '<option value="" selected>The site&#x27;s (UTC)</option>' in html
@@ -84,6 +94,7 @@ def test_saving_keeps_the_choice_and_shows_it_again(client, alice):
     assert response.status_code == 302 and response["Location"] == SETTINGS_URL
     row = NotificationPreference.objects.get(user=alice)
     assert (row.email, row.slack, row.mode, row.time_zone) == (True, False, DeliveryMode.DIGEST, "Asia/Seoul")
+    assert row.others == OthersMode.PAGE
     assert (row.quiet_from, row.quiet_until) == (datetime.time(22), datetime.time(7))
     page = client.get(SETTINGS_URL)
     assert "Your notification settings are saved." in page.content.decode()
@@ -110,8 +121,17 @@ def test_a_post_sets_only_the_senders_own_settings(client, alice):
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Select a valid choice."),
         ({"quiet_from": "25:00"}, "quiet_from", "Enter a valid time."),
         ({"mode": "hourly"}, "mode", "Select a valid choice."),
+        ({"others": "everyone"}, "others", "Select a valid choice."),
     ],
-    ids=["half-pair-from", "half-pair-until", "same-start-and-end", "unknown-zone", "bad-time", "unknown-mode"],
+    ids=[
+        "half-pair-from",
+        "half-pair-until",
+        "same-start-and-end",
+        "unknown-zone",
+        "bad-time",
+        "unknown-mode",
+        "unknown-others",
+    ],
 )
 def test_bad_input_is_shown_on_its_field_and_nothing_is_saved(client, alice, changes, field, message):
     client.force_login(alice)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from approvals.choices import NotificationEvent
 from notifications.models import Notification
+from notifications.notices import one_change
 from notifications.services import notify
 from raci.choices import TeamFunction
 from raci.models import RaciAssignment, Stakeholder
@@ -35,21 +36,23 @@ def world(db):
     reader, other = UserFactory(username="reader"), UserFactory(username="other")
     give_view(reader, launch), give_view(other, launch)  # nobody else is told anything about it
     for number, to in enumerate(["Internal", "Beta", "GA"]):
-        notify(
-            event=NotificationEvent.STAGE_ADVANCED,
-            key=f"advance:{number}",
-            launch=launch,
-            actor=None,
-            recipients=[reader, other],
-            payload={
-                "launch": launch.name,
-                "from": "planning",
-                "to": to,
-                "person": "Olive Owner",
-                "text": "<script>alert(1)</script>",
-            },
-            link=f"/launches/{launch.slug}/",
-        )
+        with one_change():  # three changes, as three requests would make
+            notify(
+                event=NotificationEvent.STAGE_ADVANCED,
+                key=f"advance:{number}",
+                launch=launch,
+                actor=None,
+                recipients=[reader, other],
+                payload={
+                    "launch": launch.name,
+                    "from": "planning",
+                    "to": to,
+                    "person": "Olive Owner",
+                    "text": "<script>alert(1)</script>",
+                },
+                link=f"/launches/{launch.slug}/",
+                waiting_for=[reader, other],  # told, not filed for a digest
+            )
     # Oldest first in time: GA is the newest.
     for number, notice in enumerate(Notification.objects.filter(recipient=reader).order_by("key")):
         Notification.objects.filter(pk=notice.pk).update(
@@ -67,7 +70,7 @@ def test_the_list_shows_only_my_notifications_newest_first_escaped_and_linked(cl
     response = client.get(reverse("web:notifications"))
 
     assert response.status_code == 200
-    rows = [row["notification"] for row in response.context["rows"]]
+    rows = [row["notification"] for group in response.context["groups"] for row in group["rows"]]
     assert [n.payload["to"] for n in rows] == ["GA", "Beta", "Internal"]
     assert {n.recipient for n in rows} == {world["reader"]}
     html = response.content.decode()
@@ -125,7 +128,7 @@ def test_marking_one_read_is_the_recipient_s_alone(client, world):
     assert client.post(reverse("web:notification-read", args=[987654])).status_code == 404
 
 
-def test_marking_read_with_htmx_returns_the_row_without_its_button(client, world):
+def test_marking_read_with_htmx_returns_the_group_without_its_button(client, world):
     mine = notices(world["reader"]).first()
     client.force_login(world["reader"])
 
@@ -134,7 +137,7 @@ def test_marking_read_with_htmx_returns_the_row_without_its_button(client, world
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith(f'<li id="notification-{mine.pk}"')
-    assert "Mark as read" not in html and "<html" not in html
+    assert "Mark as read" not in html and "<html" not in html and 'class="badge"' not in html
 
 
 def test_mark_all_read_clears_my_unread_and_not_anyone_else_s(client, world):
@@ -163,7 +166,8 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, world):
 
 
 def notices_about(launches, reader):
-    """A notice about each launch to ``reader``, who sees them (nobody else is told anything)."""
+    """A notice about each launch to ``reader``, who sees them (nobody else is told anything): news
+    of other people's launches, filed for the digest and listed under "everything"."""
     for number, launch in enumerate(launches):
         give_view(reader, launch)
         notify(
@@ -277,3 +281,163 @@ def test_the_inbox_does_not_ask_for_an_acknowledgement_on_a_launch_the_person_no
     RaciAssignment.objects.filter(stakeholder__user=person, area__launch=launch).delete()
 
     assert "Project Falcon" not in client.get(reverse("web:inbox")).content.decode()
+
+
+# Filters, groups and marking them read (issue 20, point 7) ------------------------------------------
+
+
+@pytest.fixture
+def mixed(db):
+    """An approver's notices: a request waiting for them (one change, two items), news of their own
+    launch, and a decision on someone else's launch they merely see (filed for the digest)."""
+    approver = UserFactory(username="priya", first_name="Priya", last_name="Product")
+    theirs = LaunchFactory(slug="theirs", name="Their launch")
+    mine = LaunchFactory(slug="mine", name="My launch", owner=approver)
+    give_view(approver, theirs)
+    with one_change():
+        for number in range(2):
+            notify(
+                event=NotificationEvent.ACKNOWLEDGEMENT_REQUESTED,
+                key=f"ack:{number}",
+                launch=theirs,
+                actor=None,
+                recipients=[approver],
+                payload={"launch": theirs.name, "stage": f"Stage {number}", "person": "Olive Owner"},
+                link="/launches/theirs/",
+            )
+    with one_change():
+        notify(
+            event=NotificationEvent.STAGE_ROLLED_BACK,
+            key="rollback:mine",
+            launch=mine,
+            actor=None,
+            recipients=[approver],
+            payload={"launch": mine.name, "from": "Beta", "to": "Internal", "person": "Sam Security"},
+            link="/launches/mine/",
+        )
+    with one_change():
+        notify(
+            event=NotificationEvent.SIGNOFF_DECIDED,
+            key="decision:1",
+            launch=theirs,
+            actor=None,
+            recipients=[approver],
+            payload={
+                "launch": theirs.name,
+                "stage": "Beta",
+                "function": "legal",
+                "person": "Lena Legal",
+                "outcome": "approve",
+            },
+            link="/launches/theirs/",
+        )
+    return {"approver": approver, "theirs": theirs, "mine": mine}
+
+
+def shown(client, show=None):
+    response = client.get(reverse("web:notifications"), {"show": show} if show else {})
+    assert response.status_code == 200
+    return response
+
+
+def events_of(response) -> list[list[str]]:
+    return [[row["notification"].event for row in group["rows"]] for group in response.context["groups"]]
+
+
+def test_the_page_filters_what_waits_for_me_my_launches_and_everything(client, mixed):
+    client.force_login(mixed["approver"])
+
+    assert events_of(shown(client, "waiting")) == [[NotificationEvent.ACKNOWLEDGEMENT_REQUESTED] * 2]
+    assert events_of(shown(client, "mine")) == [[NotificationEvent.STAGE_ROLLED_BACK]]
+    everything = shown(client)
+    assert events_of(everything) == [
+        [NotificationEvent.SIGNOFF_DECIDED],
+        [NotificationEvent.STAGE_ROLLED_BACK],
+        [NotificationEvent.ACKNOWLEDGEMENT_REQUESTED] * 2,
+    ]
+    assert events_of(shown(client, "nonsense")) == events_of(everything)  # an unknown filter: everything
+    # The tabs count new groups; the decision on someone else's launch was filed, not counted.
+    counts = {link["value"]: link["count"] for link in everything.context["filters"]}
+    assert counts == {"waiting": 1, "mine": 1, "all": 2}
+    assert everything.context["unread_notifications"] == 2
+    html = everything.content.decode()
+    assert 'href="/notifications/?show=waiting"' in html and 'aria-current="page">Everything' in html
+    assert html.count('class="notification card unread"') == 2 and html.count("notification card filed") == 1
+    assert "Mark these as read" in html  # the group of two
+
+
+def test_the_page_speaks_korean(client, mixed):
+    client.force_login(mixed["approver"])
+    html = client.get(reverse("web:notifications"), headers={"accept-language": "ko"}).content.decode()
+    for english in ("Waiting for me", "My launches", "Everything", "Mark these as read", "Mark all read"):
+        assert english not in html
+
+
+def test_marking_a_group_read_marks_all_of_it_and_nothing_else_and_again_changes_nothing(client, mixed):
+    approver = mixed["approver"]
+    first = Notification.objects.filter(recipient=approver, key__startswith="ack:").order_by("-created_at", "-pk")[0]
+    client.force_login(approver)
+    form = shown(client, "waiting").content.decode()
+    action = reverse("web:notification-group-read", args=[first.pk])
+    assert f'action="{action}"' in form
+
+    response = client.post(action, {"show": "waiting"})  # what the rendered form submits
+
+    assert response.status_code == 302 and response["Location"] == "/notifications/?show=waiting"
+    unread = set(Notification.objects.filter(recipient=approver, read_at__isnull=True).values_list("key", flat=True))
+    assert unread == {"rollback:mine", "decision:1"}
+    read_at = Notification.objects.get(key="ack:0").read_at
+    assert read_at is not None
+    assert client.post(action, {"show": "waiting"}).status_code == 302  # idempotent
+    assert Notification.objects.get(key="ack:0").read_at == read_at
+
+
+def test_marking_a_group_read_with_htmx_redraws_it(client, mixed):
+    first = Notification.objects.get(recipient=mixed["approver"], key="ack:0")
+    client.force_login(mixed["approver"])
+
+    response = client.post(reverse("web:notification-group-read", args=[first.pk]), headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.startswith('<li id="notification-')
+    assert html.count('<li class="seen">') == 2 and "Mark these as read" not in html and "<html" not in html
+
+
+def test_nobody_marks_someone_elses_group_read(client, mixed):
+    first = Notification.objects.get(recipient=mixed["approver"], key="ack:0")
+    intruder = give_view(UserFactory(username="intruder"), mixed["theirs"])
+    client.force_login(intruder)
+
+    assert client.post(reverse("web:notification-group-read", args=[first.pk])).status_code == 404
+    assert client.post(reverse("web:notification-group-read", args=[987654])).status_code == 404
+    assert client.get(reverse("web:notification-group-read", args=[first.pk])).status_code == 405
+    assert Notification.objects.filter(recipient=mixed["approver"], read_at__isnull=False).count() == 0
+    client.logout()
+    response = client.post(reverse("web:notification-group-read", args=[first.pk]))
+    assert response.status_code == 302 and "sign-in" in response["Location"]
+
+
+def test_mark_all_shown_read_marks_only_what_the_filter_shows(client, mixed):
+    approver = mixed["approver"]
+    client.force_login(approver)
+    assert "Mark all shown read" in shown(client, "mine").content.decode()
+
+    response = client.post(reverse("web:notifications-read-all"), {"show": "mine"})
+
+    assert response.status_code == 302 and response["Location"] == "/notifications/?show=mine"
+    read = set(Notification.objects.filter(recipient=approver, read_at__isnull=False).values_list("key", flat=True))
+    assert read == {"rollback:mine"}
+    assert client.post(reverse("web:notifications-read-all"), {"show": "mine"}).status_code == 302  # idempotent
+    assert Notification.objects.filter(recipient=approver, read_at__isnull=False).count() == 1
+    # Someone else's "mark all" never touches the approver's notices.
+    client.force_login(UserFactory(username="someone"))
+    client.post(reverse("web:notifications-read-all"))
+    assert Notification.objects.filter(recipient=approver, read_at__isnull=True).count() == 3
+
+
+@pytest.mark.parametrize("show", ["waiting", "mine", "all"])
+def test_each_filter_costs_a_bounded_number_of_queries(client, mixed, show, django_assert_max_num_queries):
+    client.force_login(mixed["approver"])
+    shown(client, show)
+    with django_assert_max_num_queries(8):
+        shown(client, show)
