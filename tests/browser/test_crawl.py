@@ -1,0 +1,88 @@
+"""Every page a demo user can reach passes axe-core at laptop and phone widths, and every form on
+them submits what its view reads, to a URL that accepts it (issue 20, points 1 and 10).
+
+One walk over the demo (``seed_demo``, built once) as each kind of person: the launch owner, two
+approvers, the executive and an outsider. Each starts from the portfolio and follows links
+breadth-first, one page per route (see tests/browser/crawl.py). The test fails once, listing every
+serious or critical violation and every broken form with the page it was found on."""
+
+import time
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.urls import resolve
+
+from tests.browser.crawl import crawl
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Who walks, by the kind of person they are in seed_demo.
+VISITORS = {"owner": "pam", "legal": "lena", "security": "sam", "executive": "eve", "outsider": "otto"}
+# Pages a walk must have reached, or it proves little: the routes each kind of person can open.
+MUST_REACH = {
+    "owner": {
+        "web:portfolio",
+        "web:launch",
+        "web:history",
+        "web:request-signoffs",
+        "web:fact-change",
+        "web:raci-cell",
+        "web:incident",
+        "web:decide",
+        "web:waiver-request",
+    },
+    "legal": {"web:inbox", "web:decide", "web:launch", "web:history", "web:notifications"},
+    "security": {"web:inbox", "web:decide", "web:launch"},
+    "executive": {"web:launch", "web:reports", "web:decide"},
+    "outsider": {"web:portfolio", "web:inbox", "web:notifications"},
+}
+
+
+def allowed_methods(client: Client):
+    """The methods the view behind a path accepts, as it says when asked with OPTIONS: Django's
+    method decorators answer 405 naming them before the view runs (so nothing changes), class-based
+    views answer OPTIONS itself. None when the path is no view, or the view names no methods."""
+
+    def ask(path: str) -> set[str] | None:
+        response = client.options(path)
+        allow = response.headers.get("Allow") if response.status_code in (200, 405) else None
+        return {method.strip().upper() for method in allow.split(",")} if allow else None
+
+    return ask
+
+
+def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitted(visit, live_server):
+    started = time.monotonic()
+    call_command("seed_demo", "--force", stdout=StringIO())
+    seeded = time.monotonic()
+    problems, pages, checked, seen_content = [], {}, 0, set()
+    for who, username in VISITORS.items():
+        visitor = visit(who)
+        visitor.sign_in(username)
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=username))
+        found = crawl(
+            visitor.page,
+            live_server.url,
+            who,
+            allowed_methods(client),
+            every_url=who == "owner",  # the owner opens every launch: each is at another point
+            seen_content=seen_content,
+        )
+        pages[who], checked = found.pages, checked + found.checked
+        problems += found.problems
+        reached = {resolve(path.split("?")[0]).view_name for path in found.pages}
+        missing = MUST_REACH[who] - reached
+        assert not missing, f"the {who}'s walk never reached {sorted(missing)}: {found.pages}"
+        visitor.close()
+    walked = time.monotonic()
+    count = sum(len(paths) for paths in pages.values())
+    print(
+        f"\ncrawl: {count} pages ({', '.join(f'{who} {len(paths)}' for who, paths in pages.items())}),"
+        f" {checked} different ones checked by axe at 1280 and 390 px;"
+        f" seed_demo {seeded - started:.1f} s, walk {walked - seeded:.1f} s"
+    )
+    assert not problems, f"{len(problems)} problems over {count} pages:\n" + "\n".join(problems)
