@@ -59,6 +59,7 @@ def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitte
     call_command("seed_demo", "--force", stdout=StringIO())
     seeded = time.monotonic()
     problems, pages, checked, seen_content = [], {}, 0, set()
+    seconds = {"load": 0.0, "axe": 0.0, "forms": 0.0}
     for who, username in VISITORS.items():
         visitor = visit(who)
         visitor.sign_in(username)
@@ -73,6 +74,7 @@ def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitte
             seen_content=seen_content,
         )
         pages[who], checked = found.pages, checked + found.checked
+        seconds = {part: seconds[part] + found.seconds[part] for part in seconds}
         problems += found.problems
         reached = {resolve(path.split("?")[0]).view_name for path in found.pages}
         missing = MUST_REACH[who] - reached
@@ -84,5 +86,6 @@ def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitte
         f"\ncrawl: {count} pages ({', '.join(f'{who} {len(paths)}' for who, paths in pages.items())}),"
         f" {checked} different ones checked by axe at 1280 and 390 px;"
         f" seed_demo {seeded - started:.1f} s, walk {walked - seeded:.1f} s"
+        f" ({', '.join(f'{part} {value:.1f} s' for part, value in seconds.items())})"
     )
     assert not problems, f"{len(problems)} problems over {count} pages:\n" + "\n".join(problems)
