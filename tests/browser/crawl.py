@@ -123,7 +123,7 @@ def crawl(
             page.set_viewport_size({"width": WIDTHS[0], "height": 900})
             found.seconds["axe"] += time.monotonic() - clock
         clock = time.monotonic()
-        found.problems += _form_problems(page, base_url, f"{who} {path}", allowed_methods, probed)
+        found.problems += form_problems(page, base_url, f"{who} {path}", allowed_methods, probed)
         found.seconds["forms"] += time.monotonic() - clock
         for link in page.evaluate(LINKS):
             parts = urlsplit(link)
@@ -154,7 +154,7 @@ def _axe(page, where: str) -> list[str]:
     return problems
 
 
-def _form_problems(page, base_url: str, where: str, allowed_methods, probed: dict) -> list[str]:
+def form_problems(page, base_url: str, where: str, allowed_methods, probed: dict) -> list[str]:
     """What is wrong with the page's forms: a submit button named like another of the form's
     controls, an action off the site, or one whose view refuses the form's method."""
     problems = []

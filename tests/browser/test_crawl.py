@@ -15,9 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import resolve
 
-from tests.browser.crawl import crawl
-
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.browser.crawl import crawl, form_problems
 
 # Who walks, by the kind of person they are in seed_demo.
 VISITORS = {"owner": "pam", "legal": "lena", "security": "sam", "executive": "eve", "outsider": "otto"}
@@ -54,6 +52,7 @@ def allowed_methods(client: Client):
     return ask
 
 
+@pytest.mark.django_db(transaction=True)
 def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitted(visit, live_server):
     started = time.monotonic()
     call_command("seed_demo", "--force", stdout=StringIO())
@@ -89,3 +88,25 @@ def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitte
         f" ({', '.join(f'{part} {value:.1f} s' for part, value in seconds.items())})"
     )
     assert not problems, f"{len(problems)} problems over {count} pages:\n" + "\n".join(problems)
+
+
+SHADOWING_FORM = """<form method="post" action="http://testserver/signoffs/1/delegate/" id="delegate">
+  <select name="delegate"><option value="7">Lee</option></select>
+  <button type="submit" name="delegate" value="1">Delegate</button>
+</form>
+<form method="post" action="http://testserver/signoffs/"><button>Decide</button></form>
+<form method="get" action="http://testserver/search/"><input name="delegate"><button name="go">Go</button></form>"""
+
+
+def test_the_walk_s_form_check_finds_a_button_shadowing_a_control_and_a_refused_method(browser):
+    """The check each page of the walk gets, on a page made to fail it: the delegation form as it
+    once was (its button named like its select), and a POST to a view that only answers GET."""
+    page = browser.new_page()
+    page.set_content(SHADOWING_FORM)
+    allowed = {"/signoffs/1/delegate/": {"POST"}, "/signoffs/": {"GET"}, "/search/": {"GET"}}
+    problems = form_problems(page, "http://testserver", "page", allowed.get, {})
+    page.close()
+    assert problems == [
+        "page: form '#delegate': a submit button is named 'delegate' like another control",
+        "page: form 'Decide': POST to /signoffs/, which accepts ['GET']",
+    ]
