@@ -63,6 +63,7 @@ class Crawl:
     who: str
     pages: list[str] = field(default_factory=list)  # the paths visited, one per route
     checked: int = 0  # of which axe checked (the others showed what an earlier page had shown)
+    actions: int = 0  # the different form actions checked
     seconds: dict[str, float] = field(default_factory=lambda: {"load": 0.0, "axe": 0.0, "forms": 0.0})
     problems: list[str] = field(default_factory=list)  # each names the page it was found on
 
@@ -135,6 +136,7 @@ def crawl(
                 continue
             seen_routes.add(route)
             queue.append(target)
+    found.actions = len(probed)
     return found
 
 
