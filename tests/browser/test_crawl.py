@@ -81,7 +81,8 @@ def allowed_methods(client: Client):
 
     def ask(path: str) -> set[str] | None:
         quiet = logging.getLogger("django.request")  # each 405 would log a warning
-        level, quiet.level = quiet.level, logging.ERROR
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         try:
             response = client.options(path)
         finally:
