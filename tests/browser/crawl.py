@@ -141,11 +141,15 @@ def crawl(
 
 
 def _axe(page, where: str) -> list[str]:
-    """axe-core's serious and critical violations on the page, at each width."""
+    """axe-core's serious and critical violations on the page, at each width; and a page wider
+    than the screen (what is wide, as the RACI grid, scrolls inside a box of its own)."""
     problems = []
     page.evaluate(AXE_SOURCE)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        if page_width > width:
+            problems.append(f"{where} at {width} px: the page is {page_width} px wide and scrolls sideways")
         for violation in page.evaluate(AXE_RUN)["violations"]:
             if violation["impact"] in FAILING_IMPACTS:
                 targets = [node["target"] for node in violation["nodes"]][:3]

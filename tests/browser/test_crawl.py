@@ -1,5 +1,6 @@
-"""Every page a demo user can reach passes axe-core at laptop and phone widths, and every form on
-them submits what its view reads, to a URL that accepts it (issue 20, points 1 and 10).
+"""Every page a demo user can reach passes axe-core at laptop and phone widths without scrolling
+sideways, and every form on them submits what its view reads, to a URL that accepts it (issue 20,
+points 1 and 10).
 
 One walk over the demo (``seed_demo``, built once) as each kind of person: the launch owner, two
 approvers, the executive and an outsider. Each starts from the portfolio and follows links
