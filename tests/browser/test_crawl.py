@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from approvals.services import waiver_request
 from readiness.models import Launch
-from reports.choices import ReportKind
+from reports.choices import ReportKind, ReportStatus
 from reports.models import Report
 from tests.browser.crawl import crawl, form_problems
 
@@ -59,7 +59,7 @@ MUST_REACH = {
 
 def beyond_the_demo() -> None:
     """What the demo lacks and some pages only show: a pending waiver (its decision page) and a
-    report being rendered (its status page), on the owner's launch in planning."""
+    rendered report (its status page), on the owner's launch in planning."""
     launch = Launch.objects.filter(owner__username="pam", current_stage__isnull=True, archived=False).first()
     owner, stage = launch.owner, launch.next_stage()
     waiver_request(
@@ -70,8 +70,16 @@ def beyond_the_demo() -> None:
         justification="The channel opens with the beta.",
         expires_on=timezone.localdate() + datetime.timedelta(days=14),
     )
-    Report.objects.create(
-        kind=ReportKind.LAUNCH, launch=launch, language="en", requested_by=owner, facts_fingerprint="0" * 64
+    Report.objects.create(  # ready (one being rendered would refresh itself under axe's feet)
+        kind=ReportKind.LAUNCH,
+        launch=launch,
+        language="en",
+        requested_by=owner,
+        facts_fingerprint="0" * 64,
+        status=ReportStatus.READY,
+        pdf=b"%PDF-1.7",
+        sha256="0" * 64,
+        finished_at=timezone.now(),
     )
 
 
