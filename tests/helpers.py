@@ -1,6 +1,7 @@
 """Assertions and request helpers shared by the test modules."""
 
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -125,55 +126,186 @@ def record_guards() -> dict[str, tuple[str, ...]]:
     }
 
 
-# --- what a browser submits ---------------------------------------------------------------------
+# --- forms, submitted as a browser submits them -----------------------------------------------
 
 
-class _Form(HTMLParser):
-    """The named fields of the page's fact form (the one holding ``seen_version`` or the Save button)
-    in document order, as a browser would send them."""
+class _Control:
+    def __init__(self, tag: str, attrs: dict):
+        self.tag, self.attrs = tag, attrs
+        self.name = attrs.get("name") or ""
+        self.type = (attrs.get("type") or ("submit" if tag == "button" else "text")).lower()
+        self.options: list[tuple[str, bool]] = []  # a select's (value, selected)
+        self.text = ""  # a textarea's content, a button's label
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: list[list[str]] = []
-        self.in_form = False
-        self._textarea: list[str] | None = None
-        self._select: list[str] | None = None
+    @property
+    def is_button(self) -> bool:
+        return (self.tag == "button" and self.type == "submit") or (
+            self.tag == "input" and self.type in ("submit", "image")
+        )
+
+
+class _Form:
+    def __init__(self, attrs: dict):
+        self.attrs = attrs
+        self.controls: list[_Control] = []
+
+    def describe(self) -> str:
+        return f"<form id={self.attrs.get('id')!r} action={self.attrs.get('action')!r}>"
+
+
+class _FormParser(HTMLParser):
+    """The forms of a page and their controls, as a browser reads them (controls outside a form
+    that name it with ``form=`` included)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[_Form] = []
+        self.outside: list[_Control] = []
+        self._form: _Form | None = None
+        self._open: _Control | None = None  # the textarea, button or option being read
+        self._select: _Control | None = None
+        self._option: list | None = None
 
     def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and attrs.get("method") == "post" and attrs.get("action") is None:
-            self.in_form, self.fields = True, []
-        elif not self.in_form:
-            return
-        elif tag == "input" and attrs.get("name") and attrs.get("type") != "checkbox":
-            self.fields.append([attrs["name"], attrs.get("value", "")])
-        elif tag == "input" and attrs.get("type") == "checkbox" and "checked" in attrs:
-            self.fields.append([attrs["name"], attrs.get("value", "on")])
-        elif tag == "textarea":
-            self._textarea = [attrs["name"], ""]
-            self.fields.append(self._textarea)
-        elif tag == "select":
-            self._select = [attrs["name"], ""]
-            self.fields.append(self._select)
-        elif tag == "option" and self._select is not None and "selected" in attrs:
-            self._select[1] = attrs.get("value", "")
-        elif tag == "button" and attrs.get("name"):
-            self.fields.append([attrs["name"], attrs.get("value", "")])
+        attrs = {key: "" if value is None else value for key, value in attrs}
+        if tag == "form":
+            self._form = _Form(attrs)
+            self.forms.append(self._form)
+        elif tag in ("input", "select", "textarea", "button"):
+            control = _Control(tag, attrs)
+            if "form" in attrs:
+                self.outside.append(control)
+            elif self._form is not None:
+                self._form.controls.append(control)
+            if tag == "select":
+                self._select = control
+            elif tag in ("textarea", "button"):
+                self._open = control
+        elif tag == "option" and self._select is not None:
+            self._option = [attrs.get("value"), "selected" in attrs, ""]
 
     def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea[1] += data
+        if self._option is not None:
+            self._option[2] += data
+        elif self._open is not None:
+            self._open.text += data
 
     def handle_endtag(self, tag):
-        if tag == "form" and self.in_form:
-            self.in_form = False
-        elif tag == "textarea":
-            self._textarea = None
+        if tag == "form":
+            self._form = None
+        elif tag in ("textarea", "button"):
+            if self._open is not None and tag == "textarea" and self._open.text.startswith("\n"):
+                self._open.text = self._open.text[1:]  # as the HTML parser drops it
+            self._open = None
+        elif tag == "option" and self._option is not None:
+            value, selected, text = self._option
+            self._select.options.append((text.strip() if value is None else value, selected))
+            self._option = None
         elif tag == "select":
             self._select = None
 
 
-def rendered_form(html: str) -> dict[str, str]:
-    parser = _Form()
+def forms_of(html: str) -> list[_Form]:
+    parser = _FormParser()
     parser.feed(html)
-    return dict(parser.fields)
+    by_id = {form.attrs.get("id"): form for form in parser.forms if form.attrs.get("id")}
+    for control in parser.outside:
+        if control.attrs["form"] in by_id:
+            by_id[control.attrs["form"]].controls.append(control)
+    return parser.forms
+
+
+def _chosen_form(forms: list[_Form], which: str, page_path: str) -> _Form:
+    """The one form ``which`` names: ``#id``, or the path it submits to (a form without an action
+    submits to the page's own ``page_path``)."""
+    if which.startswith("#"):
+        matching = [form for form in forms if form.attrs.get("id") == which[1:]]
+    else:
+        matching = [form for form in forms if urlsplit(form.attrs.get("action") or page_path).path == which]
+    assert len(matching) == 1, f"{len(matching)} forms match {which!r}; the page has " + ", ".join(
+        form.describe() for form in forms
+    )
+    return matching[0]
+
+
+def form_data(
+    html: str, which: str, *, page_path: str = "", button: str | None = None, **fields
+) -> tuple[_Form, list[tuple[str, str]]]:
+    """The form ``which`` of ``html`` and the pairs a browser would send from it once a person has
+    set ``fields`` (by control name) and clicked ``button`` (a submit button's label, or by default
+    the first, as pressing Enter does). What no browser could send is refused: a name the form has
+    no control for, a choice its select or radio buttons do not offer."""
+    form = _chosen_form(forms_of(html), which, page_path)
+    enabled = [control for control in form.controls if "disabled" not in control.attrs]
+    names = {control.name for control in enabled if control.name and not control.is_button}
+    unknown = set(fields) - names
+    assert not unknown, f"{form.describe()} has no control named {sorted(unknown)} (it has {sorted(names)})"
+    pairs: list[tuple[str, str]] = []
+    for control in enabled:
+        name = control.name
+        if not name or control.is_button or control.type in ("reset", "button", "file"):
+            continue
+        given = fields.get(name)
+        if control.tag == "select":
+            offered = [value for value, _ in control.options]
+            if name in fields:
+                chosen = given if isinstance(given, list | tuple) else [given]
+                chosen = [str(value) for value in chosen]
+                assert set(chosen) <= set(offered), f"the select {name!r} offers {offered}, not {chosen}"
+            else:
+                chosen = [value for value, selected in control.options if selected]
+                if not chosen and offered and "multiple" not in control.attrs:
+                    chosen = offered[:1]
+            pairs += [(name, value) for value in chosen]
+        elif control.type in ("checkbox", "radio"):
+            value = control.attrs.get("value", "on")
+            if name in fields:
+                if given is True or given is False:
+                    checked = given
+                else:
+                    chosen = [str(v) for v in (given if isinstance(given, list | tuple) else [given])]
+                    offered = [c.attrs.get("value", "on") for c in enabled if c.name == name]
+                    assert set(chosen) <= set(offered), f"{name!r} offers {offered}, not {chosen}"
+                    checked = value in chosen
+            else:
+                checked = "checked" in control.attrs
+            if checked:
+                pairs.append((name, value))
+        elif control.tag == "textarea":
+            pairs.append((name, str(given) if name in fields else control.text))
+        else:
+            pairs.append((name, str(given) if name in fields else control.attrs.get("value", "")))
+    buttons = [control for control in enabled if control.is_button]
+    assert buttons or button is None, f"{form.describe()} has no submit button"
+    if buttons:
+        if button is None:
+            clicked = buttons[0]
+        else:
+            labelled = [b for b in buttons if button in (b.text.strip() or b.attrs.get("value", ""))]
+            assert len(labelled) == 1, f"{len(labelled)} buttons of {form.describe()} read {button!r}"
+            clicked = labelled[0]
+        if clicked.name:
+            pairs.append((clicked.name, clicked.attrs.get("value", "")))
+    return form, pairs
+
+
+def submit(client, response, which: str, *, button: str | None = None, follow: bool = False, **fields):
+    """Submit the form ``which`` (``#id`` or the path it submits to) of the page ``response``
+    showed, exactly as a browser would: its hidden inputs and defaults, ``fields`` set by name, and
+    the clicked ``button``'s own name and value (see ``form_data``). The response to it."""
+    page_path = response.request["PATH_INFO"]
+    form, pairs = form_data(response.content.decode(), which, page_path=page_path, button=button, **fields)
+    action = form.attrs.get("action") or page_path
+    data: dict[str, list[str]] = {}
+    for name, value in pairs:
+        data.setdefault(name, []).append(value)
+    if form.attrs.get("method", "get").lower() == "post":
+        return client.post(action, data, follow=follow)
+    return client.get(action, data, follow=follow)
+
+
+def rendered_form(html: str) -> dict[str, str]:
+    """What a browser sends from the page's one form that posts back to the page itself (a fact
+    form), untouched: its defaults and hidden inputs, and its first submit button."""
+    _form, pairs = form_data(html, "/this-page/", page_path="/this-page/")
+    return dict(pairs)

@@ -16,3 +16,12 @@ document.addEventListener("htmx:sendError", function () {
   item.textContent = document.body.dataset.msgOffline;
   document.querySelector("#htmx-messages").replaceChildren(item);
 });
+// A RACI cell opened for editing can lie beyond the grid's visible width on a phone: bring it into
+// view inside the grid's scrolling box (clear of the sticky area column) and focus its first choice.
+document.addEventListener("htmx:load", function (event) {
+  var cell = event.target;
+  if (!cell.matches || !cell.matches("td.cell.editing")) return;
+  cell.scrollIntoView({ block: "nearest", inline: "nearest" });
+  var first = cell.querySelector("input:not([type=hidden])");
+  if (first) first.focus({ preventScroll: true });
+});
