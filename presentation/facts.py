@@ -8,6 +8,7 @@ import datetime
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from readiness.checklist import Context
 from readiness.checklist_items import percent
 from readiness.choices import SENSITIVITY
 from readiness.models import EvalRun, Launch
+from readiness.people import person_name
 from readiness.services import fact_versions
 from readiness.services.facts import kind_of
 
@@ -249,17 +251,26 @@ def _row_values(fact: models.Model, kind) -> list[tuple[str, str]]:
         if value in (None, "", []):
             continue
         proposed = name in (getattr(fact, "proposed", None) or [])
-        shown = shown_value(value)
+        shown = percent(value) if name in FRACTIONS else shown_value(value)
         values.append((str(field.verbose_name), f"{shown} ({_('proposed')})" if proposed else shown))
     return values
 
 
+# Fact fields stored as fractions of one and shown as percent (0.05 is "5 %"), with the checklist's formatter.
+FRACTIONS = frozenset({"max_failure_rate", "confidence_level", "min_human_reviewed_share"})
+
+
 def shown_value(value) -> str:
-    """A fact's value as the reader's language writes it: yes/no, dates and numbers localised."""
+    """A fact's value as the reader's language writes it: yes/no, dates, moments and numbers localised."""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if isinstance(value, AbstractBaseUser):
+        return person_name(value)
     if isinstance(value, datetime.datetime):
-        return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
+        # The date as every date is written, then the time on a 24-hour clock ("Aug. 9, 2026 20:30"):
+        # the page, the report and the history write a moment the same way in every language.
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return f"{formats.date_format(local, 'DATE_FORMAT')} {local:%H:%M}"
     if isinstance(value, datetime.date | Decimal | int | float):
         return formats.localize(value)
     return str(value)
