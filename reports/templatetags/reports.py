@@ -46,6 +46,8 @@ def halves(items) -> list[list]:
 
 
 NO_BREAK = "\u00a0"
+WORD_JOINER = "\u2060"
+DIGIT_THEN_UNIT = re.compile(r"(?<=\d)(?=[^\d\s\u00a0,./-])")
 
 # One way to write a date, and one a moment, per language: every date a report prints goes through
 # these two filters (``dated`` rewrites the ISO dates in the checklist's sentences the same way), so
@@ -59,8 +61,9 @@ def day(value) -> str:
         return ""
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value) if timezone.is_aware(value) else value
-    # No-break spaces: a date never splits across lines ("Dec." at the end of one, "7, 2026" on the next).
-    return formats.date_format(value, "DATE_FORMAT").replace(" ", NO_BREAK)
+    # A date never splits across lines: no-break spaces ("Dec." at the end of one line, "7, 2026" on
+    # the next), and a word joiner between a number and the Korean unit after it ("7" and "일").
+    return DIGIT_THEN_UNIT.sub(WORD_JOINER, formats.date_format(value, "DATE_FORMAT").replace(" ", NO_BREAK))
 
 
 @register.filter
