@@ -481,10 +481,17 @@ def checklist_context(launch: Launch, stage_id: int, now: datetime.datetime) -> 
                     else "",
                     "fingerprint": decision.fingerprint[:SHORT_FINGERPRINT],
                     "fresh": decision.outcome == DecisionOutcome.APPROVE and problem is None,
-                    "problem": problem,
+                    # In a word: the problem's own text lists the changed facts by their data paths.
+                    "problem": (
+                        _("expired")
+                        if decision.decided_at + approval_age_limit() < now
+                        else _("stale: the facts changed since")
+                    )
+                    if problem
+                    else None,
                 }
             )
-        blocks.append({"state": state, "decisions": decisions})
+        blocks.append({"state": state, "decisions": decisions, "row": _approval_row(state, now)})
     return {
         "launch": launch,
         "stage": stage,
