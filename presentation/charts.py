@@ -5,6 +5,8 @@ from its stylesheet."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
@@ -129,19 +131,38 @@ def evidence_chart(title: str, observed: float, upper: float, maximum: float, la
     )
 
 
+def axis_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Round values between ``low`` and ``high`` for an axis, at most ``most`` of them: steps of
+    1, 2, 2.5 or 5 times a power of ten (98.6 to 100.2 gives 99, 99.5, 100)."""
+    if high <= low:
+        return [low]
+    raw = (high - low) / (most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
 def slo_series_chart(
     title: str,
     points: list[tuple[int, float, bool]],
     days: int,
     lines: list[tuple[float, str, str]],
     labels: dict[str, str],
+    tick_label: Callable[[float], str] = lambda value: f"{value:g}",
 ) -> SafeString:
     """An SLI's daily values over the last ``days`` days: ``points`` are (day index from the
     chart's first day, value, meets the target), joined by a line, each day a dot (red where the
     target is missed); ``lines`` are horizontal (value, css class, label) lines, the target and
-    the alert; ``labels`` names the values and, optionally, the ``first`` and ``last`` days.
-    Legend marks are drawn shapes, so the chart prints with any font."""
-    width, height, left, right, top, plot_h = 420, 150, 8, 8, 8, 90
+    the alert; ``labels`` names the values and, optionally, the ``first`` and ``last`` days. A y
+    axis on the left carries round values written by ``tick_label`` (with the unit), so a dot
+    reads as a number. Legend marks are drawn shapes, so the chart prints with any font."""
+    width, height, left, right, top, plot_h = 420, 150, 62, 8, 8, 90
     values = [value for _, value, _ in points] + [value for value, _, _ in lines]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     pad = (high - low) * 0.15 or abs(high) * 0.05 or 1.0
@@ -155,6 +176,20 @@ def slo_series_chart(
         return round(top + plot_h * (high - value) / (high - low), 1)
 
     parts = [format_html('<rect x="{}" y="{}" width="{}" height="{}" class="plot"></rect>', left, top, span_x, plot_h)]
+    for tick in axis_ticks(low, high):
+        parts.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" class="tick"></line>'
+                '<text x="{}" y="{}" class="chart-legend axis-label" text-anchor="end">{}</text>',
+                left - 3,
+                y(tick),
+                left,
+                y(tick),
+                left - 5,
+                y(tick) + 3.5,
+                tick_label(tick),
+            )
+        )
     for value, css_class, label in lines:
         parts.append(
             format_html(
@@ -196,12 +231,13 @@ def slo_series_chart(
             )
         )
     legend_y = top + plot_h + 30
+    edge = 8  # the legend starts at the chart's edge, under the axis labels
     legend = [
         format_html(
             '<circle cx="{}" cy="{}" r="3" class="dot-ok"></circle><text x="{}" y="{}" class="chart-legend">{}</text>',
-            left + 5,
+            edge + 5,
             legend_y - 4,
-            left + 14,
+            edge + 14,
             legend_y,
             labels["values"],
         )
@@ -212,12 +248,12 @@ def slo_series_chart(
             format_html(
                 '<line x1="{}" y1="{}" x2="{}" y2="{}" class="{}"></line>'
                 '<text x="{}" y="{}" class="chart-legend">{}</text>',
-                left,
+                edge,
                 line_y - 4,
-                left + 10,
+                edge + 10,
                 line_y - 4,
                 css_class,
-                left + 14,
+                edge + 14,
                 line_y,
                 label,
             )

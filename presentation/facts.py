@@ -8,7 +8,7 @@ import datetime
 from decimal import Decimal
 
 from django.apps import apps
-from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -282,15 +282,18 @@ def percent_text(number) -> str:
 
 
 def shown_value(value) -> str:
-    """A fact's value as the reader's language writes it: yes/no, dates and numbers localised."""
+    """A fact's value as the reader's language writes it: yes/no, dates, moments and numbers localised."""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if isinstance(value, AbstractBaseUser):
+        return person_name(value)
     if isinstance(value, datetime.datetime):
-        return formats.localize(timezone.localtime(value) if timezone.is_aware(value) else value)
+        # The date as every date is written, then the time on a 24-hour clock ("Aug. 9, 2026 20:30"):
+        # the page, the report and the history write a moment the same way in every language.
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return f"{formats.date_format(local, 'DATE_FORMAT')} {local:%H:%M}"
     if isinstance(value, datetime.date | Decimal | int | float):
         return formats.localize(value)
-    if isinstance(value, get_user_model()):  # a golden set's owner: their name, never the username
-        return person_name(value)
     return str(value)
 
 

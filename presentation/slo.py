@@ -67,9 +67,10 @@ def standing_row(standing: SloStanding, today: datetime.date) -> dict:
             lines,
             {
                 "values": _("Daily cost") if monthly else _("Daily value"),
-                "first": formats.date_format(first_day, "SHORT_DATE_FORMAT"),
-                "last": formats.date_format(today, "SHORT_DATE_FORMAT"),
+                "first": formats.date_format(first_day, "DATE_FORMAT"),
+                "last": formats.date_format(today, "DATE_FORMAT"),
             },
+            lambda tick: _value(slo.indicator, Decimal(str(tick))),
         )
         if points
         else None,

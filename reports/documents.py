@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from approvals.choices import DecisionOutcome, RequestStatus
+from approvals.choices import DecisionOutcome, PolicyChangeStatus, RequestStatus
 from approvals.models import SignoffRequest
 from approvals.recertification import stage_health
 from approvals.selectors import approval_age_limit, decision_problem, stage_signoffs
@@ -30,8 +30,9 @@ from presentation.portfolio import portfolio_summary
 from presentation.slo import standing_row
 from raci.checklist_items import area_problems
 from raci.choices import Role
+from raci.selectors import owning_area
 from readiness.access import visible_launches
-from readiness.checklist import Readiness, evaluate, evaluate_many
+from readiness.checklist import Readiness, evaluate, evaluate_many, registry
 from readiness.checklist_items import percent
 from readiness.models import Launch
 from readiness.people import person_name
@@ -48,6 +49,8 @@ TEMPLATES = {
 
 # Fingerprints are SHA-256 hex digests; print enough of one to tell it apart and check it by eye.
 SHORT_FINGERPRINT = 12
+# The assets the briefing names per data class; the appendix lists them all.
+NAMED_ASSETS = 3
 # The oldest sign-off requests still waiting, listed on the portfolio's first page.
 OLDEST_WAITING = 10
 
@@ -67,6 +70,8 @@ def document_html(report: Report) -> str:
             context.update(checklist_context(launch_as_shown(report.launch_id), report.stage_id, now))
         else:
             context.update(launch_context(launch_as_shown(report.launch_id), now))
+        if report.kind == ReportKind.LAUNCH:
+            context["briefing"] = briefing(context, now)
         return render_to_string(TEMPLATES[report.kind], context)
 
 
@@ -99,6 +104,194 @@ def launch_context(launch: Launch, now: datetime.datetime) -> dict:
         **operations_context(launch, now),
         **slo_actuals(launch, now),
     }
+
+
+def briefing(context: dict, now: datetime.datetime) -> dict:
+    """The report's first pages, for an executive: what blocks the next stage and who must act by
+    when, where each function's approval stands, how the stage the launch is in holds up, and the
+    risks accepted on the way (waivers, lowered bars, the data it touches). Gathered from what the
+    full record already read, plus one query for the lowered bars."""
+    launch, readiness = context["launch"], context["readiness"]
+    stage = readiness.stage
+    due = (stage.planned_date if stage is not None else None) or launch.target_date
+    owner = person_name(launch.owner)
+    blockers = [{"title": refusal, "details": [], "owner": owner, "due": due} for refusal in readiness.refusals]
+    unsatisfied = [state for state in context["signoffs"] if not state.satisfied]
+    for result in readiness.blockers:
+        if result.key == "stakeholders_approved" and unsatisfied:
+            blockers.extend(_signoff_blocker(state, owner, due, now) for state in unsatisfied)
+            continue
+        blockers.append(
+            {
+                "title": f"{result.number}. {result.title}",
+                "details": list(result.reasons[:2]),
+                "more": max(0, len(result.reasons) - 2),
+                "owner": _item_owner(result, launch) or owner,
+                "due": due,
+            }
+        )
+    today = timezone.localdate(now)
+    slo_rows = context["slo_rows"]
+    approvals = [_approval_row(state, now) for state in context["signoffs"]]
+    return {
+        "due": due,
+        "blockers": blockers,
+        "approvals": approvals,
+        # Approved functions in one line, the others in a table: the briefing stays short.
+        "approved": [row for row in approvals if row["css"] == "pass"],
+        "open_approvals": [row for row in approvals if row["css"] != "pass"],
+        "slos": [
+            {"objective": row["objective"], "value": row["value"], "reasons": row["reasons"]}
+            for row in slo_rows
+            if row["standing"].days_measured
+        ],
+        "slos_unmeasured": sum(1 for row in slo_rows if not row["standing"].days_measured),
+        "incidents_open": [review.incident for review, _pm in context["incidents"] if not review.incident.resolved_at],
+        "incidents_count": len(context["incidents"]),
+        "waivers": [
+            {
+                "item": _item_title(waiver.check_key),
+                "stage": waiver.stage,
+                "expires_on": waiver.expires_on,
+                "by": person_name(waiver.decided_by) if waiver.decided_by_id else "",
+                "justification": waiver.justification,
+            }
+            for waiver in launch.waivers.all()
+            if waiver.is_in_force(today)
+        ],
+        "lowered": [
+            {
+                "stage": change.stage,
+                "function": change.get_function_display(),
+                "approvals_required": change.approvals_required,
+                "risk_tier": change.get_risk_tier_display(),
+                "by": person_name(change.decided_by) if change.decided_by_id else "",
+                "justification": change.justification,
+            }
+            for change in launch.policy_changes.filter(status=PolicyChangeStatus.APPROVED)
+            .select_related("stage", "decided_by")
+            .order_by("decided_at", "pk")
+        ],
+        # The most sensitive classes first, each with a few of its assets named.
+        "data_classes": [
+            (label, [row["fact"].name for row in rows[:NAMED_ASSETS]], max(0, len(rows) - NAMED_ASSETS))
+            for label, rows in context["data_classes"]
+        ],
+    }
+
+
+def _signoff_blocker(state, owner: str, due, now: datetime.datetime) -> dict:
+    """A sign-off still missing, in words: whose move it is and by when."""
+    request = state.request
+    label = state.requirement.function_label
+    if request is None:
+        return {
+            "title": _("%(function)s sign-off") % {"function": label},
+            "details": [_("Not requested yet.")],
+            "owner": owner,
+            "due": due,
+        }
+    row = _approval_row(state, now)
+    details = [words for _name, words in row["objections"]]
+    details += [
+        _("%(person)s approved, but the facts changed since: to be asked again.") % {"person": name}
+        for name in row["stale"]
+    ]
+    details += [
+        _("%(person)s's approval has expired: to be asked again.") % {"person": name} for name in row["expired"]
+    ]
+    if not details:
+        details.append(_("Waiting for a decision."))
+    # An objection or a lapsed approval is the owner's to answer; a missing decision the approvers'.
+    lapsed = row["objections"] or row["stale"] or row["expired"]
+    acting = owner if lapsed else ", ".join(row["waiting"]) or owner
+    return {
+        "title": _("%(function)s sign-off") % {"function": label},
+        "details": details,
+        "owner": acting,
+        "due": request.due_date or due,
+    }
+
+
+def _approval_row(state, now: datetime.datetime) -> dict:
+    """One function's sign-off for the stage: who approved (and it still counts), who rejected or
+    asked for changes, whose approval lapsed, who has not decided yet, and the state in a word."""
+    request = state.request
+    decisions = request.current_decisions() if request is not None else []
+    fresh = {decision.pk for decision in state.fresh_approvals}
+    objections = [
+        (person_name(decision.decided_by), _objection_words(decision))
+        for decision in decisions
+        if decision.outcome != DecisionOutcome.APPROVE
+    ]
+    lapsed = [
+        decision for decision in decisions if decision.outcome == DecisionOutcome.APPROVE and decision.pk not in fresh
+    ]
+    too_old = {decision.pk for decision in lapsed if decision.decided_at + approval_age_limit() < now}
+    expired = [person_name(decision.decided_by) for decision in lapsed if decision.pk in too_old]
+    stale = [person_name(decision.decided_by) for decision in lapsed if decision.pk not in too_old]
+    decided = {decision.decided_by_id for decision in decisions} | {decision.on_behalf_of_id for decision in decisions}
+    waiting = [person_name(user) for user in request.addressees.all() if user.pk not in decided] if request else []
+    if state.satisfied:
+        word, css = _("Approved"), "pass"
+    elif request is None:
+        word, css = _("Not requested"), "fail"
+    elif any(decision.outcome == DecisionOutcome.REJECT for decision in decisions):
+        word, css = _("Rejected"), "fail"
+    elif objections:
+        word, css = _("Changes requested"), "fail"
+    elif stale:
+        word, css = _("Out of date"), "fail"
+    elif expired:
+        word, css = _("Expired"), "fail"
+    else:
+        word, css = _("Waiting"), "waiting"
+    return {
+        "function": state.requirement.function_label,
+        "why": state.requirement.why,
+        "needed": max(state.requirement.approvals_required, request.approvals_required if request else 0),
+        "approved": [person_name(decision.decided_by) for decision in state.fresh_approvals],
+        "objections": objections,
+        "stale": stale,
+        "expired": expired,
+        "waiting": waiting,
+        "due": request.due_date if request is not None else None,
+        "word": word,
+        "css": css,
+    }
+
+
+def _objection_words(decision) -> str:
+    """A rejection or a change request in a sentence, with the approver's comment."""
+    who = person_name(decision.decided_by)
+    if decision.outcome == DecisionOutcome.REJECT:
+        words = _("%(person)s rejected it") % {"person": who}
+    else:
+        words = _("%(person)s asked for changes") % {"person": who}
+    return _("%(words)s: “%(comment)s”") % {"words": words, "comment": decision.comment} if decision.comment else words
+
+
+def _item_owner(result, launch: Launch) -> str:
+    """Who answers for a failing item beyond the launch's owner: a quality bar's agreement and
+    evidence are its owning area's Accountable's."""
+    if result.key not in ("failure_rate_agreed", "quality_evidence"):
+        return ""
+    areas = list(launch.areas.all())
+    names = []
+    for bar in launch.quality_bars.all():
+        area = owning_area(areas, bar.metric)
+        for assignment in area.assignments.all() if area else []:
+            name = assignment.stakeholder.display_name
+            if assignment.role == Role.ACCOUNTABLE and name not in names:
+                names.append(name)
+    return ", ".join(names)
+
+
+def _item_title(key: str) -> str:
+    if key in registry:
+        check = registry.get(key)
+        return f"{check.number}. {check.title}"
+    return key
 
 
 def operations_context(launch: Launch, now: datetime.datetime) -> dict:
@@ -288,10 +481,17 @@ def checklist_context(launch: Launch, stage_id: int, now: datetime.datetime) -> 
                     else "",
                     "fingerprint": decision.fingerprint[:SHORT_FINGERPRINT],
                     "fresh": decision.outcome == DecisionOutcome.APPROVE and problem is None,
-                    "problem": problem,
+                    # In a word: the problem's own text lists the changed facts by their data paths.
+                    "problem": (
+                        _("expired")
+                        if decision.decided_at + approval_age_limit() < now
+                        else _("stale: the facts changed since")
+                    )
+                    if problem
+                    else None,
                 }
             )
-        blocks.append({"state": state, "decisions": decisions})
+        blocks.append({"state": state, "decisions": decisions, "row": _approval_row(state, now)})
     return {
         "launch": launch,
         "stage": stage,

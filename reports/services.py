@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # The version of the reports' layout (templates, styles, fonts). Raise it when a change would make
 # a stored report look different: asking again then renders afresh instead of returning a PDF in
 # the old layout. Stored reports stay downloadable and verifiable.
-REPORT_LAYOUT = 10
+REPORT_LAYOUT = 11
 
 
 def facts_fingerprint(*, kind: str, launch: Launch | None, stage: RolloutStage | None, user) -> str:

@@ -3,7 +3,7 @@ saying pass or fail, and legends drawn as shapes (no glyph a print font may lack
 
 import re
 
-from presentation.charts import Series, evidence_chart, slo_series_chart, stacked_bars
+from presentation.charts import Series, axis_ticks, evidence_chart, slo_series_chart, stacked_bars
 
 LABELS = {"observed": "measured 3 %", "upper": "bound 4.1 %", "maximum": "maximum 5 %"}
 
@@ -69,3 +69,23 @@ def test_an_slo_series_marks_missed_days_and_draws_its_lines():
     assert "<polyline" in svg
     assert ">Target 99.5 %<" in svg and ">Alert at 99 %<" in svg
     assert ">1/1<" in svg and ">3/1<" in svg
+
+
+def test_an_slo_series_has_a_y_axis_with_round_values_in_its_unit():
+    svg = slo_series_chart(
+        "Success rate",
+        [(0, 99.7, True), (1, 98.8, False)],
+        60,
+        [(99.5, "target", "Target 99.5 %")],
+        {"values": "Daily value"},
+        lambda tick: f"{tick:g} %",
+    )
+    labels = re.findall(r'class="chart-legend axis-label" text-anchor="end">([^<]+)<', svg)
+    assert labels == ["98.75 %", "99 %", "99.25 %", "99.5 %", "99.75 %"]
+    assert svg.count('class="tick"') == len(labels)
+
+
+def test_axis_ticks_are_round_steps_within_the_range():
+    assert axis_ticks(98.6, 100.2) == [99.0, 99.5, 100.0]
+    assert axis_ticks(0, 1000) == [0, 200, 400, 600, 800, 1000]
+    assert axis_ticks(5, 5) == [5]

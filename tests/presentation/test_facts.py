@@ -102,6 +102,21 @@ def test_values_are_written_in_the_reader_s_language():
         assert (shown_value(False), shown_value(datetime.date(2025, 3, 1))) == ("아니요", "2025년 3월 1일")
 
 
+def test_moments_are_written_with_their_date_and_a_24_hour_time_and_people_by_name():
+    moment = datetime.datetime(2025, 3, 1, 20, 30, tzinfo=datetime.UTC)
+    assert shown_value(moment) == "March 1, 2025 20:30"
+    with translation.override("ko"):
+        assert shown_value(moment) == "2025년 3월 1일 20:30"
+    assert shown_value(UserFactory.build(username="raj", first_name="Raj", last_name="Patel")) == "Raj Patel"
+
+
+def test_a_bar_s_fractions_are_shown_as_percent(launches):
+    rows = sections_of(launches["small"])["qualitybar"]["rows"]
+    values = dict(rows[0]["values"])
+    assert values["max failure rate"].endswith(" %") and values["confidence level"] == "95 %"
+    assert not any(value.startswith("0.") for value in values.values())
+
+
 def test_a_bar_shows_the_evidence_that_counts_with_its_chart(launches):
     rows = sections_of(launches["small"])["qualitybar"]["rows"]
     agreed = next(row for row in rows if row["fact"].metric != "hallucination")

@@ -35,7 +35,8 @@ class Rendered:
 
 
 def squeeze(text: str) -> str:
-    return "".join(str(text).split())
+    # Word joiners (which keep a Korean date on one line) leave no trace in the PDF's text.
+    return "".join(str(text).replace("\u2060", "").split())
 
 
 class RecordingFetcher(rendering.StaticOnlyFetcher):

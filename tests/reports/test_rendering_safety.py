@@ -64,6 +64,12 @@ def test_the_hostile_text_is_printed_as_text_in_the_launch_report(rendered):
         assert squeeze(hostile) in text, hostile
 
 
+def test_the_briefing_prints_the_hostile_name_summary_and_rejection_as_text(rendered):
+    briefing = squeeze(rendered["launch"].pages[0])
+    for hostile in (NAME, SUMMARY, COMMENT):
+        assert squeeze(hostile) in briefing, hostile
+
+
 def test_the_hostile_name_is_printed_as_text_in_the_portfolio(rendered):
     assert squeeze(NAME) in rendered["portfolio"].squeezed
 
