@@ -3,6 +3,7 @@ one click, on the same request (the other approvals stand); the approver is told
 changed; a second click on the same facts changes nothing."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -141,9 +142,10 @@ def test_the_owner_sees_ask_again_per_stale_approver_and_clicks_it(client, stale
     client.force_login(stale.owner)
     page = client.get(reverse("web:launch", args=[stale.slug])).content.decode()
     url = reverse("web:ask-again", args=[request.pk])
-    assert page.count('name="action" value="ask-again"') == 4  # legal, security, product, ML
+    assert len(re.findall(r'class="secondary">Ask [^<]+ again</button>', page)) == 4  # legal, security, product, ML
     assert f'action="{url}"' in page
-    data = {"approver": str(approver.pk), "action": "ask-again"}  # what the rendered form submits
+    data = {"approver": str(approver.pk)}  # what the rendered form submits (its button has no name)
+    assert f'name="approver" value="{approver.pk}"' in page
     response = client.post(url, data, follow=True)
     assert f"{approver.get_full_name()} is asked again" in response.content.decode()
     assert f"{approver.get_full_name()} was asked again on the current facts." in response.content.decode()
@@ -156,7 +158,7 @@ def test_the_approver_sees_no_ask_again_button(client, stale):
     approver = approver_of(request)
     client.force_login(approver)
     page = client.get(reverse("web:launch", args=[stale.slug])).content.decode()
-    assert 'value="ask-again"' not in page
+    assert not re.search(r">Ask [^<]+ again</button>", page)
     response = client.post(reverse("web:ask-again", args=[request.pk]), {"approver": str(approver.pk)})
     assert response.status_code == 403
     assert not AskedAgain.objects.exists()
@@ -178,7 +180,7 @@ def test_an_outsider_gets_404_and_bad_input_is_explained(client, stale, outsider
 def test_no_ask_again_while_every_approval_counts(client, approved):
     client.force_login(approved.owner)
     page = client.get(reverse("web:launch", args=[approved.slug])).content.decode()
-    assert 'value="ask-again"' not in page
+    assert not re.search(r">Ask [^<]+ again</button>", page)
 
 
 def test_the_approver_asked_again_finds_the_request_in_my_sign_offs_until_they_decide(client, stale):
