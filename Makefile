@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install migrate demo clean
+.PHONY: run test screenshots lint bench install migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 test: install lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser tests again, saving a full-page screenshot of every page they check under
+# tests/browser/screenshots/<test>/ (make test takes none).
+screenshots: install
+	PREFLIGHT_SCREENSHOTS=1 $(BIN)/pytest $(PYTEST_ARGS) tests/browser
 
 # Speed on a scratch database (never db.sqlite3): the first run (migrate, seed_demo, first page),
 # 1,000 launches and a demo-sized launch; see docs/performance.md. Two or three minutes

@@ -3,8 +3,10 @@
 Playwright cannot download its own browser here, so the tests use the system's ``chromium``
 (PREFLIGHT_CHROMIUM names another). Without one they skip, saying why; with
 PREFLIGHT_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser fails the run instead.
-Each test saves a screenshot (full-page JPEG) of every page it checks under
-tests/browser/screenshots/<test>/, emptied when the test starts."""
+Every page a test checks is checked by axe-core; with PREFLIGHT_SCREENSHOTS=1 (``make screenshots``)
+each is also saved as a full-page JPEG under tests/browser/screenshots/<test>/, emptied when the
+test starts. ``make test`` takes none: they are for people to look at, and cost a fifth of the
+browser tests' time."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+TAKE_SCREENSHOTS = os.environ.get("PREFLIGHT_SCREENSHOTS") == "1"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # Evaluated into the page rather than added as a <script> element: cheaper, and leaves the DOM that
 # axe checks as the server sent it. ``;0`` keeps the value returned to Playwright small.
@@ -92,7 +95,8 @@ class Visitor:
         self.page = self.context.new_page()
         self.base_url = base_url
         self.folder = SCREENSHOTS / test_name
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if TAKE_SCREENSHOTS:
+            self.folder.mkdir(parents=True, exist_ok=True)
         self.who = who
         self.shots = 0
 
@@ -122,13 +126,14 @@ class Visitor:
         assert self.page.url == self.base_url + "/", f"signing in as {username} ended on {self.page.url}"
 
     def snap(self, label: str) -> None:
-        """Screenshot the page and fail on any serious or critical accessibility violation."""
+        """Fail on any serious or critical accessibility violation (and screenshot the page when asked)."""
         self.shots += 1
-        name = re.sub(r"[^a-z0-9-]+", "-", f"{self.shots:02d}-{self.who}-{label}".lower())
-        self.page.evaluate(REDRAW_WITH_WEB_FONTS)
-        self.page.screenshot(
-            path=str(self.folder / f"{name}.jpg"), full_page=True, type="jpeg", quality=SCREENSHOT_QUALITY
-        )
+        if TAKE_SCREENSHOTS:
+            name = re.sub(r"[^a-z0-9-]+", "-", f"{self.shots:02d}-{self.who}-{label}".lower())
+            self.page.evaluate(REDRAW_WITH_WEB_FONTS)
+            self.page.screenshot(
+                path=str(self.folder / f"{name}.jpg"), full_page=True, type="jpeg", quality=SCREENSHOT_QUALITY
+            )
         self.page.evaluate(AXE_SOURCE)
         result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         serious = [
