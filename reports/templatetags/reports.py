@@ -50,7 +50,7 @@ WORD_JOINER = "\u2060"
 DIGIT_THEN_UNIT = re.compile(r"(?<=\d)(?=[^\d\s\u00a0,./-])")
 
 # One way to write a date, and one a moment, per language: every date a report prints goes through
-# these two filters (``dated`` rewrites the ISO dates in the checklist's sentences the same way), so
+# these two filters (the checklist's sentences write theirs with ``readiness.i18n.shown_date``), so
 # a page never mixes "Dec. 7, 2026", "12/07/2026" and "2026-12-07".
 
 
@@ -74,23 +74,3 @@ def moment(value) -> str:
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{day(local)} {local:%H:%M}"
-
-
-ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")  # not inside a longer run of digits
-
-
-@register.filter
-def dated(text) -> str:
-    """A checklist's sentence with the ISO dates the domain writes into it ("held on 2026-11-18")
-    written as the report writes every other date. Returns plain text: escaping stays the
-    template's."""
-    if text in (None, ""):
-        return ""
-
-    def localised(match: re.Match) -> str:
-        try:
-            return day(datetime.date(*(int(part) for part in match.groups())))
-        except ValueError:
-            return match.group()
-
-    return ISO_DATE.sub(localised, str(text))
