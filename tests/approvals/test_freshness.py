@@ -21,6 +21,7 @@ from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import quality_bar_agree
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import AccessLevel, FeedbackKind, ReviewCadence
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
 from tests.builders import approve_signoffs, facts_of, ready_launch, team_for
@@ -322,7 +323,7 @@ def test_approvals_expire_after_the_configured_age(approved, settings):
     check = sign_off_check(approved, now=timezone.now() + datetime.timedelta(days=31))
 
     assert check.status == Status.FAIL
-    expired_on = (decided_at + datetime.timedelta(days=30)).date().isoformat()
+    expired_on = shown_date(decided_at + datetime.timedelta(days=30))
     assert (
         f"ML sign-off has 0 of 1 fresh approvals; approval by {name(ml_approver)} expired on {expired_on}."
         in check.reasons
@@ -370,7 +371,7 @@ def test_the_sign_off_check_names_each_missing_rejected_stale_or_expired_sign_of
 
     check = sign_off_check(launch, "Beta")
 
-    expired_on = (long_ago + datetime.timedelta(days=90)).date().isoformat()
+    expired_on = shown_date(long_ago + datetime.timedelta(days=90))
     assert check.status == Status.FAIL
     assert sorted(check.reasons) == sorted(
         [
@@ -402,7 +403,7 @@ def test_pending_sign_offs_name_who_is_awaited_and_by_when(launch, owner):
     check = sign_off_check(launch)
 
     assert (
-        f"ML sign-off has 0 of 1 fresh approvals; waiting for {name(ml.addressees.get())}, due {due.isoformat()}."
+        f"ML sign-off has 0 of 1 fresh approvals; waiting for {name(ml.addressees.get())}, due {shown_date(due)}."
         in (check.reasons)
     )
 
