@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from approvals.models import SignoffDecision
 from approvals.services import signoff_decide, signoff_withdraw, signoffs_request
@@ -406,6 +406,10 @@ def test_pending_sign_offs_name_who_is_awaited_and_by_when(launch, owner):
         f"ML sign-off has 0 of 1 fresh approvals; waiting for {name(ml.addressees.get())}, due {shown_date(due)}."
         in (check.reasons)
     )
+    with translation.override("ko"):  # the same reason in Korean writes the date as Korean writes dates
+        korean = sign_off_check(launch)
+    awaited = f"{name(ml.addressees.get())} 님의 결정 대기 중, 기한 {due.year}년 {due.month}월 {due.day}일"
+    assert any(awaited in reason for reason in korean.reasons), korean.reasons
 
 
 # --- what the approval covers -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from raci.choices import AreaKind, Role
 from raci.services import area_omission_record
@@ -496,6 +496,34 @@ def test_incident_runbook_passes_when_recorded_and_recently_reviewed(launch):
     result = result_of(launch, "incident_runbook")
     assert result.status == Status.PASS
     assert result.reasons == (f"Runbook reviewed on {shown_date(runbook.last_reviewed_at)}.",)
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [("en", "Runbook reviewed on March 2, 2026."), ("ko", "2026년 3월 2일에 런북을 검토했습니다.")],
+)
+def test_a_reason_writes_its_date_as_the_language_writes_dates(launch, language, reason):
+    launch.runbook.__class__.objects.filter(pk=launch.runbook.pk).update(last_reviewed_at=datetime.date(2026, 3, 2))
+    with translation.override(language):
+        result = result_of(launch, "incident_runbook", now=NOW)
+    assert result.status == Status.PASS
+    assert result.reasons == (reason,)
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", "Quality bar 'wrong_answers': the latest evaluation is dated in the future (Jan. 1, 2099 09:00)"),
+        ("ko", "품질 기준 'wrong_answers'"),
+    ],
+)
+def test_a_moment_in_a_reason_is_its_local_date_and_time(launch, language, reason):
+    EvalRunFactory(quality_bar=bar_of(launch), samples=1000, failures=0, run_at=FAR_FUTURE)
+    with timezone.override("Asia/Seoul"), translation.override(language):
+        (shown,) = result_of(launch, "quality_evidence").reasons
+    assert shown.startswith(reason)
+    if language == "ko":
+        assert "2099년 1월 1일 09:00" in shown
 
 
 # --- 11. feedback loop ----------------------------------------------------------------------------
