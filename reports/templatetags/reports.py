@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from readiness.i18n import shown_date
 
 register = template.Library()
 
@@ -59,11 +60,9 @@ def day(value) -> str:
     """A date (or the local date of a moment) as the report's language writes dates."""
     if value in (None, ""):
         return ""
-    if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
     # A date never splits across lines: no-break spaces ("Dec." at the end of one line, "7, 2026" on
     # the next), and a word joiner between a number and the Korean unit after it ("7" and "일").
-    return DIGIT_THEN_UNIT.sub(WORD_JOINER, formats.date_format(value, "DATE_FORMAT").replace(" ", NO_BREAK))
+    return DIGIT_THEN_UNIT.sub(WORD_JOINER, shown_date(value).replace(" ", NO_BREAK))
 
 
 @register.filter
