@@ -28,10 +28,10 @@ def check_title(key: str) -> str:
 
 def names(payload: dict) -> dict:
     """The payload with its codes as words: the function, the checklist item, and its ISO dates
-    (``due``, ``date``) as the active language writes dates."""
+    (``due``, ``date``, ``approved``) as the active language writes dates."""
     return {
         **payload,
-        **{key: shown_date(payload[key]) for key in ("due", "date") if payload.get(key)},
+        **{key: shown_date(payload[key]) for key in ("due", "date", "approved") if payload.get(key)},
         "function": choice_label(TeamFunction, payload.get("function", "")),
         "check": check_title(payload.get("check", "")),
     }
