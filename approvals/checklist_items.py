@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from readiness.checklist import Context, Outcome, register, registry
+from readiness.i18n import shown_date
 from readiness.people import person_name
 
 from .choices import UNWAIVABLE_CHECKS
@@ -49,7 +50,7 @@ def _waivers_in_force(ctx: Context) -> dict[str, str]:
         if waiver.stage_id == ctx.stage.pk and waiver.is_in_force(ctx.today):
             notes[waiver.check_key] = _("Waived for %(stage)s until %(date)s by %(person)s: %(justification)s") % {
                 "stage": ctx.stage.name,
-                "date": waiver.expires_on.isoformat(),
+                "date": shown_date(waiver.expires_on),
                 "person": person_name(waiver.decided_by),
                 "justification": waiver.justification,
             }

@@ -15,6 +15,7 @@ from notifications.events import choice_label, register
 from raci.choices import Role, TeamFunction
 from readiness.checklist import registry
 from readiness.choices import SloIndicator
+from readiness.i18n import shown_date
 
 from .choices import DecisionOutcome, NotificationEvent, WaiverStatus
 from .snapshot import change_line
@@ -26,9 +27,11 @@ def check_title(key: str) -> str:
 
 
 def names(payload: dict) -> dict:
-    """The payload with its codes as words: the function, the checklist item."""
+    """The payload with its codes as words: the function, the checklist item, and its ISO dates
+    (``due``, ``date``, ``approved``) as the active language writes dates."""
     return {
         **payload,
+        **{key: shown_date(payload[key]) for key in ("due", "date", "approved") if payload.get(key)},
         "function": choice_label(TeamFunction, payload.get("function", "")),
         "check": check_title(payload.get("check", "")),
     }

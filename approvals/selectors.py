@@ -16,6 +16,7 @@ from ledger.events import LedgerEvent
 from ledger.models import LedgerEntry
 from raci.choices import AREA_FUNCTIONS, Role, TeamFunction
 from raci.models import RaciAssignment, Team
+from readiness.i18n import shown_date
 from readiness.people import person_name
 
 from .access import DECIDE_CODENAME
@@ -106,7 +107,7 @@ def decision_problem(decision: SignoffDecision, *, current_fingerprint: str, cur
     """Why an approval no longer counts (stale or expired), or None when it is fresh."""
     who = person_name(decision.on_behalf_of)
     if decision.decided_at + approval_age_limit() < now:
-        expired_on = (decision.decided_at + approval_age_limit()).date().isoformat()
+        expired_on = shown_date(decision.decided_at + approval_age_limit())
         return _("approval by %(person)s expired on %(date)s") % {"person": who, "date": expired_on}
     if decision.fingerprint != current_fingerprint:
         changes = diff_snapshots(decision.snapshot, current_snapshot)
@@ -202,7 +203,7 @@ def stage_signoffs(launch, stage, *, now) -> list[SignoffState]:
             elif request.due_date:
                 detail = _("waiting for %(people)s, due %(date)s") % {
                     "people": waiting,
-                    "date": request.due_date.isoformat(),
+                    "date": shown_date(request.due_date),
                 }
             else:
                 detail = _("waiting for %(people)s") % {"people": waiting}
@@ -242,7 +243,7 @@ def earlier_objections(launch, request: SignoffRequest | None) -> list[str]:
                 continue
             values = {
                 "person": person_name(decision.on_behalf_of),
-                "date": decision.decided_at.date().isoformat(),
+                "date": shown_date(decision.decided_at),
                 "comment": decision.comment,
             }
             if decision.outcome == DecisionOutcome.REJECT:

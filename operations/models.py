@@ -25,6 +25,7 @@ from simple_history.models import HistoricalRecords
 from raci.models import RaciAssignment, Stakeholder
 from readiness.choices import PERCENT_INDICATORS, Severity, SloIndicator
 from readiness.fields import LimitedTextField, NameField
+from readiness.i18n import shown_date
 from readiness.models import FeedbackChannel, FrozenWithArchivedLaunch, Launch, RolloutStage
 
 # =============================================================================================
@@ -504,7 +505,7 @@ class SliActual(FrozenWithArchivedLaunch, models.Model):
             errors["indicator" if self.indicator not in SLI_INDICATORS else "value"] = problem
         if self.day and self.day > timezone.localdate():
             errors["day"] = _("%(day)s is in the future; record a day once it has been measured.") % {
-                "day": self.day.isoformat()
+                "day": shown_date(self.day)
             }
         if self.recorded_by_id is None and self.source != SliSource.PROMETHEUS:
             errors["recorded_by"] = _("A value a person records names who recorded it.")

@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from readiness.checklist import Context, Outcome, register
 from readiness.checklist_items import quality_bars_with_agreements, slos_with_agreements
 from readiness.choices import NotifyScope, Severity, SloIndicator
+from readiness.i18n import shown_date
 from readiness.models import PROPOSED_BY_TEMPLATE, minutes_label
 from readiness.people import person_name
 
@@ -121,7 +121,7 @@ def _standard_areas(areas: list[ResponsibilityArea], launch) -> tuple[list[str],
                     "area": label,
                     "reason": omission.reason,
                     "person": person_name(omission.recorded_by),
-                    "date": timezone.localdate(omission.recorded_at).isoformat(),
+                    "date": shown_date(omission.recorded_at),
                 }
             )
     return problems, notes

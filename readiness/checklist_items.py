@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from .checklist import Context, Outcome, register
 from .choices import AccessLevel, Classification
 from .evidence import failures_tolerated, judge, samples_needed_without_failures
-from .i18n import join_and, join_or
+from .i18n import join_and, join_or, shown_date, shown_moment
 from .models import SLO, EvalRun, QualityBar, RollbackPlan, Runbook
 from .people import person_name
 from .validators import is_future
@@ -127,10 +127,10 @@ def _control_problems(asset, ctx: Context) -> list[str]:
     elif is_future(asset.last_audit_at, now=ctx.now):
         problems.append(
             _("%(asset)s has its last audit dated in the future (%(date)s).")
-            % {**label, "date": asset.last_audit_at.isoformat()}
+            % {**label, "date": shown_date(asset.last_audit_at)}
         )
     elif (due := asset.audit_due_on()) is not None and due < ctx.today:
-        problems.append(_("%(asset)s is overdue for its audit (due %(date)s).") % {**label, "date": due.isoformat()})
+        problems.append(_("%(asset)s is overdue for its audit (due %(date)s).") % {**label, "date": shown_date(due)})
     return problems
 
 
@@ -195,13 +195,13 @@ def rollback_plan(ctx: Context) -> Outcome:
     if is_future(plan.last_rehearsed_at, now=ctx.now):
         return Outcome.failed(
             _("The rollback rehearsal is dated in the future (%(date)s).")
-            % {"date": plan.last_rehearsed_at.isoformat()}
+            % {"date": shown_date(plan.last_rehearsed_at)}
         )
     age = max(0, (ctx.today - plan.last_rehearsed_at).days)  # a day ahead is a time zone, not a rehearsal to come
     if age > plan.max_rehearsal_age_days:
         return Outcome.failed(
             _("The rollback was last rehearsed %(age)s days ago (%(date)s); at most %(limit)s days are allowed.")
-            % {"age": age, "date": plan.last_rehearsed_at.isoformat(), "limit": plan.max_rehearsal_age_days}
+            % {"age": age, "date": shown_date(plan.last_rehearsed_at), "limit": plan.max_rehearsal_age_days}
         )
     if plan.one_click:
         return Outcome.passed(_("Rollback rehearsed %(age)s days ago (one-click).") % {"age": age})
@@ -221,15 +221,15 @@ def incident_runbook(ctx: Context) -> Outcome:
     if is_future(runbook.last_reviewed_at, now=ctx.now):
         return Outcome.failed(
             _("The incident runbook's review is dated in the future (%(date)s).")
-            % {"date": runbook.last_reviewed_at.isoformat()}
+            % {"date": shown_date(runbook.last_reviewed_at)}
         )
     due = runbook.last_reviewed_at + datetime.timedelta(days=runbook.review_interval_days)
     if due < ctx.today:
         return Outcome.failed(
             _("The incident runbook was last reviewed on %(date)s; its review was due on %(due)s.")
-            % {"date": runbook.last_reviewed_at.isoformat(), "due": due.isoformat()}
+            % {"date": shown_date(runbook.last_reviewed_at), "due": shown_date(due)}
         )
-    return Outcome.passed(_("Runbook reviewed on %(date)s.") % {"date": runbook.last_reviewed_at.isoformat()})
+    return Outcome.passed(_("Runbook reviewed on %(date)s.") % {"date": shown_date(runbook.last_reviewed_at)})
 
 
 @register("feedback_loop", number=11, title=gettext_lazy("Feedback loop"), prefetch=["feedback_channels"])
@@ -311,7 +311,7 @@ def _why_nothing_counts(bar, launch, ctx: Context) -> str:
     if (age := _run_age_days(run, ctx)) > limit:
         reasons.append(
             _("ran %(age)s days ago (%(date)s), older than the %(limit)s days evidence counts for")
-            % {"age": age, "date": timezone.localdate(run.run_at).isoformat(), "limit": limit}
+            % {"age": age, "date": shown_date(run.run_at), "limit": limit}
         )
     return _("Quality bar '%(metric)s': no evaluation counts; the latest recorded %(reasons)s.") % {
         "metric": bar.metric,
@@ -398,7 +398,7 @@ def _judge_run(bar, run, ctx: Context) -> tuple[list[str], bool]:
             _(
                 "Quality bar '%(metric)s': the latest evaluation is dated in the future (%(when)s), so it proves nothing."
             )
-            % {**names, "when": run.run_at.isoformat(sep=" ", timespec="minutes")}
+            % {**names, "when": shown_moment(run.run_at)}
         ], False
     if run.golden_set_owner_id is None:
         return [

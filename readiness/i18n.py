@@ -2,14 +2,19 @@
 
 Messages people read (checklist reasons, service errors, labels) follow the active language.
 What is recorded (history change reasons, ledger payloads, snapshots and their fingerprints) is
-built inside ``english()`` so it reads the same whatever language the request that wrote it spoke."""
+built inside ``english()`` so it reads the same whatever language the request that wrote it spoke.
+
+A date in a sentence is written with ``shown_date`` (a moment with ``shown_moment``): one way per
+language ("Dec. 14, 2026", "2026년 12월 14일"), the same on pages, notices and reports. Dates that are
+data (ledger payloads, snapshots, fingerprints, keys, CSV and JSON output) stay ISO."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from functools import reduce
 
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
 
@@ -23,6 +28,26 @@ def in_english(text) -> str:
     Give it the lazy label itself: ``get_FOO_display()`` has already spoken the active language."""
     with english():
         return str(text)
+
+
+def shown_date(value: datetime.date | datetime.datetime | str) -> str:
+    """A date as the active language writes it; a moment is shown as its local date. Also takes
+    the ISO date a payload stores ("2026-12-14"); any other text is returned as it is."""
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime.datetime):
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).date()
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+def shown_moment(value: datetime.datetime) -> str:
+    """A moment in local time: its date as ``shown_date`` writes it, then the time on a 24-hour
+    clock, which reads the same in every language ("Dec. 14, 2026 09:30")."""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{shown_date(local)} {local:%H:%M}"
 
 
 def join_or(items: Iterable) -> str:

@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
+from .i18n import shown_date, shown_moment
+
 COMMENT_MAX_LENGTH = 4000
 LONG_TEXT_MAX_LENGTH = 20000
 
@@ -85,7 +87,7 @@ def is_future(value: datetime.date | datetime.datetime, *, now: datetime.datetim
 def not_in_future(value: datetime.date | datetime.datetime | None) -> None:
     """Field validator: a fact cannot be dated after now (small clock skew allowed)."""
     if value is not None and is_future(value):
-        shown = value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime.datetime) else value
+        shown = shown_moment(value) if isinstance(value, datetime.datetime) else shown_date(value)
         raise ValidationError(
             _("%(shown)s is in the future; record only what has already happened."),
             code="future",

@@ -16,6 +16,7 @@ from approvals.models import OutOfOffice
 from approvals.services import out_of_office_end, out_of_office_set
 from approvals.services.absence import colleagues
 from raci.models import Team
+from readiness.i18n import shown_date
 
 from .forms import OutOfOfficeForm, add_service_errors
 
@@ -57,8 +58,8 @@ def out_of_office(request: HttpRequest) -> HttpResponse:
                 request,
                 _("From %(start)s to %(end)s, new sign-off requests for you go to %(person)s.")
                 % {
-                    "start": period.starts_on.isoformat(),
-                    "end": period.ends_on.isoformat(),
+                    "start": shown_date(period.starts_on),
+                    "end": shown_date(period.ends_on),
                     "person": period.delegate.get_full_name() or period.delegate.get_username(),
                 },
             )

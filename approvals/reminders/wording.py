@@ -11,6 +11,7 @@ from notifications.events import choice_label, register
 from notifications.pages import absolute_url
 from raci.choices import TeamFunction
 from readiness.choices import RiskTier
+from readiness.i18n import shown_date
 
 from ..choices import NotificationEvent
 from ..notices import check_title, names
@@ -92,7 +93,7 @@ def _acknowledgement_requested(payload: dict) -> list[str]:
 @register(NotificationEvent.FACT_EXPIRING)
 def _fact_expiring(payload: dict) -> list[str]:
     fact = payload.get("fact")
-    words = dict(payload)
+    words = names(payload)
     if fact == "waiver":
         words["check"] = check_title(payload.get("name", ""))
         line = _("The waiver of the check %(check)s expires on %(date)s.")
@@ -109,7 +110,7 @@ def _fact_expiring(payload: dict) -> list[str]:
 
 def _digest_subject(payload: dict) -> str:
     return _("[Preflight] Your digest for %(date)s: %(counts)s") % {
-        "date": payload.get("date", ""),
+        "date": shown_date(payload.get("date", "")),
         "counts": digest_counts(payload),
     }
 
@@ -121,6 +122,7 @@ def _digest(payload: dict) -> list[str]:
     for item in payload.get("signoffs", []):
         values = {
             **item,
+            "due": shown_date(item.get("due") or ""),
             "function": choice_label(TeamFunction, item.get("function", "")),
             "url": absolute_url(item["link"]),
         }

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from raci.models import Team
 from readiness.history import save_with_history
+from readiness.i18n import shown_date
 from readiness.people import person_name
 from readiness.validators import clean_text
 
@@ -88,7 +89,7 @@ def out_of_office_set(
         raise ValidationError(
             {
                 "starts_on": _("You are already out of office from %(start)s to %(end)s; end that period first.")
-                % {"start": clash.starts_on.isoformat(), "end": clash.ends_on.isoformat()}
+                % {"start": shown_date(clash.starts_on), "end": shown_date(clash.ends_on)}
             }
         )
     return save_with_history(

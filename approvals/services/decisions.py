@@ -14,7 +14,7 @@ from raci.models import Team
 from raci.selectors import serves_function
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
-from readiness.i18n import in_english
+from readiness.i18n import in_english, shown_date
 from readiness.people import person_name
 from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
@@ -269,7 +269,7 @@ def acknowledge(*, actor, acknowledgement: Acknowledgement, comment: str = "") -
         raise ValidationError(
             {
                 "acknowledgement": _("Already acknowledged on %(date)s.")
-                % {"date": acknowledgement.acknowledged_at.date().isoformat()}
+                % {"date": shown_date(acknowledgement.acknowledged_at)}
             }
         )
     comment = clean_text(comment, field="comment")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from readiness.checklist import Context, registry
 from readiness.choices import ReviewCadence
+from readiness.i18n import shown_date
 
 from ..models import FailureReview
 
@@ -61,14 +62,14 @@ def missed_reviews(ctx: Context) -> list[str]:
                 _(
                     "Feedback channel '%(kind)s': no %(cadence)s failure review has been held since it was recorded on %(date)s."
                 )
-                % {**names, "date": timezone.localdate(channel.created_at).isoformat()}
+                % {**names, "date": shown_date(channel.created_at)}
             )
         else:
             problems.append(
                 _(
                     "Feedback channel '%(kind)s': the %(cadence)s failure review was missed; the last was held on %(date)s."
                 )
-                % {**names, "date": last.isoformat()}
+                % {**names, "date": shown_date(last)}
             )
     return problems
 

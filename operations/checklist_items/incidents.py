@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime
 
 from django.db.models import Prefetch
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from readiness.checklist import Context, Outcome, register
+from readiness.i18n import shown_date, shown_moment
 
 from ..models import MAJOR_SEVERITIES, POSTMORTEM_DUE_DAYS, Incident
 
@@ -73,7 +73,7 @@ def incidents_reviewed(ctx: Context) -> Outcome:
         % {
             "severity": incident.severity,
             "title": incident.title,
-            "date": timezone.localtime(incident.resolved_at).date().isoformat(),
+            "date": shown_date(incident.resolved_at),
             "days": POSTMORTEM_DUE_DAYS,
         }
         for incident in majors
@@ -106,7 +106,7 @@ def no_open_major_incident(ctx: Context) -> Outcome:
         % {
             "severity": incident.severity,
             "title": incident.title,
-            "when": timezone.localtime(incident.detected_at).strftime("%Y-%m-%d %H:%M"),
+            "when": shown_moment(incident.detected_at),
         }
         for incident in _majors(ctx)
         if incident.is_open

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from readiness.checklist import Context, Outcome, register, registry
 from readiness.checklist_items import slos_with_agreements
+from readiness.i18n import shown_date
 
 from ..selectors.slos import SloStanding, load_recent_actuals, slo_standings
 
@@ -34,8 +35,8 @@ def breach_reasons(standing: SloStanding) -> list[str]:
         "value": number(standing.value, apart_from=slo.target),
         "target": number(slo.target),
         "comparator": slo.comparator,
-        "start": standing.start.isoformat(),
-        "end": standing.end.isoformat(),
+        "start": shown_date(standing.start),
+        "end": shown_date(standing.end),
         "days": standing.days_measured,
     }
     reasons = []
@@ -62,7 +63,7 @@ def breach_reasons(standing: SloStanding) -> list[str]:
         reasons.append(
             _("The daily cost on %(day)s was %(value)s, above the daily alert limit of %(limit)s.")
             % {
-                "day": day.isoformat(),
+                "day": shown_date(day),
                 "value": number(value, apart_from=slo.alert_threshold),
                 "limit": number(slo.alert_threshold),
             }
@@ -102,7 +103,7 @@ def operating_within_slos(ctx: Context) -> Outcome:
     if not standings:
         return Outcome.not_applicable(_("No SLO is recorded (item 7 asks for them), so nothing can be breached."))
     first = standings[0]
-    names = {"start": first.start.isoformat(), "end": first.end.isoformat()}
+    names = {"start": shown_date(first.start), "end": shown_date(first.end)}
     unmeasured = [
         _(
             "SLO '%(slo)s' has no measured value from %(start)s to %(end)s: record the daily values "

@@ -19,6 +19,7 @@ from ledger.events import LedgerEvent
 from raci.models import RaciAssignment, Stakeholder
 from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
+from readiness.i18n import shown_date
 from readiness.models import FeedbackChannel, Launch
 from readiness.recording import record
 from readiness.services.facts import lock_launch
@@ -127,7 +128,7 @@ def review_action_complete(*, actor, action: ReviewAction, done_on: datetime.dat
     refuse_if_archived(launch)
     if action.done_on is not None:
         raise ValidationError(
-            {"done_on": _("This action was already marked done on %(date)s.") % {"date": action.done_on.isoformat()}}
+            {"done_on": _("This action was already marked done on %(date)s.") % {"date": shown_date(action.done_on)}}
         )
     action.done_on = done_on or timezone.localdate()
     if action.done_on > timezone.localdate():

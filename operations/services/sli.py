@@ -32,6 +32,7 @@ from raci.selectors import slo_owning_area
 from readiness.access import refuse_if_archived, require_view
 from readiness.choices import SloIndicator
 from readiness.history import save_with_history
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.recording import record
 from readiness.services.facts import lock_launch
@@ -102,14 +103,14 @@ def _check_values(measurements: list[Measurement], today: datetime.date) -> None
         if m.day > today:
             problems.append(
                 f"{where}date: "
-                + _("%(day)s is in the future; record a day once it has been measured.") % {"day": m.day.isoformat()}
+                + _("%(day)s is in the future; record a day once it has been measured.") % {"day": shown_date(m.day)}
             )
         key = (m.indicator, m.day)
         if key in seen:
             problems.append(
                 f"{where}date: "
                 + _("%(indicator)s on %(day)s is given twice (also line %(other)s).")
-                % {"indicator": m.indicator, "day": m.day.isoformat(), "other": seen[key]}
+                % {"indicator": m.indicator, "day": shown_date(m.day), "other": seen[key]}
             )
         seen[key] = m.line
     if problems:

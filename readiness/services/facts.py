@@ -32,7 +32,7 @@ from ledger.events import LedgerEvent
 from ..access import refuse_if_archived, require_change
 from ..choices import SENSITIVITY
 from ..history import delete_with_history, save_with_history
-from ..i18n import in_english
+from ..i18n import in_english, shown_moment
 from ..models import (
     SLO,
     DataAsset,
@@ -166,7 +166,7 @@ def require_version(fact: models.Model, seen_version, *, what: str) -> None:
             }
         )
     who = person_name(latest.history_user) if latest.history_user_id else _("someone (no user recorded)")
-    when = timezone.localtime(latest.history_date).isoformat(sep=" ", timespec="minutes")
+    when = shown_moment(latest.history_date)
     raise EditConflict(
         _(
             "%(what)s was changed by %(who)s at %(when)s since you opened it; reload it to see their change, "

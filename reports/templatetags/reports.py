@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from readiness.i18n import shown_date
 
 register = template.Library()
 
@@ -50,7 +51,7 @@ WORD_JOINER = "\u2060"
 DIGIT_THEN_UNIT = re.compile(r"(?<=\d)(?=[^\d\s\u00a0,./-])")
 
 # One way to write a date, and one a moment, per language: every date a report prints goes through
-# these two filters (``dated`` rewrites the ISO dates in the checklist's sentences the same way), so
+# these two filters (the checklist's sentences write theirs with ``readiness.i18n.shown_date``), so
 # a page never mixes "Dec. 7, 2026", "12/07/2026" and "2026-12-07".
 
 
@@ -59,11 +60,9 @@ def day(value) -> str:
     """A date (or the local date of a moment) as the report's language writes dates."""
     if value in (None, ""):
         return ""
-    if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
     # A date never splits across lines: no-break spaces ("Dec." at the end of one line, "7, 2026" on
     # the next), and a word joiner between a number and the Korean unit after it ("7" and "일").
-    return DIGIT_THEN_UNIT.sub(WORD_JOINER, formats.date_format(value, "DATE_FORMAT").replace(" ", NO_BREAK))
+    return DIGIT_THEN_UNIT.sub(WORD_JOINER, shown_date(value).replace(" ", NO_BREAK))
 
 
 @register.filter
@@ -74,23 +73,3 @@ def moment(value) -> str:
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{day(local)} {local:%H:%M}"
-
-
-ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")  # not inside a longer run of digits
-
-
-@register.filter
-def dated(text) -> str:
-    """A checklist's sentence with the ISO dates the domain writes into it ("held on 2026-11-18")
-    written as the report writes every other date. Returns plain text: escaping stays the
-    template's."""
-    if text in (None, ""):
-        return ""
-
-    def localised(match: re.Match) -> str:
-        try:
-            return day(datetime.date(*(int(part) for part in match.groups())))
-        except ValueError:
-            return match.group()
-
-    return ISO_DATE.sub(localised, str(text))

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from approvals.models import SignoffDecision
 from approvals.services import signoff_decide, signoff_withdraw, signoffs_request
@@ -21,6 +21,7 @@ from raci.choices import AreaKind, Role, TeamFunction
 from raci.services import quality_bar_agree
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import AccessLevel, FeedbackKind, ReviewCadence
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
 from tests.builders import approve_signoffs, facts_of, ready_launch, team_for
@@ -322,7 +323,7 @@ def test_approvals_expire_after_the_configured_age(approved, settings):
     check = sign_off_check(approved, now=timezone.now() + datetime.timedelta(days=31))
 
     assert check.status == Status.FAIL
-    expired_on = (decided_at + datetime.timedelta(days=30)).date().isoformat()
+    expired_on = shown_date(decided_at + datetime.timedelta(days=30))
     assert (
         f"ML sign-off has 0 of 1 fresh approvals; approval by {name(ml_approver)} expired on {expired_on}."
         in check.reasons
@@ -370,7 +371,7 @@ def test_the_sign_off_check_names_each_missing_rejected_stale_or_expired_sign_of
 
     check = sign_off_check(launch, "Beta")
 
-    expired_on = (long_ago + datetime.timedelta(days=90)).date().isoformat()
+    expired_on = shown_date(long_ago + datetime.timedelta(days=90))
     assert check.status == Status.FAIL
     assert sorted(check.reasons) == sorted(
         [
@@ -402,9 +403,13 @@ def test_pending_sign_offs_name_who_is_awaited_and_by_when(launch, owner):
     check = sign_off_check(launch)
 
     assert (
-        f"ML sign-off has 0 of 1 fresh approvals; waiting for {name(ml.addressees.get())}, due {due.isoformat()}."
+        f"ML sign-off has 0 of 1 fresh approvals; waiting for {name(ml.addressees.get())}, due {shown_date(due)}."
         in (check.reasons)
     )
+    with translation.override("ko"):  # the same reason in Korean writes the date as Korean writes dates
+        korean = sign_off_check(launch)
+    awaited = f"{name(ml.addressees.get())} 님의 결정 대기 중, 기한 {due.year}년 {due.month}월 {due.day}일"
+    assert any(awaited in reason for reason in korean.reasons), korean.reasons
 
 
 # --- what the approval covers -----------------------------------------------------------------

@@ -35,6 +35,7 @@ from notifications.services import notify
 from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import Stakeholder
 from raci.services import language_set, stakeholder_set_executive
+from readiness.i18n import shown_date
 from readiness.models import DataAsset, Launch, RollbackPlan, Runbook
 from tests.builders import accountable_of, approve_signoffs, ready_launch, team_for
 from tests.factories import RaciAssignmentFactory, StakeholderFactory, UserFactory
@@ -212,7 +213,7 @@ def test_an_overdue_request_reminds_its_addressees_once(ml_request):
     assert [(item.kind, item.recipient) for item in sent] == [(NotificationEvent.SIGNOFF_OVERDUE, responsible)]
     notice = Notification.objects.get(event=NotificationEvent.SIGNOFF_OVERDUE)
     assert describe(notice.event, notice.payload)[1] == [
-        f"The ML sign-off for Internal was due on {ml_request.due_date.isoformat()} and is 1 day overdue; "
+        f"The ML sign-off for Internal was due on {shown_date(ml_request.due_date)} and is 1 day overdue; "
         f"it waits for {responsible.get_full_name()}."
     ]
     assert reminders.sweep_overdue(now=overdue_by(ml_request, 1)) == []
@@ -348,7 +349,7 @@ class TestExpiringApprovals:
         expiring = [item for item in sent if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
         assert recipients(expiring) == {owner} | {d.decided_by for d in decisions}
         notice = Notification.objects.filter(event=NotificationEvent.SIGNOFF_EXPIRING, recipient=owner).first()
-        assert f"expires on {notice.payload['date']}" in describe(notice.event, notice.payload)[1][0]
+        assert f"expires on {shown_date(notice.payload['date'])}" in describe(notice.event, notice.payload)[1][0]
         again = reminders.sweep_expiring(now=at(expires - datetime.timedelta(days=9)))
         assert not [item for item in again if item.kind == NotificationEvent.SIGNOFF_EXPIRING]
 
@@ -386,9 +387,9 @@ def test_facts_about_to_lapse_warn_the_owner(launch, owner):
         for n in Notification.objects.filter(event=NotificationEvent.FACT_EXPIRING, recipient=owner)
     }
     assert lines == {
-        f"The rollback rehearsal lapses on {rehearsal_due.isoformat()}: rehearse the rollback again before then.",
-        f"The PII audit of Support tickets is due on {(today + datetime.timedelta(days=90)).isoformat()}.",
-        f"The incident runbook is due for review on {(today + datetime.timedelta(days=175)).isoformat()}.",
+        f"The rollback rehearsal lapses on {shown_date(rehearsal_due)}: rehearse the rollback again before then.",
+        f"The PII audit of Support tickets is due on {shown_date(today + datetime.timedelta(days=90))}.",
+        f"The incident runbook is due for review on {shown_date(today + datetime.timedelta(days=175))}.",
     }
 
 
@@ -415,7 +416,7 @@ def test_an_approved_waiver_warns_the_owner_and_its_decider(launch, owner):
     assert recipients(sent) == {owner, decider}
     notice = Notification.objects.get(key=f"waiver:{waiver.pk}:{waiver.expires_on.isoformat()}", recipient=owner)
     assert describe(notice.event, notice.payload)[1] == [
-        f"The waiver of the check Rollback procedure expires on {waiver.expires_on.isoformat()}."
+        f"The waiver of the check Rollback procedure expires on {shown_date(waiver.expires_on)}."
     ]
 
 
@@ -452,10 +453,10 @@ def test_a_digest_lists_the_sign_offs_with_links(launch, owner):
     assert notice.key == f"digest:{timezone.localdate().isoformat()}"
     assert notice.payload["counts"] == {"signoffs": 1}
     subject, lines = describe(notice.event, notice.payload)
-    assert subject == f"[Preflight] Your digest for {timezone.localdate().isoformat()}: 1 sign-off"
+    assert subject == f"[Preflight] Your digest for {shown_date(timezone.localdate())}: 1 sign-off"
     assert lines == [
         "Waiting for you: 1 sign-off.",
-        f"Sign-off: Support assistant — ML for Internal, due {request.due_date.isoformat()}: {SITE}/signoffs/{request.pk}/",
+        f"Sign-off: Support assistant — ML for Internal, due {shown_date(request.due_date)}: {SITE}/signoffs/{request.pk}/",
     ]
 
 
@@ -643,7 +644,8 @@ def test_a_korean_reader_gets_the_digest_in_korean(launch, owner, mailoutbox, dj
     with django_capture_on_commit_callbacks(execute=True):
         reminders.sweep_digests(now=timezone.now())
     (mail,) = [m for m in mailoutbox if m.to == [approver.email]]
-    assert mail.subject == f"[Preflight] {timezone.localdate().isoformat()} 요약: 승인 1건"
+    today = timezone.localdate()  # the date as Korean writes it, like every date in Korean
+    assert mail.subject == f"[Preflight] {today.year}년 {today.month}월 {today.day}일 요약: 승인 1건"
     assert "기다리는 일: 승인 1건." in mail.body
     assert f"{SITE}/signoffs/{request.pk}/" in mail.body
     html = mail.alternatives[0][0]

@@ -18,6 +18,7 @@ from raci.choices import AreaKind, Role, TeamFunction
 from raci.models import LaunchStakeholder
 from raci.services import launch_stakeholder_fill, raci_assign, team_add_member, team_remove_member
 from readiness.checklist import with_checklist_facts
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.services import fact_version
 from tests.builders import team_for
@@ -97,7 +98,7 @@ def test_after_a_legal_rejection_asking_again_reaches_only_legal_and_keeps_the_r
     (legal,) = [s for s in stage_signoffs(facts, beta, now=timezone.now()) if s.requirement.function == "legal"]
     assert legal.satisfied
     assert legal.earlier_objections == [
-        f"Earlier, Ada Dressee rejected on {timezone.localdate().isoformat()}: No DPIA. (asked again since)."
+        f"Earlier, Ada Dressee rejected on {shown_date(timezone.localdate())}: No DPIA. (asked again since)."
     ]
 
 

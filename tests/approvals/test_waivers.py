@@ -21,6 +21,7 @@ from ledger.models import LedgerEntry
 from ledger.verification import verify
 from raci.choices import AreaKind, Role
 from readiness.checklist import Status, evaluate, with_checklist_facts
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.services import fact_change, fact_version
 from tests.builders import approve_signoffs, ready_launch
@@ -438,7 +439,7 @@ def test_an_approved_waiver_makes_the_item_count_as_waived_and_says_so(blocked, 
     assert result.status == Status.WAIVED
     assert not result.blocks
     approver = waived.decided_by.get_full_name()
-    assert result.reasons[-1] == (f"Waived for Beta until {in_days(14).isoformat()} by {approver}: {JUSTIFICATION}")
+    assert result.reasons[-1] == (f"Waived for Beta until {shown_date(in_days(14))} by {approver}: {JUSTIFICATION}")
     assert "last rehearsed 200 days ago" in result.reasons[0]
 
 

@@ -31,6 +31,7 @@ from notifications.models import OutboxMessage
 from notifications.outbox import deliver_outbox
 from notifications.tasks import deliver_notifications
 from readiness.choices import Classification
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from tests.factories import seal
 
@@ -140,7 +141,7 @@ def test_requesting_sign_offs_mails_each_addressee_once_after_commit(
             assert (
                 mail.subject == f"[Preflight] Support assistant: {request.get_function_display()} sign-off for Internal"
             )
-            assert f"Olive Owner asks for your sign-off by {due.isoformat()}" in mail.body
+            assert f"Olive Owner asks for your sign-off by {shown_date(due)}" in mail.body
             assert "Eval report attached." in mail.body
             message = request.outbox_messages.get(recipient=person)
             assert message.event == NotificationEvent.SIGNOFF_REQUESTED

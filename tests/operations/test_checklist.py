@@ -13,6 +13,7 @@ from ledger.verification import verify
 from operations.models import PostMortem
 from operations.services import incident_acknowledge, incident_mitigate, incident_resolve, postmortem_record
 from readiness.checklist import Context, Status, evaluate, registry, with_checklist_facts
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from tests.builders import advance_to, approve_signoffs
 
@@ -192,7 +193,7 @@ def test_items_13_and_14_give_dates_and_times_in_the_time_zone(launch, settings)
         report(launch, severity="P0", detected=detected, title="Open")
         facts = with_checklist_facts(Launch.objects.filter(pk=launch.pk)).get()
         results = {r.key: r for r in evaluate(facts, now=now).results}
-        seoul_resolved = timezone.localtime(resolved).date().isoformat()
+        seoul_resolved = shown_date((resolved + datetime.timedelta(hours=9)).date())  # a plain date: no conversion
         assert seoul_resolved in " ".join(results["incidents_reviewed"].reasons)
-        seoul_detected = timezone.localtime(detected).strftime("%Y-%m-%d %H:%M")
+        seoul_detected = f"{shown_date((detected + datetime.timedelta(hours=9)).date())} 01:30"
         assert seoul_detected in " ".join(results["no_open_major_incident"].reasons)

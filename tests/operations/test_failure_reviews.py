@@ -17,6 +17,7 @@ from operations.services import failure_count_record, failure_review_record, rev
 from raci.choices import AreaKind, Role
 from readiness.checklist import Status, evaluate, evaluate_many, with_checklist_facts
 from readiness.choices import FeedbackKind, ReviewCadence
+from readiness.i18n import shown_date
 from readiness.models import FeedbackChannel, Launch
 from readiness.services import launch_archive
 from readiness.services.facts import fact_version
@@ -91,7 +92,7 @@ def test_a_weekly_review_not_held_for_two_weeks_fails_item_11_naming_the_last(la
     result = _item_11(launch)
     assert result.status == Status.FAIL
     assert result.reasons == (
-        f"Feedback channel 'Negative user feedback': the weekly failure review was missed; the last was held on {last.isoformat()}.",
+        f"Feedback channel 'Negative user feedback': the weekly failure review was missed; the last was held on {shown_date(last)}.",
     )
 
 

@@ -12,6 +12,7 @@ from operations.models import SliSource
 from operations.selectors import load_recent_actuals, slo_standings
 from operations.services import sli_record
 from readiness.checklist import Context, Status, evaluate, with_checklist_facts
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from tests.operations.conftest import period_days, serving, values
 
@@ -65,7 +66,7 @@ def test_within_every_slo_it_passes(launch):
     result, _ = item(launch)
     assert result.status == Status.PASS, result.reasons
     assert result.reasons == (
-        f"No SLO is breached from {period_days()[0]} to {period_days()[-1]}: "
+        f"No SLO is breached from {shown_date(period_days()[0])} to {shown_date(period_days()[-1])}: "
         "Success rate (%), Latency p95 (ms), Monthly cost.",
     )
 

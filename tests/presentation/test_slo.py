@@ -33,7 +33,7 @@ def test_a_breached_success_rate_shows_its_compliance_budget_reason_and_chart():
     row = standing_row(standing, TODAY)
     assert (row["label"], row["objective"], row["value"]) == ("Success rate (%)", "Success rate (%) ≥ 99.5", "98.95 %")
     assert (row["compliance"], row["budget_left"], row["budget_used"]) == ("50 %", "-110 %", None)
-    assert row["reasons"][0].startswith("SLO 'Success rate (%)' is breached: from 2025-03-01 to 2025-03-31")
+    assert row["reasons"][0].startswith("SLO 'Success rate (%)' is breached: from March 1, 2025 to March 31, 2025")
     chart = row["chart"]
     assert f"over the last {CHART_DAYS} days" in chart
     assert chart.count('class="dot-miss"') == 1  # 98.2 misses the target

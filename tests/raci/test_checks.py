@@ -19,6 +19,7 @@ from raci.models import RaciAssignment, ResponsibilityArea, Stakeholder
 from raci.services import area_omission_record, area_omission_withdraw
 from readiness.checklist import Status, evaluate, with_checklist_facts
 from readiness.choices import NotifyScope, SloIndicator
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.services import fact_version
 from tests.builders import ready_launch, team_for
@@ -297,7 +298,7 @@ def test_raci_defined_passes_a_left_out_standard_area_quoting_the_recorded_reaso
     assert result.reasons == (
         "4 areas, each with one Accountable and at least one Responsible.",
         f"Standard area '{DATA_RETRIEVAL}' is left out: “No retrieval: the model answers from the prompt alone.” "
-        f"(recorded by Pam Manager on {timezone.localdate(omission.recorded_at).isoformat()}).",
+        f"(recorded by Pam Manager on {shown_date(omission.recorded_at)}).",
     )
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from raci.choices import AreaKind, Role
 from raci.services import area_omission_record
@@ -25,6 +25,7 @@ from readiness.checklist import (
     with_checklist_facts,
 )
 from readiness.choices import AccessLevel, Classification, FeedbackKind, SloIndicator, StageKind
+from readiness.i18n import shown_date
 from readiness.models import EvalRun, Launch, RollbackPlan, RolloutStage
 from tests.builders import ready_launch
 from tests.factories import (
@@ -228,7 +229,7 @@ def test_pii_policy_fails_naming_a_personal_asset_whose_audit_is_overdue(launch)
     due = TODAY - datetime.timedelta(days=1)
     assert_fails(
         result_of(launch, "pii_policy", now=NOW),
-        f"PII asset 'Support tickets' is overdue for its audit (due {due.isoformat()}).",
+        f"PII asset 'Support tickets' is overdue for its audit (due {shown_date(due)}).",
     )
 
 
@@ -236,7 +237,7 @@ def test_pii_policy_fails_naming_a_personal_asset_whose_audit_is_dated_in_the_fu
     launch.data_assets.filter(name="Support tickets").update(last_audit_at=datetime.date(2099, 1, 1))
     assert_fails(
         result_of(launch, "pii_policy"),
-        "PII asset 'Support tickets' has its last audit dated in the future (2099-01-01).",
+        "PII asset 'Support tickets' has its last audit dated in the future (Jan. 1, 2099).",
     )
 
 
@@ -290,7 +291,7 @@ def test_pii_policy_fails_naming_a_confidential_asset_whose_audit_is_overdue(lau
     due = today - datetime.timedelta(days=1)
     assert_fails(
         result_of(launch, "pii_policy"),
-        f"Confidential asset 'Pricing sheet' is overdue for its audit (due {due.isoformat()}).",
+        f"Confidential asset 'Pricing sheet' is overdue for its audit (due {shown_date(due)}).",
     )
 
 
@@ -396,7 +397,7 @@ def test_rollback_plan_fails_when_last_rehearsed_longer_ago_than_allowed(launch)
     plan.save()
     assert_fails(
         result_of(launch, "rollback_plan", now=NOW),
-        f"The rollback was last rehearsed 31 days ago ({plan.last_rehearsed_at.isoformat()}); "
+        f"The rollback was last rehearsed 31 days ago ({shown_date(plan.last_rehearsed_at)}); "
         "at most 30 days are allowed.",
     )
 
@@ -406,7 +407,7 @@ def test_rollback_plan_fails_when_the_rehearsal_is_dated_in_the_future(launch):
     RollbackPlan.objects.filter(launch=launch).update(last_rehearsed_at=after_tomorrow)
     assert_fails(
         result_of(launch, "rollback_plan", now=NOW),
-        f"The rollback rehearsal is dated in the future ({after_tomorrow.isoformat()}).",
+        f"The rollback rehearsal is dated in the future ({shown_date(after_tomorrow)}).",
     )
 
 
@@ -465,8 +466,8 @@ def test_incident_runbook_fails_when_its_review_is_overdue(launch):
     due = TODAY - datetime.timedelta(days=1)
     assert_fails(
         result_of(launch, "incident_runbook", now=NOW),
-        f"The incident runbook was last reviewed on {runbook.last_reviewed_at.isoformat()}; "
-        f"its review was due on {due.isoformat()}.",
+        f"The incident runbook was last reviewed on {shown_date(runbook.last_reviewed_at)}; "
+        f"its review was due on {shown_date(due)}.",
     )
 
 
@@ -475,7 +476,7 @@ def test_incident_runbook_reviewed_in_2099_fails(launch):
     runbook.last_reviewed_at = datetime.date(2099, 1, 1)
     runbook.save()  # as recorded before dates were validated, or by anything that skips validation
     assert_fails(
-        result_of(launch, "incident_runbook"), "The incident runbook's review is dated in the future (2099-01-01)."
+        result_of(launch, "incident_runbook"), "The incident runbook's review is dated in the future (Jan. 1, 2099)."
     )
 
 
@@ -494,7 +495,35 @@ def test_incident_runbook_passes_when_recorded_and_recently_reviewed(launch):
     runbook.save()
     result = result_of(launch, "incident_runbook")
     assert result.status == Status.PASS
-    assert result.reasons == (f"Runbook reviewed on {runbook.last_reviewed_at.isoformat()}.",)
+    assert result.reasons == (f"Runbook reviewed on {shown_date(runbook.last_reviewed_at)}.",)
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [("en", "Runbook reviewed on March 2, 2026."), ("ko", "2026년 3월 2일에 런북을 검토했습니다.")],
+)
+def test_a_reason_writes_its_date_as_the_language_writes_dates(launch, language, reason):
+    launch.runbook.__class__.objects.filter(pk=launch.runbook.pk).update(last_reviewed_at=datetime.date(2026, 3, 2))
+    with translation.override(language):
+        result = result_of(launch, "incident_runbook", now=NOW)
+    assert result.status == Status.PASS
+    assert result.reasons == (reason,)
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", "Quality bar 'wrong_answers': the latest evaluation is dated in the future (Jan. 1, 2099 09:00)"),
+        ("ko", "품질 기준 'wrong_answers'"),
+    ],
+)
+def test_a_moment_in_a_reason_is_its_local_date_and_time(launch, language, reason):
+    EvalRunFactory(quality_bar=bar_of(launch), samples=1000, failures=0, run_at=FAR_FUTURE)
+    with timezone.override("Asia/Seoul"), translation.override(language):
+        (shown,) = result_of(launch, "quality_evidence").reasons
+    assert shown.startswith(reason)
+    if language == "ko":
+        assert "2099년 1월 1일 09:00" in shown
 
 
 # --- 11. feedback loop ----------------------------------------------------------------------------
@@ -642,7 +671,7 @@ def test_an_evaluation_run_dated_in_the_future_proves_nothing_even_when_recorded
     EvalRunFactory(quality_bar=bar_of(launch), samples=1000, failures=0, run_at=FAR_FUTURE)
     assert_fails(
         result_of(launch, "quality_evidence"),
-        "Quality bar 'wrong_answers': the latest evaluation is dated in the future (2099-01-01 00:00+00:00), "
+        "Quality bar 'wrong_answers': the latest evaluation is dated in the future (Jan. 1, 2099 00:00), "
         "so it proves nothing.",
     )
 
@@ -692,7 +721,7 @@ def test_quality_evidence_does_not_count_a_run_a_day_older_than_evidence_max_age
     runs_dated(launch, 91)
     assert_fails(
         result_of(launch, "quality_evidence", now=NOW),
-        "Quality bar 'wrong_answers': no evaluation counts; the latest recorded ran 91 days ago (2025-12-14), "
+        "Quality bar 'wrong_answers': no evaluation counts; the latest recorded ran 91 days ago (Dec. 14, 2025), "
         "older than the 90 days evidence counts for.",
     )
 
@@ -724,7 +753,7 @@ def test_quality_evidence_names_both_reasons_when_the_latest_run_is_old_and_of_a
     assert_fails(
         result_of(launch, "quality_evidence", now=NOW),
         "Quality bar 'wrong_answers': no evaluation counts; the latest recorded measured no recorded version, "
-        "but 'prompt-v7' is in service and ran 200 days ago (2025-08-27), older than the 90 days evidence "
+        "but 'prompt-v7' is in service and ran 200 days ago (Aug. 27, 2025), older than the 90 days evidence "
         "counts for.",
     )
 
