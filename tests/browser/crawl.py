@@ -121,7 +121,6 @@ def crawl(
             found.checked += 1
             clock = time.monotonic()
             found.problems += _axe(page, f"{who} {path}")
-            page.set_viewport_size({"width": WIDTHS[0], "height": 900})
             found.seconds["axe"] += time.monotonic() - clock
         clock = time.monotonic()
         found.problems += form_problems(page, base_url, f"{who} {path}", allowed_methods, probed)
@@ -142,11 +141,17 @@ def crawl(
 
 def _axe(page, where: str) -> list[str]:
     """axe-core's serious and critical violations on the page, at each width; and a page wider
-    than the screen (what is wide, as the RACI grid, scrolls inside a box of its own)."""
+    than the screen (what is wide, as the RACI grid, scrolls inside a box of its own).
+
+    The page is checked first at the width it was opened at, and left at the last: the walk's next
+    page opens at that width, so each page is laid out twice, not three times (its links and forms
+    are read from the document, whatever the width)."""
     problems = []
     page.evaluate(AXE_SOURCE)
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
+    current = page.viewport_size["width"]
+    for width in sorted(WIDTHS, key=lambda width: width != current):
+        if width != current:
+            page.set_viewport_size({"width": width, "height": 900})
         page_width = page.evaluate("document.documentElement.scrollWidth")
         if page_width > width:
             problems.append(f"{where} at {width} px: the page is {page_width} px wide and scrolls sideways")
