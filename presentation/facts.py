@@ -24,6 +24,7 @@ from readiness.checklist import Context
 from readiness.checklist_items import percent
 from readiness.choices import PERCENT_INDICATORS, SENSITIVITY
 from readiness.formfields import PERCENT_FIELDS
+from readiness.i18n import shown_moment
 from readiness.models import SLO, EvalRun, Launch
 from readiness.people import person_name
 from readiness.services import fact_versions
@@ -288,10 +289,8 @@ def shown_value(value) -> str:
     if isinstance(value, AbstractBaseUser):
         return person_name(value)
     if isinstance(value, datetime.datetime):
-        # The date as every date is written, then the time on a 24-hour clock ("Aug. 9, 2026 20:30"):
-        # the page, the report and the history write a moment the same way in every language.
-        local = timezone.localtime(value) if timezone.is_aware(value) else value
-        return f"{formats.date_format(local, 'DATE_FORMAT')} {local:%H:%M}"
+        # The page, the report and the history write a moment the same way ("Aug. 9, 2026 20:30").
+        return shown_moment(value)
     if isinstance(value, datetime.date | Decimal | int | float):
         return formats.localize(value)
     return str(value)

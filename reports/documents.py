@@ -11,7 +11,7 @@ from collections import Counter
 
 from django.db.models import Count, Max, Min
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from approvals.choices import DecisionOutcome, PolicyChangeStatus, RequestStatus
@@ -34,6 +34,7 @@ from raci.selectors import owning_area
 from readiness.access import visible_launches
 from readiness.checklist import Readiness, evaluate, evaluate_many, registry
 from readiness.checklist_items import percent
+from readiness.i18n import shown_date
 from readiness.models import Launch
 from readiness.people import person_name
 
@@ -116,10 +117,13 @@ def briefing(context: dict, now: datetime.datetime) -> dict:
     due = (stage.planned_date if stage is not None else None) or launch.target_date
     owner = person_name(launch.owner)
     blockers = [{"title": refusal, "details": [], "owner": owner, "due": due} for refusal in readiness.refusals]
-    unsatisfied = [state for state in context["signoffs"] if not state.satisfied]
+    approvals = [_approval_row(state, now) for state in context["signoffs"]]
+    unsatisfied = [
+        (state, row) for state, row in zip(context["signoffs"], approvals, strict=True) if not state.satisfied
+    ]
     for result in readiness.blockers:
         if result.key == "stakeholders_approved" and unsatisfied:
-            blockers.extend(_signoff_blocker(state, owner, due, now) for state in unsatisfied)
+            blockers.extend(_signoff_blocker(state, row, owner, due) for state, row in unsatisfied)
             continue
         blockers.append(
             {
@@ -132,7 +136,6 @@ def briefing(context: dict, now: datetime.datetime) -> dict:
         )
     today = timezone.localdate(now)
     slo_rows = context["slo_rows"]
-    approvals = [_approval_row(state, now) for state in context["signoffs"]]
     return {
         "due": due,
         "blockers": blockers,
@@ -180,18 +183,12 @@ def briefing(context: dict, now: datetime.datetime) -> dict:
     }
 
 
-def _signoff_blocker(state, owner: str, due, now: datetime.datetime) -> dict:
-    """A sign-off still missing, in words: whose move it is and by when."""
+def _signoff_blocker(state, row: dict, owner: str, due) -> dict:
+    """A sign-off still missing (``row`` its ``_approval_row``), in words: whose move it is and by when."""
     request = state.request
-    label = state.requirement.function_label
+    title = _("%(function)s sign-off") % {"function": state.requirement.function_label}
     if request is None:
-        return {
-            "title": _("%(function)s sign-off") % {"function": label},
-            "details": [_("Not requested yet.")],
-            "owner": owner,
-            "due": due,
-        }
-    row = _approval_row(state, now)
+        return {"title": title, "details": [_("Not requested yet.")], "owner": owner, "due": due}
     details = [words for _name, words in row["objections"]]
     details += [
         _("%(person)s approved, but the facts changed since: to be asked again.") % {"person": name}
@@ -206,7 +203,7 @@ def _signoff_blocker(state, owner: str, due, now: datetime.datetime) -> dict:
     lapsed = row["objections"] or row["stale"] or row["expired"]
     acting = owner if lapsed else ", ".join(row["waiting"]) or owner
     return {
-        "title": _("%(function)s sign-off") % {"function": label},
+        "title": title,
         "details": details,
         "owner": acting,
         "due": request.due_date or due,
@@ -369,7 +366,7 @@ def _run_label(run) -> str:
         "samples": run.samples,
         "golden_set": run.golden_set_name,
         "golden_version": run.golden_set_version,
-        "when": formats.date_format(timezone.localtime(run.recorded_at), "DATE_FORMAT"),
+        "when": shown_date(run.recorded_at),
     }
 
 
