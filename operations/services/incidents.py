@@ -2,8 +2,8 @@
 
 Every service takes the acting user, runs in one transaction, checks who may act
 (``operations.access``), refuses archived launches, validates through the model's ``clean()``
-and writes history. Incidents are read by the stage gate ("Incident post-mortems", "No open P0 or P1
-incident"), so their changes and post-mortems are appended to the ledger through
+and writes history. Incidents are read by the stage gate ("Incident post-mortems", "Open P0 and P1
+incidents"), so their changes and post-mortems are appended to the ledger through
 ``readiness.recording`` (operations never imports approvals).
 
 Reporting an incident, and changing its severity, pages everyone its severity level names on the
