@@ -279,7 +279,12 @@ def shown_percent(fact: models.Model, name: str, value) -> str | None:
 
 def percent_text(number) -> str:
     """``number`` percent in the reader's language, without trailing zeros: "5 %", "99.5 %"."""
-    return f"{formats.localize(Decimal(number).normalize())} %"
+    return f"{number_text(number)} %"
+
+
+def number_text(number) -> str:
+    """``number`` in the reader's language, without trailing zeros or exponent: "5", "99.5", "8000"."""
+    return formats.localize(Decimal(number).normalize())
 
 
 def shown_value(value) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -27,7 +26,7 @@ from readiness.choices import (
 )
 from readiness.people import person_name
 
-from .facts import shown_value
+from .facts import number_text, percent_text, shown_percent, shown_value
 
 # The fact sections each function reads first, in order; the others follow in the page's order.
 FIRST_FOR_FUNCTION: dict[str, tuple[str, ...]] = {
@@ -63,7 +62,6 @@ def sections_for_function(sections: list[dict], function: str) -> list[dict]:
 
 # Fields a row's title already says (the stage's name, the bar's metric, the SLO's indicator...).
 _IN_THE_TITLE = {"name", "order", "metric", "indicator", "level", "quality_bar"}
-_FRACTION_FIELDS = {"max_failure_rate", "confidence_level", "min_human_reviewed_share"}
 _DAY_FIELDS = {"retention_days", "audit_interval_days", "max_rehearsal_age_days", "review_interval_days"}
 
 
@@ -81,10 +79,8 @@ def review_values(fact, kind) -> list[tuple[str, str, str]]:
         link = ""
         if getattr(field, "choices", None):
             words = getattr(fact, f"get_{name}_display")()
-        elif name in _FRACTION_FIELDS:
-            words = _percent_of_fraction(value)
-        elif name == "exposure_percent":
-            words = f"{_number(value)} %"
+        elif (percent := shown_percent(fact, name, value)) is not None:
+            words = percent
         elif name in ("target", "alert_threshold"):
             words = _slo_value(fact.indicator, value)
         elif name in _DAY_FIELDS:
@@ -98,7 +94,7 @@ def review_values(fact, kind) -> list[tuple[str, str, str]]:
         elif name.endswith("link") and str(value).startswith(("https://", "http://")):
             words, link = value, value
         elif isinstance(value, Decimal):
-            words = _number(value)
+            words = number_text(value)
         else:
             words = shown_value(value)
         if name in (getattr(fact, "proposed", None) or []):
@@ -157,22 +153,17 @@ _PEOPLE = {"agreed by", "golden set owner"}
 _CHOICES = {"classification": Classification, "access level": AccessLevel, "notify": NotifyScope}
 
 
-def _plain(value: Decimal) -> Decimal:
-    """``value`` without trailing zeros, and without an exponent for whole numbers (8000, not 8E+3)."""
-    value = value.normalize()
-    return value.quantize(Decimal(1)) if value == value.to_integral() else value
-
-
 def _number(value) -> str:
+    """A snapshot's number (stored as JSON, so maybe a string) as ``number_text`` writes it."""
     try:
-        return formats.localize(_plain(Decimal(str(value))))
+        return number_text(Decimal(str(value)))
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
 
 
 def _percent_of_fraction(value) -> str:
     try:
-        return f"{formats.localize(_plain(Decimal(str(value)) * 100))} %"
+        return percent_text(Decimal(str(value)) * 100)
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
 

@@ -17,6 +17,7 @@ from approvals.services import out_of_office_end, out_of_office_set
 from approvals.services.absence import colleagues
 from raci.models import Team
 from readiness.i18n import shown_date
+from readiness.people import person_name
 
 from .forms import OutOfOfficeForm, add_service_errors
 
@@ -60,7 +61,7 @@ def out_of_office(request: HttpRequest) -> HttpResponse:
                 % {
                     "start": shown_date(period.starts_on),
                     "end": shown_date(period.ends_on),
-                    "person": period.delegate.get_full_name() or period.delegate.get_username(),
+                    "person": person_name(period.delegate),
                 },
             )
             return redirect("web:out-of-office")

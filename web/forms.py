@@ -13,6 +13,7 @@ from notifications.choices import DeliveryMode, OthersMode
 from readiness.choices import RiskTier
 from readiness.formfields import RowChoiceField
 from readiness.launch_templates import TEMPLATES
+from readiness.people import person_name
 
 
 class DateInput(forms.DateInput):
@@ -101,7 +102,7 @@ class DelegateForm(forms.Form):
             .distinct()
             .order_by("first_name", "last_name")
         )
-        self.fields["delegate"].label_from_instance = lambda person: person.get_full_name() or person.get_username()
+        self.fields["delegate"].label_from_instance = person_name
 
 
 class RollbackForm(forms.Form):
@@ -136,13 +137,13 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
 def _addressee_label(person) -> str:
     """A suggested person's name, and whom they stand in for when routing chose them for an
     approver out of office (``approvals.routing.standing_in``)."""
-    name = person.get_full_name() or person.get_username()
+    name = person_name(person)
     away = getattr(person, "stands_in_for", None)
     if away is None:
         return name
     return gettext("%(person)s (standing in for %(away)s, out of office)") % {
         "person": name,
-        "away": away.get_full_name() or away.get_username(),
+        "away": person_name(away),
     }
 
 
@@ -266,7 +267,7 @@ class OutOfOfficeForm(forms.Form):
         functions = functions or {}
 
         def label(person) -> str:
-            name = person.get_full_name() or person.get_username()
+            name = person_name(person)
             served = functions.get(person.pk)
             return f"{name} ({served})" if served else name
 

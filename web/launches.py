@@ -26,6 +26,7 @@ from presentation.next_steps import next_steps
 from readiness.access import CHANGE_LAUNCH, can_view, get_launch_for, get_of_launch
 from readiness.choices import RiskTier
 from readiness.models import SLO, Launch, RolloutStage, SeverityLevel
+from readiness.people import person_name
 from readiness.services import EditConflict, fact_version, facts_confirm, launch_archive, launch_change
 from readiness.services.launches import LAUNCH_FIELDS
 
@@ -54,7 +55,7 @@ class LaunchForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("first_name")
-        self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        self.fields["owner"].label_from_instance = person_name
 
     def clean(self):
         data = super().clean()

@@ -49,6 +49,7 @@ from presentation.review import plain_reasons, readable_change_lines, readable_c
 from readiness.access import CHANGE_LAUNCH, get_launch_for
 from readiness.checklist import evaluate, registry
 from readiness.models import Launch
+from readiness.people import person_name
 from readiness.selectors import launch_with_facts
 
 from .forms import (
@@ -256,7 +257,7 @@ def ask_again(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        words = {"person": approver.get_full_name() or approver.get_username()}
+        words = {"person": person_name(approver)}
         if new:
             messages.success(request, _("%(person)s is asked again, with what changed.") % words)
         else:
