@@ -123,24 +123,19 @@ def tell_waiting_agreements(launch_id: int) -> list:
 
 
 class _TellAfterCommit:
-    """One look per launch per transaction, however many of its rows were written. Given a RACI
-    row's area instead of its launch, the launch is found when it runs (no query while saving)."""
+    """One look per launch per transaction, however many of its rows were written."""
 
-    def __init__(self, launch_id: int | None, area_id: int | None = None) -> None:
-        self.launch_id, self.area_id = launch_id, area_id
+    def __init__(self, launch_id: int) -> None:
+        self.launch_id = launch_id
 
     def __call__(self) -> None:
-        launch_id = self.launch_id
-        if launch_id is None:
-            launch_id = ResponsibilityArea.objects.filter(pk=self.area_id).values_list("launch_id", flat=True).first()
-        if launch_id is not None:
-            with transaction.atomic():
-                tell_waiting_agreements(launch_id)
+        with transaction.atomic():
+            tell_waiting_agreements(self.launch_id)
 
 
-def look_after_commit(launch_id: int | None = None, *, area_id: int | None = None) -> None:
-    """Look at the launch (or the area's launch) for agreements waiting once the transaction commits."""
-    if launch_id is None and area_id is None:
+def look_after_commit(launch_id: int | None) -> None:
+    """Look at the launch for agreements waiting once the transaction commits."""
+    if launch_id is None:
         return
     # Already queued in this very savepoint (a service saving several rows of the launch): once
     # is enough. One queued in an outer savepoint is not relied on: an inner rollback keeps it,
@@ -148,11 +143,7 @@ def look_after_commit(launch_id: int | None = None, *, area_id: int | None = Non
     if connection.in_atomic_block:
         scope = set(connection.savepoint_ids)
         for sids, func, *_robust in connection.run_on_commit:
-            if (
-                isinstance(func, _TellAfterCommit)
-                and (func.launch_id, func.area_id) == (launch_id, area_id)
-                and sids == scope
-            ):
+            if isinstance(func, _TellAfterCommit) and func.launch_id == launch_id and sids == scope:
                 return
     # Robust: a notice that cannot be written is logged, never an error for the saved change.
-    transaction.on_commit(_TellAfterCommit(launch_id, area_id), robust=True)
+    transaction.on_commit(_TellAfterCommit(launch_id), robust=True)

@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 
 from readiness.history import save_with_history
 from readiness.models import Launch, RolloutStage
+from readiness.selectors import launch_with_facts
 
 from ..choices import REQUEST_TRANSITIONS
 from ..models import SignoffRequest
+from ..snapshot import launch_snapshot
 
 
 def moment(now: datetime.datetime | None) -> datetime.datetime:
@@ -24,6 +26,13 @@ def moment(now: datetime.datetime | None) -> datetime.datetime:
     if now > current:
         raise ValidationError({"now": _("A service cannot record an event in the future.")})
     return now
+
+
+def facts_now(signoff: SignoffRequest) -> dict:
+    """The snapshot of the launch's facts for the request's stage as they stand now: what a
+    decision taken now is on (``signoff_decide``, ``signoff_ask_again``)."""
+    facts = launch_with_facts(signoff.launch_id)
+    return launch_snapshot(facts, next(s for s in facts.stages.all() if s.pk == signoff.stage_id))
 
 
 def stage_of(launch: Launch, stage: RolloutStage) -> RolloutStage:

@@ -16,14 +16,13 @@ from readiness.access import refuse_if_archived, require_view
 from readiness.history import save_with_history
 from readiness.i18n import in_english, shown_date
 from readiness.people import person_name
-from readiness.selectors import launch_with_facts
 from readiness.validators import clean_text
 
 from ..choices import OUTCOMES_NEEDING_COMMENT, DecisionOutcome, NotificationEvent, request_status
 from ..models import Acknowledgement, SignoffDecision, SignoffDelegation, SignoffRequest
 from ..notices import owner_and_accountables
-from ..snapshot import diff_snapshots, fingerprint, launch_snapshot
-from ._common import locked_request, moment, refuse_if_closed
+from ..snapshot import diff_snapshots, fingerprint
+from ._common import facts_now, locked_request, moment, refuse_if_closed
 from .conversation import open_with_decision
 
 # Decisions ---------------------------------------------------------------------------------
@@ -93,9 +92,7 @@ def signoff_decide(
             }
         )
 
-    facts = launch_with_facts(signoff.launch_id)
-    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
-    snapshot = launch_snapshot(facts, stage)
+    snapshot = facts_now(signoff)
     if expected_fingerprint is not None and expected_fingerprint != fingerprint(snapshot):
         shown = next((d.snapshot for d in signoff.decisions.all() if d.fingerprint == expected_fingerprint), None)
         changes = "; ".join(diff_snapshots(shown, snapshot)) if shown else _("reload to see them")

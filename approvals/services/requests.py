@@ -31,6 +31,7 @@ from ..snapshot import fact_changes, fingerprint, launch_snapshot
 from ._common import (
     close_request,
     expect_type,
+    facts_now,
     locked_request,
     moment,
     refuse_if_closed,
@@ -314,9 +315,7 @@ def signoff_ask_again(*, actor, signoff: SignoffRequest, approver) -> tuple[Aske
     )
     if decision is None:
         raise ValidationError({"approver": _("%(person)s has no approval on this request to ask again for.") % names})
-    facts = launch_with_facts(signoff.launch_id)
-    stage = next(s for s in facts.stages.all() if s.pk == signoff.stage_id)
-    snapshot = launch_snapshot(facts, stage)
+    snapshot = facts_now(signoff)
     current = fingerprint(snapshot)
     expired = decision.decided_at + approval_age_limit() < timezone.now()
     if decision.fingerprint == current and not expired:
