@@ -35,6 +35,17 @@ Environment variables:
                        for the client's address (default empty: the header is ignored)
     EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
                        runbook review expires its people are warned, 1–365 (default 14)
+    METRICS_ALLOWED_IPS  comma-separated addresses or networks whose clients may read /metrics
+                       (default "127.0.0.0/8,::1": loopback only; empty: none, the token alone);
+                       the client's address is read as for sign-ins (TRUSTED_PROXIES)
+    METRICS_TOKEN      a bearer token that also opens /metrics (``Authorization: Bearer ...``),
+                       at least 32 characters (default empty: no token)
+    READYZ_MAX_OUTBOX_BACKLOG  /readyz fails once this many outbox messages are due and unsent,
+                       0–10000000 (default 1000; 0: not checked)
+    LEDGER_VERIFY_INTERVAL_MINUTES  how often beat verifies the ledger and stores the outcome
+                       /metrics reports, 1–10080 (default 60)
+    PROMETHEUS_MULTIPROC_DIR  read by prometheus_client itself: with several worker processes per
+                       server, an empty directory they share, so /metrics sums them (docs/monitoring.md)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
     SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
@@ -42,6 +53,7 @@ Environment variables:
 """
 
 import datetime
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -372,6 +384,44 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = env_header("SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO", "https"))
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# Monitoring (monitoring/, docs/monitoring.md): /healthz, /readyz and /metrics are answered by the
+# first middleware, before sessions, languages, the host check and the HTTPS redirect; request and
+# database figures come from django-prometheus (its middleware pair and database wrappers).
+INSTALLED_APPS += ["monitoring"]
+MIDDLEWARE = [
+    "monitoring.middleware.ProbeMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE[:-1],
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    MIDDLEWARE[-1],  # django-axes stays last
+]
+assert MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
+_INSTRUMENTED_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+for _database in DATABASES.values():
+    _database["ENGINE"] = _INSTRUMENTED_ENGINES.get(_database["ENGINE"], _database["ENGINE"])
+METRICS_ALLOWED_IPS = (
+    env_networks("METRICS_ALLOWED_IPS")
+    if env_list("METRICS_ALLOWED_IPS", None) is not None
+    else (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))  # unset: loopback only
+)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be at least 32 characters (got {len(METRICS_TOKEN)}); generate one with {_KEY_HINT}."
+    )
+READYZ_MAX_OUTBOX_BACKLOG = env_int("READYZ_MAX_OUTBOX_BACKLOG", 1000, min_value=0, max_value=10_000_000)
+# How long /readyz and a scrape wait for the broker before calling it down.
+READYZ_BROKER_TIMEOUT_SECONDS = 2
+LEDGER_VERIFY_INTERVAL_MINUTES = env_int("LEDGER_VERIFY_INTERVAL_MINUTES", 60, min_value=1, max_value=10080)
+CELERY_BEAT_SCHEDULE["verify-ledger"] = {
+    "task": "monitoring.tasks.verify_ledger",
+    "schedule": LEDGER_VERIFY_INTERVAL_MINUTES * 60.0,
+    "options": {"expires": LEDGER_VERIFY_INTERVAL_MINUTES * 60.0 - 5},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,52 @@
+"""The three endpoints for load balancers, orchestrators and Prometheus. They are answered by
+``monitoring.middleware.ProbeMiddleware`` ahead of every other middleware: no session, no user,
+no language, no host check, no HTTPS redirect (see docs/monitoring.md for why that is safe)."""
+
+from __future__ import annotations
+
+import os
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .access import may_read_metrics
+from .celery_queues import CeleryQueueCollector
+from .metrics import PreflightCollector
+from .readiness import readiness
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Touches no database: a database outage must not get every
+    app server restarted."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: 200 when every check passes (or is skipped), else 503; the body names each."""
+    ready, results = readiness()
+    body = {
+        "status": "ok" if ready else "failing",
+        "checks": {name: {"status": result.status, "detail": result.detail} for name, result in results.items()},
+    }
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _process_registry():
+    """This process's counters and histograms (requests, database, Celery sends); under gunicorn
+    with ``PROMETHEUS_MULTIPROC_DIR`` set, those of every worker process of this server, summed."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not may_read_metrics(request):
+        return HttpResponse("Forbidden\n", status=403, content_type="text/plain; charset=utf-8")
+    computed = CollectorRegistry(auto_describe=False)
+    computed.register(PreflightCollector())
+    computed.register(CeleryQueueCollector())
+    body = generate_latest(_process_registry()) + generate_latest(computed)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
