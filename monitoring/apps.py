@@ -10,5 +10,5 @@ class MonitoringConfig(AppConfig):
     verbose_name = gettext_lazy("Monitoring")
 
     def ready(self) -> None:
-        # Counts the Celery tasks this process sends and the ones that fail in it.
+        # Counts the Celery tasks this process sends, and tries to send, to the broker.
         from . import celery_signals  # noqa: F401

@@ -49,7 +49,7 @@ class CeleryQueueCollector(Collector):
         timeout = settings.READYZ_BROKER_TIMEOUT_SECONDS
         try:
             with app.connection_for_read(url=settings.CELERY_BROKER_URL, connect_timeout=timeout) as connection:
-                connection.ensure_connection(max_retries=1, timeout=timeout)
+                connection.ensure_connection(max_retries=0, timeout=timeout)
                 for queue in queue_names(app):
                     lengths.add_metric([queue], _length(connection, queue))
         except Exception as error:  # noqa: BLE001 a scrape reports the broker down, never fails

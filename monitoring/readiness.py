@@ -59,7 +59,7 @@ def check_broker() -> Check:
         with current_app.connection_for_write(
             url=settings.CELERY_BROKER_URL, connect_timeout=settings.READYZ_BROKER_TIMEOUT_SECONDS
         ) as connection:
-            connection.ensure_connection(max_retries=1, timeout=settings.READYZ_BROKER_TIMEOUT_SECONDS)
+            connection.ensure_connection(max_retries=0, timeout=settings.READYZ_BROKER_TIMEOUT_SECONDS)
             connection.default_channel  # noqa: B018  Redis answers a PING here, AMQP opens a channel
     except Exception as error:
         return _failed("broker", error)

@@ -8,7 +8,7 @@ import os
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .access import may_read_metrics
 from .celery_queues import CeleryQueueCollector
@@ -49,4 +49,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
     computed.register(PreflightCollector())
     computed.register(CeleryQueueCollector())
     body = generate_latest(_process_registry()) + generate_latest(computed)
-    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    # The classic text format, which every Prometheus reads (Debian 12 ships 2.42).
+    return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
