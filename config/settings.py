@@ -387,22 +387,18 @@ if not DEBUG:
 
 # Monitoring (monitoring/, docs/monitoring.md): /healthz, /readyz and /metrics are answered by the
 # first middleware, before sessions, languages, the host check and the HTTPS redirect; request and
-# database figures come from django-prometheus (its middleware pair and database wrappers).
+# database figures under django-prometheus' names (its middleware pair; monitoring.database counts
+# statements without changing the database ENGINE).
 INSTALLED_APPS += ["monitoring"]
 MIDDLEWARE = [
     "monitoring.middleware.ProbeMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    *MIDDLEWARE[:-1],
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
-    MIDDLEWARE[-1],  # django-axes stays last
+    *MIDDLEWARE,
 ]
-assert MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
-_INSTRUMENTED_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-}
-for _database in DATABASES.values():
-    _database["ENGINE"] = _INSTRUMENTED_ENGINES.get(_database["ENGINE"], _database["ENGINE"])
+# Counted just inside django-axes, which stays last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "django_prometheus.middleware.PrometheusAfterMiddleware"
+)
 METRICS_ALLOWED_IPS = (
     env_networks("METRICS_ALLOWED_IPS")
     if env_list("METRICS_ALLOWED_IPS", None) is not None

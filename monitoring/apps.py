@@ -10,5 +10,6 @@ class MonitoringConfig(AppConfig):
     verbose_name = gettext_lazy("Monitoring")
 
     def ready(self) -> None:
-        # Counts the Celery tasks this process sends, and tries to send, to the broker.
-        from . import celery_signals  # noqa: F401
+        # Counts the Celery tasks this process sends (and tries to send) to the broker, and the
+        # statements and connections of every database connection it opens.
+        from . import celery_signals, database  # noqa: F401

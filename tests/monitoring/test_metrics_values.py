@@ -9,7 +9,8 @@ import pytest
 import time_machine
 from celery import current_app
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+from django.db.utils import ConnectionHandler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu import Connection
@@ -30,7 +31,7 @@ from tests.integration.workers import BROKER_URL, require_redis
 
 pytestmark = pytest.mark.django_db
 
-MAX_QUERIES_PER_SCRAPE = 8
+MAX_QUERIES_PER_SCRAPE = 7
 
 
 def scrape(client) -> dict[tuple[str, frozenset], float]:
@@ -249,3 +250,46 @@ def test_a_broker_down_is_reported_and_the_scrape_still_answers(client, settings
     samples = scrape(client)
     assert value(samples, "preflight_celery_broker_up") == 0
     assert value(samples, "preflight_outbox_backlog") == 0  # the database figures are still there
+
+
+# --- the database -----------------------------------------------------------------------------------
+
+
+def test_statements_and_their_errors_are_counted_by_alias(client):
+    labels = {"alias": "default", "vendor": connection.vendor}
+    before = scrape(client)
+    with CaptureQueriesContext(connection) as scraping:
+        scrape(client)
+    after = scrape(client)
+    executed = value(after, "django_db_execute_total", **labels) - value(before, "django_db_execute_total", **labels)
+    assert executed >= 2 * len(scraping)  # the two scrapes since ``before``, at least
+    with pytest.raises(DatabaseError), transaction.atomic():
+        connection.cursor().execute("SELECT * FROM no_such_table")
+    errors = scrape(client)
+    error_type = next(
+        dict(key)["type"]
+        for name, key in errors
+        if name == "django_db_errors_total" and ("alias", "default") in key and dict(key).get("type")
+    )
+    assert value(errors, "django_db_errors_total", **labels, type=error_type) >= 1
+
+
+def test_a_connection_opened_inside_an_execute_wrapper_keeps_the_wrappers_in_order(tmp_path):
+    """The counting wrapper goes first: ``execute_wrapper`` pops the last one, its own."""
+    from monitoring.database import _measured
+
+    database = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "x")}})
+    opened = database["default"]
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    try:
+        with opened.execute_wrapper(watch), opened.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        assert opened.execute_wrappers == [_measured]
+        assert seen == ["SELECT 1"]
+    finally:
+        opened.close()
