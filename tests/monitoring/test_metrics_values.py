@@ -293,3 +293,15 @@ def test_a_connection_opened_inside_an_execute_wrapper_keeps_the_wrappers_in_ord
         assert seen == ["SELECT 1"]
     finally:
         opened.close()
+
+
+def test_a_database_failing_the_scrape_leaves_the_other_figures(client):
+    assert value(scrape(client), "preflight_database_up") == 1
+    with pytest.raises(RuntimeError), transaction.atomic():  # rolled back: the table comes back
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE approvals_outboxmessage RENAME TO outbox_gone")
+        samples = scrape(client)
+        raise RuntimeError("roll back")
+    assert value(samples, "preflight_database_up") == 0
+    assert not any(name.startswith("preflight_outbox") for name, _ in samples)
+    assert any(name.startswith("django_db_errors_total") for name, _ in samples)
