@@ -29,7 +29,11 @@ def readyz(request: HttpRequest) -> HttpResponse:
         "status": "ok" if ready else "failing",
         "checks": {name: {"status": result.status, "detail": result.detail} for name, result in results.items()},
     }
-    return JsonResponse(body, status=200 if ready else 503)
+    response = JsonResponse(body, status=200 if ready else 503)
+    # Each failing check logged its error at WARNING already; Django would add an ERROR line per
+    # probe (every few seconds, on every server, for the length of an outage).
+    response._has_been_logged = True
+    return response
 
 
 def _process_registry():

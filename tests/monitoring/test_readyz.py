@@ -126,3 +126,10 @@ def test_a_threshold_of_zero_turns_the_outbox_check_off(client, settings):
     status, body = ready(client)
     assert status == 200
     assert body["checks"]["outbox_backlog"]["status"] == "skipped"
+
+
+def test_a_failing_probe_logs_its_check_once_and_no_server_error(client, settings, caplog):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{CLOSED_PORT}/0"
+    assert client.get("/readyz").status_code == 503
+    assert [(record.name, record.levelname) for record in caplog.records] == [("monitoring.readiness", "WARNING")]
