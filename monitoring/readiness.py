@@ -34,7 +34,8 @@ class Check:
 
 
 def _failed(name: str, error: BaseException) -> Check:
-    logger.warning("Readiness check %s failed: %s", name, error, exc_info=error)
+    # One line per failing check (probes come every few seconds): the error, without its traceback.
+    logger.warning("Readiness check %s failed: %s: %s", name, type(error).__name__, error)
     return Check(FAILING, f"error: {type(error).__name__}")
 
 

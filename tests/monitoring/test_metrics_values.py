@@ -213,7 +213,7 @@ def test_tasks_sent_and_those_the_broker_never_got_are_counted(client):
     before = scrape(client)
     with Connection("memory://") as memory:
         current_app.send_task(task, connection=memory)
-    with Connection("redis://127.0.0.1:18204/0") as down, pytest.raises(OperationalError):  # nothing listens
+    with Connection("amqp://127.0.0.1:18204//", connect_timeout=1) as down, pytest.raises(OperationalError):  # closed
         current_app.send_task(task, connection=down, retry=False)
     after = scrape(client)
     assert _counted(after, "preflight_celery_tasks_attempted_total", task) == (
