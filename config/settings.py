@@ -35,6 +35,13 @@ Environment variables:
                        for the client's address (default empty: the header is ignored)
     EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
                        runbook review expires its people are warned, 1–365 (default 14)
+    LEDGER_ANCHOR      where the ledger's head is copied after each commit, comma-separated: "log"
+                       (an INFO line on the logger preflight.ledger.anchor), "file:/abs/path" (may
+                       hold {server}: one file per server), "s3://bucket/prefix/" (a key per head);
+                       default "log" with DEBUG off, none with DEBUG on (docs/ledger-anchor.md)
+    LEDGER_ANCHOR_FILE the earlier single anchor file: one more file sink (default unset)
+    SERVER_ID          this server's name in anchor files and records (default: the host name)
+    LEDGER_ANCHOR_S3_ENDPOINT_URL  an S3-compatible endpoint for s3:// sinks (default: AWS)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
     SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
@@ -42,13 +49,26 @@ Environment variables:
 """
 
 import datetime
+import re
+import socket
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_header, env_int, env_list, env_networks, env_str, env_url_map
+from .env import (
+    env_anchor_sinks,
+    env_bool,
+    env_header,
+    env_http_url,
+    env_int,
+    env_list,
+    env_networks,
+    env_server_id,
+    env_str,
+    env_url_map,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -359,8 +379,25 @@ if INTERNAL_MAX_EXPOSURE_PERCENT > BETA_MAX_EXPOSURE_PERCENT:
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 FUTURE_TOLERANCE_DAYS = 1
 
-# A file the operator keeps outside the database; every ledger append writes "SEQUENCE HASH" to it.
+# --- Ledger anchor (issue 21; ledger/anchors.py, docs/ledger-anchor.md) ---------------------------
+# After every commit that appended to the ledger, the head is copied to each sink listed here,
+# outside the database; `verify_ledger --anchors` merges them. Logged by default in production
+# (the log pipeline keeps it), nothing by default in development.
+LEDGER_ANCHOR = env_anchor_sinks("LEDGER_ANCHOR", "" if DEBUG else "log")
+# The earlier single-file setting: still honoured, as one more `file:` sink.
 LEDGER_ANCHOR_FILE = env_str("LEDGER_ANCHOR_FILE")
+# This server's name in anchor file names (`{server}`) and records; the host name by default.
+SERVER_ID = env_server_id("SERVER_ID", re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:63] or "server")
+# An S3-compatible endpoint (MinIO, Ceph, ...) for `s3://` sinks; empty: AWS (or AWS_ENDPOINT_URL_S3).
+# Credentials and region come from boto3's usual places (AWS_ACCESS_KEY_ID, an instance role, ...).
+LEDGER_ANCHOR_S3_ENDPOINT_URL = env_http_url("LEDGER_ANCHOR_S3_ENDPOINT_URL")
+# Every minute: the head written to every sink if a write after a commit failed (or never ran);
+# the newest head covers every entry before it. Without a broker, cron `anchor_ledger_head`.
+CELERY_BEAT_SCHEDULE["anchor-ledger-head"] = {
+    "task": "ledger.tasks.anchor_ledger_head",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 if not DEBUG:
     # HTTPS only, on by default; behind a TLS-terminating proxy that sets X-Forwarded-Proto (and
