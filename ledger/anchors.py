@@ -72,7 +72,7 @@ class LogSink:
 class FileSink:
     def __init__(self, spec: str, path: str) -> None:
         self.spec = spec
-        self.path = Path(path.replace("{server}", settings.SERVER_ID).replace("{host}", settings.SERVER_ID))
+        self.path = Path(path.replace("{server}", settings.SERVER_ID))
 
     def write(self, sequence: int, entry_hash: str) -> None:
         # One short write with O_APPEND, flushed to disk: lines from several processes of one
