@@ -41,7 +41,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     STATIC_ROOT=/app/staticfiles \
     COLLECTSTATIC_ON_START=0 \
     CELERY_BEAT_SCHEDULE_FILE=/var/lib/preflight/celerybeat-schedule \
-    PORT=8000
+    PORT=8000 \
+    XDG_CACHE_HOME=/tmp/.cache
 WORKDIR /app
 # The code belongs to root: the app's user reads it and cannot change it.
 COPY . /app
@@ -51,7 +52,7 @@ RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe
         LEDGER_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(40))')" \
         python manage.py collectstatic --noinput --verbosity 0 \
  && python -m compileall -q /app
-USER preflight
+USER 10001:10001
 EXPOSE 8000
 ENTRYPOINT ["bin/start"]
 CMD ["web"]
