@@ -69,12 +69,8 @@ def prefork_worker(queue, tmp_path):
     process.log_path = log_path
     yield process
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # warm shutdown: nothing is running by now
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        os.killpg(process.pid, signal.SIGKILL)  # nothing is running by now, nothing left unacknowledged
+        process.wait(timeout=10)
 
 
 def test_a_render_over_its_time_limit_is_stopped_and_recorded_failed(queue, prefork_worker):
