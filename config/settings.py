@@ -42,6 +42,12 @@ Environment variables:
     LEDGER_ANCHOR_FILE the earlier single anchor file: one more file sink (default unset)
     SERVER_ID          this server's name in anchor files and records (default: the host name)
     LEDGER_ANCHOR_S3_ENDPOINT_URL  an S3-compatible endpoint for s3:// sinks (default: AWS)
+    STATIC_ROOT        where `collectstatic` gathers the static files that WhiteNoise serves with
+                       DEBUG off (default: staticfiles/ in the project)
+    CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT  seconds any Celery task may run before it
+                       is told to stop (SoftTimeLimitExceeded), then killed (defaults 600 and 660;
+                       the hard limit above the soft one). A report render has its own limits,
+                       inside REPORT_RENDER_TIMEOUT_SECONDS: 80 % and 90 % of it
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
     SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
@@ -56,6 +62,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 from .env import (
     env_anchor_sinks,
@@ -244,10 +251,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# WhiteNoise serves the app's own assets (no CDN): from STATIC_ROOT after `collectstatic`, and
-# straight from the apps' static folders when nothing has been collected (development, tests).
-WHITENOISE_USE_FINDERS = True
+# WhiteNoise serves the app's own assets (no CDN); how, and where they are collected to, is set
+# under "Serving" at the end.
 
 # Audit history: rows are evidence, never a way to roll governance data back.
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -423,3 +428,45 @@ REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, mi
 # For tests only: a render sleeps this long after committing its start, so the worker-kill test
 # (tests/integration/test_report_worker.py) can kill a worker in the middle of one. Never set it.
 REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0, min_value=0, max_value=600)
+
+# Serving (gunicorn, WhiteNoise, Celery workers): how bin/start runs Preflight in production;
+# docs/deploy.md. With DEBUG off, static files are served from STATIC_ROOT, filled by
+# `collectstatic` (bin/start web does it): each under a name carrying its content's hash, with
+# gzip and Brotli copies, and WhiteNoise sends those hashed names with a year-long immutable
+# Cache-Control. With DEBUG on (`make run`, the tests) they come straight from the apps' folders.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+WHITENOISE_USE_FINDERS = DEBUG
+# The reports' TrueType fonts are not compressed: only WeasyPrint reads them, from disk, and
+# compressing their 4 MB (with gzip and Brotli) took three quarters of collectstatic's time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "ttf")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Every task is bounded: told to stop (SoftTimeLimitExceeded, which it may catch and record) after
+# the soft limit, killed after the hard one. Limits need the prefork pool (bin/start worker's).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, min_value=1, max_value=86_400)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, min_value=2, max_value=86_400)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT, so a task told to stop has time to "
+        f"record why (got {CELERY_TASK_TIME_LIMIT} and {CELERY_TASK_SOFT_TIME_LIMIT})."
+    )
+# A render is stopped (and recorded failed) well before the stalled-report sweep would send it
+# again at REPORT_RENDER_TIMEOUT_SECONDS, and killed before that too: one report never renders twice at once.
+REPORT_RENDER_SOFT_TIME_LIMIT = max(1, REPORT_RENDER_TIMEOUT_SECONDS * 8 // 10)
+REPORT_RENDER_TIME_LIMIT = max(REPORT_RENDER_SOFT_TIME_LIMIT + 1, REPORT_RENDER_TIMEOUT_SECONDS * 9 // 10)
+CELERY_TASK_ANNOTATIONS = {
+    "reports.tasks.render_report": {
+        "soft_time_limit": REPORT_RENDER_SOFT_TIME_LIMIT,
+        "time_limit": REPORT_RENDER_TIME_LIMIT,
+    }
+}
+# Tasks are acknowledged late (after they ran): a worker takes one at a time, so a long render does
+# not hold others back in its prefetch; a process is replaced after 200 tasks (WeasyPrint's memory).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 200

@@ -286,9 +286,9 @@ def report_render(report_id: str) -> Report:
         report.started_at = timezone.now()
         report.attempts += 1
         report.save(update_fields=["status", "started_at", "attempts"])
-    if settings.REPORT_RENDER_TEST_PAUSE_SECONDS:  # only the worker-kill integration test sets it
-        time.sleep(settings.REPORT_RENDER_TEST_PAUSE_SECONDS)
     try:
+        if settings.REPORT_RENDER_TEST_PAUSE_SECONDS:  # only the worker integration tests set it
+            time.sleep(settings.REPORT_RENDER_TEST_PAUSE_SECONDS)
         # The fingerprint and the ledger head are taken with the data the PDF draws, not when the
         # report was asked for: facts changed in between are in the PDF, so in its fingerprint.
         with transaction.atomic():
@@ -299,6 +299,7 @@ def report_render(report_id: str) -> Report:
             html = document_html(report)
         pdf = html_to_pdf(html)
     except Exception as error:  # the detail goes to the log; the row says only that it failed
+        # (a render over its time limit too: Celery's SoftTimeLimitExceeded, settings.REPORT_RENDER_SOFT_TIME_LIMIT)
         log.exception("Rendering report %s failed", report_id)
         # Never downgrade a report another render has finished meanwhile.
         Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
