@@ -16,6 +16,7 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
@@ -23,9 +24,13 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 LOG_STREAMS = ("stdout", "stderr")
 
-# What a record may carry, in the order the text format prints it.
+# What a record may carry, in the order the text format prints it; the person is read from the request.
 CONTEXT_FIELDS = ("request_id", "user_id", "launch", "task_id", "task_name")
-_context: dict[str, ContextVar] = {name: ContextVar(f"log_{name}", default=None) for name in CONTEXT_FIELDS}
+_context: dict[str, ContextVar] = {
+    name: ContextVar(f"log_{name}", default=None) for name in CONTEXT_FIELDS if name != "user_id"
+}
+# The request being served: the person is read from it when a line is written (``_known_user_id``).
+_request: ContextVar = ContextVar("log_request", default=None)
 
 # An incoming X-Request-ID is kept only if it is short and plain: it is written into every log line.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -54,13 +59,28 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # django.request logs a 4xx/5xx after the middleware has returned: its record names the request.
-        request_id = getattr(getattr(record, "request", None), "request_id", None)
+        request = _request.get() or getattr(record, "request", None)
+        request_id = getattr(request, "request_id", None)
         if request_id and not hasattr(record, "request_id"):
             record.request_id = request_id
+        user_id = _known_user_id(request)
+        if user_id is not None and not hasattr(record, "user_id"):
+            record.user_id = user_id
         for name, value in current().items():
             if not hasattr(record, name):
                 setattr(record, name, value)
         return True
+
+
+def _known_user_id(request) -> int | None:
+    """The signed-in person's id, if the request has looked them up already: logging never queries
+    the database itself (a log line while the database is down must not fail)."""
+    user = getattr(request, "__dict__", {}).get("user")
+    if isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:
+            return None
+        user = user._wrapped
+    return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 class TextFormatter(logging.Formatter):
@@ -121,9 +141,10 @@ def logging_config(*, level: str, log_format: str, stream: str = "stdout") -> di
 
 
 class RequestContextMiddleware:
-    """First in ``MIDDLEWARE``: binds the request id for the whole request, the person and the
-    launch once the URL is resolved (``process_view`` runs after authentication), writes the
-    access line with the duration, and echoes the id on the response."""
+    """First in ``MIDDLEWARE``: binds the request id and the request for the whole request (each
+    line reads the person from it once something has looked them up: logging never queries), and
+    the launch once the URL is resolved; writes the access line with the duration, and echoes the
+    id on the response."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -133,12 +154,12 @@ class RequestContextMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        tokens = bind(request_id=request_id, user_id=None, launch=None)
+        tokens = bind(request_id=request_id, launch=None)
+        request_token = _request.set(request)
         try:
             response = self.get_response(request)
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             response[REQUEST_ID_HEADER] = request_id
-            self._bind_user(request)  # a sign-in or sign-out during the request: who it is now
             access_log.info(
                 "%s %s %s %.1fms",
                 request.method,
@@ -154,19 +175,14 @@ class RequestContextMiddleware:
             )
             return response
         finally:
+            _request.reset(request_token)
             unbind(tokens)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        self._bind_user(request)
         slug = view_kwargs.get("slug")
         if slug:  # every URL argument named ``slug`` names a launch (web.urls)
             _context["launch"].set(slug)
         return None
-
-    @staticmethod
-    def _bind_user(request) -> None:
-        user = getattr(request, "user", None)
-        _context["user_id"].set(user.pk if user is not None and user.is_authenticated else None)
 
 
 # Celery: each task's lines carry its id and name, and the request id of whatever sent it when it

@@ -2,7 +2,7 @@
 
 Unhandled errors of views and Celery tasks are sent with the request id of config.logs as a tag,
 never personal data: ``send_default_pii`` stays off, so no user names, addresses, cookies or
-request bodies leave the server."""
+request bodies leave the server, and neither do the local variables of the failing frames."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def init_sentry(*, dsn: str, environment: str, release: str | None, traces_sampl
         environment=environment,
         release=release,
         send_default_pii=False,
+        # Frames' local variables may hold anything a view handled (form data, addresses): not sent.
+        include_local_variables=False,
         traces_sample_rate=traces_sample_rate,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         before_send=_tag_with_log_context,
