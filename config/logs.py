@@ -185,13 +185,25 @@ class RequestContextMiddleware:
         return None
 
 
-# Celery: each task's lines carry its id and name, and the request id of whatever sent it when it
-# runs in-process (eager mode keeps the sender's context).
+# Celery: each task's lines carry its id and name, and the id of the request that sent it: the
+# sender puts it in the message's headers (``REQUEST_ID_TASK_HEADER``); in-process (eager) tasks
+# keep the sender's context anyway.
+REQUEST_ID_TASK_HEADER = "preflight_request_id"
 _task_tokens: dict[str, dict] = {}
 
 
+def task_published(headers=None, **kwargs) -> None:
+    request_id = _context["request_id"].get()
+    if request_id and headers is not None:
+        headers.setdefault(REQUEST_ID_TASK_HEADER, request_id)
+
+
 def task_started(task_id=None, task=None, **kwargs) -> None:
-    _task_tokens[task_id] = bind(task_id=task_id, task_name=getattr(task, "name", None))
+    values = {"task_id": task_id, "task_name": getattr(task, "name", None)}
+    sent_by = getattr(getattr(task, "request", None), REQUEST_ID_TASK_HEADER, None)
+    if sent_by and _REQUEST_ID.fullmatch(str(sent_by)):
+        values["request_id"] = sent_by
+    _task_tokens[task_id] = bind(**values)
 
 
 def task_finished(task_id=None, **kwargs) -> None:
@@ -201,7 +213,8 @@ def task_finished(task_id=None, **kwargs) -> None:
 
 
 def connect_celery() -> None:
-    from celery.signals import task_postrun, task_prerun
+    from celery.signals import before_task_publish, task_postrun, task_prerun
 
+    before_task_publish.connect(task_published, dispatch_uid="logs_task_published", weak=False)
     task_prerun.connect(task_started, dispatch_uid="logs_task_started", weak=False)
     task_postrun.connect(task_finished, dispatch_uid="logs_task_finished", weak=False)

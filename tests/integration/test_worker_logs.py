@@ -1,6 +1,6 @@
 """A real Celery worker (`celery -A config worker`, a process of its own consuming from Redis) logs as
-the web does: JSON lines on stdout whose task lines carry the task's id and name, in the format of
-settings.LOGGING rather than Celery's own.
+the web does: JSON lines on stdout whose task lines carry the task's id and name, and the id of
+the request that sent it, in the format of settings.LOGGING rather than Celery's own.
 
 Needs Redis at CELERY_TEST_BROKER_URL (default redis://127.0.0.1:6379/15) and PostgreSQL; CI has both."""
 
@@ -16,6 +16,7 @@ import redis
 from celery import Celery
 from django.db import connection
 
+from config.logs import bind, unbind
 from tests.integration.workers import BROKER_URL, require_redis, wait_until, worker_process
 
 pytestmark = [
@@ -44,7 +45,11 @@ def test_a_worker_s_task_lines_carry_the_task_id_and_name_as_json(tmp_path):
     process = worker_process(queue, log_path, LOG_FORMAT="json", LOG_LEVEL="INFO", LOG_STREAM="stdout")
     sender = Celery("preflight-logs-test", broker=BROKER_URL, set_as_current=False)
     try:
-        result = sender.send_task("web.tasks.housekeeping", queue=queue)
+        tokens = bind(request_id="req-sent-the-task")  # as during a request that sends a task
+        try:
+            result = sender.send_task("web.tasks.housekeeping", queue=queue)
+        finally:
+            unbind(tokens)
 
         def housekeeping_logged() -> bool:
             return any(line.get("logger") == "web.housekeeping" for line in json_lines(log_path))
@@ -64,6 +69,7 @@ def test_a_worker_s_task_lines_carry_the_task_id_and_name_as_json(tmp_path):
     (done,) = [line for line in lines if line.get("logger") == "web.housekeeping"]
     assert done["level"] == "INFO" and done["message"].startswith("Housekeeping: ")
     assert (done["task_id"], done["task_name"]) == (result.id, "web.tasks.housekeeping")
+    assert done["request_id"] == "req-sent-the-task"  # one id from the request through its tasks
     # Celery's own lines about the task go through the same handler, in the same format.
     assert any(line.get("logger", "").startswith("celery") for line in lines)
     # No log record in Celery's own format ("[time: INFO/MainProcess] ..."): only its start-up
