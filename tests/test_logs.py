@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from celery import shared_task
-from django.urls import reverse
+from django.urls import path, reverse
 
 from config.logs import ContextFilter, TextFormatter, json_formatter, logging_config
 from readiness.services import fact_version
@@ -120,6 +120,27 @@ def test_a_refused_request_is_logged_with_its_id_and_the_context_ends_with_the_r
     assert not_found["request_id"] == "req-404b" and not_found["level"] == "WARNING"
     (outside,) = [line for line in lines if line["logger"] == "after"]
     assert not {"request_id", "user_id", "launch"} & outside.keys()
+
+
+def failing_view(request):
+    raise RuntimeError("the view failed on purpose")
+
+
+urlpatterns = [path("fail/", failing_view)]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.test_logs")
+def test_an_unhandled_error_is_one_json_line_with_its_traceback_and_the_request(client, json_lines):
+    client.raise_request_exception = False
+    response = client.get("/fail/", HTTP_X_REQUEST_ID="req-500")
+    assert response.status_code == 500 and response["X-Request-ID"] == "req-500"
+    lines = json_lines()
+    (error,) = [line for line in lines if line["logger"] == "django.request"]
+    assert error["level"] == "ERROR" and error["request_id"] == "req-500"
+    assert "RuntimeError: the view failed on purpose" in error["exc_info"]
+    (access,) = access_lines(lines)
+    assert (access["status"], access["request_id"]) == (500, "req-500")
 
 
 @shared_task(name="tests.test_logs.say_hello")
