@@ -17,6 +17,9 @@ def variables_read_by_settings() -> set[str]:
     ``env="NAME"`` keyword (dj-database-url), or ``os.environ`` / ``os.getenv``."""
     names = set()
     for node in ast.walk(ast.parse(SETTINGS.read_text())):
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            if isinstance(node.slice, ast.Constant):
+                names.add(node.slice.value)
         if not isinstance(node, ast.Call):
             continue
         function = ast.unparse(node.func)
@@ -29,9 +32,6 @@ def variables_read_by_settings() -> set[str]:
             for keyword in node.keywords
             if keyword.arg == "env" and isinstance(keyword.value, ast.Constant)
         )
-    for node in ast.walk(ast.parse(SETTINGS.read_text())):
-        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-            names.add(ast.literal_eval(node.slice))
     return names
 
 
