@@ -156,11 +156,50 @@ def env_server_id(name: str, default: str) -> str:
     return value
 
 
-def env_http_url(name: str) -> str:
-    """An http(s) URL, or empty."""
+def env_choice(name: str, choices: tuple[str, ...], default: str, *, upper: bool = False) -> str:
+    """One of ``choices`` (compared in upper case with ``upper``, else lower case)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().upper() if upper else raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def env_http_url(name: str, default: str = "") -> str:
+    """An absolute http(s) URL with a host and nothing after its path (no query, no fragment),
+    without a trailing slash; unset or empty is ``default``."""
     from urllib.parse import urlsplit
 
     raw = os.environ.get(name, "").strip()
-    if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).hostname):
-        raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {raw!r}")
+    if not raw:
+        return default
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must be an http(s) URL such as https://preflight.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def env_email(name: str, default: str) -> str:
+    """An e-mail address, bare (``preflight@example.com``) or with a name
+    (``Preflight <preflight@example.com>``)."""
+    from email.utils import parseaddr
+
+    from django.core.validators import validate_email
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    address = parseaddr(raw)[1]
+    try:
+        validate_email(address)
+    except Exception:  # ValidationError, whose import would pull in more of Django here
+        raise ImproperlyConfigured(
+            f"{name} must be an e-mail address such as 'Preflight <preflight@example.com>', got {raw!r}"
+        ) from None
     return raw

@@ -173,7 +173,7 @@ def report_request(
             facts_fingerprint=fingerprint,
             layout=REPORT_LAYOUT,
         )
-        .exclude(status=ReportStatus.FAILED)
+        .exclude(status__in=[ReportStatus.FAILED, ReportStatus.EXPIRED])  # asking again renders anew
         .order_by("-requested_at")
         .first()
     )
@@ -280,7 +280,7 @@ def report_render(report_id: str) -> Report:
 
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
-        if report.status == ReportStatus.READY:
+        if report.status in (ReportStatus.READY, ReportStatus.EXPIRED):
             return report
         report.status = ReportStatus.PENDING
         report.started_at = timezone.now()
@@ -333,6 +333,30 @@ def report_render(report_id: str) -> Report:
     return report
 
 
+def reports_expire_pdfs(*, finished_before) -> int:
+    """Delete the PDF of every ready report finished before ``finished_before`` (housekeeping,
+    ``REPORT_PDF_RETENTION_DAYS``); returns how many. Only the bytes go: the row stays, with what
+    the report was, the hash of its bytes and its seal, so a copy downloaded before still verifies
+    (``report_verify``), and its page says the PDF expired and offers to render it again. Nothing
+    in the ledger names a report; the row is the record that it was issued."""
+    expired = 0
+    while True:  # in batches: each statement frees a few hundred PDFs, never the whole table at once
+        with transaction.atomic():
+            batch = list(
+                Report.objects.select_for_update(skip_locked=True)
+                .filter(status=ReportStatus.READY, finished_at__lt=finished_before)
+                .values_list("pk", flat=True)[:_EXPIRE_BATCH]
+            )
+            if not batch:
+                return expired
+            expired += Report.objects.filter(pk__in=batch, status=ReportStatus.READY).update(
+                status=ReportStatus.EXPIRED, pdf=None
+            )
+
+
+_EXPIRE_BATCH = 200
+
+
 def report_seal(report: Report) -> str:
     """HMAC-SHA256, keyed like the ledger (``LEDGER_KEY``), over what an issued report is: which
     report, about what, for whom, in which layout, the facts and ledger head it shows and the hash
@@ -368,7 +392,7 @@ def report_verify(data: bytes) -> ReportCheck:
     digest = hashlib.sha256(data).hexdigest()
     report = (
         Report.objects.select_related("launch", "stage", "requested_by")
-        .filter(sha256=digest, status=ReportStatus.READY)
+        .filter(sha256=digest, status__in=[ReportStatus.READY, ReportStatus.EXPIRED])
         .first()
     )
     if report is None:
