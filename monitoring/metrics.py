@@ -1,7 +1,7 @@
 """Preflight's own series, ``preflight_…``, computed from the database at scrape time: every app
 server reads the same rows, so every server tells the same truth, whichever one Prometheus asks,
 however many worker processes each runs. A fixed handful of queries per scrape, however many
-launches (``tests/monitoring/test_metrics_values.py`` pins the count).
+launches (``tests/monitoring/test_metrics_values.py`` pins the count): seven, eight with ``LEDGER_ANCHOR``.
 
 Celery's queue lengths are asked of the broker at scrape time too (when there is one); the
 counters of tasks sent and failed live in the process (``monitoring.celery_signals``)."""
@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from approvals.choices import RequestStatus
 from approvals.models import SignoffRequest, StageStanding
 from approvals.recertification import lapsed_filter
-from ledger.models import LedgerHead
+from ledger.models import AnchorStatus, LedgerHead
 from notifications.choices import OutboxStatus
 from notifications.models import OutboxMessage
 from raci.choices import TeamFunction
@@ -129,6 +129,8 @@ def ledger_metrics(now: datetime.datetime) -> Iterator[Metric]:
         "When the ledger was last verified (Unix time; 0: never).",
         value=last.finished_at.timestamp() if last else 0,
     )
+    if settings.LEDGER_ANCHOR:
+        yield from anchor_metrics(head or 0)
     if last is None:
         return
     yield GaugeMetricFamily(
@@ -143,6 +145,27 @@ def ledger_metrics(now: datetime.datetime) -> Iterator[Metric]:
     )
     yield GaugeMetricFamily(
         "preflight_ledger_verification_entries", "Entries the last verification checked.", value=last.checked
+    )
+
+
+def anchor_metrics(head: int) -> Iterator[Metric]:
+    """How far the head has been copied outside the database (``ledger.anchors``), when the
+    operator chose where (``LEDGER_ANCHOR``)."""
+    status = AnchorStatus.objects.filter(pk=1).first() or AnchorStatus()
+    yield GaugeMetricFamily(
+        "preflight_ledger_anchor_lag",
+        "Ledger entries appended since the newest head written to every anchor sink (0: all anchored).",
+        value=max(head - status.sequence, 0),
+    )
+    yield GaugeMetricFamily(
+        "preflight_ledger_anchor_failing",
+        "1 while writing the head to a sink fails, else 0.",
+        value=int(bool(status.failing_since)),
+    )
+    yield GaugeMetricFamily(
+        "preflight_ledger_anchor_timestamp_seconds",
+        "When a head was last written to every sink (Unix time; 0: never).",
+        value=status.anchored_at.timestamp() if status.anchored_at else 0,
     )
 
 

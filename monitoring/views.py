@@ -4,10 +4,8 @@ no language, no host check, no HTTPS redirect (see docs/monitoring.md for why th
 
 from __future__ import annotations
 
-import os
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess, values
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .access import may_read_metrics
@@ -37,9 +35,10 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 
 def _process_registry():
-    """This process's counters and histograms (requests, database, Celery sends); under gunicorn
-    with ``PROMETHEUS_MULTIPROC_DIR`` set, those of every worker process of this server, summed."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    """This process's counters and histograms (requests, database, Celery sends); in multiprocess
+    mode (``PROMETHEUS_MULTIPROC_DIR`` set when prometheus_client was first imported, as
+    gunicorn.conf.py does), those of every worker process of this server, summed."""
+    if values.ValueClass is not values.MutexValue:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return registry
@@ -52,6 +51,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     computed = CollectorRegistry(auto_describe=False)
     computed.register(PreflightCollector())
     computed.register(CeleryQueueCollector())
-    body = generate_latest(_process_registry()) + generate_latest(computed)
+    computed_first = generate_latest(computed)  # its queries then count in this scrape's database figures
+    body = computed_first + generate_latest(_process_registry())
     # The classic text format, which every Prometheus reads (Debian 12 ships 2.42).
     return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 from prometheus_client.parser import text_string_to_metric_families
 
 from approvals.recertification import recertify
-from ledger.models import LedgerHead
+from ledger.models import AnchorStatus, LedgerHead
 from monitoring.models import LedgerVerification
 from notifications.choices import OutboxStatus
 from notifications.models import OutboxMessage
@@ -305,3 +305,23 @@ def test_a_database_failing_the_scrape_leaves_the_other_figures(client):
     assert value(samples, "preflight_database_up") == 0
     assert not any(name.startswith("preflight_outbox") for name, _ in samples)
     assert any(name.startswith("django_db_errors_total") for name, _ in samples)
+
+
+def test_the_anchor_lag_when_the_operator_chose_sinks(client, settings, tmp_path, django_assert_max_num_queries):
+    settings.LEDGER_ANCHOR = []
+    assert ("preflight_ledger_anchor_lag", frozenset()) not in scrape(client)  # nowhere to anchor: no series
+    settings.LEDGER_ANCHOR = [f"file:{tmp_path}/anchor-{{server}}.log"]
+    ready_launch()  # appended and anchored after commit (which the test's transaction never reaches)
+    head = LedgerHead.objects.get(pk=1).sequence
+    with django_assert_max_num_queries(MAX_QUERIES_PER_SCRAPE + 1):
+        samples = scrape(client)
+    assert value(samples, "preflight_ledger_anchor_lag") == head
+    assert value(samples, "preflight_ledger_anchor_failing") == 0
+    assert value(samples, "preflight_ledger_anchor_timestamp_seconds") == 0
+    AnchorStatus.objects.update_or_create(
+        pk=1, defaults={"sequence": head, "anchored_at": timezone.now(), "failing_since": timezone.now()}
+    )
+    samples = scrape(client)
+    assert value(samples, "preflight_ledger_anchor_lag") == 0
+    assert value(samples, "preflight_ledger_anchor_failing") == 1
+    assert value(samples, "preflight_ledger_anchor_timestamp_seconds") > 0
