@@ -45,9 +45,11 @@ def access_lines(lines: list[dict]) -> list[dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_line_of_a_request_carries_its_id_person_and_launch(client, json_lines):
-    """Archiving a launch appends to the ledger, whose head line is written when the change commits,
-    inside the request: it and the access line carry the request, the person and the launch."""
+def test_every_line_of_a_request_carries_its_id_person_and_launch(client, json_lines, settings):
+    """Archiving a launch appends to the ledger, whose anchor line (``LEDGER_ANCHOR=log``) is
+    written when the change commits, inside the request: it and the access line carry the request,
+    the person and the launch."""
+    settings.LEDGER_ANCHOR = ["log"]
     owner = UserFactory(username="pam")
     launch = ready_launch(owner=owner, slug="assistant")
     client.force_login(owner)
@@ -60,7 +62,11 @@ def test_every_line_of_a_request_carries_its_id_person_and_launch(client, json_l
     assert response.status_code == 302
     assert response["X-Request-ID"] == "lb-7f3a9c21"
     lines = json_lines()[before:]
-    heads = [line for line in lines if line["logger"] == "ledger" and line["message"].startswith("ledger head #")]
+    heads = [
+        line
+        for line in lines
+        if line["logger"] == "preflight.ledger.anchor" and line["message"].startswith("ledger anchor seq=")
+    ]
     assert heads, lines
     (access,) = access_lines(lines)
     for line in [*heads, access]:
@@ -181,27 +187,34 @@ def test_production_logs_json_at_info_and_development_text_at_warning(monkeypatc
     assert (overridden.LOG_FORMAT, overridden.LOG_LEVEL) == ("text", "DEBUG")
 
 
-def test_the_ledger_head_line_is_written_to_stdout_as_json_in_production():
-    """The README offers this line as an anchor of the ledger outside the database: with the
-    production defaults (no LOG_LEVEL) it reaches stdout."""
-    script = (
-        "import django; django.setup(); import logging; "
-        "logging.getLogger('ledger').info('ledger head #%s %s', 12, 'f' * 64)"
-    )
-    done = run(["-c", script], DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL=None, LOG_FORMAT=None)
+_WRITE_AN_ANCHOR_LINE = (
+    "import django; django.setup(); from ledger.anchors import LogSink; LogSink().write(12, 'f' * 64)"
+)
+
+
+def test_the_ledger_anchor_line_is_written_to_stdout_as_json_in_production():
+    """docs/ledger-anchor.md offers this line as an anchor of the ledger outside the database: with
+    the production defaults (no LOG_LEVEL) it reaches stdout, as JSON."""
+    done = run(["-c", _WRITE_AN_ANCHOR_LINE], DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL=None, LOG_FORMAT=None)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert {"level": "INFO", "logger": "ledger", "message": f"ledger head #12 {'f' * 64}"}.items() <= lines[-1].items()
+    assert lines[-1]["level"] == "INFO"
+    assert lines[-1]["logger"] == "preflight.ledger.anchor"
+    assert lines[-1]["message"].startswith(f"ledger anchor seq=12 hash={'f' * 64} server=")
 
 
-def test_warning_level_in_production_keeps_the_head_line_out():
-    done = run(
-        ["-c", "import django; django.setup(); import logging; logging.getLogger('ledger').info('ledger head #1 x')"],
+def test_an_operator_who_asked_for_the_anchor_line_gets_it_even_at_warning_level():
+    """LOG_LEVEL=WARNING quiets the app, but not the anchor the operator chose to keep in the log."""
+    done = run(["-c", _WRITE_AN_ANCHOR_LINE], DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING")
+    assert done.returncode == 0, done.stderr
+    assert "ledger anchor seq=12" in done.stdout
+    quiet = run(
+        ["-c", "import django; django.setup(); import logging; logging.getLogger('ledger').info('an info line')"],
         DJANGO_SETTINGS_MODULE="config.settings",
         LOG_LEVEL="WARNING",
     )
-    assert done.returncode == 0, done.stderr
-    assert "ledger head" not in done.stdout
+    assert quiet.returncode == 0, quiet.stderr
+    assert "an info line" not in quiet.stdout
 
 
 def test_noisy_libraries_stay_at_warning_whatever_the_level():

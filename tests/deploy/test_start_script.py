@@ -115,6 +115,7 @@ def test_the_start_script_migrates_once_collects_serves_hashed_compressed_static
         LEDGER_KEY=secrets.token_urlsafe(40),
         DATABASE_URL=database_url,
         ALLOWED_HOSTS="127.0.0.1",
+        SITE_URL=f"https://127.0.0.1:{port}",
         PORT=str(port),
         WEB_CONCURRENCY="2",
         STATIC_ROOT=str(tmp_path / "static"),
