@@ -44,7 +44,8 @@ screenshots: install
 
 # Speed on a scratch database (never db.sqlite3): the first run (migrate, seed_demo, first page),
 # 1,000 launches and a demo-sized launch; see docs/performance.md. Two or three minutes
-# (BENCH_ARGS=--first-run-only: the first run alone); not part of `make test`.
+# (BENCH_ARGS=--first-run-only: the first run alone; --tiny: a few seconds, no target judged, as
+# tests/test_benchmark_script.py runs it); not part of `make test`.
 bench: install
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
 
