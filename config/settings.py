@@ -35,6 +35,11 @@ Environment variables:
                        for the client's address (default empty: the header is ignored)
     EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
                        runbook review expires its people are warned, 1–365 (default 14)
+    PAGE_CACHE_SECONDS  how long the portfolio, a launch page and My sign-offs are kept per person
+                       and served again while nothing they show changed, 0–3600 (default 30 with
+                       DEBUG off, 0 with DEBUG on: off)
+    REPORTS_QUEUE      the Celery queue report renders are sent to, e.g. "reports" (default empty:
+                       the default queue); workers started without -Q consume it too
     With DEBUG off, HTTPS is enforced; each part can be turned off:
     SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
     SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
@@ -386,3 +391,21 @@ REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, mi
 # For tests only: a render sleeps this long after committing its start, so the worker-kill test
 # (tests/integration/test_report_worker.py) can kill a worker in the middle of one. Never set it.
 REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0, min_value=0, max_value=600)
+
+# Load (issue 21, point 7; docs/performance.md, "Load"). The portfolio, launch pages and My
+# sign-offs are kept PAGE_CACHE_SECONDS per person and served again while the ledger, the stored
+# evaluations and the header's counts are unchanged (web/page_cache.py); 0 turns it off.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 0 if DEBUG else 30, min_value=0, max_value=3600)
+CACHES = globals().get("CACHES") or {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "preflight-pages",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
+# REPORTS_QUEUE: report renders go to a queue of their own, so a PDF never waits behind the
+# post-commit refreshes and notifications a busy site sends; a worker started without -Q consumes
+# both queues, and a worker of its own for reports is `celery -A config worker -Q reports`.
+REPORTS_QUEUE = env_str("REPORTS_QUEUE")
+if REPORTS_QUEUE:
+    CELERY_TASK_QUEUES = {"celery": {}, REPORTS_QUEUE: {}}
+    CELERY_TASK_ROUTES = {"reports.tasks.render_report": {"queue": REPORTS_QUEUE}}

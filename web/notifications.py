@@ -4,8 +4,6 @@ A notice is its recipient's alone: every lookup is by (pk, recipient), so anyone
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -59,11 +57,19 @@ def header_counts(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    counts = functools.cache(lambda: _header_counts(user))
     return {
-        "awaiting_count": SimpleLazyObject(lambda: counts()[0]),
-        "unread_notifications": SimpleLazyObject(lambda: counts()[1]),
+        "awaiting_count": SimpleLazyObject(lambda: counts_for_header(request)[0]),
+        "unread_notifications": SimpleLazyObject(lambda: counts_for_header(request)[1]),
     }
+
+
+def counts_for_header(request: HttpRequest) -> tuple[int, int]:
+    """The header's two counts for the signed-in user, counted once per request (the page cache
+    keys on them too)."""
+    counts = getattr(request, "_preflight_header_counts", None)
+    if counts is None:
+        counts = request._preflight_header_counts = tuple(_header_counts(request.user))
+    return counts
 
 
 def _header_counts(user) -> tuple[int, int]:

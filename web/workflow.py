@@ -61,6 +61,7 @@ from .forms import (
     RollbackForm,
     add_service_errors,
 )
+from .page_cache import cached_page
 
 # The snapshots shown on decision pages, by fingerprint, kept in the session so that a refused
 # decision can say what changed since (the server's copy, not one the browser sends back).
@@ -182,6 +183,7 @@ def _request_routed(request: HttpRequest, launch: Launch, stage) -> HttpResponse
 
 @require_http_methods(["GET"])
 @login_required
+@cached_page
 def inbox(request: HttpRequest) -> HttpResponse:
     """What waits for the signed-in user's decision, overdue first."""
     today = timezone.localdate()

@@ -1,0 +1,119 @@
+"""The heavy pages kept per person (web/page_cache.py): a page seen again costs a handful of
+queries, yet a committed change, another person, a message to show, the header's counts and the
+passing of time each get a fresh page; off (0) with DEBUG on, as in development."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.cache import caches
+from django.urls import reverse
+
+from readiness.services import fact_version, launch_change
+from tests.factories import UserFactory
+from tests.helpers import give_view
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, the data version and the header's counts: what a page served from the cache asks.
+CACHED_PAGE_QUERIES = 5
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 30
+    caches["pages"].clear()
+    yield
+    caches["pages"].clear()
+
+
+def seen_twice(client, url: str) -> str:
+    """The first visit sets the CSRF cookie (a page without one is never kept); the second is kept."""
+    client.get(url)
+    return client.get(url).content.decode()
+
+
+def test_it_is_off_with_debug_on():
+    assert settings.PAGE_CACHE_SECONDS == 0
+
+
+@pytest.mark.parametrize("name", ["web:portfolio", "web:launch", "web:inbox"])
+def test_a_page_seen_again_is_served_whole_from_the_cache(
+    page_cache, client, launch, name, django_assert_max_num_queries
+):
+    url = reverse(name, args=[launch.slug] if name == "web:launch" else [])
+    client.force_login(launch.owner)
+    first = seen_twice(client, url)
+
+    with django_assert_max_num_queries(CACHED_PAGE_QUERIES):
+        again = client.get(url)
+
+    assert again.status_code == 200
+    assert again.content.decode() == first
+
+
+def test_without_the_cache_every_visit_renders_again(client, launch, django_assert_max_num_queries):
+    url = reverse("web:launch", args=[launch.slug])
+    client.force_login(launch.owner)
+    seen_twice(client, url)
+
+    with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(CACHED_PAGE_QUERIES):
+        client.get(url)
+
+
+def test_a_committed_change_shows_at_once(page_cache, client, launch):
+    url = reverse("web:launch", args=[launch.slug])
+    client.force_login(launch.owner)
+    assert "Support assistant" in seen_twice(client, url)
+
+    launch_change(actor=launch.owner, launch=launch, seen_version=fact_version(launch), values={"name": "Renamed"})
+
+    page = client.get(url).content.decode()
+    assert "Renamed" in page and "Support assistant" not in page
+
+
+def test_nobody_is_served_another_person_s_page(page_cache, client, launch):
+    url = reverse("web:launch", args=[launch.slug])
+    client.force_login(launch.owner)
+    assert 'id="request-signoffs"' in seen_twice(client, url)
+
+    client.force_login(give_view(UserFactory(), launch))
+    assert 'id="request-signoffs"' not in seen_twice(client, url)
+    client.force_login(UserFactory())  # an outsider: the launch does not exist for them
+    assert client.get(url).status_code == 404
+
+
+def test_a_message_is_shown_once_and_its_page_is_not_kept(page_cache, client, launch):
+    url = reverse("web:launch", args=[launch.slug])
+    client.force_login(launch.owner)
+    seen_twice(client, url)
+    edit = reverse("web:edit-launch", args=[launch.slug])
+    form = client.get(edit).context["form"]
+    data = {name: getattr(value, "pk", value) for name, value in form.initial.items() if value is not None}
+    data.update(name="Renamed", summary="A summary.")
+
+    assert client.post(edit, data).status_code == 302
+
+    assert "Saved the launch." in client.get(url).content.decode()
+    again = client.get(url).content.decode()
+    assert "Saved the launch." not in again and "Renamed" in again
+
+
+def test_a_page_is_rendered_again_once_its_period_is_over(page_cache, client, launch, django_assert_max_num_queries):
+    url = reverse("web:portfolio")
+    client.force_login(launch.owner)
+    with time_machine.travel(datetime.datetime(2026, 12, 1, 12, 0, 1, tzinfo=datetime.UTC), tick=False) as traveller:
+        seen_twice(client, url)
+        with django_assert_max_num_queries(CACHED_PAGE_QUERIES):
+            client.get(url)
+        traveller.shift(datetime.timedelta(seconds=31))
+        with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(CACHED_PAGE_QUERIES):
+            client.get(url)
+
+
+def test_a_post_is_never_answered_from_the_cache(page_cache, client, launch):
+    client.force_login(launch.owner)
+    seen_twice(client, reverse("web:portfolio"))
+
+    assert client.post(reverse("web:portfolio")).status_code == 405

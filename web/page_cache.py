@@ -1,0 +1,99 @@
+"""A signed-in person's heavy pages (the portfolio, a launch page, My sign-offs), kept for a few
+seconds and served again while nothing they show can have changed (issue 21, point 7).
+
+Under load these pages are read far more often than anything changes, and each costs tens of
+queries and a checklist evaluation, against the sign-in page's none. A page is kept for
+``PAGE_CACHE_SECONDS`` (0: never; the default with DEBUG on) under a key made of:
+
+- whose page it is: the person, their language, their CSRF cookie (the forms in the page carry a
+  token for it) and whether htmx asked for a fragment;
+- what it is: the view and the full path with its query;
+- what it shows: the ledger's sequence (every state change appends to the ledger, in its
+  transaction, so a committed change gives every page a new key at once) and when the stored
+  evaluations were last refreshed (they are refreshed after the commit, by a task);
+- the header's two counts (what waits for the person, their unread notifications), counted for
+  the header anyway;
+- the current period of ``PAGE_CACHE_SECONDS``, so what changes with time alone (an approval
+  expiring, evidence ageing, a delivery failing) shows within that period.
+
+A request with a message to show ("saved") or without a CSRF cookie is neither served from nor
+kept in the cache; only 200 answers are kept. The cache is the ``pages`` cache (memory of each
+server process by default: a miss costs one ordinary render)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from ledger.models import LedgerHead
+from readiness.models import LaunchEvaluation
+
+from .notifications import counts_for_header
+
+CACHE_ALIAS = "pages"
+
+
+def data_version() -> tuple:
+    """The ledger's sequence and the newest stored evaluation's time, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT sequence FROM {LedgerHead._meta.db_table} WHERE id = 1), "  # noqa: S608 - table names
+            f"(SELECT MAX(evaluated_at) FROM {LaunchEvaluation._meta.db_table})"
+        )
+        return tuple(str(value) for value in cursor.fetchone())
+
+
+def _has_messages(request: HttpRequest) -> bool:
+    storage = getattr(request, "_messages", None)
+    return storage is not None and len(storage) > 0  # counts without marking them shown
+
+
+def page_key(request: HttpRequest, view_name: str, seconds: int) -> str | None:
+    """The cache key of this request's page, or None when it must not be cached."""
+    csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    if not request.user.is_authenticated or not csrf_cookie or _has_messages(request):
+        return None
+    parts = (
+        view_name,
+        request.get_full_path(),
+        request.user.pk,
+        translation.get_language(),
+        csrf_cookie,
+        bool(getattr(request, "htmx", False)),
+        *data_version(),
+        *counts_for_header(request),
+        int(time.time() // seconds),
+    )
+    return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def cached_page(view: Callable) -> Callable:
+    """Serve the view's page from the ``pages`` cache while its key holds (see the module)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        seconds = settings.PAGE_CACHE_SECONDS
+        if not seconds or request.method != "GET":
+            return view(request, *args, **kwargs)
+        key = page_key(request, f"{view.__module__}.{view.__name__}", seconds)
+        if key is None:
+            return view(request, *args, **kwargs)
+        cache = caches[CACHE_ALIAS]
+        kept = cache.get(key)
+        if kept is not None:
+            content, content_type = kept
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not response.cookies:
+            cache.set(key, (response.content, response["Content-Type"]), seconds)
+        return response
+
+    return wrapper
