@@ -10,8 +10,10 @@ One command: ``.venv/bin/python scripts/bench_load.py`` (``make bench-load``). I
    the template, staffed, with their Internal sign-offs requested and pending, the rest blank);
 2. starts gunicorn on ``127.0.0.1:--port`` (default 18600) with ``--workers`` (default 2 × cores
    + 1) ``--worker-class`` workers, configured by command-line flags only (a ``gunicorn.conf.py``
-   in the checkout is not read), DEBUG off; with ``--celery`` (the default when Redis answers at
-   ``--redis``), a Celery worker on that Redis database for the reports and the post-commit tasks;
+   in the checkout is not read), DEBUG off, ``PAGE_CACHE_SECONDS`` from ``--page-cache-seconds``
+   (default 30); with ``--celery`` (the default when Redis answers at ``--redis``), two Celery
+   workers on that Redis database: one for the post-commit tasks, one for the report renders
+   (``REPORTS_QUEUE=reports``);
 3. measures each page's capacity alone, one after the other in the same run, with ``--clients``
    concurrent keep-alive clients for ``--seconds`` each: the sign-in page (the floor), the
    portfolio (as the executive, who sees every launch, and the PM, who owns them), a launch page,
@@ -81,6 +83,8 @@ def server_env(args, folder: Path) -> dict[str, str]:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(folder / "sent_mail"),
             "SITE_URL": f"http://127.0.0.1:{args.port}",
+            "PAGE_CACHE_SECONDS": str(args.page_cache_seconds),
+            "REPORTS_QUEUE": "reports",
         }
     )
     if args.celery:
@@ -193,13 +197,15 @@ def prepare_database(args, env: dict[str, str], folder: Path) -> dict:
 
 
 def write_world(world_file: Path) -> None:
-    """What the clients need to know: each approver's pending sign-offs, launches to open."""
+    """What the clients need to know: each approver's open sign-offs, launches to open."""
     from approvals.models import SignoffRequest
     from readiness.models import Launch
 
     pending = {
         username: list(
-            SignoffRequest.objects.filter(addressees__username=username, status="pending").values_list("pk", flat=True)
+            SignoffRequest.objects.filter(addressees__username=username)
+            .exclude(status__in=["withdrawn", "superseded"])  # still open: a decision supersedes theirs
+            .values_list("pk", flat=True)
         )
         for username in [*APPROVERS, "eve"]
     }
@@ -461,7 +467,7 @@ def mixed_load(args, folder: Path) -> list[dict]:
             "--users",
             str(args.users),
             "--spawn-rate",
-            str(max(args.users // 5, 1)),
+            "5",  # each person signs in (a password hash, a third of a second of CPU): spread out
             "--run-time",
             args.run_time,
             "--host",
@@ -492,7 +498,8 @@ def report(args, measures: list[Measure], mixed: list[dict]) -> tuple[str, bool]
         f"Load benchmark: gunicorn {args.workers} × {args.worker_class}"
         + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
         + f", PostgreSQL, {'Celery on Redis' if args.celery else 'tasks in-process'}, "
-        f"{args.launches} launches, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end",
+        f"{args.launches} launches, PAGE_CACHE_SECONDS={args.page_cache_seconds}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end",
         "",
         f"Each page alone: {args.clients} concurrent clients for {args.seconds:.0f} s (after {args.seconds / 4:.0f} s"
         " of warm-up)",
@@ -566,7 +573,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10, help="concurrent clients per capacity phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each capacity phase")
     parser.add_argument("--users", type=int, default=50, help="people in the mixed load")
-    parser.add_argument("--run-time", default="60s", help="length of the mixed load (locust's --run-time)")
+    parser.add_argument("--run-time", default="120s", help="length of the mixed load (locust's --run-time)")
+    parser.add_argument(
+        "--page-cache-seconds", type=int, default=30, help="PAGE_CACHE_SECONDS of the server (0: pages never kept)"
+    )
     parser.add_argument("--out", default="bench_load_results.md", help="where the table is written")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--reuse-db", action="store_true", help="an existing --db is measured again, not rebuilt")
@@ -586,18 +596,24 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="preflight-load-"))
     env = server_env(args, folder)
-    web = worker = None
+    web, workers = None, []
     try:
         world = prepare_database(args, env, folder)
         if args.celery:
             import redis
 
             redis.Redis.from_url(args.redis).flushdb()
-            worker = start(
-                [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "-c", "2", "-n", "bench-load@%h"],
-                env,
-                folder / "celery.log",
-            )
+            # One worker for the post-commit refreshes and notifications, one of its own for the
+            # report renders (REPORTS_QUEUE), so a PDF never waits behind the others.
+            workers = [
+                start(
+                    [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "-c", "1", "-Q", queue]
+                    + ["-n", f"bench-load-{queue}@%h", "--without-gossip", "--without-mingle"],
+                    env,
+                    folder / f"celery-{queue}.log",
+                )
+                for queue in ("celery", "reports")
+            ]
         web = start(gunicorn_command(args, folder), env, folder / "gunicorn.log")
         wait_for_port(args.port, web)
         print(f"gunicorn on 127.0.0.1:{args.port}; measuring each page alone", flush=True)
@@ -612,7 +628,8 @@ def main() -> int:
         return 0 if met else 1
     finally:
         stop(web)
-        stop(worker)
+        for worker in workers:
+            stop(worker)
         if args.celery:
             try:
                 import redis

@@ -43,6 +43,7 @@ from notifications.services import (
 from readiness.access import get_launch_for
 
 from .forms import NotificationSettingsForm, add_service_errors
+from .page_cache import remembered
 
 PAGE_SIZE = 50
 # A group lists this many items; the rest open on demand.
@@ -64,11 +65,13 @@ def header_counts(request: HttpRequest) -> dict:
 
 
 def counts_for_header(request: HttpRequest) -> tuple[int, int]:
-    """The header's two counts for the signed-in user, counted once per request (the page cache
-    keys on them too)."""
+    """The header's two counts for the signed-in user: once per request, and kept like the pages
+    (``web.page_cache.remembered``) when the page cache is on."""
     counts = getattr(request, "_preflight_header_counts", None)
     if counts is None:
-        counts = request._preflight_header_counts = tuple(_header_counts(request.user))
+        counts = request._preflight_header_counts = remembered(
+            request, "header-counts", lambda: tuple(_header_counts(request.user))
+        )
     return counts
 
 

@@ -1,5 +1,6 @@
 """A signed-in person's heavy pages (the portfolio, a launch page, My sign-offs), kept for a few
-seconds and served again while nothing they show can have changed (issue 21, point 7).
+seconds and served again while nothing they show can have changed (issue 21, point 7); the header's two
+counts, which every page shows, are kept the same way.
 
 Under load these pages are read far more often than anything changes, and each costs tens of
 queries and a checklist evaluation, against the sign-in page's none. A page is kept for
@@ -9,10 +10,9 @@ queries and a checklist evaluation, against the sign-in page's none. A page is k
   token for it) and whether htmx asked for a fragment;
 - what it is: the view and the full path with its query;
 - what it shows: the ledger's sequence (every state change appends to the ledger, in its
-  transaction, so a committed change gives every page a new key at once) and when the stored
-  evaluations were last refreshed (they are refreshed after the commit, by a task);
-- the header's two counts (what waits for the person, their unread notifications), counted for
-  the header anyway;
+  transaction, so a committed change gives every page a new key at once), when the stored
+  evaluations were last refreshed (they are refreshed after the commit, by a task), and the
+  person's newest notice with how many and when last they read theirs (the header's badges);
 - the current period of ``PAGE_CACHE_SECONDS``, so what changes with time alone (an approval
   expiring, evidence ageing, a delivery failing) shows within that period.
 
@@ -34,21 +34,46 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from ledger.models import LedgerHead
+from notifications.models import Notification
 from readiness.models import LaunchEvaluation
-
-from .notifications import counts_for_header
 
 CACHE_ALIAS = "pages"
 
 
-def data_version() -> tuple:
-    """The ledger's sequence and the newest stored evaluation's time, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT sequence FROM {LedgerHead._meta.db_table} WHERE id = 1), "  # noqa: S608 - table names
-            f"(SELECT MAX(evaluated_at) FROM {LaunchEvaluation._meta.db_table})"
-        )
-        return tuple(str(value) for value in cursor.fetchone())
+def versions(request: HttpRequest) -> tuple:
+    """What a signed-in person's pages depend on, in one query (asked once per request): the
+    ledger's sequence, the newest stored evaluation's time, and the newest of their notices with
+    how many and when last they read them."""
+    cached = getattr(request, "_preflight_versions", None)
+    if cached is None:
+        notices = Notification._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT sequence FROM {LedgerHead._meta.db_table} WHERE id = 1), "  # noqa: S608
+                f"(SELECT MAX(evaluated_at) FROM {LaunchEvaluation._meta.db_table}), "
+                f"(SELECT MAX(id) FROM {notices} WHERE recipient_id = %s), "
+                f"(SELECT MAX(read_at) FROM {notices} WHERE recipient_id = %s), "
+                f"(SELECT COUNT(read_at) FROM {notices} WHERE recipient_id = %s)",
+                [request.user.pk] * 3,
+            )
+            cached = request._preflight_versions = tuple(str(value) for value in cursor.fetchone())
+    return cached
+
+
+def remembered(request: HttpRequest, name: str, compute: Callable):
+    """``compute()`` for the signed-in person, kept like their pages (the header's counts): the
+    same while ``versions`` and the period hold; computed afresh when the cache is off."""
+    seconds = settings.PAGE_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    parts = (name, request.user.pk, *versions(request), int(time.time() // seconds))
+    key = f"{name}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    cache = caches[CACHE_ALIAS]
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
 
 
 def _has_messages(request: HttpRequest) -> bool:
@@ -68,8 +93,7 @@ def page_key(request: HttpRequest, view_name: str, seconds: int) -> str | None:
         translation.get_language(),
         csrf_cookie,
         bool(getattr(request, "htmx", False)),
-        *data_version(),
-        *counts_for_header(request),
+        *versions(request),
         int(time.time() // seconds),
     )
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()

@@ -16,8 +16,10 @@ from tests.helpers import give_view
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, the data version and the header's counts: what a page served from the cache asks.
-CACHED_PAGE_QUERIES = 5
+# Session, user and the versions (web.page_cache.versions): all a page served from the cache asks.
+CACHED_PAGE_QUERIES = 3
+# A decision recorded from its page: the service reads the facts; the page does not read them again.
+DECISION_POST_QUERIES = 90  # 109 when the page read the facts as well
 
 
 @pytest.fixture
@@ -117,3 +119,42 @@ def test_a_post_is_never_answered_from_the_cache(page_cache, client, launch):
     seen_twice(client, reverse("web:portfolio"))
 
     assert client.post(reverse("web:portfolio")).status_code == 405
+
+
+# --- the decision POST reads the launch's facts once (the service's read, under its lock) -------
+
+
+def _decision_post(client, launch):
+    from approvals.services import signoffs_request
+
+    signoff = signoffs_request(actor=launch.owner, launch=launch, stage=launch.stages.get(name="Internal"))[0]
+    addressee = signoff.addressees.first()
+    client.force_login(addressee)
+    url = reverse("web:decide", args=[signoff.pk])
+    shown = client.get(url).context["form"].initial["fingerprint"]
+    return signoff, url, shown
+
+
+def test_a_recorded_decision_reads_the_facts_once_and_redirects(client, launch, django_assert_max_num_queries):
+    from approvals.models import SignoffDecision
+
+    signoff, url, shown = _decision_post(client, launch)
+
+    with django_assert_max_num_queries(DECISION_POST_QUERIES):
+        response = client.post(url, {"outcome": "approve", "fingerprint": shown})
+
+    assert response.status_code == 302 and response.url == reverse("web:inbox")
+    assert SignoffDecision.objects.get(request=signoff).fingerprint == shown
+
+
+def test_a_refused_decision_still_shows_the_page_with_the_reason(client, launch):
+    from approvals.models import SignoffDecision
+
+    signoff, url, shown = _decision_post(client, launch)
+
+    response = client.post(url, {"outcome": "reject", "fingerprint": shown})  # a rejection needs a comment
+
+    assert response.status_code == 200
+    assert "A comment is required to reject." in response.content.decode()
+    assert f'name="fingerprint" value="{shown}"' in response.content.decode()
+    assert not SignoffDecision.objects.filter(request=signoff).exists()
