@@ -38,6 +38,8 @@ Environment variables:
     PAGE_CACHE_SECONDS  how long the portfolio, a launch page and My sign-offs are kept per person
                        and served again while nothing they show changed, 0–3600 (default 30 with
                        DEBUG off, 0 with DEBUG on: off)
+    PAGE_CACHE_URL     a Redis URL (e.g. redis://127.0.0.1:6379/2) for the kept pages, shared by every
+                       server process (default empty: each process keeps its own, in memory)
     REPORTS_QUEUE      the Celery queue report renders are sent to, e.g. "reports" (default empty:
                        the default queue); workers started without -Q consume it too
     With DEBUG off, HTTPS is enforced; each part can be turned off:
@@ -397,15 +399,25 @@ REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0
 # evaluations and the header's counts are unchanged (web/page_cache.py); 0 turns it off.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 0 if DEBUG else 30, min_value=0, max_value=3600)
 CACHES = globals().get("CACHES") or {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CACHES["pages"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "preflight-pages",
-    "OPTIONS": {"MAX_ENTRIES": 500},
-}
+PAGE_CACHE_URL = env_str("PAGE_CACHE_URL")
+if PAGE_CACHE_URL and not PAGE_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"PAGE_CACHE_URL must be a redis://, rediss:// or unix:// URL (got {PAGE_CACHE_URL!r}).")
+CACHES["pages"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PAGE_CACHE_URL, "KEY_PREFIX": "preflight"}
+    if PAGE_CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "preflight-pages",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
+)
 # REPORTS_QUEUE: report renders go to a queue of their own, so a PDF never waits behind the
 # post-commit refreshes and notifications a busy site sends; a worker started without -Q consumes
 # both queues, and a worker of its own for reports is `celery -A config worker -Q reports`.
 REPORTS_QUEUE = env_str("REPORTS_QUEUE")
 if REPORTS_QUEUE:
     CELERY_TASK_QUEUES = {"celery": {}, REPORTS_QUEUE: {}}
-    CELERY_TASK_ROUTES = {"reports.tasks.render_report": {"queue": REPORTS_QUEUE}}
+    CELERY_TASK_ROUTES = {
+        **globals().get("CELERY_TASK_ROUTES", {}),
+        "reports.tasks.render_report": {"queue": REPORTS_QUEUE},
+    }

@@ -6,8 +6,8 @@ Under load these pages are read far more often than anything changes, and each c
 queries and a checklist evaluation, against the sign-in page's none. A page is kept for
 ``PAGE_CACHE_SECONDS`` (0: never; the default with DEBUG on) under a key made of:
 
-- whose page it is: the person, their language, their CSRF cookie (the forms in the page carry a
-  token for it) and whether htmx asked for a fragment;
+- whose page it is: the person, their language and whether htmx asked for a fragment (a kept
+  page's CSRF tokens are replaced with the current request's, so any session of theirs may use it);
 - what it is: the view and the full path with its query;
 - what it shows: the ledger's sequence (every state change appends to the ledger, in its
   transaction, so a committed change gives every page a new key at once), when the stored
@@ -16,14 +16,16 @@ queries and a checklist evaluation, against the sign-in page's none. A page is k
 - the current period of ``PAGE_CACHE_SECONDS``, so what changes with time alone (an approval
   expiring, evidence ageing, a delivery failing) shows within that period.
 
-A request with a message to show ("saved") or without a CSRF cookie is neither served from nor
-kept in the cache; only 200 answers are kept. The cache is the ``pages`` cache (memory of each
-server process by default: a miss costs one ordinary render)."""
+A request with a message to show ("saved") is neither served from nor kept in the cache; only 200
+answers are kept. The cache is the ``pages`` cache: the memory of each server process by default
+(a miss costs one ordinary render), or Redis shared by every process and server when
+``PAGE_CACHE_URL`` names one."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 from collections.abc import Callable
 
@@ -31,6 +33,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.utils import translation
 
 from ledger.models import LedgerHead
@@ -83,20 +86,29 @@ def _has_messages(request: HttpRequest) -> bool:
 
 def page_key(request: HttpRequest, view_name: str, seconds: int) -> str | None:
     """The cache key of this request's page, or None when it must not be cached."""
-    csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
-    if not request.user.is_authenticated or not csrf_cookie or _has_messages(request):
+    if not request.user.is_authenticated or _has_messages(request):
         return None
     parts = (
         view_name,
         request.get_full_path(),
         request.user.pk,
         translation.get_language(),
-        csrf_cookie,
         bool(getattr(request, "htmx", False)),
         *versions(request),
         int(time.time() // seconds),
     )
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+# Where a page carries its CSRF token: the forms' hidden input and htmx's header (web/base.html).
+CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]{64}(")')
+
+
+def _with_this_request_s_token(request: HttpRequest, content: bytes) -> bytes:
+    """A kept page with the CSRF token of the request it answers: the person's other sessions
+    (another browser, a new sign-in) hold another CSRF secret."""
+    token = get_token(request)
+    return CSRF_TOKEN.sub(lambda match: f"{match.group(1)}{token}{match.group(2)}", content.decode()).encode()
 
 
 def cached_page(view: Callable) -> Callable:
@@ -114,7 +126,7 @@ def cached_page(view: Callable) -> Callable:
         kept = cache.get(key)
         if kept is not None:
             content, content_type = kept
-            return HttpResponse(content, content_type=content_type)
+            return HttpResponse(_with_this_request_s_token(request, content), content_type=content_type)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming and not response.cookies:
             cache.set(key, (response.content, response["Content-Type"]), seconds)

@@ -3,16 +3,19 @@ queries, yet a committed change, another person, a message to show, the header's
 passing of time each get a fresh page; off (0) with DEBUG on, as in development."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import caches
+from django.test import Client
 from django.urls import reverse
 
 from readiness.services import fact_version, launch_change
 from tests.factories import UserFactory
 from tests.helpers import give_view
+from web.page_cache import CSRF_TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +34,7 @@ def page_cache(settings):
 
 
 def seen_twice(client, url: str) -> str:
-    """The first visit sets the CSRF cookie (a page without one is never kept); the second is kept."""
+    """Seen once (and kept), then again (from the cache when it is on)."""
     client.get(url)
     return client.get(url).content.decode()
 
@@ -52,7 +55,26 @@ def test_a_page_seen_again_is_served_whole_from_the_cache(
         again = client.get(url)
 
     assert again.status_code == 200
-    assert again.content.decode() == first
+    assert without_tokens(again.content.decode()) == without_tokens(first)
+
+
+def without_tokens(page: str) -> str:
+    return CSRF_TOKEN.sub(r"\1…\2", page)
+
+
+def test_another_session_of_the_same_person_gets_the_page_with_a_token_of_its_own(page_cache, launch):
+    url = reverse("web:launch", args=[launch.slug])
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(launch.owner)
+    seen_twice(first, url)
+    second.force_login(launch.owner)
+
+    page = second.get(url).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]{64})"', page).group(1)
+
+    refused = second.post(reverse("web:notifications-read-all"), {"csrfmiddlewaretoken": "x" * 64})
+    accepted = second.post(reverse("web:notifications-read-all"), {"csrfmiddlewaretoken": token})
+    assert (refused.status_code, accepted.status_code) == (403, 302)
 
 
 def test_without_the_cache_every_visit_renders_again(client, launch, django_assert_max_num_queries):
@@ -158,3 +180,18 @@ def test_a_refused_decision_still_shows_the_page_with_the_reason(client, launch)
     assert "A comment is required to reject." in response.content.decode()
     assert f'name="fingerprint" value="{shown}"' in response.content.decode()
     assert not SignoffDecision.objects.filter(request=signoff).exists()
+
+
+def test_the_header_s_unread_count_follows_a_new_notice_and_reading_it(page_cache, client, launch):
+    from notifications.models import Notification
+
+    url = reverse("web:portfolio")
+    client.force_login(launch.owner)
+    badge = 'title="Unread notifications">'
+    assert badge not in seen_twice(client, url)
+
+    Notification.objects.create(event="signoff_decided", key="k1", recipient=launch.owner, group_key="g1")
+    assert f"{badge}1</span>" in client.get(url).content.decode()
+
+    assert client.post(reverse("web:notifications-read-all")).status_code == 302
+    assert badge not in client.get(url).content.decode()
