@@ -11,7 +11,7 @@ One command: ``.venv/bin/python scripts/bench_load.py`` (``make bench-load``). I
 2. starts gunicorn on ``127.0.0.1:--port`` (default 18600) with ``--workers`` (default 2 × cores
    + 1) ``--worker-class`` workers, configured by command-line flags only (a ``gunicorn.conf.py``
    in the checkout is not read), DEBUG off, ``PAGE_CACHE_SECONDS`` from ``--page-cache-seconds``
-   (default 30); with ``--celery`` (the default when Redis answers at ``--redis``), two Celery
+   (default 30; shared through Redis at ``--page-cache-url`` with ``--celery``); with ``--celery`` (the default when Redis answers at ``--redis``), two Celery
    workers on that Redis database: one for the post-commit tasks, one for the report renders
    (``REPORTS_QUEUE=reports``);
 3. measures each page's capacity alone, one after the other in the same run, with ``--clients``
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import http.client
 import json
 import os
@@ -84,6 +85,7 @@ def server_env(args, folder: Path) -> dict[str, str]:
             "EMAIL_FILE_PATH": str(folder / "sent_mail"),
             "SITE_URL": f"http://127.0.0.1:{args.port}",
             "PAGE_CACHE_SECONDS": str(args.page_cache_seconds),
+            "PAGE_CACHE_URL": args.page_cache_url if args.celery else "",
             "REPORTS_QUEUE": "reports",
         }
     )
@@ -210,7 +212,7 @@ def write_world(world_file: Path) -> None:
         for username in [*APPROVERS, "eve"]
     }
     slugs = ["support-assistant", "sales-email-drafter", "code-review-bot"]
-    slugs += list(Launch.objects.filter(name__startswith="Review launch").values_list("slug", flat=True)[:20])
+    slugs += list(Launch.objects.filter(name__startswith="Review launch").values_list("slug", flat=True)[:7])
     world_file.write_text(json.dumps({"pending": pending, "launches": slugs}))
 
 
@@ -455,6 +457,20 @@ def capacity(args, world: dict) -> list[Measure]:
     return results
 
 
+def server_report_times(args, since) -> list[float]:
+    """Seconds from each report's request to its PDF stored, as the server recorded them, for
+    the reports asked for since ``since`` (the client's figure adds the web server's queue)."""
+    import psycopg
+
+    with psycopg.connect(f"{args.pg.rstrip('/')}/{args.db}") as connection:
+        rows = connection.execute(
+            "SELECT EXTRACT(EPOCH FROM finished_at - requested_at) FROM reports_report "
+            "WHERE requested_at >= %s AND status = 'ready'",
+            [since],
+        ).fetchall()
+    return sorted(float(seconds) for (seconds,) in rows)
+
+
 def mixed_load(args, folder: Path) -> list[dict]:
     """The locust file, headless: ``--users`` people for ``--run-time``; its stats rows."""
     prefix = folder / "mixed"
@@ -492,13 +508,15 @@ def mixed_load(args, folder: Path) -> list[dict]:
 # The report ------------------------------------------------------------------------------------
 
 
-def report(args, measures: list[Measure], mixed: list[dict]) -> tuple[str, bool]:
+def report(args, measures: list[Measure], mixed: list[dict], rendered: list[float]) -> tuple[str, bool]:
     floor = measures[0].rate
     lines = [
         f"Load benchmark: gunicorn {args.workers} × {args.worker_class}"
         + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
         + f", PostgreSQL, {'Celery on Redis' if args.celery else 'tasks in-process'}, "
-        f"{args.launches} launches, PAGE_CACHE_SECONDS={args.page_cache_seconds}, {os.cpu_count()} cores, "
+        f"{args.launches} launches, PAGE_CACHE_SECONDS={args.page_cache_seconds}"
+        + (" (shared in Redis)" if args.celery else "")
+        + f", {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f} at the end",
         "",
         f"Each page alone: {args.clients} concurrent clients for {args.seconds:.0f} s (after {args.seconds / 4:.0f} s"
@@ -541,6 +559,13 @@ def report(args, measures: list[Measure], mixed: list[dict]) -> tuple[str, bool]
     if pdf_p95 is None:
         met = False
         lines.append("| PDF ready | no report was asked for in the run: give a longer --run-time | | | | | | |")
+    if rendered:
+        lines += [
+            "",
+            f"PDF ready as the server saw it (requested_at → finished_at, {len(rendered)} reports): "
+            f"p50 {rendered[len(rendered) // 2]:.1f} s, p95 {rendered[min(len(rendered) - 1, int(len(rendered) * 0.95))]:.1f} s, "
+            f"max {rendered[-1]:.1f} s",
+        ]
     lines += [
         "",
         f"Targets: portfolio, launch page and decision ≥ {RATIO_TARGET:.1f} × the sign-in page's req/s; "
@@ -575,6 +600,11 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50, help="people in the mixed load")
     parser.add_argument("--run-time", default="120s", help="length of the mixed load (locust's --run-time)")
     parser.add_argument(
+        "--page-cache-url",
+        default="redis://127.0.0.1:6379/14",
+        help="PAGE_CACHE_URL of the server, with --celery (a Redis db of its own; emptied before and after)",
+    )
+    parser.add_argument(
         "--page-cache-seconds", type=int, default=30, help="PAGE_CACHE_SECONDS of the server (0: pages never kept)"
     )
     parser.add_argument("--out", default="bench_load_results.md", help="where the table is written")
@@ -603,6 +633,7 @@ def main() -> int:
             import redis
 
             redis.Redis.from_url(args.redis).flushdb()
+            redis.Redis.from_url(args.page_cache_url).flushdb()
             # One worker for the post-commit refreshes and notifications, one of its own for the
             # report renders (REPORTS_QUEUE), so a PDF never waits behind the others.
             workers = [
@@ -619,8 +650,9 @@ def main() -> int:
         print(f"gunicorn on 127.0.0.1:{args.port}; measuring each page alone", flush=True)
         measures = capacity(args, world)
         print(f"Mixed load: {args.users} users for {args.run_time}", flush=True)
+        since = datetime.datetime.now(datetime.UTC)
         mixed = mixed_load(args, folder)
-        text, met = report(args, measures, mixed)
+        text, met = report(args, measures, mixed, server_report_times(args, since))
         print()
         print(text)
         Path(args.out).write_text(text)
@@ -635,6 +667,7 @@ def main() -> int:
                 import redis
 
                 redis.Redis.from_url(args.redis).flushdb()
+                redis.Redis.from_url(args.page_cache_url).flushdb()
             except Exception:  # noqa: BLE001
                 pass
         if not (args.keep_db or args.reuse_db):
