@@ -38,6 +38,7 @@ import datetime
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -400,23 +401,20 @@ def launch_pages(slugs: list[str]):
     return step
 
 
-def decisions(pending: list[int]):
-    """Read a sign-off's decision page (untimed), then post an approval (timed): the addressee
-    decides again, which supersedes their previous decision, so the same requests serve all run."""
-    counter = iter(range(10**9))
-
-    def step(session: Session):
-        path = f"/signoffs/{pending[next(counter) % len(pending)]}/"
-        status, page, _ = session.request("GET", path)
-        fields = dict(HIDDEN_INPUT.findall(page))
-        if status != 200 or "fingerprint" not in fields:
-            return 0.0, False
-        fields.update({"outcome": "approve", "comment": "Reviewed under load."})
-        started = time.perf_counter()
-        status, _, _ = session.request("POST", path, fields)
-        return time.perf_counter() - started, status == 302
-
-    return step
+def decide_in_turn(session: Session):
+    """Read one of the session's sign-offs' decision page (untimed), then post an approval
+    (timed): the addressee decides again, which supersedes their previous decision, so the same
+    requests serve all run. Each session goes through its own list from its own place."""
+    session.turn = getattr(session, "turn", random.randrange(len(session.pending))) + 1
+    path = f"/signoffs/{session.pending[session.turn % len(session.pending)]}/"
+    status, page, _ = session.request("GET", path)
+    fields = dict(HIDDEN_INPUT.findall(page))
+    if status != 200 or "fingerprint" not in fields:
+        return 0.0, False
+    fields.update({"outcome": "approve", "comment": "Reviewed under load."})
+    started = time.perf_counter()
+    status, _, _ = session.request("POST", path, fields)
+    return time.perf_counter() - started, status == 302
 
 
 def capacity(args, world: dict) -> list[Measure]:
@@ -437,16 +435,12 @@ def capacity(args, world: dict) -> list[Measure]:
         session.pending = world["pending"][username]
         deciders.append(session)
     warm = args.seconds / 4
-
-    def decide(session: Session):
-        return decisions(session.pending)(session)
-
     phases = [
         ("sign-in page (the floor)", anonymous, timed_get("/sign-in/")),
         ("portfolio (executive and PM)", executives, timed_get("/")),
         ("launch page", executives, launch_pages(world["launches"])),
         ("inbox (My sign-offs)", deciders, timed_get("/signoffs/")),
-        ("decision (POST)", deciders, decide),
+        ("decision (POST)", deciders, decide_in_turn),
     ]
     results = []
     for label, sessions, step in phases:

@@ -13,8 +13,8 @@ queries and a checklist evaluation, against the sign-in page's none. A page is k
   transaction, so a committed change gives every page a new key at once), when the stored
   evaluations were last refreshed (they are refreshed after the commit, by a task), and the
   person's newest notice with how many and when last they read theirs (the header's badges);
-- the current period of ``PAGE_CACHE_SECONDS``, so what changes with time alone (an approval
-  expiring, evidence ageing, a delivery failing) shows within that period.
+and it is kept ``PAGE_CACHE_SECONDS`` at most, so what changes with time alone (an approval
+expiring, evidence ageing, a delivery failing) shows within that time.
 
 A request with a message to show ("saved") is neither served from nor kept in the cache; only 200
 answers are kept. The cache is the ``pages`` cache: the memory of each server process by default
@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -69,7 +68,7 @@ def remembered(request: HttpRequest, name: str, compute: Callable):
     seconds = settings.PAGE_CACHE_SECONDS
     if not seconds:
         return compute()
-    parts = (name, request.user.pk, *versions(request), int(time.time() // seconds))
+    parts = (name, request.user.pk, *versions(request))
     key = f"{name}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     cache = caches[CACHE_ALIAS]
     value = cache.get(key)
@@ -95,20 +94,19 @@ def page_key(request: HttpRequest, view_name: str, seconds: int) -> str | None:
         translation.get_language(),
         bool(getattr(request, "htmx", False)),
         *versions(request),
-        int(time.time() // seconds),
     )
     return "page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 # Where a page carries its CSRF token: the forms' hidden input and htmx's header (web/base.html).
-CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]{64}(")')
+CSRF_TOKEN = re.compile(rb'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]{64}(")')
 
 
 def _with_this_request_s_token(request: HttpRequest, content: bytes) -> bytes:
     """A kept page with the CSRF token of the request it answers: the person's other sessions
     (another browser, a new sign-in) hold another CSRF secret."""
-    token = get_token(request)
-    return CSRF_TOKEN.sub(lambda match: f"{match.group(1)}{token}{match.group(2)}", content.decode()).encode()
+    token = get_token(request).encode()
+    return CSRF_TOKEN.sub(lambda match: match.group(1) + token + match.group(2), content)
 
 
 def cached_page(view: Callable) -> Callable:
