@@ -543,7 +543,7 @@ def report(args, measures: list[Measure], mixed: list[dict], rendered: list[floa
         if row["Name"] == "Aggregated" or not row["Name"]:
             continue
         lines.append(
-            f"| {row['Type']} {row['Name']} | {row['Request Count']} | {row['Failure Count']} | "
+            f"| {row['Name'] if row['Type'] == 'PDF' else row['Type'] + ' ' + row['Name']} | {row['Request Count']} | {row['Failure Count']} | "
             f"{float(row['Requests/s']):.1f} | {row['50%']} | {row['95%']} | {row['99%']} | "
             f"{float(row['Max Response Time']):.0f} |"
         )

@@ -37,7 +37,7 @@ POLL_EVERY_SECONDS = 0.5
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
-LAUNCH_LINK = re.compile(r'href="(/launches/[a-z0-9-]+/)"')
+LAUNCH_LINK = re.compile(r'href="(/launches/(?!new/)[a-z0-9-]+/)"')  # a launch, not "new launch"
 SIGNOFF_LINK = re.compile(r'href="(/signoffs/\d+/)"')
 REPORT_READY = 'class="verdict ready"'
 REPORT_FAILED = 'class="verdict blocked"'
