@@ -115,3 +115,91 @@ def env_url_map(name: str) -> dict[str, str]:
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ImproperlyConfigured(f"{name}: the value for {key!r} must be an http(s) URL")
     return value
+
+
+# --- the ledger anchor (ledger.anchors) ------------------------------------------------------------
+
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_SERVER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def env_anchor_sinks(name: str, default: str) -> list[str]:
+    """Where the ledger's head is copied: comma-separated ``log``, ``file:/absolute/path`` (may
+    hold ``{server}``) and ``s3://bucket/prefix/``; empty for none. Each is checked here, so a typo
+    stops the server at start instead of losing anchors."""
+    sinks = env_list(name, [item.strip() for item in default.split(",") if item.strip()])
+    for sink in sinks:
+        if sink == "log":
+            continue
+        if sink.startswith("file:"):
+            if not sink[len("file:") :].startswith("/"):
+                raise ImproperlyConfigured(f"{name}: a file sink needs an absolute path (file:/var/...), got {sink!r}")
+            continue
+        if sink.startswith("s3://"):
+            bucket = sink[len("s3://") :].partition("/")[0]
+            if not _S3_BUCKET.fullmatch(bucket):
+                raise ImproperlyConfigured(f"{name}: {sink!r} does not name an S3 bucket (s3://bucket/prefix/)")
+            continue
+        raise ImproperlyConfigured(
+            f"{name} lists 'log', 'file:/absolute/path' or 's3://bucket/prefix/', separated by commas; got {sink!r}"
+        )
+    return sinks
+
+
+def env_server_id(name: str, default: str) -> str:
+    """This server's name in anchor files and records: letters, digits, '.', '_' and '-'."""
+    value = os.environ.get(name, "").strip() or default
+    if not _SERVER_ID.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name} must be 1-63 letters, digits, '.', '_' or '-' (it names files), got {value!r}"
+        )
+    return value
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str, *, upper: bool = False) -> str:
+    """One of ``choices`` (compared in upper case with ``upper``, else lower case)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().upper() if upper else raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def env_http_url(name: str, default: str = "") -> str:
+    """An absolute http(s) URL with a host and nothing after its path (no query, no fragment),
+    without a trailing slash; unset or empty is ``default``."""
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must be an http(s) URL such as https://preflight.example.com, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def env_email(name: str, default: str) -> str:
+    """An e-mail address, bare (``preflight@example.com``) or with a name
+    (``Preflight <preflight@example.com>``)."""
+    from email.utils import parseaddr
+
+    from django.core.validators import validate_email
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    address = parseaddr(raw)[1]
+    try:
+        validate_email(address)
+    except Exception:  # ValidationError, whose import would pull in more of Django here
+        raise ImproperlyConfigured(
+            f"{name} must be an e-mail address such as 'Preflight <preflight@example.com>', got {raw!r}"
+        ) from None
+    return raw

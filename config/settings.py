@@ -1,61 +1,37 @@
 """Preflight settings: one module, configured from the environment.
 
-Environment variables:
-    DEBUG              "1"/"0" (default "1" so that `make run` works out of the box)
-    SECRET_KEY         required when DEBUG is off: at least 50 characters
-    LEDGER_KEY         HMAC key of the sign-off ledger; required when DEBUG is off: at least 32 characters
-    ALLOWED_HOSTS      comma-separated (default: localhost names when DEBUG is on)
-    DATABASE_URL       e.g. postgres://postgres@127.0.0.1:5432/preflight (default: SQLite file)
-    CELERY_BROKER_URL  e.g. redis://127.0.0.1:6379/0 (default: tasks run in-process)
-    SIGNOFF_MAX_AGE_DAYS  days after which an approval expires, 1–3650 (default 90)
-    EVIDENCE_MAX_AGE_DAYS  days after which an evaluation run no longer counts as evidence, 1–3650 (default 90)
-    INTERNAL_MAX_EXPOSURE_PERCENT, BETA_MAX_EXPOSURE_PERCENT  the widest Internal and Beta stages,
-                       1–99 (defaults 5 and 50; Internal's at most Beta's)
-    SEVERITY_P0_MAX_RESPONSE_MINUTES, SEVERITY_P1_MAX_RESPONSE_MINUTES  the slowest response a
-                       launch's P0 and P1 may promise, 1–10080 (defaults 60 and 240; P0's at most P1's)
-    REPORT_RENDER_TIMEOUT_SECONDS  a report render not finished this long after it started (or was
-                       sent) is stalled and sent again (default 300)
-    PROMETHEUS_ALLOWED_HOSTS  comma-separated hosts (or host:port) a launch's Prometheus source may
-                       name; the server fetches only these (default empty: no Prometheus pulls)
-    SLI_UPLOAD_MAX_ROWS  the most SLI values one CSV upload or ``record_sli`` file may hold,
-                       1–100000 (default 10000); a bigger file is refused, naming the limit
-    EMAIL_BACKEND      Django mail backend (default: files under sent_mail/)
-    SLACK_WEBHOOKS     a JSON object mapping a team's name to its Slack incoming-webhook URL, e.g.
-                       {"Legal": "https://hooks.slack.com/services/..."} (default: no Slack); the
-                       team's members who keep Slack on are told in that channel. Secrets: from
-                       the environment only, never in the database or the logs
-    REMINDER_HOUR      hour of the day (0–23, in TIME_ZONE) beat runs the daily reminders: overdue
-                       sign-offs, escalations, expiry warnings and each person's digest (default 7)
-    RECERTIFY_HOUR     hour of the day (0–23, in TIME_ZONE) beat recertifies every launch in a stage
-                       (default 6)
-    REMINDER_ESCALATION_DAYS  a sign-off overdue this many days is escalated to the Accountable of
-                       its area, twice as many to the launch owner's executive, 1–365 (default 2)
-    TRUSTED_PROXIES    comma-separated addresses or networks of the reverse proxies in front of the
-                       app (e.g. 10.0.0.0/8); only requests from them have their X-Forwarded-For read
-                       for the client's address (default empty: the header is ignored)
-    EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
-                       runbook review expires its people are warned, 1–365 (default 14)
-    PAGE_CACHE_SECONDS  how long the portfolio, a launch page and My sign-offs are kept per person
-                       and served again while nothing they show changed, 0–3600 (default 30 with
-                       DEBUG off, 0 with DEBUG on: off)
-    PAGE_CACHE_URL     a Redis URL (e.g. redis://127.0.0.1:6379/2) for the kept pages, shared by every
-                       server process (default empty: each process keeps its own, in memory)
-    REPORTS_QUEUE      the Celery queue report renders are sent to, e.g. "reports" (default empty:
-                       the default queue); workers started without -Q consume it too
-    With DEBUG off, HTTPS is enforced; each part can be turned off:
-    SECURE_SSL_REDIRECT (1), SECURE_HSTS_SECONDS (31536000), SECURE_HSTS_INCLUDE_SUBDOMAINS (1),
-    SECURE_HSTS_PRELOAD (1), SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https"; empty: off),
-    SESSION_COOKIE_SECURE (1), CSRF_COOKIE_SECURE (1)
+Every environment variable read here is listed, with its default, when it is required and what it
+means, in ONE table: docs/configuration.md (tests/test_configuration_doc.py fails when a variable
+read here is missing from it). A missing or malformed value stops the start with an
+ImproperlyConfigured naming the variable. Nothing is needed for development: DEBUG defaults on,
+with SQLite, tasks in-process and mail written to files.
 """
 
 import datetime
+import re
+import socket
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
-from .env import env_bool, env_header, env_int, env_list, env_networks, env_str, env_url_map
+from .env import (
+    env_anchor_sinks,
+    env_bool,
+    env_choice,
+    env_email,
+    env_header,
+    env_http_url,
+    env_int,
+    env_list,
+    env_networks,
+    env_server_id,
+    env_str,
+    env_url_map,
+)
+from .logs import LOG_FORMATS, LOG_LEVELS, LOG_STREAMS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -176,11 +152,21 @@ _SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL;",
 }
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
-    )
-}
+# Database connections are kept CONN_MAX_AGE seconds (0: one per request), and checked before
+# reuse (CONN_HEALTH_CHECKS) so a connection PostgreSQL closed meanwhile is replaced, not an error.
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60, min_value=0, max_value=86_400)
+CONN_HEALTH_CHECKS = env_bool("CONN_HEALTH_CHECKS", True)
+try:
+    DATABASES = {
+        "default": dj_database_url.config(
+            env="DATABASE_URL",
+            default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+            conn_max_age=CONN_MAX_AGE,
+            conn_health_checks=CONN_HEALTH_CHECKS,
+        )
+    }
+except ValueError as error:  # an unknown scheme
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Preflight can use: {error}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
@@ -222,8 +208,6 @@ AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 
 LANGUAGE_CODE = "en"
-# Where the site is served, for the absolute links in notification mails.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
@@ -231,10 +215,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# WhiteNoise serves the app's own assets (no CDN): from STATIC_ROOT after `collectstatic`, and
-# straight from the apps' static folders when nothing has been collected (development, tests).
-WHITENOISE_USE_FINDERS = True
+# WhiteNoise serves the app's own assets (no CDN); how, and where they are collected to, is set
+# under "Serving" at the end.
 
 # Audit history: rows are evidence, never a way to roll governance data back.
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -243,6 +225,11 @@ SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
 # Celery: with no broker configured, tasks run in-process so one machine needs nothing else.
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://localhost/"
+if "://" not in CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be a broker URL such as redis://127.0.0.1:6379/0 or amqp://host (or unset to run "
+        "tasks in-process)"
+    )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
@@ -319,17 +306,6 @@ PROMETHEUS_BACKFILL_DAYS = 31
 # write, which then holds the database for about a second per 10,000 rows.
 SLI_UPLOAD_MAX_ROWS = env_int("SLI_UPLOAD_MAX_ROWS", 10_000, min_value=1, max_value=100_000)
 
-# Mail: by default messages are written to files under sent_mail/ so a single machine needs no
-# mail server; set EMAIL_BACKEND (and EMAIL_HOST etc.) to send for real.
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
-EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "preflight@localhost")
-# Seconds an SMTP server may take to answer before the attempt fails and is retried later. Without
-# it a server that never answers holds the delivering worker, and the message's lock, for ever
-# (on SQLite the database's write lock); shorter than SQLite's wait for that lock (20 s).
-EMAIL_TIMEOUT = 10
 # Slack: one incoming webhook per team (by the team's name), from the environment only (secrets).
 SLACK_WEBHOOKS = env_url_map("SLACK_WEBHOOKS")
 SLACK_TIMEOUT_SECONDS = 5
@@ -366,8 +342,25 @@ if INTERNAL_MAX_EXPOSURE_PERCENT > BETA_MAX_EXPOSURE_PERCENT:
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 FUTURE_TOLERANCE_DAYS = 1
 
-# A file the operator keeps outside the database; every ledger append writes "SEQUENCE HASH" to it.
+# --- Ledger anchor (issue 21; ledger/anchors.py, docs/ledger-anchor.md) ---------------------------
+# After every commit that appended to the ledger, the head is copied to each sink listed here,
+# outside the database; `verify_ledger --anchors` merges them. Logged by default in production
+# (the log pipeline keeps it), nothing by default in development.
+LEDGER_ANCHOR = env_anchor_sinks("LEDGER_ANCHOR", "" if DEBUG else "log")
+# The earlier single-file setting: still honoured, as one more `file:` sink.
 LEDGER_ANCHOR_FILE = env_str("LEDGER_ANCHOR_FILE")
+# This server's name in anchor file names (`{server}`) and records; the host name by default.
+SERVER_ID = env_server_id("SERVER_ID", re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:63] or "server")
+# An S3-compatible endpoint (MinIO, Ceph, ...) for `s3://` sinks; empty: AWS (or AWS_ENDPOINT_URL_S3).
+# Credentials and region come from boto3's usual places (AWS_ACCESS_KEY_ID, an instance role, ...).
+LEDGER_ANCHOR_S3_ENDPOINT_URL = env_http_url("LEDGER_ANCHOR_S3_ENDPOINT_URL")
+# Every minute: the head written to every sink if a write after a commit failed (or never ran);
+# the newest head covers every entry before it. Without a broker, cron `anchor_ledger_head`.
+CELERY_BEAT_SCHEDULE["anchor-ledger-head"] = {
+    "task": "ledger.tasks.anchor_ledger_head",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 if not DEBUG:
     # HTTPS only, on by default; behind a TLS-terminating proxy that sets X-Forwarded-Proto (and
@@ -380,19 +373,161 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-}
-
 # Reports: a render that has not finished this long after it started (or was asked for) is taken
 # as lost (a worker died, the broker dropped it); asking again renders it anew.
 REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, min_value=1)
 # For tests only: a render sleeps this long after committing its start, so the worker-kill test
 # (tests/integration/test_report_worker.py) can kill a worker in the middle of one. Never set it.
 REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0, min_value=0, max_value=600)
+
+# Serving (gunicorn, WhiteNoise, Celery workers): how bin/start runs Preflight in production;
+# docs/deploy.md. With DEBUG off, static files are served from STATIC_ROOT, filled by
+# `collectstatic` (bin/start web does it): each under a name carrying its content's hash, with
+# gzip and Brotli copies, and WhiteNoise sends those hashed names with a year-long immutable
+# Cache-Control. With DEBUG on (`make run`, the tests) they come straight from the apps' folders.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+WHITENOISE_USE_FINDERS = DEBUG
+# The reports' TrueType fonts are not compressed: only WeasyPrint reads them, from disk, and
+# compressing their 4 MB (with gzip and Brotli) took three quarters of collectstatic's time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "ttf")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Every task is bounded: told to stop (SoftTimeLimitExceeded, which it may catch and record) after
+# the soft limit, killed after the hard one. Limits need the prefork pool (bin/start worker's).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, min_value=1, max_value=86_400)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, min_value=2, max_value=86_400)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT, so a task told to stop has time to "
+        f"record why (got {CELERY_TASK_TIME_LIMIT} and {CELERY_TASK_SOFT_TIME_LIMIT})."
+    )
+# A render is stopped (and recorded failed) well before the stalled-report sweep would send it
+# again at REPORT_RENDER_TIMEOUT_SECONDS, and killed before that too: one report never renders twice at once.
+REPORT_RENDER_SOFT_TIME_LIMIT = max(1, REPORT_RENDER_TIMEOUT_SECONDS * 8 // 10)
+REPORT_RENDER_TIME_LIMIT = max(REPORT_RENDER_SOFT_TIME_LIMIT + 1, REPORT_RENDER_TIMEOUT_SECONDS * 9 // 10)
+CELERY_TASK_ANNOTATIONS = {
+    "reports.tasks.render_report": {
+        "soft_time_limit": REPORT_RENDER_SOFT_TIME_LIMIT,
+        "time_limit": REPORT_RENDER_TIME_LIMIT,
+    }
+}
+# Tasks are acknowledged late (after they ran): a worker takes one at a time, so a long render does
+# not hold others back in its prefetch; a process is replaced after 200 tasks (WeasyPrint's memory).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
+
+# --- Operations (issue 21): site, mail, logs, error tracking, housekeeping ---------------------
+# Each is read from the environment and refused at start-up when missing or malformed; all are in
+# docs/configuration.md.
+
+# Where people reach the site, for the absolute links in mail and chat; the origin CSRF trusts.
+SITE_URL = env_http_url("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+if not SITE_URL:
+    raise ImproperlyConfigured(
+        "SITE_URL is not set. With DEBUG off Preflight needs the address people reach it at, for the links in "
+        "its mail: export SITE_URL, e.g. https://preflight.example.com."
+    )
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Behind a proxy that rewrites the Host or the scheme, Django's CSRF check compares the browser's
+# Origin with these (scheme://host[:port]); by default the site's own origin.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [_origin(SITE_URL)])
+for _trusted in CSRF_TRUSTED_ORIGINS:
+    if not _trusted.startswith(("http://", "https://")) or _origin(_trusted) != _trusted.rstrip("/"):
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS must list origins such as https://preflight.example.com (scheme and host, "
+            f"no path), got {_trusted!r}"
+        )
+
+# Mail: by default messages are written to files under sent_mail/ so a single machine needs no
+# mail server; set EMAIL_BACKEND to django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+if not all(part.isidentifier() for part in EMAIL_BACKEND.split(".")) or "." not in EMAIL_BACKEND:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND must be the dotted path of a mail backend class, e.g. "
+        f"django.core.mail.backends.smtp.EmailBackend, got {EMAIL_BACKEND!r}"
+    )
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent_mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, min_value=1, max_value=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+if EMAIL_HOST_PASSWORD and not EMAIL_HOST_USER:
+    raise ImproperlyConfigured("EMAIL_HOST_PASSWORD is set without EMAIL_HOST_USER: set both, or neither.")
+# STARTTLS (usually port 587) or TLS from the first byte (usually 465): one or the other.
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: use EMAIL_USE_TLS for STARTTLS (usually port 587) or "
+        "EMAIL_USE_SSL for implicit TLS (usually port 465), not both."
+    )
+# Seconds an SMTP server may take to answer before the attempt fails and is retried later. Without
+# it a server that never answers holds the delivering worker, and the message's lock, for ever
+# (on SQLite the database's write lock, so there it must be shorter than SQLite's wait, 20 s).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, min_value=1, max_value=300)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and EMAIL_TIMEOUT >= _SQLITE_OPTIONS["timeout"]:
+    raise ImproperlyConfigured(
+        f"EMAIL_TIMEOUT must be under {_SQLITE_OPTIONS['timeout']} seconds on SQLite (its wait for the write "
+        f"lock a delivery holds), got {EMAIL_TIMEOUT}"
+    )
+DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "preflight@localhost")
+# Django's own mail (errors to ADMINS, none by default) comes from the same address.
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Logs: one line per record to stdout, JSON with DEBUG off (for a log pipeline), text with it on;
+# every line of a request carries its id, the person and the launch, every task line the task's id
+# and name (config/logs.py). INFO in production, so the ledger's "ledger head #N HASH" line (an
+# anchor of the chain outside the database) and the access lines are written.
+LOG_FORMAT = env_choice("LOG_FORMAT", LOG_FORMATS, "text" if DEBUG else "json")
+LOG_LEVEL = env_choice("LOG_LEVEL", LOG_LEVELS, "WARNING" if DEBUG else "INFO", upper=True)
+# Management commands set stderr (manage.py), so their own output stays readable by scripts.
+LOG_STREAM = env_choice("LOG_STREAM", LOG_STREAMS, "stdout")
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT, stream=LOG_STREAM)
+MIDDLEWARE.insert(0, "config.logs.RequestContextMiddleware")
+# Celery keeps the logging configured here (config.celery connects its setup_logging signal).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Error tracking (optional): with SENTRY_DSN set, unhandled errors of requests and tasks are sent
+# to Sentry (or a compatible service), without personal data (send_default_pii off).
+SENTRY_DSN = env_str("SENTRY_DSN").strip()
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_RELEASE = env_str("SENTRY_RELEASE")
+SENTRY_TRACES_SAMPLE_RATE = env_int("SENTRY_TRACES_SAMPLE_PERCENT", 0, min_value=0, max_value=100) / 100
+if SENTRY_DSN:
+    from .sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE or None,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
+# Housekeeping (web.housekeeping; `manage.py housekeeping`, or beat daily at HOUSEKEEPING_HOUR):
+# what is deleted after how many days. 0 keeps it for ever. Expired sessions always go.
+HOUSEKEEPING_HOUR = env_int("HOUSEKEEPING_HOUR", 3, min_value=0, max_value=23)
+LOGIN_ATTEMPT_RETENTION_DAYS = env_int("LOGIN_ATTEMPT_RETENTION_DAYS", 90, min_value=0, max_value=36_500)
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30, min_value=0, max_value=36_500)
+REPORT_PDF_RETENTION_DAYS = env_int("REPORT_PDF_RETENTION_DAYS", 90, min_value=0, max_value=36_500)
+CELERY_BEAT_SCHEDULE["housekeeping"] = {
+    "task": "web.tasks.housekeeping",
+    "schedule": crontab(hour=HOUSEKEEPING_HOUR, minute=15),
+    "options": {"expires": 6 * 3600},
+}
 
 # Load (issue 21, point 7; docs/performance.md, "Load"). The portfolio, launch pages and My
 # sign-offs are kept PAGE_CACHE_SECONDS per person and served again while the ledger, the stored

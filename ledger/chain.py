@@ -5,8 +5,9 @@ from the environment) over the previous entry's MAC and a canonical body: the ev
 (id and slug), who acted, the payload, the fingerprint of the facts approved, the time, the state
 of the launch the gate reads (risk tier, current stage, its kind and exposure) and seals of the
 history rows the service wrote. Without the key nobody can recompute the chain, so a rewritten
-record does not verify; a copy of the head kept outside the database (``LEDGER_ANCHOR_FILE``, the
-log, a report) catches entries cut off the end. ``ledger.verification`` recomputes it."""
+record does not verify; a copy of the head kept outside the database (``ledger.anchors``: the
+log, a file per server, an object store; or a report) catches entries cut off the end.
+``ledger.verification`` recomputes it."""
 
 from __future__ import annotations
 
@@ -14,12 +15,10 @@ import datetime
 import hashlib
 import hmac
 import json
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models, transaction
@@ -30,14 +29,13 @@ from simple_history.signals import post_create_historical_record, pre_create_his
 from readiness.evaluations import evaluate_after_commit
 from readiness.models import Launch
 
+from .anchors import anchor_after_commit
 from .events import LedgerEvent
 from .models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
 # What the refresh after a commit itself records (the stage lapsed or holds again): no change of facts.
 _STANDING_EVENTS = frozenset({LedgerEvent.STAGE_LAPSED, LedgerEvent.STAGE_RESTORED})
-# Every append logs the new head here (README: anchoring the head outside the database).
-logger = logging.getLogger("ledger")
 
 
 def canonical_json(data) -> str:
@@ -209,36 +207,13 @@ def append(
     entry.save()
     head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
     head.save(update_fields=["sequence", "entry_hash"])
-    transaction.on_commit(lambda: anchor(entry.sequence, entry.entry_hash))
+    # Copied outside the database once committed (LEDGER_ANCHOR); never an error for the action.
+    anchor_after_commit(entry.sequence, entry.entry_hash)
     if launch is not None and event not in _STANDING_EVENTS:
         # Not every ledgered change writes history with signals (SLI actuals are bulk-written):
         # what the launch's pages store of its facts is refreshed after this commit too.
         evaluate_after_commit(launch.pk)
     return entry
-
-
-def anchor(sequence: int, entry_hash: str) -> None:
-    """Record the head outside the database: in the log always, and appended to
-    ``LEDGER_ANCHOR_FILE`` when set. ``verify_ledger --anchors FILE`` checks the chain still holds
-    every anchored entry, which catches a tail cut off together with a rolled-back head."""
-    logger.info("ledger head #%s %s", sequence, entry_hash)
-    path = getattr(settings, "LEDGER_ANCHOR_FILE", "")
-    if path:
-        with Path(path).open("a", encoding="utf-8") as file:
-            file.write(f"{sequence} {entry_hash}\n")
-
-
-def read_anchors(path: str) -> list[tuple[int, str]]:
-    anchors = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            sequence, entry_hash = line.split()
-            anchors.append((int(sequence), entry_hash))
-        except ValueError:
-            raise ValueError(f"{path}, line {number}: expected 'SEQUENCE HASH', got {line!r}") from None
-    return anchors
 
 
 def head_hash() -> str:

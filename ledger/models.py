@@ -93,3 +93,25 @@ class LedgerEntry(models.Model):
     def happened_at(self):
         """When the event happened: as recorded, unless it was recorded later."""
         return self.occurred_at or self.created_at
+
+
+class AnchorStatus(models.Model):
+    """How far the head has been copied outside the database (``ledger.anchors``): one row.
+
+    ``sequence`` is the newest head some server wrote to every sink it has; the head's sequence
+    minus it is the anchor lag (``ledger.anchors.anchor_status``), which the periodic
+    ``anchor_ledger_head`` task brings back to 0. ``failing_since`` is set by a failed write and
+    cleared by the next full success. Not part of the record: the ledger's triggers do not guard it."""
+
+    sequence = models.PositiveBigIntegerField(verbose_name=_("anchored sequence"), default=0)
+    entry_hash = models.CharField(verbose_name=_("anchored entry hash"), max_length=64, blank=True)
+    anchored_at = models.DateTimeField(verbose_name=_("anchored at"), null=True, blank=True)
+    failing_since = models.DateTimeField(verbose_name=_("failing since"), null=True, blank=True)
+    last_error = models.TextField(verbose_name=_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("ledger anchor status")
+        verbose_name_plural = _("ledger anchor statuses")
+
+    def __str__(self) -> str:
+        return f"Ledger anchored to #{self.sequence}"

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -273,3 +273,24 @@ def _delivery_failed(payload: dict) -> list[str]:
     if payload.get("error"):  # as stored (a server's words, not ours): shown as a quoted line
         lines.append(_("Last error: %(error)s") % names)
     return lines
+
+
+# Rows one purge statement deletes at most, so no statement holds the table for long.
+PURGE_BATCH = 1000
+
+
+def outbox_purge(*, before: datetime.datetime) -> int:
+    """Delete the messages the outbox is done with (housekeeping, ``OUTBOX_RETENTION_DAYS``): sent
+    before ``before``, or dropped (no longer relevant) when written before it; returns how many.
+    Pending and failed messages stay (an owner may still put a failed one back), and so does every
+    in-app notice, which is what keeps a reminder from being sent twice. Nothing in the ledger names
+    an outbox row (README: what ``verify_ledger`` cannot see)."""
+    done = models.Q(status=OutboxStatus.SENT, sent_at__lt=before) | models.Q(
+        status=OutboxStatus.DROPPED, created_at__lt=before
+    )
+    deleted = 0
+    while True:
+        batch = list(OutboxMessage.objects.filter(done).order_by("pk").values_list("pk", flat=True)[:PURGE_BATCH])
+        if not batch:
+            return deleted
+        deleted += OutboxMessage.objects.filter(done, pk__in=batch).delete()[0]

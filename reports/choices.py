@@ -12,6 +12,9 @@ class ReportStatus(models.TextChoices):
     PENDING = "pending", gettext_lazy("Being rendered")
     READY = "ready", gettext_lazy("Ready")
     FAILED = "failed", gettext_lazy("Failed")
+    # Rendered, and its PDF deleted after REPORT_PDF_RETENTION_DAYS (housekeeping): the row keeps
+    # what the report was, its hash and seal, so a copy downloaded earlier still verifies.
+    EXPIRED = "expired", gettext_lazy("PDF expired")
 
 
 class ReportEvent(models.TextChoices):

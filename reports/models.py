@@ -73,6 +73,10 @@ class Report(models.Model):
                 condition=~Q(status=ReportStatus.READY) | (Q(pdf__isnull=False) & ~Q(sha256="")),
                 name="ready_report_has_its_pdf_and_hash",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.EXPIRED) | (Q(pdf__isnull=True) & ~Q(sha256="")),
+                name="expired_report_keeps_its_hash_not_its_pdf",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,8 @@ BASE_URL = "https://preflight.invalid/"
 
 
 class StaticOnlyFetcher(URLFetcher):
-    """Serves ``{BASE_URL}{STATIC_URL}…`` from the static files finders; refuses every other URL
+    """Serves ``{BASE_URL}{STATIC_URL}…`` from the static files finders (or the collected, hashed
+    copies in STATIC_ROOT); refuses every other URL
     (http, https elsewhere, file, data, ftp…). ``requested`` records every URL asked for, for tests
     and for the log."""
 
@@ -46,10 +47,17 @@ def static_path(url: str) -> Path | None:
     if (parts.scheme, parts.netloc) != (prefix.scheme, prefix.netloc) or not parts.path.startswith(static_prefix):
         return None
     relative = unquote(parts.path.removeprefix(static_prefix))
-    if not relative or ".." in Path(relative).parts:
+    if not relative or ".." in Path(relative).parts or Path(relative).is_absolute():
         return None
     found = finders.find(relative)
-    return Path(found) if found else None
+    if found:
+        return Path(found)
+    # With DEBUG off, `{% static %}` names the hashed copies `collectstatic` made in STATIC_ROOT.
+    if not settings.STATIC_ROOT:
+        return None
+    root = Path(settings.STATIC_ROOT).resolve()
+    collected = (root / relative).resolve()
+    return collected if collected.is_relative_to(root) and collected.is_file() else None
 
 
 def html_to_pdf(html: str, *, fetcher: URLFetcher | None = None) -> bytes:

@@ -173,7 +173,7 @@ def report_request(
             facts_fingerprint=fingerprint,
             layout=REPORT_LAYOUT,
         )
-        .exclude(status=ReportStatus.FAILED)
+        .exclude(status__in=[ReportStatus.FAILED, ReportStatus.EXPIRED])  # asking again renders anew
         .order_by("-requested_at")
         .first()
     )
@@ -280,15 +280,15 @@ def report_render(report_id: str) -> Report:
 
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
-        if report.status == ReportStatus.READY:
+        if report.status in (ReportStatus.READY, ReportStatus.EXPIRED):
             return report
         report.status = ReportStatus.PENDING
         report.started_at = timezone.now()
         report.attempts += 1
         report.save(update_fields=["status", "started_at", "attempts"])
-    if settings.REPORT_RENDER_TEST_PAUSE_SECONDS:  # only the worker-kill integration test sets it
-        time.sleep(settings.REPORT_RENDER_TEST_PAUSE_SECONDS)
     try:
+        if settings.REPORT_RENDER_TEST_PAUSE_SECONDS:  # only the worker integration tests set it
+            time.sleep(settings.REPORT_RENDER_TEST_PAUSE_SECONDS)
         # The fingerprint and the ledger head are taken with the data the PDF draws, not when the
         # report was asked for: facts changed in between are in the PDF, so in its fingerprint.
         with transaction.atomic():
@@ -299,6 +299,7 @@ def report_render(report_id: str) -> Report:
             html = document_html(report)
         pdf = html_to_pdf(html)
     except Exception as error:  # the detail goes to the log; the row says only that it failed
+        # (a render over its time limit too: Celery's SoftTimeLimitExceeded, settings.REPORT_RENDER_SOFT_TIME_LIMIT)
         log.exception("Rendering report %s failed", report_id)
         # Never downgrade a report another render has finished meanwhile.
         Report.objects.filter(pk=report_id, status=ReportStatus.PENDING).update(
@@ -330,6 +331,30 @@ def report_render(report_id: str) -> Report:
                 link=report.get_absolute_url(),
             )
     return report
+
+
+def reports_expire_pdfs(*, finished_before) -> int:
+    """Delete the PDF of every ready report finished before ``finished_before`` (housekeeping,
+    ``REPORT_PDF_RETENTION_DAYS``); returns how many. Only the bytes go: the row stays, with what
+    the report was, the hash of its bytes and its seal, so a copy downloaded before still verifies
+    (``report_verify``), and its page says the PDF expired and offers to render it again. Nothing
+    in the ledger names a report; the row is the record that it was issued."""
+    expired = 0
+    while True:  # in batches: each statement frees a few hundred PDFs, never the whole table at once
+        with transaction.atomic():
+            batch = list(
+                Report.objects.select_for_update(skip_locked=True)
+                .filter(status=ReportStatus.READY, finished_at__lt=finished_before)
+                .values_list("pk", flat=True)[:_EXPIRE_BATCH]
+            )
+            if not batch:
+                return expired
+            expired += Report.objects.filter(pk__in=batch, status=ReportStatus.READY).update(
+                status=ReportStatus.EXPIRED, pdf=None
+            )
+
+
+_EXPIRE_BATCH = 200
 
 
 def report_seal(report: Report) -> str:
@@ -367,7 +392,7 @@ def report_verify(data: bytes) -> ReportCheck:
     digest = hashlib.sha256(data).hexdigest()
     report = (
         Report.objects.select_related("launch", "stage", "requested_by")
-        .filter(sha256=digest, status=ReportStatus.READY)
+        .filter(sha256=digest, status__in=[ReportStatus.READY, ReportStatus.EXPIRED])
         .first()
     )
     if report is None:

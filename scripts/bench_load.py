@@ -88,6 +88,7 @@ def server_env(args, folder: Path) -> dict[str, str]:
             "PAGE_CACHE_SECONDS": str(args.page_cache_seconds),
             "PAGE_CACHE_URL": args.page_cache_url if args.celery else "",
             "REPORTS_QUEUE": "reports",
+            "STATIC_ROOT": str(folder / "static"),  # DEBUG off serves collected, hashed files
         }
     )
     if args.celery:
@@ -640,6 +641,7 @@ def main() -> int:
                 )
                 for queue in ("celery", "reports")
             ]
+        subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
         web = start(gunicorn_command(args, folder), env, folder / "gunicorn.log")
         wait_for_port(args.port, web)
         print(f"gunicorn on 127.0.0.1:{args.port}; measuring each page alone", flush=True)

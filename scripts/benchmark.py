@@ -53,7 +53,7 @@ def configure(database: Path, *, tiny: bool = False) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ["DEBUG"] = "1"
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    for name in ("CELERY_BROKER_URL", "LEDGER_ANCHOR_FILE"):
+    for name in ("CELERY_BROKER_URL", "LEDGER_ANCHOR_FILE", "LEDGER_ANCHOR"):
         os.environ.pop(name, None)  # tasks run in-process; no anchor file outside the scratch folder
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     sys.path.insert(0, str(ROOT))

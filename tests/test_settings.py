@@ -27,6 +27,7 @@ PRODUCTION = {
     "SECRET_KEY": SECRET_KEY,
     "LEDGER_KEY": LEDGER_KEY,
     "ALLOWED_HOSTS": "preflight.example.com",
+    "SITE_URL": "https://preflight.example.com",
     "SIGNOFF_MAX_AGE_DAYS": None,
     "EVIDENCE_MAX_AGE_DAYS": None,
     "SEVERITY_P0_MAX_RESPONSE_MINUTES": None,

@@ -86,6 +86,7 @@ def status_context(report: Report) -> dict:
         "status_url": status_url,
         "request_url": request_url,
         "download_url": reverse("web:report-download", args=[report.pk]),
+        "pdf_retention_days": settings.REPORT_PDF_RETENTION_DAYS,
     }
 
 

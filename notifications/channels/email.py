@@ -3,6 +3,8 @@ about, from ``DEFAULT_FROM_EMAIL`` through Django's mail backend."""
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -53,5 +55,6 @@ def message_id(message) -> str:
     """The same Message-ID however often the message is sent. Delivery is at-least-once: a worker
     killed after the mail server accepted a message but before its "sent" committed sends it again,
     and this lets mail servers and clients recognise the copy as the same message."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "preflight.invalid"
+    # DEFAULT_FROM_EMAIL may carry a name: "Preflight <preflight@example.com>".
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "preflight.invalid"
     return f"<preflight-outbox-{message.pk}-{message.created_at:%Y%m%d%H%M%S}@{domain}>"

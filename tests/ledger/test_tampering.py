@@ -327,7 +327,7 @@ class DatabaseGuards(TestCase):
         self.assertRefused("UPDATE approvals_ledgerhead SET sequence = sequence + 2")
 
 
-# --- the command and the anchor file ----------------------------------------------------------------
+# --- the command ----------------------------------------------------------------------------------
 
 
 def run_verify_ledger(*args: str) -> tuple[int, str]:
@@ -351,24 +351,3 @@ def test_verify_ledger_refuses_an_empty_or_malformed_head_instead_of_skipping_th
     code, message = run_verify_ledger("--head", head)
     assert code == 2
     assert "64 hexadecimal characters" in message
-
-
-@pytest.mark.django_db
-def test_every_append_is_anchored_in_the_file_the_operator_keeps(
-    settings, tmp_path, django_capture_on_commit_callbacks
-):
-    anchors = tmp_path / "ledger-anchors.txt"
-    settings.LEDGER_ANCHOR_FILE = str(anchors)
-    with django_capture_on_commit_callbacks(execute=True):
-        launch_at("Internal", slug="anchored")
-    lines = anchors.read_text().splitlines()
-    last = LedgerEntry.objects.order_by("-sequence").first()
-    assert len(lines) == LedgerEntry.objects.count()
-    assert lines[-1] == f"{last.sequence} {last.entry_hash}"
-    assert run_verify_ledger("--anchors", str(anchors))[0] == 0
-
-    with past_the_triggers():
-        LedgerEntry.objects.filter(pk=last.pk)._raw_delete(connection.alias)
-    code, message = run_verify_ledger("--anchors", str(anchors))
-    assert code == 1
-    assert "Ledger BROKEN" in message

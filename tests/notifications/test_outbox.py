@@ -486,3 +486,9 @@ def test_an_empty_outbox_drains_to_nothing(db, mailoutbox):
         call_command_output("deliver_notifications") == "Outbox: 0 sent, 0 dropped, 0 retrying, 0 failed; 0 pending.\n"
     )
     assert mailoutbox == []
+
+
+def test_a_sender_address_with_a_name_gives_the_message_id_its_domain(settings):
+    settings.DEFAULT_FROM_EMAIL = "Preflight <preflight@example.com>"
+    message = OutboxMessage(pk=7, created_at=timezone.now())
+    assert email.message_id(message).endswith("@example.com>")

@@ -35,7 +35,7 @@ def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
         "DEBUG": "1",  # no SECRET_KEY needed; the ledger checks are the same
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
-    for name in ("LEDGER_ANCHOR_FILE", "CELERY_BROKER_URL"):
+    for name in ("LEDGER_ANCHOR_FILE", "LEDGER_ANCHOR", "CELERY_BROKER_URL"):
         env.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
