@@ -478,7 +478,7 @@ def mixed_load(args, folder: Path) -> list[dict]:
             "--users",
             str(args.users),
             "--spawn-rate",
-            "5",  # each person signs in (a password hash, about half a second of CPU): spread out
+            str(args.spawn_rate),  # each sign-in is a password hash (half a second of CPU or more): spread out
             "--run-time",
             args.run_time,
             "--host",
@@ -594,7 +594,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10, help="concurrent clients per capacity phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each capacity phase")
     parser.add_argument("--users", type=int, default=50, help="people in the mixed load")
-    parser.add_argument("--run-time", default="120s", help="length of the mixed load (locust's --run-time)")
+    parser.add_argument("--run-time", default="180s", help="length of the mixed load (locust's --run-time)")
+    parser.add_argument("--spawn-rate", type=float, default=1.0, help="people starting (signing in) per second")
     parser.add_argument(
         "--page-cache-url",
         default="redis://127.0.0.1:6379/14",

@@ -16,7 +16,7 @@ import bench_load  # noqa: E402
 
 ARGS = argparse.Namespace(
     workers=5, worker_class="sync", threads=4, celery=True, launches=1400, page_cache_seconds=30, clients=10,
-    seconds=15.0, users=50, run_time="120s",
+    seconds=15.0, users=50, run_time="180s",
 )  # fmt: skip
 
 
