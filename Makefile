@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test screenshots lint bench install migrate demo clean
+.PHONY: run test screenshots lint bench bench-load install migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,16 @@ screenshots: install
 
 # Speed on a scratch database (never db.sqlite3): the first run (migrate, seed_demo, first page),
 # 1,000 launches and a demo-sized launch; see docs/performance.md. Two or three minutes
-# (BENCH_ARGS=--first-run-only: the first run alone); not part of `make test`.
+# (BENCH_ARGS=--first-run-only: the first run alone; --tiny: a few seconds, no target judged, as
+# tests/test_benchmark_script.py runs it); not part of `make test`.
 bench: install
 	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)
+
+# Under load: gunicorn + PostgreSQL (a database of its own on 127.0.0.1:5432, dropped after) +
+# Celery on Redis, each page's requests per second and latencies, then 50 people with locust;
+# about 15 minutes with the default 1,400 launches. See docs/performance.md, "Load".
+bench-load: install
+	$(BIN)/python scripts/bench_load.py $(BENCH_LOAD_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -563,3 +563,31 @@ CELERY_BEAT_SCHEDULE["housekeeping"] = {
     "schedule": crontab(hour=HOUSEKEEPING_HOUR, minute=15),
     "options": {"expires": 6 * 3600},
 }
+
+# Load (issue 21, point 7; docs/performance.md, "Load"). The portfolio, launch pages and My
+# sign-offs are kept PAGE_CACHE_SECONDS per person and served again while the ledger, the stored
+# evaluations and the header's counts are unchanged (web/page_cache.py); 0 turns it off.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 0 if DEBUG else 30, min_value=0, max_value=3600)
+CACHES = globals().get("CACHES") or {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PAGE_CACHE_URL = env_str("PAGE_CACHE_URL")
+if PAGE_CACHE_URL and not PAGE_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"PAGE_CACHE_URL must be a redis://, rediss:// or unix:// URL (got {PAGE_CACHE_URL!r}).")
+CACHES["pages"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PAGE_CACHE_URL, "KEY_PREFIX": "preflight"}
+    if PAGE_CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "preflight-pages",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
+)
+# REPORTS_QUEUE: report renders go to a queue of their own, so a PDF never waits behind the
+# post-commit refreshes and notifications a busy site sends; a worker started without -Q consumes
+# both queues, and a worker of its own for reports is `celery -A config worker -Q reports`.
+REPORTS_QUEUE = env_str("REPORTS_QUEUE")
+if REPORTS_QUEUE:
+    CELERY_TASK_QUEUES = {"celery": {}, REPORTS_QUEUE: {}}
+    CELERY_TASK_ROUTES = {
+        **globals().get("CELERY_TASK_ROUTES", {}),
+        "reports.tasks.render_report": {"queue": REPORTS_QUEUE},
+    }

@@ -4,8 +4,6 @@ A notice is its recipient's alone: every lookup is by (pk, recipient), so anyone
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -45,6 +43,7 @@ from notifications.services import (
 from readiness.access import get_launch_for
 
 from .forms import NotificationSettingsForm, add_service_errors
+from .page_cache import remembered
 
 PAGE_SIZE = 50
 # A group lists this many items; the rest open on demand.
@@ -59,11 +58,21 @@ def header_counts(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    counts = functools.cache(lambda: _header_counts(user))
     return {
-        "awaiting_count": SimpleLazyObject(lambda: counts()[0]),
-        "unread_notifications": SimpleLazyObject(lambda: counts()[1]),
+        "awaiting_count": SimpleLazyObject(lambda: counts_for_header(request)[0]),
+        "unread_notifications": SimpleLazyObject(lambda: counts_for_header(request)[1]),
     }
+
+
+def counts_for_header(request: HttpRequest) -> tuple[int, int]:
+    """The header's two counts for the signed-in user: once per request, and kept like the pages
+    (``web.page_cache.remembered``) when the page cache is on."""
+    counts = getattr(request, "_preflight_header_counts", None)
+    if counts is None:
+        counts = request._preflight_header_counts = remembered(
+            request, "header-counts", lambda: tuple(_header_counts(request.user))
+        )
+    return counts
 
 
 def _header_counts(user) -> tuple[int, int]:

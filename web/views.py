@@ -37,6 +37,7 @@ from .filters import PortfolioFilter
 from .forms import BLANK, NewLaunchForm, RequestSignoffsForm, add_service_errors
 from .launches import launch_guide
 from .operations import slo_actuals_section
+from .page_cache import cached_page
 from .raci import raci_grid
 from .standing import Standing
 from .waivers import launch_waivers
@@ -62,6 +63,7 @@ class SignInView(auth_views.LoginView):
 
 @require_GET
 @login_required
+@cached_page
 def portfolio(request: HttpRequest) -> HttpResponse:
     """Every launch the user may see, filtered, sorted and paginated; only the shown page is evaluated."""
     today = timezone.localdate()
@@ -94,6 +96,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@cached_page
 def launch_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The launch's verdict for its next stage, its checklist and its rollout."""
     launch = get_launch_for(request.user, slug)

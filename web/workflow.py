@@ -61,6 +61,7 @@ from .forms import (
     RollbackForm,
     add_service_errors,
 )
+from .page_cache import cached_page
 
 # The snapshots shown on decision pages, by fingerprint, kept in the session so that a refused
 # decision can say what changed since (the server's copy, not one the browser sends back).
@@ -182,6 +183,7 @@ def _request_routed(request: HttpRequest, launch: Launch, stage) -> HttpResponse
 
 @require_http_methods(["GET"])
 @login_required
+@cached_page
 def inbox(request: HttpRequest) -> HttpResponse:
     """What waits for the signed-in user's decision, overdue first."""
     today = timezone.localdate()
@@ -309,9 +311,11 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     posting it records the decision (403 for who may see the request but not decide it)."""
     posting = request.method == "POST"
     signoff = _shown_signoff(request.user, pk, to_decide=posting)
-    facts, snapshot = _facts_decided_on(signoff)
-    form = DecisionForm(request.POST if posting else None, initial={"fingerprint": fingerprint(snapshot)})
+    # The facts are read for the page only: a decision that is recorded redirects, and the
+    # service reads them itself (under the request's lock), so a POST reads them once.
+    form = DecisionForm(request.POST) if posting else None
     changed_meanwhile = []
+    error = None
     if posting and form.is_valid():
         try:
             signoff_decide(
@@ -321,14 +325,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
                 expected_fingerprint=form.cleaned_data["fingerprint"],
             )
-        except ValidationError as error:
-            shown = request.session.get(SHOWN_SNAPSHOTS, {}).get(form.cleaned_data["fingerprint"])
-            if shown is not None and form.cleaned_data["fingerprint"] != fingerprint(snapshot):
-                # A fresh form on the current facts: the decision is taken again, knowingly.
-                changed_meanwhile = readable_change_lines(shown, snapshot) or [_("reload to see them")]
-                form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
-            else:
-                add_service_errors(form, error)
+        except ValidationError as refused:
+            error = refused
         else:
             if form.cleaned_data["outcome"] in OUTCOMES_NEEDING_COMMENT:
                 # The comment opened the conversation: the approver lands on it, to follow it up.
@@ -339,6 +337,17 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(f"{signoff.get_absolute_url()}#conversation")
             messages.success(request, _("Your decision is recorded."))
             return redirect("web:inbox")
+    facts, snapshot = _facts_decided_on(signoff)
+    if form is None:
+        form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
+    if error is not None:
+        shown = request.session.get(SHOWN_SNAPSHOTS, {}).get(form.cleaned_data["fingerprint"])
+        if shown is not None and form.cleaned_data["fingerprint"] != fingerprint(snapshot):
+            # A fresh form on the current facts: the decision is taken again, knowingly.
+            changed_meanwhile = readable_change_lines(shown, snapshot) or [_("reload to see them")]
+            form = DecisionForm(initial={"fingerprint": fingerprint(snapshot)})
+        else:
+            add_service_errors(form, error)
     delegate_form = DelegateForm(signoff=signoff, user=request.user)
     return _decision_page(request, signoff, facts, snapshot, form, delegate_form, changed_meanwhile)
 
