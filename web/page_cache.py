@@ -9,6 +9,9 @@ queries and a checklist evaluation, against the sign-in page's none. A page is k
 - whose page it is: the person, their language and whether htmx asked for a fragment (a kept
   page's CSRF tokens are replaced with the current request's, so any session of theirs may use it);
 - what it is: the view and the full path with its query;
+- what the person may see: their launch grants and team memberships (a role taken away, or a
+  team left, changes them even where no ledger entry is written, so a page is never served to
+  someone who lost access to what it shows);
 - what it shows: the ledger's sequence (every state change appends to the ledger, in its
   transaction, so a committed change gives every page a new key at once), when the stored
   evaluations were last refreshed (they are refreshed after the commit, by a task), and the
@@ -37,26 +40,34 @@ from django.utils import translation
 
 from ledger.models import LedgerHead
 from notifications.models import Notification
-from readiness.models import LaunchEvaluation
+from raci.models import Stakeholder
+from readiness.models import LaunchEvaluation, LaunchUserObjectPermission
 
 CACHE_ALIAS = "pages"
 
 
 def versions(request: HttpRequest) -> tuple:
     """What a signed-in person's pages depend on, in one query (asked once per request): the
-    ledger's sequence, the newest stored evaluation's time, and the newest of their notices with
-    how many and when last they read them."""
+    ledger's sequence, the newest stored evaluation's time, the newest of their notices with how
+    many and when last they read them, and what they may see: how many launch grants and team
+    memberships they hold and the sum of their ids (a grant or membership taken away and another
+    given changes the sum: ids only grow)."""
     cached = getattr(request, "_preflight_versions", None)
     if cached is None:
         notices = Notification._meta.db_table
+        grants = LaunchUserObjectPermission._meta.db_table
+        memberships = Stakeholder.teams.through._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT (SELECT sequence FROM {LedgerHead._meta.db_table} WHERE id = 1), "  # noqa: S608
                 f"(SELECT MAX(evaluated_at) FROM {LaunchEvaluation._meta.db_table}), "
                 f"(SELECT MAX(id) FROM {notices} WHERE recipient_id = %s), "
                 f"(SELECT MAX(read_at) FROM {notices} WHERE recipient_id = %s), "
-                f"(SELECT COUNT(read_at) FROM {notices} WHERE recipient_id = %s)",
-                [request.user.pk] * 3,
+                f"(SELECT COUNT(read_at) FROM {notices} WHERE recipient_id = %s), "
+                f"(SELECT COUNT(*) || ':' || COALESCE(SUM(id), 0) FROM {grants} WHERE user_id = %s), "
+                f"(SELECT COUNT(*) || ':' || COALESCE(SUM(m.id), 0) FROM {memberships} m "
+                f"JOIN {Stakeholder._meta.db_table} s ON s.id = m.stakeholder_id WHERE s.user_id = %s)",
+                [request.user.pk] * 5,
             )
             cached = request._preflight_versions = tuple(str(value) for value in cursor.fetchone())
     return cached

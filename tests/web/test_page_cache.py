@@ -108,6 +108,38 @@ def test_nobody_is_served_another_person_s_page(page_cache, client, launch):
     assert client.get(url).status_code == 404
 
 
+def test_a_person_who_lost_access_is_never_served_the_kept_page(page_cache, client, launch):
+    """Grants are taken away by sync_launch_access, which writes no ledger entry of its own: the
+    key follows the person's grants, so the kept page is not served once they are gone."""
+    from readiness.models import LaunchUserObjectPermission
+
+    url = reverse("web:launch", args=[launch.slug])
+    reader = give_view(UserFactory(), launch)
+    client.force_login(reader)
+    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 200  # kept
+
+    LaunchUserObjectPermission.objects.filter(user=reader).delete()
+
+    assert client.get(url).status_code == 404
+    assert launch.name not in client.get(reverse("web:portfolio")).content.decode()
+
+
+def test_joining_a_team_gives_fresh_pages(page_cache, client, launch):
+    from raci.choices import TeamFunction
+    from tests.factories import TeamFactory
+
+    url = reverse("web:portfolio")
+    executive = give_view(UserFactory(), launch).stakeholder
+    client.force_login(executive.user)
+    client.get(url)
+    kept = client.get(url).content.decode()
+
+    executive.teams.add(TeamFactory(function=TeamFunction.EXECUTIVE))
+
+    assert client.get(url).content.decode() != kept
+
+
 def test_a_message_is_shown_once_and_its_page_is_not_kept(page_cache, client, launch):
     url = reverse("web:launch", args=[launch.slug])
     client.force_login(launch.owner)
