@@ -209,7 +209,7 @@ def append(
     entry.save()
     head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
     head.save(update_fields=["sequence", "entry_hash"])
-    transaction.on_commit(lambda: anchor(entry.sequence, entry.entry_hash))
+    transaction.on_commit(lambda: anchor(entry.sequence, entry.entry_hash), robust=True)
     if launch is not None and event not in _STANDING_EVENTS:
         # Not every ledgered change writes history with signals (SLI actuals are bulk-written):
         # what the launch's pages store of its facts is refreshed after this commit too.
