@@ -33,6 +33,10 @@ Environment variables:
     TRUSTED_PROXIES    comma-separated addresses or networks of the reverse proxies in front of the
                        app (e.g. 10.0.0.0/8); only requests from them have their X-Forwarded-For read
                        for the client's address (default empty: the header is ignored)
+    SUBMISSION_RETENTION_HOURS  how long a form submission's answer is kept so that sending it again
+                       answers the same without acting twice, 1–8760 (default 48)
+    DATABASE_RETRY_AFTER_SECONDS  the Retry-After of the 503 answered while the database cannot
+                       be reached or is busy, 1–3600 (default 10)
     EXPIRY_WARNING_DAYS  how many days before an approval, waiver, PII audit, rollback rehearsal or
                        runbook review expires its people are warned, 1–365 (default 14)
     With DEBUG off, HTTPS is enforced; each part can be turned off:
@@ -135,6 +139,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A resubmitted form (or a retried call with an Idempotency-Key) answers as the first did and
+    # records once; the whole keyed POST is one transaction (web.idempotency).
+    "web.idempotency.IdempotencyMiddleware",
     # A write that gave up waiting for SQLite's lock answers 503 "try again", not 500.
     "web.busy.DatabaseBusyMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
@@ -155,6 +162,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "web.notifications.header_counts",
             ],
+            # {% submission_field %} in every POST form, without a {% load %} (web.idempotency).
+            "builtins": ["web.templatetags.submission"],
         },
     },
 ]
@@ -386,3 +395,10 @@ REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, mi
 # For tests only: a render sleeps this long after committing its start, so the worker-kill test
 # (tests/integration/test_report_worker.py) can kill a worker in the middle of one. Never set it.
 REPORT_RENDER_TEST_PAUSE_SECONDS = env_int("REPORT_RENDER_TEST_PAUSE_SECONDS", 0, min_value=0, max_value=600)
+
+# Faults (issue 21, point 6): a submission's answer is kept this long, so that a form sent again
+# (or an API call retried with its Idempotency-Key) answers the same without acting twice
+# (web.idempotency); and the Retry-After of the 503 answered while the database is down or busy
+# (web.busy).
+SUBMISSION_RETENTION_HOURS = env_int("SUBMISSION_RETENTION_HOURS", 48, min_value=1, max_value=8760)
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 10, min_value=1, max_value=3600)
