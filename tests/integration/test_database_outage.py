@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ pytestmark = [
 def load_drill():
     spec = importlib.util.spec_from_file_location("fault_drill", BASE_DIR / "scripts" / "fault_drill.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["fault_drill"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
