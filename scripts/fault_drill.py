@@ -252,6 +252,7 @@ class Tally:
     successes: int = 0
     refused: int = 0  # actions answered 4xx (not retried)
     given_up: int = 0  # actions never answered a success before the phase ended
+    resent: int = 0  # the same form sent again after a 5xx, a timeout or a dropped connection
 
     def add(self, status, headers: dict | None) -> None:
         retry_after = bool(headers) and any(k.lower() == "retry-after" for k in headers)
@@ -279,10 +280,13 @@ def act(browser: Browser, tally: Tally, page: str, which: str, deadline: float, 
             time.sleep(min(float(headers.get("Retry-After", 1)), 2) if status == 503 else 0.3)
             continue
         _form, pairs = form_data(html, which, page_path=page, **fields)
+    sent = 0
     while True:
         if time.monotonic() > deadline + 60:
             tally.given_up += 1
             return
+        tally.resent += 1 if sent else 0
+        sent += 1
         try:
             status, headers, _ = browser.request("POST", which, pairs)
         except OSError as error:
@@ -425,6 +429,7 @@ def judge(phase: Phase, per_request: int) -> dict:
         "fault": phase.fault,
         "requests": len(attempts),
         "successes": successes,
+        "resent": sum(tally.resent for tally in phase.tallies),
         "503s": outage_503,
         "other 5xx": other_5xx,
         "other errors": errors + sum(tally.refused + tally.given_up for tally in phase.tallies),
