@@ -119,6 +119,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A resubmitted form (or a retried call with an Idempotency-Key) answers as the first did and
+    # records once; the whole keyed POST is one transaction (web.idempotency).
+    "web.idempotency.IdempotencyMiddleware",
     # A write that gave up waiting for SQLite's lock answers 503 "try again", not 500.
     "web.busy.DatabaseBusyMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
@@ -139,6 +142,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "web.notifications.header_counts",
             ],
+            # {% submission_field %} in every POST form, without a {% load %} (web.idempotency).
+            "builtins": ["web.templatetags.submission"],
         },
     },
 ]
@@ -591,3 +596,10 @@ if REPORTS_QUEUE:
         **globals().get("CELERY_TASK_ROUTES", {}),
         "reports.tasks.render_report": {"queue": REPORTS_QUEUE},
     }
+
+# Faults (issue 21, point 6): a submission's answer is kept this long, so that a form sent again
+# (or an API call retried with its Idempotency-Key) answers the same without acting twice
+# (web.idempotency); and the Retry-After of the 503 answered while the database is down or busy
+# (web.busy).
+SUBMISSION_RETENTION_HOURS = env_int("SUBMISSION_RETENTION_HOURS", 48, min_value=1, max_value=8760)
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 10, min_value=1, max_value=3600)

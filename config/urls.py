@@ -9,3 +9,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("web.urls")),
 ]
+
+# A database that failed outside a view (the session, the submission record) answers 503 with
+# Retry-After like one that failed inside it (web.busy).
+handler500 = "web.busy.server_error"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from readiness.access import require_change
+from readiness.postcommit import after_commit, enqueue
 
 from . import notices
 from .choices import OutboxStatus
@@ -61,19 +62,18 @@ def notify(
 def deliver_after_commit(message_ids: list[int]) -> None:
     """Ask for ``message_ids`` to be delivered once the current transaction commits."""
     if message_ids:
-        transaction.on_commit(partial(enqueue_delivery, list(message_ids)))
+        after_commit(partial(enqueue_delivery, list(message_ids)))
 
 
 def enqueue_delivery(message_ids: list[int]) -> None:
     """Hand messages to a worker (in eager mode: deliver them now). Never raises: the messages are
     already saved, so a failure here only delays them until the next periodic drain."""
-    try:
-        deliver_notifications.delay(message_ids)
-    except Exception:
-        logger.exception(
-            "Could not enqueue delivery of outbox messages %s; they stay pending for the periodic drain.",
-            message_ids,
-        )
+    enqueue(
+        deliver_notifications,
+        message_ids,
+        log=logger,
+        failure="Could not enqueue delivery of outbox messages %s; they stay pending for the periodic drain.",
+    )
 
 
 @transaction.atomic

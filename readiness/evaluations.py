@@ -12,12 +12,13 @@ import datetime
 import logging
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import connection
 from django.dispatch import Signal
 from django.utils import timezone
 
 from .checklist import evaluate_many
 from .models import Launch, LaunchEvaluation, Verdict
+from .postcommit import after_commit, enqueue
 
 BATCH = 200
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def evaluate_after_commit(launch_id: int) -> None:
     if launch_id in pending:
         return
     pending.add(launch_id)
-    transaction.on_commit(lambda: _flush(pending))
+    after_commit(lambda: _flush(pending))
 
 
 def _flush(pending: set[int]) -> None:
@@ -96,7 +97,9 @@ def _refresh(ids: list[int]) -> None:
     error page; the periodic runs catch up."""
     from .tasks import refresh_launch_evaluations
 
-    try:
-        refresh_launch_evaluations.delay(ids)
-    except Exception:
-        logger.exception("Could not refresh the stored readiness of launches %s; the periodic run will.", ids)
+    enqueue(
+        refresh_launch_evaluations,
+        ids,
+        log=logger,
+        failure="Could not refresh the stored readiness of launches %s; the periodic run will.",
+    )

@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError
 
 from approvals.recertification import stage_health
 from approvals.snapshot import launch_snapshot
@@ -29,6 +28,7 @@ from readiness.access import can_view, require_view, visible_launches
 from readiness.checklist import evaluate, with_checklist_facts
 from readiness.i18n import english
 from readiness.models import Launch, LaunchEvaluation, RolloutStage
+from readiness.postcommit import after_commit, enqueue
 
 from .choices import ReportEvent, ReportKind, ReportStatus
 from .models import Report
@@ -258,17 +258,20 @@ def report_visible_to(user, report: Report) -> bool:
 
 def _dispatch_after_commit(report: Report) -> None:
     report_id = str(report.pk)
-    transaction.on_commit(lambda: _send(report_id))
+    after_commit(lambda: _send(report_id))
 
 
 def _send(report_id: str) -> None:
     from .tasks import render_report
 
-    try:
-        render_report.delay(report_id)
-    except OperationalError:  # the broker is down: the report stays pending, and the sweep
-        # (``requeue_stalled_reports``) sends it once it counts as stalled
-        log.exception("Could not send report %s to be rendered; the sweep will send it again", report_id)
+    # The broker down: the report stays pending, and the sweep (``requeue_stalled_reports``)
+    # sends it once it counts as stalled.
+    enqueue(
+        render_report,
+        report_id,
+        log=log,
+        failure="Could not send report %s to be rendered; the sweep will send it again",
+    )
 
 
 def report_render(report_id: str) -> Report:

@@ -188,3 +188,13 @@ def direct_saves_stand_for_services():
     post_save.connect(record, dispatch_uid="tests_direct_saves_stand_for_services")
     yield
     post_save.disconnect(dispatch_uid="tests_direct_saves_stand_for_services")
+
+
+@pytest.fixture(autouse=True)
+def broker_pause_forgotten():
+    """A test that refused a broker connection leaves no pause behind for the next (postcommit)."""
+    from readiness.postcommit import broker_pause_reset
+
+    broker_pause_reset()
+    yield
+    broker_pause_reset()

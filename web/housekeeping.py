@@ -12,7 +12,9 @@ and people, none of which is touched here. What goes:
   (``notifications.outbox.outbox_purge``: in-app notices stay, so no reminder is sent twice);
 - the PDF bytes of reports rendered more than ``REPORT_PDF_RETENTION_DAYS`` ago
   (``reports.services.reports_expire_pdfs``: the report's row, hash and seal stay, so a copy
-  downloaded before still verifies, and its page offers to render it again)."""
+  downloaded before still verifies, and its page offers to render it again);
+- the stored answers of form submissions older than ``SUBMISSION_RETENTION_HOURS`` (hours, never
+  0: a form sent again after that is a new submission; ``web.idempotency``)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from django.utils import timezone
 
 from notifications.outbox import outbox_purge
 from reports.services import reports_expire_pdfs
+
+from .idempotency import submissions_forget
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ def housekeeping(*, now: datetime.datetime | None = None) -> dict[str, int]:
     counts["outbox messages"] = outbox_purge(before=before) if before else 0
     before = _cutoff(settings.REPORT_PDF_RETENTION_DAYS, now)
     counts["report PDFs"] = reports_expire_pdfs(finished_before=before) if before else 0
+    counts["form submissions"] = submissions_forget(now=now)
     logger.info(
         "Housekeeping: %s", ", ".join(f"{count} {what}" for what, count in counts.items()), extra={"deleted": counts}
     )

@@ -131,7 +131,12 @@ def test_the_page_s_two_forms_post_to_their_own_views(client, signoff, addressee
     decision = form_posting_to(html, decide_url(signoff))
     delegation = form_posting_to(html, delegate_url(signoff))
     assert {field["name"] for field in decision["fields"]} >= {"csrfmiddlewaretoken", "comment", "fingerprint"}
-    assert {field["name"] for field in delegation["fields"]} == {"csrfmiddlewaretoken", "delegate", "reason"}
+    assert {field["name"] for field in delegation["fields"]} == {
+        "csrfmiddlewaretoken",
+        "submission",
+        "delegate",
+        "reason",
+    }
     assert delegation["buttons"] == [(None, "")]  # no name: nothing of it reaches the server
 
 

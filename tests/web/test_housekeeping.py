@@ -21,6 +21,7 @@ from ledger.verification import verify
 from notifications.choices import OutboxStatus
 from notifications.models import Notification, OutboxMessage
 from notifications.outbox import deliver_outbox
+from readiness.services import fact_version
 from reports.choices import ReportKind, ReportStatus
 from reports.models import Report
 from reports.services import report_render, report_request, report_verify
@@ -176,6 +177,7 @@ def test_zero_days_keeps_sign_in_records_messages_and_pdfs_for_ever(settings, cl
         "sign-in failures": 0,
         "outbox messages": 0,
         "report PDFs": 0,
+        "form submissions": 0,  # hours, never 0: none were sent here
     }
     assert OutboxMessage.objects.filter(pk__in=messages).count() == len(messages)
     assert AccessLog.objects.count() == 1
@@ -250,7 +252,16 @@ def test_the_command_and_the_task_run_the_same_housekeeping(launch, owner):
     assert f"outbox messages: {len(messages)} deleted" in out.getvalue().splitlines()
     assert OutboxMessage.objects.count() == 0
     assert housekeeping_task.delay().get() == dict.fromkeys(
-        ["sessions", "sign-in attempts", "sign-ins", "sign-in failures", "outbox messages", "report PDFs"], 0
+        [
+            "sessions",
+            "sign-in attempts",
+            "sign-ins",
+            "sign-in failures",
+            "outbox messages",
+            "report PDFs",
+            "form submissions",
+        ],
+        0,
     )
 
 
@@ -258,3 +269,25 @@ def test_beat_runs_housekeeping_daily_at_the_configured_hour():
     entry = project_settings.CELERY_BEAT_SCHEDULE["housekeeping"]
     assert entry["task"] == "web.tasks.housekeeping" == housekeeping_task.name
     assert entry["schedule"].hour == {project_settings.HOUSEKEEPING_HOUR}
+
+
+def test_a_submission_s_stored_answer_goes_after_its_retention_and_not_before(launch, owner, client, settings):
+    """A form sent again within SUBMISSION_RETENTION_HOURS answers as the first time did; after it,
+    its stored answer is deleted (and a form sent again then is a new submission)."""
+    from web.models import Submission
+
+    settings.SUBMISSION_RETENTION_HOURS = 48
+    client.force_login(owner)
+    with time_machine.travel(day(0), tick=False):
+        response = client.post(
+            reverse("web:archive-launch", args=[launch.slug]),
+            {"seen_version": fact_version(launch), "reason": "Cancelled.", "submission": "k" * 32},
+        )
+    assert response.status_code == 302
+    assert Submission.objects.count() == 1
+    with time_machine.travel(day(0) + datetime.timedelta(hours=47), tick=False):
+        assert housekeeping()["form submissions"] == 0
+    assert Submission.objects.count() == 1
+    with time_machine.travel(day(0) + datetime.timedelta(hours=49), tick=False):
+        assert housekeeping()["form submissions"] == 1
+    assert not Submission.objects.exists()

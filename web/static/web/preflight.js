@@ -25,3 +25,21 @@ document.addEventListener("htmx:load", function (event) {
   var first = cell.querySelector("input:not([type=hidden])");
   if (first) first.focus({ preventScroll: true });
 });
+// Every POST form carries a one-time key (web.idempotency): sending the same form again answers
+// as the first time without acting twice. A form that stays on the page after an in-place update
+// that went through is the next action's form: it gets a fresh key. (After a failure it keeps
+// its key, so trying again cannot act twice.)
+document.addEventListener("htmx:afterRequest", function (event) {
+  if (!event.detail.successful) return;
+  var element = event.detail.elt;
+  var form = element.tagName === "FORM" ? element : element.closest && element.closest("form");
+  var field = form && form.querySelector('input[name="submission"]');
+  if (!field || !document.contains(field)) return;
+  var bytes = new Uint8Array(16);
+  window.crypto.getRandomValues(bytes);
+  field.value = Array.prototype.map
+    .call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    })
+    .join("");
+});
