@@ -19,8 +19,8 @@ import sqlite3
 from io import StringIO
 from pathlib import Path
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 
 COPY = "seeded-demo.sqlite3"
@@ -56,8 +56,10 @@ def the_seeded_demo(tmp_path_factory) -> str:
             with sqlite3.connect(copy) as source:
                 source.backup(connection.connection)
             source.close()
-            # The copy's content types are the seeding worker's: ids the cache must not remember.
-            ContentType.objects.clear_cache()
+            # The copy's content types and permissions are the seeding worker's, under other ids
+            # than the ones this worker's caches hold (Django's content types, guardian's): they are
+            # told as after a flush, by post_migrate (which finds every row it would make there).
+            emit_post_migrate_signal(0, False, connection.alias)
             return printed.read_text(encoding="utf-8")
         out = seed()
         printed.write_text(out, encoding="utf-8")

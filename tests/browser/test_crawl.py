@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
 
 from approvals.services import waiver_request
+from readiness.access import visible_launches
 from readiness.models import Launch
 from reports.choices import ReportKind, ReportStatus
 from reports.models import Report
@@ -141,6 +143,19 @@ def test_every_page_a_demo_user_reaches_passes_axe_and_its_forms_can_be_submitte
         f" ({', '.join(f'{part} {value:.1f} s' for part, value in seconds.items())})"
     )
     assert not problems, f"{len(problems)} problems over {count} pages:\n" + "\n".join(problems)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_restored_from_the_run_s_copy_answers_as_seeded_after_content_types_moved(tmp_path_factory):
+    """The copy of the seeded demo is restored on a worker whose content types and permissions had
+    other ids (a transactional test's flush recreates them under new ones) and whose caches hold
+    those (guardian's): pages must read the launches the copy's permissions grant."""
+    the_seeded_demo(tmp_path_factory)  # seeded, or restored, as the run's copy
+    call_command("flush", interactive=False, verbosity=0, reset_sequences=False)  # as after a test
+    list(visible_launches(get_user_model().objects.create(username="someone")))  # cached: the new ids
+    the_seeded_demo(tmp_path_factory)  # the copy, with the ids of the worker that seeded it
+    pam = get_user_model().objects.get(username="pam")
+    assert set(visible_launches(pam).values_list("owner__username", flat=True)) >= {"pam"}
 
 
 SHADOWING_FORM = """<form method="post" action="http://testserver/signoffs/1/delegate/" id="delegate">
