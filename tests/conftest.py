@@ -35,6 +35,39 @@ def fast_password_hashing():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def static_files_listed_once():
+    """Django's test client builds the middleware afresh for each client, so for nearly every test,
+    and WhiteNoise's then lists and stats every static file the finders know (with DEBUG off, as
+    tests run; a deployment builds it once per process): about a twentieth of the CPU of a module of
+    page tests. The files do not change during a run, so each listing is made once per set of the
+    settings it depends on and the files it found are given to later middlewares as they are."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[tuple, dict] = {}
+
+    def add_files_from_finders(self):
+        key = (
+            self.static_prefix,
+            self.max_age,  # DEBUG's, unless set
+            tuple((name, repr(getattr(settings, name))) for name in dir(settings) if name.startswith("WHITENOISE_")),
+            tuple(settings.INSTALLED_APPS),
+            tuple(map(str, getattr(settings, "STATICFILES_DIRS", ()))),
+            tuple(settings.STATICFILES_FINDERS),
+        )
+        if key not in listed:
+            before = dict(self.files)
+            original(self)
+            listed[key] = {url: file for url, file in self.files.items() if before.get(url) is not file}
+        for url, file in listed[key].items():
+            self.files.setdefault(url, file)
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
+    yield
+    WhiteNoiseMiddleware.add_files_from_finders = original
+
+
 @pytest.fixture(scope="module", autouse=True)
 def english_for_each_module():
     """Tests run in English. A request leaves its language active in the thread, and labels are

@@ -18,6 +18,8 @@ from ledger.verification import verify
 from notifications.events import describe
 from notifications.models import Notification
 from raci.choices import TeamFunction
+from readiness.models import Launch
+from tests.approvals.conftest import built_launch
 from tests.builders import approve_signoffs, facts_of
 from tests.factories import EvalRunFactory
 
@@ -42,10 +44,19 @@ def new_evidence(launch, failures: int = 12, minutes: int = 1) -> None:
     )
 
 
-@pytest.fixture
-def approved(launch):
+@pytest.fixture(scope="module")
+def approved_launch(module_transaction) -> int:
+    """The module's launch with every Internal sign-off approved, built once (see
+    ``module_transaction``); its primary key."""
+    launch = built_launch()
     approve_signoffs(launch, "Internal")
-    return launch
+    return launch.pk
+
+
+@pytest.fixture
+def approved(approved_launch, db) -> Launch:
+    """The approved launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.get(pk=approved_launch)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from tests.browser.conftest import with_password
 
 def request_signoffs(pm, launch: Launch, stage: str = "Internal") -> None:
     pm.goto(f"/launches/{launch.slug}/")
-    pm.snap("launch-before-requests")
+    pm.snap("launch-before-requests", axe=False)  # the crawl checks launch pages in planning
     if pm.page.query_selector("#request-signoffs button[disabled]"):
         # The launch page offers the request once the checklist passes; before, the request
         # page still lets the owner ask, seeing whom.
@@ -36,10 +36,10 @@ def addressee(launch: Launch, function: str):
 
 def decide(approver, launch: Launch, outcome: str, comment: str = "") -> None:
     approver.goto("/signoffs/")
-    approver.snap("inbox")
+    approver.snap("inbox", axe=False)  # the crawl checks inboxes with sign-offs waiting
     approver.page.click(f"text={launch.name} >> nth=0")
     approver.page.wait_for_load_state()
-    approver.snap("decision-page")
+    approver.snap("decision-page", axe=False)  # and their decision pages
     approver.page.check(f"input[name=outcome][value={outcome}]")
     if comment:
         approver.page.fill("#id_comment", comment)

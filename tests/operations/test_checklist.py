@@ -107,60 +107,65 @@ def test_evaluating_prefetched_launch_reads_incidents_without_queries(launch, dj
 # --- the gate ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def at_internal(launch):
-    """The module's launch in Internal, with every Beta sign-off approved."""
+@pytest.fixture(scope="class")
+def at_internal_once(class_savepoint, shared_launch) -> None:
+    """The module's launch moved into Internal, with every Beta sign-off approved, once for the tests
+    of a class (see ``class_savepoint``)."""
+    launch = Launch.objects.select_related("owner").get(pk=shared_launch)
     advance_to(launch, "Internal")
     approve_signoffs(launch, "Beta")
+
+
+@pytest.fixture
+def at_internal(at_internal_once, launch):
+    """The module's launch in Internal, with every Beta sign-off approved, read back for the test."""
     return launch
 
 
-def test_an_open_p0_blocks_advancing_until_it_is_resolved(at_internal):
-    launch, beta = at_internal, at_internal.stages.get(name="Beta")
-    incident = report(launch, severity="P0", title="Everything is down")
-    with pytest.raises(GateRefused) as refusal:
+class TestTheGate:
+    def test_an_open_p0_blocks_advancing_until_it_is_resolved(self, at_internal):
+        launch, beta = at_internal, at_internal.stages.get(name="Beta")
+        incident = report(launch, severity="P0", title="Everything is down")
+        with pytest.raises(GateRefused) as refusal:
+            stage_advance(actor=launch.owner, launch=launch, stage=beta)
+        assert "Open P0 and P1 incidents" in " ".join(refusal.value.messages)
+        launch.refresh_from_db()
+        assert launch.current_stage.name == "Internal"
+        incident_acknowledge(actor=launch.owner, incident=incident)
+        incident_mitigate(actor=launch.owner, incident=incident)
+        incident_resolve(actor=launch.owner, incident=incident)
         stage_advance(actor=launch.owner, launch=launch, stage=beta)
-    assert "Open P0 and P1 incidents" in " ".join(refusal.value.messages)
-    launch.refresh_from_db()
-    assert launch.current_stage.name == "Internal"
-    incident_acknowledge(actor=launch.owner, incident=incident)
-    incident_mitigate(actor=launch.owner, incident=incident)
-    incident_resolve(actor=launch.owner, incident=incident)
-    stage_advance(actor=launch.owner, launch=launch, stage=beta)
-    launch.refresh_from_db()
-    assert launch.current_stage.name == "Beta"
-    assert verify().ok
+        launch.refresh_from_db()
+        assert launch.current_stage.name == "Beta"
+        assert verify().ok
 
-
-def test_an_open_p2_does_not_block_advancing(at_internal):
-    launch, beta = at_internal, at_internal.stages.get(name="Beta")
-    report(launch, severity="P2")
-    stage_advance(actor=launch.owner, launch=launch, stage=beta)
-    launch.refresh_from_db()
-    assert launch.current_stage.name == "Beta"
-
-
-def test_an_overdue_postmortem_blocks_advancing(at_internal):
-    launch, beta = at_internal, at_internal.stages.get(name="Beta")
-    _resolved_at(launch, ago(days=8))
-    with pytest.raises(GateRefused) as refusal:
+    def test_an_open_p2_does_not_block_advancing(self, at_internal):
+        launch, beta = at_internal, at_internal.stages.get(name="Beta")
+        report(launch, severity="P2")
         stage_advance(actor=launch.owner, launch=launch, stage=beta)
-    assert "Incident post-mortems" in " ".join(refusal.value.messages)
+        launch.refresh_from_db()
+        assert launch.current_stage.name == "Beta"
 
+    def test_an_overdue_postmortem_blocks_advancing(self, at_internal):
+        launch, beta = at_internal, at_internal.stages.get(name="Beta")
+        _resolved_at(launch, ago(days=8))
+        with pytest.raises(GateRefused) as refusal:
+            stage_advance(actor=launch.owner, launch=launch, stage=beta)
+        assert "Incident post-mortems" in " ".join(refusal.value.messages)
 
-def test_an_open_p0_cannot_be_waived(at_internal):
-    launch = at_internal
-    with pytest.raises(ValidationError) as error:
-        waiver_request(
-            actor=launch.owner,
-            launch=launch,
-            stage=launch.stages.get(name="Beta"),
-            check_key="no_open_major_incident",
-            justification="We are brave.",
-            expires_on=timezone.localdate() + datetime.timedelta(days=3),
-        )
-    assert "cannot be waived" in error.value.message_dict["check_key"][0]
-    assert not launch.waivers.exists()
+    def test_an_open_p0_cannot_be_waived(self, at_internal):
+        launch = at_internal
+        with pytest.raises(ValidationError) as error:
+            waiver_request(
+                actor=launch.owner,
+                launch=launch,
+                stage=launch.stages.get(name="Beta"),
+                check_key="no_open_major_incident",
+                justification="We are brave.",
+                expires_on=timezone.localdate() + datetime.timedelta(days=3),
+            )
+        assert "cannot be waived" in error.value.message_dict["check_key"][0]
+        assert not launch.waivers.exists()
 
 
 # --- items 13 and 14 speak the server's time zone ---------------------------------------------

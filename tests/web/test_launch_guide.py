@@ -20,11 +20,18 @@ from tests.web.bounds import LAUNCH_PAGE_QUERIES
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def planned(db) -> Launch:
-    """A launch just made from the template, as "New launch" makes it: nine proposals, empty slots."""
+@pytest.fixture(scope="module")
+def planned_launch(module_transaction) -> int:
+    """A launch just made from the template, as "New launch" makes it: nine proposals, empty slots.
+    Built once for the module (see ``module_transaction``); its primary key."""
     owner = UserFactory(username="pam", first_name="Pam", last_name="Okafor")
-    return launch_create_from_template(actor=owner, template="genai-feature", name="Claims triage", slug="claims")
+    return launch_create_from_template(actor=owner, template="genai-feature", name="Claims triage", slug="claims").pk
+
+
+@pytest.fixture
+def planned(planned_launch, db) -> Launch:
+    """The module's planned launch, read back for each test (which runs in a savepoint of its own)."""
+    return Launch.objects.select_related("owner").get(pk=planned_launch)
 
 
 @pytest.fixture
@@ -98,9 +105,11 @@ def test_a_launch_ready_but_for_its_sign_offs_offers_the_request_not_the_advance
     assert f'href="{reverse("web:advance", args=[launch.slug])}"' not in page
 
 
-@pytest.mark.django_db(transaction=True)
-def test_after_entering_a_stage_the_page_leads_with_it_and_the_next_is_a_next_step(client):
-    launch = launch_at("Internal", owner=UserFactory(first_name="Pam"), slug="live")
+def test_after_entering_a_stage_the_page_leads_with_it_and_the_next_is_a_next_step(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # what runs once the advance commits
+        launch = launch_at("Internal", owner=UserFactory(first_name="Pam"), slug="live")
     page = _page(client, launch.owner, launch)
     assert "In Internal: holds" in page
     order = [page.index(m) for m in ('id="stage-lead"', 'id="next-steps"', 'id="verdict"', 'id="raci"', 'id="facts"')]

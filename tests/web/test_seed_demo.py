@@ -11,16 +11,28 @@ from raci.choices import TeamFunction
 from raci.models import Team
 from readiness.checklist import evaluate_many
 from readiness.models import Launch
+from tests.seeded_demo import empty_the_database, the_seeded_demo
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def seeded(module_transaction) -> str:
-    """``seed_demo --force`` with DEBUG off (as on a shared staging server), run once for the
-    module (see ``module_transaction``): what the command printed. The runs with DEBUG on, as a
-    developer's ``make run`` does, and the runs again, go over this demo in a test's savepoint."""
-    return seed(debug=False)
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo as ``seed_demo --force`` leaves it with DEBUG off (as on a shared staging server),
+    committed (seeded once per test run: see tests/seeded_demo.py), and emptied after the module."""
+    with django_db_blocker.unblock():
+        printed = the_seeded_demo(tmp_path_factory)
+    yield printed
+    with django_db_blocker.unblock():
+        empty_the_database()
+
+
+@pytest.fixture(scope="module")
+def seeded(demo, module_transaction) -> str:
+    """What ``seed_demo --force`` printed. The module's tests run in the module's transaction
+    (see ``module_transaction``): the runs with DEBUG on, as a developer's ``make run`` does, and
+    the runs again, go over the demo in a test's savepoint."""
+    return demo
 
 
 def seed(*, debug: bool) -> str:
