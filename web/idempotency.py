@@ -28,6 +28,7 @@ import uuid
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
 from .models import Submission
@@ -86,6 +87,10 @@ def _stored_headers(response: HttpResponse) -> dict[str, str]:
     return {name: value for name, value in response.items() if name in _KEPT_HEADERS or name.upper().startswith("HX-")}
 
 
+def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    raise AssertionError("a replay runs no view")
+
+
 class IdempotencyMiddleware:
     """After authentication (it scopes keys to the person) and before the view."""
 
@@ -100,6 +105,11 @@ class IdempotencyMiddleware:
         match = {"user_id": request.user.pk, "key": key, "fingerprint": digest}
         stored = Submission.objects.filter(**match).first()
         if stored is not None:
+            # A replay runs no view, so Django's CSRF check (a view hook) would never see it: the
+            # same check first, so a request forged from another site is refused, not answered.
+            refused = CsrfViewMiddleware(self.get_response).process_view(request, _no_view, (), {})
+            if refused is not None:
+                return refused
             logger.info("%s %s resubmitted (key %s): answered as before", request.method, request.path, key)
             return replay(stored)
         try:

@@ -65,6 +65,20 @@ def test_a_decision_sent_twice_is_recorded_once_and_answered_the_same(client, ml
     assert SignoffDecision.objects.filter(request=ml_request).count() == 1
 
 
+def test_a_replay_is_refused_without_the_csrf_token_as_the_first_post_would_be(ml_request):
+    """A replay runs no view; the CSRF check still runs first, so another site that learnt a key
+    cannot have the person's stored answer sent back to it."""
+    browser = Client(enforce_csrf_checks=True)
+    url = reverse("web:decide", args=[ml_request.pk])
+    data = as_posted(page(browser, ml_request.addressees.get(), url), url, outcome="approve")
+    assert browser.post(url, data).status_code == 302
+
+    forged = {name: values for name, values in data.items() if name != "csrfmiddlewaretoken"}
+    assert browser.post(url, forged).status_code == 403
+    assert browser.post(url, data)["Idempotent-Replayed"] == "true"
+    assert SignoffDecision.objects.filter(request=ml_request).count() == 1
+
+
 def test_a_decision_without_a_key_is_served_as_before(client, ml_request):
     url = reverse("web:decide", args=[ml_request.pk])
     data = as_posted(page(client, ml_request.addressees.get(), url), url, outcome="approve")
