@@ -32,7 +32,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 preflight \
  && useradd --system --uid 10001 --gid preflight --home-dir /app --no-create-home --shell /usr/sbin/nologin preflight \
- && install -d -o preflight -g preflight /var/lib/preflight
+ && install -d -o preflight -g preflight /var/lib/preflight /var/lib/preflight/anchors
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHON=/opt/venv/bin/python \
@@ -48,7 +48,7 @@ WORKDIR /app
 COPY . /app
 # Static files are collected (hashed, compressed) once, here; the keys only let settings load
 # with DEBUG off and are thrown away with this step.
-RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+RUN DEBUG=0 SITE_URL=https://build.invalid SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
         LEDGER_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(40))')" \
         python manage.py collectstatic --noinput --verbosity 0 \
  && python -m compileall -q /app

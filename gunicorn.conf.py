@@ -53,11 +53,12 @@ if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 
 # Logs to stdout/stderr for the service manager (systemd's journal, the container runtime).
-# The access log names the client the proxy saw, the status, the size and the time taken (µs).
-accesslog = "-"
+# No access log of gunicorn's own: the app writes one per request (logger preflight.access, JSON in
+# production, with the request id, the person, the client address read through TRUSTED_PROXIES and
+# the duration), and a plain-text line among JSON lines would trouble a log pipeline.
+accesslog = None
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
 proc_name = "preflight"
 control_socket_disable = True  # gunicorn 27's management socket: not used, and it would need a writable $HOME
 

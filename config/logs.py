@@ -3,7 +3,8 @@ belongs to: the request (its id, the person, the launch its URL names) or the Ce
 and name). The context lives in context variables set by ``RequestContextMiddleware`` and by
 Celery's task signals, and a handler filter copies it onto every record, whichever logger wrote it.
 
-The middleware also writes the access line (``preflight.access``: method, path, status, duration)
+The middleware also writes the access line (``preflight.access``: method, path, status, duration,
+and the client's address, read through ``TRUSTED_PROXIES`` as sign-in throttling reads it)
 and echoes the request id in ``X-Request-ID``: an id the client or the proxy sent is kept when it
 is well formed (so one id follows a request through the load balancer, the app and its tasks),
 otherwise one is made."""
@@ -19,6 +20,8 @@ from contextvars import ContextVar
 from django.utils.functional import SimpleLazyObject, empty
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
+
+from .client_ip import client_ip
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
@@ -160,17 +163,20 @@ class RequestContextMiddleware:
             response = self.get_response(request)
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             response[REQUEST_ID_HEADER] = request_id
+            client = client_ip(request)
             access_log.info(
-                "%s %s %s %.1fms",
+                "%s %s %s %.1fms %s",
                 request.method,
                 request.path,
                 response.status_code,
                 duration_ms,
+                client,
                 extra={
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
                     "duration_ms": duration_ms,
+                    "client": client,
                 },
             )
             return response

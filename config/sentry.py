@@ -24,6 +24,9 @@ def init_sentry(*, dsn: str, environment: str, release: str | None, traces_sampl
         environment=environment,
         release=release,
         send_default_pii=False,
+        # Request bodies are never sent: send_default_pii alone still attaches form fields (a
+        # decision's comment, a reason, names) up to about 10 KB.
+        max_request_body_size="never",
         # Frames' local variables may hold anything a view handled (form data, addresses): not sent.
         include_local_variables=False,
         traces_sample_rate=traces_sample_rate,

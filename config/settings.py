@@ -176,6 +176,13 @@ except ValueError as error:  # an unknown scheme
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
+else:
+    # A database host that drops packets (powered off, a failover to a dead address) must fail a
+    # connect within seconds: the request then answers 503 with Retry-After (web.busy), instead of
+    # holding a gunicorn worker past its timeout (a 502 from the proxy) until every worker is stuck.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, min_value=1, max_value=300)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -530,14 +537,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Logs: one line per record to stdout, JSON with DEBUG off (for a log pipeline), text with it on;
 # every line of a request carries its id, the person and the launch, every task line the task's id
-# and name (config/logs.py). INFO in production, so the ledger's "ledger head #N HASH" line (an
-# anchor of the chain outside the database) and the access lines are written.
+# and name (config/logs.py). INFO in production, so the access lines are written (the ledger's
+# anchor line, with LEDGER_ANCHOR=log, is written at any level: ledger/anchors.py).
 LOG_FORMAT = env_choice("LOG_FORMAT", LOG_FORMATS, "text" if DEBUG else "json")
 LOG_LEVEL = env_choice("LOG_LEVEL", LOG_LEVELS, "WARNING" if DEBUG else "INFO", upper=True)
 # Management commands set stderr (manage.py), so their own output stays readable by scripts.
 LOG_STREAM = env_choice("LOG_STREAM", LOG_STREAMS, "stdout")
 LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT, stream=LOG_STREAM)
-MIDDLEWARE.insert(0, "config.logs.RequestContextMiddleware")
+# Right after the probes (which answer before it, so load balancers' checks write no access line).
+MIDDLEWARE.insert(MIDDLEWARE.index("monitoring.middleware.ProbeMiddleware") + 1, "config.logs.RequestContextMiddleware")
 # Celery keeps the logging configured here (config.celery connects its setup_logging signal).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

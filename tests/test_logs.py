@@ -79,6 +79,7 @@ def test_every_line_of_a_request_carries_its_id_person_and_launch(client, json_l
     assert access["path"] == f"/launches/{launch.slug}/archive/"
     assert access["status"] == 302
     assert access["duration_ms"] > 0
+    assert access["client"] == "127.0.0.1"  # the test client's address; through TRUSTED_PROXIES behind a proxy
     assert access["message"].startswith(f"POST /launches/{launch.slug}/archive/ 302 ")
 
 
@@ -180,7 +181,11 @@ def test_production_logs_json_at_info_and_development_text_at_warning(monkeypatc
     assert (production.LOG_FORMAT, production.LOG_LEVEL) == ("json", "INFO")
     assert production.LOGGING["root"]["level"] == "INFO"
     assert production.LOGGING["formatters"]["default"]["()"] == "config.logs.json_formatter"
-    assert production.MIDDLEWARE[0] == "config.logs.RequestContextMiddleware"
+    # Right after the probes, which answer before it and so write no access line.
+    assert production.MIDDLEWARE[:2] == [
+        "monitoring.middleware.ProbeMiddleware",
+        "config.logs.RequestContextMiddleware",
+    ]
     development = settings_with(monkeypatch, DEBUG="1")
     assert (development.LOG_FORMAT, development.LOG_LEVEL) == ("text", "WARNING")
     overridden = settings_with(monkeypatch, LOG_LEVEL="debug", LOG_FORMAT="TEXT")

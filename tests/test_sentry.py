@@ -32,8 +32,11 @@ urls = types.ModuleType("boom_urls")
 urls.urlpatterns = [django.urls.path("boom/", boom)]
 sys.modules["boom_urls"] = urls
 with override_settings(ROOT_URLCONF="boom_urls"):
-    response = Client(raise_request_exception=False).get(
-        "/boom/", HTTP_X_REQUEST_ID="req-sentry-1", HTTP_COOKIE="tracking=secret-cookie"
+    response = Client(raise_request_exception=False).post(
+        "/boom/",
+        {"comment": "a-private-comment-from-the-form"},
+        HTTP_X_REQUEST_ID="req-sentry-1",
+        HTTP_COOKIE="tracking=secret-cookie",
     )
 print("status", response.status_code)
 print("sentry imported", "sentry_sdk" in sys.modules)
@@ -130,6 +133,8 @@ def test_an_unhandled_view_error_is_delivered_to_the_dsn_without_personal_data(s
     assert "user" not in event or not event["user"].get("ip_address")
     sent = json.dumps(event)
     assert "secret-cookie" not in sent and "hunter2-local" not in sent
+    assert "a-private-comment-from-the-form" not in sent  # request bodies are never sent
+    assert not event.get("request", {}).get("data")
 
 
 def test_without_a_dsn_nothing_is_initialised_and_nothing_sent(sentry_server):

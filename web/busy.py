@@ -33,7 +33,9 @@ def _causes(exception: BaseException | None):
     while exception is not None and id(exception) not in seen:
         seen.add(id(exception))
         yield exception
-        exception = exception.__cause__ or exception.__context__
+        # Only what raised it on purpose (``raise ... from``, as Django wraps a driver's error): an
+        # error merely raised while another was being handled is a bug of its own, not an outage.
+        exception = exception.__cause__
 
 
 def database_busy(exception: BaseException) -> bool:

@@ -11,8 +11,10 @@ answered, stores the answer in it:
 - two identical POSTs at the same moment both insert: the unique constraint makes the second wait
   for the first's transaction, then fail; it answers what the first stored (or, when the first
   rolled back, acts itself);
-- a refused or failed request (4xx, 5xx) stores nothing, so sending it again acts again; a 5xx
-  also rolls back whatever the request wrote, so a crash never leaves half an action behind.
+- a refused or failed request answered 4xx or 5xx stores nothing, so sending it again acts again;
+  a 5xx also rolls back whatever the request wrote, so a crash never leaves half an action behind.
+  A form refused with its errors shown again (200) is stored like any answer: sent again
+  unchanged, it shows the same errors without running the view.
 
 A POST without a key (sign-in, a test's hand-made POST) is served as before. Rows are kept for
 ``SUBMISSION_RETENTION_HOURS``; ``submissions_forget`` deletes older ones."""
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import logging
 import re
 import uuid
@@ -30,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .models import Submission
 
@@ -61,7 +65,13 @@ def submission_key(request: HttpRequest) -> str | None:
 
 
 def fingerprint(request: HttpRequest) -> str:
-    digest = hashlib.sha256(request.path.encode())
+    """A keyed digest (HMAC with the SECRET_KEY) of what was posted: the body may hold a password
+    (a password change), which must not sit in the database as a plain, guessable hash."""
+    digest = hmac.new(
+        salted_hmac("web.idempotency.fingerprint", b"", algorithm="sha256").digest(),
+        request.path.encode(),
+        hashlib.sha256,
+    )
     for name in sorted(set(request.POST) - _UNSIGNED):
         for value in request.POST.getlist(name):
             digest.update(b"\0" + name.encode() + b"=" + value.encode())

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -40,10 +42,15 @@ from django.utils import translation
 
 from ledger.models import LedgerHead
 from notifications.models import Notification
-from raci.models import Stakeholder
+from raci.choices import TeamFunction
+from raci.models import Stakeholder, Team
 from readiness.models import LaunchEvaluation, LaunchUserObjectPermission
 
+from .idempotency import new_key
+
 CACHE_ALIAS = "pages"
+
+logger = logging.getLogger(__name__)
 
 
 def versions(request: HttpRequest) -> tuple:
@@ -66,8 +73,13 @@ def versions(request: HttpRequest) -> tuple:
                 f"(SELECT COUNT(read_at) FROM {notices} WHERE recipient_id = %s), "
                 f"(SELECT COUNT(*) || ':' || COALESCE(SUM(id), 0) FROM {grants} WHERE user_id = %s), "
                 f"(SELECT COUNT(*) || ':' || COALESCE(SUM(m.id), 0) FROM {memberships} m "
-                f"JOIN {Stakeholder._meta.db_table} s ON s.id = m.stakeholder_id WHERE s.user_id = %s)",
-                [request.user.pk] * 5,
+                f"JOIN {Stakeholder._meta.db_table} s ON s.id = m.stakeholder_id WHERE s.user_id = %s), "
+                # Executives see every launch: a team of theirs becoming (or ceasing to be) one counts.
+                f"(SELECT COUNT(*) FROM {memberships} m "
+                f"JOIN {Stakeholder._meta.db_table} s ON s.id = m.stakeholder_id "
+                f"JOIN {Team._meta.db_table} t ON t.id = m.team_id WHERE s.user_id = %s AND t.function = %s), "
+                f"(SELECT is_superuser FROM {get_user_model()._meta.db_table} WHERE id = %s)",
+                [request.user.pk] * 6 + [TeamFunction.EXECUTIVE, request.user.pk],
             )
             cached = request._preflight_versions = tuple(str(value) for value in cursor.fetchone())
     return cached
@@ -81,11 +93,10 @@ def remembered(request: HttpRequest, name: str, compute: Callable):
         return compute()
     parts = (name, request.user.pk, *versions(request))
     key = f"{name}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
-    cache = caches[CACHE_ALIAS]
-    value = cache.get(key)
+    value = _cache_get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, seconds)
+        _cache_set(key, value, seconds)
     return value
 
 
@@ -113,11 +124,34 @@ def page_key(request: HttpRequest, view_name: str, seconds: int) -> str | None:
 CSRF_TOKEN = re.compile(rb'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[A-Za-z0-9]{64}(")')
 
 
+# Each form's one-time submission key (web.idempotency), which must never be handed out twice.
+SUBMISSION_KEY = re.compile(rb'(name="submission" value=")[A-Za-z0-9_.:-]{8,100}(")')
+
+
 def _with_this_request_s_token(request: HttpRequest, content: bytes) -> bytes:
-    """A kept page with the CSRF token of the request it answers: the person's other sessions
-    (another browser, a new sign-in) hold another CSRF secret."""
+    """A kept page with the CSRF token of the request it answers (the person's other sessions
+    hold another CSRF secret) and fresh submission keys: a key served twice would make the second
+    form's action a replay of the first's (a sign-out, say, that signs nobody out)."""
     token = get_token(request).encode()
-    return CSRF_TOKEN.sub(lambda match: match.group(1) + token + match.group(2), content)
+    content = CSRF_TOKEN.sub(lambda match: match.group(1) + token + match.group(2), content)
+    return SUBMISSION_KEY.sub(lambda match: match.group(1) + new_key().encode() + match.group(2), content)
+
+
+def _cache_get(key: str):
+    """The kept value, or None when the cache cannot answer (Redis down): a page is then rendered
+    as if nothing were kept; the cache is an optimisation, never a way for a page to fail."""
+    try:
+        return caches[CACHE_ALIAS].get(key)
+    except Exception:
+        logger.warning("The page cache could not be read; rendering afresh", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value, seconds: int) -> None:
+    try:
+        caches[CACHE_ALIAS].set(key, value, seconds)
+    except Exception:
+        logger.warning("The page cache could not keep a page", exc_info=True)
 
 
 def cached_page(view: Callable) -> Callable:
@@ -131,14 +165,13 @@ def cached_page(view: Callable) -> Callable:
         key = page_key(request, f"{view.__module__}.{view.__name__}", seconds)
         if key is None:
             return view(request, *args, **kwargs)
-        cache = caches[CACHE_ALIAS]
-        kept = cache.get(key)
+        kept = _cache_get(key)
         if kept is not None:
             content, content_type = kept
             return HttpResponse(_with_this_request_s_token(request, content), content_type=content_type)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming and not response.cookies:
-            cache.set(key, (response.content, response["Content-Type"]), seconds)
+            _cache_set(key, (response.content, response["Content-Type"]), seconds)
         return response
 
     return wrapper

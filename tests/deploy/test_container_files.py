@@ -56,17 +56,40 @@ def test_compose_runs_two_web_servers_behind_the_proxy_one_beat_and_migrates_fir
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert services[name]["environment"]["MIGRATE_ON_START"] == "0"
     assert set(services["proxy"]["depends_on"]) == {"web1", "web2"}
-    assert set(compose["volumes"]) == {"postgres-data", "redis-data", "beat-data", "caddy-data", "caddy-config"}
+    assert set(compose["volumes"]) == {
+        "anchors",
+        "postgres-data",
+        "redis-data",
+        "beat-data",
+        "caddy-data",
+        "caddy-config",
+    }
 
 
-def test_compose_checks_health_on_healthz_and_the_proxy_sends_requests_only_to_ready_servers(compose):
+def test_compose_keeps_a_ledger_anchor_file_per_server_on_a_volume_that_outlives_the_containers(compose):
+    """The default `log` sink lives only as long as a container's log: an upgrade recreates them."""
+    services = compose["services"]
+    writers = ("web1", "web2", "worker")
+    for name in writers:
+        environment = services[name]["environment"]
+        assert "file:/var/lib/preflight/anchors/anchor-{server}.log" in environment["LEDGER_ANCHOR"].split(",")
+        assert "anchors:/var/lib/preflight/anchors" in services[name]["volumes"]
+        assert environment["DATABASE_URL"].startswith("postgres://")  # the shared environment kept
+    assert len({services[name]["environment"]["SERVER_ID"] for name in writers}) == len(writers)
+
+
+def test_compose_checks_health_on_healthz_and_the_proxy_keeps_readiness_and_metrics_inside(compose):
     services = compose["services"]
     for name in ("web1", "web2"):
         assert "http://127.0.0.1:8000/healthz" in " ".join(services[name]["healthcheck"]["test"])
     for name in ("postgres", "redis", "worker"):
         assert services[name]["healthcheck"]["test"]
     caddyfile = (PROJECT_ROOT / "deploy" / "Caddyfile").read_text()
-    assert "reverse_proxy web1:8000 web2:8000" in caddyfile and "health_uri /readyz" in caddyfile
+    assert "reverse_proxy web1:8000 web2:8000" in caddyfile and "health_uri /healthz" in caddyfile
+    # /readyz fails on every server at once in a broker outage: gating on it would turn away the
+    # requests the app can still serve.
+    assert "health_uri /readyz" not in caddyfile
+    assert "@probes path /readyz /metrics" in caddyfile and "respond @probes 404" in caddyfile
 
 
 def test_compose_trusts_forwarded_headers_only_from_the_proxy(compose):
@@ -98,3 +121,34 @@ def test_compose_yaml_is_a_valid_compose_file(tmp_path):
     (tmp_path / ".env").write_text(example)  # no POSTGRES_PASSWORD: refused, naming it
     refused = subprocess.run([command, "config", "-q"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "POSTGRES_PASSWORD" in refused.stderr
+
+
+def test_the_image_s_collectstatic_step_gives_every_setting_debug_off_requires():
+    """The build collects static files with DEBUG off: the settings must load with just the
+    variables that RUN line sets (a setting that became required once broke the build)."""
+    import re
+
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    step = re.search(r"^RUN (DEBUG=0 .*?manage\.py collectstatic)", dockerfile, re.S | re.M).group(1)
+    names = re.findall(r"(?:^|\s)([A-Z][A-Z0-9_]*)=", step)
+    assert {"DEBUG", "SECRET_KEY", "LEDGER_KEY"} <= set(names)
+    literal = dict(re.findall(r"(?:^|\s)([A-Z][A-Z0-9_]*)=([^\s\"$]+)(?=\s)", step))
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "DATABASE_", "SITE_", "ALLOWED_", "SECRET_", "LEDGER_"))
+    }
+    environment.update({name: literal.get(name, "x" * 30 + name + "y" * 30) for name in names})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup()",
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -15,7 +15,7 @@ from django.urls import reverse
 from readiness.services import fact_version, launch_change
 from tests.factories import UserFactory
 from tests.helpers import give_view
-from web.page_cache import CSRF_TOKEN
+from web.page_cache import CSRF_TOKEN, SUBMISSION_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,8 @@ def test_a_page_seen_again_is_served_whole_from_the_cache(
 
 
 def without_tokens(page: str) -> str:
-    return CSRF_TOKEN.sub(rb"\1-\2", page.encode()).decode()
+    """The page without its CSRF tokens and submission keys, which differ on every answer."""
+    return SUBMISSION_KEY.sub(rb"\1-\2", CSRF_TOKEN.sub(rb"\1-\2", page.encode())).decode()
 
 
 def test_another_session_of_the_same_person_gets_the_page_with_a_token_of_its_own(page_cache, launch):
@@ -125,19 +126,67 @@ def test_a_person_who_lost_access_is_never_served_the_kept_page(page_cache, clie
     assert launch.name not in client.get(reverse("web:portfolio")).content.decode()
 
 
-def test_joining_a_team_gives_fresh_pages(page_cache, client, launch):
+def rendered_afresh(client, url: str, django_assert_max_num_queries) -> bool:
+    """Whether the page is rendered again (more queries than a kept page costs)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries) > CACHED_PAGE_QUERIES
+
+
+def test_what_decides_that_a_person_sees_every_launch_gives_fresh_pages(page_cache, client, launch):
+    """Joining an executive team, a team becoming or ceasing to be an executive one, and the
+    superuser flag each change what the portfolio shows, ledger or not."""
     from raci.choices import TeamFunction
     from tests.factories import TeamFactory
 
     url = reverse("web:portfolio")
-    executive = give_view(UserFactory(), launch).stakeholder
-    client.force_login(executive.user)
+    person = give_view(UserFactory(), launch)
+    client.force_login(person)
     client.get(url)
-    kept = client.get(url).content.decode()
+    assert not rendered_afresh(client, url, None)  # kept
 
-    executive.teams.add(TeamFactory(function=TeamFunction.EXECUTIVE))
+    team = TeamFactory(function=TeamFunction.LEGAL)
+    person.stakeholder.teams.add(team)
+    assert rendered_afresh(client, url, None)
+    assert not rendered_afresh(client, url, None)
 
-    assert client.get(url).content.decode() != kept
+    type(team).objects.filter(pk=team.pk).update(function=TeamFunction.EXECUTIVE)
+    assert rendered_afresh(client, url, None)
+    assert not rendered_afresh(client, url, None)
+
+    type(person).objects.filter(pk=person.pk).update(is_superuser=True)
+    assert rendered_afresh(client, url, None)
+
+
+def test_a_kept_page_never_hands_out_a_form_s_submission_key_twice(page_cache, client, launch):
+    """A key served twice would make the second form's action a replay of the first's: a
+    sign-out, say, answered from the stored redirect while the session stays signed in."""
+    url = reverse("web:launch", args=[launch.slug])
+    client.force_login(launch.owner)
+    keys = re.compile(r'name="submission" value="([^"]+)"')
+    first = keys.findall(client.get(url).content.decode())
+    again = keys.findall(client.get(url).content.decode())  # from the cache
+    assert first and len(again) == len(first)
+    assert not set(first) & set(again)
+    assert len(set(again)) == len(again)
+
+
+def test_a_cache_that_cannot_answer_renders_the_page_instead(client, launch, settings):
+    """PAGE_CACHE_URL's Redis down (a real Redis client, nothing listening): the pages render as
+    without a cache, never an error. (Changing CACHES makes Django build its caches afresh.)"""
+    settings.PAGE_CACHE_SECONDS = 30
+    settings.CACHES = {
+        **settings.CACHES,
+        "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"},
+    }
+    client.force_login(launch.owner)
+    for name in ("web:portfolio", "web:launch", "web:inbox"):
+        url = reverse(name, args=[launch.slug] if name == "web:launch" else [])
+        assert client.get(url).status_code == 200
+        assert client.get(url).status_code == 200
 
 
 def test_a_message_is_shown_once_and_its_page_is_not_kept(page_cache, client, launch):
