@@ -155,8 +155,9 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
     raise SystemExit(f"fault drill: nothing answered on port {port}")
 
 
-def app_environment(database_url: str, broker_url: str, web_port: int) -> dict[str, str]:
-    """Production settings (DEBUG off) over plain HTTP on loopback."""
+def app_environment(database_url: str, broker_url: str, web_port: int, static_root: Path) -> dict[str, str]:
+    """Production settings (DEBUG off) over plain HTTP on loopback; the static files, hashed as in
+    production, are collected into ``static_root`` (``collect_static``)."""
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -174,6 +175,7 @@ def app_environment(database_url: str, broker_url: str, web_port: int) -> dict[s
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "LOG_LEVEL": "ERROR",
         "DATABASE_RETRY_AFTER_SECONDS": "1",
+        "STATIC_ROOT": str(static_root),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
@@ -189,6 +191,14 @@ def celery_worker(root: Path, env: dict[str, str]) -> Process:
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING"]
     command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
     return Process(command, root / "celery.log", env)
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """With DEBUG off every page names its stylesheets by their hashed names, from the manifest
+    that ``collectstatic`` writes: without it each page is a 500 (as bin/start does, first)."""
+    done = manage(env, "collectstatic", "--noinput", "-v0")
+    if done.returncode:
+        raise SystemExit(f"fault drill: collectstatic failed\n{done.stderr[-3000:]}")
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -464,7 +474,8 @@ def drill(args) -> int:
         redis.start()
         started.append(redis)
         wait_for_port(args.port + 1)
-        env = app_environment(database_url, f"redis://127.0.0.1:{args.port + 1}/0", web_port)
+        env = app_environment(database_url, f"redis://127.0.0.1:{args.port + 1}/0", web_port, root / "static")
+        collect_static(env)
         migrated = manage(env, "migrate", "--noinput", "-v0")
         if migrated.returncode:
             raise SystemExit(f"fault drill: migrate failed\n{migrated.stderr[-3000:]}")

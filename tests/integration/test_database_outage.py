@@ -64,7 +64,8 @@ def site():
         postgres.init()
         postgres.start()
         url = postgres.create_database("preflight_outage")
-        env = drill.app_environment(url, "", PORT + 2)
+        env = drill.app_environment(url, "", PORT + 2, root / "static")
+        drill.collect_static(env)
         env.pop("CELERY_BROKER_URL")  # tasks in-process: this test is about the database
         env["DATABASE_RETRY_AFTER_SECONDS"] = "7"
         assert drill.manage(env, "migrate", "--noinput", "-v0").returncode == 0
