@@ -59,6 +59,9 @@ if os.path.isdir("/dev/shm"):
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+# The proxies whose X-Forwarded-Proto gunicorn believes (so a request the proxy received over HTTPS
+# is one to the app); gunicorn's own setting and default, named here so it is documented with the rest.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "preflight"
 control_socket_disable = True  # gunicorn 27's management socket: not used, and it would need a writable $HOME
 
