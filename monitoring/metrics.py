@@ -23,6 +23,7 @@ from approvals.choices import RequestStatus
 from approvals.models import SignoffRequest, StageStanding
 from approvals.recertification import lapsed_filter
 from ledger.models import AnchorStatus, LedgerHead
+from notifications import outbox
 from notifications.choices import OutboxStatus
 from notifications.models import OutboxMessage
 from raci.choices import TeamFunction
@@ -66,7 +67,7 @@ def signoff_metrics(now: datetime.datetime) -> Iterator[Metric]:
 
 
 def outbox_metrics(now: datetime.datetime) -> Iterator[Metric]:
-    due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+    due = outbox.due(now)
     figures = OutboxMessage.objects.aggregate(
         backlog=Count("pk", filter=due),
         oldest_due=Min("next_attempt_at", filter=due),

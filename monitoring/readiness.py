@@ -19,7 +19,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from notifications.choices import OutboxStatus
+from notifications import outbox
 from notifications.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -79,9 +79,8 @@ def check_migrations() -> Check:
 
 
 def outbox_backlog() -> int:
-    """Messages due now and not sent: what delivery has not caught up with (a message waiting for
-    its recipient's quiet hours to end, or for its next retry, is not due yet)."""
-    return OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()).count()
+    """Messages due now and not sent (``notifications.outbox.due``)."""
+    return OutboxMessage.objects.filter(outbox.due(timezone.now())).count()
 
 
 def check_outbox() -> Check:

@@ -71,16 +71,23 @@ def deliver_outbox(
     return {outcome: counts[outcome] for outcome in OUTCOMES}
 
 
+def due(now: datetime.datetime) -> models.Q:
+    """Messages due now and not sent: what the drain sends next, and what it has not caught up with
+    (a message waiting for its recipient's quiet hours to end, or for its next retry, is not due)."""
+    return models.Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+
+
 @transaction.atomic
 def _deliver_next(ids: list[int] | None, now: datetime.datetime) -> Counter[str] | None:
     """Lock the next due message and the rest of its group (skipping rows another drain holds),
     send them as one and record the outcome of each. The locks are held while the message is
     handed over, so no other drain can send them meanwhile. (On SQLite, which has no row locks,
     the transaction takes the database's write lock instead.)"""
-    due = OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-    locked = due.select_for_update(
-        of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked
-    ).select_related("recipient__notification_preference", "launch__owner")
+    locked = (
+        OutboxMessage.objects.filter(due(now))
+        .select_for_update(of=("self",), skip_locked=connection.features.has_select_for_update_skip_locked)
+        .select_related("recipient__notification_preference", "launch__owner")
+    )
     message = (locked if ids is None else locked.filter(pk__in=ids)).order_by("next_attempt_at", "pk").first()
     if message is None:
         return None
