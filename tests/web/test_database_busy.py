@@ -70,7 +70,10 @@ def test_the_busy_page_speaks_korean(client, monkeypatch):
     client.cookies["django_language"] = "ko"
     response = post_csv(client, launch)
     assert response.status_code == 503
-    assert "Preflight가 사용 중입니다" in response.content.decode()
+    page = response.content.decode()
+    assert "Preflight가 사용 중입니다" in page
+    # The bundled Korean font, as every other page: a machine without Korean fonts shows boxes.
+    assert "web/fonts/noto-sans-kr/noto-sans-kr.css" in page and '"Noto Sans KR Variable"' in page
 
 
 @pytest.mark.django_db
